@@ -1,0 +1,46 @@
+# refuge: PGXS build.  `make && make install` builds refuge.so from
+# extension/*.c and matcher/*.c and the install script from the numbered
+# fragments of sql/, functions/ and reports/ (concatenated in name order).
+
+EXTENSION   = refuge
+EXTVERSION  = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" $(EXTENSION).control)
+# The first released version; later versions are reached through deltas in
+# sql/upgrade/, so the fragments always describe BASE_VERSION plus nothing.
+BASE_VERSION = 0.1.0
+
+MODULE_big  = $(EXTENSION)
+OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard extension/*.c matcher/*.c)))
+PG_CPPFLAGS = -I$(srcdir)/extension -I$(srcdir)/matcher -DREFUGE_VERSION='"$(EXTVERSION)"'
+SHLIB_LINK += -lcrypto
+
+DATA        = $(wildcard sql/upgrade/$(EXTENSION)--*--*.sql)
+DATA_built  = sql/$(EXTENSION)--$(BASE_VERSION).sql
+
+FRAGMENTS   = $(sort $(wildcard sql/[0-9]*.sql)) \
+              $(sort $(wildcard functions/[0-9]*.sql)) \
+              $(sort $(wildcard reports/[0-9]*.sql))
+
+# pg_regress suites (test/sql, test/expected); pg_regress does not CASCADE
+REGRESS      = $(patsubst test/sql/%.sql,%,$(sort $(wildcard test/sql/*.sql)))
+REGRESS_OPTS = --inputdir=test --load-extension=pgcrypto \
+               --load-extension=postgis --load-extension=$(EXTENSION)
+
+EXTRA_CLEAN = results regression.diffs regression.out
+
+all: sql/$(EXTENSION)--$(BASE_VERSION).sql
+
+sql/$(EXTENSION)--$(BASE_VERSION).sql: $(FRAGMENTS)
+	cat $^ > $@
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+.PHONY: demo test
+
+# The two README commands.
+demo:
+	bash test/demo/demo.sh
+
+test:
+	bash test/run-all.sh

@@ -1,0 +1,39 @@
+/*
+ * refuge.c
+ *		Module entry point: library magic, settings, and the library version.
+ *
+ * Business rules live in the SQL API (functions/); this file only glues the
+ * C parts of refuge into the server.
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+/*
+ * Module load: reserve the "refuge." settings prefix so that a misspelt
+ * refuge.* setting is reported instead of silently kept as a placeholder.
+ */
+void
+_PG_init(void)
+{
+	MarkGUCPrefixReserved("refuge");
+}
+
+PG_FUNCTION_INFO_V1(refuge_lib_version);
+
+/*
+ * Version of the loaded shared library.  The install and upgrade scripts
+ * compare it with the catalogue version so that a library left behind by a
+ * half-finished upgrade is noticed.
+ */
+Datum
+refuge_lib_version(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(cstring_to_text(REFUGE_VERSION));
+}

@@ -1,0 +1,265 @@
+-- Reading API arguments out of jsonb.  Each helper takes the object, the key
+-- and the path of the object in the request (e.g. 'members[2]') so that an
+-- error names the exact field:  members[2].date_of_birth: "1990-02-30" is not a valid date
+--
+-- SQLSTATEs: 22004 missing required field, 22023 wrong type or value,
+-- 22008 impossible date, 23503 unknown code.
+
+create function refuge.arg_fields(obj jsonb, path text, allowed text[]) returns void
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    k text;
+begin
+    if obj is null or jsonb_typeof(obj) <> 'object' then
+        perform refuge.raise_field('22023', path, format('expected an object, got %s',
+                                   coalesce(jsonb_typeof(obj), 'nothing')));
+    end if;
+    select key into k from jsonb_object_keys(obj) key where key <> all (allowed) limit 1;
+    if found then
+        perform refuge.raise_field('22023', path, format('unknown field "%s"', k),
+                                   'allowed fields: ' || array_to_string(allowed, ', '));
+    end if;
+end
+$$;
+
+create function refuge.arg_text(obj jsonb, key text, path text, required boolean default false,
+                                max_length integer default 200) returns text
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v jsonb := obj -> key;
+    s text;
+begin
+    if v is null or v = 'null'::jsonb then
+        if required then
+            perform refuge.raise_field('22004', path || '.' || key, 'is required');
+        end if;
+        return null;
+    end if;
+    if jsonb_typeof(v) <> 'string' then
+        perform refuge.raise_field('22023', path || '.' || key,
+                                   format('expected a string, got %s %s', jsonb_typeof(v), v));
+    end if;
+    s := btrim(v #>> '{}');
+    if s = '' then
+        if required then
+            perform refuge.raise_field('22004', path || '.' || key, 'must not be empty');
+        end if;
+        return null;
+    end if;
+    if length(s) > max_length then
+        perform refuge.raise_field('22023', path || '.' || key,
+                                   format('is %s characters long; at most %s allowed', length(s), max_length));
+    end if;
+    return s;
+end
+$$;
+
+create function refuge.arg_bool(obj jsonb, key text, path text, default_value boolean default null)
+    returns boolean
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v jsonb := obj -> key;
+begin
+    if v is null or v = 'null'::jsonb then
+        return default_value;
+    end if;
+    if jsonb_typeof(v) <> 'boolean' then
+        perform refuge.raise_field('22023', path || '.' || key,
+                                   format('expected true or false, got %s %s', jsonb_typeof(v), v));
+    end if;
+    return v::boolean;
+end
+$$;
+
+create function refuge.arg_int(obj jsonb, key text, path text, min_value integer, max_value integer)
+    returns integer
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v jsonb := obj -> key;
+    n numeric;
+begin
+    if v is null or v = 'null'::jsonb then
+        return null;
+    end if;
+    if jsonb_typeof(v) <> 'number' then
+        perform refuge.raise_field('22023', path || '.' || key,
+                                   format('expected a whole number, got %s %s', jsonb_typeof(v), v));
+    end if;
+    n := v::numeric;
+    if n <> trunc(n) or n < min_value or n > max_value then
+        perform refuge.raise_field('22023', path || '.' || key,
+                                   format('%s is not a whole number from %s to %s', v, min_value, max_value));
+    end if;
+    return n::integer;
+end
+$$;
+
+create function refuge.arg_uuid(obj jsonb, key text, path text, required boolean default false) returns uuid
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    s text := refuge.arg_text(obj, key, path, required, 36);
+begin
+    if s is null then
+        return null;
+    end if;
+    if s !~* '^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$' then
+        perform refuge.raise_field('22023', path || '.' || key, format('"%s" is not a UUID', s));
+    end if;
+    return s::uuid;
+end
+$$;
+
+-- Dates are ISO 8601 calendar dates (YYYY-MM-DD); no other spelling is guessed.
+create function refuge.arg_date(obj jsonb, key text, path text, required boolean default false,
+                                not_future boolean default true) returns date
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    s text := refuge.arg_text(obj, key, path, required, 10);
+    d date;
+begin
+    if s is null then
+        return null;
+    end if;
+    if s !~ '^\d{4}-\d{2}-\d{2}$' then
+        perform refuge.raise_field('22007', path || '.' || key,
+                                   format('"%s" is not a date in the form YYYY-MM-DD', s));
+    end if;
+    begin
+        d := s::date;
+    exception when datetime_field_overflow or invalid_datetime_format then
+        perform refuge.raise_field('22008', path || '.' || key, format('"%s" is not a valid date', s));
+    end;
+    if d < date '1880-01-01' then
+        perform refuge.raise_field('22008', path || '.' || key, format('"%s" is before 1880', s));
+    end if;
+    if not_future and d > current_date then
+        perform refuge.raise_field('22008', path || '.' || key, format('"%s" is in the future', s));
+    end if;
+    return d;
+end
+$$;
+
+-- A code that must exist (and be active) in a vocabulary.  Static queries per
+-- vocabulary keep plans cached.
+create function refuge.code_exists(vocab text, code text) returns boolean
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+begin
+    return case vocab
+        when 'country' then exists (select 1 from refuge.country v where v.code = $2 and v.active)
+        when 'language' then exists (select 1 from refuge.language v where v.code = $2 and v.active)
+        when 'script' then exists (select 1 from refuge.script v where v.code = $2 and v.active)
+        when 'sex' then exists (select 1 from refuge.sex v where v.code = $2 and v.active)
+        when 'relationship' then exists (select 1 from refuge.relationship v where v.code = $2 and v.active)
+        when 'marital_status' then exists (select 1 from refuge.marital_status v where v.code = $2 and v.active)
+        when 'education_level' then exists (select 1 from refuge.education_level v where v.code = $2 and v.active)
+        when 'education_degree' then exists (select 1 from refuge.education_degree v where v.code = $2 and v.active)
+        when 'address_type' then exists (select 1 from refuge.address_type v where v.code = $2 and v.active)
+        when 'language_proficiency' then exists (select 1 from refuge.language_proficiency v where v.code = $2 and v.active)
+        when 'religion' then exists (select 1 from refuge.religion v where v.code = $2 and v.active)
+        when 'ethnicity' then exists (select 1 from refuge.ethnicity v where v.code = $2 and v.active)
+        when 'occupation' then exists (select 1 from refuge.occupation v where v.code = $2 and v.active)
+        when 'population_type' then exists (select 1 from refuge.population_type v where v.code = $2 and v.active)
+        when 'specific_need_category' then exists (select 1 from refuge.specific_need_category v where v.code = $2 and v.active)
+        when 'specific_need_code' then exists (select 1 from refuge.specific_need_code v where v.code = $2 and v.active)
+        when 'registration_level' then exists (select 1 from refuge.registration_level v where v.code = $2 and v.active)
+        when 'date_precision' then exists (select 1 from refuge.date_precision v where v.code = $2 and v.active)
+        when 'document_type' then exists (select 1 from refuge.document_type v where v.code = $2 and v.active)
+        when 'flight_reason' then exists (select 1 from refuge.flight_reason v where v.code = $2 and v.active)
+        when 'contact_type' then exists (select 1 from refuge.contact_type v where v.code = $2 and v.active)
+        when 'individual_status' then exists (select 1 from refuge.individual_status v where v.code = $2 and v.active)
+        when 'site_type' then exists (select 1 from refuge.site_type v where v.code = $2 and v.active)
+    end;
+end
+$$;
+
+create function refuge.arg_code(obj jsonb, key text, path text, vocab text, required boolean default false,
+                                default_value text default null) returns text
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    s text := refuge.arg_text(obj, key, path, required and default_value is null, 20);
+begin
+    if s is null then
+        return default_value;
+    end if;
+    if not refuge.code_exists(vocab, s) then
+        perform refuge.raise_field('23503', path || '.' || key, format('unknown code "%s"', s),
+                                   format('valid codes are in refuge.%s', vocab));
+    end if;
+    return s;
+end
+$$;
+
+create function refuge.arg_array(obj jsonb, key text, path text, max_items integer default 100) returns jsonb
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v jsonb := obj -> key;
+begin
+    if v is null or v = 'null'::jsonb then
+        return '[]'::jsonb;
+    end if;
+    if jsonb_typeof(v) <> 'array' then
+        perform refuge.raise_field('22023', path || '.' || key, format('expected an array, got %s', jsonb_typeof(v)));
+    end if;
+    if jsonb_array_length(v) > max_items then
+        perform refuge.raise_field('22023', path || '.' || key,
+                                   format('has %s items; at most %s allowed', jsonb_array_length(v), max_items));
+    end if;
+    return v;
+end
+$$;
+
+-- A point as {"lon": .., "lat": ..} or a GeoJSON Point, in WGS 84.
+create function refuge.arg_point(obj jsonb, key text, path text) returns geometry
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v jsonb := obj -> key;
+    p text := path || '.' || key;
+    lon double precision;
+    lat double precision;
+begin
+    if v is null or v = 'null'::jsonb then
+        return null;
+    end if;
+    if jsonb_typeof(v) <> 'object' then
+        perform refuge.raise_field('22023', p, 'expected {"lon": .., "lat": ..} or a GeoJSON Point');
+    end if;
+    if v ? 'type' then
+        if v ->> 'type' <> 'Point' or jsonb_typeof(v -> 'coordinates') <> 'array'
+           or jsonb_array_length(v -> 'coordinates') not in (2, 3) then
+            perform refuge.raise_field('22023', p, 'expected a GeoJSON Point with [lon, lat] coordinates');
+        end if;
+        v := jsonb_build_object('lon', v -> 'coordinates' -> 0, 'lat', v -> 'coordinates' -> 1);
+    else
+        perform refuge.arg_fields(v, p, array['lon', 'lat']);
+    end if;
+    if jsonb_typeof(v -> 'lon') is distinct from 'number' or jsonb_typeof(v -> 'lat') is distinct from 'number' then
+        perform refuge.raise_field('22023', p, 'lon and lat must both be numbers');
+    end if;
+    lon := (v ->> 'lon')::double precision;
+    lat := (v ->> 'lat')::double precision;
+    if lon not between -180 and 180 or lat not between -90 and 90 then
+        perform refuge.raise_field('22023', p, format('(%s, %s) is not a WGS 84 longitude/latitude', lon, lat));
+    end if;
+    return refuge.make_point(lon, lat);
+end
+$$;

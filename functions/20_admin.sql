@@ -1,0 +1,131 @@
+-- Administration: operations, sites, staff and their assignments.
+-- Callable by refuge_admin (and superusers).
+
+create function refuge.create_operation(code text, country text, name text, area jsonb default null)
+    returns uuid
+    language plpgsql security definer
+    set search_path = refuge, pg_catalog, pg_temp
+as $$
+declare
+    args jsonb := jsonb_build_object('code', code, 'country', country, 'name', name);
+    new_id uuid;
+begin
+    perform refuge.authorize('refuge_admin', 'create_operation');
+    if args ->> 'code' is null or (args ->> 'code') !~ '^[A-Z0-9]{2,10}$' then
+        perform refuge.raise_field('22023', 'code',
+            format('%s is not 2 to 10 upper-case letters or digits', coalesce(quote_literal(args ->> 'code'), 'null')));
+    end if;
+    perform refuge.arg_code(args, 'country', 'operation', 'country', true);
+    perform refuge.arg_text(args, 'name', 'operation', true);
+    if area is not null then
+        -- no geometry variables here: PL/pgSQL would resolve the type name at run time
+        begin
+            perform refuge.area_from_json(area);
+        exception when others then
+            perform refuge.raise_field('22023', 'area', 'is not valid GeoJSON: ' || sqlerrm);
+        end;
+        if refuge.geometry_type(refuge.area_from_json(area)) <> 'MULTIPOLYGON'
+           or not refuge.geometry_is_valid(refuge.area_from_json(area)) then
+            perform refuge.raise_field('22023', 'area', 'must be a valid GeoJSON Polygon or MultiPolygon');
+        end if;
+    end if;
+    insert into refuge.operation (code, country, name, area)
+    values (args ->> 'code', args ->> 'country', btrim(args ->> 'name'), refuge.area_from_json(area))
+    returning id into new_id;
+    return new_id;
+exception when unique_violation then
+    perform refuge.raise_field('23505', 'code', format('operation "%s" already exists', args ->> 'code'));
+end
+$$;
+
+create function refuge.create_site(operation text, code text, name text, site_type text,
+                                   lon double precision default null, lat double precision default null)
+    returns uuid
+    language plpgsql security definer
+    set search_path = refuge, pg_catalog, pg_temp
+as $$
+declare
+    op_id uuid;
+    args jsonb := jsonb_build_object('code', code, 'name', name, 'site_type', site_type);
+    new_id uuid;
+begin
+    perform refuge.authorize('refuge_admin', 'create_site');
+    select o.id into op_id from refuge.operation o where o.code = create_site.operation;
+    if op_id is null then
+        perform refuge.raise_field('23503', 'operation', format('unknown operation "%s"', create_site.operation));
+    end if;
+    if code is null or code !~ '^[A-Z0-9_-]{1,20}$' then
+        perform refuge.raise_field('22023', 'code',
+            format('%s is not 1 to 20 upper-case letters, digits, _ or -', coalesce(quote_literal(code), 'null')));
+    end if;
+    perform refuge.arg_text(args, 'name', 'site', true);
+    perform refuge.arg_code(args, 'site_type', 'site', 'site_type', true);
+    if (lon is null) <> (lat is null) or lon not between -180 and 180 or lat not between -90 and 90 then
+        perform refuge.raise_field('22023', 'lon/lat', format('(%s, %s) is not a WGS 84 longitude/latitude', lon, lat));
+    end if;
+    insert into refuge.site (operation_id, code, name, site_type, location)
+    values (op_id, code, btrim(name), site_type, refuge.make_point(lon, lat))
+    returning id into new_id;
+    return new_id;
+exception when unique_violation then
+    perform refuge.raise_field('23505', 'code', format('site "%s" already exists in operation %s', code, operation));
+end
+$$;
+
+-- Register a role as staff and assign it to an operation (site null) or a site.
+create function refuge.assign_staff(role_name name, operation text, site text default null,
+                                    full_name text default null, valid_to date default null)
+    returns uuid
+    language plpgsql security definer
+    set search_path = refuge, pg_catalog, pg_temp
+as $$
+declare
+    op_id uuid;
+    site_id uuid;
+    new_id uuid;
+begin
+    perform refuge.authorize('refuge_admin', 'assign_staff');
+    if not exists (select 1 from pg_catalog.pg_roles r where r.rolname = assign_staff.role_name) then
+        perform refuge.raise_field('23503', 'role_name', format('role "%s" does not exist', assign_staff.role_name));
+    end if;
+    if assign_staff.role_name in ('refuge_owner', 'refuge_registration', 'refuge_supervisor',
+                                  'refuge_analyst', 'refuge_admin') then
+        perform refuge.raise_field('22023', 'role_name',
+            format('"%s" is a group role; assign the staff member''s own role', assign_staff.role_name));
+    end if;
+    select o.id into op_id from refuge.operation o where o.code = assign_staff.operation;
+    if op_id is null then
+        perform refuge.raise_field('23503', 'operation', format('unknown operation "%s"', assign_staff.operation));
+    end if;
+    if site is not null then
+        select s.id into site_id from refuge.site s where s.operation_id = op_id and s.code = assign_staff.site;
+        if site_id is null then
+            perform refuge.raise_field('23503', 'site', format('unknown site "%s" in operation %s', site, operation));
+        end if;
+    end if;
+    insert into refuge.staff (role_name, full_name)
+    values (assign_staff.role_name, coalesce(full_name, assign_staff.role_name))
+    on conflict on constraint staff_pkey do update
+        set full_name = coalesce(assign_staff.full_name, staff.full_name), active = true;
+    insert into refuge.staff_assignment (role_name, operation_id, site_id, valid_to)
+    values (assign_staff.role_name, op_id, site_id, valid_to)
+    returning id into new_id;
+    return new_id;
+end
+$$;
+
+-- End an assignment today (history is kept).
+create function refuge.end_staff_assignment(assignment_id uuid) returns void
+    language plpgsql security definer
+    set search_path = refuge, pg_catalog, pg_temp
+as $$
+begin
+    perform refuge.authorize('refuge_admin', 'end_staff_assignment');
+    update refuge.staff_assignment a
+       set valid_to = greatest(a.valid_from, current_date - 1)
+     where a.id = assignment_id and (a.valid_to is null or a.valid_to >= current_date);
+    if not found then
+        perform refuge.raise_field('P0002', 'assignment_id', format('no current assignment %s', assignment_id));
+    end if;
+end
+$$;
