@@ -25,7 +25,12 @@ REGRESS      = $(patsubst test/sql/%.sql,%,$(sort $(wildcard test/sql/*.sql)))
 REGRESS_OPTS = --inputdir=test --load-extension=pgcrypto \
                --load-extension=postgis --load-extension=$(EXTENSION)
 
-EXTRA_CLEAN = results regression.diffs regression.out
+# isolation suites (test/specs, expected output in test/expected)
+ISOLATION      = $(patsubst test/specs/%.spec,%,$(sort $(wildcard test/specs/*.spec)))
+ISOLATION_OPTS = --inputdir=test --load-extension=pgcrypto \
+                 --load-extension=postgis --load-extension=$(EXTENSION)
+
+EXTRA_CLEAN = results regression.diffs regression.out output_iso
 
 all: sql/$(EXTENSION)--$(BASE_VERSION).sql
 

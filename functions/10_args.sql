@@ -7,7 +7,6 @@
 
 create function refuge.arg_fields(obj jsonb, path text, allowed text[]) returns void
     language plpgsql immutable
-    set search_path = pg_catalog, pg_temp
 as $$
 declare
     k text;
@@ -27,7 +26,6 @@ $$;
 create function refuge.arg_text(obj jsonb, key text, path text, required boolean default false,
                                 max_length integer default 200) returns text
     language plpgsql immutable
-    set search_path = pg_catalog, pg_temp
 as $$
 declare
     v jsonb := obj -> key;
@@ -61,7 +59,6 @@ $$;
 create function refuge.arg_bool(obj jsonb, key text, path text, default_value boolean default null)
     returns boolean
     language plpgsql immutable
-    set search_path = pg_catalog, pg_temp
 as $$
 declare
     v jsonb := obj -> key;
@@ -80,7 +77,6 @@ $$;
 create function refuge.arg_int(obj jsonb, key text, path text, min_value integer, max_value integer)
     returns integer
     language plpgsql immutable
-    set search_path = pg_catalog, pg_temp
 as $$
 declare
     v jsonb := obj -> key;
@@ -104,7 +100,6 @@ $$;
 
 create function refuge.arg_uuid(obj jsonb, key text, path text, required boolean default false) returns uuid
     language plpgsql immutable
-    set search_path = pg_catalog, pg_temp
 as $$
 declare
     s text := refuge.arg_text(obj, key, path, required, 36);
@@ -123,7 +118,6 @@ $$;
 create function refuge.arg_date(obj jsonb, key text, path text, required boolean default false,
                                 not_future boolean default true) returns date
     language plpgsql stable
-    set search_path = pg_catalog, pg_temp
 as $$
 declare
     s text := refuge.arg_text(obj, key, path, required, 10);
@@ -153,43 +147,67 @@ $$;
 
 -- A code that must exist (and be active) in a vocabulary.  Static queries per
 -- vocabulary keep plans cached.
+-- A code that must exist (and be active) in a vocabulary.  One static query
+-- per vocabulary, each in its own branch, so every one is a small cached plan
+-- (codes are text everywhere so the primary keys are used).
 create function refuge.code_exists(vocab text, code text) returns boolean
     language plpgsql stable
-    set search_path = pg_catalog, pg_temp
 as $$
 begin
-    return case vocab
-        when 'country' then exists (select 1 from refuge.country v where v.code = $2 and v.active)
-        when 'language' then exists (select 1 from refuge.language v where v.code = $2 and v.active)
-        when 'script' then exists (select 1 from refuge.script v where v.code = $2 and v.active)
-        when 'sex' then exists (select 1 from refuge.sex v where v.code = $2 and v.active)
-        when 'relationship' then exists (select 1 from refuge.relationship v where v.code = $2 and v.active)
-        when 'marital_status' then exists (select 1 from refuge.marital_status v where v.code = $2 and v.active)
-        when 'education_level' then exists (select 1 from refuge.education_level v where v.code = $2 and v.active)
-        when 'education_degree' then exists (select 1 from refuge.education_degree v where v.code = $2 and v.active)
-        when 'address_type' then exists (select 1 from refuge.address_type v where v.code = $2 and v.active)
-        when 'language_proficiency' then exists (select 1 from refuge.language_proficiency v where v.code = $2 and v.active)
-        when 'religion' then exists (select 1 from refuge.religion v where v.code = $2 and v.active)
-        when 'ethnicity' then exists (select 1 from refuge.ethnicity v where v.code = $2 and v.active)
-        when 'occupation' then exists (select 1 from refuge.occupation v where v.code = $2 and v.active)
-        when 'population_type' then exists (select 1 from refuge.population_type v where v.code = $2 and v.active)
-        when 'specific_need_category' then exists (select 1 from refuge.specific_need_category v where v.code = $2 and v.active)
-        when 'specific_need_code' then exists (select 1 from refuge.specific_need_code v where v.code = $2 and v.active)
-        when 'registration_level' then exists (select 1 from refuge.registration_level v where v.code = $2 and v.active)
-        when 'date_precision' then exists (select 1 from refuge.date_precision v where v.code = $2 and v.active)
-        when 'document_type' then exists (select 1 from refuge.document_type v where v.code = $2 and v.active)
-        when 'flight_reason' then exists (select 1 from refuge.flight_reason v where v.code = $2 and v.active)
-        when 'contact_type' then exists (select 1 from refuge.contact_type v where v.code = $2 and v.active)
-        when 'individual_status' then exists (select 1 from refuge.individual_status v where v.code = $2 and v.active)
-        when 'site_type' then exists (select 1 from refuge.site_type v where v.code = $2 and v.active)
-    end;
+    if vocab = 'country' then
+        return exists (select 1 from refuge.country v where v.code = $2 and v.active);
+    elsif vocab = 'language' then
+        return exists (select 1 from refuge.language v where v.code = $2 and v.active);
+    elsif vocab = 'script' then
+        return exists (select 1 from refuge.script v where v.code = $2 and v.active);
+    elsif vocab = 'sex' then
+        return exists (select 1 from refuge.sex v where v.code = $2 and v.active);
+    elsif vocab = 'relationship' then
+        return exists (select 1 from refuge.relationship v where v.code = $2 and v.active);
+    elsif vocab = 'marital_status' then
+        return exists (select 1 from refuge.marital_status v where v.code = $2 and v.active);
+    elsif vocab = 'education_level' then
+        return exists (select 1 from refuge.education_level v where v.code = $2 and v.active);
+    elsif vocab = 'education_degree' then
+        return exists (select 1 from refuge.education_degree v where v.code = $2 and v.active);
+    elsif vocab = 'address_type' then
+        return exists (select 1 from refuge.address_type v where v.code = $2 and v.active);
+    elsif vocab = 'language_proficiency' then
+        return exists (select 1 from refuge.language_proficiency v where v.code = $2 and v.active);
+    elsif vocab = 'religion' then
+        return exists (select 1 from refuge.religion v where v.code = $2 and v.active);
+    elsif vocab = 'ethnicity' then
+        return exists (select 1 from refuge.ethnicity v where v.code = $2 and v.active);
+    elsif vocab = 'occupation' then
+        return exists (select 1 from refuge.occupation v where v.code = $2 and v.active);
+    elsif vocab = 'population_type' then
+        return exists (select 1 from refuge.population_type v where v.code = $2 and v.active);
+    elsif vocab = 'specific_need_category' then
+        return exists (select 1 from refuge.specific_need_category v where v.code = $2 and v.active);
+    elsif vocab = 'specific_need_code' then
+        return exists (select 1 from refuge.specific_need_code v where v.code = $2 and v.active);
+    elsif vocab = 'registration_level' then
+        return exists (select 1 from refuge.registration_level v where v.code = $2 and v.active);
+    elsif vocab = 'date_precision' then
+        return exists (select 1 from refuge.date_precision v where v.code = $2 and v.active);
+    elsif vocab = 'document_type' then
+        return exists (select 1 from refuge.document_type v where v.code = $2 and v.active);
+    elsif vocab = 'flight_reason' then
+        return exists (select 1 from refuge.flight_reason v where v.code = $2 and v.active);
+    elsif vocab = 'contact_type' then
+        return exists (select 1 from refuge.contact_type v where v.code = $2 and v.active);
+    elsif vocab = 'individual_status' then
+        return exists (select 1 from refuge.individual_status v where v.code = $2 and v.active);
+    elsif vocab = 'site_type' then
+        return exists (select 1 from refuge.site_type v where v.code = $2 and v.active);
+    end if;
+    raise exception 'refuge.code_exists: unknown vocabulary %', vocab;
 end
 $$;
 
 create function refuge.arg_code(obj jsonb, key text, path text, vocab text, required boolean default false,
                                 default_value text default null) returns text
     language plpgsql stable
-    set search_path = pg_catalog, pg_temp
 as $$
 declare
     s text := refuge.arg_text(obj, key, path, required and default_value is null, 20);
@@ -207,7 +225,6 @@ $$;
 
 create function refuge.arg_array(obj jsonb, key text, path text, max_items integer default 100) returns jsonb
     language plpgsql immutable
-    set search_path = pg_catalog, pg_temp
 as $$
 declare
     v jsonb := obj -> key;
@@ -229,7 +246,6 @@ $$;
 -- A point as {"lon": .., "lat": ..} or a GeoJSON Point, in WGS 84.
 create function refuge.arg_point(obj jsonb, key text, path text) returns geometry
     language plpgsql immutable
-    set search_path = pg_catalog, pg_temp
 as $$
 declare
     v jsonb := obj -> key;

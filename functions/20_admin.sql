@@ -4,7 +4,7 @@
 create function refuge.create_operation(code text, country text, name text, area jsonb default null)
     returns uuid
     language plpgsql security definer
-    set search_path = refuge, pg_catalog, pg_temp
+    set search_path = pg_catalog, refuge, pg_temp
 as $$
 declare
     args jsonb := jsonb_build_object('code', code, 'country', country, 'name', name);
@@ -42,7 +42,7 @@ create function refuge.create_site(operation text, code text, name text, site_ty
                                    lon double precision default null, lat double precision default null)
     returns uuid
     language plpgsql security definer
-    set search_path = refuge, pg_catalog, pg_temp
+    set search_path = pg_catalog, refuge, pg_temp
 as $$
 declare
     op_id uuid;
@@ -77,7 +77,7 @@ create function refuge.assign_staff(role_name name, operation text, site text de
                                     full_name text default null, valid_to date default null)
     returns uuid
     language plpgsql security definer
-    set search_path = refuge, pg_catalog, pg_temp
+    set search_path = pg_catalog, refuge, pg_temp
 as $$
 declare
     op_id uuid;
@@ -117,7 +117,7 @@ $$;
 -- End an assignment today (history is kept).
 create function refuge.end_staff_assignment(assignment_id uuid) returns void
     language plpgsql security definer
-    set search_path = refuge, pg_catalog, pg_temp
+    set search_path = pg_catalog, refuge, pg_temp
 as $$
 begin
     perform refuge.authorize('refuge_admin', 'end_staff_assignment');

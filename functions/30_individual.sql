@@ -2,32 +2,22 @@
 -- collections (write_collections).  Shared by registration, additions and
 -- updates so that one rule is checked in one place.  Internal: not granted.
 
--- Next k readable numbers of an operation for the current year, e.g.
--- KEN-26-000123.  The counter row lock serialises numbering per operation.
+-- Next k readable numbers of an operation, e.g. KEN-26-000123 (operation,
+-- year of issue, serial).  Serials come from refuge.number_seq, so concurrent
+-- registrations do not wait for each other.
 create function refuge.next_numbers(p_operation uuid, k integer) returns text[]
-    language plpgsql
-    set search_path = refuge, pg_catalog, pg_temp
-as $$
-declare
-    yr integer := extract(year from current_date)::integer;
-    last bigint;
-    opcode text;
-begin
-    insert into refuge.number_counter as c (operation_id, year, last_value)
-    values (p_operation, yr, k)
-    on conflict (operation_id, year) do update set last_value = c.last_value + k
-    returning c.last_value into last;
-    select o.code into opcode from refuge.operation o where o.id = p_operation;
-    return array(select format('%s-%s-%s', opcode, lpad((yr % 100)::text, 2, '0'), lpad(n::text, 6, '0'))
-                   from generate_series(last - k + 1, last) n);
-end
-$$;
+    language sql volatile
+begin atomic
+    select array_agg(format('%s-%s-%s', o.code, to_char(current_date, 'YY'), lpad(nextval('refuge.number_seq')::text, 6, '0'))
+                     order by g)
+      from refuge.operation o, generate_series(1, k) g
+     where o.id = p_operation;
+end;
 
 -- Scalar biodata of one person, validated, as an individual row (the keys
 -- that are not biodata stay null).
 create function refuge.parse_individual(m jsonb, path text) returns refuge.individual
     language plpgsql stable
-    set search_path = refuge, pg_catalog, pg_temp
 as $$
 declare
     r refuge.individual;
@@ -57,7 +47,7 @@ begin
     r.arrival_date := refuge.arg_date(m, 'arrival_date', path);
     if r.arrival_date < r.date_of_birth then
         perform refuge.raise_field('22008', path || '.arrival_date',
-            format('"%s" is before the date of birth %s', r.arrival_date, r.date_of_birth));
+            format('"%s" is before the date of birth %s', refuge.iso(r.arrival_date), refuge.iso(r.date_of_birth)));
     end if;
     return r;
 end
@@ -69,7 +59,6 @@ $$;
 create function refuge.write_collections(p_individual uuid, obj jsonb, path text, replace boolean)
     returns void
     language plpgsql
-    set search_path = refuge, pg_catalog, pg_temp
 as $$
 declare
     arr jsonb;
@@ -200,7 +189,7 @@ begin
             d1 := refuge.arg_date(e, 'date_from', p);
             d2 := refuge.arg_date(e, 'date_to', p);
             if d2 < d1 then
-                perform refuge.raise_field('22008', p || '.date_to', format('"%s" is before date_from %s', d2, d1));
+                perform refuge.raise_field('22008', p || '.date_to', format('"%s" is before date_from %s', refuge.iso(d2), refuge.iso(d1)));
             end if;
             insert into refuge.individual_occupation (individual_id, kind, occupation, title, employer, country,
                                                       date_from, date_to)
@@ -235,7 +224,7 @@ begin
             d1 := refuge.arg_date(e, 'date_from', p);
             d2 := refuge.arg_date(e, 'date_to', p);
             if d2 < d1 then
-                perform refuge.raise_field('22008', p || '.date_to', format('"%s" is before date_from %s', d2, d1));
+                perform refuge.raise_field('22008', p || '.date_to', format('"%s" is before date_from %s', refuge.iso(d2), refuge.iso(d1)));
             end if;
             insert into refuge.individual_address (individual_id, address_type, country, location_level1,
                 location_level2, location_level3, location_level4, location_level5, location_level6,

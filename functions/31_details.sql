@@ -4,7 +4,6 @@
 -- seq null appends; a given seq inserts there and shifts later legs.
 create function refuge.insert_flight_leg(p_individual uuid, e jsonb, p text, p_seq integer) returns uuid
     language plpgsql
-    set search_path = refuge, pg_catalog, pg_temp
 as $$
 declare
     new_id uuid;
@@ -19,7 +18,7 @@ begin
     d1 := refuge.arg_date(e, 'arrived_on', p);
     d2 := refuge.arg_date(e, 'departed_on', p);
     if d2 < d1 then
-        perform refuge.raise_field('22008', p || '.departed_on', format('"%s" is before arrived_on %s', d2, d1));
+        perform refuge.raise_field('22008', p || '.departed_on', format('"%s" is before arrived_on %s', refuge.iso(d2), refuge.iso(d1)));
     end if;
     reasons := '{}';
     for i in 0 .. jsonb_array_length(refuge.arg_array(e, 'reasons', p, 10)) - 1 loop
@@ -48,7 +47,6 @@ $$;
 
 create function refuge.insert_document(p_individual uuid, e jsonb, p text) returns uuid
     language plpgsql
-    set search_path = refuge, pg_catalog, pg_temp
 as $$
 declare
     new_id uuid;
@@ -66,7 +64,7 @@ begin
     d1 := refuge.arg_date(e, 'issued_on', p);
     d2 := refuge.arg_date(e, 'expires_on', p, false, false);
     if d2 < d1 then
-        perform refuge.raise_field('22008', p || '.expires_on', format('"%s" is before issued_on %s', d2, d1));
+        perform refuge.raise_field('22008', p || '.expires_on', format('"%s" is before issued_on %s', refuge.iso(d2), refuge.iso(d1)));
     end if;
     if coalesce(e ->> 'status', 'VALID') not in ('VALID', 'EXPIRED', 'LOST', 'CONFISCATED', 'CANCELLED') then
         perform refuge.raise_field('22023', p || '.status', format('unknown status %s', e -> 'status'),
@@ -74,7 +72,7 @@ begin
     end if;
     -- the same document twice is a double registration; do not say whose
     if exists (select 1 from refuge.document d
-                where d.doc_type = dtype and coalesce(d.issuing_country, '---') = coalesce(issuer, '---')
+                where d.doc_type = dtype and coalesce(d.issuing_country, '') = coalesce(issuer, '')
                   and upper(regexp_replace(d.number, '[\s-]', '', 'g')) = upper(regexp_replace(num, '[\s-]', '', 'g'))) then
         perform refuge.raise_field('23505', p || '.number',
             format('%s %s%s is already recorded', dtype, num, coalesce(' issued by ' || issuer, '')),
@@ -92,7 +90,6 @@ $$;
 -- A need is {"code": "SC-UC"} (category implied) or {"category": "SC"}.
 create function refuge.insert_specific_need(p_individual uuid, e jsonb, p text) returns uuid
     language plpgsql
-    set search_path = refuge, pg_catalog, pg_temp
 as $$
 declare
     new_id uuid;
@@ -137,7 +134,6 @@ $$;
 create function refuge.individual_for_update(p_individual uuid, p_role name, p_action text)
     returns refuge.individual
     language plpgsql
-    set search_path = refuge, pg_catalog, pg_temp
 as $$
 declare
     r refuge.individual;
@@ -156,7 +152,7 @@ $$;
 
 create function refuge.add_flight_leg(individual_id uuid, leg jsonb, seq integer default null) returns uuid
     language plpgsql security definer
-    set search_path = refuge, pg_catalog, pg_temp
+    set search_path = pg_catalog, refuge, pg_temp
 as $$
 begin
     perform refuge.individual_for_update(individual_id, 'refuge_registration', 'add_flight_leg');
@@ -169,7 +165,7 @@ $$;
 
 create function refuge.add_document(individual_id uuid, document jsonb) returns uuid
     language plpgsql security definer
-    set search_path = refuge, pg_catalog, pg_temp
+    set search_path = pg_catalog, refuge, pg_temp
 as $$
 begin
     perform refuge.individual_for_update(individual_id, 'refuge_registration', 'add_document');
@@ -179,7 +175,7 @@ $$;
 
 create function refuge.set_document_status(document_id uuid, status text) returns void
     language plpgsql security definer
-    set search_path = refuge, pg_catalog, pg_temp
+    set search_path = pg_catalog, refuge, pg_temp
 as $$
 declare
     ind uuid;
@@ -199,7 +195,7 @@ $$;
 
 create function refuge.add_specific_need(individual_id uuid, need jsonb) returns uuid
     language plpgsql security definer
-    set search_path = refuge, pg_catalog, pg_temp
+    set search_path = pg_catalog, refuge, pg_temp
 as $$
 begin
     perform refuge.individual_for_update(individual_id, 'refuge_registration', 'add_specific_need');
@@ -211,7 +207,7 @@ $$;
 create function refuge.close_specific_need(need_id uuid, reason text, closed_on date default current_date)
     returns void
     language plpgsql security definer
-    set search_path = refuge, pg_catalog, pg_temp
+    set search_path = pg_catalog, refuge, pg_temp
 as $$
 declare
     n refuge.specific_need;
@@ -222,14 +218,14 @@ begin
     end if;
     perform refuge.individual_for_update(n.individual_id, 'refuge_registration', 'close_specific_need');
     if not n.active then
-        perform refuge.raise_field('22023', 'need_id', format('specific need %s was already closed on %s', need_id, n.closed_on));
+        perform refuge.raise_field('22023', 'need_id', format('specific need %s was already closed on %s', need_id, refuge.iso(n.closed_on)));
     end if;
     if nullif(btrim(reason), '') is null then
         perform refuge.raise_field('22004', 'reason', 'is required');
     end if;
     if closed_on is null or closed_on > current_date or closed_on < n.identified_on then
         perform refuge.raise_field('22008', 'closed_on',
-            format('%s must be between the identification date %s and today', coalesce(closed_on::text, 'null'), n.identified_on));
+            format('%s must be between the identification date %s and today', coalesce(refuge.iso(closed_on), 'null'), refuge.iso(n.identified_on)));
     end if;
     update refuge.specific_need s
        set active = false, closed_on = close_specific_need.closed_on, close_reason = btrim(reason)

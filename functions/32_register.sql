@@ -18,7 +18,6 @@ end;
 create function refuge.insert_member(p_group uuid, p_operation uuid, p_site uuid, m jsonb, path text,
                                      defaults jsonb, p_number text, p_reason text) returns jsonb
     language plpgsql
-    set search_path = refuge, pg_catalog, pg_temp
 as $$
 declare
     r refuge.individual;
@@ -55,7 +54,6 @@ $$;
 -- already carried out (same caller, same payload), null when it is new.
 create function refuge.claim_request(p_request uuid, p_function text, p_payload jsonb) returns jsonb
     language plpgsql
-    set search_path = refuge, pg_catalog, pg_temp
 as $$
 declare
     h bytea := sha256(convert_to(p_payload::text, 'UTF8'));
@@ -83,7 +81,6 @@ $$;
 
 create function refuge.finish_request(p_request uuid, p_result jsonb) returns jsonb
     language plpgsql
-    set search_path = refuge, pg_catalog, pg_temp
 as $$
 begin
     if p_request is not null then
@@ -97,7 +94,7 @@ $$;
 -- shape of the payload.  Idempotent on payload.request_id.
 create function refuge.register_group(payload jsonb) returns jsonb
     language plpgsql security definer
-    set search_path = refuge, pg_catalog, pg_temp
+    set search_path = pg_catalog, refuge, pg_temp
 as $$
 declare
     req uuid;
@@ -186,7 +183,7 @@ $$;
 -- the group has a principal representative.
 create function refuge.add_individual(group_id uuid, member jsonb, request_id uuid default null) returns jsonb
     language plpgsql security definer
-    set search_path = refuge, pg_catalog, pg_temp
+    set search_path = pg_catalog, refuge, pg_temp
 as $$
 declare
     g refuge.registration_group;
@@ -235,7 +232,7 @@ $$;
 -- person's; photo records a new current photo; status changes the status.
 create function refuge.update_individual(individual_id uuid, changes jsonb) returns jsonb
     language plpgsql security definer
-    set search_path = refuge, pg_catalog, pg_temp
+    set search_path = pg_catalog, refuge, pg_temp
 as $$
 declare
     cur refuge.individual;
@@ -271,6 +268,6 @@ begin
      where i.id = cur.id;
     perform refuge.write_collections(cur.id, changes, 'changes', true);
     return jsonb_build_object('individual_id', cur.id, 'number', cur.number,
-                              'changed', (select jsonb_agg(k order by k) from jsonb_object_keys(changes) k));
+                              'fields', (select jsonb_agg(k order by k) from jsonb_object_keys(changes) k));
 end
 $$;

@@ -4,7 +4,6 @@
 
 create function refuge.group_for_update(p_group uuid, p_action text, p_field text) returns refuge.registration_group
     language plpgsql
-    set search_path = refuge, pg_catalog, pg_temp
 as $$
 declare
     g refuge.registration_group;
@@ -27,7 +26,6 @@ create function refuge.move_members(p_from refuge.registration_group, p_to refug
                                     p_individuals uuid[], p_relationships jsonb, p_kind text, p_reason text)
     returns void
     language plpgsql
-    set search_path = refuge, pg_catalog, pg_temp
 as $$
 declare
     ind uuid;
@@ -52,6 +50,11 @@ begin
                 format('%s is not a current member of group %s', ind, p_from.number));
         end if;
         rel := coalesce(p_relationships ->> ind::text, 'U');
+        if rel = 'PA' and exists (select 1 from refuge.group_membership gm
+                                   where gm.group_id = p_to.id and gm.valid_to is null and gm.relationship = 'PA') then
+            perform refuge.raise_field('23514', 'relationships',
+                format('group %s already has a principal representative; change it with set_principal first', p_to.number));
+        end if;
         update refuge.group_membership gm set valid_to = now(), end_reason = p_kind
          where gm.individual_id = ind and gm.valid_to is null;
         insert into refuge.group_membership (group_id, individual_id, relationship, start_reason, comment)
@@ -70,7 +73,6 @@ $$;
 
 create function refuge.check_principal(g refuge.registration_group) returns void
     language plpgsql
-    set search_path = refuge, pg_catalog, pg_temp
 as $$
 declare
     n integer;
@@ -89,7 +91,7 @@ $$;
 create function refuge.set_principal(group_id uuid, individual_id uuid, former_principal_relationship text)
     returns void
     language plpgsql security definer
-    set search_path = refuge, pg_catalog, pg_temp
+    set search_path = pg_catalog, refuge, pg_temp
 as $$
 declare
     g refuge.registration_group;
@@ -118,7 +120,7 @@ $$;
 -- members = [{"individual_id": .., "relationship": "PA"}, ...] with exactly one PA.
 create function refuge.split_group(group_id uuid, members jsonb, reason text) returns jsonb
     language plpgsql security definer
-    set search_path = refuge, pg_catalog, pg_temp
+    set search_path = pg_catalog, refuge, pg_temp
 as $$
 declare
     g refuge.registration_group;
@@ -160,7 +162,7 @@ $$;
 create function refuge.merge_groups(target_group uuid, source_group uuid, relationships jsonb, reason text)
     returns jsonb
     language plpgsql security definer
-    set search_path = refuge, pg_catalog, pg_temp
+    set search_path = pg_catalog, refuge, pg_temp
 as $$
 declare
     t refuge.registration_group;
@@ -199,7 +201,7 @@ $$;
 create function refuge.move_individual(individual_id uuid, to_group uuid, relationship text, reason text)
     returns void
     language plpgsql security definer
-    set search_path = refuge, pg_catalog, pg_temp
+    set search_path = pg_catalog, refuge, pg_temp
 as $$
 declare
     f refuge.registration_group;

@@ -3,10 +3,10 @@
 -- read the underlying records, so that small groups cannot be singled out.
 
 create function refuge.population_summary(on_date date default current_date, min_cell integer default 5)
-    returns table (operation text, site text, population_type text, origin_country char(3), sex text,
+    returns table (operation text, site text, population_type text, origin_country text, sex text,
                    age_bracket text, individuals bigint, groups bigint)
     language plpgsql stable security definer
-    set search_path = refuge, pg_catalog, pg_temp
+    set search_path = pg_catalog, refuge, pg_temp
 as $$
 declare
     floor_cell integer;

@@ -6,7 +6,6 @@
 -- to); without SET ROLE it is the login role.
 create function refuge.caller() returns name
     language sql stable parallel safe
-    set search_path = pg_catalog, pg_temp
 begin atomic
     select coalesce(nullif(current_setting('role'), 'none'), session_user)::name;
 end;
@@ -16,7 +15,6 @@ comment on function refuge.caller() is 'role on whose behalf the current stateme
 -- True when the caller belongs (directly or indirectly) to a refuge role.
 create function refuge.caller_has(role_name name) returns boolean
     language sql stable parallel safe
-    set search_path = pg_catalog, pg_temp
 begin atomic
     select pg_catalog.pg_has_role(refuge.caller(), role_name, 'MEMBER');
 end;
@@ -27,7 +25,6 @@ end;
 create function refuge.raise_field(sqlstate text, field text, problem text, hint text default null)
     returns void
     language plpgsql immutable
-    set search_path = pg_catalog, pg_temp
 as $$
 begin
     if hint is null then
@@ -37,6 +34,13 @@ begin
     end if;
 end
 $$;
+
+-- A date in ISO 8601 whatever the session's DateStyle, for messages.
+create function refuge.iso(d date) returns text
+    language sql immutable strict parallel safe
+begin atomic
+    select pg_catalog.to_char(d, 'YYYY-MM-DD');
+end;
 
 -- Geometry constructors bound at install time (SQL-standard bodies resolve
 -- PostGIS wherever it is installed), so API functions can pin a search_path

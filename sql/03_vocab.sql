@@ -2,8 +2,8 @@
 -- operations may add local codes, which pg_dump keeps (see 90_config_dump.sql).
 
 create table refuge.country (
-    code        char(3) primary key check (code ~ '^[A-Z]{3}$'),
-    alpha2      char(2),
+    code        text primary key check (code ~ '^[A-Z]{3}$'),
+    alpha2      text,
     name        text not null,
     active      boolean not null default true,
     shipped     boolean not null default false
@@ -11,7 +11,7 @@ create table refuge.country (
 comment on table refuge.country is 'ISO 3166-1 countries (alpha-3 codes are stored everywhere; proGres codes only in import/export crosswalks)';
 
 create table refuge.language (
-    code        char(3) primary key check (code ~ '^[a-z]{3}$'),
+    code        text primary key check (code ~ '^[a-z]{3}$'),
     name        text not null,
     active      boolean not null default true,
     shipped     boolean not null default false
@@ -19,7 +19,7 @@ create table refuge.language (
 comment on table refuge.language is 'ISO 639-3 languages';
 
 create table refuge.script (
-    code        char(4) primary key check (code ~ '^[A-Z][a-z]{3}$'),
+    code        text primary key check (code ~ '^[A-Z][a-z]{3}$'),
     name        text not null,
     active      boolean not null default true,
     shipped     boolean not null default false

@@ -5,7 +5,7 @@
 create table refuge.operation (
     id          uuid primary key default gen_random_uuid(),
     code        text not null unique check (code ~ '^[A-Z0-9]{2,10}$'),
-    country     char(3) not null references refuge.country,
+    country     text not null references refuge.country,
     name        text not null,
     area        geometry(MultiPolygon, 4326),
     active      boolean not null default true,
@@ -65,11 +65,7 @@ create table refuge.staff_assignment (
 );
 create index on refuge.staff_assignment (role_name);
 
--- Readable number counters: one per operation and year.  Groups and
--- individuals share the counter so a number names exactly one record.
-create table refuge.number_counter (
-    operation_id  uuid not null references refuge.operation,
-    year          integer not null check (year between 2000 and 2999),
-    last_value    bigint not null default 0,
-    primary key (operation_id, year)
-);
+-- Readable numbers (KEN-26-000123) take their serial part from one sequence:
+-- registrations never wait for each other, numbers are unique across groups,
+-- individuals and operations, and a rolled-back registration leaves a gap.
+create sequence refuge.number_seq;

@@ -6,7 +6,7 @@ create table refuge.flight_leg (
     individual_id   uuid not null references refuge.individual on delete cascade,
     seq             integer not null check (seq >= 1),
     place           text,
-    country         char(3) not null references refuge.country,
+    country         text not null references refuge.country,
     location        geometry(Point, 4326),
     arrived_on      date,
     departed_on     date,
@@ -26,11 +26,13 @@ comment on column refuge.flight_leg.reasons is 'codes of refuge.flight_reason fo
 -- Arrays cannot carry foreign keys; check the reason codes on write.
 create function refuge.check_flight_reasons() returns trigger
     language plpgsql
-    set search_path = pg_catalog, pg_temp
 as $$
 declare
     bad text;
 begin
+    if new.reasons = '{}' then
+        return new;
+    end if;
     select r into bad
       from pg_catalog.unnest(new.reasons) r
      where not exists (select 1 from refuge.flight_reason f where f.code = r)

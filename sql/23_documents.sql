@@ -6,7 +6,7 @@ create table refuge.document (
     individual_id   uuid not null references refuge.individual on delete cascade,
     doc_type        text not null references refuge.document_type,
     number          text not null check (length(number) between 1 and 60),
-    issuing_country char(3) references refuge.country,
+    issuing_country text references refuge.country,
     issued_on       date,
     expires_on      date,
     status          text not null default 'VALID'
@@ -23,7 +23,7 @@ create index on refuge.document (individual_id);
 -- One document is one person's: the same number from the same issuer twice is
 -- a double registration (the API reports it without naming the other person).
 create unique index document_identity on refuge.document
-    (doc_type, coalesce(issuing_country, '---'), upper(regexp_replace(number, '[\s-]', '', 'g')));
+    (doc_type, coalesce(issuing_country, ''), upper(regexp_replace(number, '[\s-]', '', 'g')));
 
 create table refuge.photo (
     id              uuid primary key default gen_random_uuid(),

@@ -36,7 +36,6 @@ create table refuge.api_request (
 -- with row_security off, because refuge_owner is subject to FORCE RLS.
 create function refuge.restoring() returns boolean
     language sql stable parallel safe
-    set search_path = pg_catalog, pg_temp
 begin atomic
     select current_setting('row_security') = 'off';
 end;
@@ -44,7 +43,6 @@ end;
 -- Keep who/when columns honest whatever path wrote the row.
 create function refuge.stamp_row() returns trigger
     language plpgsql
-    set search_path = pg_catalog, pg_temp
 as $$
 begin
     if refuge.restoring() then
@@ -66,46 +64,47 @@ $$;
 -- tg_argv[0] says how to find the operation a row belongs to:
 -- 'self' (the row has operation_id), 'individual' (via individual_id),
 -- 'none' (configuration without an operation).
+-- One audit row per written row; updates keep the changed columns only.
+-- (Row-level on purpose: a statement-level trigger over a transition table is
+-- re-planned on every call and cost more for the API's one-row statements.)
 create function refuge.audit_row() returns trigger
     language plpgsql
-    set search_path = pg_catalog, pg_temp
 as $$
 declare
+    rowj    jsonb;
     newj    jsonb;
     oldj    jsonb;
-    rowj    jsonb;
     op      uuid;
     skip    constant text[] := array['created_at', 'created_by', 'updated_at', 'updated_by'];
 begin
     if refuge.restoring() then
         return null;
     end if;
-    if tg_op <> 'DELETE' then
-        newj := pg_catalog.to_jsonb(new) - skip;
-    end if;
-    if tg_op <> 'INSERT' then
-        oldj := pg_catalog.to_jsonb(old) - skip;
-    end if;
-    if tg_op = 'UPDATE' then
+    if tg_op = 'INSERT' then
+        rowj := to_jsonb(new);
+        newj := rowj - skip;
+    elsif tg_op = 'DELETE' then
+        rowj := to_jsonb(old);
+        oldj := rowj - skip;
+    else
+        rowj := to_jsonb(new);
         -- keep only what changed
-        select pg_catalog.jsonb_object_agg(n.key, n.value), pg_catalog.jsonb_object_agg(n.key, o.value)
+        select jsonb_object_agg(n.key, n.value), jsonb_object_agg(n.key, o.value)
           into newj, oldj
-          from pg_catalog.jsonb_each(newj) n
-          join pg_catalog.jsonb_each(oldj) o using (key)
+          from jsonb_each(rowj - skip) n
+          join jsonb_each(to_jsonb(old) - skip) o using (key)
          where n.value is distinct from o.value;
         if newj is null then
             return null;
         end if;
     end if;
-    rowj := coalesce(pg_catalog.to_jsonb(new), pg_catalog.to_jsonb(old));
-    op := case tg_argv[0]
-            when 'self' then (rowj ->> 'operation_id')::uuid
-            when 'individual' then (select i.operation_id from refuge.individual i
-                                     where i.id = (rowj ->> 'individual_id')::uuid)
-          end;
+    if tg_argv[0] = 'self' then
+        op := (rowj ->> 'operation_id')::uuid;
+    elsif tg_argv[0] = 'individual' then
+        select i.operation_id into op from refuge.individual i where i.id = (rowj ->> 'individual_id')::uuid;
+    end if;
     insert into refuge.audit_log (actor, operation_id, table_name, row_id, action, old_data, new_data)
-    values (refuge.caller(), op, tg_table_name, (rowj ->> 'id')::uuid,
-            left(tg_op, 1), oldj, newj);
+    values (refuge.caller(), op, tg_table_name, (rowj ->> 'id')::uuid, left(tg_op, 1), oldj, newj);
     return null;
 end
 $$;

@@ -4,7 +4,6 @@
 
 create function refuge.caller_is_superuser() returns boolean
     language sql stable parallel safe
-    set search_path = pg_catalog, pg_temp
 begin atomic
     select coalesce((select r.rolsuper from pg_catalog.pg_roles r where r.rolname = refuge.caller()), false);
 end;
@@ -40,7 +39,6 @@ end;
 -- True when the caller's assignments cover this operation (and site).
 create function refuge.in_scope(p_operation uuid, p_site uuid default null) returns boolean
     language sql stable parallel safe
-    set search_path = pg_catalog, pg_temp
 begin atomic
     select refuge.caller_is_superuser()
         or p_operation = any (refuge.scope_operations())
@@ -52,7 +50,6 @@ end;
 create function refuge.authorize(p_role name, p_action text, p_operation uuid default null, p_site uuid default null)
     returns void
     language plpgsql stable
-    set search_path = pg_catalog, pg_temp
 as $$
 begin
     if refuge.caller_is_superuser() then

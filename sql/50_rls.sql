@@ -92,4 +92,4 @@ create policy supervisor_read on refuge.audit_log for select to refuge_superviso
 create policy admin_read on refuge.audit_log for select to refuge_admin
     using (operation_id is null);
 
--- number_counter and api_request: no direct access (owner only).
+-- api_request: no direct access (owner only).

@@ -18,3 +18,4 @@ end
 $dump$;
 
 select pg_catalog.pg_extension_config_dump('refuge.audit_log_id_seq', '');
+select pg_catalog.pg_extension_config_dump('refuge.number_seq', '');

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# The README test command (make test): sets itself up on a fresh Debian 12
+# machine, builds and installs refuge, starts a throwaway cluster, runs every
+# suite, stops the cluster and ends with "N passed, N failed".
+set -u
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+cd "$REFUGE_ROOT"
+
+PASSED=0
+FAILED=0
+FAILURES=()
+OUT="$REFUGE_ROOT/.run"
+mkdir -p "$OUT"
+
+count() {   # count SUITE PASSED FAILED
+    PASSED=$((PASSED + $2))
+    FAILED=$((FAILED + $3))
+    printf '   %-22s %4d passed, %d failed\n' "$1" "$2" "$3"
+    [ "$3" -eq 0 ] || FAILURES+=("$1")
+}
+
+ensure_packages
+build_install
+cluster_start cluster "${REFUGE_TEST_PORT:-54329}"
+trap cluster_stop EXIT
+
+# 1. pg_regress and isolation suites (test/sql, test/specs)
+log "pg_regress and isolation suites"
+make -s installcheck PG_CONFIG="$PGBIN/pg_config" > "$OUT/installcheck.log" 2>&1
+p=$(grep -cE '\.\.\. ok' "$OUT/installcheck.log" || true)
+f=$(grep -cE '\.\.\. FAILED|\.\.\. failed' "$OUT/installcheck.log" || true)
+if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then f=1; fi   # the runner itself failed
+count "pg_regress+isolation" "$p" "$f"
+if [ "$f" -ne 0 ]; then
+    tail -20 "$OUT/installcheck.log"
+    [ -f regression.diffs ] && head -150 regression.diffs
+    [ -f output_iso/regression.diffs ] && head -150 output_iso/regression.diffs
+fi
+
+# 2. pgTAP suites (test/pgtap), each file in a rolled-back transaction
+log "pgTAP suites"
+psql -qX -v ON_ERROR_STOP=1 -c "drop database if exists refuge_tap" -c "create database refuge_tap" >/dev/null
+psql -qX -v ON_ERROR_STOP=1 -d refuge_tap -c "create extension pgtap" -c "create extension refuge cascade" \
+    >/dev/null 2>"$OUT/pgtap-setup.log" || { cat "$OUT/pgtap-setup.log"; }
+pg_prove -v -d refuge_tap --pset tuples_only=1 test/pgtap/*.sql > "$OUT/pgtap.log" 2>&1
+p=$(grep -cE '^ *ok [0-9]+' "$OUT/pgtap.log" || true)
+f=$(grep -cE '^ *not ok [0-9]+' "$OUT/pgtap.log" || true)
+# a file that died or missed its plan fails even if no assertion did
+if ! grep -q '^Result: PASS' "$OUT/pgtap.log" && [ "$f" -eq 0 ]; then f=1; fi
+count "pgTAP" "$p" "$f"
+[ "$f" -eq 0 ] || grep -E 'not ok|^#|Dubious|Failed|ERROR|Parse errors|Bad plan' "$OUT/pgtap.log" | head -60
+
+# 3. shell suites (test/shell): upgrade, dump/restore, ... ("ok"/"not ok" lines)
+for t in test/shell/*.sh; do
+    name=$(basename "$t" .sh)
+    log "shell suite $name"
+    bash "$t" > "$OUT/$name.log" 2>&1
+    rc=$?
+    p=$(grep -cE '^ok ' "$OUT/$name.log" || true)
+    f=$(grep -cE '^not ok ' "$OUT/$name.log" || true)
+    if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+    count "$name" "$p" "$f"
+    [ "$f" -eq 0 ] || tail -30 "$OUT/$name.log"
+done
+
+cluster_stop
+trap - EXIT
+if [ ${#FAILURES[@]} -ne 0 ]; then
+    echo "failing suites: ${FAILURES[*]} (logs in .run/)"
+fi
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]
