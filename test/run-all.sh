@@ -39,7 +39,7 @@ fi
 
 # 2. pgTAP suites (test/pgtap), each file in a rolled-back transaction
 log "pgTAP suites"
-psql -qX -v ON_ERROR_STOP=1 -c "drop database if exists refuge_tap" -c "create database refuge_tap" >/dev/null
+PGOPTIONS="-c client_min_messages=warning" psql -qX -v ON_ERROR_STOP=1 -c "drop database if exists refuge_tap" -c "create database refuge_tap" >/dev/null
 psql -qX -v ON_ERROR_STOP=1 -d refuge_tap -c "create extension pgtap" -c "create extension refuge cascade" \
     >/dev/null 2>"$OUT/pgtap-setup.log" || { cat "$OUT/pgtap-setup.log"; }
 pg_prove -v -d refuge_tap --pset tuples_only=1 test/pgtap/*.sql > "$OUT/pgtap.log" 2>&1

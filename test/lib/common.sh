@@ -87,7 +87,7 @@ cluster_start() {
     fi
     log "starting cluster on socket $PGHOST port $PGPORT"
     as_owner "$PGBIN/pg_ctl" -D "$dir/data" -w -t 60 -l "$dir/server.log" \
-        -o "-p $port -k $dir/socket -c listen_addresses='' -c max_connections=60 -c shared_buffers=512MB -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_prepared_transactions=10 $REFUGE_SERVER_OPTS" \
+        -o "-p $port -k $dir/socket -c listen_addresses='' -c max_connections=60 -c shared_buffers=512MB -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_prepared_transactions=10 ${REFUGE_SERVER_OPTS:-}" \
         start >/dev/null || { tail -20 "$dir/server.log" >&2; die "server did not start"; }
 }
 
