@@ -15,7 +15,10 @@ begin
         perform refuge.raise_field('22023', path, format('expected an object, got %s',
                                    coalesce(jsonb_typeof(obj), 'nothing')));
     end if;
-    select key into k from jsonb_object_keys(obj) key where key <> all (allowed) limit 1;
+    if obj - allowed = '{}'::jsonb then
+        return;
+    end if;
+    select key into k from jsonb_object_keys(obj) key where key <> all (allowed) order by key limit 1;
     if found then
         perform refuge.raise_field('22023', path, format('unknown field "%s"', k),
                                    'allowed fields: ' || array_to_string(allowed, ', '));
@@ -122,6 +125,9 @@ as $$
 declare
     s text := refuge.arg_text(obj, key, path, required, 10);
     d date;
+    y integer;
+    mo integer;
+    dd integer;
 begin
     if s is null then
         return null;
@@ -130,11 +136,15 @@ begin
         perform refuge.raise_field('22007', path || '.' || key,
                                    format('"%s" is not a date in the form YYYY-MM-DD', s));
     end if;
-    begin
-        d := s::date;
-    exception when datetime_field_overflow or invalid_datetime_format then
+    -- check the calendar without an exception block (each would be a subtransaction)
+    y := substr(s, 1, 4)::integer;
+    mo := substr(s, 6, 2)::integer;
+    dd := substr(s, 9, 2)::integer;
+    if y < 1 or mo not between 1 and 12 or dd < 1
+       or dd > extract(day from make_date(y, mo, 1) + interval '1 month - 1 day') then
         perform refuge.raise_field('22008', path || '.' || key, format('"%s" is not a valid date', s));
-    end;
+    end if;
+    d := make_date(y, mo, dd);
     if d < date '1880-01-01' then
         perform refuge.raise_field('22008', path || '.' || key, format('"%s" is before 1880', s));
     end if;
@@ -142,66 +152,6 @@ begin
         perform refuge.raise_field('22008', path || '.' || key, format('"%s" is in the future', s));
     end if;
     return d;
-end
-$$;
-
--- A code that must exist (and be active) in a vocabulary.  Static queries per
--- vocabulary keep plans cached.
--- A code that must exist (and be active) in a vocabulary.  One static query
--- per vocabulary, each in its own branch, so every one is a small cached plan
--- (codes are text everywhere so the primary keys are used).
-create function refuge.code_exists(vocab text, code text) returns boolean
-    language plpgsql stable
-as $$
-begin
-    if vocab = 'country' then
-        return exists (select 1 from refuge.country v where v.code = $2 and v.active);
-    elsif vocab = 'language' then
-        return exists (select 1 from refuge.language v where v.code = $2 and v.active);
-    elsif vocab = 'script' then
-        return exists (select 1 from refuge.script v where v.code = $2 and v.active);
-    elsif vocab = 'sex' then
-        return exists (select 1 from refuge.sex v where v.code = $2 and v.active);
-    elsif vocab = 'relationship' then
-        return exists (select 1 from refuge.relationship v where v.code = $2 and v.active);
-    elsif vocab = 'marital_status' then
-        return exists (select 1 from refuge.marital_status v where v.code = $2 and v.active);
-    elsif vocab = 'education_level' then
-        return exists (select 1 from refuge.education_level v where v.code = $2 and v.active);
-    elsif vocab = 'education_degree' then
-        return exists (select 1 from refuge.education_degree v where v.code = $2 and v.active);
-    elsif vocab = 'address_type' then
-        return exists (select 1 from refuge.address_type v where v.code = $2 and v.active);
-    elsif vocab = 'language_proficiency' then
-        return exists (select 1 from refuge.language_proficiency v where v.code = $2 and v.active);
-    elsif vocab = 'religion' then
-        return exists (select 1 from refuge.religion v where v.code = $2 and v.active);
-    elsif vocab = 'ethnicity' then
-        return exists (select 1 from refuge.ethnicity v where v.code = $2 and v.active);
-    elsif vocab = 'occupation' then
-        return exists (select 1 from refuge.occupation v where v.code = $2 and v.active);
-    elsif vocab = 'population_type' then
-        return exists (select 1 from refuge.population_type v where v.code = $2 and v.active);
-    elsif vocab = 'specific_need_category' then
-        return exists (select 1 from refuge.specific_need_category v where v.code = $2 and v.active);
-    elsif vocab = 'specific_need_code' then
-        return exists (select 1 from refuge.specific_need_code v where v.code = $2 and v.active);
-    elsif vocab = 'registration_level' then
-        return exists (select 1 from refuge.registration_level v where v.code = $2 and v.active);
-    elsif vocab = 'date_precision' then
-        return exists (select 1 from refuge.date_precision v where v.code = $2 and v.active);
-    elsif vocab = 'document_type' then
-        return exists (select 1 from refuge.document_type v where v.code = $2 and v.active);
-    elsif vocab = 'flight_reason' then
-        return exists (select 1 from refuge.flight_reason v where v.code = $2 and v.active);
-    elsif vocab = 'contact_type' then
-        return exists (select 1 from refuge.contact_type v where v.code = $2 and v.active);
-    elsif vocab = 'individual_status' then
-        return exists (select 1 from refuge.individual_status v where v.code = $2 and v.active);
-    elsif vocab = 'site_type' then
-        return exists (select 1 from refuge.site_type v where v.code = $2 and v.active);
-    end if;
-    raise exception 'refuge.code_exists: unknown vocabulary %', vocab;
 end
 $$;
 

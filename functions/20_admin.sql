@@ -5,6 +5,7 @@ create function refuge.create_operation(code text, country text, name text, area
     returns uuid
     language plpgsql security definer
     set search_path = pg_catalog, refuge, pg_temp
+    set plan_cache_mode = force_generic_plan
 as $$
 declare
     args jsonb := jsonb_build_object('code', code, 'country', country, 'name', name);
@@ -43,6 +44,7 @@ create function refuge.create_site(operation text, code text, name text, site_ty
     returns uuid
     language plpgsql security definer
     set search_path = pg_catalog, refuge, pg_temp
+    set plan_cache_mode = force_generic_plan
 as $$
 declare
     op_id uuid;
@@ -78,6 +80,7 @@ create function refuge.assign_staff(role_name name, operation text, site text de
     returns uuid
     language plpgsql security definer
     set search_path = pg_catalog, refuge, pg_temp
+    set plan_cache_mode = force_generic_plan
 as $$
 declare
     op_id uuid;
@@ -118,6 +121,7 @@ $$;
 create function refuge.end_staff_assignment(assignment_id uuid) returns void
     language plpgsql security definer
     set search_path = pg_catalog, refuge, pg_temp
+    set plan_cache_mode = force_generic_plan
 as $$
 begin
     perform refuge.authorize('refuge_admin', 'end_staff_assignment');

@@ -1,16 +1,14 @@
 -- Flight legs, documents and specific needs: one validated insert each,
 -- used by registration and by the add_* API functions.
 
--- seq null appends; a given seq inserts there and shifts later legs.
-create function refuge.insert_flight_leg(p_individual uuid, e jsonb, p text, p_seq integer) returns uuid
+-- One flight leg, validated, as a row (seq given by the caller).
+create function refuge.flight_leg_row(p_individual uuid, e jsonb, p text, p_seq integer) returns jsonb
     language plpgsql
 as $$
 declare
-    new_id uuid;
     reasons text[];
     d1 date;
     d2 date;
-    seq integer;
     i integer;
 begin
     perform refuge.arg_fields(e, p, array['place', 'country', 'location', 'arrived_on', 'departed_on',
@@ -25,36 +23,50 @@ begin
         reasons := reasons || refuge.arg_code(jsonb_build_object('code', e -> 'reasons' -> i),
                                               'code', format('%s.reasons[%s]', p, i), 'flight_reason', true);
     end loop;
+    return jsonb_build_object('id', gen_random_uuid(), 'individual_id', p_individual, 'seq', p_seq,
+        'place', refuge.arg_text(e, 'place', p), 'country', refuge.arg_code(e, 'country', p, 'country', true),
+        'location', (refuge.arg_point(e, 'location', p))::text, 'arrived_on', d1, 'departed_on', d2,
+        'date_precision', refuge.arg_code(e, 'date_precision', p, 'date_precision', false, 'EXACT'),
+        'reasons', reasons, 'comment', refuge.arg_text(e, 'comment', p, false, 2000));
+end
+$$;
+
+-- Add one leg to an existing individual: seq null appends; a given seq
+-- inserts there and shifts later legs.
+create function refuge.insert_flight_leg(p_individual uuid, e jsonb, p text, p_seq integer) returns uuid
+    language plpgsql
+as $$
+declare
+    r jsonb;
+    seq integer;
+begin
     select coalesce(max(f.seq), 0) + 1 into seq from refuge.flight_leg f where f.individual_id = p_individual;
+    r := refuge.flight_leg_row(p_individual, e, p, least(coalesce(p_seq, seq), seq));
     if p_seq is not null and p_seq < seq then
-        -- make room: shift later legs up (highest first keeps (individual, seq) unique)
+        -- make room: move later legs out of the way, then back one further
         update refuge.flight_leg f set seq = f.seq + 1000000
          where f.individual_id = p_individual and f.seq >= p_seq;
         update refuge.flight_leg f set seq = f.seq - 1000000 + 1
          where f.individual_id = p_individual and f.seq >= 1000000;
-        seq := p_seq;
     end if;
-    insert into refuge.flight_leg (individual_id, seq, place, country, location, arrived_on, departed_on,
-                                   date_precision, reasons, comment)
-    values (p_individual, seq, refuge.arg_text(e, 'place', p), refuge.arg_code(e, 'country', p, 'country', true),
-            refuge.arg_point(e, 'location', p), d1, d2,
-            refuge.arg_code(e, 'date_precision', p, 'date_precision', false, 'EXACT'),
-            reasons, refuge.arg_text(e, 'comment', p, false, 2000))
-    returning id into new_id;
-    return new_id;
+    perform refuge.insert_rows(refuge.add_row('{}', 'flight_leg', r));
+    return (r ->> 'id')::uuid;
 end
 $$;
 
-create function refuge.insert_document(p_individual uuid, e jsonb, p text) returns uuid
+-- One document, validated, as a row.  The same document (type, issuer and
+-- number ignoring spaces and dashes) already recorded, or twice in this
+-- batch, is refused without saying whose it is.
+create function refuge.document_row(p_individual uuid, e jsonb, p text, batch jsonb[]) returns jsonb
     language plpgsql
 as $$
 declare
-    new_id uuid;
     dtype text;
     num text;
     issuer text;
     d1 date;
     d2 date;
+    k text;
 begin
     perform refuge.arg_fields(e, p, array['type', 'number', 'issuing_country', 'issued_on', 'expires_on',
                                           'status', 'original_seen', 'comment']);
@@ -70,29 +82,40 @@ begin
         perform refuge.raise_field('22023', p || '.status', format('unknown status %s', e -> 'status'),
                                    'one of VALID, EXPIRED, LOST, CONFISCATED, CANCELLED');
     end if;
-    -- the same document twice is a double registration; do not say whose
+    k := dtype || '/' || coalesce(issuer, '') || '/' || upper(regexp_replace(num, '[\s-]', '', 'g'));
     if exists (select 1 from refuge.document d
                 where d.doc_type = dtype and coalesce(d.issuing_country, '') = coalesce(issuer, '')
-                  and upper(regexp_replace(d.number, '[\s-]', '', 'g')) = upper(regexp_replace(num, '[\s-]', '', 'g'))) then
+                  and upper(regexp_replace(d.number, '[\s-]', '', 'g')) = upper(regexp_replace(num, '[\s-]', '', 'g')))
+       or exists (select 1 from unnest(batch) b where b @> jsonb_build_object('_t', 'document', '_key', k)) then
         perform refuge.raise_field('23505', p || '.number',
             format('%s %s%s is already recorded', dtype, num, coalesce(' issued by ' || issuer, '')),
             'the document belongs to a registered individual; check for a double registration');
     end if;
-    insert into refuge.document (individual_id, doc_type, number, issuing_country, issued_on, expires_on,
-                                 status, original_seen, comment)
-    values (p_individual, dtype, num, issuer, d1, d2, coalesce(e ->> 'status', 'VALID'),
-            refuge.arg_bool(e, 'original_seen', p, false), refuge.arg_text(e, 'comment', p, false, 2000))
-    returning id into new_id;
-    return new_id;
+    return jsonb_build_object('id', gen_random_uuid(), 'individual_id', p_individual, 'doc_type', dtype,
+        'number', num, 'issuing_country', issuer, 'issued_on', d1, 'expires_on', d2,
+        'status', coalesce(e ->> 'status', 'VALID'), 'original_seen', refuge.arg_bool(e, 'original_seen', p, false),
+        'comment', refuge.arg_text(e, 'comment', p, false, 2000), '_key', k);
 end
 $$;
 
--- A need is {"code": "SC-UC"} (category implied) or {"category": "SC"}.
-create function refuge.insert_specific_need(p_individual uuid, e jsonb, p text) returns uuid
+create function refuge.insert_document(p_individual uuid, e jsonb, p text) returns uuid
     language plpgsql
 as $$
 declare
-    new_id uuid;
+    r jsonb := refuge.document_row(p_individual, e, p, '{}'::jsonb[]);
+begin
+    perform refuge.insert_rows(refuge.add_row('{}', 'document', r));
+    return (r ->> 'id')::uuid;
+end
+$$;
+
+-- One specific need, validated, as a row.  A need is {"code": "SC-UC"}
+-- (category implied), {"category": "SC"}, or the code as a string.  The same
+-- need open twice (already, or in this batch) is refused.
+create function refuge.specific_need_row(p_individual uuid, e jsonb, p text, p_new boolean, batch jsonb[]) returns jsonb
+    language plpgsql
+as $$
+declare
     v_cat text;
     v_code text;
 begin
@@ -116,17 +139,29 @@ begin
     else
         v_cat := refuge.arg_code(e, 'category', p, 'specific_need_category', true);
     end if;
-    if exists (select 1 from refuge.specific_need s
-                where s.individual_id = p_individual and s.active
-                  and s.category = v_cat and coalesce(s.code, '') = coalesce(v_code, '')) then
+    if (not p_new and exists (select 1 from refuge.specific_need s
+                               where s.individual_id = p_individual and s.active
+                                 and s.category = v_cat and coalesce(s.code, '') = coalesce(v_code, '')))
+       or exists (select 1 from unnest(batch) b where b @> jsonb_build_object(
+              '_t', 'specific_need', 'individual_id', p_individual, 'category', v_cat, 'code', v_code)) then
         perform refuge.raise_field('23505', p, format('%s is already an open specific need of this individual',
                                                       coalesce(v_code, v_cat)));
     end if;
-    insert into refuge.specific_need (individual_id, category, code, identified_on, comment)
-    values (p_individual, v_cat, v_code, coalesce(refuge.arg_date(e, 'identified_on', p), current_date),
-            refuge.arg_text(e, 'comment', p, false, 2000))
-    returning id into new_id;
-    return new_id;
+    return jsonb_build_object('id', gen_random_uuid(), 'individual_id', p_individual, 'category', v_cat,
+        'code', v_code, 'active', true,
+        'identified_on', coalesce(refuge.arg_date(e, 'identified_on', p), current_date),
+        'comment', refuge.arg_text(e, 'comment', p, false, 2000));
+end
+$$;
+
+create function refuge.insert_specific_need(p_individual uuid, e jsonb, p text) returns uuid
+    language plpgsql
+as $$
+declare
+    r jsonb := refuge.specific_need_row(p_individual, e, p, false, '{}'::jsonb[]);
+begin
+    perform refuge.insert_rows(refuge.add_row('{}', 'specific_need', r));
+    return (r ->> 'id')::uuid;
 end
 $$;
 
@@ -153,6 +188,7 @@ $$;
 create function refuge.add_flight_leg(individual_id uuid, leg jsonb, seq integer default null) returns uuid
     language plpgsql security definer
     set search_path = pg_catalog, refuge, pg_temp
+    set plan_cache_mode = force_generic_plan
 as $$
 begin
     perform refuge.individual_for_update(individual_id, 'refuge_registration', 'add_flight_leg');
@@ -166,6 +202,7 @@ $$;
 create function refuge.add_document(individual_id uuid, document jsonb) returns uuid
     language plpgsql security definer
     set search_path = pg_catalog, refuge, pg_temp
+    set plan_cache_mode = force_generic_plan
 as $$
 begin
     perform refuge.individual_for_update(individual_id, 'refuge_registration', 'add_document');
@@ -176,6 +213,7 @@ $$;
 create function refuge.set_document_status(document_id uuid, status text) returns void
     language plpgsql security definer
     set search_path = pg_catalog, refuge, pg_temp
+    set plan_cache_mode = force_generic_plan
 as $$
 declare
     ind uuid;
@@ -196,6 +234,7 @@ $$;
 create function refuge.add_specific_need(individual_id uuid, need jsonb) returns uuid
     language plpgsql security definer
     set search_path = pg_catalog, refuge, pg_temp
+    set plan_cache_mode = force_generic_plan
 as $$
 begin
     perform refuge.individual_for_update(individual_id, 'refuge_registration', 'add_specific_need');
@@ -208,6 +247,7 @@ create function refuge.close_specific_need(need_id uuid, reason text, closed_on 
     returns void
     language plpgsql security definer
     set search_path = pg_catalog, refuge, pg_temp
+    set plan_cache_mode = force_generic_plan
 as $$
 declare
     n refuge.specific_need;

@@ -12,11 +12,13 @@ begin atomic
                  'flight_legs', 'documents', 'photo', 'specific_needs'];
 end;
 
--- Insert one member of a group.  defaults carries the group-level values
--- (population type, registration level, origin, arrival date, and the
--- flight legs and addresses shared by members that give none of their own).
-create function refuge.insert_member(p_group uuid, p_operation uuid, p_site uuid, m jsonb, path text,
-                                     defaults jsonb, p_number text, p_reason text) returns jsonb
+-- Validate one member of a group and append its rows (individual,
+-- membership, collections) to rows.  defaults carries the group-level values
+-- (population type, registration level, origin, arrival date, and the flight
+-- legs and addresses shared by members that give none of their own).
+-- The member's entry for the API result is a row of table "_result".
+create function refuge.member_rows(p_group uuid, p_operation uuid, p_site uuid, m jsonb, path text,
+                                   defaults jsonb, p_number text, p_reason text, rows jsonb[]) returns jsonb[]
     language plpgsql
 as $$
 declare
@@ -36,17 +38,18 @@ begin
     r.population_type_date := r.registration_date;
     r.status := 'ACTIVE';
     r.status_date := r.registration_date;
-    insert into refuge.individual select r.*;
-    insert into refuge.group_membership (group_id, individual_id, relationship, start_reason)
-    values (p_group, r.id, rel, p_reason);
-    perform refuge.write_collections(r.id, m, path, false);
+    rows := rows || (to_jsonb(r) || jsonb_build_object('_t', 'individual'));
+    rows := rows || (jsonb_build_object('id', gen_random_uuid(), 'group_id', p_group,
+                'individual_id', r.id, 'relationship', rel, 'valid_from', now(), 'start_reason', p_reason) || jsonb_build_object('_t', 'group_membership'));
+    rows := refuge.collection_rows(r.id, m, path, true, rows);
     shared := jsonb_strip_nulls(jsonb_build_object(
         'flight_legs', case when not m ? 'flight_legs' then defaults -> 'flight_legs' end,
         'addresses', case when not m ? 'addresses' then defaults -> 'addresses' end));
     if shared <> '{}' then
-        perform refuge.write_collections(r.id, shared, 'payload', false);
+        rows := refuge.collection_rows(r.id, shared, 'payload', true, rows);
     end if;
-    return jsonb_build_object('ref', m -> 'ref', 'individual_id', r.id, 'number', p_number, 'relationship', rel);
+    return rows || (jsonb_build_object('ref', m -> 'ref', 'individual_id', r.id,
+                                                              'number', p_number, 'relationship', rel) || jsonb_build_object('_t', '_result'));
 end
 $$;
 
@@ -95,6 +98,7 @@ $$;
 create function refuge.register_group(payload jsonb) returns jsonb
     language plpgsql security definer
     set search_path = pg_catalog, refuge, pg_temp
+    set plan_cache_mode = force_generic_plan
 as $$
 declare
     req uuid;
@@ -107,7 +111,8 @@ declare
     defaults jsonb;
     numbers text[];
     gid uuid;
-    results jsonb := '[]';
+    results jsonb;
+    rows jsonb[];
     reg_date date;
     arrival date;
     i integer;
@@ -164,15 +169,18 @@ begin
         'addresses', case when payload ? 'addresses' then refuge.arg_array(payload, 'addresses', 'payload', 30) end));
 
     numbers := refuge.next_numbers(op_id, n + 1);
-    insert into refuge.registration_group (number, operation_id, site_id, registration_date, arrival_date,
-                                           status_date, request_id)
-    values (numbers[1], op_id, site_id, reg_date, arrival, reg_date, req)
-    returning id into gid;
+    gid := gen_random_uuid();
+    rows := refuge.add_row('{}', 'registration_group', jsonb_build_object(
+        'id', gid, 'number', numbers[1], 'operation_id', op_id, 'site_id', site_id, 'status', 'ACTIVE',
+        'status_date', reg_date, 'registration_date', reg_date, 'arrival_date', arrival, 'request_id', req));
     for i in 0 .. n - 1 loop
-        results := results || refuge.insert_member(gid, op_id, site_id, members -> i,
-                                                   format('payload.members[%s]', i), defaults,
-                                                   numbers[i + 2], 'REGISTRATION');
+        rows := refuge.member_rows(gid, op_id, site_id, members -> i, format('payload.members[%s]', i), defaults,
+                                   numbers[i + 2], 'REGISTRATION', rows);
     end loop;
+    -- everything validated: write the family, one statement per table
+    perform refuge.insert_rows(rows);
+    results := (select jsonb_agg(x.r - '_t' order by x.ord) from unnest(rows) with ordinality x(r, ord)
+                 where x.r ->> '_t' = '_result');
     return refuge.finish_request(req, jsonb_build_object(
         'request_id', req, 'group_id', gid, 'group_number', numbers[1], 'members', results));
 end
@@ -184,12 +192,14 @@ $$;
 create function refuge.add_individual(group_id uuid, member jsonb, request_id uuid default null) returns jsonb
     language plpgsql security definer
     set search_path = pg_catalog, refuge, pg_temp
+    set plan_cache_mode = force_generic_plan
 as $$
 declare
     g refuge.registration_group;
     prior jsonb;
     defaults jsonb;
     num text;
+    rows jsonb[];
 begin
     perform refuge.authorize('refuge_registration', 'add_individual');
     select * into g from refuge.registration_group rg where rg.id = add_individual.group_id for update;
@@ -221,8 +231,11 @@ begin
      order by gm.relationship = 'PA' desc
      limit 1;
     num := (refuge.next_numbers(g.operation_id, 1))[1];
-    return refuge.finish_request(request_id, refuge.insert_member(g.id, g.operation_id, g.site_id, member, 'member',
-                                 coalesce(defaults, '{}'), num, 'ADDITION') || jsonb_build_object('group_id', g.id));
+    rows := refuge.member_rows(g.id, g.operation_id, g.site_id, member, 'member', coalesce(defaults, '{}'), num,
+                               'ADDITION', '{}');
+    perform refuge.insert_rows(rows);
+    return refuge.finish_request(request_id, (select r - '_t' from unnest(rows) r where r ->> '_t' = '_result')
+                                             || jsonb_build_object('group_id', g.id));
 end
 $$;
 
@@ -233,6 +246,7 @@ $$;
 create function refuge.update_individual(individual_id uuid, changes jsonb) returns jsonb
     language plpgsql security definer
     set search_path = pg_catalog, refuge, pg_temp
+    set plan_cache_mode = force_generic_plan
 as $$
 declare
     cur refuge.individual;
@@ -266,7 +280,7 @@ begin
         registration_level = r.registration_level, arrival_date = r.arrival_date,
         status = cur.status, status_date = cur.status_date, status_reason = cur.status_reason
      where i.id = cur.id;
-    perform refuge.write_collections(cur.id, changes, 'changes', true);
+    perform refuge.write_collections(cur.id, changes, 'changes');
     return jsonb_build_object('individual_id', cur.id, 'number', cur.number,
                               'fields', (select jsonb_agg(k order by k) from jsonb_object_keys(changes) k));
 end

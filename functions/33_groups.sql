@@ -92,6 +92,7 @@ create function refuge.set_principal(group_id uuid, individual_id uuid, former_p
     returns void
     language plpgsql security definer
     set search_path = pg_catalog, refuge, pg_temp
+    set plan_cache_mode = force_generic_plan
 as $$
 declare
     g refuge.registration_group;
@@ -121,6 +122,7 @@ $$;
 create function refuge.split_group(group_id uuid, members jsonb, reason text) returns jsonb
     language plpgsql security definer
     set search_path = pg_catalog, refuge, pg_temp
+    set plan_cache_mode = force_generic_plan
 as $$
 declare
     g refuge.registration_group;
@@ -163,6 +165,7 @@ create function refuge.merge_groups(target_group uuid, source_group uuid, relati
     returns jsonb
     language plpgsql security definer
     set search_path = pg_catalog, refuge, pg_temp
+    set plan_cache_mode = force_generic_plan
 as $$
 declare
     t refuge.registration_group;
@@ -202,6 +205,7 @@ create function refuge.move_individual(individual_id uuid, to_group uuid, relati
     returns void
     language plpgsql security definer
     set search_path = pg_catalog, refuge, pg_temp
+    set plan_cache_mode = force_generic_plan
 as $$
 declare
     f refuge.registration_group;

@@ -7,6 +7,7 @@ create function refuge.population_summary(on_date date default current_date, min
                    age_bracket text, individuals bigint, groups bigint)
     language plpgsql stable security definer
     set search_path = pg_catalog, refuge, pg_temp
+    set plan_cache_mode = force_generic_plan
 as $$
 declare
     floor_cell integer;

@@ -19,6 +19,22 @@ begin atomic
     select pg_catalog.pg_has_role(refuge.caller(), role_name, 'MEMBER');
 end;
 
+-- Vocabulary lookups through a backend-local cache (extension/vocab.c).
+create function refuge.code_exists(vocab text, code text, active_only boolean default true) returns boolean
+    language c stable strict parallel restricted
+    as 'MODULE_PATHNAME', 'refuge_code_exists';
+comment on function refuge.code_exists(text, text, boolean) is
+    'is code a code of vocabulary table refuge.<vocab> (active, unless active_only is false)?';
+
+-- Triggers: codes of data rows must exist; vocabulary codes are permanent;
+-- a vocabulary change invalidates every backend's cache (at commit).
+create function refuge.check_codes() returns trigger
+    language c as 'MODULE_PATHNAME', 'refuge_check_codes';
+create function refuge.vocab_guard() returns trigger
+    language c as 'MODULE_PATHNAME', 'refuge_vocab_guard';
+create function refuge.vocab_changed() returns trigger
+    language c as 'MODULE_PATHNAME', 'refuge_vocab_changed';
+
 -- Raise an error naming the field of an API argument that is wrong.
 -- Every API error goes through here so that messages have one shape:
 --   <field>: <problem>

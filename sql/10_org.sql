@@ -5,7 +5,7 @@
 create table refuge.operation (
     id          uuid primary key default gen_random_uuid(),
     code        text not null unique check (code ~ '^[A-Z0-9]{2,10}$'),
-    country     text not null references refuge.country,
+    country     text not null,
     name        text not null,
     area        geometry(MultiPolygon, 4326),
     active      boolean not null default true,
@@ -21,7 +21,7 @@ create table refuge.site (
     operation_id  uuid not null references refuge.operation,
     code          text not null check (code ~ '^[A-Z0-9_-]{1,20}$'),
     name          text not null,
-    site_type     text not null references refuge.site_type,
+    site_type     text not null,
     location      geometry(Point, 4326),
     active        boolean not null default true,
     created_at    timestamptz not null default now(),

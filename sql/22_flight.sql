@@ -6,11 +6,11 @@ create table refuge.flight_leg (
     individual_id   uuid not null references refuge.individual on delete cascade,
     seq             integer not null check (seq >= 1),
     place           text,
-    country         text not null references refuge.country,
+    country         text not null,
     location        geometry(Point, 4326),
     arrived_on      date,
     departed_on     date,
-    date_precision  text not null default 'EXACT' references refuge.date_precision,
+    date_precision  text not null default 'EXACT',
     reasons         text[] not null default '{}',
     comment         text,
     created_at      timestamptz not null default now(),
@@ -21,29 +21,4 @@ create table refuge.flight_leg (
     check (departed_on is null or arrived_on is null or departed_on >= arrived_on)
 );
 comment on table refuge.flight_leg is 'one stop of a journey: seq 1 is where the person fled from, the last where they arrived';
-comment on column refuge.flight_leg.reasons is 'codes of refuge.flight_reason for leaving this place (checked by trigger)';
-
--- Arrays cannot carry foreign keys; check the reason codes on write.
-create function refuge.check_flight_reasons() returns trigger
-    language plpgsql
-as $$
-declare
-    bad text;
-begin
-    if new.reasons = '{}' then
-        return new;
-    end if;
-    select r into bad
-      from pg_catalog.unnest(new.reasons) r
-     where not exists (select 1 from refuge.flight_reason f where f.code = r)
-     limit 1;
-    if found then
-        raise exception using errcode = '23503',
-            message = pg_catalog.format('flight_leg.reasons: unknown flight reason code %L', bad);
-    end if;
-    return new;
-end
-$$;
-
-create trigger flight_leg_reasons before insert or update of reasons on refuge.flight_leg
-    for each row execute function refuge.check_flight_reasons();
+comment on column refuge.flight_leg.reasons is 'codes of refuge.flight_reason for leaving this place';

@@ -4,9 +4,9 @@
 create table refuge.document (
     id              uuid primary key default gen_random_uuid(),
     individual_id   uuid not null references refuge.individual on delete cascade,
-    doc_type        text not null references refuge.document_type,
+    doc_type        text not null,
     number          text not null check (length(number) between 1 and 60),
-    issuing_country text references refuge.country,
+    issuing_country text,
     issued_on       date,
     expires_on      date,
     status          text not null default 'VALID'

@@ -4,8 +4,8 @@
 create table refuge.specific_need (
     id              uuid primary key default gen_random_uuid(),
     individual_id   uuid not null references refuge.individual on delete cascade,
-    category        text not null references refuge.specific_need_category,
-    code            text references refuge.specific_need_code,
+    category        text not null,
+    code            text,
     active          boolean not null default true,
     identified_on   date not null default current_date,
     closed_on       date,

@@ -30,84 +30,27 @@ create table refuge.api_request (
     created_at    timestamptz not null default now()
 );
 
--- Row-stamping and audit triggers stand down while pg_dump/pg_restore load
--- data (their scripts run with row_security = off): restored rows keep their
--- original who/when and are not audited a second time.  API calls cannot run
--- with row_security off, because refuge_owner is subject to FORCE RLS.
-create function refuge.restoring() returns boolean
-    language sql stable parallel safe
-begin atomic
-    select current_setting('row_security') = 'off';
-end;
-
--- Keep who/when columns honest whatever path wrote the row.
+-- Who/when columns, set from the calling role whatever the statement said
+-- (extension/audit.c).  Stands down while a dump is restored.
 create function refuge.stamp_row() returns trigger
-    language plpgsql
-as $$
-begin
-    if refuge.restoring() then
-        return new;
-    end if;
-    if tg_op = 'INSERT' then
-        new.created_at := pg_catalog.now();
-        new.created_by := refuge.caller();
-    else
-        new.created_at := old.created_at;
-        new.created_by := old.created_by;
-    end if;
-    new.updated_at := pg_catalog.now();
-    new.updated_by := refuge.caller();
-    return new;
-end
-$$;
+    language c
+    as 'MODULE_PATHNAME', 'refuge_stamp_row';
 
--- tg_argv[0] says how to find the operation a row belongs to:
--- 'self' (the row has operation_id), 'individual' (via individual_id),
--- 'none' (configuration without an operation).
--- One audit row per written row; updates keep the changed columns only.
--- (Row-level on purpose: a statement-level trigger over a transition table is
--- re-planned on every call and cost more for the API's one-row statements.)
+-- One audit row per written row: the values of an insert or delete, the
+-- changed columns (old and new) of an update.  tg_argv[0] says how to find
+-- the operation a row belongs to: 'self' (its operation_id), 'individual'
+-- (through individual_id), 'none' (configuration).  Written in C because it
+-- runs for every row the API writes (extension/audit.c).
 create function refuge.audit_row() returns trigger
-    language plpgsql
-as $$
-declare
-    rowj    jsonb;
-    newj    jsonb;
-    oldj    jsonb;
-    op      uuid;
-    skip    constant text[] := array['created_at', 'created_by', 'updated_at', 'updated_by'];
-begin
-    if refuge.restoring() then
-        return null;
-    end if;
-    if tg_op = 'INSERT' then
-        rowj := to_jsonb(new);
-        newj := rowj - skip;
-    elsif tg_op = 'DELETE' then
-        rowj := to_jsonb(old);
-        oldj := rowj - skip;
-    else
-        rowj := to_jsonb(new);
-        -- keep only what changed
-        select jsonb_object_agg(n.key, n.value), jsonb_object_agg(n.key, o.value)
-          into newj, oldj
-          from jsonb_each(rowj - skip) n
-          join jsonb_each(to_jsonb(old) - skip) o using (key)
-         where n.value is distinct from o.value;
-        if newj is null then
-            return null;
-        end if;
-    end if;
-    if tg_argv[0] = 'self' then
-        op := (rowj ->> 'operation_id')::uuid;
-    elsif tg_argv[0] = 'individual' then
-        select i.operation_id into op from refuge.individual i where i.id = (rowj ->> 'individual_id')::uuid;
-    end if;
-    insert into refuge.audit_log (actor, operation_id, table_name, row_id, action, old_data, new_data)
-    values (refuge.caller(), op, tg_table_name, (rowj ->> 'id')::uuid, left(tg_op, 1), oldj, newj);
-    return null;
-end
-$$;
+    language c
+    as 'MODULE_PATHNAME', 'refuge_audit_row';
+
+-- The row trigger collects; this statement trigger writes the statement's
+-- audit rows with one insert (a transaction that would commit with audit rows
+-- collected but unwritten is refused).
+create function refuge.audit_flush() returns trigger
+    language c
+    as 'MODULE_PATHNAME', 'refuge_audit_flush';
 
 -- Attach stamping and audit triggers to every data table.
 do $attach$
@@ -129,6 +72,8 @@ begin
                         for each row execute function refuge.stamp_row()', t.tab);
         execute format('create trigger audit after insert or update or delete on refuge.%I
                         for each row execute function refuge.audit_row(%L)', t.tab, t.how);
+        execute format('create trigger audit_flush after insert or update or delete on refuge.%I
+                        for each statement execute function refuge.audit_flush()', t.tab);
     end loop;
 end
 $attach$;
@@ -146,6 +91,8 @@ begin
     loop
         execute format('create trigger audit after insert or update or delete on refuge.%I
                         for each row execute function refuge.audit_row(%L)', t, 'none');
+        execute format('create trigger audit_flush after insert or update or delete on refuge.%I
+                        for each statement execute function refuge.audit_flush()', t);
     end loop;
 end
 $vocab$;

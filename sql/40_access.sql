@@ -3,10 +3,8 @@
 -- group roles.  Superusers are not restricted.
 
 create function refuge.caller_is_superuser() returns boolean
-    language sql stable parallel safe
-begin atomic
-    select coalesce((select r.rolsuper from pg_catalog.pg_roles r where r.rolname = refuge.caller()), false);
-end;
+    language c stable parallel safe
+    as 'MODULE_PATHNAME', 'refuge_caller_is_superuser';
 
 -- Operations in which the caller holds an operation-wide assignment today.
 create function refuge.scope_operations() returns uuid[]

@@ -1,0 +1,548 @@
+/*
+ * audit.c
+ *		Row stamping and the audit trail, as C triggers.
+ *
+ * refuge_stamp_row sets created_at/created_by (inserts) and
+ * updated_at/updated_by (every write) from the calling role.
+ * refuge_audit_row records every insert, update and delete in
+ * refuge.audit_log: who, when, which row, and the values (changed columns
+ * only for updates).  Both stand down while pg_dump/pg_restore load data
+ * (row_security = off), so a restore keeps the original history.
+ *
+ * They are in C because they run for every row the API writes; the PL/pgSQL
+ * versions cost ~90 us a row, mostly in per-row SPI and to_jsonb (which asks
+ * PostGIS for a CRS per geometry).
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "nodes/parsenodes.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/datetime.h"
+#include "utils/datum.h"
+#include "utils/guc.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/rls.h"
+#include "utils/timestamp.h"
+#include "utils/numeric.h"
+#include "utils/uuid.h"
+
+#include "refuge.h"
+
+PG_FUNCTION_INFO_V1(refuge_stamp_row);
+PG_FUNCTION_INFO_V1(refuge_audit_row);
+PG_FUNCTION_INFO_V1(refuge_audit_flush);
+
+static const char *const audit_skip[] = {"created_at", "created_by", "updated_at", "updated_by"};
+
+
+/*
+ * The role on whose behalf the statement runs: the role chosen with SET ROLE
+ * (also inside SECURITY DEFINER functions), else the login role.  Same rule
+ * as refuge.caller().
+ */
+char *
+RefugeCallerName(void)
+{
+	const char *role = GetConfigOption("role", false, false);
+
+	if (role != NULL && strcmp(role, "none") != 0)
+		return pstrdup(role);
+	return GetUserNameFromId(GetSessionUserId(), false);
+}
+
+/* Loading a dump: pg_dump and pg_restore scripts set row_security = off. */
+static bool
+Restoring(void)
+{
+	return !row_security;
+}
+
+static void
+CheckTriggerCall(FunctionCallInfo fcinfo, const char *name)
+{
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("%s: not called by trigger manager", name)));
+	if (!TRIGGER_FIRED_FOR_ROW(((TriggerData *) fcinfo->context)->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("%s: must be fired for each row", name)));
+}
+
+/*
+ * BEFORE INSERT OR UPDATE: who and when, whatever the statement said.
+ */
+Datum
+refuge_stamp_row(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TupleDesc	tupdesc;
+	HeapTuple	tuple;
+	int			cols[4];
+	Datum		values[4];
+	bool		nulls[4] = {false, false, false, false};
+	int			n = 0;
+	Datum		now;
+	Datum		who;
+	bool		inserting;
+
+	CheckTriggerCall(fcinfo, "refuge_stamp_row");
+	if (!TRIGGER_FIRED_BEFORE(trigdata->tg_event))
+		elog(ERROR, "refuge_stamp_row: must be fired before the write");
+
+	inserting = TRIGGER_FIRED_BY_INSERT(trigdata->tg_event);
+	tuple = inserting ? trigdata->tg_trigtuple : trigdata->tg_newtuple;
+	if (Restoring())
+		return PointerGetDatum(tuple);
+
+	tupdesc = RelationGetDescr(trigdata->tg_relation);
+	now = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+	who = DirectFunctionCall1(namein, CStringGetDatum(RefugeCallerName()));
+
+	for (int i = 0; i < 4; i++)
+	{
+		int			attnum = SPI_fnumber(tupdesc, audit_skip[i]);
+		bool		isnull;
+
+		if (attnum <= 0)
+			continue;
+		cols[n] = attnum;
+		if (i < 2 && !inserting)
+		{
+			/* created_* never change after the insert */
+			values[n] = heap_getattr(trigdata->tg_trigtuple, attnum, tupdesc, &isnull);
+			nulls[n] = isnull;
+		}
+		else
+			values[n] = (i % 2 == 0) ? now : who;
+		n++;
+	}
+	if (n > 0)
+		tuple = heap_modify_tuple_by_cols(tuple, tupdesc, n, cols, values, nulls);
+	return PointerGetDatum(tuple);
+}
+
+/* Is this one of the who/when columns that the audit does not repeat? */
+static bool
+SkippedColumn(const char *name)
+{
+	for (int i = 0; i < 4; i++)
+		if (strcmp(name, audit_skip[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * One column value as a JSON value: booleans and numbers as JSON scalars,
+ * jsonb as itself, everything else (text, dates, uuids, arrays, geometries)
+ * as the string of its output function.
+ */
+static void
+PushColumnValue(JsonbParseState **state, Datum value, bool isnull, Oid typid)
+{
+	JsonbValue	v;
+
+	if (isnull)
+	{
+		v.type = jbvNull;
+		pushJsonbValue(state, WJB_VALUE, &v);
+		return;
+	}
+	switch (typid)
+	{
+		case BOOLOID:
+			v.type = jbvBool;
+			v.val.boolean = DatumGetBool(value);
+			break;
+		case DATEOID:
+		case TIMEOID:
+		case TIMETZOID:
+		case TIMESTAMPOID:
+		case TIMESTAMPTZOID:
+			{
+				/* ISO 8601 whatever the session's DateStyle, as to_jsonb */
+				char		buf[MAXDATELEN + 1];
+
+				JsonEncodeDateTime(buf, value, typid, NULL);
+				v.type = jbvString;
+				v.val.string.val = pstrdup(buf);
+				v.val.string.len = strlen(buf);
+				break;
+			}
+		case INT2OID:
+		case INT4OID:
+		case INT8OID:
+		case NUMERICOID:
+			{
+				Oid			out;
+				bool		varlena;
+				char	   *s;
+
+				getTypeOutputInfo(typid, &out, &varlena);
+				s = OidOutputFunctionCall(out, value);
+				if (typid == NUMERICOID && (strchr(s, 'N') || strchr(s, 'n')))
+				{
+					/* NaN and Infinity are not JSON numbers */
+					v.type = jbvString;
+					v.val.string.val = s;
+					v.val.string.len = strlen(s);
+					break;
+				}
+				v.type = jbvNumeric;
+				v.val.numeric = DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(s),
+																	ObjectIdGetDatum(InvalidOid),
+																	Int32GetDatum(-1)));
+				break;
+			}
+		case JSONBOID:
+			{
+				Jsonb	   *jb = DatumGetJsonbP(value);
+
+				v.type = jbvBinary;
+				v.val.binary.data = &jb->root;
+				v.val.binary.len = VARSIZE(jb) - VARHDRSZ;
+				break;
+			}
+		default:
+			{
+				Oid			out;
+				bool		varlena;
+				char	   *s;
+
+				getTypeOutputInfo(typid, &out, &varlena);
+				s = OidOutputFunctionCall(out, value);
+				v.type = jbvString;
+				v.val.string.val = s;
+				v.val.string.len = strlen(s);
+				break;
+			}
+	}
+	pushJsonbValue(state, WJB_VALUE, &v);
+}
+
+static void
+PushKey(JsonbParseState **state, const char *name)
+{
+	JsonbValue	k;
+
+	k.type = jbvString;
+	k.val.string.val = (char *) name;
+	k.val.string.len = strlen(name);
+	pushJsonbValue(state, WJB_KEY, &k);
+}
+
+/*
+ * The row as a jsonb object, or (when other is given) only the columns whose
+ * value differs from other.  Sets *changed to the number of such columns.
+ */
+static Jsonb *
+RowToJsonb(HeapTuple tuple, HeapTuple other, TupleDesc tupdesc, int *changed)
+{
+	JsonbParseState *state = NULL;
+	JsonbValue *result;
+
+	*changed = 0;
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	for (int i = 0; i < tupdesc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
+		Datum		value;
+		bool		isnull;
+
+		if (att->attisdropped || SkippedColumn(NameStr(att->attname)))
+			continue;
+		value = heap_getattr(tuple, i + 1, tupdesc, &isnull);
+		if (other != NULL)
+		{
+			bool		other_null;
+			Datum		other_value = heap_getattr(other, i + 1, tupdesc, &other_null);
+
+			if (isnull == other_null &&
+				(isnull || datum_image_eq(value, other_value, att->attbyval, att->attlen)))
+				continue;
+		}
+		(*changed)++;
+		PushKey(&state, NameStr(att->attname));
+		PushColumnValue(&state, value, isnull, att->atttypid);
+	}
+	result = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	return JsonbValueToJsonb(result);
+}
+
+static Datum
+GetColumn(HeapTuple tuple, TupleDesc tupdesc, const char *name, Oid expected, bool *isnull)
+{
+	int			attnum = SPI_fnumber(tupdesc, name);
+
+	*isnull = true;
+	if (attnum <= 0 || TupleDescAttr(tupdesc, attnum - 1)->atttypid != expected)
+		return (Datum) 0;
+	return heap_getattr(tuple, attnum, tupdesc, isnull);
+}
+
+static SPIPlanPtr
+SavedPlan(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes)
+{
+	if (*plan == NULL)
+	{
+		/* generic: a custom plan per call (sized to the arrays) costs more than it saves */
+		SPIPlanPtr	p = SPI_prepare_cursor(sql, nargs, argtypes, CURSOR_OPT_GENERIC_PLAN);
+
+		if (p == NULL)
+			elog(ERROR, "refuge: SPI_prepare failed for \"%s\": %s", sql, SPI_result_code_string(SPI_result));
+		SPI_keepplan(p);
+		*plan = p;
+	}
+	return *plan;
+}
+
+/*
+ * Audit rows waiting for the end of their statement.  The row trigger only
+ * collects; the statement trigger (refuge_audit_flush) writes them all with
+ * one insert, because an insert per row (executor start, three indexes, a
+ * lookup of the operation) cost ~60 us a row.  Rows remember their
+ * subtransaction so that a rolled-back one leaves nothing behind.
+ */
+typedef struct PendingAudit
+{
+	SubTransactionId subxid;
+	char	   *actor;
+	bool		op_null;
+	pg_uuid_t	op;
+	bool		ind_null;
+	pg_uuid_t	ind;			/* operation comes from this individual */
+	char	   *table_name;
+	bool		row_null;
+	pg_uuid_t	row_id;
+	char		action;
+	Jsonb	   *old_data;
+	Jsonb	   *new_data;
+} PendingAudit;
+
+static List *pending = NIL;
+static MemoryContext pending_context = NULL;
+static bool callbacks_registered = false;
+
+static void
+AuditXactCallback(XactEvent event, void *arg)
+{
+	/* an audit row collected but never written would be lost: refuse */
+	if (event == XACT_EVENT_PRE_COMMIT && pending != NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("refuge: %d audit rows were not written; is the audit_flush trigger disabled?",
+						list_length(pending))));
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT ||
+		event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT ||
+		event == XACT_EVENT_PREPARE)
+	{
+		pending = NIL;
+		if (pending_context != NULL)
+			MemoryContextReset(pending_context);
+	}
+}
+
+static void
+AuditSubXactCallback(SubXactEvent event, SubTransactionId mySubid, SubTransactionId parentSubid, void *arg)
+{
+	ListCell   *lc;
+
+	if (event != SUBXACT_EVENT_ABORT_SUB)
+		return;
+	/* drop what this subtransaction and its children collected */
+	foreach(lc, pending)
+	{
+		PendingAudit *p = lfirst(lc);
+
+		if (p->subxid >= mySubid)
+			pending = foreach_delete_current(pending, lc);
+	}
+}
+
+static void
+CopyUuid(pg_uuid_t *dst, bool *isnull, HeapTuple tuple, TupleDesc tupdesc, const char *column)
+{
+	Datum		d = GetColumn(tuple, tupdesc, column, UUIDOID, isnull);
+
+	if (!*isnull)
+		memcpy(dst->data, DatumGetUUIDP(d)->data, UUID_LEN);
+}
+
+/*
+ * AFTER INSERT OR UPDATE OR DELETE, for each row: collect the audit row.
+ * tg_argv[0] says how to find the operation a row belongs to: 'self' (its
+ * operation_id column), 'individual' (through individual_id), 'none'.
+ */
+Datum
+refuge_audit_row(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	Trigger    *trigger;
+	TupleDesc	tupdesc;
+	HeapTuple	row;
+	const char *how;
+	int			changed;
+	PendingAudit *p;
+	MemoryContext old;
+
+	CheckTriggerCall(fcinfo, "refuge_audit_row");
+	if (!TRIGGER_FIRED_AFTER(trigdata->tg_event))
+		elog(ERROR, "refuge_audit_row: must be fired after the write");
+	if (Restoring())
+		return PointerGetDatum(NULL);
+
+	if (!callbacks_registered)
+	{
+		pending_context = AllocSetContextCreate(TopMemoryContext, "refuge pending audit", ALLOCSET_DEFAULT_SIZES);
+		RegisterXactCallback(AuditXactCallback, NULL);
+		RegisterSubXactCallback(AuditSubXactCallback, NULL);
+		callbacks_registered = true;
+	}
+
+	trigger = trigdata->tg_trigger;
+	how = trigger->tgnargs > 0 ? trigger->tgargs[0] : "none";
+	tupdesc = RelationGetDescr(trigdata->tg_relation);
+
+	old = MemoryContextSwitchTo(pending_context);
+	p = palloc0(sizeof(PendingAudit));
+	p->subxid = GetCurrentSubTransactionId();
+	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+	{
+		p->action = 'I';
+		row = trigdata->tg_trigtuple;
+		p->new_data = RowToJsonb(row, NULL, tupdesc, &changed);
+	}
+	else if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
+	{
+		p->action = 'D';
+		row = trigdata->tg_trigtuple;
+		p->old_data = RowToJsonb(row, NULL, tupdesc, &changed);
+	}
+	else
+	{
+		p->action = 'U';
+		row = trigdata->tg_newtuple;
+		p->new_data = RowToJsonb(row, trigdata->tg_trigtuple, tupdesc, &changed);
+		if (changed == 0)
+		{
+			/* only who/when moved */
+			MemoryContextSwitchTo(old);
+			return PointerGetDatum(NULL);
+		}
+		p->old_data = RowToJsonb(trigdata->tg_trigtuple, row, tupdesc, &changed);
+	}
+	p->actor = RefugeCallerName();
+	p->table_name = pstrdup(RelationGetRelationName(trigdata->tg_relation));
+	CopyUuid(&p->row_id, &p->row_null, row, tupdesc, "id");
+	p->op_null = p->ind_null = true;
+	if (strcmp(how, "self") == 0)
+		CopyUuid(&p->op, &p->op_null, row, tupdesc, "operation_id");
+	else if (strcmp(how, "individual") == 0)
+		CopyUuid(&p->ind, &p->ind_null, row, tupdesc, "individual_id");
+	pending = lappend(pending, p);
+	MemoryContextSwitchTo(old);
+	return PointerGetDatum(NULL);
+}
+
+/*
+ * AFTER INSERT OR UPDATE OR DELETE, for each statement: write what the row
+ * triggers collected, in order, with one insert.
+ */
+Datum
+refuge_audit_flush(PG_FUNCTION_ARGS)
+{
+	List	   *rows;
+	int			n;
+	int			i = 0;
+	Datum	   *actor, *op, *ind, *tab, *rid, *action, *olds, *news;
+	bool	   *op_n, *ind_n, *rid_n, *old_n, *new_n;
+	Datum		args[8];
+	int			dims[1];
+	int			lbs[1] = {1};
+	ListCell   *lc;
+	int			rc;
+	static const char *sql =
+		"insert into refuge.audit_log (actor, operation_id, table_name, row_id, action, old_data, new_data) "
+		"select a.actor, coalesce(a.op, (select i.operation_id from refuge.individual i where i.id = a.ind)), "
+		"a.tab, a.rid, a.action, a.old, a.new "
+		"from unnest($1::name[], $2::uuid[], $3::uuid[], $4::text[], $5::uuid[], $6::text[], $7::jsonb[], $8::jsonb[]) "
+		"with ordinality as a(actor, op, ind, tab, rid, action, old, new, n) order by a.n";
+	static SPIPlanPtr plan = NULL;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "refuge_audit_flush: not called by trigger manager");
+	if (pending == NIL)
+		return PointerGetDatum(NULL);
+
+	rows = pending;
+	pending = NIL;
+	n = list_length(rows);
+	actor = palloc(n * sizeof(Datum));
+	op = palloc(n * sizeof(Datum));
+	ind = palloc(n * sizeof(Datum));
+	tab = palloc(n * sizeof(Datum));
+	rid = palloc(n * sizeof(Datum));
+	action = palloc(n * sizeof(Datum));
+	olds = palloc(n * sizeof(Datum));
+	news = palloc(n * sizeof(Datum));
+	op_n = palloc(n * sizeof(bool));
+	ind_n = palloc(n * sizeof(bool));
+	rid_n = palloc(n * sizeof(bool));
+	old_n = palloc(n * sizeof(bool));
+	new_n = palloc(n * sizeof(bool));
+	foreach(lc, rows)
+	{
+		PendingAudit *p = lfirst(lc);
+		char		a[2] = {p->action, '\0'};
+
+		actor[i] = DirectFunctionCall1(namein, CStringGetDatum(p->actor));
+		op[i] = UUIDPGetDatum(&p->op);
+		op_n[i] = p->op_null;
+		ind[i] = UUIDPGetDatum(&p->ind);
+		ind_n[i] = p->ind_null;
+		tab[i] = CStringGetTextDatum(p->table_name);
+		rid[i] = UUIDPGetDatum(&p->row_id);
+		rid_n[i] = p->row_null;
+		action[i] = CStringGetTextDatum(a);
+		olds[i] = p->old_data ? JsonbPGetDatum(p->old_data) : (Datum) 0;
+		old_n[i] = p->old_data == NULL;
+		news[i] = p->new_data ? JsonbPGetDatum(p->new_data) : (Datum) 0;
+		new_n[i] = p->new_data == NULL;
+		i++;
+	}
+	dims[0] = n;
+	args[0] = PointerGetDatum(construct_array(actor, n, NAMEOID, NAMEDATALEN, false, TYPALIGN_CHAR));
+	args[1] = PointerGetDatum(construct_md_array(op, op_n, 1, dims, lbs, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
+	args[2] = PointerGetDatum(construct_md_array(ind, ind_n, 1, dims, lbs, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
+	args[3] = PointerGetDatum(construct_array(tab, n, TEXTOID, -1, false, TYPALIGN_INT));
+	args[4] = PointerGetDatum(construct_md_array(rid, rid_n, 1, dims, lbs, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
+	args[5] = PointerGetDatum(construct_array(action, n, TEXTOID, -1, false, TYPALIGN_INT));
+	args[6] = PointerGetDatum(construct_md_array(olds, old_n, 1, dims, lbs, JSONBOID, -1, false, TYPALIGN_INT));
+	args[7] = PointerGetDatum(construct_md_array(news, new_n, 1, dims, lbs, JSONBOID, -1, false, TYPALIGN_INT));
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "refuge_audit_flush: SPI_connect failed");
+	{
+		Oid			argtypes[8] = {NAMEARRAYOID, UUIDARRAYOID, UUIDARRAYOID, TEXTARRAYOID, UUIDARRAYOID,
+		TEXTARRAYOID, JSONBARRAYOID, JSONBARRAYOID};
+
+		rc = SPI_execute_plan(SavedPlan(&plan, sql, 8, argtypes), args, NULL, false, 0);
+	}
+	if (rc != SPI_OK_INSERT)
+		elog(ERROR, "refuge_audit_flush: audit insert failed: %s", SPI_result_code_string(rc));
+	SPI_finish();
+	return PointerGetDatum(NULL);
+}
