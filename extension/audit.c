@@ -459,7 +459,9 @@ refuge_audit_row(PG_FUNCTION_ARGS)
 
 /*
  * AFTER INSERT OR UPDATE OR DELETE, for each statement: write what the row
- * triggers collected, in order, with one insert.
+ * triggers collected with one insert.  The plan is a function scan feeding
+ * the insert (no sort, no parallelism), so audit ids follow the order in
+ * which the rows were written.
  */
 Datum
 refuge_audit_flush(PG_FUNCTION_ARGS)
@@ -479,7 +481,7 @@ refuge_audit_flush(PG_FUNCTION_ARGS)
 		"select a.actor, coalesce(a.op, (select i.operation_id from refuge.individual i where i.id = a.ind)), "
 		"a.tab, a.rid, a.action, a.old, a.new "
 		"from unnest($1::name[], $2::uuid[], $3::uuid[], $4::text[], $5::uuid[], $6::text[], $7::jsonb[], $8::jsonb[]) "
-		"with ordinality as a(actor, op, ind, tab, rid, action, old, new, n) order by a.n";
+		"as a(actor, op, ind, tab, rid, action, old, new)";
 	static SPIPlanPtr plan = NULL;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
