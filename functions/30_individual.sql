@@ -9,9 +9,11 @@ create function refuge.next_numbers(p_operation uuid, k integer) returns text[]
     language plpgsql volatile
 as $$
 begin
+    -- at least six digits; never truncated (lpad would cut 1000000 to 100000)
     return (select array_agg(format('%s-%s-%s', o.code, to_char(current_date, 'YY'),
-                                    lpad(nextval('refuge.number_seq')::text, 6, '0')) order by g)
-              from refuge.operation o, generate_series(1, k) g
+                                    lpad(x.n::text, greatest(6, length(x.n::text)), '0')) order by g)
+              from refuge.operation o,
+                   lateral (select g, nextval('refuge.number_seq') as n from generate_series(1, k) g) x
              where o.id = p_operation);
 end
 $$;

@@ -53,7 +53,7 @@ psql -qX -v ON_ERROR_STOP=1 -f test/demo/synthetic.sql >/dev/null || die "loadin
 log "registering $FAMILIES synthetic families through refuge.register_group"
 start=$(date +%s.%N)
 psql -X -v ON_ERROR_STOP=1 -c "select * from demo.generate($FAMILIES)" || die "generation failed"
-secs=$(echo "$(date +%s.%N) - $start" | bc)
+secs=$(awk -v a="$(date +%s.%N)" -v b="$start" 'BEGIN {print a - b}')
 printf '%s families registered in %.1f s\n\n' "$FAMILIES" "$secs"
 
 psql -X -P pager=off <<'SQL'

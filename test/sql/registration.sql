@@ -151,6 +151,11 @@ select number, status from refuge.document order by number;
 -- readable numbers are unique across groups and individuals of an operation
 select count(*) = count(distinct number) as unique_numbers
   from (select number from refuge.individual union all select number from refuge.registration_group) n;
+-- serials grow past six digits without being cut
+select setval('refuge.number_seq', 999998);
+select pg_temp.n(m ->> 'number') as number from jsonb_array_elements(refuge.register_group('{"operation": "UGA", "site": "NAKIVALE",
+  "registration_level": "BASIC", "population_type": "REF", "members": [{"relationship": "PA", "given_name": "Big", "sex": "M"},
+  {"relationship": "SON", "given_name": "Bigger", "sex": "M"}]}') -> 'members') m;
 select refuge.age_bracket('2020-01-01', '2024-06-01'), refuge.age_bracket('1950-01-01', '2024-06-01'),
        refuge.age_bracket(null), refuge.age_bracket('2012-07-01', '2024-06-01', 'STD1');
 
