@@ -51,7 +51,7 @@ end $$;
 
 create function demo.birth(age_min int, age_max int, arrival date) returns jsonb language plpgsql volatile as $$
 declare
-    age int := age_min + floor(random() * (age_max - age_min + 1))::int;
+    age int := age_min + floor(random() * (greatest(age_max, age_min) - age_min + 1))::int;
     d date := arrival - (age * 365 + floor(random() * 365)::int);
     p text := case when random() < 0.55 then 'EXACT' when random() < 0.6 then 'YEAR' else 'ESTIMATED' end;
 begin
@@ -81,6 +81,7 @@ declare
     rel text;
     needs jsonb;
     spouse boolean := random() < 0.6;
+    pa_age int := 18 + floor(random() * 48)::int;
     given text;
     tries int;
 begin
@@ -103,20 +104,23 @@ begin
     for i in 1 .. size loop
         needs := '[]';
         if i = 1 then
-            rel := 'PA'; sex := pa_sex; age_lo := 18; age_hi := 65;
+            rel := 'PA'; sex := pa_sex; age_lo := pa_age; age_hi := pa_age;
         elsif i = 2 and spouse and size > 1 then
             rel := case when pa_sex = 'F' then 'HUS' else 'WIF' end;
-            sex := case when pa_sex = 'F' then 'M' else 'F' end; age_lo := 18; age_hi := 60;
+            sex := case when pa_sex = 'F' then 'M' else 'F' end;
+            age_lo := greatest(18, pa_age - 8); age_hi := greatest(18, pa_age + 6);
         elsif random() < 0.06 then
             sex := case when random() < 0.6 then 'F' else 'M' end;
-            rel := case when sex = 'F' then 'PRF' else 'PRM' end; age_lo := 55; age_hi := 85;
+            rel := case when sex = 'F' then 'PRF' else 'PRM' end;
+            age_lo := least(95, pa_age + 18); age_hi := least(95, pa_age + 35);
         elsif random() < 0.1 then
             sex := case when random() < 0.5 then 'F' else 'M' end;
             rel := case when sex = 'F' then 'NCE' else 'NEP' end; age_lo := 3; age_hi := 17;
             if random() < 0.3 then needs := needs || '["SC-SC"]'::jsonb; end if;
         else
             sex := case when random() < 0.5 then 'F' else 'M' end;
-            rel := case when sex = 'F' then 'DAU' else 'SON' end; age_lo := 0; age_hi := 17;
+            rel := case when sex = 'F' then 'DAU' else 'SON' end;
+            age_lo := 0; age_hi := least(17, greatest(0, pa_age - 16));
         end if;
         -- siblings do not share a given name (a few tries, as names run out)
         for tries in 1 .. 6 loop
