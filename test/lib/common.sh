@@ -53,7 +53,8 @@ build_install() {
 # Run a server command as the cluster owner (the server refuses to run as root).
 as_owner() {
     if [ "$(id -u)" -eq 0 ]; then
-        runuser -u postgres -- "$@"
+        # from /: the checkout may be a folder the postgres user cannot enter
+        (cd / && runuser -u postgres -- "$@")
     else
         "$@"
     fi
