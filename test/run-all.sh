@@ -50,7 +50,17 @@ if ! grep -q '^Result: PASS' "$OUT/pgtap.log" && [ "$f" -eq 0 ]; then f=1; fi
 count "pgTAP" "$p" "$f"
 [ "$f" -eq 0 ] || grep -E 'not ok|^#|Dubious|Failed|ERROR|Parse errors|Bad plan' "$OUT/pgtap.log" | head -60
 
-# 3. shell suites (test/shell): upgrade, dump/restore, ... ("ok"/"not ok" lines)
+# 3. matcher unit tests (test/matcher), built optimised and with ASan/UBSan
+log "matcher unit tests"
+make -s -C test/matcher check > "$OUT/matcher.log" 2>&1
+rc=$?
+p=$(grep -cE '^ok [0-9]+' "$OUT/matcher.log" || true)
+f=$(grep -cE '^not ok [0-9]+' "$OUT/matcher.log" || true)
+if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+count "matcher" "$p" "$f"
+[ "$f" -eq 0 ] || grep -E 'not ok|^#|error|ERROR|Sanitizer' "$OUT/matcher.log" | head -40
+
+# 4. shell suites (test/shell): upgrade, dump/restore, ... ("ok"/"not ok" lines)
 for t in test/shell/*.sh; do
     name=$(basename "$t" .sh)
     log "shell suite $name"
