@@ -31,7 +31,7 @@ typedef struct cursor
 static rf_status
 need(cursor *c, size_t n, const char *what)
 {
-	if (c->len - c->off < n)
+	if (c->off > c->len || c->len - c->off < n)
 		return rf_fail(c->err, RF_ETRUNCATED, (long) c->off, "record ends at byte %zu inside %s (%zu more bytes needed)",
 					   c->len, what, n - (c->len - c->off));
 	return RF_OK;
@@ -194,6 +194,8 @@ fp_parse_record(const uint8_t *data, size_t len, int flags, fp_record *out, rf_e
 		declared = u32(&c);
 	if (declared > len)
 		return rf_fail(err, RF_ELENGTH, 8, "record length field says %u bytes but only %zu were given", declared, len);
+	if (declared < (uint32_t) (ansi ? 26 : 24) || declared < c.off)
+		return rf_fail(err, RF_ELENGTH, 8, "record length field says %u bytes, less than the record header", declared);
 	if (declared < len)
 	{
 		int			zero = 1;
@@ -322,8 +324,9 @@ fp_parse_xyt(const char *text, size_t len, int width, int height, int dpi, int p
 	memset(out, 0, offsetof(fp_record, views));
 	if (width < 1 || height < 1 || width > 16383 || height > 16383)
 		return rf_fail(err, RF_EINVAL, -1, "image size %dx%d is not 1-16383 pixels each way", width, height);
-	if (dpi < 100 || dpi > 5000)
-		return rf_fail(err, RF_EINVAL, -1, "resolution %d dpi is not 100-5000", dpi);
+	/* the range binary records can hold: 40-2000 pixels per centimetre */
+	if (dpi < 102 || dpi > 5080)
+		return rf_fail(err, RF_EINVAL, -1, "resolution %d dpi is not 102-5080", dpi);
 	if (position < 0 || position > 10)
 		return rf_fail(err, RF_EINVAL, -1, "finger position %d is not 0-10", position);
 	out->format = FP_XYT;

@@ -6,6 +6,7 @@
 #include "iris.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define IRIS_MAX_WORDS	(IRIS_MAX_BITS / 64)
@@ -257,7 +258,11 @@ iris_compare(const iris_header *a, const iris_header *b, const iris_params *p, i
 		if ((int) valid < p->min_bits)
 			continue;
 		hd = iris_normalise_f(diff, valid, 1.0f / (float) p->norm_bits);
-		if (!found || hd < out->hd_norm)
+		/* ties (scores clamped at 0) go to the lower raw distance, then the
+		 * smaller rotation */
+		if (!found || hd < out->hd_norm ||
+			(hd == out->hd_norm && ((double) diff / valid < out->hd_raw ||
+									((double) diff / valid == out->hd_raw && abs(s) < abs(out->shift)))))
 		{
 			out->hd_norm = hd;
 			out->hd_raw = (double) diff / valid;

@@ -60,7 +60,17 @@ if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
 count "matcher" "$p" "$f"
 [ "$f" -eq 0 ] || grep -E 'not ok|^#|error|ERROR|Sanitizer' "$OUT/matcher.log" | head -40
 
-# 4. shell suites (test/shell): upgrade, dump/restore, ... ("ok"/"not ok" lines)
+# 4. fuzzers: replay the saved corpora, then fuzz each target briefly
+log "fuzz targets (corpus replay, ${REFUGE_FUZZ_SECONDS:-10} s each)"
+make -s -C test/matcher fuzz-check FUZZ_SECONDS="${REFUGE_FUZZ_SECONDS:-10}" > "$OUT/fuzz.log" 2>&1
+rc=$?
+p=$(grep -cE '^ok [0-9]+' "$OUT/fuzz.log" || true)
+f=$(grep -cE '^not ok [0-9]+' "$OUT/fuzz.log" || true)
+if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+count "fuzz" "$p" "$f"
+[ "$f" -eq 0 ] || tail -30 "$OUT/fuzz.log"
+
+# 5. shell suites (test/shell): upgrade, dump/restore, ... ("ok"/"not ok" lines)
 for t in test/shell/*.sh; do
     name=$(basename "$t" .sh)
     log "shell suite $name"

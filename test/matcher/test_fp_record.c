@@ -308,6 +308,17 @@ test_broken(void)
 	n = make_iso(b);
 	b[11] = 41;
 	ok(fp_parse_record(b, n, 0, &rec, &err) == RF_ELENGTH, "declared length one short: %s", err.message);
+	n = make_iso(b);
+	b[11] = 5;					/* shorter than the header (found by fuzzing: read past the end) */
+	ok(fp_parse_record(b, n, FP_ALLOW_TRAILING, &rec, &err) == RF_ELENGTH, "declared length under the header: %s", err.message);
+	{
+		/* ANSI 6-byte length form declaring 5 bytes */
+		uint8_t		a[] = {'F', 'M', 'R', 0, ' ', '2', '0', 0, 0, 0, 0, 0, 0, 5, 0, 0x42, 0, 0x11, 0, 0, 1, 0, 1, 0,
+		0, 197, 0, 197, 1, 0};
+
+		ok(fp_parse_record(a, sizeof(a), FP_ALLOW_TRAILING, &rec, &err) == RF_ELENGTH,
+		   "ANSI 4-byte length under the header: %s", err.message);
+	}
 }
 
 static void
@@ -329,6 +340,8 @@ test_xyt(void)
 	ok(fp_parse_xyt("1 2\n", 4, 300, 300, 500, 0, &rec, &err) == RF_EFORMAT, "two fields: %s", err.message);
 	ok(fp_parse_xyt("1 2 3 4 5\n", 10, 300, 300, 500, 0, &rec, &err) == RF_EFORMAT, "five fields: %s", err.message);
 	ok(fp_parse_xyt("1 2 3\n", 6, 300, 300, 50, 0, &rec, &err) == RF_EINVAL, "50 dpi: %s", err.message);
+	ok(fp_parse_xyt("1 2 3\n", 6, 300, 300, 100, 0, &rec, &err) == RF_EINVAL,
+	   "100 dpi (39 px/cm, which no binary record can hold): %s", err.message);
 	ok(fp_parse_xyt("1 2 3 101\n", 10, 300, 300, 500, 0, &rec, &err) == RF_ERANGE, "quality 101: %s", err.message);
 }
 
