@@ -1,0 +1,417 @@
+/*
+ * fp_match.c
+ *		Minutia cylinders and their consolidation into one score.
+ *
+ * A cylinder describes the neighbourhood of one minutia in its own frame
+ * (centred on it, turned by its direction): FPM_NS x FPM_NS spatial cells of
+ * radius R, each with FPM_ND direction sections.  A cell's bit is set when
+ * neighbours near it, with a relative direction near the section's, add up
+ * past a threshold (Gaussian in space and direction); a cell is valid when
+ * it lies within R and inside the fingerprint area (convex hull of the
+ * minutiae, enlarged).  Cylinders compare by XOR/AND/popcount.
+ *
+ * Consolidation: the most similar minutia pairs are taken one-to-one, then
+ * relaxed: a pair keeps its weight only as far as other pairs agree with it
+ * on distance, relative direction and radial angle.  The score is the mean
+ * weight of the best-supported pairs.
+ */
+#include "fp_match.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PI_F			3.14159265358979f
+#define R_MM			3.5f	/* cylinder radius: 70 px at 500 dpi */
+#define SIGMA_S			0.47f	/* spatial spread: 28/3 px at 500 dpi */
+#define SIGMA_D			(2.0f * PI_F / 9.0f)
+/* cell on when contributions reach this: the paper's 0.01 is per pixel of
+ * density at 500 dpi; densities here are per millimetre (x 1/0.0508) */
+#define MU_PSI			(0.01f / 0.0508f)
+#define OMEGA_MM		2.5f	/* hull enlargement: 50 px */
+#define MIN_VALID_CELLS 0.60f	/* share of a cylinder's cells that must be valid */
+#define MIN_NEIGHBOURS	2
+#define MATCH_MIN_CELLS 0.60f	/* share of cells valid in both to compare */
+#define MAX_DTHETA		(PI_F / 2)
+
+static inline float
+dphi(float a, float b)			/* difference of angles in (-pi, pi] */
+{
+	float		d = a - b;
+
+	while (d > PI_F)
+		d -= 2 * PI_F;
+	while (d <= -PI_F)
+		d += 2 * PI_F;
+	return d;
+}
+
+static uint64_t
+fnv(const void *p, size_t n, uint64_t h)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+/* Convex hull (Andrew's monotone chain) of the points; returns its size. */
+static int
+cross_sign(const fpm_point *o, const fpm_point *a, const fpm_point *b)
+{
+	float		c = (a->x - o->x) * (b->y - o->y) - (a->y - o->y) * (b->x - o->x);
+
+	return c > 0 ? 1 : (c < 0 ? -1 : 0);
+}
+
+static int
+hull(const fpm_point *pts, int n, fpm_point *h)
+{
+	fpm_point	s[FPM_MAX];
+	int			k = 0;
+
+	memcpy(s, pts, n * sizeof(fpm_point));
+	/* insertion sort by x, y (n <= 96) */
+	for (int i = 1; i < n; i++)
+	{
+		fpm_point	v = s[i];
+		int			j = i - 1;
+
+		while (j >= 0 && (s[j].x > v.x || (s[j].x == v.x && s[j].y > v.y)))
+		{
+			s[j + 1] = s[j];
+			j--;
+		}
+		s[j + 1] = v;
+	}
+	for (int i = 0; i < n; i++)
+	{
+		while (k >= 2 && cross_sign(&h[k - 2], &h[k - 1], &s[i]) <= 0)
+			k--;
+		h[k++] = s[i];
+	}
+	for (int i = n - 2, t = k + 1; i >= 0; i--)
+	{
+		while (k >= t && cross_sign(&h[k - 2], &h[k - 1], &s[i]) <= 0)
+			k--;
+		h[k++] = s[i];
+	}
+	return k > 1 ? k - 1 : k;
+}
+
+/* Inside the hull, or within OMEGA of it. */
+static int
+in_area(const fpm_point *h, int nh, float x, float y)
+{
+	int			inside = 1;
+	float		best = 1e9f;
+
+	if (nh < 3)
+		return 1;
+	for (int i = 0; i < nh; i++)
+	{
+		const fpm_point *a = &h[i];
+		const fpm_point *b = &h[(i + 1) % nh];
+		float		ex = b->x - a->x, ey = b->y - a->y;
+		float		px = x - a->x, py = y - a->y;
+		float		len2 = ex * ex + ey * ey;
+		float		t = len2 > 0 ? (px * ex + py * ey) / len2 : 0;
+		float		dx, dy;
+
+		if (ex * py - ey * px < 0)
+			inside = 0;
+		t = t < 0 ? 0 : (t > 1 ? 1 : t);
+		dx = x - (a->x + t * ex);
+		dy = y - (a->y + t * ey);
+		if (dx * dx + dy * dy < best)
+			best = dx * dx + dy * dy;
+	}
+	return inside || best <= OMEGA_MM * OMEGA_MM;
+}
+
+/* Gaussian integral over a direction section: erf form */
+static float
+sector_weight(float d, float centre)
+{
+	float		half = PI_F / FPM_ND;
+	float		a = dphi(d, centre);
+
+	return 0.5f * (erff((a + half) / (SIGMA_D * 1.41421356f)) - erff((a - half) / (SIGMA_D * 1.41421356f)));
+}
+
+void
+fpm_build(const fp_view *view, fpm_template *t)
+{
+	int			order[FP_MAX_MINUTIAE];
+	int			n = view->nminutiae;
+	fpm_point	h[FPM_MAX + 1];
+	int			nh;
+	float		cell = 2.0f * R_MM / FPM_NS;
+
+	memset(t, 0, sizeof(*t));
+	t->version = FPM_VERSION;
+	/* keep the FPM_MAX best-quality minutiae (stable: by quality, then order) */
+	for (int i = 0; i < n; i++)
+		order[i] = i;
+	for (int i = 1; i < n; i++)
+	{
+		int			v = order[i];
+		int			j = i - 1;
+
+		while (j >= 0 && view->minutiae[order[j]].quality < view->minutiae[v].quality)
+		{
+			order[j + 1] = order[j];
+			j--;
+		}
+		order[j + 1] = v;
+	}
+	if (n > FPM_MAX)
+		n = FPM_MAX;
+	t->n = (uint16_t) n;
+	for (int i = 0; i < n; i++)
+	{
+		const fp_minutia *m = &view->minutiae[order[i]];
+
+		/* ISO angles turn counter-clockwise as seen on the image, whose y
+		 * axis points down: work in a y-up frame so rotations are standard */
+		t->p[i].x = m->x / 1000.0f;
+		t->p[i].y = -m->y / 1000.0f;
+		t->p[i].angle = m->angle * (2 * PI_F / 65536.0f);
+	}
+	nh = hull(t->p, n, h);
+
+	for (int i = 0; i < n; i++)
+	{
+		const fpm_point *c = &t->p[i];
+		float		cs = cosf(c->angle), sn = sinf(c->angle);
+		int			neighbours = 0;
+		int			valid = 0;
+
+		for (int j = 0; j < n; j++)
+		{
+			float		dx = t->p[j].x - c->x, dy = t->p[j].y - c->y;
+
+			if (j != i && dx * dx + dy * dy <= (R_MM + 3 * SIGMA_S) * (R_MM + 3 * SIGMA_S))
+				neighbours++;
+		}
+		for (int a = 0; a < FPM_NS; a++)
+			for (int b = 0; b < FPM_NS; b++)
+			{
+				/* cell centre in the minutia's frame, then in the image */
+				float		u = (a - (FPM_NS - 1) / 2.0f) * cell;
+				float		v = (b - (FPM_NS - 1) / 2.0f) * cell;
+				float		px = c->x + u * cs - v * sn;
+				float		py = c->y + u * sn + v * cs;
+				float		acc[FPM_ND] = {0};
+
+				if (u * u + v * v > R_MM * R_MM || !in_area(h, nh, px, py))
+					continue;
+				valid++;
+				for (int j = 0; j < n; j++)
+				{
+					float		dx, dy, d2, ws;
+
+					if (j == i)
+						continue;
+					dx = t->p[j].x - px;
+					dy = t->p[j].y - py;
+					d2 = dx * dx + dy * dy;
+					if (d2 > 9 * SIGMA_S * SIGMA_S)
+						continue;
+					ws = expf(-d2 / (2 * SIGMA_S * SIGMA_S)) / (SIGMA_S * 2.5066283f);
+					for (int k = 0; k < FPM_ND; k++)
+						acc[k] += ws * sector_weight(dphi(c->angle, t->p[j].angle),
+													 -PI_F + (k + 0.5f) * (2 * PI_F / FPM_ND));
+				}
+				for (int k = 0; k < FPM_ND; k++)
+				{
+					int			bit = (a * FPM_NS + b) * FPM_ND + k;
+
+					t->mask[i][bit >> 6] |= (uint64_t) 1 << (bit & 63);
+					if (acc[k] >= MU_PSI)
+						t->bits[i][bit >> 6] |= (uint64_t) 1 << (bit & 63);
+				}
+			}
+		t->ncells[i] = (uint16_t) (valid * FPM_ND);
+		if (neighbours >= MIN_NEIGHBOURS && valid >= MIN_VALID_CELLS * (PI_F / 4) * FPM_NS * FPM_NS)
+		{
+			t->valid[i] = 1;
+			t->nvalid++;
+		}
+	}
+	t->order = fnv(t->p, n * sizeof(fpm_point), 0xcbf29ce484222325ULL) ^ n;
+}
+
+static inline float
+cylinder_similarity(const fpm_template *a, int i, const fpm_template *b, int j)
+{
+	int			common = 0, na = 0, nb = 0, nx = 0;
+
+	for (int w = 0; w < FPM_WORDS; w++)
+	{
+		uint64_t	m = a->mask[i][w] & b->mask[j][w];
+		uint64_t	x = a->bits[i][w] & m;
+		uint64_t	y = b->bits[j][w] & m;
+
+		common += __builtin_popcountll(m);
+		na += __builtin_popcountll(x);
+		nb += __builtin_popcountll(y);
+		nx += __builtin_popcountll(x ^ y);
+	}
+	if (common < MATCH_MIN_CELLS * (PI_F / 4) * FPM_CELLS || na + nb == 0)
+		return 0.0f;
+	return 1.0f - (float) nx / (float) (na + nb);
+}
+
+static inline float
+zsig(float v, float mu, float tau)
+{
+	return 1.0f / (1.0f + expf(-tau * (v - mu)));
+}
+
+typedef struct pair
+{
+	float		s;
+	uint8_t		a;
+	uint8_t		b;
+} pair;
+
+/* most similar first; ties by indices so the order is total */
+static int
+pair_desc(const void *p, const void *q)
+{
+	const pair *x = p, *y = q;
+
+	if (x->s != y->s)
+		return x->s < y->s ? 1 : -1;
+	if (x->a != y->a)
+		return x->a - y->a;
+	return x->b - y->b;
+}
+
+double
+fpm_score(const fpm_template *x, const fpm_template *y)
+{
+	const fpm_template *a = x;
+	const fpm_template *b = y;
+	static const int min_np = 4, max_np = 12;
+	pair		pairs[FPM_MAX * FPM_MAX];
+	pair		chosen[FPM_MAX];
+	float		lambda[FPM_MAX], lambda0[FPM_MAX], next[FPM_MAX];
+	float		rho[FPM_MAX][FPM_MAX];
+	uint8_t		used_a[FPM_MAX] = {0}, used_b[FPM_MAX] = {0};
+	int			np = 0, nr = 0, npairs;
+	float		eta[FPM_MAX];
+	int			idx[FPM_MAX];
+	double		score = 0;
+
+	/* canonical order makes the score symmetric */
+	if (x->order > y->order || (x->order == y->order && memcmp(x, y, sizeof(*x)) > 0))
+	{
+		a = y;
+		b = x;
+	}
+	if (a->nvalid < 2 || b->nvalid < 2)
+		return 0.0;
+
+	npairs = 0;
+	for (int i = 0; i < a->n; i++)
+	{
+		if (!a->valid[i])
+			continue;
+		for (int j = 0; j < b->n; j++)
+		{
+			float		s;
+
+			if (!b->valid[j] || fabsf(dphi(a->p[i].angle, b->p[j].angle)) > MAX_DTHETA)
+				continue;
+			s = cylinder_similarity(a, i, b, j);
+			if (s > 0)
+			{
+				pairs[npairs].s = s;
+				pairs[npairs].a = (uint8_t) i;
+				pairs[npairs].b = (uint8_t) j;
+				npairs++;
+			}
+		}
+	}
+	/* how many pairs make the score: 4-12, more for larger templates */
+	{
+		int			nmin = a->nvalid < b->nvalid ? a->nvalid : b->nvalid;
+
+		np = min_np + (int) lroundf(zsig((float) nmin, 20.0f, 0.4f) * (max_np - min_np));
+	}
+	/* one-to-one: greedily take the most similar pairs */
+	qsort(pairs, npairs, sizeof(pair), pair_desc);
+	for (int k = 0; k < npairs && nr < FPM_MAX; k++)
+	{
+		if (used_a[pairs[k].a] || used_b[pairs[k].b])
+			continue;
+		used_a[pairs[k].a] = used_b[pairs[k].b] = 1;
+		chosen[nr++] = pairs[k];
+		if (nr >= 3 * np + 10)
+			break;
+	}
+	if (nr < 2)
+		return 0.0;
+	if (np > nr)
+		np = nr;
+
+	/* compatibility of every two chosen pairs: distance, direction, radial angle */
+	for (int r = 0; r < nr; r++)
+	{
+		rho[r][r] = 0;
+		for (int k = r + 1; k < nr; k++)
+		{
+			const fpm_point *a1 = &a->p[chosen[r].a], *a2 = &a->p[chosen[k].a];
+			const fpm_point *b1 = &b->p[chosen[r].b], *b2 = &b->p[chosen[k].b];
+			float		dxa = a2->x - a1->x, dya = a2->y - a1->y;
+			float		dxb = b2->x - b1->x, dyb = b2->y - b1->y;
+			float		da = sqrtf(dxa * dxa + dya * dya), db = sqrtf(dxb * dxb + dyb * dyb);
+			float		d1 = fabsf(da - db);
+			float		d2 = fabsf(dphi(dphi(a1->angle, a2->angle), dphi(b1->angle, b2->angle)));
+			float		ra = dphi(a1->angle, atan2f(dya, dxa));
+			float		rb = dphi(b1->angle, atan2f(dyb, dxb));
+			float		d3 = fabsf(dphi(ra, rb));
+			float		c = zsig(d1, 0.25f, -32.0f) * zsig(d2, PI_F / 12, -30.0f) * zsig(d3, PI_F / 12, -30.0f);
+
+			rho[r][k] = rho[k][r] = c;
+		}
+	}
+	for (int r = 0; r < nr; r++)
+		lambda[r] = lambda0[r] = chosen[r].s;
+	for (int it = 0; it < 5; it++)
+	{
+		for (int r = 0; r < nr; r++)
+		{
+			float		sum = 0;
+
+			for (int k = 0; k < nr; k++)
+				sum += rho[r][k] * lambda[k];
+			next[r] = 0.5f * lambda[r] + 0.5f * sum / (nr - 1);
+		}
+		memcpy(lambda, next, nr * sizeof(float));
+	}
+	/* the np pairs whose weight held up best */
+	for (int r = 0; r < nr; r++)
+	{
+		eta[r] = lambda[r] / lambda0[r];
+		idx[r] = r;
+	}
+	for (int r = 1; r < nr; r++)
+	{
+		int			v = idx[r];
+		int			j = r - 1;
+
+		while (j >= 0 && eta[idx[j]] < eta[v])
+		{
+			idx[j + 1] = idx[j];
+			j--;
+		}
+		idx[j + 1] = v;
+	}
+	for (int r = 0; r < np; r++)
+		score += lambda[idx[r]];
+	return score / np;
+}
