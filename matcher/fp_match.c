@@ -33,6 +33,8 @@
 #define MIN_NEIGHBOURS	2
 #define MATCH_MIN_CELLS 0.60f	/* share of cells valid in both to compare */
 #define MAX_DTHETA		(PI_F / 2)
+#define PAIR_DIST_MM	0.75f	/* aligned minutiae within this pair up */
+#define PAIR_DTHETA		(PI_F / 6)
 
 static inline float
 dphi(float a, float b)			/* difference of angles in (-pi, pi] */
@@ -104,30 +106,39 @@ hull(const fpm_point *pts, int n, fpm_point *h)
 static int
 in_area(const fpm_point *h, int nh, float x, float y)
 {
-	int			inside = 1;
 	float		best = 1e9f;
+	int			inside = 1;
 
 	if (nh < 3)
+		return 1;
+	/* most points are inside: test that first, edge distances only if not */
+	for (int i = 0; i < nh && inside; i++)
+	{
+		const fpm_point *a = &h[i];
+		const fpm_point *b = &h[i + 1 == nh ? 0 : i + 1];
+
+		if ((b->x - a->x) * (y - a->y) - (b->y - a->y) * (x - a->x) < 0)
+			inside = 0;
+	}
+	if (inside)
 		return 1;
 	for (int i = 0; i < nh; i++)
 	{
 		const fpm_point *a = &h[i];
-		const fpm_point *b = &h[(i + 1) % nh];
+		const fpm_point *b = &h[i + 1 == nh ? 0 : i + 1];
 		float		ex = b->x - a->x, ey = b->y - a->y;
 		float		px = x - a->x, py = y - a->y;
 		float		len2 = ex * ex + ey * ey;
 		float		t = len2 > 0 ? (px * ex + py * ey) / len2 : 0;
 		float		dx, dy;
 
-		if (ex * py - ey * px < 0)
-			inside = 0;
 		t = t < 0 ? 0 : (t > 1 ? 1 : t);
 		dx = x - (a->x + t * ex);
 		dy = y - (a->y + t * ey);
 		if (dx * dx + dy * dy < best)
 			best = dx * dx + dy * dy;
 	}
-	return inside || best <= OMEGA_MM * OMEGA_MM;
+	return best <= OMEGA_MM * OMEGA_MM;
 }
 
 /* Gaussian integral over a direction section: erf form */
@@ -138,6 +149,30 @@ sector_weight(float d, float centre)
 	float		a = dphi(d, centre);
 
 	return 0.5f * (erff((a + half) / (SIGMA_D * 1.41421356f)) - erff((a - half) / (SIGMA_D * 1.41421356f)));
+}
+
+/* Spatial cells of the disc of radius R (all of them valid in an interior cylinder). */
+static int
+disc_cells(void)
+{
+	static int	n = -1;
+	float		cell = 2.0f * R_MM / FPM_NS;
+
+	if (n < 0)
+	{
+		int			c = 0;
+
+		for (int a = 0; a < FPM_NS; a++)
+			for (int b = 0; b < FPM_NS; b++)
+			{
+				float		u = (a - (FPM_NS - 1) / 2.0f) * cell;
+				float		v = (b - (FPM_NS - 1) / 2.0f) * cell;
+
+				c += u * u + v * v <= R_MM * R_MM;
+			}
+		n = c;
+	}
+	return n;
 }
 
 void
@@ -180,6 +215,8 @@ fpm_build(const fp_view *view, fpm_template *t)
 		t->p[i].angle = m->angle * (2 * PI_F / 65536.0f);
 	}
 	nh = hull(t->p, n, h);
+	t->nhull = (uint16_t) nh;
+	memcpy(t->hull, h, nh * sizeof(fpm_point));
 
 	for (int i = 0; i < n; i++)
 	{
@@ -234,6 +271,9 @@ fpm_build(const fp_view *view, fpm_template *t)
 				}
 			}
 		t->ncells[i] = (uint16_t) (valid * FPM_ND);
+		t->full[i] = valid == disc_cells();
+		for (int w = 0; w < FPM_WORDS; w++)
+			t->nbits[i] += (uint16_t) __builtin_popcountll(t->bits[i][w]);
 		if (neighbours >= MIN_NEIGHBOURS && valid >= MIN_VALID_CELLS * (PI_F / 4) * FPM_NS * FPM_NS)
 		{
 			t->valid[i] = 1;
@@ -243,11 +283,27 @@ fpm_build(const fp_view *view, fpm_template *t)
 	t->order = fnv(t->p, n * sizeof(fpm_point), 0xcbf29ce484222325ULL) ^ n;
 }
 
-static inline float
+typedef struct pair
+{
+	float		s;
+	uint8_t		a;
+	uint8_t		b;
+} pair;
+
+static inline __attribute__((always_inline)) float
 cylinder_similarity(const fpm_template *a, int i, const fpm_template *b, int j)
 {
 	int			common = 0, na = 0, nb = 0, nx = 0;
 
+	if (a->full[i] && b->full[j])
+	{
+		/* both interior: masks are the whole disc, counts are precomputed */
+		for (int w = 0; w < FPM_WORDS; w++)
+			nx += __builtin_popcountll(a->bits[i][w] ^ b->bits[j][w]);
+		na = a->nbits[i];
+		nb = b->nbits[j];
+		return na + nb == 0 ? 0.0f : 1.0f - (float) nx / (float) (na + nb);
+	}
 	for (int w = 0; w < FPM_WORDS; w++)
 	{
 		uint64_t	m = a->mask[i][w] & b->mask[j][w];
@@ -270,24 +326,97 @@ zsig(float v, float mu, float tau)
 	return 1.0f / (1.0f + expf(-tau * (v - mu)));
 }
 
-typedef struct pair
+/* atan2 to about 0.005 rad: enough for angles compared at pi/12 */
+static inline float
+fast_atan2(float y, float x)
 {
-	float		s;
-	uint8_t		a;
-	uint8_t		b;
-} pair;
+	float		ax = fabsf(x), ay = fabsf(y);
+	float		mn = ax < ay ? ax : ay, mx = ax < ay ? ay : ax;
+	float		a = mx > 0 ? mn / mx : 0;
+	float		s = a * a;
+	float		r = ((-0.0464964749f * s + 0.15931422f) * s - 0.327622764f) * s * a + a;
 
-/* most similar first; ties by indices so the order is total */
+	if (ay > ax)
+		r = 1.57079637f - r;
+	if (x < 0)
+		r = PI_F - r;
+	return y < 0 ? -r : r;
+}
+
+/* steep compatibility sigmoids: exact where it matters, cut off in the tails */
+static inline float
+zsig_fast(float v, float mu, float tau)
+{
+	float		z = tau * (v - mu);
+
+	if (z > 8)
+		return 1.0f;
+	if (z < -8)
+		return 0.0f;
+	return 1.0f / (1.0f + expf(-z));
+}
+
+
+/* All valid, direction-compatible minutia pairs with their cylinder similarity. */
+static inline __attribute__((always_inline)) int
+candidate_pairs_body(const fpm_template *a, const fpm_template *b, pair *pairs)
+{
+	int			npairs = 0;
+
+	for (int i = 0; i < a->n; i++)
+	{
+		if (!a->valid[i])
+			continue;
+		for (int j = 0; j < b->n; j++)
+		{
+			float		s;
+
+			if (!b->valid[j] || fabsf(dphi(a->p[i].angle, b->p[j].angle)) > MAX_DTHETA)
+				continue;
+			s = cylinder_similarity(a, i, b, j);
+			if (s > 0)
+			{
+				pairs[npairs].s = s;
+				pairs[npairs].a = (uint8_t) i;
+				pairs[npairs].b = (uint8_t) j;
+				npairs++;
+			}
+		}
+	}
+	return npairs;
+}
+
 static int
-pair_desc(const void *p, const void *q)
+candidate_pairs_generic(const fpm_template *a, const fpm_template *b, pair *pairs)
 {
-	const pair *x = p, *y = q;
+	return candidate_pairs_body(a, b, pairs);
+}
 
-	if (x->s != y->s)
-		return x->s < y->s ? 1 : -1;
-	if (x->a != y->a)
-		return x->a - y->a;
-	return x->b - y->b;
+#if defined(__x86_64__) && !defined(__llvm__)
+/* the same, with the POPCNT instruction (the build targets baseline x86-64) */
+__attribute__((target("popcnt")))
+static int
+candidate_pairs_popcnt(const fpm_template *a, const fpm_template *b, pair *pairs)
+{
+	return candidate_pairs_body(a, b, pairs);
+}
+#endif
+
+static int
+candidate_pairs(const fpm_template *a, const fpm_template *b, pair *pairs)
+{
+#if defined(__x86_64__) && !defined(__llvm__)
+	static int	has_popcnt = -1;
+
+	if (has_popcnt < 0)
+	{
+		__builtin_cpu_init();
+		has_popcnt = __builtin_cpu_supports("popcnt") ? 1 : 0;
+	}
+	if (has_popcnt)
+		return candidate_pairs_popcnt(a, b, pairs);
+#endif
+	return candidate_pairs_generic(a, b, pairs);
 }
 
 double
@@ -315,43 +444,42 @@ fpm_score(const fpm_template *x, const fpm_template *y)
 	if (a->nvalid < 2 || b->nvalid < 2)
 		return 0.0;
 
-	npairs = 0;
-	for (int i = 0; i < a->n; i++)
-	{
-		if (!a->valid[i])
-			continue;
-		for (int j = 0; j < b->n; j++)
-		{
-			float		s;
-
-			if (!b->valid[j] || fabsf(dphi(a->p[i].angle, b->p[j].angle)) > MAX_DTHETA)
-				continue;
-			s = cylinder_similarity(a, i, b, j);
-			if (s > 0)
-			{
-				pairs[npairs].s = s;
-				pairs[npairs].a = (uint8_t) i;
-				pairs[npairs].b = (uint8_t) j;
-				npairs++;
-			}
-		}
-	}
+	npairs = candidate_pairs(a, b, pairs);
 	/* how many pairs make the score: 4-12, more for larger templates */
 	{
 		int			nmin = a->nvalid < b->nvalid ? a->nvalid : b->nvalid;
 
 		np = min_np + (int) lroundf(zsig((float) nmin, 20.0f, 0.4f) * (max_np - min_np));
 	}
-	/* one-to-one: greedily take the most similar pairs */
-	qsort(pairs, npairs, sizeof(pair), pair_desc);
-	for (int k = 0; k < npairs && nr < FPM_MAX; k++)
+	/*
+	 * One-to-one: take pairs from the most similar down, skipping minutiae
+	 * already used.  A bucket order (1,024 steps of similarity, pairs in a
+	 * bucket in index order) replaces a full sort.
+	 */
 	{
-		if (used_a[pairs[k].a] || used_b[pairs[k].b])
-			continue;
-		used_a[pairs[k].a] = used_b[pairs[k].b] = 1;
-		chosen[nr++] = pairs[k];
-		if (nr >= 3 * np + 10)
-			break;
+		static __thread uint16_t count[1025];
+		static __thread uint16_t start[1025];
+		static __thread uint16_t sorted[FPM_MAX * FPM_MAX];
+
+		memset(count, 0, sizeof(count));
+		for (int k = 0; k < npairs; k++)
+			count[(int) (pairs[k].s * 1024.0f)]++;
+		for (int q = 1024, at = 0; q >= 0; q--)
+		{
+			start[q] = (uint16_t) at;
+			at += count[q];
+		}
+		for (int k = 0; k < npairs; k++)
+			sorted[start[(int) (pairs[k].s * 1024.0f)]++] = (uint16_t) k;
+		for (int k = 0; k < npairs && nr < 48; k++)
+		{
+			const pair *pk = &pairs[sorted[k]];
+
+			if (used_a[pk->a] || used_b[pk->b])
+				continue;
+			used_a[pk->a] = used_b[pk->b] = 1;
+			chosen[nr++] = *pk;
+		}
 	}
 	if (nr < 2)
 		return 0.0;
@@ -371,10 +499,17 @@ fpm_score(const fpm_template *x, const fpm_template *y)
 			float		da = sqrtf(dxa * dxa + dya * dya), db = sqrtf(dxb * dxb + dyb * dyb);
 			float		d1 = fabsf(da - db);
 			float		d2 = fabsf(dphi(dphi(a1->angle, a2->angle), dphi(b1->angle, b2->angle)));
-			float		ra = dphi(a1->angle, atan2f(dya, dxa));
-			float		rb = dphi(b1->angle, atan2f(dyb, dxb));
-			float		d3 = fabsf(dphi(ra, rb));
-			float		c = zsig(d1, 0.25f, -32.0f) * zsig(d2, PI_F / 12, -30.0f) * zsig(d3, PI_F / 12, -30.0f);
+			float		c1 = zsig_fast(d1, 0.25f, -32.0f);
+			float		c2 = c1 > 0 ? zsig_fast(d2, PI_F / 12, -30.0f) : 0;
+			float		c = 0;
+
+			if (c2 > 0)
+			{
+				float		ra = dphi(a1->angle, fast_atan2(dya, dxa));
+				float		rb = dphi(b1->angle, fast_atan2(dyb, dxb));
+
+				c = c1 * c2 * zsig_fast(fabsf(dphi(ra, rb)), PI_F / 12, -30.0f);
+			}
 
 			rho[r][k] = rho[k][r] = c;
 		}
@@ -413,5 +548,78 @@ fpm_score(const fpm_template *x, const fpm_template *y)
 	}
 	for (int r = 0; r < np; r++)
 		score += lambda[idx[r]];
-	return score / np;
+	score /= np;
+
+	/*
+	 * Global check: align b onto a by each of the best-supported pairs in
+	 * turn, pair up minutiae that land close with a close direction, and
+	 * relate the pairs to the minutiae in the common area.  Local cylinders
+	 * alone cannot tell a consistent print from scattered look-alikes.
+	 */
+	{
+		const fpm_point *ha = a->hull, *hb = b->hull;
+		int			nha = a->nhull, nhb = b->nhull;
+		double		best = 0;
+		int			anchors = np < 5 ? np : 5;
+
+		for (int k = 0; k < anchors; k++)
+		{
+			const fpm_point *pa = &a->p[chosen[idx[k]].a];
+			const fpm_point *pb = &b->p[chosen[idx[k]].b];
+			float		rot = dphi(pb->angle, pa->angle);
+			float		cr = cosf(rot), sr = sinf(rot);
+			uint8_t		taken[FPM_MAX] = {0};
+			int			paired = 0, in_a = 0, in_b = 0;
+			fpm_point	ta[FPM_MAX];
+
+			for (int i = 0; i < a->n; i++)
+			{
+				float		dx = a->p[i].x - pa->x, dy = a->p[i].y - pa->y;
+
+				ta[i].x = pb->x + dx * cr - dy * sr;
+				ta[i].y = pb->y + dx * sr + dy * cr;
+				ta[i].angle = a->p[i].angle + rot;
+				in_a += in_area(hb, nhb, ta[i].x, ta[i].y);
+			}
+			for (int j = 0; j < b->n; j++)
+			{
+				/* b's minutia back in a's frame: is it inside a's area? */
+				float		dx = b->p[j].x - pb->x, dy = b->p[j].y - pb->y;
+
+				in_b += in_area(ha, nha, pa->x + dx * cr + dy * sr, pa->y - dx * sr + dy * cr);
+			}
+			for (int i = 0; i < a->n; i++)
+			{
+				int			bj = -1;
+				float		bd = PAIR_DIST_MM * PAIR_DIST_MM;
+
+				for (int j = 0; j < b->n; j++)
+				{
+					float		dx = ta[i].x - b->p[j].x, dy = ta[i].y - b->p[j].y;
+					float		d2 = dx * dx + dy * dy;
+
+					if (!taken[j] && d2 < bd && fabsf(dphi(ta[i].angle, b->p[j].angle)) < PAIR_DTHETA)
+					{
+						bd = d2;
+						bj = j;
+					}
+				}
+				if (bj >= 0)
+				{
+					taken[bj] = 1;
+					paired++;
+				}
+			}
+			{
+				double		ua = in_a > 12 ? in_a : 12, ub = in_b > 12 ? in_b : 12;
+				double		g = (double) paired * paired / (ua * ub);
+
+				if (g > 1)
+					g = 1;
+				if (g > best)
+					best = g;
+			}
+		}
+		return sqrt(score * best);
+	}
 }

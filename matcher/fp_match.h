@@ -16,7 +16,7 @@
 
 #include "fp_record.h"
 
-#define FPM_NS			8		/* spatial cells per side */
+#define FPM_NS			16		/* spatial cells per side */
 #define FPM_ND			6		/* direction sections */
 #define FPM_CELLS		(FPM_NS * FPM_NS * FPM_ND)
 #define FPM_WORDS		((FPM_CELLS + 63) / 64)
@@ -41,8 +41,12 @@ typedef struct fpm_template
 	fpm_point	p[FPM_MAX];
 	uint8_t		valid[FPM_MAX];
 	uint16_t	ncells[FPM_MAX];	/* valid cells of the cylinder */
+	uint16_t	nbits[FPM_MAX];		/* bits set in the cylinder */
+	uint8_t		full[FPM_MAX];		/* every cell of the disc valid */
 	uint64_t	bits[FPM_MAX][FPM_WORDS];
 	uint64_t	mask[FPM_MAX][FPM_WORDS];
+	uint16_t	nhull;			/* convex hull of the minutiae */
+	fpm_point	hull[FPM_MAX + 1];
 } fpm_template;
 
 /* Build the template of one view (canonical micrometre frame). */
