@@ -37,4 +37,34 @@ synth_iris_params synth_iris_defaults(void);
 int			synth_iris_capture(const synth_iris_params *p, uint64_t seed, uint64_t subject, uint64_t capture,
 							   uint8_t *code, uint8_t *mask);
 
+/* Synthetic fingerprints at minutia level. */
+struct fp_view;
+
+typedef struct synth_finger_params
+{
+	double		width_mm;		/* print area (ellipse axes) */
+	double		height_mm;
+	int			min_minutiae;	/* per master finger */
+	int			max_minutiae;
+	double		max_rotation_deg;	/* impressions: rigid motion */
+	double		max_shift_mm;
+	double		distortion_mm;	/* amplitude of the smooth plastic distortion */
+	double		jitter_mm;		/* per-minutia position noise */
+	double		jitter_deg;
+	double		dropout;		/* share of minutiae missed */
+	double		spurious;		/* share of false minutiae added */
+	double		type_flip;		/* ending <-> bifurcation */
+	double		crop;			/* share of the print that may fall outside the window */
+} synth_finger_params;
+
+synth_finger_params synth_finger_defaults(void);
+
+/*
+ * Impression `capture` of finger `subject` as a view in the canonical frame
+ * (micrometres; a 500 dpi image of width x height pixels is assumed only for
+ * placing the print and cropping).  Capture 0 is the enrolment impression.
+ */
+void		synth_finger_capture(const synth_finger_params *p, uint64_t seed, uint64_t subject, uint64_t capture,
+								 struct fp_view *out);
+
 #endif							/* RF_SYNTH_H */

@@ -10,6 +10,7 @@
 
 #include "fp_match.h"
 #include "fp_record.h"
+#include "synth.h"
 #include "tap.h"
 
 static fp_record rec;
@@ -74,6 +75,47 @@ main(void)
 	synthetic_view(&w, 1, 5);
 	fpm_build(&w, &tc);
 	ok(fpm_score(&ta, &tc) == 0.0 && fpm_score(&tc, &tc) == 0.0, "a template with one minutia cannot match anything");
+
+	{
+		/* synthetic fingers: re-captures match, other fingers do not */
+		synth_finger_params sp = synth_finger_defaults();
+		double		gmin = 1, imax = 0, gsum = 0, isum = 0;
+		int			ng = 0, ni = 0, rank1 = 0;
+		static fpm_template enrol[40];
+
+		for (int f = 0; f < 40; f++)
+		{
+			synth_finger_capture(&sp, 3, f, 0, &v);
+			fpm_build(&v, &enrol[f]);
+		}
+		for (int f = 0; f < 40; f++)
+		{
+			int			best = 0;
+			double		bests = -1;
+
+			synth_finger_capture(&sp, 3, f, 1 + f % 4, &w);
+			fpm_build(&w, &tb);
+			for (int g = 0; g < 40; g++)
+			{
+				double		s = fpm_score(&tb, &enrol[g]);
+
+				if (s > bests)
+					bests = s, best = g;
+				if (g == f)
+					gsum += s, ng++, gmin = s < gmin ? s : gmin;
+				else
+					isum += s, ni++, imax = s > imax ? s : imax;
+			}
+			rank1 += best == f;
+		}
+		printf("# synthetic fingers: genuine mean %.3f (min %.3f), impostor mean %.3f (max %.3f)\n",
+			   gsum / ng, gmin, isum / ni, imax);
+		ok(rank1 >= 38, "synthetic re-captures find their finger first (%d of 40)", rank1);
+		ok(gsum / ng > 5 * isum / ni, "synthetic genuine scores far above impostors");
+		synth_finger_capture(&sp, 3, 7, 2, &v);
+		synth_finger_capture(&sp, 3, 7, 2, &w);
+		ok(memcmp(&v, &w, sizeof(v)) == 0 && v.nminutiae >= 15, "the finger generator is deterministic (%d minutiae)", v.nminutiae);
+	}
 
 	snprintf(path, sizeof(path), "%s/data/fingerprints/fvc2002_db1_b/101_1.xyt", env ? env : "../../../shared");
 	if ((f = fopen(path, "r")) == NULL)
