@@ -623,3 +623,22 @@ fpm_score(const fpm_template *x, const fpm_template *y)
 		return sqrt(score * best);
 	}
 }
+
+#define CAL_A			1.884	/* log10 FMR = CAL_A - CAL_B * score */
+#define CAL_B			86.22
+
+double
+fpm_calibrate(double score)
+{
+	double		c = 10.0 * (CAL_B * score - CAL_A);
+
+	return c < 0 ? 0 : c;
+}
+
+double
+fpm_score_for_fmr(double fmr)
+{
+	if (fmr >= 1)
+		return 0;
+	return (CAL_A - log10(fmr)) / CAL_B;
+}

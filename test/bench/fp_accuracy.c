@@ -226,6 +226,8 @@ main(int argc, char **argv)
 			if ((a = find(db, g)) == NULL || (b = find(db, p)) == NULL)
 				continue;
 			s = fpm_score(a->t, b->t);
+			if (getenv("FP_DUMP"))
+				fprintf(stderr, "%s,%s,%s,%.6f\n", db, type, proto, s);
 			/* the fvc protocol's pairs are part of the extended protocol too */
 			for (int pr = 0; pr < 2; pr++)
 			{
@@ -255,6 +257,19 @@ main(int argc, char **argv)
 				   100 * bz.eer, 100 * bz.fmr100, 100 * bz.fmr1000, 100 * bz.zerofmr, ratio);
 			if (ratio > eer_ratio_worst)
 				eer_ratio_worst = ratio;
+			if (pr == 1)
+			{
+				/* calibration: share of impostors at or over the calibrated 20 and 30 */
+				int			c20 = 0, c30 = 0;
+
+				for (int k = 0; k < ni[pr]; k++)
+				{
+					c20 += fpm_calibrate(imp[pr][k]) >= 20;
+					c30 += fpm_calibrate(imp[pr][k]) >= 30;
+				}
+				printf("%-14s %-8s   calibrated 20 (FMR 1%%): impostor FMR %.2f%%; 30 (0.1%%): %.2f%%\n", db, "",
+					   100.0 * c20 / ni[pr], 100.0 * c30 / ni[pr]);
+			}
 		}
 		/* speed: all ordered pairs of this database */
 		{

@@ -65,6 +65,9 @@ main(void)
 	fpm_build(&v, &ta);
 	ok(ta.n == 45 && ta.nvalid > 20, "template keeps the minutiae (%d, %d with a valid cylinder)", ta.n, ta.nvalid);
 	ok(fpm_score(&ta, &ta) > 0.9, "a print matches itself (%.3f)", fpm_score(&ta, &ta));
+	ok(fabs(fpm_calibrate(fpm_score_for_fmr(0.001)) - 30) < 1e-9 && fabs(fpm_calibrate(fpm_score_for_fmr(0.01)) - 20) < 1e-9,
+	   "calibrated 20 and 30 are the scores of FMR 1%% and 0.1%%");
+	ok(fpm_calibrate(0) == 0 && fpm_calibrate(0.2) > fpm_calibrate(0.1), "calibration is monotone and floored at 0");
 	transform(&v, &w, 30, 9000, 10000, 1500, -800);
 	fpm_build(&w, &tb);
 	ok(fpm_score(&ta, &tb) > 0.85, "turned by 30 degrees and moved 1.7 mm it still matches (%.3f)", fpm_score(&ta, &tb));
