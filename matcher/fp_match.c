@@ -611,7 +611,7 @@ fpm_score(const fpm_template *x, const fpm_template *y)
 				}
 			}
 			{
-				double		ua = in_a > 12 ? in_a : 12, ub = in_b > 12 ? in_b : 12;
+				double		ua = in_a > 20 ? in_a : 20, ub = in_b > 20 ? in_b : 20;
 				double		g = (double) paired * paired / (ua * ub);
 
 				if (g > 1)
@@ -624,8 +624,8 @@ fpm_score(const fpm_template *x, const fpm_template *y)
 	}
 }
 
-#define CAL_A			1.884	/* log10 FMR = CAL_A - CAL_B * score */
-#define CAL_B			86.22
+#define CAL_A			1.858	/* log10 FMR = CAL_A - CAL_B * score */
+#define CAL_B			88.98
 
 double
 fpm_calibrate(double score)

@@ -58,9 +58,9 @@ double		fpm_score(const fpm_template *a, const fpm_template *b);
 /*
  * Calibrated score: 10 log10(1 / FMR), so 20 means a false-match rate of 1 %,
  * 30 of 0.1 %, 40 of 0.01 %.  FMR comes from an exponential model of the
- * impostor score tail, fitted on 11,340 cross-finger comparisons of NIST
+ * impostor score tail, fitted on 11,520 cross-finger comparisons of NIST
  * mindtct minutiae (FVC 2002/2004 B sets, 500 dpi optical, capacitive and
- * synthetic sensors): log10 FMR = 1.884 - 86.22 s.  Other extractors may need
+ * synthetic sensors): log10 FMR = 1.858 - 88.98 s.  Other extractors may need
  * their own fit; test/bench/fp_accuracy prints the check per database.
  */
 double		fpm_calibrate(double score);
