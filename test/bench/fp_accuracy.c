@@ -210,7 +210,7 @@ main(int argc, char **argv)
 
 		if (i > 0 && strcmp(db, imgs[i - 1].db) == 0)
 			continue;
-		snprintf(path, sizeof(path), "%s/scores/protocol_%s.csv", dir, db);
+		snprintf(path, sizeof(path), "%.3000s/scores/protocol_%.60s.csv", dir, db);
 		if ((csv = slurp(path)) == NULL)
 			continue;
 		/* db,gallery,probe,type,protocol,bozorth3_score */
