@@ -17,6 +17,7 @@
 #include "fp_record.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 typedef struct cursor
@@ -477,4 +478,111 @@ fp_write_iso(const fp_record *rec, uint8_t *out, size_t cap, size_t *len, rf_err
 	}
 	*len = n;
 	return RF_OK;
+}
+
+size_t
+fp_ansi_size(const fp_record *rec)
+{
+	size_t		n = fp_iso_size(rec) + 2;	/* 4-byte CBEFF id, 2-byte length instead of 4 */
+
+	return n >= 65536 ? n + 4 : n;
+}
+
+rf_status
+fp_write_ansi(const fp_record *rec, uint8_t *out, size_t cap, size_t *len, rf_error *err)
+{
+	size_t		n = fp_ansi_size(rec);
+	uint8_t    *p = out;
+
+	if (cap < n)
+		return rf_fail(err, RF_ESPACE, -1, "ANSI record needs %zu bytes", n);
+	if (rec->nviews == 0 || rec->res_x == 0 || rec->res_y == 0)
+		return rf_fail(err, RF_EINVAL, -1, "record has no view or no resolution");
+	memcpy(p, "FMR\0 20\0", 8);
+	p += 8;
+	if (n < 65536)
+	{
+		put16(p, (uint32_t) n);
+		p += 2;
+	}
+	else
+	{
+		put16(p, 0);
+		p[2] = (uint8_t) (n >> 24);
+		p[3] = (uint8_t) (n >> 16);
+		p[4] = (uint8_t) (n >> 8);
+		p[5] = (uint8_t) n;
+		p += 6;
+	}
+	put16(p, rec->cbeff_owner);
+	put16(p + 2, rec->cbeff_type);
+	put16(p + 4, ((uint32_t) (rec->certified & 1) << 15) | (rec->device_id & 0x0fff));
+	put16(p + 6, rec->width);
+	put16(p + 8, rec->height);
+	put16(p + 10, rec->res_x);
+	put16(p + 12, rec->res_y);
+	p[14] = rec->nviews;
+	p[15] = 0;
+	p += 16;
+	for (int v = 0; v < rec->nviews; v++)
+	{
+		const fp_view *view = &rec->views[v];
+
+		p[0] = view->position;
+		p[1] = (uint8_t) ((view->view_number << 4) | (view->impression & 0x0f));
+		p[2] = view->quality;
+		p[3] = (uint8_t) view->nminutiae;
+		p += 4;
+		for (int i = 0; i < view->nminutiae; i++)
+		{
+			const fp_minutia *m = &view->minutiae[i];
+			uint32_t	x = um_to_px(m->x, rec->res_x);
+			uint32_t	y = um_to_px(m->y, rec->res_y);
+
+			if (x >= rec->width)
+				x = rec->width - 1;
+			if (y >= rec->height)
+				y = rec->height - 1;
+			put16(p, ((uint32_t) (m->type & 3) << 14) | (x & 0x3fff));
+			put16(p + 2, y & 0x3fff);
+			/* 2-degree units, 0-179 */
+			p[4] = (uint8_t) (((m->angle * 360L / 65536 + 1) / 2) % 180);
+			p[5] = m->quality > 100 ? 0 : m->quality;
+			p += 6;
+		}
+		put16(p, 0);
+		p += 2;
+	}
+	*len = n;
+	return RF_OK;
+}
+
+size_t
+fp_write_xyt(const fp_record *rec, int view, char *out, size_t cap)
+{
+	const fp_view *v;
+	size_t		n = 0;
+
+	if (view < 0 || view >= rec->nviews || rec->res_x == 0 || rec->res_y == 0)
+		return 0;
+	v = &rec->views[view];
+	for (int i = 0; i < v->nminutiae; i++)
+	{
+		const fp_minutia *m = &v->minutiae[i];
+		long		x = (long) um_to_px(m->x, rec->res_x);
+		long		row = (long) um_to_px(m->y, rec->res_y);
+		long		deg = (lround(m->angle * 360.0 / 65536.0) + 180) % 360;
+		int			w;
+
+		if (x >= rec->width)
+			x = rec->width - 1;
+		if (row >= rec->height)
+			row = rec->height - 1;
+		w = snprintf(out + n, cap - n, "%ld %ld %ld %d\n", x, (long) rec->height - row, deg,
+					 m->quality > 100 ? 0 : m->quality);
+		if (w < 0 || (size_t) w >= cap - n)
+			return 0;
+		n += (size_t) w;
+	}
+	return n;
 }

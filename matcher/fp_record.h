@@ -95,6 +95,23 @@ size_t		fp_iso_size(const fp_record *rec);
 /* Write an ISO/IEC 19794-2:2005 record (no extended data). */
 rf_status	fp_write_iso(const fp_record *rec, uint8_t *out, size_t cap, size_t *len, rf_error *err);
 
+/* Bytes an ANSI INCITS 378-2004 record of this record needs. */
+size_t		fp_ansi_size(const fp_record *rec);
+
+/*
+ * Write an ANSI INCITS 378-2004 record (2-byte length, or 0 and a 4-byte one
+ * from 65,536 bytes; angles in 2-degree units).  CBEFF owner and type are the
+ * record's (0 when it came from elsewhere).
+ */
+rf_status	fp_write_ansi(const fp_record *rec, uint8_t *out, size_t cap, size_t *len, rf_error *err);
+
+/*
+ * Write one view as NIST .xyt text ("x y theta quality" lines; y up from the
+ * bottom, theta turned half a turn back).  Returns the bytes written (without
+ * a terminating zero), or 0 when cap is too small.
+ */
+size_t		fp_write_xyt(const fp_record *rec, int view, char *out, size_t cap);
+
 /* Pixels per centimetre for a resolution in dots per inch, and back. */
 int			fp_ppcm_from_dpi(int dpi);
 int			fp_dpi_from_ppcm(int ppcm);

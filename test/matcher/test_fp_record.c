@@ -124,6 +124,20 @@ test_spec_samples(void)
 	   "NIST ANSI 378 annex example parses as ANSI: 2 views, left index, 27 minutiae");
 	ok(rec.views[0].minutiae[0].angle == (uint16_t) lround(112.0 * 65536 / 360),
 	   "ANSI angle unit is 2 degrees (stored 56 -> 112 degrees)");
+	{
+		uint8_t		back[4096];
+		size_t		blen;
+
+		int			same = 1;
+
+		ok(fp_write_ansi(&rec, back, sizeof(back), &blen, &err) == RF_OK &&
+		   fp_parse_record(back, blen, 0, &rec2, &err) == RF_OK && rec2.format == FP_ANSI_2004 &&
+		   rec2.nviews == rec.nviews && rec2.cbeff_owner == rec.cbeff_owner, "written back as ANSI, it parses as ANSI");
+		for (int v = 0; v < rec.nviews; v++)
+			for (int i = 0; i < rec.views[v].nminutiae; i++)
+				same &= memcmp(&rec.views[v].minutiae[i], &rec2.views[v].minutiae[i], sizeof(fp_minutia)) == 0;
+		ok(same, "with every minutia exactly as read (2-degree angles survive the canonical frame)");
+	}
 	ok(fp_write_iso(&rec, out, sizeof(out), &wlen, &err) == RF_OK &&
 	   fp_parse_record(out, wlen, 0, &rec2, &err) == RF_OK && rec2.format == FP_ISO_2005 &&
 	   rec2.views[0].minutiae[0].x == rec.views[0].minutiae[0].x &&
@@ -334,6 +348,15 @@ test_xyt(void)
 	ok(rec.views[0].minutiae[1].x == (int32_t) lround(20 * 10000.0 / 197), "x in micrometres at 500 dpi");
 	ok(fp_parse_xyt(good, strlen(good), 300, 300, 1000, 0, &rec, &err) == RF_OK &&
 	   rec.views[0].minutiae[1].x == (int32_t) lround(20 * 10000.0 / 394), "the resolution is the caller's (1000 dpi)");
+	{
+		char		text[256];
+		size_t		tl;
+
+		fp_parse_xyt(good, strlen(good), 300, 300, 500, 2, &rec, &err);
+		tl = fp_write_xyt(&rec, 0, text, sizeof(text));
+		text[tl] = 0;
+		ok(strcmp(text, "10 300 0 50\n20 1 90 100\n") == 0, "xyt written back: %s", text);
+	}
 	ok(fp_parse_xyt("1 2 x\n", 6, 300, 300, 500, 0, &rec, &err) == RF_EFORMAT && err.offset == 4,
 	   "a letter at byte 4: %s", err.message);
 	ok(fp_parse_xyt("1 0 3\n", 6, 300, 300, 500, 0, &rec, &err) == RF_ERANGE, "y 0: %s", err.message);
