@@ -34,6 +34,9 @@ EXTRA_CLEAN = results regression.diffs regression.out output_iso
 
 all: sql/$(EXTENSION)--$(BASE_VERSION).sql
 
+# the library's version is compiled in from the control file
+extension/refuge.o: $(EXTENSION).control
+
 sql/$(EXTENSION)--$(BASE_VERSION).sql: $(FRAGMENTS)
 	cat $^ > $@
 

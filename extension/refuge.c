@@ -11,17 +11,20 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 
+#include "refuge.h"
+
 PG_MODULE_MAGIC;
 
 void		_PG_init(void);
 
 /*
- * Module load: reserve the "refuge." settings prefix so that a misspelt
- * refuge.* setting is reported instead of silently kept as a placeholder.
+ * Module load: define the settings, then reserve the "refuge." prefix so
+ * that a misspelt refuge.* setting is reported instead of silently kept.
  */
 void
 _PG_init(void)
 {
+	RefugeIrisInit();
 	MarkGUCPrefixReserved("refuge");
 }
 

@@ -8,4 +8,8 @@
 /* audit.c: the role on whose behalf the current statement runs */
 extern char *RefugeCallerName(void);
 
+/* iris_type.c: the threshold of iris % iris (refuge.iris_threshold) */
+extern double RefugeIrisThreshold(void);
+extern void RefugeIrisInit(void);
+
 #endif							/* REFUGE_H */
