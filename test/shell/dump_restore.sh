@@ -31,6 +31,11 @@ select refuge.register_group('{"request_id": "00000000-0000-4000-8000-00000000d0
 select refuge.update_individual(id, '{"marital_status": "WD"}') from refuge.individual where given_name = 'Nyakim';
 select refuge.close_specific_need(id, 'resolved') from refuge.specific_need;
 reset role;
+-- a user table with iris codes (0.2.0)
+create table public.eyes (id int primary key, code refuge.iris);
+insert into public.eyes select i, refuge.iris_from_bytes(
+    decode(string_agg(md5(i::text || j), '' order by j), 'hex'), decode(repeat('ff', 256), 'hex'), 8, 128, 2)
+  from generate_series(1, 3) i, generate_series(1, 16) j group by i;
 SQL
 
 pg_dump -Fc -f "$DUMP" refuge_dump_src
@@ -55,7 +60,15 @@ q refuge_dump_dst "select refuge.register_group('{\"operation\": \"KEN\", \"site
 is "$(q refuge_dump_dst "select count(*) = count(distinct number) from (select number from refuge.individual union all select number from refuge.registration_group) n")" \
    "t" "readable numbers stay unique after the restore"
 is "$(q refuge_dump_dst "select count(*) from refuge.audit_log where new_data ->> 'given_name' = 'After'")" "1" "the restored database audits new writes"
-rm -f "$DUMP"
+is "$(q refuge_dump_dst "select md5(string_agg(code::text, ',' order by id)) from public.eyes")" \
+   "$(q refuge_dump_src "select md5(string_agg(code::text, ',' order by id)) from public.eyes")" "iris values survive dump and restore"
+# binary COPY exercises iris_send and iris_recv
+psql -X -q -d refuge_dump_src -c "\copy public.eyes to '$DUMP.bin' with (format binary)"
+psql -X -q -d refuge_dump_dst -c "create table public.eyes2 (like public.eyes)" \
+     -c "\copy public.eyes2 from '$DUMP.bin' with (format binary)"
+is "$(q refuge_dump_dst "select count(*) from public.eyes e join public.eyes2 f using (id) where e.code::text = f.code::text and refuge.iris_distance(e.code, f.code) = 0")" \
+   "3" "iris values survive binary COPY (send and receive)"
+rm -f "$DUMP" "$DUMP.bin"
 q postgres "drop database refuge_dump_src" >/dev/null
 q postgres "drop database refuge_dump_dst" >/dev/null
 exit 0
