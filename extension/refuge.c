@@ -25,6 +25,7 @@ void
 _PG_init(void)
 {
 	RefugeIrisInit();
+	RefugeFingerprintInit();
 	MarkGUCPrefixReserved("refuge");
 }
 

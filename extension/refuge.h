@@ -12,4 +12,8 @@ extern char *RefugeCallerName(void);
 extern double RefugeIrisThreshold(void);
 extern void RefugeIrisInit(void);
 
+/* fingerprint_type.c: the threshold of fingerprint % fingerprint */
+extern double RefugeFingerprintThreshold(void);
+extern void RefugeFingerprintInit(void);
+
 #endif							/* REFUGE_H */

@@ -1,4 +1,4 @@
--- refuge 0.1.1 -> 0.2.0: the iris type.
+-- refuge 0.1.1 -> 0.2.0: the iris and fingerprint types.
 \echo Use "ALTER EXTENSION refuge UPDATE TO '0.2.0'" to load this file. \quit
 
 -- An iris code and mask with explicit geometry (rows x angular columns x bits
@@ -57,8 +57,63 @@ create function refuge.iris_threshold_for(gallery_size double precision, fpir do
     returns double precision
     language c immutable strict parallel safe as 'MODULE_PATHNAME', 'refuge_iris_threshold_for';
 
+-- One finger view: minutiae in micrometres and 1/65536 turn (see
+-- matcher/fp_record.h), finger position, impression, quality, image size and
+-- resolution.  Text form: pos=N imp=N q=N size=WxH ppcm=XxY m=X:Y:ANGLE:TYPE:QUALITY ...
+-- Binary form: an ISO/IEC 19794-2:2005 record with one view.
+create type refuge.fingerprint;
+create function refuge.fingerprint_in(cstring) returns refuge.fingerprint
+    language c immutable strict parallel safe as 'MODULE_PATHNAME', 'refuge_fingerprint_in';
+create function refuge.fingerprint_out(refuge.fingerprint) returns cstring
+    language c immutable strict parallel safe as 'MODULE_PATHNAME', 'refuge_fingerprint_out';
+create function refuge.fingerprint_recv(internal) returns refuge.fingerprint
+    language c immutable strict parallel safe as 'MODULE_PATHNAME', 'refuge_fingerprint_recv';
+create function refuge.fingerprint_send(refuge.fingerprint) returns bytea
+    language c immutable strict parallel safe as 'MODULE_PATHNAME', 'refuge_fingerprint_send';
+create type refuge.fingerprint (
+    input = refuge.fingerprint_in, output = refuge.fingerprint_out,
+    receive = refuge.fingerprint_recv, send = refuge.fingerprint_send,
+    internallength = variable, alignment = int4, storage = main);
+comment on type refuge.fingerprint is 'one finger view''s minutiae with position, impression, quality, size and resolution';
+
+create function refuge.fingerprint_from_xyt(xyt text, width integer, height integer, dpi integer,
+                                            finger_position integer default 0)
+    returns refuge.fingerprint
+    language c immutable strict parallel safe as 'MODULE_PATHNAME', 'refuge_fingerprint_from_xyt';
+comment on function refuge.fingerprint_from_xyt(text, integer, integer, integer, integer) is
+    'fingerprint from NIST .xyt minutiae ("x y theta quality", y up from the bottom) of a width x height image at dpi';
+create function refuge.fingerprint_from_record(record bytea, view integer default 1) returns refuge.fingerprint
+    language c immutable strict parallel safe as 'MODULE_PATHNAME', 'refuge_fingerprint_from_record';
+comment on function refuge.fingerprint_from_record(bytea, integer) is
+    'one view of an ISO/IEC 19794-2:2005 or ANSI INCITS 378-2004 record (detected)';
+create function refuge.fingerprint_to_iso(refuge.fingerprint) returns bytea
+    language c immutable strict parallel safe as 'MODULE_PATHNAME', 'refuge_fingerprint_to_iso';
+
+-- Calibrated similarity: 10 log10(1 / FMR); symmetric.
+create function refuge.fingerprint_score(a refuge.fingerprint, b refuge.fingerprint) returns double precision
+    language c immutable strict parallel safe leakproof as 'MODULE_PATHNAME', 'refuge_fingerprint_score';
+-- Distance: the model's false-match probability (smaller = stronger match).
+create function refuge.fingerprint_distance(a refuge.fingerprint, b refuge.fingerprint) returns double precision
+    language c immutable strict parallel safe leakproof as 'MODULE_PATHNAME', 'refuge_fingerprint_distance';
+create operator refuge.<-> (leftarg = refuge.fingerprint, rightarg = refuge.fingerprint,
+    function = refuge.fingerprint_distance, commutator = operator(refuge.<->));
+create function refuge.match(a refuge.fingerprint, b refuge.fingerprint, threshold double precision) returns boolean
+    language c immutable strict parallel safe leakproof as 'MODULE_PATHNAME', 'refuge_fingerprint_match';
+create function refuge.fingerprint_match_op(a refuge.fingerprint, b refuge.fingerprint) returns boolean
+    language c stable strict parallel safe leakproof as 'MODULE_PATHNAME', 'refuge_fingerprint_match_op';
+create operator refuge.% (leftarg = refuge.fingerprint, rightarg = refuge.fingerprint,
+    function = refuge.fingerprint_match_op, commutator = operator(refuge.%),
+    restrict = matchingsel, join = matchingjoinsel);
+create function refuge.fingerprint_minutiae(refuge.fingerprint) returns integer
+    language c immutable strict parallel safe as 'MODULE_PATHNAME', 'refuge_fingerprint_minutiae';
+create function refuge.fingerprint_quality(refuge.fingerprint) returns integer
+    language c immutable strict parallel safe as 'MODULE_PATHNAME', 'refuge_fingerprint_quality';
+create function refuge.fingerprint_position(refuge.fingerprint) returns integer
+    language c immutable strict parallel safe as 'MODULE_PATHNAME', 'refuge_fingerprint_position';
+
 -- Ownership and privileges, as for every refuge object.
 alter type refuge.iris owner to refuge_owner;
+alter type refuge.fingerprint owner to refuge_owner;
 do $own$
 declare
     f record;
@@ -75,5 +130,13 @@ grant execute on function refuge.iris_from_bytes(bytea, bytea, integer, integer,
     refuge.iris_distance(refuge.iris, refuge.iris), refuge.match(refuge.iris, refuge.iris, double precision),
     refuge.iris_match_op(refuge.iris, refuge.iris), refuge.iris_valid_bits(refuge.iris),
     refuge.iris_threshold_for(double precision, double precision, double precision, integer),
-    refuge.iris_in(cstring), refuge.iris_out(refuge.iris), refuge.iris_recv(internal), refuge.iris_send(refuge.iris)
+    refuge.iris_in(cstring), refuge.iris_out(refuge.iris), refuge.iris_recv(internal), refuge.iris_send(refuge.iris),
+    refuge.fingerprint_in(cstring), refuge.fingerprint_out(refuge.fingerprint), refuge.fingerprint_recv(internal),
+    refuge.fingerprint_send(refuge.fingerprint), refuge.fingerprint_from_xyt(text, integer, integer, integer, integer),
+    refuge.fingerprint_from_record(bytea, integer), refuge.fingerprint_to_iso(refuge.fingerprint),
+    refuge.fingerprint_score(refuge.fingerprint, refuge.fingerprint),
+    refuge.fingerprint_distance(refuge.fingerprint, refuge.fingerprint),
+    refuge.match(refuge.fingerprint, refuge.fingerprint, double precision),
+    refuge.fingerprint_match_op(refuge.fingerprint, refuge.fingerprint), refuge.fingerprint_minutiae(refuge.fingerprint),
+    refuge.fingerprint_quality(refuge.fingerprint), refuge.fingerprint_position(refuge.fingerprint)
     to refuge_registration, refuge_supervisor, refuge_admin;

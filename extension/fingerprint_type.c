@@ -1,0 +1,375 @@
+/*
+ * fingerprint_type.c
+ *		The refuge.fingerprint type: one finger view's minutiae in the
+ *		canonical frame of matcher/fp_record.h (micrometres, 1/65536 turn),
+ *		with finger position, impression, quality, image size and resolution.
+ *
+ * Text form (integers only, so it round-trips exactly):
+ *   pos=2 imp=0 q=80 size=388x374 ppcm=197x197 m=X:Y:ANGLE:TYPE:QUALITY ...
+ * Everything is validated on input; scoring never fails on a value.
+ *
+ * Scores: refuge.fingerprint_score is calibrated, 10 log10(1 / FMR) (20 = a
+ * false-match rate of 1 %, 40 = 0.01 %); the distance a <-> b is that FMR
+ * itself (1 = no evidence, smaller = stronger match).
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "libpq/pqformat.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+
+#include "fp_match.h"
+#include "fp_record.h"
+#include "refuge.h"
+
+PG_FUNCTION_INFO_V1(refuge_fingerprint_in);
+PG_FUNCTION_INFO_V1(refuge_fingerprint_out);
+PG_FUNCTION_INFO_V1(refuge_fingerprint_recv);
+PG_FUNCTION_INFO_V1(refuge_fingerprint_send);
+PG_FUNCTION_INFO_V1(refuge_fingerprint_from_xyt);
+PG_FUNCTION_INFO_V1(refuge_fingerprint_from_record);
+PG_FUNCTION_INFO_V1(refuge_fingerprint_to_iso);
+PG_FUNCTION_INFO_V1(refuge_fingerprint_score);
+PG_FUNCTION_INFO_V1(refuge_fingerprint_distance);
+PG_FUNCTION_INFO_V1(refuge_fingerprint_match);
+PG_FUNCTION_INFO_V1(refuge_fingerprint_match_op);
+PG_FUNCTION_INFO_V1(refuge_fingerprint_minutiae);
+PG_FUNCTION_INFO_V1(refuge_fingerprint_quality);
+PG_FUNCTION_INFO_V1(refuge_fingerprint_position);
+
+#define FP_DATUM_VERSION 1
+
+typedef struct FingerprintDatum
+{
+	int32		vl_len_;
+	uint8		version;
+	uint8		position;
+	uint8		impression;
+	uint8		quality;
+	uint16		width;
+	uint16		height;
+	uint16		res_x;
+	uint16		res_y;
+	uint16		nminutiae;
+	uint16		reserved;
+	fp_minutia	minutiae[FLEXIBLE_ARRAY_MEMBER];
+} FingerprintDatum;
+
+#define FP_DATUM_SIZE(n)		(offsetof(FingerprintDatum, minutiae) + (n) * sizeof(fp_minutia))
+#define PG_GETARG_FP_P(n)		((FingerprintDatum *) PG_DETOAST_DATUM(PG_GETARG_DATUM(n)))
+
+double		refuge_fingerprint_threshold = 40.0;
+
+double
+RefugeFingerprintThreshold(void)
+{
+	return refuge_fingerprint_threshold;
+}
+
+void
+RefugeFingerprintInit(void)
+{
+	DefineCustomRealVariable("refuge.fingerprint_threshold",
+							 "Calibrated score at or above which fingerprint % fingerprint is true.",
+							 "Scores are 10 log10(1/FMR): 40 is a false-match rate of 0.01 %.",
+							 &refuge_fingerprint_threshold, 40.0, 0.0, 1000.0, PGC_USERSET, 0, NULL, NULL, NULL);
+}
+
+/* Check every field a view can hold (input from text or binary). */
+static void
+check_view(const FingerprintDatum *d, int errcode_for_bad)
+{
+	if (d->position > 10 || (d->impression > 3 && d->impression != 8) || d->quality > 100 ||
+		d->width == 0 || d->height == 0 || d->width > 16383 || d->height > 16383 ||
+		d->res_x < 40 || d->res_y < 40 || d->res_x > 2000 || d->res_y > 2000 || d->nminutiae > FP_MAX_MINUTIAE)
+		ereport(ERROR,
+				(errcode(errcode_for_bad),
+				 errmsg("fingerprint header out of range: position %d (0-10), impression %d (0-3, 8), quality %d (0-100), "
+						"size %dx%d, %dx%d pixels/cm (40-2000), %d minutiae (at most %d)",
+						d->position, d->impression, d->quality, d->width, d->height, d->res_x, d->res_y,
+						d->nminutiae, FP_MAX_MINUTIAE)));
+	for (int i = 0; i < d->nminutiae; i++)
+	{
+		const fp_minutia *m = &d->minutiae[i];
+		double		wx = d->width * 10000.0 / d->res_x, wy = d->height * 10000.0 / d->res_y;
+
+		if (m->x < 0 || m->y < 0 || m->x > wx || m->y > wy || m->type > 2 || (m->quality > 100 && m->quality != 255))
+			ereport(ERROR,
+					(errcode(errcode_for_bad),
+					 errmsg("fingerprint minutia %d out of range: (%d, %d) micrometres in a %.0f x %.0f image, type %d, quality %d",
+							i + 1, m->x, m->y, wx, wy, m->type, m->quality)));
+	}
+}
+
+static FingerprintDatum *
+from_view(const fp_record *rec, int v)
+{
+	const fp_view *view = &rec->views[v];
+	FingerprintDatum *d = palloc0(FP_DATUM_SIZE(view->nminutiae));
+
+	SET_VARSIZE(d, FP_DATUM_SIZE(view->nminutiae));
+	d->version = FP_DATUM_VERSION;
+	d->position = view->position;
+	d->impression = view->impression;
+	d->quality = view->quality;
+	d->width = rec->width;
+	d->height = rec->height;
+	d->res_x = rec->res_x;
+	d->res_y = rec->res_y;
+	d->nminutiae = view->nminutiae;
+	memcpy(d->minutiae, view->minutiae, view->nminutiae * sizeof(fp_minutia));
+	return d;
+}
+
+static void
+to_record(const FingerprintDatum *d, fp_record *rec)
+{
+	memset(rec, 0, offsetof(fp_record, views));
+	rec->format = FP_ISO_2005;
+	rec->width = d->width;
+	rec->height = d->height;
+	rec->res_x = d->res_x;
+	rec->res_y = d->res_y;
+	rec->nviews = 1;
+	memset(&rec->views[0], 0, offsetof(fp_view, minutiae));
+	rec->views[0].position = d->position;
+	rec->views[0].impression = d->impression;
+	rec->views[0].quality = d->quality;
+	rec->views[0].nminutiae = d->nminutiae;
+	memcpy(rec->views[0].minutiae, d->minutiae, d->nminutiae * sizeof(fp_minutia));
+}
+
+Datum
+refuge_fingerprint_in(PG_FUNCTION_ARGS)
+{
+	char	   *str = PG_GETARG_CSTRING(0);
+	int			pos, imp, q, w, h, rx, ry, used = 0;
+	FingerprintDatum *d;
+	const char *p;
+	int			n = 0;
+
+	if (sscanf(str, "pos=%d imp=%d q=%d size=%dx%d ppcm=%dx%d m=%n", &pos, &imp, &q, &w, &h, &rx, &ry, &used) != 7 || used == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("invalid input syntax for type fingerprint: \"%.40s%s\"", str, strlen(str) > 40 ? "..." : ""),
+				 errdetail("Expected pos=N imp=N q=N size=WxH ppcm=XxY m=X:Y:ANGLE:TYPE:QUALITY ...")));
+	d = palloc0(FP_DATUM_SIZE(FP_MAX_MINUTIAE));
+	p = str + used;
+	while (*p)
+	{
+		long		v[5];
+		char	   *end;
+
+		while (*p == ' ')
+			p++;
+		if (!*p)
+			break;
+		if (n == FP_MAX_MINUTIAE)
+			ereport(ERROR, (errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+							errmsg("invalid input syntax for type fingerprint: more than %d minutiae", FP_MAX_MINUTIAE)));
+		for (int k = 0; k < 5; k++)
+		{
+			v[k] = strtol(p, &end, 10);
+			if (end == p || (k < 4 && *end != ':') || (k == 4 && *end != ' ' && *end != '\0') ||
+				v[k] < 0 || v[k] > 100000000)
+				ereport(ERROR, (errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+								errmsg("invalid input syntax for type fingerprint: minutia %d at character %d", n + 1,
+									   (int) (p - str) + 1)));
+			p = end + (k < 4 ? 1 : 0);
+		}
+		if (v[2] > 65535 || v[4] > 255)
+			ereport(ERROR, (errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+							errmsg("invalid input syntax for type fingerprint: minutia %d: angle %ld (0-65535) or quality %ld",
+								   n + 1, v[2], v[4])));
+		d->minutiae[n].x = (int32) v[0];
+		d->minutiae[n].y = (int32) v[1];
+		d->minutiae[n].angle = (uint16) v[2];
+		d->minutiae[n].type = (uint8) (v[3] > 255 ? 255 : v[3]);
+		d->minutiae[n].quality = (uint8) v[4];
+		n++;
+	}
+	if (pos < 0 || pos > 255 || imp < 0 || imp > 255 || q < 0 || q > 255 || w < 0 || w > 65535 || h < 0 || h > 65535 ||
+		rx < 0 || rx > 65535 || ry < 0 || ry > 65535)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+						errmsg("invalid input syntax for type fingerprint: header value out of range")));
+	SET_VARSIZE(d, FP_DATUM_SIZE(n));
+	d->version = FP_DATUM_VERSION;
+	d->position = (uint8) pos;
+	d->impression = (uint8) imp;
+	d->quality = (uint8) q;
+	d->width = (uint16) w;
+	d->height = (uint16) h;
+	d->res_x = (uint16) rx;
+	d->res_y = (uint16) ry;
+	d->nminutiae = (uint16) n;
+	check_view(d, ERRCODE_INVALID_TEXT_REPRESENTATION);
+	PG_RETURN_POINTER(d);
+}
+
+Datum
+refuge_fingerprint_out(PG_FUNCTION_ARGS)
+{
+	FingerprintDatum *d = PG_GETARG_FP_P(0);
+	StringInfoData s;
+
+	initStringInfo(&s);
+	appendStringInfo(&s, "pos=%d imp=%d q=%d size=%dx%d ppcm=%dx%d m=", d->position, d->impression, d->quality,
+					 d->width, d->height, d->res_x, d->res_y);
+	for (int i = 0; i < d->nminutiae; i++)
+		appendStringInfo(&s, "%s%d:%d:%d:%d:%d", i ? " " : "", d->minutiae[i].x, d->minutiae[i].y,
+						 d->minutiae[i].angle, d->minutiae[i].type, d->minutiae[i].quality);
+	PG_RETURN_CSTRING(s.data);
+}
+
+/* Binary form: an ISO/IEC 19794-2:2005 record with this one view. */
+Datum
+refuge_fingerprint_recv(PG_FUNCTION_ARGS)
+{
+	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
+	int			len = buf->len - buf->cursor;
+	fp_record  *rec = palloc(sizeof(fp_record));
+	rf_error	err;
+
+	if (fp_parse_record((const uint8_t *) pq_getmsgbytes(buf, len), len, 0, rec, &err) != RF_OK)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+						errmsg("invalid binary fingerprint: %s (byte %ld)", err.message, err.offset)));
+	if (rec->nviews != 1)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+						errmsg("invalid binary fingerprint: %d views, expected 1", rec->nviews)));
+	PG_RETURN_POINTER(from_view(rec, 0));
+}
+
+static bytea *
+to_iso(const FingerprintDatum *d)
+{
+	fp_record  *rec = palloc(sizeof(fp_record));
+	bytea	   *out;
+	size_t		len;
+
+	to_record(d, rec);
+	out = palloc(VARHDRSZ + fp_iso_size(rec));
+	if (fp_write_iso(rec, (uint8_t *) VARDATA(out), fp_iso_size(rec), &len, NULL) != RF_OK)
+		elog(ERROR, "refuge: could not write an ISO record");
+	SET_VARSIZE(out, VARHDRSZ + len);
+	return out;
+}
+
+Datum
+refuge_fingerprint_send(PG_FUNCTION_ARGS)
+{
+	bytea	   *iso = to_iso(PG_GETARG_FP_P(0));
+	StringInfoData buf;
+
+	pq_begintypsend(&buf);
+	pq_sendbytes(&buf, VARDATA(iso), VARSIZE(iso) - VARHDRSZ);
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+}
+
+/* refuge.fingerprint_from_xyt(xyt text, width int, height int, dpi int, finger_position int default 0) */
+Datum
+refuge_fingerprint_from_xyt(PG_FUNCTION_ARGS)
+{
+	text	   *xyt = PG_GETARG_TEXT_PP(0);
+	fp_record  *rec = palloc(sizeof(fp_record));
+	rf_error	err;
+
+	if (fp_parse_xyt(VARDATA_ANY(xyt), VARSIZE_ANY_EXHDR(xyt), PG_GETARG_INT32(1), PG_GETARG_INT32(2),
+					 PG_GETARG_INT32(3), PG_GETARG_INT32(4), rec, &err) != RF_OK)
+		ereport(ERROR,
+				(errcode(err.status == RF_EINVAL ? ERRCODE_INVALID_PARAMETER_VALUE : ERRCODE_DATA_EXCEPTION),
+				 errmsg("xyt: %s%s", err.message, err.offset >= 0 ? psprintf(" (byte %ld)", err.offset) : "")));
+	PG_RETURN_POINTER(from_view(rec, 0));
+}
+
+/* refuge.fingerprint_from_record(record bytea, view int default 1) */
+Datum
+refuge_fingerprint_from_record(PG_FUNCTION_ARGS)
+{
+	bytea	   *b = PG_GETARG_BYTEA_PP(0);
+	int32		view = PG_GETARG_INT32(1);
+	fp_record  *rec = palloc(sizeof(fp_record));
+	rf_error	err;
+
+	if (fp_parse_record((const uint8_t *) VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b), FP_ALLOW_ZERO_PADDING, rec, &err) != RF_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("record: %s%s", err.message, err.offset >= 0 ? psprintf(" (byte %ld)", err.offset) : "")));
+	if (view < 1 || view > rec->nviews)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						errmsg("view: the record has %d finger view%s; %d does not exist", rec->nviews,
+							   rec->nviews == 1 ? "" : "s", view)));
+	PG_RETURN_POINTER(from_view(rec, view - 1));
+}
+
+Datum
+refuge_fingerprint_to_iso(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BYTEA_P(to_iso(PG_GETARG_FP_P(0)));
+}
+
+/* Calibrated score of two fingerprints; builds both templates. */
+static double
+score(const FingerprintDatum *a, const FingerprintDatum *b)
+{
+	fp_record  *rec = palloc(sizeof(fp_record));
+	fpm_template *ta = palloc(sizeof(fpm_template));
+	fpm_template *tb = palloc(sizeof(fpm_template));
+	double		s;
+
+	to_record(a, rec);
+	fpm_build(&rec->views[0], ta);
+	to_record(b, rec);
+	fpm_build(&rec->views[0], tb);
+	s = fpm_calibrate(fpm_score(ta, tb));
+	pfree(rec);
+	pfree(ta);
+	pfree(tb);
+	return s;
+}
+
+Datum
+refuge_fingerprint_score(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_FLOAT8(score(PG_GETARG_FP_P(0), PG_GETARG_FP_P(1)));
+}
+
+/* The model's false-match probability: 1 = no evidence, smaller = stronger. */
+Datum
+refuge_fingerprint_distance(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_FLOAT8(pow(10.0, -score(PG_GETARG_FP_P(0), PG_GETARG_FP_P(1)) / 10.0));
+}
+
+Datum
+refuge_fingerprint_match(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(score(PG_GETARG_FP_P(0), PG_GETARG_FP_P(1)) >= PG_GETARG_FLOAT8(2));
+}
+
+Datum
+refuge_fingerprint_match_op(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(score(PG_GETARG_FP_P(0), PG_GETARG_FP_P(1)) >= RefugeFingerprintThreshold());
+}
+
+Datum
+refuge_fingerprint_minutiae(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT32(PG_GETARG_FP_P(0)->nminutiae);
+}
+
+Datum
+refuge_fingerprint_quality(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT32(PG_GETARG_FP_P(0)->quality);
+}
+
+Datum
+refuge_fingerprint_position(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT32(PG_GETARG_FP_P(0)->position);
+}
