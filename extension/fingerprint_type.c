@@ -311,49 +311,86 @@ refuge_fingerprint_to_iso(PG_FUNCTION_ARGS)
 	PG_RETURN_BYTEA_P(to_iso(PG_GETARG_FP_P(0)));
 }
 
-/* Calibrated score of two fingerprints; builds both templates. */
-static double
-score(const FingerprintDatum *a, const FingerprintDatum *b)
+/*
+ * The matcher's template of a fingerprint.  The template of the last value
+ * seen in each argument position is kept in fn_extra: in a scan the probe is
+ * the same on every row and is built once.
+ */
+typedef struct TemplateCache
 {
-	fp_record  *rec = palloc(sizeof(fp_record));
-	fpm_template *ta = palloc(sizeof(fpm_template));
-	fpm_template *tb = palloc(sizeof(fpm_template));
-	double		s;
+	Size		len[2];
+	char	   *value[2];
+	fpm_template *t[2];
+} TemplateCache;
 
-	to_record(a, rec);
-	fpm_build(&rec->views[0], ta);
-	to_record(b, rec);
-	fpm_build(&rec->views[0], tb);
-	s = fpm_calibrate(fpm_score(ta, tb));
+static const fpm_template *
+template_of(FunctionCallInfo fcinfo, int arg, const FingerprintDatum *d, fpm_template *scratch)
+{
+	TemplateCache *c = (TemplateCache *) fcinfo->flinfo->fn_extra;
+	Size		len = VARSIZE(d);
+	fp_record  *rec;
+
+	if (c == NULL)
+	{
+		c = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(TemplateCache));
+		fcinfo->flinfo->fn_extra = c;
+	}
+	if (c->value[arg] != NULL && c->len[arg] == len && memcmp(c->value[arg], d, len) == 0)
+		return c->t[arg];
+	rec = palloc(sizeof(fp_record));
+	to_record(d, rec);
+	fpm_build(&rec->views[0], scratch);
 	pfree(rec);
-	pfree(ta);
-	pfree(tb);
+	/* remember it for the next call */
+	if (c->t[arg] == NULL)
+		c->t[arg] = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(fpm_template));
+	if (c->value[arg] != NULL)
+		pfree(c->value[arg]);
+	c->value[arg] = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, len);
+	memcpy(c->value[arg], d, len);
+	c->len[arg] = len;
+	memcpy(c->t[arg], scratch, sizeof(fpm_template));
+	return scratch;
+}
+
+/* Calibrated score of the two fingerprint arguments. */
+static double
+score(FunctionCallInfo fcinfo)
+{
+	FingerprintDatum *a = PG_GETARG_FP_P(0);
+	FingerprintDatum *b = PG_GETARG_FP_P(1);
+	fpm_template *sa = palloc(sizeof(fpm_template));
+	fpm_template *sb = palloc(sizeof(fpm_template));
+	double		s = fpm_calibrate(fpm_score(template_of(fcinfo, 0, a, sa), template_of(fcinfo, 1, b, sb)));
+
+	pfree(sa);
+	pfree(sb);
 	return s;
 }
 
 Datum
 refuge_fingerprint_score(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_FLOAT8(score(PG_GETARG_FP_P(0), PG_GETARG_FP_P(1)));
+	PG_RETURN_FLOAT8(score(fcinfo));
 }
 
 /* The model's false-match probability: 1 = no evidence, smaller = stronger. */
 Datum
 refuge_fingerprint_distance(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_FLOAT8(pow(10.0, -score(PG_GETARG_FP_P(0), PG_GETARG_FP_P(1)) / 10.0));
+	PG_RETURN_FLOAT8(pow(10.0, -score(fcinfo) / 10.0));
 }
 
 Datum
 refuge_fingerprint_match(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_BOOL(score(PG_GETARG_FP_P(0), PG_GETARG_FP_P(1)) >= PG_GETARG_FLOAT8(2));
+	PG_RETURN_BOOL(score(fcinfo) >= PG_GETARG_FLOAT8(2));
 }
 
 Datum
 refuge_fingerprint_match_op(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_BOOL(score(PG_GETARG_FP_P(0), PG_GETARG_FP_P(1)) >= RefugeFingerprintThreshold());
+	PG_RETURN_BOOL(score(fcinfo) >= RefugeFingerprintThreshold());
 }
 
 Datum
