@@ -125,6 +125,12 @@ from_view(const fp_record *rec, int v)
 	return d;
 }
 
+void *
+RefugeFingerprintFromView(const fp_record *rec, int view)
+{
+	return from_view(rec, view);
+}
+
 static void
 to_record(const FingerprintDatum *d, fp_record *rec)
 {

@@ -5,6 +5,8 @@
 #ifndef REFUGE_H
 #define REFUGE_H
 
+#include "fmgr.h"
+
 /* audit.c: the role on whose behalf the current statement runs */
 extern char *RefugeCallerName(void);
 
@@ -15,5 +17,12 @@ extern void RefugeIrisInit(void);
 /* fingerprint_type.c: the threshold of fingerprint % fingerprint */
 extern double RefugeFingerprintThreshold(void);
 extern void RefugeFingerprintInit(void);
+
+/* iris_type.c: the SQL constructor, also called from C */
+extern Datum refuge_iris_from_bytes(PG_FUNCTION_ARGS);
+
+/* fingerprint_type.c: a fingerprint datum from a view of a parsed record */
+struct fp_record;
+extern void *RefugeFingerprintFromView(const struct fp_record *rec, int view);
 
 #endif							/* REFUGE_H */

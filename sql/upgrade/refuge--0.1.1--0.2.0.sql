@@ -111,6 +111,15 @@ create function refuge.fingerprint_quality(refuge.fingerprint) returns integer
 create function refuge.fingerprint_position(refuge.fingerprint) returns integer
     language c immutable strict parallel safe as 'MODULE_PATHNAME', 'refuge_fingerprint_position';
 
+-- Seeded synthetic biometrics (training, load tests, demos, benchmarks): the
+-- same (seed, subject, capture) gives the same template on any machine;
+-- capture 0 is the enrolment, others are re-captures of the same eye/finger.
+create function refuge.synthetic_iris(seed bigint, subject bigint, capture integer default 0) returns refuge.iris
+    language c immutable strict parallel safe as 'MODULE_PATHNAME', 'refuge_synthetic_iris';
+create function refuge.synthetic_fingerprint(seed bigint, subject bigint, capture integer default 0)
+    returns refuge.fingerprint
+    language c immutable strict parallel safe as 'MODULE_PATHNAME', 'refuge_synthetic_fingerprint';
+
 -- Ownership and privileges, as for every refuge object.
 alter type refuge.iris owner to refuge_owner;
 alter type refuge.fingerprint owner to refuge_owner;
@@ -140,3 +149,5 @@ grant execute on function refuge.iris_from_bytes(bytea, bytea, integer, integer,
     refuge.fingerprint_match_op(refuge.fingerprint, refuge.fingerprint), refuge.fingerprint_minutiae(refuge.fingerprint),
     refuge.fingerprint_quality(refuge.fingerprint), refuge.fingerprint_position(refuge.fingerprint)
     to refuge_registration, refuge_supervisor, refuge_admin;
+grant execute on function refuge.synthetic_iris(bigint, bigint, integer),
+    refuge.synthetic_fingerprint(bigint, bigint, integer) to refuge_admin;

@@ -85,6 +85,32 @@ select n.category, c.label, count(*) from refuge.specific_need n
 select outcome, coalesce(sqlstate || ' document already recorded', 'needs biometric deduplication') as why, count(*)
   from demo.duplicate_attempt group by 1, 2 order by 1;
 
+\echo '== Biometric search (0.2.0): a synthetic iris for every person; each admitted duplicate presents a new capture of the original''s eye'
+create table demo.iris_enrolment (individual_id uuid primary key, subject bigint, code refuge.iris);
+insert into demo.iris_enrolment (individual_id, subject)
+select i.id, row_number() over (order by i.number) from refuge.individual i
+ where not exists (select 1 from demo.duplicate_attempt d where d.duplicate_individual = i.id);
+update demo.iris_enrolment set code = refuge.synthetic_iris(2026, subject);
+insert into demo.iris_enrolment
+select d.duplicate_individual, o.subject, refuge.synthetic_iris(2026, o.subject, 1)
+  from demo.duplicate_attempt d join demo.iris_enrolment o on o.individual_id = d.original_individual
+ where d.duplicate_individual is not null;
+select count(*) as duplicates_admitted_by_registration,
+       count(*) filter (where found) as found_by_1_to_N_iris_search,
+       round(max(threshold)::numeric, 4) as threshold_for_this_gallery_at_fpir_0_1pct
+  from (select best.individual_id = d.original_individual and best.distance <= t.threshold as found, t.threshold
+          from demo.duplicate_attempt d
+          join demo.iris_enrolment p on p.individual_id = d.duplicate_individual
+          cross join (select refuge.iris_threshold_for(count(*), 0.001) as threshold from demo.iris_enrolment) t
+          cross join lateral (select e.individual_id, e.code operator(refuge.<->) p.code as distance
+                                from demo.iris_enrolment e where e.individual_id <> p.individual_id
+                               order by e.code operator(refuge.<->) p.code limit 1) best) s;
+select count(*) as people_checked, count(*) filter (where best.distance <= t.threshold) as false_matches
+  from (select * from demo.iris_enrolment order by subject limit 200) p
+  cross join (select refuge.iris_threshold_for(count(*), 0.001) as threshold from demo.iris_enrolment) t
+  cross join lateral (select min(e.code operator(refuge.<->) p.code) as distance from demo.iris_enrolment e
+                       where e.subject <> p.subject) best;
+
 \echo '== One family, as registration staff see it'
 select group_number, individual_number, relationship, given_name, family_name, sex, date_of_birth, age
   from refuge.current_member

@@ -51,3 +51,9 @@ select pg_temp.try($q$select 'pos=11 imp=0 q=80 size=388x374 ppcm=197x197 m='::r
 select pg_temp.try($q$select 'pos=1 imp=0 q=80 size=388x374 ppcm=197x197 m=999999:1:0:1:50'::refuge.fingerprint$q$) as minutia_outside;
 select proleakproof, provolatile from pg_proc where oid in ('refuge.fingerprint_score(refuge.fingerprint, refuge.fingerprint)'::regprocedure,
   'refuge.fingerprint_match_op(refuge.fingerprint, refuge.fingerprint)'::regprocedure) order by provolatile;
+
+-- seeded synthetic fingerprints: deterministic; impressions of a finger match
+select refuge.synthetic_fingerprint(1, 42, 2)::text = refuge.synthetic_fingerprint(1, 42, 2)::text as deterministic;
+select count(*) filter (where refuge.fingerprint_score(refuge.synthetic_fingerprint(1, s), refuge.synthetic_fingerprint(1, s, 1)) >= 40) as genuine_at_40,
+       count(*) filter (where refuge.fingerprint_score(refuge.synthetic_fingerprint(1, s), refuge.synthetic_fingerprint(1, s + 1000)) >= 40) as impostors_at_40
+  from generate_series(1, 20) s;

@@ -64,3 +64,11 @@ select '4x32x1:ffffffffffffffffffffffffffffffff:ffffffffffffffffffffffffffffffff
 select '4x32x1:ffffffffffffffffffffffffffffffff:0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f'::refuge.iris::text as masked_bits_dropped;
 select proleakproof, provolatile from pg_proc where oid in ('refuge.iris_distance(refuge.iris, refuge.iris)'::regprocedure,
   'refuge.iris_match_op(refuge.iris, refuge.iris)'::regprocedure) order by provolatile;
+
+-- seeded synthetic irises: deterministic; re-captures close, other eyes far
+select refuge.synthetic_iris(1, 42)::text = refuge.synthetic_iris(1, 42)::text as deterministic;
+select round(avg(refuge.synthetic_iris(1, s) <-> refuge.synthetic_iris(1, s, 1))::numeric, 1) as genuine_mean,
+       round(avg(refuge.synthetic_iris(1, s) <-> refuge.synthetic_iris(1, s + 1000))::numeric, 1) as impostor_mean
+  from generate_series(1, 50) s;
+select count(*) as recaptures_under_threshold from generate_series(1, 50) s
+ where refuge.synthetic_iris(1, s) <-> refuge.synthetic_iris(1, s, 3) <= refuge.iris_threshold_for(50, 0.001);
