@@ -118,8 +118,9 @@ test_rotation_and_compare(void)
 	iris_rotate(a, C, c);
 	ok(memcmp(a, c, iris_size(R, C, B)) == 0, "rotating by a full turn is the identity");
 
-	ok(iris_compare(a, a, &ip, &m, &err) == RF_OK && m.hd_raw == 0.0 && m.hd_norm == 0.0 && m.shift == 0,
-	   "a template is at distance 0 from itself");
+	/* raw 0; normalised just above 0 when fewer bits than typical are valid */
+	ok(iris_compare(a, a, &ip, &m, &err) == RF_OK && m.hd_raw == 0.0 && m.hd_norm < 0.1 && m.shift == 0,
+	   "a template is at distance 0 from itself (raw 0, normalised %.4f)", m.hd_norm);
 	{
 		/* many valid bits: several shifts clamp to 0; the tie goes to the exact
 		 * alignment (found by fuzzing: shift -3 with raw 0.06 was reported) */
