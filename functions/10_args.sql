@@ -229,3 +229,16 @@ begin
     return refuge.make_point(lon, lat);
 end
 $$;
+
+-- Two dates of one object in order: the later must not precede the earlier.
+create function refuge.check_dates(earlier date, later date, path text, earlier_key text, later_key text)
+    returns void
+    language plpgsql immutable
+as $$
+begin
+    if later < earlier then
+        perform refuge.raise_field('22008', path || '.' || later_key,
+            format('"%s" is before %s %s', refuge.iso(later), earlier_key, refuge.iso(earlier)));
+    end if;
+end
+$$;

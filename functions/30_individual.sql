@@ -199,9 +199,7 @@ begin
             end if;
             d1 := refuge.arg_date(e, 'date_from', p);
             d2 := refuge.arg_date(e, 'date_to', p);
-            if d2 < d1 then
-                perform refuge.raise_field('22008', p || '.date_to', format('"%s" is before date_from %s', refuge.iso(d2), refuge.iso(d1)));
-            end if;
+            perform refuge.check_dates(d1, d2, p, 'date_from', 'date_to');
             rows := rows || (jsonb_build_object(
                     'id', gen_random_uuid(),
                     'individual_id', p_individual,
@@ -221,6 +219,8 @@ begin
             e := arr -> i;
             p := format('%s.contacts[%s]', path, i);
             perform refuge.arg_fields(e, p, array['type', 'value', 'still_in_use', 'date_from', 'date_to']);
+            perform refuge.check_dates(refuge.arg_date(e, 'date_from', p), refuge.arg_date(e, 'date_to', p),
+                                       p, 'date_from', 'date_to');
             rows := rows || (jsonb_build_object(
                     'id', gen_random_uuid(),
                     'individual_id', p_individual,
@@ -241,9 +241,7 @@ begin
                                                   'level6', 'text', 'location', 'date_from', 'date_to']);
             d1 := refuge.arg_date(e, 'date_from', p);
             d2 := refuge.arg_date(e, 'date_to', p);
-            if d2 < d1 then
-                perform refuge.raise_field('22008', p || '.date_to', format('"%s" is before date_from %s', refuge.iso(d2), refuge.iso(d1)));
-            end if;
+            perform refuge.check_dates(d1, d2, p, 'date_from', 'date_to');
             rows := rows || (jsonb_build_object(
                     'id', gen_random_uuid(),
                     'individual_id', p_individual,

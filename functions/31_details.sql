@@ -15,9 +15,7 @@ begin
                                           'date_precision', 'reasons', 'comment']);
     d1 := refuge.arg_date(e, 'arrived_on', p);
     d2 := refuge.arg_date(e, 'departed_on', p);
-    if d2 < d1 then
-        perform refuge.raise_field('22008', p || '.departed_on', format('"%s" is before arrived_on %s', refuge.iso(d2), refuge.iso(d1)));
-    end if;
+    perform refuge.check_dates(d1, d2, p, 'arrived_on', 'departed_on');
     reasons := '{}';
     for i in 0 .. jsonb_array_length(refuge.arg_array(e, 'reasons', p, 10)) - 1 loop
         reasons := reasons || refuge.arg_code(jsonb_build_object('code', e -> 'reasons' -> i),
@@ -75,9 +73,7 @@ begin
     issuer := refuge.arg_code(e, 'issuing_country', p, 'country');
     d1 := refuge.arg_date(e, 'issued_on', p);
     d2 := refuge.arg_date(e, 'expires_on', p, false, false);
-    if d2 < d1 then
-        perform refuge.raise_field('22008', p || '.expires_on', format('"%s" is before issued_on %s', refuge.iso(d2), refuge.iso(d1)));
-    end if;
+    perform refuge.check_dates(d1, d2, p, 'issued_on', 'expires_on');
     if coalesce(e ->> 'status', 'VALID') not in ('VALID', 'EXPIRED', 'LOST', 'CONFISCATED', 'CANCELLED') then
         perform refuge.raise_field('22023', p || '.status', format('unknown status %s', e -> 'status'),
                                    'one of VALID, EXPIRED, LOST, CONFISCATED, CANCELLED');

@@ -425,6 +425,46 @@ put16(uint8_t *p, uint32_t v)
 	p[1] = (uint8_t) v;
 }
 
+/*
+ * The finger views of a record, as ISO 2005 and ANSI 2004 both lay them out;
+ * only the angle unit differs (ISO 360/256 degrees, ANSI 2 degrees).
+ */
+static void
+write_views(const fp_record *rec, uint8_t *p, int ansi)
+{
+	for (int v = 0; v < rec->nviews; v++)
+	{
+		const fp_view *view = &rec->views[v];
+
+		p[0] = view->position;
+		p[1] = (uint8_t) ((view->view_number << 4) | (view->impression & 0x0f));
+		p[2] = view->quality;
+		p[3] = (uint8_t) view->nminutiae;
+		p += 4;
+		for (int i = 0; i < view->nminutiae; i++)
+		{
+			const fp_minutia *m = &view->minutiae[i];
+			uint32_t	x = um_to_px(m->x, rec->res_x);
+			uint32_t	y = um_to_px(m->y, rec->res_y);
+
+			if (x >= rec->width)
+				x = rec->width - 1;
+			if (y >= rec->height)
+				y = rec->height - 1;
+			put16(p, ((uint32_t) (m->type & 3) << 14) | (x & 0x3fff));
+			put16(p + 2, y & 0x3fff);
+			if (ansi)
+				p[4] = (uint8_t) (((m->angle * 360L / 65536 + 1) / 2) % 180);
+			else
+				p[4] = (uint8_t) (((m->angle + 128) >> 8) & 0xff);
+			p[5] = m->quality > 100 ? 0 : m->quality;
+			p += 6;
+		}
+		put16(p, 0);			/* no extended data */
+		p += 2;
+	}
+}
+
 rf_status
 fp_write_iso(const fp_record *rec, uint8_t *out, size_t cap, size_t *len, rf_error *err)
 {
@@ -448,34 +488,7 @@ fp_write_iso(const fp_record *rec, uint8_t *out, size_t cap, size_t *len, rf_err
 	p[22] = rec->nviews;
 	p[23] = 0;
 	p += 24;
-	for (int v = 0; v < rec->nviews; v++)
-	{
-		const fp_view *view = &rec->views[v];
-
-		p[0] = view->position;
-		p[1] = (uint8_t) ((view->view_number << 4) | (view->impression & 0x0f));
-		p[2] = view->quality;
-		p[3] = (uint8_t) view->nminutiae;
-		p += 4;
-		for (int i = 0; i < view->nminutiae; i++)
-		{
-			const fp_minutia *m = &view->minutiae[i];
-			uint32_t	x = um_to_px(m->x, rec->res_x);
-			uint32_t	y = um_to_px(m->y, rec->res_y);
-
-			if (x >= rec->width)
-				x = rec->width - 1;
-			if (y >= rec->height)
-				y = rec->height - 1;
-			put16(p, ((uint32_t) (m->type & 3) << 14) | (x & 0x3fff));
-			put16(p + 2, y & 0x3fff);
-			p[4] = (uint8_t) (((m->angle + 128) >> 8) & 0xff);
-			p[5] = m->quality > 100 ? 0 : m->quality;
-			p += 6;
-		}
-		put16(p, 0);			/* no extended data */
-		p += 2;
-	}
+	write_views(rec, p, 0);
 	*len = n;
 	return RF_OK;
 }
@@ -524,35 +537,7 @@ fp_write_ansi(const fp_record *rec, uint8_t *out, size_t cap, size_t *len, rf_er
 	p[14] = rec->nviews;
 	p[15] = 0;
 	p += 16;
-	for (int v = 0; v < rec->nviews; v++)
-	{
-		const fp_view *view = &rec->views[v];
-
-		p[0] = view->position;
-		p[1] = (uint8_t) ((view->view_number << 4) | (view->impression & 0x0f));
-		p[2] = view->quality;
-		p[3] = (uint8_t) view->nminutiae;
-		p += 4;
-		for (int i = 0; i < view->nminutiae; i++)
-		{
-			const fp_minutia *m = &view->minutiae[i];
-			uint32_t	x = um_to_px(m->x, rec->res_x);
-			uint32_t	y = um_to_px(m->y, rec->res_y);
-
-			if (x >= rec->width)
-				x = rec->width - 1;
-			if (y >= rec->height)
-				y = rec->height - 1;
-			put16(p, ((uint32_t) (m->type & 3) << 14) | (x & 0x3fff));
-			put16(p + 2, y & 0x3fff);
-			/* 2-degree units, 0-179 */
-			p[4] = (uint8_t) (((m->angle * 360L / 65536 + 1) / 2) % 180);
-			p[5] = m->quality > 100 ? 0 : m->quality;
-			p += 6;
-		}
-		put16(p, 0);
-		p += 2;
-	}
+	write_views(rec, p, 1);
 	*len = n;
 	return RF_OK;
 }

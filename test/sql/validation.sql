@@ -57,6 +57,7 @@ select pg_temp.reg('{members,0,arrival_date}', '"1980-01-01"') as arrival_before
 select pg_temp.reg('{members,0,documents,0,type}', '"VISA"') as unknown_document_type;
 select pg_temp.reg('{members,0,documents,0,number}', '""') as empty_document_number;
 select pg_temp.reg('{members,0,documents,0}', '{"type": "PASSPORT", "number": "R1", "issued_on": "2020-01-01", "expires_on": "2019-01-01"}') as document_expiry;
+select pg_temp.reg('{members,0,contacts}', '[{"type": "MOBILE", "value": "+1", "date_from": "2024-05-01", "date_to": "2024-01-01"}]') as contact_dates;
 select pg_temp.reg('{members,0,flight_legs,0,reasons}', '["BOREDOM"]') as unknown_flight_reason;
 select pg_temp.reg('{members,0,flight_legs,0,location}', '{"lon": 200, "lat": 4}') as bad_longitude;
 select pg_temp.reg('{members,0,flight_legs,0,location}', '{"type": "LineString", "coordinates": [[1,2],[3,4]]}') as not_a_point;
