@@ -176,14 +176,10 @@ begin
     if target_group = source_group then
         perform refuge.raise_field('22023', 'source_group', 'is the same as target_group');
     end if;
-    -- lock in id order so two opposite merges cannot deadlock
-    if target_group < source_group then
-        t := refuge.group_for_update(target_group, 'merge_groups', 'target_group');
-        s := refuge.group_for_update(source_group, 'merge_groups', 'source_group');
-    else
-        s := refuge.group_for_update(source_group, 'merge_groups', 'source_group');
-        t := refuge.group_for_update(target_group, 'merge_groups', 'target_group');
-    end if;
+    -- lock both in id order so two opposite merges cannot deadlock
+    perform 1 from refuge.registration_group rg where rg.id in (target_group, source_group) order by rg.id for update;
+    t := refuge.group_for_update(target_group, 'merge_groups', 'target_group');
+    s := refuge.group_for_update(source_group, 'merge_groups', 'source_group');
     perform refuge.authorize('refuge_supervisor', 'merge_groups', t.operation_id, t.site_id);
     perform refuge.authorize('refuge_supervisor', 'merge_groups', s.operation_id, s.site_id);
     if nullif(btrim(reason), '') is null then
@@ -221,13 +217,10 @@ begin
     if from_id = to_group then
         perform refuge.raise_field('22023', 'to_group', 'the individual is already a member of this group');
     end if;
-    if from_id < to_group then
-        f := refuge.group_for_update(from_id, 'move_individual', 'individual_id');
-        t := refuge.group_for_update(to_group, 'move_individual', 'to_group');
-    else
-        t := refuge.group_for_update(to_group, 'move_individual', 'to_group');
-        f := refuge.group_for_update(from_id, 'move_individual', 'individual_id');
-    end if;
+    -- lock both in id order so two opposite moves cannot deadlock
+    perform 1 from refuge.registration_group rg where rg.id in (from_id, to_group) order by rg.id for update;
+    f := refuge.group_for_update(from_id, 'move_individual', 'individual_id');
+    t := refuge.group_for_update(to_group, 'move_individual', 'to_group');
     perform refuge.authorize('refuge_supervisor', 'move_individual', f.operation_id, f.site_id);
     perform refuge.authorize('refuge_supervisor', 'move_individual', t.operation_id, t.site_id);
     if nullif(btrim(reason), '') is null then
