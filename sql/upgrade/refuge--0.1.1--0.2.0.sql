@@ -120,6 +120,17 @@ create function refuge.synthetic_fingerprint(seed bigint, subject bigint, captur
     returns refuge.fingerprint
     language c immutable strict parallel safe as 'MODULE_PATHNAME', 'refuge_synthetic_fingerprint';
 
+-- refuge_iris: exact 1:N iris search, ORDER BY code <-> probe [LIMIT k], over
+-- packed codes in the index's own pages (extension/iris_index.c).  The
+-- default operator class, so USING refuge_iris needs no opclass name.
+create function refuge.iris_index_handler(internal) returns index_am_handler
+    language c as 'MODULE_PATHNAME', 'refuge_iris_index_handler';
+create access method refuge_iris type index handler refuge.iris_index_handler;
+comment on access method refuge_iris is 'exact 1:N iris search: ORDER BY code <-> probe, compared at popcount speed';
+create operator class refuge.iris_ops default for type refuge.iris using refuge_iris as
+    operator 1 refuge.<-> (refuge.iris, refuge.iris) for order by pg_catalog.float_ops,
+    function 1 refuge.iris_distance(refuge.iris, refuge.iris);
+
 -- Ownership and privileges, as for every refuge object.
 alter type refuge.iris owner to refuge_owner;
 alter type refuge.fingerprint owner to refuge_owner;

@@ -1,0 +1,65 @@
+-- refuge_iris: the index answers ORDER BY code <-> probe exactly, like a
+-- sequential scan, and keeps up with inserts, deletes, VACUUM and REINDEX.
+\set VERBOSITY terse
+set client_min_messages = warning;
+set search_path = public, refuge;
+create table eyes (id int primary key, code refuge.iris);
+insert into eyes select i, refuge.synthetic_iris(7, i) from generate_series(1, 1500) i;
+create index eyes_code on eyes using refuge_iris (code);
+analyze eyes;
+
+set enable_seqscan = off;
+explain (costs off) select id from eyes order by code <-> (select code from eyes where id = 77) limit 5;
+reset enable_seqscan;
+-- a re-capture of eye 77 finds it first
+select id, round((code <-> refuge.synthetic_iris(7, 77, 2))::numeric, 3) as d
+  from eyes order by code <-> refuge.synthetic_iris(7, 77, 2) limit 3;
+
+-- the same order as a sequential scan, for 20 probes (ties by id in both)
+create function pg_temp.top(probe refuge.iris, via_index boolean) returns int[] language plpgsql as $$
+declare r int[];
+begin
+  if via_index then
+    set local enable_seqscan = off;
+  else
+    set local enable_indexscan = off;
+  end if;
+  select array_agg(id) into r from (select id from eyes order by code <-> probe, id limit 10) s;
+  return r;
+end $$;
+select count(*) filter (where pg_temp.top(refuge.synthetic_iris(7, p, 1), true) = pg_temp.top(refuge.synthetic_iris(7, p, 1), false))
+       as same_top10_as_seqscan
+  from generate_series(1, 20) p;
+
+-- (from here on, through the index)
+set enable_seqscan = off;
+-- inserts after the build are found; deleted rows are not returned
+insert into eyes select i, refuge.synthetic_iris(7, i) from generate_series(1501, 1600) i;
+select id from eyes order by code <-> refuge.synthetic_iris(7, 1555, 1) limit 1;
+delete from eyes where id = 77;
+select id from eyes order by code <-> refuge.synthetic_iris(7, 77, 2) limit 1;
+vacuum eyes;
+select id from eyes order by code <-> refuge.synthetic_iris(7, 77, 2) limit 1;
+select count(*) as rows_via_index from (select id from eyes order by code <-> refuge.synthetic_iris(7, 5) limit 100000) s;
+reindex index eyes_code;
+select id from eyes order by code <-> refuge.synthetic_iris(7, 1234, 3) limit 1;
+
+-- NULL codes are indexed and come last, as in a sort; a NULL probe returns
+-- every row; so an index scan never drops rows a sequential scan would return
+insert into eyes values (2000, null), (2001, null);
+set enable_seqscan = off;
+explain (costs off) select id from eyes order by code <-> (select code from eyes where id = 42);
+select id from eyes order by code <-> refuge.synthetic_iris(7, 42, 1) limit 1;
+select count(*) as all_rows, array_agg(id order by id) filter (where code is null) as nulls_seen,
+       bool_and(code is null) filter (where n > 1599) as nulls_last
+  from (select id, code, row_number() over () as n
+          from (select id, code from eyes order by code <-> refuge.synthetic_iris(7, 42, 1)) o) s;
+select count(*) as rows_for_null_probe from (select id from eyes order by code <-> null::refuge.iris) s;
+-- another geometry is at distance 1, never an error, never first
+insert into eyes values (3000, refuge.iris_from_bytes(decode(repeat('ff', 16), 'hex'), decode(repeat('ff', 16), 'hex'), 8, 16, 1));
+select id, code <-> refuge.synthetic_iris(7, 42, 1) as d
+  from eyes order by code <-> refuge.synthetic_iris(7, 42, 1) offset 1599 limit 3;
+reset enable_seqscan;
+-- an index scan without ORDER BY is never chosen
+explain (costs off) select id from eyes where id = 5;
+drop table eyes;
