@@ -350,7 +350,6 @@ typedef struct IrisScan
 	bool		done_scan;
 	Hit		   *hits;
 	int64		nhits;
-	int64		next;
 	MemoryContext cxt;
 } IrisScan;
 
@@ -362,6 +361,32 @@ hit_cmp(const void *a, const void *b)
 	if (x->distance != y->distance)
 		return x->distance < y->distance ? -1 : 1;
 	return ItemPointerCompare((ItemPointer) &x->tid, (ItemPointer) &y->tid);
+}
+
+/*
+ * The hits form a binary min-heap: building it is linear and each row handed
+ * out costs log n, so ORDER BY ... LIMIT k never pays for a full sort.
+ */
+static void
+hit_sift_down(Hit *h, int64 n, int64 i)
+{
+	for (;;)
+	{
+		int64		l = 2 * i + 1;
+		int64		m = i;
+		Hit			t;
+
+		if (l < n && hit_cmp(&h[l], &h[m]) < 0)
+			m = l;
+		if (l + 1 < n && hit_cmp(&h[l + 1], &h[m]) < 0)
+			m = l + 1;
+		if (m == i)
+			return;
+		t = h[i];
+		h[i] = h[m];
+		h[m] = t;
+		i = m;
+	}
 }
 
 static IndexScanDesc
@@ -391,7 +416,41 @@ iris_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int n
 	MemoryContextReset(so->cxt);
 	so->done_scan = false;
 	so->hits = NULL;
-	so->nhits = so->next = 0;
+	so->nhits = 0;
+}
+
+/*
+ * Score a page's comparable items (offsets offs[], hit slots slot[]).  Items
+ * of one size fill the page's item space back to back, so when every item on
+ * the page is one of them the kernel reads the templates in place, with the
+ * item size as stride; otherwise (mixed geometries, NULLs) they are copied
+ * out to a contiguous batch first.
+ */
+static void
+score_page(const iris_probe *probe, Page page, Size flat, uint8 *batch, const OffsetNumber *offs,
+		   const int64 *slot, int n, float *dist, Hit *hits)
+{
+	PageHeader	ph = (PageHeader) page;
+	Size		stride = MAXALIGN(ITEM_SIZE(flat));
+
+	if (n == PageGetMaxOffsetNumber(page) && (Size) (ph->pd_special - ph->pd_upper) == (Size) n * stride)
+	{
+		const uint8 *base = (const uint8 *) page + ph->pd_upper + offsetof(IrisIndexItem, h);
+
+		iris_scan(probe, base, stride, n, dist);
+		for (int i = 0; i < n; i++)
+		{
+			ItemId		iid = PageGetItemId(page, offs[i]);
+
+			hits[slot[i]].distance = dist[(ItemIdGetOffset(iid) - ph->pd_upper) / stride];
+		}
+		return;
+	}
+	for (int i = 0; i < n; i++)
+		memcpy(batch + (size_t) i * flat, &((IrisIndexItem *) PageGetItem(page, PageGetItemId(page, offs[i])))->h, flat);
+	iris_scan(probe, batch, flat, n, dist);
+	for (int i = 0; i < n; i++)
+		hits[slot[i]].distance = dist[i];
 }
 
 /* Compare the probe with every item, then sort: exact distances, in order. */
@@ -406,6 +465,11 @@ run_scan(IndexScanDesc scan)
 	IrisDatumView *probe_v = NULL;
 	iris_probe	probe;
 	int64		cap = 1024;
+	Size		flat = 0;
+	uint8	   *batch = NULL;
+	int64	   *batch_hit = NULL;
+	float	   *dist = NULL;
+	OffsetNumber *batch_off = NULL;
 
 	/* a NULL probe makes every distance NULL: all rows come back, unordered */
 	if (!null_probe)
@@ -420,40 +484,59 @@ run_scan(IndexScanDesc scan)
 			elog(ERROR, "refuge_iris: could not prepare the probe");
 	}
 	so->hits = palloc(cap * sizeof(Hit));
+	if (!null_probe)
+	{
+		/* one kernel call per page (score_page) */
+		flat = flat_size(probe_v);
+		batch = palloc(flat * (BLCKSZ / ITEM_SIZE(flat) + 1));
+		batch_hit = palloc(sizeof(int64) * MaxOffsetNumber);
+		dist = palloc(sizeof(float) * MaxOffsetNumber);
+		batch_off = palloc(sizeof(OffsetNumber) * MaxOffsetNumber);
+	}
 	for (BlockNumber blk = 1; blk < nblocks; blk++)
 	{
 		Buffer		buf = ReadBuffer(index, blk);
 		Page		page;
+		OffsetNumber maxoff;
+		int			nbatch = 0;
 
 		CHECK_FOR_INTERRUPTS();
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
-		for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
+		maxoff = PageGetMaxOffsetNumber(page);
+		if (so->nhits + maxoff > cap)
+		{
+			cap = Max(cap * 2, so->nhits + maxoff);
+			so->hits = repalloc_huge(so->hits, cap * sizeof(Hit));
+		}
+		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
 		{
 			ItemId		iid = PageGetItemId(page, off);
 			IrisIndexItem *item;
-			float		d = 1.0f;
+			Hit		   *hit;
 
 			if (!ItemIdIsUsed(iid) || ItemIdIsDead(iid))
 				continue;
 			item = (IrisIndexItem *) PageGetItem(page, iid);
+			hit = &so->hits[so->nhits];
+			hit->tid = item->tid;
+			hit->distance = 1.0f;	/* another geometry: not comparable */
 			if (null_probe || ItemIdGetLength(iid) == NULL_ITEM_SIZE)
-				d = get_float4_infinity();
-			else if (item->h.rows == probe_v->h.rows && item->h.cols == probe_v->h.cols &&
-				item->h.bits_per_cell == probe_v->h.bits_per_cell)
-				iris_scan(&probe, (const uint8_t *) &item->h, 0, 1, &d);
-			if (so->nhits == cap)
+				hit->distance = get_float4_infinity();
+			else if (ItemIdGetLength(iid) == ITEM_SIZE(flat) && item->h.rows == probe_v->h.rows &&
+					 item->h.cols == probe_v->h.cols && item->h.bits_per_cell == probe_v->h.bits_per_cell)
 			{
-				cap *= 2;
-				so->hits = repalloc_huge(so->hits, cap * sizeof(Hit));
+				batch_off[nbatch] = off;
+				batch_hit[nbatch++] = so->nhits;
 			}
-			so->hits[so->nhits].distance = d;
-			so->hits[so->nhits].tid = item->tid;
 			so->nhits++;
 		}
+		if (nbatch > 0)
+			score_page(&probe, page, flat, batch, batch_off, batch_hit, nbatch, dist, so->hits);
 		UnlockReleaseBuffer(buf);
 	}
-	qsort(so->hits, so->nhits, sizeof(Hit), hit_cmp);
+	for (int64 i = so->nhits / 2 - 1; i >= 0; i--)
+		hit_sift_down(so->hits, so->nhits, i);
 	so->done_scan = true;
 	MemoryContextSwitchTo(old);
 }
@@ -462,6 +545,7 @@ static bool
 iris_gettuple(IndexScanDesc scan, ScanDirection dir)
 {
 	IrisScan   *so = (IrisScan *) scan->opaque;
+	Hit			top;
 
 	if (scan->numberOfOrderBys != 1)
 		ereport(ERROR,
@@ -471,22 +555,25 @@ iris_gettuple(IndexScanDesc scan, ScanDirection dir)
 		elog(ERROR, "refuge_iris: non-MVCC snapshots are not supported");
 	if (!so->done_scan)
 		run_scan(scan);
-	if (so->next >= so->nhits)
+	if (so->nhits == 0)
 		return false;
-	scan->xs_heaptid = so->hits[so->next].tid;
+	/* pop the nearest: move the last hit to the root and sift it down */
+	top = so->hits[0];
+	so->hits[0] = so->hits[--so->nhits];
+	hit_sift_down(so->hits, so->nhits, 0);
+	scan->xs_heaptid = top.tid;
 	scan->xs_recheck = false;
 	scan->xs_recheckorderby = false;
-	if (isinf(so->hits[so->next].distance))
+	if (isinf(top.distance))
 	{
 		scan->xs_orderbyvals[0] = (Datum) 0;
 		scan->xs_orderbynulls[0] = true;
 	}
 	else
 	{
-		scan->xs_orderbyvals[0] = Float8GetDatum((double) so->hits[so->next].distance);
+		scan->xs_orderbyvals[0] = Float8GetDatum((double) top.distance);
 		scan->xs_orderbynulls[0] = false;
 	}
-	so->next++;
 	return true;
 }
 

@@ -95,6 +95,9 @@ insert into demo.iris_enrolment
 select d.duplicate_individual, o.subject, refuge.synthetic_iris(2026, o.subject, 1)
   from demo.duplicate_attempt d join demo.iris_enrolment o on o.individual_id = d.original_individual
  where d.duplicate_individual is not null;
+-- exact 1:N search through the refuge_iris index (ORDER BY <-> LIMIT k)
+create index iris_enrolment_code on demo.iris_enrolment using refuge_iris (code);
+analyze demo.iris_enrolment;
 select count(*) as duplicates_admitted_by_registration,
        count(*) filter (where found) as found_by_1_to_N_iris_search,
        round(max(threshold)::numeric, 4) as threshold_for_this_gallery_at_fpir_0_1pct
