@@ -21,6 +21,12 @@
 #include "access/reloptions.h"
 #include "access/relscan.h"
 #include "access/tableam.h"
+#include "access/relation.h"
+#include "funcapi.h"
+#include "utils/acl.h"
+#include "utils/lsyscache.h"
+#include "utils/rls.h"
+#include "utils/tuplestore.h"
 #include "catalog/index.h"
 #include "commands/vacuum.h"
 #include "miscadmin.h"
@@ -36,6 +42,7 @@
 #include "iris.h"
 
 PG_FUNCTION_INFO_V1(refuge_iris_index_handler);
+PG_FUNCTION_INFO_V1(refuge_iris_index_items);
 
 #define IRIS_INDEX_MAGIC	0x49524953	/* "IRIS" */
 #define IRIS_INDEX_VERSION	1
@@ -624,6 +631,128 @@ static bool
 iris_validate_opclass(Oid opclassoid)
 {
 	return true;
+}
+
+/* ---- verification ---- */
+
+static bool iris_gettuple(IndexScanDesc scan, ScanDirection dir);
+
+/*
+ * refuge.iris_index_items(index regclass): every entry of a refuge_iris index
+ * as (heap_tid, code), checking the structure on the way (metapage, item
+ * sizes, each template's own validation).  refuge.iris_index_verify joins
+ * this to the table.  Any damage is reported as index_corrupted.
+ */
+Datum
+refuge_iris_index_items(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Relation	index;
+	BlockNumber nblocks;
+	BlockNumber last;
+	Buffer		buf;
+
+	InitMaterializedSRF(fcinfo, 0);
+	index = relation_open(relid, AccessShareLock);
+	if (index->rd_rel->relkind != RELKIND_INDEX || index->rd_indam == NULL ||
+		index->rd_indam->amgettuple != iris_gettuple)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("index: \"%s\" is not a refuge_iris index", RelationGetRelationName(index))));
+	/* the entries are the table's codes: the caller must be able to read all of them */
+	{
+		Oid			heapid = IndexGetRelation(relid, false);
+
+		if (pg_class_aclcheck(heapid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+			aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, get_rel_name(heapid));
+		if (check_enable_rls(heapid, InvalidOid, true) == RLS_ENABLED)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("index: reading \"%s\" directly would bypass the row-level security of \"%s\"",
+							RelationGetRelationName(index), get_rel_name(heapid))));
+	}
+	nblocks = RelationGetNumberOfBlocks(index);
+	if (nblocks < 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("refuge_iris index \"%s\" has %u blocks; a metapage and a data page are the least",
+						RelationGetRelationName(index), nblocks)));
+	buf = ReadBuffer(index, IRIS_METAPAGE);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	{
+		IrisIndexMeta *m = meta_of(BufferGetPage(buf));
+
+		if (m->magic != IRIS_INDEX_MAGIC || m->version != IRIS_INDEX_VERSION)
+			ereport(ERROR,
+					(errcode(ERRCODE_INDEX_CORRUPTED),
+					 errmsg("refuge_iris index \"%s\": bad metapage (magic %08x, version %u)",
+							RelationGetRelationName(index), m->magic, m->version)));
+		last = m->last_block;
+	}
+	UnlockReleaseBuffer(buf);
+	if (last < 1 || last >= nblocks)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("refuge_iris index \"%s\": insertion block %u is outside blocks 1-%u",
+						RelationGetRelationName(index), last, nblocks - 1)));
+
+	for (BlockNumber blk = 1; blk < nblocks; blk++)
+	{
+		Page		page;
+
+		CHECK_FOR_INTERRUPTS();
+		buf = ReadBuffer(index, blk);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
+		{
+			ItemId		iid = PageGetItemId(page, off);
+			IrisIndexItem *item;
+			Size		len;
+			Datum		values[2];
+			bool		nulls[2] = {false, false};
+			rf_error	err;
+
+			if (!ItemIdIsUsed(iid) || ItemIdIsDead(iid))
+				continue;
+			item = (IrisIndexItem *) PageGetItem(page, iid);
+			len = ItemIdGetLength(iid);
+			if (!ItemPointerIsValid(&item->tid))
+				ereport(ERROR,
+						(errcode(ERRCODE_INDEX_CORRUPTED),
+						 errmsg("refuge_iris index \"%s\": item (%u,%u) has an invalid heap TID",
+								RelationGetRelationName(index), blk, off)));
+			values[0] = PointerGetDatum(&item->tid);
+			if (len == NULL_ITEM_SIZE)
+				nulls[1] = true;
+			else
+			{
+				Size		flat = len - offsetof(IrisIndexItem, h);
+				IrisDatumView *v;
+
+				if (len < ITEM_SIZE(sizeof(iris_header)) ||
+					iris_validate(&item->h, flat, &err) != RF_OK)
+					ereport(ERROR,
+							(errcode(ERRCODE_INDEX_CORRUPTED),
+							 errmsg("refuge_iris index \"%s\": item (%u,%u) of %zu bytes is not a valid template%s%s",
+									RelationGetRelationName(index), blk, off, len,
+									len < ITEM_SIZE(sizeof(iris_header)) ? "" : ": ",
+									len < ITEM_SIZE(sizeof(iris_header)) ? "" : err.message)));
+				v = palloc(offsetof(IrisDatumView, h) + flat);
+				SET_VARSIZE(v, offsetof(IrisDatumView, h) + flat);
+				v->pad = 0;
+				memcpy(&v->h, &item->h, flat);
+				values[1] = PointerGetDatum(v);
+			}
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+			if (!nulls[1])
+				pfree(DatumGetPointer(values[1]));
+		}
+		UnlockReleaseBuffer(buf);
+	}
+	relation_close(index, AccessShareLock);
+	return (Datum) 0;
 }
 
 Datum

@@ -131,6 +131,52 @@ create operator class refuge.iris_ops default for type refuge.iris using refuge_
     operator 1 refuge.<-> (refuge.iris, refuge.iris) for order by pg_catalog.float_ops,
     function 1 refuge.iris_distance(refuge.iris, refuge.iris);
 
+-- Checking a refuge_iris index against its table, in the spirit of amcheck:
+-- the structure (metapage, item sizes, each template's validation) while
+-- reading the entries, then every row the caller can see must be in the index
+-- with the same code, and no heap TID may appear twice.  Returns the rows
+-- checked; raises index_corrupted (XX002) otherwise.
+create function refuge.iris_index_items(index regclass)
+    returns table (heap_tid tid, code refuge.iris)
+    language c strict as 'MODULE_PATHNAME', 'refuge_iris_index_items';
+comment on function refuge.iris_index_items(regclass) is
+    'every entry of a refuge_iris index, checking its structure; needs SELECT on the table and no row-level security in the way';
+create function refuge.iris_index_verify(index regclass) returns bigint
+    language plpgsql set search_path = pg_catalog, pg_temp as $$
+declare
+    tbl regclass;
+    col name;
+    checked bigint;
+    missing bigint;
+    twice bigint;
+begin
+    select i.indrelid::regclass, a.attname into tbl, col
+      from pg_catalog.pg_index i
+      join pg_catalog.pg_class c on c.oid = i.indexrelid
+      join pg_catalog.pg_am am on am.oid = c.relam and am.amname = 'refuge_iris'
+      left join pg_catalog.pg_attribute a on a.attrelid = i.indrelid and a.attnum = i.indkey[0]
+     where i.indexrelid = index;
+    if tbl is null then
+        raise exception 'index: % is not a refuge_iris index', index using errcode = 'wrong_object_type';
+    end if;
+    if col is null then
+        raise exception 'index: % is on an expression; only column indexes can be verified', index
+            using errcode = 'feature_not_supported';
+    end if;
+    execute format('with i as materialized (select * from refuge.iris_index_items($1))
+                    select count(*), count(*) filter (where i.heap_tid is null or i.code::text is distinct from t.%1$I::text),
+                           (select count(*) from (select heap_tid from i group by heap_tid having count(*) > 1) d)
+                      from %2$s t left join i on i.heap_tid = t.ctid', col, tbl)
+       into checked, missing, twice using index;
+    if missing > 0 or twice > 0 then
+        raise exception 'index %: % of % rows of % missing or with a different code, % heap TIDs indexed twice',
+            index, missing, checked, tbl, twice using errcode = 'index_corrupted';
+    end if;
+    return checked;
+end $$;
+comment on function refuge.iris_index_verify(regclass) is
+    'checks a refuge_iris index against its table: structure, every visible row present with its code; returns rows checked';
+
 -- Ownership and privileges, as for every refuge object.
 alter type refuge.iris owner to refuge_owner;
 alter type refuge.fingerprint owner to refuge_owner;
@@ -160,5 +206,6 @@ grant execute on function refuge.iris_from_bytes(bytea, bytea, integer, integer,
     refuge.fingerprint_match_op(refuge.fingerprint, refuge.fingerprint), refuge.fingerprint_minutiae(refuge.fingerprint),
     refuge.fingerprint_quality(refuge.fingerprint), refuge.fingerprint_position(refuge.fingerprint)
     to refuge_registration, refuge_supervisor, refuge_admin;
+grant execute on function refuge.iris_index_items(regclass), refuge.iris_index_verify(regclass) to refuge_admin;
 grant execute on function refuge.synthetic_iris(bigint, bigint, integer),
     refuge.synthetic_fingerprint(bigint, bigint, integer) to refuge_admin;

@@ -66,3 +66,30 @@ reset enable_seqscan;
 -- an index scan without ORDER BY is never chosen
 explain (costs off) select id from eyes where id = 5;
 drop table eyes;
+
+-- refuge.iris_index_verify: structure and table agree; rows the index lacks
+-- are found (simulated by inserting while the index is not ready)
+create table eyes (id int primary key, code refuge.iris);
+insert into eyes select i, refuge.synthetic_iris(7, i) from generate_series(1, 300) i;
+insert into eyes values (301, null);
+create index eyes_code on eyes using refuge_iris (code);
+select refuge.iris_index_verify('eyes_code') as rows_checked;
+delete from eyes where id <= 10;
+update eyes set code = refuge.synthetic_iris(7, 1000) where id = 20;
+select refuge.iris_index_verify('eyes_code') as rows_checked_after_delete_update;
+vacuum eyes;
+select refuge.iris_index_verify('eyes_code') as rows_checked_after_vacuum;
+select count(*) as entries, count(*) filter (where code is null) as null_entries from refuge.iris_index_items('eyes_code');
+update pg_catalog.pg_index set indisready = false where indexrelid = 'eyes_code'::regclass;
+insert into eyes values (400, refuge.synthetic_iris(7, 400)), (401, refuge.synthetic_iris(7, 401));
+update pg_catalog.pg_index set indisready = true where indexrelid = 'eyes_code'::regclass;
+select refuge.iris_index_verify('eyes_code');
+reindex index eyes_code;
+select refuge.iris_index_verify('eyes_code') as rows_checked_after_reindex;
+select refuge.iris_index_verify('eyes_pkey');
+select refuge.iris_index_items('eyes_pkey');
+-- the entries are the table's codes: a role that may not read them all may not list them
+set role refuge_registration;
+select count(*) from refuge.iris_index_items('eyes_code');
+reset role;
+drop table eyes;
