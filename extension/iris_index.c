@@ -33,6 +33,7 @@
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "optimizer/optimizer.h"
+#include "utils/datum.h"
 #include "utils/float.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -40,6 +41,7 @@
 #include "utils/snapmgr.h"
 
 #include "iris.h"
+#include "refuge.h"
 
 PG_FUNCTION_INFO_V1(refuge_iris_index_handler);
 PG_FUNCTION_INFO_V1(refuge_iris_index_items);
@@ -47,6 +49,10 @@ PG_FUNCTION_INFO_V1(refuge_iris_index_items);
 #define IRIS_INDEX_MAGIC	0x49524953	/* "IRIS" */
 #define IRIS_INDEX_VERSION	1
 #define IRIS_METAPAGE		0
+
+/* operator class strategies */
+#define IRIS_ORDER_STRATEGY		1	/* <-> for ORDER BY */
+#define IRIS_MATCH_STRATEGY		2	/* % : distance within refuge.iris_threshold */
 
 typedef struct IrisIndexMeta
 {
@@ -355,6 +361,8 @@ typedef struct Hit
 typedef struct IrisScan
 {
 	bool		done_scan;
+	bool		empty;			/* a % key with a NULL probe: nothing matches */
+	bool		recheck;		/* % keys the index could not decide (another probe) */
 	Hit		   *hits;
 	int64		nhits;
 	MemoryContext cxt;
@@ -422,6 +430,11 @@ iris_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int n
 		memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
 	MemoryContextReset(so->cxt);
 	so->done_scan = false;
+	so->recheck = false;
+	so->empty = false;
+	for (int i = 0; i < scan->numberOfKeys; i++)
+		if (scan->keyData[i].sk_flags & SK_ISNULL)
+			so->empty = true;
 	so->hits = NULL;
 	so->nhits = 0;
 }
@@ -468,8 +481,10 @@ run_scan(IndexScanDesc scan)
 	Relation	index = scan->indexRelation;
 	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
 	MemoryContext old = MemoryContextSwitchTo(so->cxt);
-	bool		null_probe = (scan->orderByData[0].sk_flags & SK_ISNULL) != 0;
+	ScanKey		pkey = scan->numberOfOrderBys > 0 ? &scan->orderByData[0] : &scan->keyData[0];
+	bool		null_probe = (pkey->sk_flags & SK_ISNULL) != 0;
 	IrisDatumView *probe_v = NULL;
+	float		limit = get_float4_infinity();	/* hits beyond it are dropped */
 	iris_probe	probe;
 	int64		cap = 1024;
 	Size		flat = 0;
@@ -484,11 +499,25 @@ run_scan(IndexScanDesc scan)
 		iris_params p;
 		size_t		need;
 
-		probe_v = datum_iris(scan->orderByData[0].sk_argument);
+		probe_v = datum_iris(pkey->sk_argument);
 		p = iris_default_params(&probe_v->h);
 		need = iris_probe_size(&probe_v->h, &p);
 		if (iris_probe_init(&probe, &probe_v->h, &p, palloc(need), need, NULL) != RF_OK)
 			elog(ERROR, "refuge_iris: could not prepare the probe");
+	}
+	/*
+	 * % keys with the probe being scored are decided here, at the threshold
+	 * the operator itself reads; others (another probe) are left to the
+	 * executor's recheck.
+	 */
+	for (int i = 0; i < scan->numberOfKeys; i++)
+	{
+		ScanKey		k = &scan->keyData[i];
+
+		if (!null_probe && datumIsEqual(PointerGetDatum(datum_iris(k->sk_argument)), PointerGetDatum(probe_v), false, -1))
+			limit = (float) RefugeIrisThreshold();
+		else
+			so->recheck = true;
 	}
 	so->hits = palloc(cap * sizeof(Hit));
 	if (!null_probe)
@@ -542,6 +571,15 @@ run_scan(IndexScanDesc scan)
 			score_page(&probe, page, flat, batch, batch_off, batch_hit, nbatch, dist, so->hits);
 		UnlockReleaseBuffer(buf);
 	}
+	if (scan->numberOfKeys > 0 && !so->recheck)
+	{
+		int64		kept = 0;
+
+		for (int64 i = 0; i < so->nhits; i++)
+			if (so->hits[i].distance <= limit)
+				so->hits[kept++] = so->hits[i];
+		so->nhits = kept;
+	}
 	for (int64 i = so->nhits / 2 - 1; i >= 0; i--)
 		hit_sift_down(so->hits, so->nhits, i);
 	so->done_scan = true;
@@ -554,12 +592,14 @@ iris_gettuple(IndexScanDesc scan, ScanDirection dir)
 	IrisScan   *so = (IrisScan *) scan->opaque;
 	Hit			top;
 
-	if (scan->numberOfOrderBys != 1)
+	if (scan->numberOfOrderBys == 0 && scan->numberOfKeys == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("a refuge_iris index answers ORDER BY code <-> probe only")));
+				 errmsg("a refuge_iris index answers ORDER BY code <-> probe and WHERE code %% probe only")));
 	if (!IsMVCCSnapshot(scan->xs_snapshot))
 		elog(ERROR, "refuge_iris: non-MVCC snapshots are not supported");
+	if (so->empty)
+		return false;
 	if (!so->done_scan)
 		run_scan(scan);
 	if (so->nhits == 0)
@@ -569,8 +609,10 @@ iris_gettuple(IndexScanDesc scan, ScanDirection dir)
 	so->hits[0] = so->hits[--so->nhits];
 	hit_sift_down(so->hits, so->nhits, 0);
 	scan->xs_heaptid = top.tid;
-	scan->xs_recheck = false;
+	scan->xs_recheck = so->recheck;
 	scan->xs_recheckorderby = false;
+	if (scan->numberOfOrderBys == 0)
+		return true;
 	if (isinf(top.distance))
 	{
 		scan->xs_orderbyvals[0] = (Datum) 0;
@@ -602,8 +644,8 @@ iris_costestimate(PlannerInfo *root, IndexPath *path, double loop_count, Cost *s
 {
 	GenericCosts costs;
 
-	/* only for ORDER BY <-> (exact, so a scan without order has no use) */
-	if (path->indexorderbys == NIL)
+	/* only for ORDER BY <-> or WHERE % (a scan with neither has no use) */
+	if (path->indexorderbys == NIL && path->indexclauses == NIL)
 	{
 		*startup = *total = get_float8_infinity();
 		*selectivity = 0;
@@ -613,12 +655,18 @@ iris_costestimate(PlannerInfo *root, IndexPath *path, double loop_count, Cost *s
 	}
 	MemSet(&costs, 0, sizeof(costs));
 	genericcostestimate(root, path, loop_count, &costs);
-	/* every entry is compared before the first row comes out, at kernel speed */
-	*startup = costs.indexTotalCost + costs.numIndexTuples * cpu_operator_cost * 0.25;
-	*total = *startup;
-	*selectivity = 1;
+
+	/*
+	 * Whatever the clauses, every page is read and every entry compared
+	 * before the first row comes out, at kernel speed (a quarter of an
+	 * operator call), so it is all start-up cost.
+	 */
+	*startup = path->indexinfo->pages * seq_page_cost +
+		path->indexinfo->tuples * cpu_operator_cost * 0.25;
+	*total = *startup + costs.numIndexTuples * cpu_index_tuple_cost;
+	*selectivity = path->indexorderbys != NIL && path->indexclauses == NIL ? 1 : costs.indexSelectivity;
 	*correlation = 0;
-	*pages = costs.numIndexPages;
+	*pages = path->indexinfo->pages;
 }
 
 static bytea *
@@ -760,7 +808,7 @@ refuge_iris_index_handler(PG_FUNCTION_ARGS)
 {
 	IndexAmRoutine *am = makeNode(IndexAmRoutine);
 
-	am->amstrategies = 0;
+	am->amstrategies = 2;
 	am->amsupport = 1;
 	am->amoptsprocnum = 0;
 	am->amcanorder = false;

@@ -120,7 +120,7 @@ create function refuge.synthetic_fingerprint(seed bigint, subject bigint, captur
     returns refuge.fingerprint
     language c immutable strict parallel safe as 'MODULE_PATHNAME', 'refuge_synthetic_fingerprint';
 
--- refuge_iris: exact 1:N iris search, ORDER BY code <-> probe [LIMIT k], over
+-- refuge_iris: exact 1:N iris search, ORDER BY code <-> probe [LIMIT k] and WHERE code % probe, over
 -- packed codes in the index's own pages (extension/iris_index.c).  The
 -- default operator class, so USING refuge_iris needs no opclass name.
 create function refuge.iris_index_handler(internal) returns index_am_handler
@@ -129,6 +129,7 @@ create access method refuge_iris type index handler refuge.iris_index_handler;
 comment on access method refuge_iris is 'exact 1:N iris search: ORDER BY code <-> probe, compared at popcount speed';
 create operator class refuge.iris_ops default for type refuge.iris using refuge_iris as
     operator 1 refuge.<-> (refuge.iris, refuge.iris) for order by pg_catalog.float_ops,
+    operator 2 refuge.% (refuge.iris, refuge.iris),
     function 1 refuge.iris_distance(refuge.iris, refuge.iris);
 
 -- Checking a refuge_iris index against its table, in the spirit of amcheck:

@@ -62,8 +62,28 @@ select count(*) as rows_for_null_probe from (select id from eyes order by code <
 insert into eyes values (3000, refuge.iris_from_bytes(decode(repeat('ff', 16), 'hex'), decode(repeat('ff', 16), 'hex'), 8, 16, 1));
 select id, code <-> refuge.synthetic_iris(7, 42, 1) as d
   from eyes order by code <-> refuge.synthetic_iris(7, 42, 1) offset 1599 limit 3;
+-- WHERE code % probe through the index: the rows within refuge.iris_threshold,
+-- the same as a sequential scan, at the threshold in force when it runs
+explain (costs off) select id from eyes where code % (select code from eyes where id = 42);
+insert into eyes select 5000 + c, refuge.synthetic_iris(7, 42, c) from generate_series(1, 3) c;
+select array_agg(id order by id) as matches from eyes where code % refuge.synthetic_iris(7, 42, 9);
+set refuge.iris_threshold = 0.175;
+select array_agg(id order by id) as matches_at_0_175 from eyes where code % refuge.synthetic_iris(7, 42, 9);
+reset refuge.iris_threshold;
+select array_agg(id order by id) as matches_null_probe from eyes where code % null::refuge.iris;
+-- % and ORDER BY on the same probe: filtered in the index; on another: rechecked
+explain (costs off) select id from eyes where code % (select code from eyes where id = 42)
+  order by code <-> (select code from eyes where id = 42) limit 3;
+select array_agg(id) as nearest_matches from (select id from eyes where code % refuge.synthetic_iris(7, 42, 9)
+  order by code <-> refuge.synthetic_iris(7, 42, 9) limit 3) s;
+select array_agg(id) as other_probe from (select id from eyes where code % refuge.synthetic_iris(7, 42, 9)
+  order by code <-> refuge.synthetic_iris(7, 43, 1) limit 10) s;
 reset enable_seqscan;
--- an index scan without ORDER BY is never chosen
+set enable_indexscan = off;
+select array_agg(id order by id) as seqscan_matches from eyes where code % refuge.synthetic_iris(7, 42, 9);
+reset enable_indexscan;
+delete from eyes where id > 5000;
+-- an index scan with neither ORDER BY <-> nor % is never chosen
 explain (costs off) select id from eyes where id = 5;
 drop table eyes;
 
