@@ -113,3 +113,25 @@ set role refuge_registration;
 select count(*) from refuge.iris_index_items('eyes_code');
 reset role;
 drop table eyes;
+
+-- under row-level security the index serves a role only the rows it may see:
+-- the leakproof operator lets the planner keep the index with the policy
+create table eyes_rls (id int primary key, site text not null, code refuge.iris);
+insert into eyes_rls select i, case when i % 2 = 0 then 'A' else 'B' end, refuge.synthetic_iris(7, i) from generate_series(1, 400) i;
+create index eyes_rls_code on eyes_rls using refuge_iris (code);
+alter table eyes_rls enable row level security;
+create policy site_a on eyes_rls for select to refuge_registration using (site = 'A');
+grant select on eyes_rls to refuge_registration;
+create table rls_probe as select n, refuge.synthetic_iris(7, n, 1) as code from generate_series(41, 42) n;
+grant select on rls_probe to refuge_registration;
+set role refuge_registration;
+set enable_seqscan = off;
+explain (costs off) select id from eyes_rls order by code <-> (select code from eyes_rls where id = 42) limit 1;
+-- eye 41 is at site B: its mate is invisible, the nearest visible eye comes back instead
+select id, site from eyes_rls order by code <-> (select code from rls_probe where n = 41) limit 1;
+select id, site from eyes_rls order by code <-> (select code from rls_probe where n = 42) limit 1;
+select count(*) as visible_via_index, bool_and(site = 'A') as only_site_a
+  from (select id, site from eyes_rls order by code <-> (select code from rls_probe where n = 42)) s;
+reset enable_seqscan;
+reset role;
+drop table eyes_rls, rls_probe;
