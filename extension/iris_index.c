@@ -6,7 +6,8 @@
  * list approximations lose the mate; this index is an exact scan instead,
  * but over packed codes in its own pages, compared by the matcher's 1:N
  * kernel, with no heap access or detoasting per row.  It answers
- * ORDER BY code <-> probe [LIMIT k] with exact distances, in order.
+ * ORDER BY code <-> probe [LIMIT k] with exact distances, in order, and
+ * WHERE code % probe.
  *
  * Layout: block 0 is the metapage; every other block holds items of
  * (heap TID, padding, the matcher's flat template).  All changes are logged
@@ -473,7 +474,10 @@ score_page(const iris_probe *probe, Page page, Size flat, uint8 *batch, const Of
 		hits[slot[i]].distance = dist[i];
 }
 
-/* Compare the probe with every item, then sort: exact distances, in order. */
+/*
+ * Compare the probe with every item; the hits become a heap that
+ * iris_gettuple pops: exact distances, in order.
+ */
 static void
 run_scan(IndexScanDesc scan)
 {
@@ -559,8 +563,7 @@ run_scan(IndexScanDesc scan)
 			hit->distance = 1.0f;	/* another geometry: not comparable */
 			if (null_probe || ItemIdGetLength(iid) == NULL_ITEM_SIZE)
 				hit->distance = get_float4_infinity();
-			else if (ItemIdGetLength(iid) == ITEM_SIZE(flat) && item->h.rows == probe_v->h.rows &&
-					 item->h.cols == probe_v->h.cols && item->h.bits_per_cell == probe_v->h.bits_per_cell)
+			else if (ItemIdGetLength(iid) == ITEM_SIZE(flat) && iris_same_geometry(&item->h, &probe_v->h))
 			{
 				batch_off[nbatch] = off;
 				batch_hit[nbatch++] = so->nhits;

@@ -261,7 +261,7 @@ cached_distance(FunctionCallInfo fcinfo, const IrisDatum *a, const IrisDatum *b)
 	const IrisDatum *other;
 	float		d;
 
-	if (a->h.rows != b->h.rows || a->h.cols != b->h.cols || a->h.bits_per_cell != b->h.bits_per_cell)
+	if (!iris_same_geometry(&a->h, &b->h))
 		return 1.0;
 	if (c != NULL && c->len == VARSIZE(a) && memcmp(c->value, a, c->len) == 0)
 		other = b;				/* the first argument is the cached probe */

@@ -224,12 +224,6 @@ iris_rotate(const iris_header *src, int shift, iris_header *dst)
 	rotate_plane(iris_mask(src), (uint64_t *) iris_mask(dst), src->nwords, src->rows, rowbits, (uint32_t) k);
 }
 
-static int
-same_geometry(const iris_header *a, const iris_header *b)
-{
-	return a->rows == b->rows && a->cols == b->cols && a->bits_per_cell == b->bits_per_cell;
-}
-
 rf_status
 iris_compare(const iris_header *a, const iris_header *b, const iris_params *p, iris_match *out, rf_error *err)
 {
@@ -237,7 +231,7 @@ iris_compare(const iris_header *a, const iris_header *b, const iris_params *p, i
 	iris_header *rb = (iris_header *) buf;
 	int			found = 0;
 
-	if (!same_geometry(a, b))
+	if (!iris_same_geometry(a, b))
 		return rf_fail(err, RF_EMISMATCH, -1, "iris templates of geometry %d x %d x %d and %d x %d x %d cannot be compared",
 					   a->rows, a->cols, a->bits_per_cell, b->rows, b->cols, b->bits_per_cell);
 	if (p->max_shift < 0 || p->max_shift > IRIS_MAX_SHIFT || p->max_shift >= a->cols)

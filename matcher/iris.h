@@ -70,6 +70,13 @@ iris_nbits(const iris_header *h)
 	return (uint32_t) h->rows * h->cols * h->bits_per_cell;
 }
 
+/* Templates are comparable only when their geometries are identical. */
+static inline int
+iris_same_geometry(const iris_header *a, const iris_header *b)
+{
+	return a->rows == b->rows && a->cols == b->cols && a->bits_per_cell == b->bits_per_cell;
+}
+
 /* Size of the flat template for a geometry, 0 if the geometry is invalid. */
 size_t		iris_size(int rows, int cols, int bits_per_cell);
 
