@@ -425,6 +425,13 @@ put16(uint8_t *p, uint32_t v)
 	p[1] = (uint8_t) v;
 }
 
+static void
+put32(uint8_t *p, uint32_t v)
+{
+	put16(p, v >> 16);
+	put16(p + 2, v);
+}
+
 /*
  * The finger views of a record, as ISO 2005 and ANSI 2004 both lay them out;
  * only the angle unit differs (ISO 360/256 degrees, ANSI 2 degrees).
@@ -476,10 +483,7 @@ fp_write_iso(const fp_record *rec, uint8_t *out, size_t cap, size_t *len, rf_err
 	if (rec->nviews == 0 || rec->res_x == 0 || rec->res_y == 0)
 		return rf_fail(err, RF_EINVAL, -1, "record has no view or no resolution");
 	memcpy(p, "FMR\0 20\0", 8);
-	p[8] = (uint8_t) (n >> 24);
-	p[9] = (uint8_t) (n >> 16);
-	p[10] = (uint8_t) (n >> 8);
-	p[11] = (uint8_t) n;
+	put32(p + 8, (uint32_t) n);
 	put16(p + 12, ((uint32_t) (rec->certified & 1) << 15) | (rec->device_id & 0x0fff));
 	put16(p + 14, rec->width);
 	put16(p + 16, rec->height);
@@ -521,10 +525,7 @@ fp_write_ansi(const fp_record *rec, uint8_t *out, size_t cap, size_t *len, rf_er
 	else
 	{
 		put16(p, 0);
-		p[2] = (uint8_t) (n >> 24);
-		p[3] = (uint8_t) (n >> 16);
-		p[4] = (uint8_t) (n >> 8);
-		p[5] = (uint8_t) n;
+		put32(p + 2, (uint32_t) n);
 		p += 6;
 	}
 	put16(p, rec->cbeff_owner);
