@@ -416,3 +416,35 @@ refuge_fingerprint_position(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_INT32(PG_GETARG_FP_P(0)->position);
 }
+
+/* ---- for the index (fingerprint_index.c) ---- */
+
+/* The matcher's template of a fingerprint datum (detoasted). */
+void
+RefugeFingerprintTemplate(const void *datum, fpm_template *t)
+{
+	fp_record  *rec = palloc(sizeof(fp_record));
+
+	to_record((const FingerprintDatum *) datum, rec);
+	fpm_build(&rec->views[0], t);
+	pfree(rec);
+}
+
+/*
+ * Whether len bytes at p are a well-formed fingerprint datum (for checking
+ * index entries); errors are raised with the given code.
+ */
+void
+RefugeFingerprintCheck(const void *p, Size len, int errcode_for_bad)
+{
+	const FingerprintDatum *d = p;
+
+	if (len < FP_DATUM_SIZE(0) || VARSIZE(d) != len || d->version != FP_DATUM_VERSION ||
+		len != FP_DATUM_SIZE(d->nminutiae))
+		ereport(ERROR,
+				(errcode(errcode_for_bad),
+				 errmsg("fingerprint value of %zu bytes is malformed (header says %u bytes, version %d, %d minutiae)",
+						len, len >= VARHDRSZ ? VARSIZE(d) : 0, len >= FP_DATUM_SIZE(0) ? d->version : -1,
+						len >= FP_DATUM_SIZE(0) ? d->nminutiae : -1)));
+	check_view(d, errcode_for_bad);
+}

@@ -9,11 +9,8 @@
  * ORDER BY code <-> probe [LIMIT k] with exact distances, in order, and
  * WHERE code % probe.
  *
- * Layout: block 0 is the metapage; every other block holds items of
- * (heap TID, padding, the matcher's flat template).  All changes are logged
- * with generic WAL; the build writes pages directly and logs them at the
- * end.  Inserts append to the last page under the metapage lock.  VACUUM
- * removes the items of dead heap tuples.
+ * Layout (item_pages.c): block 0 is the metapage; every other block holds
+ * items of (heap TID, padding, the matcher's flat template).
  */
 #include "postgres.h"
 
@@ -42,6 +39,7 @@
 #include "utils/snapmgr.h"
 
 #include "iris.h"
+#include "item_pages.h"
 #include "refuge.h"
 
 PG_FUNCTION_INFO_V1(refuge_iris_index_handler);
@@ -49,18 +47,10 @@ PG_FUNCTION_INFO_V1(refuge_iris_index_items);
 
 #define IRIS_INDEX_MAGIC	0x49524953	/* "IRIS" */
 #define IRIS_INDEX_VERSION	1
-#define IRIS_METAPAGE		0
 
 /* operator class strategies */
 #define IRIS_ORDER_STRATEGY		1	/* <-> for ORDER BY */
 #define IRIS_MATCH_STRATEGY		2	/* % : distance within refuge.iris_threshold */
-
-typedef struct IrisIndexMeta
-{
-	uint32		magic;
-	uint32		version;
-	BlockNumber last_block;		/* where inserts go */
-} IrisIndexMeta;
 
 /* An index item: the heap tuple's TID, then the flat template (8-aligned). */
 typedef struct IrisIndexItem
@@ -92,25 +82,6 @@ flat_size(const IrisDatumView *v)
 	return VARSIZE(v) - offsetof(IrisDatumView, h);
 }
 
-static IrisIndexMeta *
-meta_of(Page page)
-{
-	return (IrisIndexMeta *) PageGetContents(page);
-}
-
-static void
-init_meta(Page page, BlockNumber last)
-{
-	IrisIndexMeta *m;
-
-	PageInit(page, BLCKSZ, 0);
-	m = meta_of(page);
-	m->magic = IRIS_INDEX_MAGIC;
-	m->version = IRIS_INDEX_VERSION;
-	m->last_block = last;
-	((PageHeader) page)->pd_lower = ((char *) m + sizeof(IrisIndexMeta)) - (char *) page;
-}
-
 /*
  * A NULL code is stored as a bare TID, so that ORDER BY code <-> probe via the
  * index returns every row, NULLs last, exactly as a sort would.
@@ -140,215 +111,44 @@ make_item(Datum value, bool isnull, ItemPointer tid, Size *size)
 	return item;
 }
 
-/* ---- build ---- */
-
-typedef struct BuildState
-{
-	Relation	index;
-	Buffer		buf;			/* the page being filled */
-	double		tuples;
-} BuildState;
-
-static void
-build_add(BuildState *bs, IrisIndexItem *item, Size size)
-{
-	Page		page = BufferGetPage(bs->buf);
-
-	if (PageGetFreeSpace(page) < MAXALIGN(size))
-	{
-		MarkBufferDirty(bs->buf);
-		UnlockReleaseBuffer(bs->buf);
-		bs->buf = ReadBuffer(bs->index, P_NEW);
-		LockBuffer(bs->buf, BUFFER_LOCK_EXCLUSIVE);
-		PageInit(BufferGetPage(bs->buf), BLCKSZ, 0);
-		page = BufferGetPage(bs->buf);
-	}
-	if (PageAddItem(page, (Item) item, size, InvalidOffsetNumber, false, false) == InvalidOffsetNumber)
-		elog(ERROR, "refuge_iris: could not add an item of %zu bytes to a page", size);
-}
+/* ---- build, insert ---- */
 
 static void
 build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull, bool alive, void *state)
 {
-	BuildState *bs = (BuildState *) state;
 	Size		size;
-	IrisIndexItem *item;
+	IrisIndexItem *item = make_item(values[0], isnull[0], tid, &size);
 
-	item = make_item(values[0], isnull[0], tid, &size);
-	build_add(bs, item, size);
+	item_pages_build_add((ItemPagesBuild *) state, item, size);
 	pfree(item);
-	bs->tuples++;
 }
 
 static IndexBuildResult *
 iris_build(Relation heap, Relation index, IndexInfo *indexInfo)
 {
-	BuildState	bs;
-	Buffer		meta;
-	IndexBuildResult *result;
+	ItemPagesBuild bs;
 
-	if (RelationGetNumberOfBlocks(index) != 0)
-		elog(ERROR, "refuge_iris: index \"%s\" already contains data", RelationGetRelationName(index));
-	meta = ReadBuffer(index, P_NEW);
-	LockBuffer(meta, BUFFER_LOCK_EXCLUSIVE);
-	bs.index = index;
-	bs.tuples = 0;
-	bs.buf = ReadBuffer(index, P_NEW);
-	LockBuffer(bs.buf, BUFFER_LOCK_EXCLUSIVE);
-	PageInit(BufferGetPage(bs.buf), BLCKSZ, 0);
-
+	item_pages_build_begin(&bs, index, "refuge_iris");
 	table_index_build_scan(heap, index, indexInfo, true, true, build_callback, &bs, NULL);
-
-	init_meta(BufferGetPage(meta), BufferGetBlockNumber(bs.buf));
-	MarkBufferDirty(bs.buf);
-	UnlockReleaseBuffer(bs.buf);
-	MarkBufferDirty(meta);
-	UnlockReleaseBuffer(meta);
-	if (RelationNeedsWAL(index))
-		log_newpage_range(index, MAIN_FORKNUM, 0, RelationGetNumberOfBlocks(index), true);
-
-	result = palloc(sizeof(IndexBuildResult));
-	result->heap_tuples = bs.tuples;
-	result->index_tuples = bs.tuples;
-	return result;
+	return item_pages_build_end(&bs, IRIS_INDEX_MAGIC, IRIS_INDEX_VERSION);
 }
 
 static void
 iris_buildempty(Relation index)
 {
-	Buffer		meta = ReadBufferExtended(index, INIT_FORKNUM, P_NEW, RBM_NORMAL, NULL);
-	Buffer		data;
-	GenericXLogState *state;
-
-	LockBuffer(meta, BUFFER_LOCK_EXCLUSIVE);
-	data = ReadBufferExtended(index, INIT_FORKNUM, P_NEW, RBM_NORMAL, NULL);
-	LockBuffer(data, BUFFER_LOCK_EXCLUSIVE);
-	state = GenericXLogStart(index);
-	init_meta(GenericXLogRegisterBuffer(state, meta, GENERIC_XLOG_FULL_IMAGE), BufferGetBlockNumber(data));
-	PageInit(GenericXLogRegisterBuffer(state, data, GENERIC_XLOG_FULL_IMAGE), BLCKSZ, 0);
-	GenericXLogFinish(state);
-	UnlockReleaseBuffer(data);
-	UnlockReleaseBuffer(meta);
+	item_pages_buildempty(index, IRIS_INDEX_MAGIC, IRIS_INDEX_VERSION);
 }
-
-/* ---- insert ---- */
 
 static bool
 iris_insert(Relation index, Datum *values, bool *isnull, ItemPointer tid, Relation heap,
 			IndexUniqueCheck checkUnique, bool indexUnchanged, IndexInfo *indexInfo)
 {
 	Size		size;
-	IrisIndexItem *item;
-	Buffer		meta;
-	Buffer		buf;
-	GenericXLogState *state;
-	Page		page;
-	BlockNumber last;
+	IrisIndexItem *item = make_item(values[0], isnull[0], tid, &size);
 
-	item = make_item(values[0], isnull[0], tid, &size);
-
-	/* the metapage lock serialises inserts: they all go to the last page */
-	meta = ReadBuffer(index, IRIS_METAPAGE);
-	LockBuffer(meta, BUFFER_LOCK_EXCLUSIVE);
-	last = meta_of(BufferGetPage(meta))->last_block;
-	buf = ReadBuffer(index, last);
-	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-	state = GenericXLogStart(index);
-	page = GenericXLogRegisterBuffer(state, buf, 0);
-	if (PageGetFreeSpace(page) >= MAXALIGN(size))
-	{
-		if (PageAddItem(page, (Item) item, size, InvalidOffsetNumber, false, false) == InvalidOffsetNumber)
-			elog(ERROR, "refuge_iris: could not add an item");
-		GenericXLogFinish(state);
-		UnlockReleaseBuffer(buf);
-	}
-	else
-	{
-		Buffer		nbuf;
-		Page		npage;
-		Page		mpage;
-
-		GenericXLogAbort(state);
-		UnlockReleaseBuffer(buf);
-		LockRelationForExtension(index, ExclusiveLock);
-		nbuf = ReadBuffer(index, P_NEW);
-		LockBuffer(nbuf, BUFFER_LOCK_EXCLUSIVE);
-		UnlockRelationForExtension(index, ExclusiveLock);
-		state = GenericXLogStart(index);
-		npage = GenericXLogRegisterBuffer(state, nbuf, GENERIC_XLOG_FULL_IMAGE);
-		mpage = GenericXLogRegisterBuffer(state, meta, 0);
-		PageInit(npage, BLCKSZ, 0);
-		if (PageAddItem(npage, (Item) item, size, InvalidOffsetNumber, false, false) == InvalidOffsetNumber)
-			elog(ERROR, "refuge_iris: could not add an item");
-		meta_of(mpage)->last_block = BufferGetBlockNumber(nbuf);
-		GenericXLogFinish(state);
-		UnlockReleaseBuffer(nbuf);
-	}
-	UnlockReleaseBuffer(meta);
+	item_pages_insert(index, item, size, "refuge_iris");
 	pfree(item);
 	return false;
-}
-
-/* ---- vacuum ---- */
-
-static IndexBulkDeleteResult *
-iris_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats, IndexBulkDeleteCallback callback,
-				void *callback_state)
-{
-	Relation	index = info->index;
-	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
-
-	if (stats == NULL)
-		stats = palloc0(sizeof(IndexBulkDeleteResult));
-	for (BlockNumber blk = 1; blk < nblocks; blk++)
-	{
-		Buffer		buf = ReadBufferExtended(index, MAIN_FORKNUM, blk, RBM_NORMAL, info->strategy);
-		GenericXLogState *state;
-		Page		page;
-		OffsetNumber dead[MaxOffsetNumber];
-		int			ndead = 0;
-
-		vacuum_delay_point();
-		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-		state = GenericXLogStart(index);
-		page = GenericXLogRegisterBuffer(state, buf, 0);
-		for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
-		{
-			IrisIndexItem *item = (IrisIndexItem *) PageGetItem(page, PageGetItemId(page, off));
-
-			if (callback(&item->tid, callback_state))
-				dead[ndead++] = off;
-			else
-				stats->num_index_tuples++;
-		}
-		if (ndead > 0)
-		{
-			PageIndexMultiDelete(page, dead, ndead);
-			stats->tuples_removed += ndead;
-			GenericXLogFinish(state);
-		}
-		else
-			GenericXLogAbort(state);
-		UnlockReleaseBuffer(buf);
-	}
-	stats->num_pages = nblocks;
-	return stats;
-}
-
-static IndexBulkDeleteResult *
-iris_vacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
-{
-	if (info->analyze_only)
-		return stats;
-	if (stats == NULL)
-	{
-		/* no deletions: count what is there */
-		stats = palloc0(sizeof(IndexBulkDeleteResult));
-		stats->num_pages = RelationGetNumberOfBlocks(info->index);
-		stats->num_index_tuples = info->num_heap_tuples;
-		stats->estimated_count = true;
-	}
-	return stats;
 }
 
 /* ---- scan ---- */
@@ -641,35 +441,14 @@ iris_endscan(IndexScanDesc scan)
 
 /* ---- planning ---- */
 
+/*
+ * Scoring an entry at kernel speed costs about a quarter of an operator call.
+ */
 static void
 iris_costestimate(PlannerInfo *root, IndexPath *path, double loop_count, Cost *startup, Cost *total,
 				  Selectivity *selectivity, double *correlation, double *pages)
 {
-	GenericCosts costs;
-
-	/* only for ORDER BY <-> or WHERE % (a scan with neither has no use) */
-	if (path->indexorderbys == NIL && path->indexclauses == NIL)
-	{
-		*startup = *total = get_float8_infinity();
-		*selectivity = 0;
-		*correlation = 0;
-		*pages = 0;
-		return;
-	}
-	MemSet(&costs, 0, sizeof(costs));
-	genericcostestimate(root, path, loop_count, &costs);
-
-	/*
-	 * Whatever the clauses, every page is read and every entry compared
-	 * before the first row comes out, at kernel speed (a quarter of an
-	 * operator call), so it is all start-up cost.
-	 */
-	*startup = path->indexinfo->pages * seq_page_cost +
-		path->indexinfo->tuples * cpu_operator_cost * 0.25;
-	*total = *startup + costs.numIndexTuples * cpu_index_tuple_cost;
-	*selectivity = path->indexorderbys != NIL && path->indexclauses == NIL ? 1 : costs.indexSelectivity;
-	*correlation = 0;
-	*pages = path->indexinfo->pages;
+	item_pages_costestimate(root, path, loop_count, startup, total, selectivity, correlation, pages, 0.25);
 }
 
 static bytea *
@@ -701,53 +480,11 @@ refuge_iris_index_items(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Relation	index;
 	BlockNumber nblocks;
-	BlockNumber last;
 	Buffer		buf;
 
 	InitMaterializedSRF(fcinfo, 0);
-	index = relation_open(relid, AccessShareLock);
-	if (index->rd_rel->relkind != RELKIND_INDEX || index->rd_indam == NULL ||
-		index->rd_indam->amgettuple != iris_gettuple)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("index: \"%s\" is not a refuge_iris index", RelationGetRelationName(index))));
-	/* the entries are the table's codes: the caller must be able to read all of them */
-	{
-		Oid			heapid = IndexGetRelation(relid, false);
-
-		if (pg_class_aclcheck(heapid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
-			aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, get_rel_name(heapid));
-		if (check_enable_rls(heapid, InvalidOid, true) == RLS_ENABLED)
-			ereport(ERROR,
-					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg("index: reading \"%s\" directly would bypass the row-level security of \"%s\"",
-							RelationGetRelationName(index), get_rel_name(heapid))));
-	}
-	nblocks = RelationGetNumberOfBlocks(index);
-	if (nblocks < 2)
-		ereport(ERROR,
-				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("refuge_iris index \"%s\" has %u blocks; a metapage and a data page are the least",
-						RelationGetRelationName(index), nblocks)));
-	buf = ReadBuffer(index, IRIS_METAPAGE);
-	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	{
-		IrisIndexMeta *m = meta_of(BufferGetPage(buf));
-
-		if (m->magic != IRIS_INDEX_MAGIC || m->version != IRIS_INDEX_VERSION)
-			ereport(ERROR,
-					(errcode(ERRCODE_INDEX_CORRUPTED),
-					 errmsg("refuge_iris index \"%s\": bad metapage (magic %08x, version %u)",
-							RelationGetRelationName(index), m->magic, m->version)));
-		last = m->last_block;
-	}
-	UnlockReleaseBuffer(buf);
-	if (last < 1 || last >= nblocks)
-		ereport(ERROR,
-				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("refuge_iris index \"%s\": insertion block %u is outside blocks 1-%u",
-						RelationGetRelationName(index), last, nblocks - 1)));
-
+	index = item_pages_open_checked(relid, iris_gettuple, "refuge_iris", IRIS_INDEX_MAGIC, IRIS_INDEX_VERSION,
+									&nblocks);
 	for (BlockNumber blk = 1; blk < nblocks; blk++)
 	{
 		Page		page;
@@ -833,13 +570,13 @@ refuge_iris_index_handler(PG_FUNCTION_ARGS)
 	am->ambuild = iris_build;
 	am->ambuildempty = iris_buildempty;
 	am->aminsert = iris_insert;
-	am->ambulkdelete = iris_bulkdelete;
-	am->amvacuumcleanup = iris_vacuumcleanup;
+	am->ambulkdelete = item_pages_bulkdelete;
+	am->amvacuumcleanup = item_pages_vacuumcleanup;
 	am->amcanreturn = NULL;
 	am->amcostestimate = iris_costestimate;
 	am->amoptions = iris_options;
 	am->amproperty = NULL;
-	am->ambuildphasename = NULL;
+	am->ambuildphasename = item_pages_phasename;
 	am->amvalidate = iris_validate_opclass;
 	am->amadjustmembers = NULL;
 	am->ambeginscan = iris_beginscan;

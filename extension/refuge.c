@@ -26,6 +26,7 @@ _PG_init(void)
 {
 	RefugeIrisInit();
 	RefugeFingerprintInit();
+	RefugeFingerprintIndexInit();
 	MarkGUCPrefixReserved("refuge");
 }
 

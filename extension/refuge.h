@@ -25,4 +25,12 @@ extern Datum refuge_iris_from_bytes(PG_FUNCTION_ARGS);
 struct fp_record;
 extern void *RefugeFingerprintFromView(const struct fp_record *rec, int view);
 
+/* fingerprint_type.c: for the fingerprint index */
+struct fpm_template;
+extern void RefugeFingerprintTemplate(const void *datum, struct fpm_template *t);
+extern void RefugeFingerprintCheck(const void *p, Size len, int errcode_for_bad);
+
+/* fingerprint_index.c: the refuge_fingerprint index method's settings */
+extern void RefugeFingerprintIndexInit(void);
+
 #endif							/* REFUGE_H */

@@ -141,6 +141,30 @@ in_area(const fpm_point *h, int nh, float x, float y)
 	return best <= OMEGA_MM * OMEGA_MM;
 }
 
+/*
+ * Whether the whole disc of radius R around c lies inside the hull (with a
+ * small margin): then every cell of its cylinder is in the area and in_area
+ * need not be asked cell by cell.  The hull runs counter-clockwise.
+ */
+static int
+disc_inside_hull(const fpm_point *h, int nh, const fpm_point *c)
+{
+	if (nh < 3)
+		return 1;				/* in_area accepts everything then */
+	for (int i = 0; i < nh; i++)
+	{
+		const fpm_point *a = &h[i];
+		const fpm_point *b = &h[i + 1 == nh ? 0 : i + 1];
+		float		ex = b->x - a->x, ey = b->y - a->y;
+		float		len = sqrtf(ex * ex + ey * ey);
+
+		/* signed distance of c from the edge's line, positive inside */
+		if (len == 0 || (ex * (c->y - a->y) - ey * (c->x - a->x)) / len < R_MM + 0.05f)
+			return 0;
+	}
+	return 1;
+}
+
 /* Gaussian integral over a direction section: erf form */
 static float
 sector_weight(float d, float centre)
@@ -251,6 +275,7 @@ fpm_build(const fp_view *view, fpm_template *t)
 		int			neighbours = 0;
 		int			valid = 0;
 		int			near[FPM_MAX];
+		int			interior = disc_inside_hull(h, nh, c);
 
 		/* only minutiae within R + 3 sigma can reach a cell of this cylinder */
 		for (int j = 0; j < n; j++)
@@ -270,7 +295,7 @@ fpm_build(const fp_view *view, fpm_template *t)
 				float		py = c->y + u * sn + v * cs;
 				float		acc[FPM_ND] = {0};
 
-				if (u * u + v * v > R_MM * R_MM || !in_area(h, nh, px, py))
+				if (u * u + v * v > R_MM * R_MM || (!interior && !in_area(h, nh, px, py)))
 					continue;
 				valid++;
 				for (int q = 0; q < neighbours; q++)

@@ -1,0 +1,338 @@
+/*
+ * item_pages.c
+ *		Metapage, append, build, VACUUM and planning shared by refuge's
+ *		scan-everything index methods (see item_pages.h).
+ */
+#include "postgres.h"
+
+#include "access/generic_xlog.h"
+#include "access/relation.h"
+#include "catalog/index.h"
+#include "commands/progress.h"
+#include "commands/vacuum.h"
+#include "miscadmin.h"
+#include "optimizer/optimizer.h"
+#include "pgstat.h"
+#include "storage/bufmgr.h"
+#include "storage/lmgr.h"
+#include "utils/acl.h"
+#include "utils/float.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/rls.h"
+#include "utils/selfuncs.h"
+
+#include "item_pages.h"
+
+static ItemPagesMeta *
+meta_of(Page page)
+{
+	return (ItemPagesMeta *) PageGetContents(page);
+}
+
+static void
+init_meta(Page page, uint32 magic, uint32 version, BlockNumber last)
+{
+	ItemPagesMeta *m;
+
+	PageInit(page, BLCKSZ, 0);
+	m = meta_of(page);
+	m->magic = magic;
+	m->version = version;
+	m->last_block = last;
+	((PageHeader) page)->pd_lower = ((char *) m + sizeof(ItemPagesMeta)) - (char *) page;
+}
+
+/* ---- build ---- */
+
+void
+item_pages_build_begin(ItemPagesBuild *b, Relation index, const char *am)
+{
+	if (RelationGetNumberOfBlocks(index) != 0)
+		elog(ERROR, "%s: index \"%s\" already contains data", am, RelationGetRelationName(index));
+	b->index = index;
+	b->am = am;
+	b->tuples = 0;
+	b->meta = ReadBuffer(index, P_NEW);
+	LockBuffer(b->meta, BUFFER_LOCK_EXCLUSIVE);
+	b->buf = ReadBuffer(index, P_NEW);
+	LockBuffer(b->buf, BUFFER_LOCK_EXCLUSIVE);
+	PageInit(BufferGetPage(b->buf), BLCKSZ, 0);
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, ITEM_PAGES_PHASE_LOAD);
+}
+
+void
+item_pages_build_add(ItemPagesBuild *b, const void *item, Size size)
+{
+	Page		page = BufferGetPage(b->buf);
+
+	if (PageGetFreeSpace(page) < MAXALIGN(size))
+	{
+		MarkBufferDirty(b->buf);
+		UnlockReleaseBuffer(b->buf);
+		b->buf = ReadBuffer(b->index, P_NEW);
+		LockBuffer(b->buf, BUFFER_LOCK_EXCLUSIVE);
+		PageInit(BufferGetPage(b->buf), BLCKSZ, 0);
+		page = BufferGetPage(b->buf);
+	}
+	if (PageAddItem(page, (Item) item, size, InvalidOffsetNumber, false, false) == InvalidOffsetNumber)
+		elog(ERROR, "%s: could not add an item of %zu bytes to a page", b->am, size);
+	b->tuples++;
+	/* the counter pg_stat_progress_create_index shows as tuples_done */
+	if ((int64) b->tuples % 1024 == 0)
+		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) b->tuples);
+}
+
+IndexBuildResult *
+item_pages_build_end(ItemPagesBuild *b, uint32 magic, uint32 version)
+{
+	IndexBuildResult *result;
+
+	init_meta(BufferGetPage(b->meta), magic, version, BufferGetBlockNumber(b->buf));
+	MarkBufferDirty(b->buf);
+	UnlockReleaseBuffer(b->buf);
+	MarkBufferDirty(b->meta);
+	UnlockReleaseBuffer(b->meta);
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) b->tuples);
+	if (RelationNeedsWAL(b->index))
+	{
+		pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, ITEM_PAGES_PHASE_LOG);
+		log_newpage_range(b->index, MAIN_FORKNUM, 0, RelationGetNumberOfBlocks(b->index), true);
+	}
+	result = palloc(sizeof(IndexBuildResult));
+	result->heap_tuples = b->tuples;
+	result->index_tuples = b->tuples;
+	return result;
+}
+
+char *
+item_pages_phasename(int64 phasenum)
+{
+	switch (phasenum)
+	{
+		case PROGRESS_CREATEIDX_SUBPHASE_INITIALIZE:
+			return "initializing";
+		case ITEM_PAGES_PHASE_LOAD:
+			return "scanning table and writing items";
+		case ITEM_PAGES_PHASE_LOG:
+			return "WAL-logging index pages";
+		default:
+			return NULL;
+	}
+}
+
+void
+item_pages_buildempty(Relation index, uint32 magic, uint32 version)
+{
+	Buffer		meta = ReadBufferExtended(index, INIT_FORKNUM, P_NEW, RBM_NORMAL, NULL);
+	Buffer		data;
+	GenericXLogState *state;
+
+	LockBuffer(meta, BUFFER_LOCK_EXCLUSIVE);
+	data = ReadBufferExtended(index, INIT_FORKNUM, P_NEW, RBM_NORMAL, NULL);
+	LockBuffer(data, BUFFER_LOCK_EXCLUSIVE);
+	state = GenericXLogStart(index);
+	init_meta(GenericXLogRegisterBuffer(state, meta, GENERIC_XLOG_FULL_IMAGE), magic, version,
+			  BufferGetBlockNumber(data));
+	PageInit(GenericXLogRegisterBuffer(state, data, GENERIC_XLOG_FULL_IMAGE), BLCKSZ, 0);
+	GenericXLogFinish(state);
+	UnlockReleaseBuffer(data);
+	UnlockReleaseBuffer(meta);
+}
+
+/* ---- insert ---- */
+
+void
+item_pages_insert(Relation index, const void *item, Size size, const char *am)
+{
+	Buffer		meta;
+	Buffer		buf;
+	GenericXLogState *state;
+	Page		page;
+	BlockNumber last;
+
+	/* the metapage lock serialises inserts: they all go to the last page */
+	meta = ReadBuffer(index, ITEM_PAGES_METAPAGE);
+	LockBuffer(meta, BUFFER_LOCK_EXCLUSIVE);
+	last = meta_of(BufferGetPage(meta))->last_block;
+	buf = ReadBuffer(index, last);
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	state = GenericXLogStart(index);
+	page = GenericXLogRegisterBuffer(state, buf, 0);
+	if (PageGetFreeSpace(page) >= MAXALIGN(size))
+	{
+		if (PageAddItem(page, (Item) item, size, InvalidOffsetNumber, false, false) == InvalidOffsetNumber)
+			elog(ERROR, "%s: could not add an item", am);
+		GenericXLogFinish(state);
+		UnlockReleaseBuffer(buf);
+	}
+	else
+	{
+		Buffer		nbuf;
+		Page		npage;
+		Page		mpage;
+
+		GenericXLogAbort(state);
+		UnlockReleaseBuffer(buf);
+		LockRelationForExtension(index, ExclusiveLock);
+		nbuf = ReadBuffer(index, P_NEW);
+		LockBuffer(nbuf, BUFFER_LOCK_EXCLUSIVE);
+		UnlockRelationForExtension(index, ExclusiveLock);
+		state = GenericXLogStart(index);
+		npage = GenericXLogRegisterBuffer(state, nbuf, GENERIC_XLOG_FULL_IMAGE);
+		mpage = GenericXLogRegisterBuffer(state, meta, 0);
+		PageInit(npage, BLCKSZ, 0);
+		if (PageAddItem(npage, (Item) item, size, InvalidOffsetNumber, false, false) == InvalidOffsetNumber)
+			elog(ERROR, "%s: could not add an item", am);
+		meta_of(mpage)->last_block = BufferGetBlockNumber(nbuf);
+		GenericXLogFinish(state);
+		UnlockReleaseBuffer(nbuf);
+	}
+	UnlockReleaseBuffer(meta);
+}
+
+/* ---- vacuum ---- */
+
+IndexBulkDeleteResult *
+item_pages_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats, IndexBulkDeleteCallback callback,
+					  void *callback_state)
+{
+	Relation	index = info->index;
+	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+
+	if (stats == NULL)
+		stats = palloc0(sizeof(IndexBulkDeleteResult));
+	for (BlockNumber blk = 1; blk < nblocks; blk++)
+	{
+		Buffer		buf = ReadBufferExtended(index, MAIN_FORKNUM, blk, RBM_NORMAL, info->strategy);
+		GenericXLogState *state;
+		Page		page;
+		OffsetNumber dead[MaxOffsetNumber];
+		int			ndead = 0;
+
+		vacuum_delay_point();
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		state = GenericXLogStart(index);
+		page = GenericXLogRegisterBuffer(state, buf, 0);
+		for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
+		{
+			ItemPointer tid = (ItemPointer) PageGetItem(page, PageGetItemId(page, off));
+
+			if (callback(tid, callback_state))
+				dead[ndead++] = off;
+			else
+				stats->num_index_tuples++;
+		}
+		if (ndead > 0)
+		{
+			PageIndexMultiDelete(page, dead, ndead);
+			stats->tuples_removed += ndead;
+			GenericXLogFinish(state);
+		}
+		else
+			GenericXLogAbort(state);
+		UnlockReleaseBuffer(buf);
+	}
+	stats->num_pages = nblocks;
+	return stats;
+}
+
+IndexBulkDeleteResult *
+item_pages_vacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
+{
+	if (info->analyze_only)
+		return stats;
+	if (stats == NULL)
+	{
+		/* no deletions: count what is there */
+		stats = palloc0(sizeof(IndexBulkDeleteResult));
+		stats->num_pages = RelationGetNumberOfBlocks(info->index);
+		stats->num_index_tuples = info->num_heap_tuples;
+		stats->estimated_count = true;
+	}
+	return stats;
+}
+
+/* ---- planning ---- */
+
+/*
+ * Whatever the clauses, every page is read and every entry scored before the
+ * first row comes out, so it is all start-up cost; per_item_ops is the cost
+ * of scoring one entry in operator calls.
+ */
+void
+item_pages_costestimate(PlannerInfo *root, IndexPath *path, double loop_count, Cost *startup, Cost *total,
+						Selectivity *selectivity, double *correlation, double *pages, double per_item_ops)
+{
+	GenericCosts costs;
+
+	/* only for ORDER BY <-> or WHERE % (a scan with neither has no use) */
+	if (path->indexorderbys == NIL && path->indexclauses == NIL)
+	{
+		*startup = *total = get_float8_infinity();
+		*selectivity = 0;
+		*correlation = 0;
+		*pages = 0;
+		return;
+	}
+	MemSet(&costs, 0, sizeof(costs));
+	genericcostestimate(root, path, loop_count, &costs);
+	*startup = path->indexinfo->pages * seq_page_cost +
+		path->indexinfo->tuples * cpu_operator_cost * per_item_ops;
+	*total = *startup + costs.numIndexTuples * cpu_index_tuple_cost;
+	*selectivity = path->indexorderbys != NIL && path->indexclauses == NIL ? 1 : costs.indexSelectivity;
+	*correlation = 0;
+	*pages = path->indexinfo->pages;
+}
+
+/* ---- verification ---- */
+
+Relation
+item_pages_open_checked(Oid relid, amgettuple_function gettuple, const char *am, uint32 magic, uint32 version,
+						BlockNumber *nblocks)
+{
+	Relation	index = relation_open(relid, AccessShareLock);
+	Oid			heapid;
+	Buffer		buf;
+	BlockNumber last;
+
+	if (index->rd_rel->relkind != RELKIND_INDEX || index->rd_indam == NULL ||
+		index->rd_indam->amgettuple != gettuple)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("index: \"%s\" is not a %s index", RelationGetRelationName(index), am)));
+	/* the entries are the table's values: the caller must be able to read all of them */
+	heapid = IndexGetRelation(relid, false);
+	if (pg_class_aclcheck(heapid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, get_rel_name(heapid));
+	if (check_enable_rls(heapid, InvalidOid, true) == RLS_ENABLED)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("index: reading \"%s\" directly would bypass the row-level security of \"%s\"",
+						RelationGetRelationName(index), get_rel_name(heapid))));
+	*nblocks = RelationGetNumberOfBlocks(index);
+	if (*nblocks < 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("%s index \"%s\" has %u blocks; a metapage and a data page are the least",
+						am, RelationGetRelationName(index), *nblocks)));
+	buf = ReadBuffer(index, ITEM_PAGES_METAPAGE);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	{
+		ItemPagesMeta *m = meta_of(BufferGetPage(buf));
+
+		if (m->magic != magic || m->version != version)
+			ereport(ERROR,
+					(errcode(ERRCODE_INDEX_CORRUPTED),
+					 errmsg("%s index \"%s\": bad metapage (magic %08x, version %u)",
+							am, RelationGetRelationName(index), m->magic, m->version)));
+		last = m->last_block;
+	}
+	UnlockReleaseBuffer(buf);
+	if (last < 1 || last >= *nblocks)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("%s index \"%s\": insertion block %u is outside blocks 1-%u",
+						am, RelationGetRelationName(index), last, *nblocks - 1)));
+	return index;
+}
