@@ -34,6 +34,10 @@ EXTRA_CLEAN = results regression.diffs regression.out output_iso
 
 all: sql/$(EXTENSION)--$(BASE_VERSION).sql
 
+# PGXS tracks no header dependencies: every object depends on every header
+# (a changed struct or constant must never leave a stale object behind)
+$(OBJS): $(wildcard extension/*.h matcher/*.h)
+
 # the library's version is compiled in from the control file
 extension/refuge.o: $(EXTENSION).control
 

@@ -275,7 +275,6 @@ run_scan(IndexScanDesc scan)
 	fpm_template *other = palloc(sizeof(fpm_template));
 	uint16	   *pkeys = palloc(FPI_MAX_KEYS * sizeof(uint16));
 	uint64	   *bitmap = palloc(FPI_BITMAP_WORDS * sizeof(uint64));
-	float		norm[FPI_GALLERY_KEYS + 1];
 	int			cap = refuge_fingerprint_candidates;
 	double		threshold = -1;	/* calibrated score a returned row needs */
 	int			kept = 0;
@@ -299,8 +298,6 @@ run_scan(IndexScanDesc scan)
 		RefugeFingerprintTemplate(probe_v, probe);
 		fpi_bitmap(pkeys, fpi_keys(probe, FPM_MAX, pkeys), bitmap);
 	}
-	for (int n = 0; n <= FPI_GALLERY_KEYS; n++)
-		norm[n] = (float) (1.0 / sqrt(n + 1.0));
 	so->cand = palloc(sizeof(Candidate) * cap);
 
 	for (BlockNumber blk = 1; blk < nblocks; blk++)
@@ -328,7 +325,7 @@ run_scan(IndexScanDesc scan)
 						(errcode(ERRCODE_INDEX_CORRUPTED),
 						 errmsg("refuge_fingerprint index \"%s\": item (%u,%u) has %u keys (at most %d)",
 								RelationGetRelationName(index), blk, off, item->nkeys, FPI_GALLERY_KEYS)));
-			score = fpi_hits(bitmap, item->keys, item->nkeys) * norm[item->nkeys];
+			score = fpi_score(bitmap, item->keys, item->nkeys);
 			if (so->ncand == cap && score <= so->cand[0].score)
 				continue;
 			if (so->ncand == cap)

@@ -18,12 +18,13 @@
 #ifndef RF_FP_INDEX_H
 #define RF_FP_INDEX_H
 
+#include <math.h>
 #include <stdint.h>
 
 #include "fp_match.h"
 
-#define FPI_TABLES		12		/* keys per cylinder */
-#define FPI_BAND		3		/* min-hashes per key */
+#define FPI_TABLES		16		/* keys per cylinder */
+#define FPI_BAND		2		/* min-hashes per key */
 #define FPI_MIN_ONES	4		/* cylinders with fewer set cells say too little */
 #define FPI_GALLERY		32		/* cylinders keyed in a gallery finger */
 #define FPI_GALLERY_KEYS (FPI_TABLES * FPI_GALLERY)
@@ -49,6 +50,16 @@ fpi_hits(const uint64_t *bitmap, const uint16_t *keys, int nkeys)
 	for (int i = 0; i < nkeys; i++)
 		hits += (int) ((bitmap[keys[i] >> 6] >> (keys[i] & 63)) & 1);
 	return hits;
+}
+
+/*
+ * A gallery finger's candidate score: shared keys over the square root of
+ * its key count, so fingers with many minutiae do not win by size alone.
+ */
+static inline float
+fpi_score(const uint64_t *bitmap, const uint16_t *keys, int nkeys)
+{
+	return (float) fpi_hits(bitmap, keys, nkeys) / sqrtf((float) nkeys + 1.0f);
 }
 
 #endif							/* RF_FP_INDEX_H */

@@ -83,6 +83,22 @@ for t in test/shell/*.sh; do
     [ "$f" -eq 0 ] || tail -30 "$OUT/$name.log"
 done
 
+# 6. Perl TAP suites (test/t, PostgreSQL::Test::Cluster): each makes its own
+# clusters, so they run as the postgres user from a copy it can read
+log "Perl TAP suites"
+TAPDIR=$(mktemp -d /tmp/refuge-tap.XXXXXX)
+cp -r test/t "$TAPDIR/" && chown -R postgres "$TAPDIR"
+( cd "$TAPDIR" && runuser -u postgres -- env PATH="$PGBIN:$PATH" TESTDIR="$TAPDIR" \
+      PG_REGRESS="$("$PGBIN/pg_config" --pgxs | xargs dirname)/../test/regress/pg_regress" \
+      prove -v -I "$("$PGBIN/pg_config" --pgxs | xargs dirname)/../test/perl" t/*.pl ) > "$OUT/tap.log" 2>&1
+rc=$?
+p=$(grep -cE '^ok [0-9]+' "$OUT/tap.log" || true)
+f=$(grep -cE '^not ok [0-9]+' "$OUT/tap.log" || true)
+if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+count "perl TAP" "$p" "$f"
+[ "$f" -eq 0 ] || { tail -30 "$OUT/tap.log"; cp -r "$TAPDIR/tmp_check/log" "$OUT/tap-log" 2>/dev/null; }
+rm -rf "$TAPDIR"
+
 cluster_stop
 trap - EXIT
 if [ ${#FAILURES[@]} -ne 0 ]; then
