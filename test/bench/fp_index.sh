@@ -90,7 +90,7 @@ select round(percentile_cont(0.5) within group (order by ms) filter (where pr.ge
   from r join probe pr using (p);
 SQL
 )"
-speedup=$(awk -v a="$exh_ms" -v b="$p50" 'BEGIN { if (b > 0) printf "%.0f", a / b; else print "n/a" }')
+speedup=$(awk -v a="$exh_ms" -v b="$p50" 'BEGIN { if (a > 0 && b > 0) printf "%.0fx (p50)", a / b; else print "not measured (BENCH_EXHAUSTIVE_PROBES=0)" }')
 
 cat <<MD
 ### refuge_fingerprint index, $N fingers ($(date -u +%F), $(nproc) cores, one backend, refuge.fingerprint_candidates = $cands)
@@ -100,7 +100,7 @@ cat <<MD
 | refuge_fingerprint index, $IMPOSTORS impostor probes | $imp_p50 | | |
 | exhaustive (sequential scan, every row compared), $EXH genuine probes | $exh_ms | | agrees with the index on the first row: $agree |
 
-Speed-up over exhaustive: ${speedup}x (p50).  Candidate-stage loss: $lost of the $accepted genuine mates that
+Speed-up over exhaustive: ${speedup}.  Candidate-stage loss: $lost of the $accepted genuine mates that
 the full matcher accepts at refuge.fingerprint_threshold were not returned by \`WHERE fp % \$1\` through the index.
 Build: $build_ms ms; index $size (heap $heap).
 MD
