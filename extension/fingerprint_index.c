@@ -166,14 +166,11 @@ typedef struct Candidate
 
 typedef struct FpScan
 {
-	bool		done_scan;
-	bool		empty;			/* a % key with a NULL probe: nothing matches */
-	bool		recheck;		/* % keys the index could not decide (another probe) */
+	ItemPagesScan base;
 	bool		null_probe;		/* ORDER BY fp <-> NULL: distances are all NULL */
 	Candidate  *cand;
 	int			ncand;
 	int			next;			/* next to hand out */
-	MemoryContext cxt;
 } FpScan;
 
 /* the candidate heap is a min-heap on score: its root is the first to go */
@@ -225,15 +222,7 @@ distance_cmp(const void *a, const void *b)
 static IndexScanDesc
 fp_beginscan(Relation index, int nkeys, int norderbys)
 {
-	IndexScanDesc scan = RelationGetIndexScan(index, nkeys, norderbys);
-	FpScan	   *so = palloc0(sizeof(FpScan));
-
-	so->cxt = AllocSetContextCreate(CurrentMemoryContext, "refuge_fingerprint scan", ALLOCSET_DEFAULT_SIZES);
-	scan->xs_orderbyvals = palloc0(sizeof(Datum) * Max(norderbys, 1));
-	scan->xs_orderbynulls = palloc(sizeof(bool) * Max(norderbys, 1));
-	memset(scan->xs_orderbynulls, true, sizeof(bool) * Max(norderbys, 1));
-	scan->opaque = so;
-	return scan;
+	return item_pages_beginscan(index, nkeys, norderbys, sizeof(FpScan));
 }
 
 static void
@@ -241,17 +230,7 @@ fp_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int nor
 {
 	FpScan	   *so = (FpScan *) scan->opaque;
 
-	if (keys && scan->numberOfKeys > 0)
-		memmove(scan->keyData, keys, scan->numberOfKeys * sizeof(ScanKeyData));
-	if (orderbys && scan->numberOfOrderBys > 0)
-		memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
-	MemoryContextReset(so->cxt);
-	so->done_scan = false;
-	so->recheck = false;
-	so->empty = false;
-	for (int i = 0; i < scan->numberOfKeys; i++)
-		if (scan->keyData[i].sk_flags & SK_ISNULL)
-			so->empty = true;
+	item_pages_rescan(scan, keys, orderbys);
 	so->null_probe = scan->numberOfOrderBys > 0 && (scan->orderByData[0].sk_flags & SK_ISNULL);
 	so->cand = NULL;
 	so->ncand = 0;
@@ -268,7 +247,7 @@ run_scan(IndexScanDesc scan)
 	FpScan	   *so = (FpScan *) scan->opaque;
 	Relation	index = scan->indexRelation;
 	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
-	MemoryContext old = MemoryContextSwitchTo(so->cxt);
+	MemoryContext old = MemoryContextSwitchTo(so->base.cxt);
 	ScanKey		pkey = scan->numberOfOrderBys > 0 ? &scan->orderByData[0] : &scan->keyData[0];
 	struct varlena *probe_v = so->null_probe ? NULL : PG_DETOAST_DATUM(pkey->sk_argument);
 	fpm_template *probe = palloc(sizeof(fpm_template));
@@ -288,7 +267,7 @@ run_scan(IndexScanDesc scan)
 			datumIsEqual(PointerGetDatum(PG_DETOAST_DATUM(k->sk_argument)), PointerGetDatum(probe_v), false, -1))
 			threshold = RefugeFingerprintThreshold();
 		else
-			so->recheck = true;
+			so->base.recheck = true;
 	}
 	/* a NULL probe ranks nothing: the first candidates come back, as a sort of NULLs would */
 	if (probe_v == NULL)
@@ -362,14 +341,14 @@ run_scan(IndexScanDesc scan)
 		}
 		RefugeFingerprintTemplate(c->value, other);
 		s = fpm_calibrate(fpm_score(other, probe));
-		if (threshold >= 0 && !so->recheck && s < threshold)
+		if (threshold >= 0 && !so->base.recheck && s < threshold)
 			continue;
 		so->cand[kept] = *c;
 		so->cand[kept++].score = pow(10.0, -s / 10.0);
 	}
 	so->ncand = kept;
 	qsort(so->cand, so->ncand, sizeof(Candidate), distance_cmp);
-	so->done_scan = true;
+	so->base.done_scan = true;
 	MemoryContextSwitchTo(old);
 }
 
@@ -379,21 +358,16 @@ fp_gettuple(IndexScanDesc scan, ScanDirection dir)
 	FpScan	   *so = (FpScan *) scan->opaque;
 	Candidate  *c;
 
-	if (scan->numberOfOrderBys == 0 && scan->numberOfKeys == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("a refuge_fingerprint index answers ORDER BY fp <-> probe and WHERE fp %% probe only")));
-	if (!IsMVCCSnapshot(scan->xs_snapshot))
-		elog(ERROR, "refuge_fingerprint: non-MVCC snapshots are not supported");
-	if (so->empty)
+	item_pages_check_scan(scan, "refuge_fingerprint", "fp");
+	if (so->base.empty)
 		return false;
-	if (!so->done_scan)
+	if (!so->base.done_scan)
 		run_scan(scan);
 	if (so->next >= so->ncand)
 		return false;
 	c = &so->cand[so->next++];
 	scan->xs_heaptid = c->tid;
-	scan->xs_recheck = so->recheck;
+	scan->xs_recheck = so->base.recheck;
 	scan->xs_recheckorderby = false;
 	if (scan->numberOfOrderBys > 0)
 	{
@@ -401,16 +375,6 @@ fp_gettuple(IndexScanDesc scan, ScanDirection dir)
 		scan->xs_orderbynulls[0] = so->null_probe;
 	}
 	return true;
-}
-
-static void
-fp_endscan(IndexScanDesc scan)
-{
-	FpScan	   *so = (FpScan *) scan->opaque;
-
-	MemoryContextDelete(so->cxt);
-	pfree(so);
-	scan->opaque = NULL;
 }
 
 /*
@@ -428,18 +392,6 @@ fp_costestimate(PlannerInfo *root, IndexPath *path, double loop_count, Cost *sta
 	/* no more rows than candidates come back, so no more heap fetches */
 	if (path->indexinfo->tuples > 0)
 		*selectivity = Min(*selectivity, refuge_fingerprint_candidates / path->indexinfo->tuples);
-}
-
-static bytea *
-fp_options(Datum reloptions, bool validate)
-{
-	return NULL;
-}
-
-static bool
-fp_validate_opclass(Oid opclassoid)
-{
-	return true;
 }
 
 /* ---- verification ---- */
@@ -513,48 +465,14 @@ refuge_fingerprint_index_items(PG_FUNCTION_ARGS)
 Datum
 refuge_fingerprint_index_handler(PG_FUNCTION_ARGS)
 {
-	IndexAmRoutine *am = makeNode(IndexAmRoutine);
+	IndexAmRoutine *am = item_pages_routine();
 
-	am->amstrategies = 2;
-	am->amsupport = 1;
-	am->amoptsprocnum = 0;
-	am->amcanorder = false;
-	am->amcanorderbyop = true;
-	am->amcanbackward = false;
-	am->amcanunique = false;
-	am->amcanmulticol = false;
-	am->amoptionalkey = true;
-	am->amsearcharray = false;
-	am->amsearchnulls = false;
-	am->amstorage = false;
-	am->amclusterable = false;
-	am->ampredlocks = false;
-	am->amcanparallel = false;
-	am->amcaninclude = false;
-	am->amusemaintenanceworkmem = false;
-	am->amparallelvacuumoptions = VACUUM_OPTION_PARALLEL_BULKDEL;
-	am->amkeytype = InvalidOid;
 	am->ambuild = fp_build;
 	am->ambuildempty = fp_buildempty;
 	am->aminsert = fp_insert;
-	am->ambulkdelete = item_pages_bulkdelete;
-	am->amvacuumcleanup = item_pages_vacuumcleanup;
-	am->amcanreturn = NULL;
 	am->amcostestimate = fp_costestimate;
-	am->amoptions = fp_options;
-	am->amproperty = NULL;
-	am->ambuildphasename = item_pages_phasename;
-	am->amvalidate = fp_validate_opclass;
-	am->amadjustmembers = NULL;
 	am->ambeginscan = fp_beginscan;
 	am->amrescan = fp_rescan;
 	am->amgettuple = fp_gettuple;
-	am->amgetbitmap = NULL;
-	am->amendscan = fp_endscan;
-	am->ammarkpos = NULL;
-	am->amrestrpos = NULL;
-	am->amestimateparallelscan = NULL;
-	am->aminitparallelscan = NULL;
-	am->amparallelrescan = NULL;
 	PG_RETURN_POINTER(am);
 }

@@ -161,12 +161,9 @@ typedef struct Hit
 
 typedef struct IrisScan
 {
-	bool		done_scan;
-	bool		empty;			/* a % key with a NULL probe: nothing matches */
-	bool		recheck;		/* % keys the index could not decide (another probe) */
+	ItemPagesScan base;
 	Hit		   *hits;
 	int64		nhits;
-	MemoryContext cxt;
 } IrisScan;
 
 static int
@@ -208,16 +205,7 @@ hit_sift_down(Hit *h, int64 n, int64 i)
 static IndexScanDesc
 iris_beginscan(Relation index, int nkeys, int norderbys)
 {
-	IndexScanDesc scan = RelationGetIndexScan(index, nkeys, norderbys);
-	IrisScan   *so = palloc0(sizeof(IrisScan));
-
-	so->cxt = AllocSetContextCreate(CurrentMemoryContext, "refuge_iris scan", ALLOCSET_DEFAULT_SIZES);
-	/* the executor reads the distances we hand back; the AM owns these arrays */
-	scan->xs_orderbyvals = palloc0(sizeof(Datum) * Max(norderbys, 1));
-	scan->xs_orderbynulls = palloc(sizeof(bool) * Max(norderbys, 1));
-	memset(scan->xs_orderbynulls, true, sizeof(bool) * Max(norderbys, 1));
-	scan->opaque = so;
-	return scan;
+	return item_pages_beginscan(index, nkeys, norderbys, sizeof(IrisScan));
 }
 
 static void
@@ -225,17 +213,7 @@ iris_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int n
 {
 	IrisScan   *so = (IrisScan *) scan->opaque;
 
-	if (keys && scan->numberOfKeys > 0)
-		memmove(scan->keyData, keys, scan->numberOfKeys * sizeof(ScanKeyData));
-	if (orderbys && scan->numberOfOrderBys > 0)
-		memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
-	MemoryContextReset(so->cxt);
-	so->done_scan = false;
-	so->recheck = false;
-	so->empty = false;
-	for (int i = 0; i < scan->numberOfKeys; i++)
-		if (scan->keyData[i].sk_flags & SK_ISNULL)
-			so->empty = true;
+	item_pages_rescan(scan, keys, orderbys);
 	so->hits = NULL;
 	so->nhits = 0;
 }
@@ -284,7 +262,7 @@ run_scan(IndexScanDesc scan)
 	IrisScan   *so = (IrisScan *) scan->opaque;
 	Relation	index = scan->indexRelation;
 	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
-	MemoryContext old = MemoryContextSwitchTo(so->cxt);
+	MemoryContext old = MemoryContextSwitchTo(so->base.cxt);
 	ScanKey		pkey = scan->numberOfOrderBys > 0 ? &scan->orderByData[0] : &scan->keyData[0];
 	bool		null_probe = (pkey->sk_flags & SK_ISNULL) != 0;
 	IrisDatumView *probe_v = NULL;
@@ -321,7 +299,7 @@ run_scan(IndexScanDesc scan)
 		if (!null_probe && datumIsEqual(PointerGetDatum(datum_iris(k->sk_argument)), PointerGetDatum(probe_v), false, -1))
 			limit = (float) RefugeIrisThreshold();
 		else
-			so->recheck = true;
+			so->base.recheck = true;
 	}
 	so->hits = palloc(cap * sizeof(Hit));
 	if (!null_probe)
@@ -374,7 +352,7 @@ run_scan(IndexScanDesc scan)
 			score_page(&probe, page, flat, batch, batch_off, batch_hit, nbatch, dist, so->hits);
 		UnlockReleaseBuffer(buf);
 	}
-	if (scan->numberOfKeys > 0 && !so->recheck)
+	if (scan->numberOfKeys > 0 && !so->base.recheck)
 	{
 		int64		kept = 0;
 
@@ -385,7 +363,7 @@ run_scan(IndexScanDesc scan)
 	}
 	for (int64 i = so->nhits / 2 - 1; i >= 0; i--)
 		hit_sift_down(so->hits, so->nhits, i);
-	so->done_scan = true;
+	so->base.done_scan = true;
 	MemoryContextSwitchTo(old);
 }
 
@@ -395,15 +373,10 @@ iris_gettuple(IndexScanDesc scan, ScanDirection dir)
 	IrisScan   *so = (IrisScan *) scan->opaque;
 	Hit			top;
 
-	if (scan->numberOfOrderBys == 0 && scan->numberOfKeys == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("a refuge_iris index answers ORDER BY code <-> probe and WHERE code %% probe only")));
-	if (!IsMVCCSnapshot(scan->xs_snapshot))
-		elog(ERROR, "refuge_iris: non-MVCC snapshots are not supported");
-	if (so->empty)
+	item_pages_check_scan(scan, "refuge_iris", "code");
+	if (so->base.empty)
 		return false;
-	if (!so->done_scan)
+	if (!so->base.done_scan)
 		run_scan(scan);
 	if (so->nhits == 0)
 		return false;
@@ -412,7 +385,7 @@ iris_gettuple(IndexScanDesc scan, ScanDirection dir)
 	so->hits[0] = so->hits[--so->nhits];
 	hit_sift_down(so->hits, so->nhits, 0);
 	scan->xs_heaptid = top.tid;
-	scan->xs_recheck = so->recheck;
+	scan->xs_recheck = so->base.recheck;
 	scan->xs_recheckorderby = false;
 	if (scan->numberOfOrderBys == 0)
 		return true;
@@ -429,16 +402,6 @@ iris_gettuple(IndexScanDesc scan, ScanDirection dir)
 	return true;
 }
 
-static void
-iris_endscan(IndexScanDesc scan)
-{
-	IrisScan   *so = (IrisScan *) scan->opaque;
-
-	MemoryContextDelete(so->cxt);
-	pfree(so);
-	scan->opaque = NULL;
-}
-
 /* ---- planning ---- */
 
 /*
@@ -449,18 +412,6 @@ iris_costestimate(PlannerInfo *root, IndexPath *path, double loop_count, Cost *s
 				  Selectivity *selectivity, double *correlation, double *pages)
 {
 	item_pages_costestimate(root, path, loop_count, startup, total, selectivity, correlation, pages, 0.25);
-}
-
-static bytea *
-iris_options(Datum reloptions, bool validate)
-{
-	return NULL;
-}
-
-static bool
-iris_validate_opclass(Oid opclassoid)
-{
-	return true;
 }
 
 /* ---- verification ---- */
@@ -546,48 +497,14 @@ refuge_iris_index_items(PG_FUNCTION_ARGS)
 Datum
 refuge_iris_index_handler(PG_FUNCTION_ARGS)
 {
-	IndexAmRoutine *am = makeNode(IndexAmRoutine);
+	IndexAmRoutine *am = item_pages_routine();
 
-	am->amstrategies = 2;
-	am->amsupport = 1;
-	am->amoptsprocnum = 0;
-	am->amcanorder = false;
-	am->amcanorderbyop = true;
-	am->amcanbackward = false;
-	am->amcanunique = false;
-	am->amcanmulticol = false;
-	am->amoptionalkey = true;
-	am->amsearcharray = false;
-	am->amsearchnulls = false;
-	am->amstorage = false;
-	am->amclusterable = false;
-	am->ampredlocks = false;
-	am->amcanparallel = false;
-	am->amcaninclude = false;
-	am->amusemaintenanceworkmem = false;
-	am->amparallelvacuumoptions = VACUUM_OPTION_PARALLEL_BULKDEL;
-	am->amkeytype = InvalidOid;
 	am->ambuild = iris_build;
 	am->ambuildempty = iris_buildempty;
 	am->aminsert = iris_insert;
-	am->ambulkdelete = item_pages_bulkdelete;
-	am->amvacuumcleanup = item_pages_vacuumcleanup;
-	am->amcanreturn = NULL;
 	am->amcostestimate = iris_costestimate;
-	am->amoptions = iris_options;
-	am->amproperty = NULL;
-	am->ambuildphasename = item_pages_phasename;
-	am->amvalidate = iris_validate_opclass;
-	am->amadjustmembers = NULL;
 	am->ambeginscan = iris_beginscan;
 	am->amrescan = iris_rescan;
 	am->amgettuple = iris_gettuple;
-	am->amgetbitmap = NULL;
-	am->amendscan = iris_endscan;
-	am->ammarkpos = NULL;
-	am->amrestrpos = NULL;
-	am->amestimateparallelscan = NULL;
-	am->aminitparallelscan = NULL;
-	am->amparallelrescan = NULL;
 	PG_RETURN_POINTER(am);
 }

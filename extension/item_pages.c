@@ -7,6 +7,7 @@
 
 #include "access/generic_xlog.h"
 #include "access/relation.h"
+#include "access/relscan.h"
 #include "catalog/index.h"
 #include "commands/progress.h"
 #include "commands/vacuum.h"
@@ -21,6 +22,8 @@
 #include "utils/rel.h"
 #include "utils/rls.h"
 #include "utils/selfuncs.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
 
 #include "item_pages.h"
 
@@ -283,6 +286,117 @@ item_pages_costestimate(PlannerInfo *root, IndexPath *path, double loop_count, C
 	*selectivity = path->indexorderbys != NIL && path->indexclauses == NIL ? 1 : costs.indexSelectivity;
 	*correlation = 0;
 	*pages = path->indexinfo->pages;
+}
+
+/* ---- scans ---- */
+
+IndexScanDesc
+item_pages_beginscan(Relation index, int nkeys, int norderbys, Size state_size)
+{
+	IndexScanDesc scan = RelationGetIndexScan(index, nkeys, norderbys);
+	ItemPagesScan *so = palloc0(state_size);
+
+	so->cxt = AllocSetContextCreate(CurrentMemoryContext, "refuge index scan", ALLOCSET_DEFAULT_SIZES);
+	/* the executor reads the distances we hand back; the AM owns these arrays */
+	scan->xs_orderbyvals = palloc0(sizeof(Datum) * Max(norderbys, 1));
+	scan->xs_orderbynulls = palloc(sizeof(bool) * Max(norderbys, 1));
+	memset(scan->xs_orderbynulls, true, sizeof(bool) * Max(norderbys, 1));
+	scan->opaque = so;
+	return scan;
+}
+
+void
+item_pages_rescan(IndexScanDesc scan, ScanKey keys, ScanKey orderbys)
+{
+	ItemPagesScan *so = (ItemPagesScan *) scan->opaque;
+
+	if (keys && scan->numberOfKeys > 0)
+		memmove(scan->keyData, keys, scan->numberOfKeys * sizeof(ScanKeyData));
+	if (orderbys && scan->numberOfOrderBys > 0)
+		memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
+	MemoryContextReset(so->cxt);
+	so->done_scan = false;
+	so->recheck = false;
+	so->empty = false;
+	for (int i = 0; i < scan->numberOfKeys; i++)
+		if (scan->keyData[i].sk_flags & SK_ISNULL)
+			so->empty = true;
+}
+
+void
+item_pages_endscan(IndexScanDesc scan)
+{
+	ItemPagesScan *so = (ItemPagesScan *) scan->opaque;
+
+	MemoryContextDelete(so->cxt);
+	pfree(so);
+	scan->opaque = NULL;
+}
+
+/* What amgettuple checks before its first row. */
+void
+item_pages_check_scan(IndexScanDesc scan, const char *am, const char *col)
+{
+	if (scan->numberOfOrderBys == 0 && scan->numberOfKeys == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("a %s index answers ORDER BY %s <-> probe and WHERE %s %% probe only", am, col, col)));
+	if (!IsMVCCSnapshot(scan->xs_snapshot))
+		elog(ERROR, "%s: non-MVCC snapshots are not supported", am);
+}
+
+static bytea *
+no_options(Datum reloptions, bool validate)
+{
+	return NULL;
+}
+
+static bool
+any_opclass(Oid opclassoid)
+{
+	return true;
+}
+
+IndexAmRoutine *
+item_pages_routine(void)
+{
+	IndexAmRoutine *am = makeNode(IndexAmRoutine);
+
+	am->amstrategies = 2;		/* 1: <-> for ORDER BY, 2: % */
+	am->amsupport = 1;
+	am->amoptsprocnum = 0;
+	am->amcanorder = false;
+	am->amcanorderbyop = true;
+	am->amcanbackward = false;
+	am->amcanunique = false;
+	am->amcanmulticol = false;
+	am->amoptionalkey = true;
+	am->amsearcharray = false;
+	am->amsearchnulls = false;
+	am->amstorage = false;
+	am->amclusterable = false;
+	am->ampredlocks = false;
+	am->amcanparallel = false;
+	am->amcaninclude = false;
+	am->amusemaintenanceworkmem = false;
+	am->amparallelvacuumoptions = VACUUM_OPTION_PARALLEL_BULKDEL;
+	am->amkeytype = InvalidOid;
+	am->ambulkdelete = item_pages_bulkdelete;
+	am->amvacuumcleanup = item_pages_vacuumcleanup;
+	am->amcanreturn = NULL;
+	am->amoptions = no_options;
+	am->amproperty = NULL;
+	am->ambuildphasename = item_pages_phasename;
+	am->amvalidate = any_opclass;
+	am->amadjustmembers = NULL;
+	am->amgetbitmap = NULL;
+	am->amendscan = item_pages_endscan;
+	am->ammarkpos = NULL;
+	am->amrestrpos = NULL;
+	am->amestimateparallelscan = NULL;
+	am->aminitparallelscan = NULL;
+	am->amparallelrescan = NULL;
+	return am;
 }
 
 /* ---- verification ---- */

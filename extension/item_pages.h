@@ -52,6 +52,26 @@ extern void item_pages_costestimate(PlannerInfo *root, IndexPath *path, double l
 									double per_item_ops);
 
 /*
+ * Scans: each method's scan state begins with ItemPagesScan.  Both methods
+ * score every entry on the first amgettuple call, then hand rows out.
+ */
+typedef struct ItemPagesScan
+{
+	bool		done_scan;
+	bool		empty;			/* a % key with a NULL probe: nothing matches */
+	bool		recheck;		/* % keys the index could not decide (another probe) */
+	MemoryContext cxt;			/* reset on rescan */
+} ItemPagesScan;
+
+extern IndexScanDesc item_pages_beginscan(Relation index, int nkeys, int norderbys, Size state_size);
+extern void item_pages_rescan(IndexScanDesc scan, ScanKey keys, ScanKey orderbys);
+extern void item_pages_endscan(IndexScanDesc scan);
+extern void item_pages_check_scan(IndexScanDesc scan, const char *am, const char *col);
+
+/* An index method routine with what both methods share filled in. */
+extern IndexAmRoutine *item_pages_routine(void);
+
+/*
  * For the entry-listing (verify) functions: open the index, check that it
  * belongs to this method and that the caller may read every row of its
  * table, check the metapage; returns the number of blocks.

@@ -18,6 +18,7 @@
 
 #include "fp_match.h"
 #include "fp_record.h"
+#include "bench_util.h"
 
 #define MAXIMG 2000
 
@@ -32,34 +33,6 @@ typedef struct img
 static img	imgs[MAXIMG];
 static int	nimg;
 static fp_record rec;
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static char *
-slurp(const char *path)
-{
-	FILE	   *f = fopen(path, "rb");
-	char	   *b;
-	long		n;
-
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	b = malloc(n + 1);
-	n = (long) fread(b, 1, n, f);
-	b[n] = 0;
-	fclose(f);
-	return b;
-}
 
 static img *
 find(const char *db, const char *name)

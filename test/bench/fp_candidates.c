@@ -23,6 +23,7 @@
 #include "fp_match.h"
 #include "fp_record.h"
 #include "synth.h"
+#include "bench_util.h"
 
 #define SEED		13
 #define SYN_PROBES	300
@@ -37,34 +38,6 @@ typedef struct gallery
 	uint16_t   *keys;			/* n x FPI_GALLERY_KEYS */
 	uint16_t   *nkeys;
 } gallery;
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static char *
-slurp(const char *path)
-{
-	FILE	   *f = fopen(path, "rb");
-	char	   *b;
-	long		n;
-
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	b = malloc(n + 1);
-	n = (long) fread(b, 1, n, f);
-	b[n] = 0;
-	fclose(f);
-	return b;
-}
 
 static void
 add(gallery *g, const fpm_template *t)
@@ -240,7 +213,7 @@ main(int argc, char **argv)
 	printf("Template + keys: %.3f ms per finger; candidate scoring: %.0f ns per gallery finger (one core).\n",
 		   1000 * build_s / n, 1e9 * scan_s / (scanned ? scanned : 1));
 	printf("Mates lost by the candidate stage, of those the full matcher accepts (calibrated score >= 40), when M candidates are kept:\n\n");
-	printf("| probes | probes | mates accepted |");
+	printf("| probes | count | mates accepted |");
 	for (int c = 0; c < NCUTS; c++)
 		printf(" M = %d |", cuts[c]);
 	printf("\n|---|---:|---:|");

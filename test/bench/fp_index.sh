@@ -40,7 +40,7 @@ SQL
 )
 size=$(psql -XAtc "select pg_size_pretty(pg_relation_size('fingers_fp'))")
 heap=$(psql -XAtc "select pg_size_pretty(pg_total_relation_size('fingers') - pg_indexes_size('fingers'))")
-cands=$(psql -XAtc "show refuge.fingerprint_candidates")
+cands=$(psql -XAt -c "load '\$libdir/refuge'" -c "show refuge.fingerprint_candidates" | tail -1)
 
 log "searching: $PROBES genuine and $IMPOSTORS impostor probes through the index, $EXH exhaustively"
 read -r p50 p95 rank1 accepted lost imp_p50 exh_ms agree <<<"$(psql -XAt -v ON_ERROR_STOP=1 <<SQL | tail -1
