@@ -36,6 +36,11 @@ create table public.eyes (id int primary key, code refuge.iris);
 insert into public.eyes select i, refuge.iris_from_bytes(
     decode(string_agg(md5(i::text || j), '' order by j), 'hex'), decode(repeat('ff', 256), 'hex'), 8, 128, 2)
   from generate_series(1, 3) i, generate_series(1, 16) j group by i;
+create index eyes_code on public.eyes using refuge_iris (code);
+-- and one with fingerprints under a refuge_fingerprint index (0.3.0)
+create table public.prints (id int primary key, fp refuge.fingerprint);
+insert into public.prints select i, refuge.synthetic_fingerprint(5, i, 0) from generate_series(1, 40) i;
+create index prints_fp on public.prints using refuge_fingerprint (fp);
 SQL
 
 pg_dump -Fc -f "$DUMP" refuge_dump_src
@@ -62,6 +67,10 @@ is "$(q refuge_dump_dst "select count(*) = count(distinct number) from (select n
 is "$(q refuge_dump_dst "select count(*) from refuge.audit_log where new_data ->> 'given_name' = 'After'")" "1" "the restored database audits new writes"
 is "$(q refuge_dump_dst "select md5(string_agg(code::text, ',' order by id)) from public.eyes")" \
    "$(q refuge_dump_src "select md5(string_agg(code::text, ',' order by id)) from public.eyes")" "iris values survive dump and restore"
+is "$(q refuge_dump_dst "select refuge.iris_index_verify('public.eyes_code') || ' ' || refuge.fingerprint_index_verify('public.prints_fp')")" \
+   "3 40" "both biometric indexes are rebuilt by the restore and verify"
+is "$(PGOPTIONS='-c enable_seqscan=off' q refuge_dump_dst "select id from public.prints order by fp operator(refuge.<->) refuge.synthetic_fingerprint(5, 17, 1) limit 1")" \
+   "17" "a new impression finds its finger through the restored fingerprint index"
 # binary COPY exercises iris_send and iris_recv
 psql -X -q -d refuge_dump_src -c "\copy public.eyes to '$DUMP.bin' with (format binary)"
 psql -X -q -d refuge_dump_dst -c "create table public.eyes2 (like public.eyes)" \
