@@ -159,13 +159,24 @@ typedef struct Hit
 	ItemPointerData tid;
 } Hit;
 
+/* passes keep the best FIRST_PASS_HITS hits, then GROWTH times more each */
+#define FIRST_PASS_HITS		1024
+#define GROWTH				64
+
 typedef struct IrisScan
 {
 	ItemPagesScan base;
-	Hit		   *hits;
+	Hit		   *hits;			/* during a pass a max-heap, then sorted */
 	int64		nhits;
+	int64		next;			/* next sorted hit to hand out */
+	int64		cap;			/* hits the current pass keeps */
+	bool		dropped;		/* the pass had more hits than it kept */
+	int64		offered;		/* hits the pass saw */
+	bool		have_last;		/* a later pass resumes after the last one handed out */
+	Hit			last;
 } IrisScan;
 
+/* the order rows come out in: distance, then heap TID */
 static int
 hit_cmp(const void *a, const void *b)
 {
@@ -177,29 +188,55 @@ hit_cmp(const void *a, const void *b)
 }
 
 /*
- * The hits form a binary min-heap: building it is linear and each row handed
- * out costs log n, so ORDER BY ... LIMIT k never pays for a full sort.
+ * A pass keeps the best `cap` hits in a max-heap (its root is the worst kept),
+ * so most items cost one comparison, and nothing is stored per item: ORDER BY
+ * ... LIMIT k over a million codes never holds more than the first pass's
+ * hits.  A consumer that reads past them gets another, larger pass.
  */
 static void
-hit_sift_down(Hit *h, int64 n, int64 i)
+offer(IrisScan *so, float distance, ItemPointer tid)
 {
-	for (;;)
-	{
-		int64		l = 2 * i + 1;
-		int64		m = i;
-		Hit			t;
+	Hit			h;
+	Hit		   *heap = so->hits;
+	int64		i;
 
-		if (l < n && hit_cmp(&h[l], &h[m]) < 0)
-			m = l;
-		if (l + 1 < n && hit_cmp(&h[l + 1], &h[m]) < 0)
-			m = l + 1;
-		if (m == i)
+	h.distance = distance;
+	h.tid = *tid;
+	so->offered++;
+	if (so->have_last && hit_cmp(&h, &so->last) <= 0)
+		return;					/* handed out by an earlier pass */
+	if (so->nhits == so->cap)
+	{
+		so->dropped = true;
+		if (hit_cmp(&h, &heap[0]) >= 0)
 			return;
-		t = h[i];
-		h[i] = h[m];
-		h[m] = t;
-		i = m;
+		/* replace the worst kept and sift it down */
+		i = 0;
+		for (;;)
+		{
+			int64		l = 2 * i + 1;
+			int64		m = l;
+
+			if (l >= so->nhits)
+				break;
+			if (l + 1 < so->nhits && hit_cmp(&heap[l + 1], &heap[l]) > 0)
+				m = l + 1;
+			if (hit_cmp(&heap[m], &h) <= 0)
+				break;
+			heap[i] = heap[m];
+			i = m;
+		}
+		heap[i] = h;
+		return;
 	}
+	/* sift up */
+	i = so->nhits++;
+	while (i > 0 && hit_cmp(&heap[(i - 1) / 2], &h) < 0)
+	{
+		heap[i] = heap[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	heap[i] = h;
 }
 
 static IndexScanDesc
@@ -216,18 +253,22 @@ iris_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int n
 	item_pages_rescan(scan, keys, orderbys);
 	so->hits = NULL;
 	so->nhits = 0;
+	so->next = 0;
+	so->cap = FIRST_PASS_HITS;
+	so->dropped = false;
+	so->have_last = false;
 }
 
 /*
- * Score a page's comparable items (offsets offs[], hit slots slot[]).  Items
- * of one size fill the page's item space back to back, so when every item on
- * the page is one of them the kernel reads the templates in place, with the
- * item size as stride; otherwise (mixed geometries, NULLs) they are copied
- * out to a contiguous batch first.
+ * Score a page's comparable items (offsets offs[]) into out[].  Items of one
+ * size fill the page's item space back to back, so when every item on the
+ * page is one of them the kernel reads the templates in place, with the item
+ * size as stride; otherwise (mixed geometries, NULLs) they are copied out to
+ * a contiguous batch first.
  */
 static void
-score_page(const iris_probe *probe, Page page, Size flat, uint8 *batch, const OffsetNumber *offs,
-		   const int64 *slot, int n, float *dist, Hit *hits)
+score_page(const iris_probe *probe, Page page, Size flat, uint8 *batch, const OffsetNumber *offs, int n,
+		   float *dist, float *out)
 {
 	PageHeader	ph = (PageHeader) page;
 	Size		stride = MAXALIGN(ITEM_SIZE(flat));
@@ -238,26 +279,20 @@ score_page(const iris_probe *probe, Page page, Size flat, uint8 *batch, const Of
 
 		iris_scan(probe, base, stride, n, dist);
 		for (int i = 0; i < n; i++)
-		{
-			ItemId		iid = PageGetItemId(page, offs[i]);
-
-			hits[slot[i]].distance = dist[(ItemIdGetOffset(iid) - ph->pd_upper) / stride];
-		}
+			out[i] = dist[(ItemIdGetOffset(PageGetItemId(page, offs[i])) - ph->pd_upper) / stride];
 		return;
 	}
 	for (int i = 0; i < n; i++)
 		memcpy(batch + (size_t) i * flat, &((IrisIndexItem *) PageGetItem(page, PageGetItemId(page, offs[i])))->h, flat);
-	iris_scan(probe, batch, flat, n, dist);
-	for (int i = 0; i < n; i++)
-		hits[slot[i]].distance = dist[i];
+	iris_scan(probe, batch, flat, n, out);
 }
 
 /*
- * Compare the probe with every item; the hits become a heap that
- * iris_gettuple pops: exact distances, in order.
+ * One pass: compare the probe with every item, keep the best so->cap hits
+ * after the last one handed out, and sort them for iris_gettuple.
  */
 static void
-run_scan(IndexScanDesc scan)
+run_pass(IndexScanDesc scan)
 {
 	IrisScan   *so = (IrisScan *) scan->opaque;
 	Relation	index = scan->indexRelation;
@@ -268,11 +303,10 @@ run_scan(IndexScanDesc scan)
 	IrisDatumView *probe_v = NULL;
 	float		limit = get_float4_infinity();	/* hits beyond it are dropped */
 	iris_probe	probe;
-	int64		cap = 1024;
 	Size		flat = 0;
 	uint8	   *batch = NULL;
-	int64	   *batch_hit = NULL;
 	float	   *dist = NULL;
+	float	   *out = NULL;
 	OffsetNumber *batch_off = NULL;
 
 	/* a NULL probe makes every distance NULL: all rows come back, unordered */
@@ -287,11 +321,13 @@ run_scan(IndexScanDesc scan)
 		if (iris_probe_init(&probe, &probe_v->h, &p, palloc(need), need, NULL) != RF_OK)
 			elog(ERROR, "refuge_iris: could not prepare the probe");
 	}
+
 	/*
 	 * % keys with the probe being scored are decided here, at the threshold
 	 * the operator itself reads; others (another probe) are left to the
 	 * executor's recheck.
 	 */
+	so->base.recheck = false;
 	for (int i = 0; i < scan->numberOfKeys; i++)
 	{
 		ScanKey		k = &scan->keyData[i];
@@ -301,14 +337,25 @@ run_scan(IndexScanDesc scan)
 		else
 			so->base.recheck = true;
 	}
-	so->hits = palloc(cap * sizeof(Hit));
+	if (so->base.recheck)
+		limit = get_float4_infinity();
+	if (so->hits == NULL || so->cap > FIRST_PASS_HITS)
+	{
+		if (so->hits != NULL)
+			pfree(so->hits);
+		so->hits = palloc_extended(so->cap * sizeof(Hit), MCXT_ALLOC_HUGE);
+	}
+	so->nhits = 0;
+	so->next = 0;
+	so->dropped = false;
+	so->offered = 0;
 	if (!null_probe)
 	{
 		/* one kernel call per page (score_page) */
 		flat = flat_size(probe_v);
 		batch = palloc(flat * (BLCKSZ / ITEM_SIZE(flat) + 1));
-		batch_hit = palloc(sizeof(int64) * MaxOffsetNumber);
 		dist = palloc(sizeof(float) * MaxOffsetNumber);
+		out = palloc(sizeof(float) * MaxOffsetNumber);
 		batch_off = palloc(sizeof(OffsetNumber) * MaxOffsetNumber);
 	}
 	for (BlockNumber blk = 1; blk < nblocks; blk++)
@@ -322,47 +369,34 @@ run_scan(IndexScanDesc scan)
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
 		maxoff = PageGetMaxOffsetNumber(page);
-		if (so->nhits + maxoff > cap)
-		{
-			cap = Max(cap * 2, so->nhits + maxoff);
-			so->hits = repalloc_huge(so->hits, cap * sizeof(Hit));
-		}
 		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
 		{
 			ItemId		iid = PageGetItemId(page, off);
 			IrisIndexItem *item;
-			Hit		   *hit;
 
 			if (!ItemIdIsUsed(iid) || ItemIdIsDead(iid))
 				continue;
 			item = (IrisIndexItem *) PageGetItem(page, iid);
-			hit = &so->hits[so->nhits];
-			hit->tid = item->tid;
-			hit->distance = 1.0f;	/* another geometry: not comparable */
 			if (null_probe || ItemIdGetLength(iid) == NULL_ITEM_SIZE)
-				hit->distance = get_float4_infinity();
-			else if (ItemIdGetLength(iid) == ITEM_SIZE(flat) && iris_same_geometry(&item->h, &probe_v->h))
 			{
-				batch_off[nbatch] = off;
-				batch_hit[nbatch++] = so->nhits;
+				if (isinf(limit))
+					offer(so, get_float4_infinity(), &item->tid);
 			}
-			so->nhits++;
+			else if (ItemIdGetLength(iid) == ITEM_SIZE(flat) && iris_same_geometry(&item->h, &probe_v->h))
+				batch_off[nbatch++] = off;
+			else if (1.0f <= limit)
+				offer(so, 1.0f, &item->tid);	/* another geometry: not comparable */
 		}
 		if (nbatch > 0)
-			score_page(&probe, page, flat, batch, batch_off, batch_hit, nbatch, dist, so->hits);
+		{
+			score_page(&probe, page, flat, batch, batch_off, nbatch, dist, out);
+			for (int i = 0; i < nbatch; i++)
+				if (out[i] <= limit)
+					offer(so, out[i], &((IrisIndexItem *) PageGetItem(page, PageGetItemId(page, batch_off[i])))->tid);
+		}
 		UnlockReleaseBuffer(buf);
 	}
-	if (scan->numberOfKeys > 0 && !so->base.recheck)
-	{
-		int64		kept = 0;
-
-		for (int64 i = 0; i < so->nhits; i++)
-			if (so->hits[i].distance <= limit)
-				so->hits[kept++] = so->hits[i];
-		so->nhits = kept;
-	}
-	for (int64 i = so->nhits / 2 - 1; i >= 0; i--)
-		hit_sift_down(so->hits, so->nhits, i);
+	qsort(so->hits, so->nhits, sizeof(Hit), hit_cmp);
 	so->base.done_scan = true;
 	MemoryContextSwitchTo(old);
 }
@@ -377,13 +411,18 @@ iris_gettuple(IndexScanDesc scan, ScanDirection dir)
 	if (so->base.empty)
 		return false;
 	if (!so->base.done_scan)
-		run_scan(scan);
-	if (so->nhits == 0)
+		run_pass(scan);
+	if (so->next == so->nhits && so->dropped)
+	{
+		/* the consumer wants more than this pass kept: a larger one, after the last */
+		so->cap = Min(so->cap * GROWTH, so->offered);
+		run_pass(scan);
+	}
+	if (so->next == so->nhits)
 		return false;
-	/* pop the nearest: move the last hit to the root and sift it down */
-	top = so->hits[0];
-	so->hits[0] = so->hits[--so->nhits];
-	hit_sift_down(so->hits, so->nhits, 0);
+	top = so->hits[so->next++];
+	so->last = top;
+	so->have_last = true;
 	scan->xs_heaptid = top.tid;
 	scan->xs_recheck = so->base.recheck;
 	scan->xs_recheckorderby = false;

@@ -44,6 +44,19 @@ select id from eyes order by code <-> refuge.synthetic_iris(7, 77, 2) limit 1;
 vacuum eyes;
 select id from eyes order by code <-> refuge.synthetic_iris(7, 77, 2) limit 1;
 select count(*) as rows_via_index from (select id from eyes order by code <-> refuge.synthetic_iris(7, 5) limit 100000) s;
+-- a scan keeps the best 1,024 hits, then makes a larger pass resuming after the
+-- last row handed out: the order across that seam is a sequential scan's
+create function pg_temp.seam(via_index boolean) returns text language plpgsql as $$
+declare r text;
+begin
+    execute format('set local enable_indexscan = %s', via_index);
+    execute format('set local enable_seqscan = %s', not via_index);
+    select string_agg(round(d::numeric, 6)::text, ' ') into r
+      from (select code <-> refuge.synthetic_iris(7, 5) as d from eyes
+             order by code <-> refuge.synthetic_iris(7, 5) offset 1018 limit 12) s;
+    return r;
+end $$;
+select pg_temp.seam(true) = pg_temp.seam(false) as same_order_across_passes;
 reindex index eyes_code;
 select id from eyes order by code <-> refuge.synthetic_iris(7, 1234, 3) limit 1;
 
