@@ -142,13 +142,28 @@ in_area(const fpm_point *h, int nh, float x, float y)
 }
 
 /*
- * Whether the whole disc of radius R around c lies inside the hull (with a
- * small margin): then every cell of its cylinder is in the area and in_area
- * need not be asked cell by cell.  The hull runs counter-clockwise.
+ * The hull edges that can decide in_area() for a point of the disc of radius
+ * R around c, so that the cells of one cylinder test only those (same
+ * result, a few edges instead of all).  An edge whose line has the whole disc
+ * on its inner side (with a margin far above rounding) passes every cell, so
+ * the inside test can skip it; an edge farther than R + OMEGA from c cannot be
+ * within OMEGA of any cell, so the distance test can skip it.  Returns 1 when
+ * no edge can fail the inside test: every cell is in the area.
  */
-static int
-disc_inside_hull(const fpm_point *h, int nh, const fpm_point *c)
+typedef struct edge_set
 {
+	int			nside;
+	int			nnear;
+	uint8_t		side[FPM_MAX + 1];
+	uint8_t		near[FPM_MAX + 1];
+} edge_set;
+
+#define EDGE_MARGIN_MM	0.01f
+
+static int
+select_edges(const fpm_point *h, int nh, const fpm_point *c, edge_set *es)
+{
+	es->nside = es->nnear = 0;
 	if (nh < 3)
 		return 1;				/* in_area accepts everything then */
 	for (int i = 0; i < nh; i++)
@@ -156,13 +171,58 @@ disc_inside_hull(const fpm_point *h, int nh, const fpm_point *c)
 		const fpm_point *a = &h[i];
 		const fpm_point *b = &h[i + 1 == nh ? 0 : i + 1];
 		float		ex = b->x - a->x, ey = b->y - a->y;
-		float		len = sqrtf(ex * ex + ey * ey);
+		float		len2 = ex * ex + ey * ey;
+		float		len = sqrtf(len2);
+		float		px = c->x - a->x, py = c->y - a->y;
+		float		t = len2 > 0 ? (px * ex + py * ey) / len2 : 0;
+		float		dx, dy;
 
-		/* signed distance of c from the edge's line, positive inside */
-		if (len == 0 || (ex * (c->y - a->y) - ey * (c->x - a->x)) / len < R_MM + 0.05f)
-			return 0;
+		if (len == 0 || (ex * py - ey * px) / len < R_MM + EDGE_MARGIN_MM)
+			es->side[es->nside++] = (uint8_t) i;
+		t = t < 0 ? 0 : (t > 1 ? 1 : t);
+		dx = c->x - (a->x + t * ex);
+		dy = c->y - (a->y + t * ey);
+		if (sqrtf(dx * dx + dy * dy) <= R_MM + OMEGA_MM + EDGE_MARGIN_MM)
+			es->near[es->nnear++] = (uint8_t) i;
+	}
+	return es->nside == 0;
+}
+
+/* in_area() restricted to the edges select_edges() kept: the same answer. */
+static int
+in_area_edges(const fpm_point *h, int nh, const edge_set *es, float x, float y)
+{
+	float		best = 1e9f;
+
+	for (int k = 0; k < es->nside; k++)
+	{
+		int			i = es->side[k];
+		const fpm_point *a = &h[i];
+		const fpm_point *b = &h[i + 1 == nh ? 0 : i + 1];
+
+		if ((b->x - a->x) * (y - a->y) - (b->y - a->y) * (x - a->x) < 0)
+			goto outside;
 	}
 	return 1;
+outside:
+	for (int k = 0; k < es->nnear; k++)
+	{
+		int			i = es->near[k];
+		const fpm_point *a = &h[i];
+		const fpm_point *b = &h[i + 1 == nh ? 0 : i + 1];
+		float		ex = b->x - a->x, ey = b->y - a->y;
+		float		px = x - a->x, py = y - a->y;
+		float		len2 = ex * ex + ey * ey;
+		float		t = len2 > 0 ? (px * ex + py * ey) / len2 : 0;
+		float		dx, dy;
+
+		t = t < 0 ? 0 : (t > 1 ? 1 : t);
+		dx = x - (a->x + t * ex);
+		dy = y - (a->y + t * ey);
+		if (dx * dx + dy * dy < best)
+			best = dx * dx + dy * dy;
+	}
+	return best <= OMEGA_MM * OMEGA_MM;
 }
 
 /* Gaussian integral over a direction section: erf form */
@@ -275,7 +335,10 @@ fpm_build(const fp_view *view, fpm_template *t)
 		int			neighbours = 0;
 		int			valid = 0;
 		int			near[FPM_MAX];
-		int			interior = disc_inside_hull(h, nh, c);
+		const float *near_sw[FPM_MAX];
+		float		near_u[FPM_MAX];
+		edge_set	edges;
+		int			interior = select_edges(h, nh, c, &edges);
 
 		/* only minutiae within R + 3 sigma can reach a cell of this cylinder */
 		for (int j = 0; j < n; j++)
@@ -283,9 +346,28 @@ fpm_build(const fp_view *view, fpm_template *t)
 			float		dx = t->p[j].x - c->x, dy = t->p[j].y - c->y;
 
 			if (j != i && dx * dx + dy * dy <= (R_MM + 3 * SIGMA_S) * (R_MM + 3 * SIGMA_S))
+			{
+				/* the direction weights depend on the pair, not the cell */
+				near_sw[neighbours] = sector_weights(dphi(c->angle, t->p[j].angle));
+				/* its coordinate along the cylinder's rows */
+				near_u[neighbours] = dx * cs + dy * sn;
 				near[neighbours++] = j;
+			}
 		}
 		for (int a = 0; a < FPM_NS; a++)
+		{
+			/*
+			 * Neighbours more than 3 sigma from this row (plus a margin far
+			 * above rounding) reach none of its cells: the row's cells loop
+			 * over the others only, in the same order, so the sums are the same.
+			 */
+			int			row[FPM_MAX];
+			int			nrow = 0;
+			float		ru = (a - (FPM_NS - 1) / 2.0f) * cell;
+
+			for (int q = 0; q < neighbours; q++)
+				if (fabsf(near_u[q] - ru) <= 3 * SIGMA_S + 0.01f)
+					row[nrow++] = q;
 			for (int b = 0; b < FPM_NS; b++)
 			{
 				/* cell centre in the minutia's frame, then in the image */
@@ -295,11 +377,12 @@ fpm_build(const fp_view *view, fpm_template *t)
 				float		py = c->y + u * sn + v * cs;
 				float		acc[FPM_ND] = {0};
 
-				if (u * u + v * v > R_MM * R_MM || (!interior && !in_area(h, nh, px, py)))
+				if (u * u + v * v > R_MM * R_MM || (!interior && !in_area_edges(h, nh, &edges, px, py)))
 					continue;
 				valid++;
-				for (int q = 0; q < neighbours; q++)
+				for (int r = 0; r < nrow; r++)
 				{
+					int			q = row[r];
 					int			j = near[q];
 					float		dx, dy, d2, ws;
 
@@ -309,12 +392,8 @@ fpm_build(const fp_view *view, fpm_template *t)
 					if (d2 > 9 * SIGMA_S * SIGMA_S)
 						continue;
 					ws = expf(-d2 / (2 * SIGMA_S * SIGMA_S)) / (SIGMA_S * 2.5066283f);
-					{
-						const float *sw = sector_weights(dphi(c->angle, t->p[j].angle));
-
-						for (int k = 0; k < FPM_ND; k++)
-							acc[k] += ws * sw[k];
-					}
+					for (int k = 0; k < FPM_ND; k++)
+						acc[k] += ws * near_sw[q][k];
 				}
 				for (int k = 0; k < FPM_ND; k++)
 				{
@@ -325,6 +404,7 @@ fpm_build(const fp_view *view, fpm_template *t)
 						t->bits[i][bit >> 6] |= (uint64_t) 1 << (bit & 63);
 				}
 			}
+		}
 		t->ncells[i] = (uint16_t) (valid * FPM_ND);
 		t->full[i] = valid == disc_cells();
 		for (int w = 0; w < FPM_WORDS; w++)
