@@ -102,6 +102,22 @@ hull(const fpm_point *pts, int n, fpm_point *h)
 	return k > 1 ? k - 1 : k;
 }
 
+/* Squared distance from (x, y) to the segment a-b. */
+static inline float
+segment_dist2(const fpm_point *a, const fpm_point *b, float x, float y)
+{
+	float		ex = b->x - a->x, ey = b->y - a->y;
+	float		px = x - a->x, py = y - a->y;
+	float		len2 = ex * ex + ey * ey;
+	float		t = len2 > 0 ? (px * ex + py * ey) / len2 : 0;
+	float		dx, dy;
+
+	t = t < 0 ? 0 : (t > 1 ? 1 : t);
+	dx = x - (a->x + t * ex);
+	dy = y - (a->y + t * ey);
+	return dx * dx + dy * dy;
+}
+
 /* Inside the hull, or within OMEGA of it. */
 static int
 in_area(const fpm_point *h, int nh, float x, float y)
@@ -124,19 +140,10 @@ in_area(const fpm_point *h, int nh, float x, float y)
 		return 1;
 	for (int i = 0; i < nh; i++)
 	{
-		const fpm_point *a = &h[i];
-		const fpm_point *b = &h[i + 1 == nh ? 0 : i + 1];
-		float		ex = b->x - a->x, ey = b->y - a->y;
-		float		px = x - a->x, py = y - a->y;
-		float		len2 = ex * ex + ey * ey;
-		float		t = len2 > 0 ? (px * ex + py * ey) / len2 : 0;
-		float		dx, dy;
+		float		d2 = segment_dist2(&h[i], &h[i + 1 == nh ? 0 : i + 1], x, y);
 
-		t = t < 0 ? 0 : (t > 1 ? 1 : t);
-		dx = x - (a->x + t * ex);
-		dy = y - (a->y + t * ey);
-		if (dx * dx + dy * dy < best)
-			best = dx * dx + dy * dy;
+		if (d2 < best)
+			best = d2;
 	}
 	return best <= OMEGA_MM * OMEGA_MM;
 }
@@ -171,18 +178,11 @@ select_edges(const fpm_point *h, int nh, const fpm_point *c, edge_set *es)
 		const fpm_point *a = &h[i];
 		const fpm_point *b = &h[i + 1 == nh ? 0 : i + 1];
 		float		ex = b->x - a->x, ey = b->y - a->y;
-		float		len2 = ex * ex + ey * ey;
-		float		len = sqrtf(len2);
-		float		px = c->x - a->x, py = c->y - a->y;
-		float		t = len2 > 0 ? (px * ex + py * ey) / len2 : 0;
-		float		dx, dy;
+		float		len = sqrtf(ex * ex + ey * ey);
 
-		if (len == 0 || (ex * py - ey * px) / len < R_MM + EDGE_MARGIN_MM)
+		if (len == 0 || (ex * (c->y - a->y) - ey * (c->x - a->x)) / len < R_MM + EDGE_MARGIN_MM)
 			es->side[es->nside++] = (uint8_t) i;
-		t = t < 0 ? 0 : (t > 1 ? 1 : t);
-		dx = c->x - (a->x + t * ex);
-		dy = c->y - (a->y + t * ey);
-		if (sqrtf(dx * dx + dy * dy) <= R_MM + OMEGA_MM + EDGE_MARGIN_MM)
+		if (sqrtf(segment_dist2(a, b, c->x, c->y)) <= R_MM + OMEGA_MM + EDGE_MARGIN_MM)
 			es->near[es->nnear++] = (uint8_t) i;
 	}
 	return es->nside == 0;
@@ -208,19 +208,10 @@ outside:
 	for (int k = 0; k < es->nnear; k++)
 	{
 		int			i = es->near[k];
-		const fpm_point *a = &h[i];
-		const fpm_point *b = &h[i + 1 == nh ? 0 : i + 1];
-		float		ex = b->x - a->x, ey = b->y - a->y;
-		float		px = x - a->x, py = y - a->y;
-		float		len2 = ex * ex + ey * ey;
-		float		t = len2 > 0 ? (px * ex + py * ey) / len2 : 0;
-		float		dx, dy;
+		float		d2 = segment_dist2(&h[i], &h[i + 1 == nh ? 0 : i + 1], x, y);
 
-		t = t < 0 ? 0 : (t > 1 ? 1 : t);
-		dx = x - (a->x + t * ex);
-		dy = y - (a->y + t * ey);
-		if (dx * dx + dy * dy < best)
-			best = dx * dx + dy * dy;
+		if (d2 < best)
+			best = d2;
 	}
 	return best <= OMEGA_MM * OMEGA_MM;
 }

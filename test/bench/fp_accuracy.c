@@ -18,7 +18,7 @@
 
 #include "fp_match.h"
 #include "fp_record.h"
-#include "bench_util.h"
+#include "../lib/test_util.h"
 
 #define MAXIMG 2000
 
@@ -130,13 +130,13 @@ main(int argc, char **argv)
 	double		eer_ratio_worst = 0;
 
 	snprintf(path, sizeof(path), "%s/manifest.csv", dir);
-	if ((manifest = slurp(path)) == NULL)
+	if ((manifest = slurp(path, NULL)) == NULL)
 	{
 		printf("no %s: nothing to measure\n", path);
 		return 0;
 	}
 	snprintf(path, sizeof(path), "%s/metrics_bozorth3.csv", dir);
-	bmetrics = slurp(path);
+	bmetrics = slurp(path, NULL);
 	/* db,file,image,finger,impression,width,height,dpi,minutiae,... */
 	for (line = strtok(manifest, "\n"); line; line = strtok(NULL, "\n"))
 	{
@@ -157,7 +157,7 @@ main(int argc, char **argv)
 				continue;
 		}
 		snprintf(path, sizeof(path), "%s/%s", dir, file);
-		if ((text = slurp(path)) == NULL || nimg == MAXIMG)
+		if ((text = slurp(path, NULL)) == NULL || nimg == MAXIMG)
 			continue;
 		if (fp_parse_xyt(text, strlen(text), w, h, dpi, 0, &rec, &err) != RF_OK)
 		{
@@ -184,7 +184,7 @@ main(int argc, char **argv)
 		if (i > 0 && strcmp(db, imgs[i - 1].db) == 0)
 			continue;
 		snprintf(path, sizeof(path), "%.3000s/scores/protocol_%.60s.csv", dir, db);
-		if ((csv = slurp(path)) == NULL)
+		if ((csv = slurp(path, NULL)) == NULL)
 			continue;
 		/* db,gallery,probe,type,protocol,bozorth3_score */
 		for (char *save = NULL, *l = strtok_r(csv, "\n", &save); l; l = strtok_r(NULL, "\n", &save))

@@ -23,7 +23,7 @@
 #include "fp_match.h"
 #include "fp_record.h"
 #include "synth.h"
-#include "bench_util.h"
+#include "../lib/test_util.h"
 
 #define SEED		13
 #define SYN_PROBES	300
@@ -128,7 +128,7 @@ main(int argc, char **argv)
 	build_s = now() - t0;
 
 	snprintf(path, sizeof(path), "%s/manifest.csv", dir);
-	if ((manifest = slurp(path)) == NULL)
+	if ((manifest = slurp(path, NULL)) == NULL)
 		printf("no %s: real fingers skipped\n", path);
 	else
 	{
@@ -142,7 +142,7 @@ main(int argc, char **argv)
 				sscanf(line, "%63[^,],%127[^,],%*[^,],%d,%d,%d,%d,%d", r->db, file, &r->finger, &r->impr, &r->w, &r->h, &r->dpi) != 7)
 				continue;
 			snprintf(path, sizeof(path), "%s/%s", dir, file);
-			if ((r->xyt = slurp(path)) == NULL)
+			if ((r->xyt = slurp(path, NULL)) == NULL)
 				continue;
 			if (fp_parse_xyt(r->xyt, strlen(r->xyt), r->w, r->h, r->dpi, 0, &rec, &err) != RF_OK)
 				continue;

@@ -12,31 +12,11 @@
 
 #include "fp_record.h"
 #include "tap.h"
+#include "../lib/test_util.h"
 
 static char shared[1024];
 static fp_record rec;			/* large: keep off the stack */
 static fp_record rec2;
-
-static uint8_t *
-slurp(const char *path, size_t *len)
-{
-	FILE	   *f = fopen(path, "rb");
-	uint8_t    *buf;
-	long		n;
-
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc(n + 1);
-	if (fread(buf, 1, n, f) != (size_t) n)
-		n = 0;
-	buf[n] = 0;
-	fclose(f);
-	*len = (size_t) n;
-	return buf;
-}
 
 static uint8_t *
 vec(const char *rel, size_t *len)
@@ -44,7 +24,7 @@ vec(const char *rel, size_t *len)
 	char		path[2048];
 
 	snprintf(path, sizeof(path), "%s/%s", shared, rel);
-	return slurp(path, len);
+	return (uint8_t *) slurp(path, len);
 }
 
 /* the numbers that follow "key" in a JSON text, in order */
