@@ -17,6 +17,12 @@
 
 #include "rf_rng.h"
 
+#if defined(__x86_64__) && !defined(__llvm__)
+/* not in the LLVM bitcode PostgreSQL builds for JIT (as in iris_scan.c) */
+#define RF_X86_KERNELS 1
+#include <immintrin.h>
+#endif
+
 /* A random rank of every cylinder cell for each min-hash */
 static uint16_t cell_rank[FPI_TABLES * FPI_BAND][FPM_CELLS];
 static int	ranks_ready = 0;
@@ -91,4 +97,55 @@ fpi_bitmap(const uint16_t *keys, int nkeys, uint64_t *bitmap)
 	memset(bitmap, 0, FPI_BITMAP_WORDS * sizeof(uint64_t));
 	for (int i = 0; i < nkeys; i++)
 		bitmap[keys[i] >> 6] |= (uint64_t) 1 << (keys[i] & 63);
+}
+
+#ifdef RF_X86_KERNELS
+/*
+ * Eight keys per step: widen to 32 bits, gather the 32-bit bitmap words they
+ * fall in, shift each key's bit down and add.  The bitmap is little-endian
+ * 64-bit words, so bit k is bit k & 31 of 32-bit word k >> 5.
+ */
+__attribute__((target("avx2")))
+static int
+hits_avx2(const uint64_t *bitmap, const uint16_t *keys, int nkeys)
+{
+	const int  *words = (const int *) bitmap;
+	__m256i		acc = _mm256_setzero_si256();
+	__m256i		one = _mm256_set1_epi32(1);
+	__m256i		low5 = _mm256_set1_epi32(31);
+	__m128i		lo, hi;
+	int			i = 0, hits;
+
+	for (; i + 8 <= nkeys; i += 8)
+	{
+		__m256i		k = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *) (keys + i)));
+		__m256i		w = _mm256_i32gather_epi32(words, _mm256_srli_epi32(k, 5), 4);
+
+		acc = _mm256_add_epi32(acc, _mm256_and_si256(_mm256_srlv_epi32(w, _mm256_and_si256(k, low5)), one));
+	}
+	lo = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
+	lo = _mm_add_epi32(lo, _mm_shuffle_epi32(lo, 0x4e));
+	hi = _mm_add_epi32(lo, _mm_shuffle_epi32(lo, 0xb1));
+	hits = _mm_cvtsi128_si32(hi);
+	return hits + fpi_hits_portable(bitmap, keys + i, nkeys - i);
+}
+#endif
+
+typedef int (*hits_fn) (const uint64_t *, const uint16_t *, int);
+
+static hits_fn hits_chosen = NULL;
+
+int
+fpi_hits(const uint64_t *bitmap, const uint16_t *keys, int nkeys)
+{
+	if (hits_chosen == NULL)
+	{
+		hits_chosen = fpi_hits_portable;
+#ifdef RF_X86_KERNELS
+		__builtin_cpu_init();
+		if (__builtin_cpu_supports("avx2"))
+			hits_chosen = hits_avx2;
+#endif
+	}
+	return hits_chosen(bitmap, keys, nkeys);
 }

@@ -41,9 +41,15 @@ int			fpi_keys(const fpm_template *t, int cylinders, uint16_t *keys);
 /* The probe's keys as a bitmap of FPI_BITMAP_WORDS words. */
 void		fpi_bitmap(const uint16_t *keys, int nkeys, uint64_t *bitmap);
 
-/* Keys of a gallery finger that the probe also has. */
+/*
+ * Keys of a gallery finger that the probe also has: one bit test per key,
+ * eight at a time with AVX2 gathers where the CPU has them (chosen once).
+ */
+int			fpi_hits(const uint64_t *bitmap, const uint16_t *keys, int nkeys);
+
+/* The same, one key at a time (the reference the fast path is tested against). */
 static inline int
-fpi_hits(const uint64_t *bitmap, const uint16_t *keys, int nkeys)
+fpi_hits_portable(const uint64_t *bitmap, const uint16_t *keys, int nkeys)
 {
 	int			hits = 0;
 
