@@ -258,6 +258,8 @@ run_scan(IndexScanDesc scan)
 	double		threshold = -1;	/* calibrated score a returned row needs */
 	int			kept = 0;
 
+	item_pages_check_meta(index, FP_INDEX_MAGIC, FP_INDEX_VERSION, "refuge_fingerprint");
+
 	/* % keys with the probe being searched are decided here, others rechecked */
 	for (int i = 0; i < scan->numberOfKeys; i++)
 	{

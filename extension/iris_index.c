@@ -297,7 +297,7 @@ run_pass(IndexScanDesc scan)
 	IrisScan   *so = (IrisScan *) scan->opaque;
 	Relation	index = scan->indexRelation;
 	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
-	MemoryContext old = MemoryContextSwitchTo(so->base.cxt);
+	MemoryContext old;
 	ScanKey		pkey = scan->numberOfOrderBys > 0 ? &scan->orderByData[0] : &scan->keyData[0];
 	bool		null_probe = (pkey->sk_flags & SK_ISNULL) != 0;
 	IrisDatumView *probe_v = NULL;
@@ -308,6 +308,9 @@ run_pass(IndexScanDesc scan)
 	float	   *dist = NULL;
 	float	   *out = NULL;
 	OffsetNumber *batch_off = NULL;
+
+	item_pages_check_meta(index, IRIS_INDEX_MAGIC, IRIS_INDEX_VERSION, "refuge_iris");
+	old = MemoryContextSwitchTo(so->base.cxt);
 
 	/* a NULL probe makes every distance NULL: all rows come back, unordered */
 	if (!null_probe)

@@ -401,13 +401,43 @@ item_pages_routine(void)
 
 /* ---- verification ---- */
 
+/*
+ * The metapage must be this method's and of the layout this library
+ * writes; scans call this too, so an index from another key or layout
+ * version is refused (REINDEX it) rather than searched wrongly.  Returns the
+ * insertion block.
+ */
+BlockNumber
+item_pages_check_meta(Relation index, uint32 magic, uint32 version, const char *am)
+{
+	Buffer		buf = ReadBuffer(index, ITEM_PAGES_METAPAGE);
+	ItemPagesMeta *m;
+	BlockNumber last;
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	m = meta_of(BufferGetPage(buf));
+	if (m->magic != magic || m->version != version)
+	{
+		uint32		got_magic = m->magic, got_version = m->version;
+
+		UnlockReleaseBuffer(buf);
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("%s index \"%s\": metapage has magic %08x version %u, this library writes %08x version %u",
+						am, RelationGetRelationName(index), got_magic, got_version, magic, version),
+				 errhint("REINDEX the index.")));
+	}
+	last = m->last_block;
+	UnlockReleaseBuffer(buf);
+	return last;
+}
+
 Relation
 item_pages_open_checked(Oid relid, amgettuple_function gettuple, const char *am, uint32 magic, uint32 version,
 						BlockNumber *nblocks)
 {
 	Relation	index = relation_open(relid, AccessShareLock);
 	Oid			heapid;
-	Buffer		buf;
 	BlockNumber last;
 
 	if (index->rd_rel->relkind != RELKIND_INDEX || index->rd_indam == NULL ||
@@ -430,19 +460,7 @@ item_pages_open_checked(Oid relid, amgettuple_function gettuple, const char *am,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
 				 errmsg("%s index \"%s\" has %u blocks; a metapage and a data page are the least",
 						am, RelationGetRelationName(index), *nblocks)));
-	buf = ReadBuffer(index, ITEM_PAGES_METAPAGE);
-	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	{
-		ItemPagesMeta *m = meta_of(BufferGetPage(buf));
-
-		if (m->magic != magic || m->version != version)
-			ereport(ERROR,
-					(errcode(ERRCODE_INDEX_CORRUPTED),
-					 errmsg("%s index \"%s\": bad metapage (magic %08x, version %u)",
-							am, RelationGetRelationName(index), m->magic, m->version)));
-		last = m->last_block;
-	}
-	UnlockReleaseBuffer(buf);
+	last = item_pages_check_meta(index, magic, version, am);
 	if (last < 1 || last >= *nblocks)
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),

@@ -71,6 +71,8 @@ extern void item_pages_check_scan(IndexScanDesc scan, const char *am, const char
 /* An index method routine with what both methods share filled in. */
 extern IndexAmRoutine *item_pages_routine(void);
 
+extern BlockNumber item_pages_check_meta(Relation index, uint32 magic, uint32 version, const char *am);
+
 /*
  * For the entry-listing (verify) functions: open the index, check that it
  * belongs to this method and that the caller may read every row of its
