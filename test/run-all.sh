@@ -19,6 +19,16 @@ count() {   # count SUITE PASSED FAILED
     [ "$3" -eq 0 ] || FAILURES+=("$1")
 }
 
+tally() {   # tally SUITE LOG EXIT-STATUS: count a TAP log's "ok N"/"not ok N" lines
+    local p f
+    p=$(grep -cE '^ok [0-9]+' "$2" || true)
+    f=$(grep -cE '^not ok [0-9]+' "$2" || true)
+    # a runner that failed without a failing assertion (crash, missed plan) fails
+    if [ "$3" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+    count "$1" "$p" "$f"
+    [ "$f" -eq 0 ]
+}
+
 ensure_packages
 build_install
 cluster_start cluster "${REFUGE_TEST_PORT:-54329}"
@@ -53,34 +63,19 @@ count "pgTAP" "$p" "$f"
 # 3. matcher unit tests (test/matcher), built optimised and with ASan/UBSan
 log "matcher unit tests"
 make -s -C test/matcher check > "$OUT/matcher.log" 2>&1
-rc=$?
-p=$(grep -cE '^ok [0-9]+' "$OUT/matcher.log" || true)
-f=$(grep -cE '^not ok [0-9]+' "$OUT/matcher.log" || true)
-if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
-count "matcher" "$p" "$f"
-[ "$f" -eq 0 ] || grep -E 'not ok|^#|error|ERROR|Sanitizer' "$OUT/matcher.log" | head -40
+tally "matcher" "$OUT/matcher.log" $? || grep -E 'not ok|^#|error|ERROR|Sanitizer' "$OUT/matcher.log" | head -40
 
 # 4. fuzzers: replay the saved corpora, then fuzz each target briefly
 log "fuzz targets (corpus replay, ${REFUGE_FUZZ_SECONDS:-10} s each)"
 make -s -C test/matcher fuzz-check FUZZ_SECONDS="${REFUGE_FUZZ_SECONDS:-10}" > "$OUT/fuzz.log" 2>&1
-rc=$?
-p=$(grep -cE '^ok [0-9]+' "$OUT/fuzz.log" || true)
-f=$(grep -cE '^not ok [0-9]+' "$OUT/fuzz.log" || true)
-if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
-count "fuzz" "$p" "$f"
-[ "$f" -eq 0 ] || tail -30 "$OUT/fuzz.log"
+tally "fuzz" "$OUT/fuzz.log" $? || tail -30 "$OUT/fuzz.log"
 
 # 5. shell suites (test/shell): upgrade, dump/restore, ... ("ok"/"not ok" lines)
 for t in test/shell/*.sh; do
     name=$(basename "$t" .sh)
     log "shell suite $name"
     bash "$t" > "$OUT/$name.log" 2>&1
-    rc=$?
-    p=$(grep -cE '^ok ' "$OUT/$name.log" || true)
-    f=$(grep -cE '^not ok ' "$OUT/$name.log" || true)
-    if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
-    count "$name" "$p" "$f"
-    [ "$f" -eq 0 ] || tail -30 "$OUT/$name.log"
+    tally "$name" "$OUT/$name.log" $? || tail -30 "$OUT/$name.log"
 done
 
 # 6. Perl TAP suites (test/t, PostgreSQL::Test::Cluster): each makes its own
@@ -91,12 +86,7 @@ cp -r test/t "$TAPDIR/" && chown -R postgres "$TAPDIR"
 ( cd "$TAPDIR" && runuser -u postgres -- env PATH="$PGBIN:$PATH" TESTDIR="$TAPDIR" \
       PG_REGRESS="$("$PGBIN/pg_config" --pgxs | xargs dirname)/../test/regress/pg_regress" \
       prove -v -I "$("$PGBIN/pg_config" --pgxs | xargs dirname)/../test/perl" t/*.pl ) > "$OUT/tap.log" 2>&1
-rc=$?
-p=$(grep -cE '^ok [0-9]+' "$OUT/tap.log" || true)
-f=$(grep -cE '^not ok [0-9]+' "$OUT/tap.log" || true)
-if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
-count "perl TAP" "$p" "$f"
-[ "$f" -eq 0 ] || { tail -30 "$OUT/tap.log"; cp -r "$TAPDIR/tmp_check/log" "$OUT/tap-log" 2>/dev/null; }
+tally "perl TAP" "$OUT/tap.log" $? || { tail -30 "$OUT/tap.log"; cp -r "$TAPDIR/tmp_check/log" "$OUT/tap-log" 2>/dev/null; }
 rm -rf "$TAPDIR"
 
 cluster_stop
