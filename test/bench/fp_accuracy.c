@@ -56,6 +56,20 @@ cmpd(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* FMR and FNMR when scores at or above th are accepted */
+static void
+rates(const double *gen, int ng, const double *imp, int ni, double th, double *fmr, double *fnmr)
+{
+	int			fa = 0, fr = 0;
+
+	for (int i = 0; i < ni; i++)
+		fa += imp[i] >= th;
+	for (int i = 0; i < ng; i++)
+		fr += gen[i] < th;
+	*fmr = (double) fa / ni;
+	*fnmr = (double) fr / ng;
+}
+
 /* accept if score >= t; FVC EER; lowest FNMR at FMR <= 1 %, 0.1 %, 0 */
 static metrics
 compute(const double *gen, int ng, const double *imp, int ni)
@@ -75,17 +89,11 @@ compute(const double *gen, int ng, const double *imp, int ni)
 	for (int k = 0; k < nt; k++)
 	{
 		double		th = t[k];
-		int			fa = 0, fr = 0;
 		double		fmr, fnmr;
 
 		if (k > 0 && t[k] == t[k - 1])
 			continue;
-		for (int i = 0; i < ni; i++)
-			fa += imp[i] >= th;
-		for (int i = 0; i < ng; i++)
-			fr += gen[i] < th;
-		fmr = (double) fa / ni;
-		fnmr = (double) fr / ng;
+		rates(gen, ng, imp, ni, th, &fmr, &fnmr);
 		if (fnmr <= fmr && th > t1)
 			t1 = th;
 		if (fnmr >= fmr && th < t2)
@@ -100,16 +108,9 @@ compute(const double *gen, int ng, const double *imp, int ni)
 	/* EER: of t1 and t2, the one with the smaller FMR + FNMR */
 	for (int s = 0; s < 2; s++)
 	{
-		double		th = s == 0 ? t1 : t2;
-		int			fa = 0, fr = 0;
 		double		fmr, fnmr;
 
-		for (int i = 0; i < ni; i++)
-			fa += imp[i] >= th;
-		for (int i = 0; i < ng; i++)
-			fr += gen[i] < th;
-		fmr = (double) fa / ni;
-		fnmr = (double) fr / ng;
+		rates(gen, ng, imp, ni, s == 0 ? t1 : t2, &fmr, &fnmr);
 		if (fmr + fnmr < best_sum)
 		{
 			best_sum = fmr + fnmr;
