@@ -472,6 +472,22 @@ write_views(const fp_record *rec, uint8_t *p, int ansi)
 	}
 }
 
+/*
+ * The 12 bytes both formats share after their own preamble: certification
+ * flag and device id, image size, resolution, view count, a reserved byte.
+ */
+static void
+put_image_header(const fp_record *rec, uint8_t *p)
+{
+	put16(p, ((uint32_t) (rec->certified & 1) << 15) | (rec->device_id & 0x0fff));
+	put16(p + 2, rec->width);
+	put16(p + 4, rec->height);
+	put16(p + 6, rec->res_x);
+	put16(p + 8, rec->res_y);
+	p[10] = rec->nviews;
+	p[11] = 0;
+}
+
 rf_status
 fp_write_iso(const fp_record *rec, uint8_t *out, size_t cap, size_t *len, rf_error *err)
 {
@@ -484,13 +500,7 @@ fp_write_iso(const fp_record *rec, uint8_t *out, size_t cap, size_t *len, rf_err
 		return rf_fail(err, RF_EINVAL, -1, "record has no view or no resolution");
 	memcpy(p, "FMR\0 20\0", 8);
 	put32(p + 8, (uint32_t) n);
-	put16(p + 12, ((uint32_t) (rec->certified & 1) << 15) | (rec->device_id & 0x0fff));
-	put16(p + 14, rec->width);
-	put16(p + 16, rec->height);
-	put16(p + 18, rec->res_x);
-	put16(p + 20, rec->res_y);
-	p[22] = rec->nviews;
-	p[23] = 0;
+	put_image_header(rec, p + 12);
 	p += 24;
 	write_views(rec, p, 0);
 	*len = n;
@@ -530,13 +540,7 @@ fp_write_ansi(const fp_record *rec, uint8_t *out, size_t cap, size_t *len, rf_er
 	}
 	put16(p, rec->cbeff_owner);
 	put16(p + 2, rec->cbeff_type);
-	put16(p + 4, ((uint32_t) (rec->certified & 1) << 15) | (rec->device_id & 0x0fff));
-	put16(p + 6, rec->width);
-	put16(p + 8, rec->height);
-	put16(p + 10, rec->res_x);
-	put16(p + 12, rec->res_y);
-	p[14] = rec->nviews;
-	p[15] = 0;
+	put_image_header(rec, p + 4);
 	p += 16;
 	write_views(rec, p, 1);
 	*len = n;
