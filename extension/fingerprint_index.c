@@ -406,62 +406,34 @@ fp_costestimate(PlannerInfo *root, IndexPath *path, double loop_count, Cost *sta
  * were damaged, or made by another key version, is found).
  * refuge.fingerprint_index_verify joins this to the table.
  */
+static Datum
+fp_entry(Relation index, BlockNumber blk, OffsetNumber off, const void *p, Size len, bool *isnull)
+{
+	const FpIndexItem *item = p;
+	int			nkeys;
+
+	if (len < offsetof(FpIndexItem, keys) || item->nkeys > FPI_GALLERY_KEYS ||
+		len < ITEM_DATUM_OFFSET(item->nkeys) + VARHDRSZ)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("refuge_fingerprint index \"%s\": item (%u,%u) of %zu bytes has a bad header",
+						RelationGetRelationName(index), blk, off, len)));
+	RefugeFingerprintCheck(ITEM_DATUM(item), len - ITEM_DATUM_OFFSET(item->nkeys), ERRCODE_INDEX_CORRUPTED);
+	ensure_scratch();
+	RefugeFingerprintTemplate(ITEM_DATUM(item), scratch_template);
+	nkeys = fpi_keys(scratch_template, FPI_GALLERY, scratch_keys);
+	if (nkeys != item->nkeys || memcmp(scratch_keys, item->keys, nkeys * sizeof(uint16)) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("refuge_fingerprint index \"%s\": item (%u,%u) holds keys that its fingerprint does not give",
+						RelationGetRelationName(index), blk, off)));
+	return PointerGetDatum(ITEM_DATUM(item));
+}
+
 Datum
 refuge_fingerprint_index_items(PG_FUNCTION_ARGS)
 {
-	Oid			relid = PG_GETARG_OID(0);
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	Relation	index;
-	BlockNumber nblocks;
-
-	InitMaterializedSRF(fcinfo, 0);
-	index = item_pages_open_checked(relid, fp_gettuple, "refuge_fingerprint", FP_INDEX_MAGIC, FP_INDEX_VERSION,
-									&nblocks);
-	ensure_scratch();
-	for (BlockNumber blk = 1; blk < nblocks; blk++)
-	{
-		Buffer		buf;
-		Page		page;
-
-		CHECK_FOR_INTERRUPTS();
-		buf = ReadBuffer(index, blk);
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
-		for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
-		{
-			ItemId		iid = PageGetItemId(page, off);
-			FpIndexItem *item;
-			Size		len;
-			Datum		values[2];
-			bool		nulls[2] = {false, false};
-			int			nkeys;
-
-			if (!ItemIdIsUsed(iid) || ItemIdIsDead(iid))
-				continue;
-			item = (FpIndexItem *) PageGetItem(page, iid);
-			len = ItemIdGetLength(iid);
-			if (len < offsetof(FpIndexItem, keys) || !ItemPointerIsValid(&item->tid) ||
-				item->nkeys > FPI_GALLERY_KEYS || len < ITEM_DATUM_OFFSET(item->nkeys) + VARHDRSZ)
-				ereport(ERROR,
-						(errcode(ERRCODE_INDEX_CORRUPTED),
-						 errmsg("refuge_fingerprint index \"%s\": item (%u,%u) of %zu bytes has a bad header",
-								RelationGetRelationName(index), blk, off, len)));
-			RefugeFingerprintCheck(ITEM_DATUM(item), len - ITEM_DATUM_OFFSET(item->nkeys), ERRCODE_INDEX_CORRUPTED);
-			RefugeFingerprintTemplate(ITEM_DATUM(item), scratch_template);
-			nkeys = fpi_keys(scratch_template, FPI_GALLERY, scratch_keys);
-			if (nkeys != item->nkeys || memcmp(scratch_keys, item->keys, nkeys * sizeof(uint16)) != 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_INDEX_CORRUPTED),
-						 errmsg("refuge_fingerprint index \"%s\": item (%u,%u) holds keys that its fingerprint does not give",
-								RelationGetRelationName(index), blk, off)));
-			values[0] = PointerGetDatum(&item->tid);
-			values[1] = PointerGetDatum(ITEM_DATUM(item));
-			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-		}
-		UnlockReleaseBuffer(buf);
-	}
-	relation_close(index, AccessShareLock);
-	return (Datum) 0;
+	return item_pages_list(fcinfo, fp_gettuple, "refuge_fingerprint", FP_INDEX_MAGIC, FP_INDEX_VERSION, fp_entry);
 }
 
 Datum

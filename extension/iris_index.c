@@ -466,74 +466,38 @@ static bool iris_gettuple(IndexScanDesc scan, ScanDirection dir);
  * sizes, each template's own validation).  refuge.iris_index_verify joins
  * this to the table.  Any damage is reported as index_corrupted.
  */
+static Datum
+iris_entry(Relation index, BlockNumber blk, OffsetNumber off, const void *p, Size len, bool *isnull)
+{
+	const IrisIndexItem *item = p;
+	Size		flat = len - offsetof(IrisIndexItem, h);
+	IrisDatumView *v;
+	rf_error	err;
+
+	if (len == NULL_ITEM_SIZE)
+	{
+		*isnull = true;
+		return (Datum) 0;
+	}
+	if (len < ITEM_SIZE(sizeof(iris_header)) ||
+		iris_validate(&item->h, flat, &err) != RF_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("refuge_iris index \"%s\": item (%u,%u) of %zu bytes is not a valid template%s%s",
+						RelationGetRelationName(index), blk, off, len,
+						len < ITEM_SIZE(sizeof(iris_header)) ? "" : ": ",
+						len < ITEM_SIZE(sizeof(iris_header)) ? "" : err.message)));
+	v = palloc(offsetof(IrisDatumView, h) + flat);
+	SET_VARSIZE(v, offsetof(IrisDatumView, h) + flat);
+	v->pad = 0;
+	memcpy(&v->h, &item->h, flat);
+	return PointerGetDatum(v);
+}
+
 Datum
 refuge_iris_index_items(PG_FUNCTION_ARGS)
 {
-	Oid			relid = PG_GETARG_OID(0);
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	Relation	index;
-	BlockNumber nblocks;
-	Buffer		buf;
-
-	InitMaterializedSRF(fcinfo, 0);
-	index = item_pages_open_checked(relid, iris_gettuple, "refuge_iris", IRIS_INDEX_MAGIC, IRIS_INDEX_VERSION,
-									&nblocks);
-	for (BlockNumber blk = 1; blk < nblocks; blk++)
-	{
-		Page		page;
-
-		CHECK_FOR_INTERRUPTS();
-		buf = ReadBuffer(index, blk);
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
-		for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
-		{
-			ItemId		iid = PageGetItemId(page, off);
-			IrisIndexItem *item;
-			Size		len;
-			Datum		values[2];
-			bool		nulls[2] = {false, false};
-			rf_error	err;
-
-			if (!ItemIdIsUsed(iid) || ItemIdIsDead(iid))
-				continue;
-			item = (IrisIndexItem *) PageGetItem(page, iid);
-			len = ItemIdGetLength(iid);
-			if (!ItemPointerIsValid(&item->tid))
-				ereport(ERROR,
-						(errcode(ERRCODE_INDEX_CORRUPTED),
-						 errmsg("refuge_iris index \"%s\": item (%u,%u) has an invalid heap TID",
-								RelationGetRelationName(index), blk, off)));
-			values[0] = PointerGetDatum(&item->tid);
-			if (len == NULL_ITEM_SIZE)
-				nulls[1] = true;
-			else
-			{
-				Size		flat = len - offsetof(IrisIndexItem, h);
-				IrisDatumView *v;
-
-				if (len < ITEM_SIZE(sizeof(iris_header)) ||
-					iris_validate(&item->h, flat, &err) != RF_OK)
-					ereport(ERROR,
-							(errcode(ERRCODE_INDEX_CORRUPTED),
-							 errmsg("refuge_iris index \"%s\": item (%u,%u) of %zu bytes is not a valid template%s%s",
-									RelationGetRelationName(index), blk, off, len,
-									len < ITEM_SIZE(sizeof(iris_header)) ? "" : ": ",
-									len < ITEM_SIZE(sizeof(iris_header)) ? "" : err.message)));
-				v = palloc(offsetof(IrisDatumView, h) + flat);
-				SET_VARSIZE(v, offsetof(IrisDatumView, h) + flat);
-				v->pad = 0;
-				memcpy(&v->h, &item->h, flat);
-				values[1] = PointerGetDatum(v);
-			}
-			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-			if (!nulls[1])
-				pfree(DatumGetPointer(values[1]));
-		}
-		UnlockReleaseBuffer(buf);
-	}
-	relation_close(index, AccessShareLock);
-	return (Datum) 0;
+	return item_pages_list(fcinfo, iris_gettuple, "refuge_iris", IRIS_INDEX_MAGIC, IRIS_INDEX_VERSION, iris_entry);
 }
 
 Datum

@@ -21,6 +21,8 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/rls.h"
+#include "funcapi.h"
+#include "utils/tuplestore.h"
 #include "utils/selfuncs.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -467,4 +469,57 @@ item_pages_open_checked(Oid relid, amgettuple_function gettuple, const char *am,
 				 errmsg("%s index \"%s\": insertion block %u is outside blocks 1-%u",
 						am, RelationGetRelationName(index), last, *nblocks - 1)));
 	return index;
+}
+
+Datum
+item_pages_list(FunctionCallInfo fcinfo, amgettuple_function gettuple, const char *am, uint32 magic,
+				uint32 version, ItemPagesEntryFn entry)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Relation	index;
+	BlockNumber nblocks;
+	MemoryContext per_entry;
+	MemoryContext old;
+
+	InitMaterializedSRF(fcinfo, 0);
+	index = item_pages_open_checked(PG_GETARG_OID(0), gettuple, am, magic, version, &nblocks);
+	per_entry = AllocSetContextCreate(CurrentMemoryContext, "refuge index entry", ALLOCSET_SMALL_SIZES);
+	for (BlockNumber blk = 1; blk < nblocks; blk++)
+	{
+		Buffer		buf;
+		Page		page;
+
+		CHECK_FOR_INTERRUPTS();
+		buf = ReadBuffer(index, blk);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
+		{
+			ItemId		iid = PageGetItemId(page, off);
+			ItemPointer tid;
+			Size		len;
+			Datum		values[2];
+			bool		nulls[2] = {false, false};
+
+			if (!ItemIdIsUsed(iid) || ItemIdIsDead(iid))
+				continue;
+			tid = (ItemPointer) PageGetItem(page, iid);
+			len = ItemIdGetLength(iid);
+			if (len < sizeof(ItemPointerData) || !ItemPointerIsValid(tid))
+				ereport(ERROR,
+						(errcode(ERRCODE_INDEX_CORRUPTED),
+						 errmsg("%s index \"%s\": item (%u,%u) has an invalid heap TID",
+								am, RelationGetRelationName(index), blk, off)));
+			old = MemoryContextSwitchTo(per_entry);
+			values[0] = PointerGetDatum(tid);
+			values[1] = entry(index, blk, off, tid, len, &nulls[1]);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(per_entry);
+		}
+		UnlockReleaseBuffer(buf);
+	}
+	MemoryContextDelete(per_entry);
+	relation_close(index, AccessShareLock);
+	return (Datum) 0;
 }

@@ -81,4 +81,16 @@ extern BlockNumber item_pages_check_meta(Relation index, uint32 magic, uint32 ve
 extern Relation item_pages_open_checked(Oid relid, amgettuple_function gettuple, const char *am,
 										uint32 magic, uint32 version, BlockNumber *nblocks);
 
+/*
+ * The entry-listing (verify) functions' body: every live entry as (heap_tid,
+ * value), with the TID checked here and the rest of the entry by `entry`,
+ * which reports damage as index_corrupted and returns the value (or sets
+ * *isnull).  Values may be palloc'd: they are freed after each row.
+ */
+typedef Datum (*ItemPagesEntryFn) (Relation index, BlockNumber blk, OffsetNumber off, const void *item, Size len,
+								   bool *isnull);
+
+extern Datum item_pages_list(FunctionCallInfo fcinfo, amgettuple_function gettuple, const char *am,
+							 uint32 magic, uint32 version, ItemPagesEntryFn entry);
+
 #endif							/* REFUGE_ITEM_PAGES_H */
