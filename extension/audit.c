@@ -38,6 +38,9 @@
 #include "utils/numeric.h"
 #include "utils/uuid.h"
 
+#include "common/cryptohash.h"
+#include "common/sha2.h"
+
 #include "refuge.h"
 
 PG_FUNCTION_INFO_V1(refuge_stamp_row);
@@ -248,8 +251,53 @@ PushKey(JsonbParseState **state, const char *name)
  * The row as a jsonb object, or (when other is given) only the columns whose
  * value differs from other.  Sets *changed to the number of such columns.
  */
+/* Whether a trigger argument after the first names this column. */
+static bool
+RedactedColumn(const Trigger *trigger, const char *name)
+{
+	for (int i = 1; i < trigger->tgnargs; i++)
+		if (strcmp(trigger->tgargs[i], name) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * A redacted value (biometric templates, sealed images): its size and the
+ * start of its SHA-256, enough to see that it changed and to compare two
+ * audit rows, not enough to use it.
+ */
+static void
+PushRedacted(JsonbParseState **state, Datum value, bool isnull, Form_pg_attribute att)
+{
+	JsonbValue	v;
+	struct varlena *d;
+	pg_cryptohash_ctx *ctx;
+	uint8		digest[PG_SHA256_DIGEST_LENGTH];
+	char		buf[64];
+
+	if (isnull || att->attlen != -1)
+	{
+		PushColumnValue(state, value, isnull, att->atttypid);
+		return;
+	}
+	d = PG_DETOAST_DATUM_PACKED(value);
+	ctx = pg_cryptohash_create(PG_SHA256);
+	if (ctx == NULL || pg_cryptohash_init(ctx) < 0 ||
+		pg_cryptohash_update(ctx, (uint8 *) VARDATA_ANY(d), VARSIZE_ANY_EXHDR(d)) < 0 ||
+		pg_cryptohash_final(ctx, digest, sizeof(digest)) < 0)
+		elog(ERROR, "refuge: could not hash a redacted audit value");
+	pg_cryptohash_free(ctx);
+	snprintf(buf, sizeof(buf), "redacted %zu bytes sha256:%02x%02x%02x%02x%02x%02x%02x%02x",
+			 (size_t) VARSIZE_ANY_EXHDR(d), digest[0], digest[1], digest[2], digest[3],
+			 digest[4], digest[5], digest[6], digest[7]);
+	v.type = jbvString;
+	v.val.string.val = pstrdup(buf);
+	v.val.string.len = strlen(buf);
+	pushJsonbValue(state, WJB_VALUE, &v);
+}
+
 static Jsonb *
-RowToJsonb(HeapTuple tuple, HeapTuple other, TupleDesc tupdesc, int *changed)
+RowToJsonb(HeapTuple tuple, HeapTuple other, TupleDesc tupdesc, const Trigger *trigger, int *changed)
 {
 	JsonbParseState *state = NULL;
 	JsonbValue *result;
@@ -276,7 +324,10 @@ RowToJsonb(HeapTuple tuple, HeapTuple other, TupleDesc tupdesc, int *changed)
 		}
 		(*changed)++;
 		PushKey(&state, NameStr(att->attname));
-		PushColumnValue(&state, value, isnull, att->atttypid);
+		if (RedactedColumn(trigger, NameStr(att->attname)))
+			PushRedacted(&state, value, isnull, att);
+		else
+			PushColumnValue(&state, value, isnull, att->atttypid);
 	}
 	result = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
 	return JsonbValueToJsonb(result);
@@ -384,7 +435,8 @@ CopyUuid(pg_uuid_t *dst, bool *isnull, HeapTuple tuple, TupleDesc tupdesc, const
 /*
  * AFTER INSERT OR UPDATE OR DELETE, for each row: collect the audit row.
  * tg_argv[0] says how to find the operation a row belongs to: 'self' (its
- * operation_id column), 'individual' (through individual_id), 'none'.
+ * operation_id column), 'individual' (through individual_id), 'none'; further
+ * arguments name columns recorded only as size and digest (biometrics).
  */
 Datum
 refuge_audit_row(PG_FUNCTION_ARGS)
@@ -423,26 +475,26 @@ refuge_audit_row(PG_FUNCTION_ARGS)
 	{
 		p->action = 'I';
 		row = trigdata->tg_trigtuple;
-		p->new_data = RowToJsonb(row, NULL, tupdesc, &changed);
+		p->new_data = RowToJsonb(row, NULL, tupdesc, trigger, &changed);
 	}
 	else if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
 	{
 		p->action = 'D';
 		row = trigdata->tg_trigtuple;
-		p->old_data = RowToJsonb(row, NULL, tupdesc, &changed);
+		p->old_data = RowToJsonb(row, NULL, tupdesc, trigger, &changed);
 	}
 	else
 	{
 		p->action = 'U';
 		row = trigdata->tg_newtuple;
-		p->new_data = RowToJsonb(row, trigdata->tg_trigtuple, tupdesc, &changed);
+		p->new_data = RowToJsonb(row, trigdata->tg_trigtuple, tupdesc, trigger, &changed);
 		if (changed == 0)
 		{
 			/* only who/when moved */
 			MemoryContextSwitchTo(old);
 			return PointerGetDatum(NULL);
 		}
-		p->old_data = RowToJsonb(trigdata->tg_trigtuple, row, tupdesc, &changed);
+		p->old_data = RowToJsonb(trigdata->tg_trigtuple, row, tupdesc, trigger, &changed);
 	}
 	p->actor = RefugeCallerName();
 	p->table_name = pstrdup(RelationGetRelationName(trigdata->tg_relation));

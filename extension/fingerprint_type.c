@@ -430,6 +430,13 @@ RefugeFingerprintTemplate(const void *datum, fpm_template *t)
 	pfree(rec);
 }
 
+/* The finger position (ISO 19794-2: 0 unknown, 1-10) of a detoasted datum. */
+int
+RefugeFingerprintPosition(const void *datum)
+{
+	return ((const FingerprintDatum *) datum)->position;
+}
+
 /*
  * Whether len bytes at p are a well-formed fingerprint datum (for checking
  * index entries); errors are raised with the given code.

@@ -242,6 +242,24 @@ distance(const IrisDatum *a, const IrisDatum *b)
 }
 
 /*
+ * Distance of two detoasted iris datums for callers in other files, with the
+ * number of rotations compared (for the impostor model); 1.0 when the
+ * geometries differ or too few bits are common.
+ */
+double
+RefugeIrisDistance(const void *a, const void *b, int *nshift)
+{
+	const IrisDatum *ia = (const IrisDatum *) a;
+	const IrisDatum *ib = (const IrisDatum *) b;
+	iris_params p = iris_default_params(&ia->h);
+
+	*nshift = 2 * p.max_shift + 1;
+	if (!iris_same_geometry(&ia->h, &ib->h))
+		return 1.0;
+	return distance(ia, ib);
+}
+
+/*
  * A prepared probe (all its rotations) for the value an argument had last
  * time, kept in fn_extra: in a scan one side is the same on every row, and
  * each row then costs one run of the 1:N kernel.  Same result as distance().

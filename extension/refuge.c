@@ -27,6 +27,8 @@ _PG_init(void)
 	RefugeIrisInit();
 	RefugeFingerprintInit();
 	RefugeFingerprintIndexInit();
+	RefugeIdentityInit();
+	RefugeVaultInit();
 	MarkGUCPrefixReserved("refuge");
 }
 

@@ -29,6 +29,16 @@ extern void *RefugeFingerprintFromView(const struct fp_record *rec, int view);
 struct fpm_template;
 extern void RefugeFingerprintTemplate(const void *datum, struct fpm_template *t);
 extern void RefugeFingerprintCheck(const void *p, Size len, int errcode_for_bad);
+extern int	RefugeFingerprintPosition(const void *datum);
+
+/* iris_type.c: 1:1 distance of detoasted datums, and the rotations compared */
+extern double RefugeIrisDistance(const void *a, const void *b, int *nshift);
+
+/* identity.c: dedup policy settings */
+extern void RefugeIdentityInit(void);
+
+/* vault.c: the key file setting */
+extern void RefugeVaultInit(void);
 
 /* fingerprint_index.c: the refuge_fingerprint index method's settings */
 extern void RefugeFingerprintIndexInit(void);

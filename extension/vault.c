@@ -1,0 +1,258 @@
+/*
+ * vault.c
+ *		Encryption at rest of biometric source images (HQ vault):
+ *		AES-256-GCM through OpenSSL.
+ *
+ * The key is 32 bytes read by the server from the file named by the
+ * superuser-only setting refuge.vault_key_file (raw, or 64 hex digits), so
+ * it never appears in SQL text, in a plan or in the log.  A sealed value is
+ *
+ *		"RFV1" | key id (8) | nonce (12) | tag (16) | ciphertext
+ *
+ * where the key id is the start of SHA-256(key): a value sealed under an
+ * older key is refused by name rather than failing as "corrupt".  The caller
+ * binds each value to its row with additional authenticated data (vault row,
+ * individual, part), so sealed values cannot be swapped between rows.
+ */
+#include "postgres.h"
+
+#include <sys/stat.h>
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "storage/fd.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+
+#include "refuge.h"
+
+PG_FUNCTION_INFO_V1(refuge_vault_seal);
+PG_FUNCTION_INFO_V1(refuge_vault_open);
+PG_FUNCTION_INFO_V1(refuge_vault_key_id);
+
+#define VAULT_MAGIC		"RFV1"
+#define VAULT_KEYLEN	32
+#define VAULT_IDLEN		8
+#define VAULT_NONCELEN	12
+#define VAULT_TAGLEN	16
+#define VAULT_HDRLEN	(4 + VAULT_IDLEN + VAULT_NONCELEN + VAULT_TAGLEN)
+
+static char *vault_key_file = NULL;
+
+void
+RefugeVaultInit(void)
+{
+	DefineCustomStringVariable("refuge.vault_key_file",
+							   "File holding the 256-bit key of the biometric image vault.",
+							   "32 raw bytes or 64 hexadecimal digits; readable by the server only "
+							   "(no group or other permissions).  Superuser-only.",
+							   &vault_key_file, "", PGC_SUSET, GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Read the key and its id; the caller wipes key after use. */
+static void
+load_key(uint8 key[VAULT_KEYLEN], uint8 id[VAULT_IDLEN])
+{
+	struct stat st;
+	FILE	   *f;
+	uint8		buf[130];
+	size_t		n;
+	uint8		digest[EVP_MAX_MD_SIZE];
+	unsigned int dlen;
+
+	if (vault_key_file == NULL || vault_key_file[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("refuge.vault_key_file is not set"),
+				 errhint("A superuser names the vault key file in postgresql.conf or with ALTER SYSTEM.")));
+	if (stat(vault_key_file, &st) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("refuge.vault_key_file: could not stat \"%s\": %m", vault_key_file)));
+	if (!S_ISREG(st.st_mode) || (st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIG_FILE_ERROR),
+				 errmsg("refuge.vault_key_file: \"%s\" must be a regular file without group or other permissions",
+						vault_key_file)));
+	f = AllocateFile(vault_key_file, "rb");
+	if (f == NULL)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("refuge.vault_key_file: could not open \"%s\": %m", vault_key_file)));
+	n = fread(buf, 1, sizeof(buf), f);
+	FreeFile(f);
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		n--;
+	if (n == VAULT_KEYLEN)
+		memcpy(key, buf, VAULT_KEYLEN);
+	else if (n == 2 * VAULT_KEYLEN)
+	{
+		for (int i = 0; i < VAULT_KEYLEN; i++)
+		{
+			int			hi = hexval(buf[2 * i]);
+			int			lo = hexval(buf[2 * i + 1]);
+
+			if (hi < 0 || lo < 0)
+				n = 0;
+			key[i] = (uint8) (hi << 4 | lo);
+		}
+	}
+	else
+		n = 0;
+	explicit_bzero(buf, sizeof(buf));
+	if (n == 0)
+	{
+		explicit_bzero(key, VAULT_KEYLEN);
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIG_FILE_ERROR),
+				 errmsg("refuge.vault_key_file: \"%s\" does not hold a 256-bit key (32 bytes or 64 hex digits)",
+						vault_key_file)));
+	}
+	if (!EVP_Digest(key, VAULT_KEYLEN, digest, &dlen, EVP_sha256(), NULL))
+		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("vault: SHA-256 failed")));
+	memcpy(id, digest, VAULT_IDLEN);
+}
+
+/* A key id in hex (palloc'd). */
+static char *
+hex_id(const uint8 *id)
+{
+	char	   *hex = palloc(2 * VAULT_IDLEN + 1);
+
+	for (int i = 0; i < VAULT_IDLEN; i++)
+		snprintf(hex + 2 * i, 3, "%02x", id[i]);
+	return hex;
+}
+
+static void
+crypto_fail(EVP_CIPHER_CTX *ctx, uint8 *key, const char *what)
+{
+	EVP_CIPHER_CTX_free(ctx);
+	explicit_bzero(key, VAULT_KEYLEN);
+	ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("vault: %s failed", what)));
+}
+
+/* refuge.vault_seal(plain bytea, aad text) returns bytea */
+Datum
+refuge_vault_seal(PG_FUNCTION_ARGS)
+{
+	bytea	   *plain = PG_GETARG_BYTEA_PP(0);
+	text	   *aad = PG_GETARG_TEXT_PP(1);
+	int			plen = VARSIZE_ANY_EXHDR(plain);
+	uint8		key[VAULT_KEYLEN];
+	uint8		id[VAULT_IDLEN];
+	bytea	   *out = palloc(VARHDRSZ + VAULT_HDRLEN + plen);
+	uint8	   *p = (uint8 *) VARDATA(out);
+	uint8	   *nonce = p + 4 + VAULT_IDLEN;
+	uint8	   *tag = nonce + VAULT_NONCELEN;
+	uint8	   *ct = tag + VAULT_TAGLEN;
+	EVP_CIPHER_CTX *ctx;
+	int			len;
+
+	load_key(key, id);
+	memcpy(p, VAULT_MAGIC, 4);
+	memcpy(p + 4, id, VAULT_IDLEN);
+	/* a random 96-bit nonce per value: collision odds stay negligible far beyond any vault's size */
+	if (RAND_bytes(nonce, VAULT_NONCELEN) != 1)
+	{
+		explicit_bzero(key, VAULT_KEYLEN);
+		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("vault: no random nonce available")));
+	}
+	ctx = EVP_CIPHER_CTX_new();
+	if (ctx == NULL)
+		crypto_fail(ctx, key, "cipher context");
+	if (EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
+		EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, VAULT_NONCELEN, NULL) != 1 ||
+		EVP_EncryptInit_ex(ctx, NULL, NULL, key, nonce) != 1)
+		crypto_fail(ctx, key, "encryption set-up");
+	explicit_bzero(key, VAULT_KEYLEN);
+	if (EVP_EncryptUpdate(ctx, NULL, &len, (uint8 *) VARDATA_ANY(aad), VARSIZE_ANY_EXHDR(aad)) != 1 ||
+		EVP_EncryptUpdate(ctx, ct, &len, (uint8 *) VARDATA_ANY(plain), plen) != 1 ||
+		EVP_EncryptFinal_ex(ctx, ct + len, &len) != 1 ||
+		EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, VAULT_TAGLEN, tag) != 1)
+		crypto_fail(ctx, key, "encryption");
+	EVP_CIPHER_CTX_free(ctx);
+	SET_VARSIZE(out, VARHDRSZ + VAULT_HDRLEN + plen);
+	PG_RETURN_BYTEA_P(out);
+}
+
+/* refuge.vault_open(sealed bytea, aad text) returns bytea */
+Datum
+refuge_vault_open(PG_FUNCTION_ARGS)
+{
+	bytea	   *sealed = PG_GETARG_BYTEA_PP(0);
+	text	   *aad = PG_GETARG_TEXT_PP(1);
+	int			slen = VARSIZE_ANY_EXHDR(sealed);
+	const uint8 *p = (const uint8 *) VARDATA_ANY(sealed);
+	uint8		key[VAULT_KEYLEN];
+	uint8		id[VAULT_IDLEN];
+	uint8		tag[VAULT_TAGLEN];
+	bytea	   *out;
+	EVP_CIPHER_CTX *ctx;
+	int			len;
+	int			clen;
+
+	if (slen < VAULT_HDRLEN || memcmp(p, VAULT_MAGIC, 4) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("sealed: not a vault value (%d bytes, bad header)", slen)));
+	load_key(key, id);
+	if (memcmp(p + 4, id, VAULT_IDLEN) != 0)
+	{
+		explicit_bzero(key, VAULT_KEYLEN);
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("sealed: value was sealed under key %s, not the configured key %s",
+						hex_id(p + 4), hex_id(id))));
+	}
+	clen = slen - VAULT_HDRLEN;
+	out = palloc(VARHDRSZ + Max(clen, 1));
+	memcpy(tag, p + 4 + VAULT_IDLEN + VAULT_NONCELEN, VAULT_TAGLEN);
+	ctx = EVP_CIPHER_CTX_new();
+	if (ctx == NULL)
+		crypto_fail(ctx, key, "cipher context");
+	if (EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
+		EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, VAULT_NONCELEN, NULL) != 1 ||
+		EVP_DecryptInit_ex(ctx, NULL, NULL, key, p + 4 + VAULT_IDLEN) != 1)
+		crypto_fail(ctx, key, "decryption set-up");
+	explicit_bzero(key, VAULT_KEYLEN);
+	if (EVP_DecryptUpdate(ctx, NULL, &len, (uint8 *) VARDATA_ANY(aad), VARSIZE_ANY_EXHDR(aad)) != 1 ||
+		EVP_DecryptUpdate(ctx, (uint8 *) VARDATA(out), &len, p + VAULT_HDRLEN, clen) != 1 ||
+		EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, VAULT_TAGLEN, tag) != 1)
+		crypto_fail(ctx, key, "decryption");
+	if (EVP_DecryptFinal_ex(ctx, (uint8 *) VARDATA(out) + len, &len) != 1)
+	{
+		EVP_CIPHER_CTX_free(ctx);
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("sealed: authentication failed (value altered, or bound to another row)")));
+	}
+	EVP_CIPHER_CTX_free(ctx);
+	SET_VARSIZE(out, VARHDRSZ + clen);
+	PG_RETURN_BYTEA_P(out);
+}
+
+/* refuge.vault_key_id(): hex id of the configured key (not the key). */
+Datum
+refuge_vault_key_id(PG_FUNCTION_ARGS)
+{
+	uint8		key[VAULT_KEYLEN];
+	uint8		id[VAULT_IDLEN];
+
+	load_key(key, id);
+	explicit_bzero(key, VAULT_KEYLEN);
+	PG_RETURN_TEXT_P(cstring_to_text(hex_id(id)));
+}

@@ -1,0 +1,101 @@
+-- Adjudication of grey-zone matches, cleared pairs, fraud alerts and cases.
+
+create table refuge.dedup_case (
+    id               uuid primary key default gen_random_uuid(),
+    capture_id       uuid not null references refuge.biometric_capture,
+    individual_id    uuid not null references refuge.individual,
+    operation_id     uuid not null references refuge.operation,
+    site_id          uuid not null,
+    status           text not null default 'OPEN'
+                     check (status in ('OPEN', 'AWAITING_APPROVAL', 'CLOSED')),
+    decision         text check (decision in ('link', 'merge', 'different', 'fraud')),
+    matched_id       uuid references refuge.individual,
+    reason           text,
+    decided_by       name,
+    decided_at       timestamptz,
+    approved_by      name,
+    approved_at      timestamptz,
+    approval         text check (approval in ('approved', 'rejected')),
+    outcome          jsonb,
+    created_at       timestamptz not null default now(),
+    created_by       name not null default current_user,
+    updated_at       timestamptz not null default now(),
+    updated_by       name not null default current_user,
+    foreign key (operation_id, site_id) references refuge.site (operation_id, id),
+    check ((decision is null) = (decided_by is null)),
+    check (decision not in ('link', 'merge') or matched_id is not null)
+);
+create index on refuge.dedup_case (individual_id);
+create index on refuge.dedup_case (capture_id);
+create index on refuge.dedup_case (status) where status <> 'CLOSED';
+comment on table refuge.dedup_case is 'adjudication case: an enrolment whose best matches fell in the grey zone, with the reviewer''s decision';
+
+create table refuge.dedup_candidate (
+    case_id          uuid not null references refuge.dedup_case,
+    candidate_id     uuid not null references refuge.individual,
+    rank             integer not null,
+    evidence         double precision not null,
+    modalities       integer not null,
+    fpir             double precision not null,
+    scores           double precision[] not null,
+    primary key (case_id, candidate_id),
+    unique (case_id, rank)
+);
+comment on table refuge.dedup_candidate is 'ranked candidates of an adjudication case: fused evidence (decades), its FPIR at the gallery size, per-part scores (fingers 1-10, right and left iris)';
+
+-- Pairs a reviewer declared different people: never raised again.
+create table refuge.dedup_cleared_pair (
+    individual_a     uuid not null references refuge.individual,
+    individual_b     uuid not null references refuge.individual,
+    case_id          uuid not null references refuge.dedup_case,
+    cleared_by       name not null,
+    cleared_at       timestamptz not null default now(),
+    primary key (individual_a, individual_b),
+    check (individual_a < individual_b)
+);
+comment on table refuge.dedup_cleared_pair is 'pairs of individuals adjudicated as different people (ordered a < b)';
+
+create table refuge.fraud_case (
+    id               uuid primary key default gen_random_uuid(),
+    individual_id    uuid not null references refuge.individual,
+    other_id         uuid references refuge.individual,
+    operation_id     uuid not null references refuge.operation,
+    site_id          uuid not null,
+    source           text not null check (source in ('adjudication', 'alert')),
+    dedup_case_id    uuid references refuge.dedup_case,
+    status           text not null default 'OPEN' check (status in ('OPEN', 'CLOSED')),
+    summary          text not null,
+    opened_by        name not null,
+    opened_at        timestamptz not null default now(),
+    created_at       timestamptz not null default now(),
+    created_by       name not null default current_user,
+    updated_at       timestamptz not null default now(),
+    updated_by       name not null default current_user,
+    foreign key (operation_id, site_id) references refuge.site (operation_id, id)
+);
+create index on refuge.fraud_case (individual_id);
+comment on table refuge.fraud_case is 'fraud investigations opened from adjudication or alerts';
+
+-- Alerts are rows plus a NOTIFY on channel refuge_fraud_alert (payload: id).
+create table refuge.fraud_alert (
+    id               uuid primary key default gen_random_uuid(),
+    kind             text not null check (kind in ('duplicate_enrolment', 'second_collection', 'failed_verification')),
+    individual_id    uuid not null references refuge.individual,
+    other_id         uuid references refuge.individual,
+    operation_id     uuid not null references refuge.operation,
+    site_id          uuid not null,
+    capture_id       uuid references refuge.biometric_capture,
+    details          jsonb not null default '{}',
+    status           text not null default 'OPEN' check (status in ('OPEN', 'CLOSED')),
+    fraud_case_id    uuid references refuge.fraud_case,
+    raised_by        name not null,
+    raised_at        timestamptz not null default now(),
+    created_at       timestamptz not null default now(),
+    created_by       name not null default current_user,
+    updated_at       timestamptz not null default now(),
+    updated_by       name not null default current_user,
+    foreign key (operation_id, site_id) references refuge.site (operation_id, id)
+);
+create index on refuge.fraud_alert (individual_id);
+create index on refuge.fraud_alert (operation_id, raised_at);
+comment on table refuge.fraud_alert is 'fraud alerts: blocked duplicate enrolments, second collections in a cycle';
