@@ -11,11 +11,13 @@
 
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
+#include "executor/spi.h"
 #include "funcapi.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
 
 #include "fp_match.h"
 #include "fusion.h"
@@ -25,6 +27,7 @@ PG_FUNCTION_INFO_V1(refuge_fused_threshold);
 PG_FUNCTION_INFO_V1(refuge_fused_fpir);
 PG_FUNCTION_INFO_V1(refuge_person_match);
 PG_FUNCTION_INFO_V1(refuge_dedup_settings);
+PG_FUNCTION_INFO_V1(refuge_gallery_seq_latest);
 
 /* Iris impostor model: degrees of freedom of a 2,048-bit code (Daugman). */
 #define IRIS_DOF		249.0
@@ -303,4 +306,34 @@ refuge_person_match(PG_FUNCTION_ARGS)
 	values[1] = Float8GetDatum(evidence);
 	values[2] = Int32GetDatum(k);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
+}
+
+/*
+ * refuge.gallery_seq_latest(): the highest enrolment sequence number
+ * committed so far, read with a fresh snapshot whatever the isolation level
+ * (as the foreign-key checks of REPEATABLE READ do).  enrol_biometrics
+ * compares it with what its own snapshot sees: a difference means someone
+ * enrolled after the snapshot was taken, whom this transaction cannot
+ * compare with, so it must retry.
+ */
+Datum
+refuge_gallery_seq_latest(PG_FUNCTION_ARGS)
+{
+	SPIPlanPtr	plan;
+	bool		isnull;
+	Datum		d;
+	int64		result = 0;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "refuge: SPI_connect failed");
+	plan = SPI_prepare("select max(seq) from refuge.biometric_enrolment", 0, NULL);
+	if (plan == NULL)
+		elog(ERROR, "refuge: SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	if (SPI_execute_snapshot(plan, NULL, NULL, GetLatestSnapshot(), InvalidSnapshot, true, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "refuge: could not read the enrolment sequence");
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (!isnull)
+		result = DatumGetInt64(d);
+	SPI_finish();
+	PG_RETURN_INT64(result);
 }

@@ -45,6 +45,11 @@ create function refuge.vault_key_id() returns text
     language c volatile strict as 'MODULE_PATHNAME', 'refuge_vault_key_id';
 comment on function refuge.vault_key_id() is 'id (start of SHA-256) of the key in refuge.vault_key_file; never the key';
 
+-- The last enrolment committed, seen with a fresh snapshot (also under
+-- REPEATABLE READ); internal to enrol_biometrics.
+create function refuge.gallery_seq_latest() returns bigint
+    language c volatile strict as 'MODULE_PATHNAME', 'refuge_gallery_seq_latest';
+
 -- People enrolled (the gallery's size for thresholds): exact while small,
 -- the planner's estimate once large (thresholds move by log10 of it).
 create function refuge.gallery_size() returns bigint

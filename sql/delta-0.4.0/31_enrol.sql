@@ -9,8 +9,8 @@
 --    (biometric_enrolment.seq above the mark read first) are added to the
 --    candidates: the lock guarantees that they have committed, and READ
 --    COMMITTED lets the next statement see them.  Under REPEATABLE READ or
---    SERIALIZABLE they cannot be seen, so such an enrolment fails with 40001
---    and the client retries.  Two sessions enrolling one person at the same
+--    SERIALIZABLE they cannot be seen: if a fresh snapshot shows any such
+--    enrolment, this one fails with 40001 and the client retries.  Two sessions enrolling one person at the same
 --    moment therefore yield one identity and one blocked (or adjudicated)
 --    attempt, while the costly searches still run in parallel.
 -- 3. Each candidate is compared with the probe on every finger and eye both
@@ -158,8 +158,7 @@ begin
     select * into cap from refuge.biometric_capture b where b.id = enrol_decide.capture_id;
     perform refuge.enrolment_lock();
     if current_setting('transaction_isolation') <> 'read committed'
-       and coalesce(pg_catalog.pg_sequence_last_value('refuge.biometric_enrolment_seq'), 0)
-           > (select coalesce(max(e.seq), 0) from refuge.biometric_enrolment e) then
+       and refuge.gallery_seq_latest() > (select coalesce(max(e.seq), 0) from refuge.biometric_enrolment e) then
         raise exception using errcode = '40001',
             message = 'enrol_biometrics: another enrolment committed after this transaction''s snapshot',
             hint = 'Retry the transaction (or enrol at READ COMMITTED, which re-reads the gallery under the enrolment lock).';
