@@ -114,3 +114,8 @@ select refuge.collect(:'dist_id', gid, pa, refuge.synthetic_templates(21, 10, 7)
 reset role;
 drop table fam;
 drop role as_desk, as_reg;
+
+-- leave the database as found for the next suite
+truncate refuge.operation, refuge.staff, refuge.audit_log, refuge.api_request cascade;
+alter sequence refuge.number_seq restart;
+alter sequence refuge.biometric_enrolment_seq restart;

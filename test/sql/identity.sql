@@ -290,3 +290,9 @@ select refuge.iris_index_verify('refuge.biometric_iris_search') > 0 as iris_inde
 select refuge.fingerprint_index_verify('refuge.biometric_finger_search_2') > 0 as finger_index_ok;
 drop table ppl, cases;
 drop role id_bio_ken, id_reg_ken, id_hq, id_hq2, id_sup_ken, id_sup_uga;
+
+-- leave the database as found for the next suite
+set client_min_messages = warning;
+truncate refuge.operation, refuge.staff, refuge.audit_log, refuge.api_request cascade;
+alter sequence refuge.number_seq restart;
+alter sequence refuge.biometric_enrolment_seq restart;
