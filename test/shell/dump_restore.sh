@@ -4,11 +4,13 @@
 set -u
 source "$(dirname "$0")/../lib/tap.sh"
 DUMP=$(mktemp /tmp/refuge-dump.XXXXXX)
+KEY=$(mktemp /tmp/refuge-vault-key.XXXXXX)
+test_vault_key "$KEY"
 
 fresh_db refuge_dump_src
 fresh_db refuge_dump_dst
 q refuge_dump_src "create extension refuge cascade" >/dev/null 2>&1
-psql -X -q -v ON_ERROR_STOP=1 -d refuge_dump_src >/dev/null <<'SQL'
+psql -X -q -v ON_ERROR_STOP=1 -v key="$KEY" -d refuge_dump_src >/dev/null <<'SQL'
 do $$ begin
   if not exists (select 1 from pg_roles where rolname = 'dump_clerk') then create role dump_clerk; end if;
 end $$;
@@ -41,6 +43,21 @@ create index eyes_code on public.eyes using refuge_iris (code);
 create table public.prints (id int primary key, fp refuge.fingerprint);
 insert into public.prints select i, refuge.synthetic_fingerprint(5, i, 0) from generate_series(1, 40) i;
 create index prints_fp on public.prints using refuge_fingerprint (fp);
+-- identity management (0.4.0): an enrolment with a sealed face image, a
+-- blocked duplicate, a verification, an assistance plan and a collection
+set refuge.vault_key_file = :'key';
+select refuge.register_group('{"operation": "KEN", "site": "KAKUMA", "registration_level": "BASIC", "population_type": "REF",
+  "members": [{"relationship": "PA", "given_name": "Again", "sex": "F", "date_of_birth": "1988-04-02"}]}');
+select refuge.enrol_biometrics(id, jsonb_set(refuge.synthetic_templates(9, 1), '{images}',
+    '[{"part": "face", "media_type": "image/jpeg", "data": "/9j/4AAQSkZJRgABAQ=="}]')) from refuge.individual where given_name = 'Nyakim';
+select refuge.enrol_biometrics(id, refuge.synthetic_templates(9, 1, 1)) from refuge.individual where given_name = 'Again';
+select refuge.verify(id, refuge.synthetic_templates(9, 1, 2)) from refuge.individual where given_name = 'Nyakim';
+select refuge.create_assistance_plan('{"operation": "KEN", "code": "GFD", "name": "Food", "ration": {"maize_kg": 9},
+    "population_types": ["REF"]}') as plan_id \gset
+select refuge.open_assistance_cycle(:'plan_id', current_date, current_date + 14) ->> 'cycle_id' as cycle_id \gset
+select refuge.open_distribution(:'cycle_id', 'KAKUMA') as dist_id \gset
+select refuge.collect(:'dist_id', m.group_id, m.individual_id, refuge.synthetic_templates(9, 1, 3))
+  from refuge.group_membership m join refuge.individual i on i.id = m.individual_id where i.given_name = 'Nyakim';
 SQL
 
 pg_dump -Fc -f "$DUMP" refuge_dump_src
@@ -77,7 +94,19 @@ psql -X -q -d refuge_dump_dst -c "create table public.eyes2 (like public.eyes)" 
      -c "\copy public.eyes2 from '$DUMP.bin' with (format binary)"
 is "$(q refuge_dump_dst "select count(*) from public.eyes e join public.eyes2 f using (id) where e.code::text = f.code::text and refuge.iris_distance(e.code, f.code) = 0")" \
    "3" "iris values survive binary COPY (send and receive)"
-rm -f "$DUMP" "$DUMP.bin"
+# identity management after the restore: the gallery is searchable, the vault opens with the same key
+is "$(q refuge_dump_dst "select string_agg(decision || ':' || count, ' ' order by decision) from (select decision, count(*) from refuge.biometric_capture group by 1) d")" \
+   "blocked:1 enrolled:1" "enrolment decisions survive"
+is "$(q refuge_dump_dst "select refuge.iris_index_verify('refuge.biometric_iris_search') || ' ' || refuge.fingerprint_index_verify('refuge.biometric_finger_search_2')")" \
+   "2 1" "the gallery indexes are rebuilt by the restore and verify"
+is "$(PGOPTIONS="-c refuge.vault_key_file=$KEY" q refuge_dump_dst "select encode(refuge.vault_image(id, 'restore check'), 'base64') from refuge.biometric_vault")" \
+   "/9j/4AAQSkZJRgABAQ==" "a vault image sealed before the dump opens after the restore"
+q refuge_dump_dst "select refuge.register_group('{\"operation\": \"KEN\", \"site\": \"KAKUMA\", \"registration_level\": \"BASIC\",
+  \"population_type\": \"REF\", \"members\": [{\"relationship\": \"PA\", \"given_name\": \"Third\", \"sex\": \"F\"}]}')" >/dev/null
+is "$(q refuge_dump_dst "select refuge.enrol_biometrics(id, refuge.synthetic_templates(9, 1, 4)) ->> 'decision' from refuge.individual where given_name = 'Third'")" \
+   "blocked" "a third registration of the same person is blocked against the restored gallery"
+is "$(q refuge_dump_dst "select count(*) from refuge.collection where outcome = 'COLLECTED'")" "1" "collections survive"
+rm -f "$DUMP" "$DUMP.bin" "$KEY"
 q postgres "drop database refuge_dump_src" >/dev/null
 q postgres "drop database refuge_dump_dst" >/dev/null
 exit 0
