@@ -28,6 +28,7 @@ PG_FUNCTION_INFO_V1(refuge_fused_fpir);
 PG_FUNCTION_INFO_V1(refuge_person_match);
 PG_FUNCTION_INFO_V1(refuge_dedup_settings);
 PG_FUNCTION_INFO_V1(refuge_gallery_seq_latest);
+PG_FUNCTION_INFO_V1(refuge_iris_evidence);
 
 /* Iris impostor model: degrees of freedom of a 2,048-bit code (Daugman). */
 #define IRIS_DOF		249.0
@@ -42,6 +43,7 @@ static double block_fpir = 1e-6;
 static double verify_fmr = 1e-4;
 static int	min_age = 5;
 static char *dedup_fingers = NULL;
+static int	dedup_finger_candidates = 20;
 
 void
 RefugeIdentityInit(void)
@@ -67,6 +69,11 @@ RefugeIdentityInit(void)
 							   "Each needs a refuge_fingerprint index on refuge.biometric_finger for that position; "
 							   "every captured finger is still compared with each candidate.",
 							   &dedup_fingers, "1,2,6,7", PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("refuge.dedup_finger_candidates",
+							"Candidates each enrolment finger search re-scores with the full matcher.",
+							"refuge.fingerprint_candidates for the searches of enrol_biometrics: each candidate costs "
+							"about a millisecond, and the person-level decision also has the other fingers and the irises.",
+							&dedup_finger_candidates, 20, 1, 100000, PGC_SUSET, 0, NULL, NULL, NULL);
 }
 
 /*
@@ -77,8 +84,8 @@ Datum
 refuge_dedup_settings(PG_FUNCTION_ARGS)
 {
 	TupleDesc	tupdesc;
-	Datum		values[5];
-	bool		nulls[5] = {false, false, false, false, false};
+	Datum		values[6];
+	bool		nulls[6] = {false, false, false, false, false, false};
 	Datum		fingers[10];
 	int			nfingers = 0;
 	bool		seen[11] = {false};
@@ -110,6 +117,7 @@ refuge_dedup_settings(PG_FUNCTION_ARGS)
 	values[2] = Float8GetDatum(verify_fmr);
 	values[3] = Int32GetDatum(min_age);
 	values[4] = PointerGetDatum(construct_array(fingers, nfingers, INT2OID, 2, true, TYPALIGN_SHORT));
+	values[5] = Int32GetDatum(dedup_finger_candidates);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
 }
 
@@ -130,6 +138,13 @@ refuge_fused_threshold(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("modalities: %d is not between 1 and 64", k)));
 	PG_RETURN_FLOAT8(fusion_threshold(n < 1 ? 1 : n, fpir, k));
+}
+
+/* refuge.iris_evidence(hd): decades of evidence of one iris comparison */
+Datum
+refuge_iris_evidence(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_FLOAT8(fusion_iris_evidence(PG_GETARG_FLOAT8(0), IRIS_DOF, 7));
 }
 
 /* refuge.fused_fpir(evidence, modalities, gallery_size) */

@@ -3,10 +3,10 @@
 -- The dedup policy in force (superuser-only settings), checked.
 create function refuge.dedup_settings(out target_fpir double precision, out block_fpir double precision,
                                       out verify_fmr double precision, out min_age integer,
-                                      out search_fingers smallint[])
+                                      out search_fingers smallint[], out finger_candidates integer)
     language c stable parallel safe as 'MODULE_PATHNAME', 'refuge_dedup_settings';
 comment on function refuge.dedup_settings() is
-    'refuge.target_fpir, refuge.block_fpir, refuge.verify_fmr, refuge.biometric_min_age and refuge.dedup_fingers, validated';
+    'refuge.target_fpir, refuge.block_fpir, refuge.verify_fmr, refuge.biometric_min_age, refuge.dedup_fingers and refuge.dedup_finger_candidates, validated';
 
 -- Fused evidence (decades) needed over `modalities` compared parts for a
 -- person-level false-positive identification rate fpir in a gallery of
@@ -24,6 +24,10 @@ create function refuge.fused_fpir(evidence double precision, modalities integer,
     language c immutable strict parallel safe as 'MODULE_PATHNAME', 'refuge_fused_fpir';
 comment on function refuge.fused_fpir(double precision, integer, double precision) is
     'false-positive identification rate of fused evidence over this many parts in a gallery of this size';
+
+-- Evidence (decades) of one iris distance (best of the default 7 shifts).
+create function refuge.iris_evidence(hd double precision) returns double precision
+    language c immutable strict parallel safe as 'MODULE_PATHNAME', 'refuge_iris_evidence';
 
 -- One person against another: every finger position and eye captured on
 -- both sides.  scores[1..10]: calibrated fingerprint scores; [11], [12]:

@@ -29,35 +29,48 @@ create function refuge.may_see(p_operation uuid, p_site uuid) returns boolean
     language sql stable
     return refuge.in_scope(p_operation, p_site) or refuge.caller_has('refuge_biometrics_admin');
 
--- Candidate identities for a probe: the best few of each 1:N search.
+-- Candidate identities for a probe: the best few of each 1:N search (both
+-- eyes against every iris; each finger of refuge.dedup_fingers against its
+-- position), kept when the evidence of the searches in which a person came
+-- up would be produced by chance in fewer than half of all such searches of
+-- a gallery this size.  The full comparison (score_candidates) then looks
+-- at every part; this only spares it the best chance hits of each search.
 create function refuge.dedup_candidates(fingers refuge.fingerprint[], irises refuge.iris[],
-                                        search_fingers smallint[], per_search integer default 3)
+                                        search_fingers smallint[], gallery bigint, per_search integer default 3)
     returns uuid[]
     language plpgsql stable
     set search_path = pg_catalog, refuge, pg_temp
+    -- scopes the change below to this function
+    set refuge.fingerprint_candidates = 100
 as $$
 declare
-    found_ids uuid[] := '{}';
-    ids uuid[];
+    hits jsonb := '[]';
+    found_hits jsonb;
     probe refuge.fingerprint;
 begin
+    perform pg_catalog.set_config('refuge.fingerprint_candidates',
+                                  greatest((refuge.dedup_settings()).finger_candidates, per_search)::text, true);
     for e in 1 .. 2 loop
         continue when irises[e] is null;
-        select array_agg(b.individual_id) into ids
-          from (select i.individual_id from refuge.biometric_iris i
+        select jsonb_agg(jsonb_build_object('id', b.individual_id, 'e', refuge.iris_evidence(b.d))) into found_hits
+          from (select i.individual_id, i.template <-> irises[e] as d from refuge.biometric_iris i
                  order by i.template <-> irises[e] limit per_search) b;
-        found_ids := found_ids || coalesce(ids, '{}');
+        hits := hits || coalesce(found_hits, '[]');
     end loop;
     foreach probe in array fingers loop
         continue when refuge.fingerprint_position(probe) <> all (search_fingers);
         -- the position is a literal so that the partial index of that position is chosen
-        execute format('select array_agg(b.individual_id) from (select f.individual_id from refuge.biometric_finger f
-                         where f.position = %s order by f.template <-> $1 limit %s) b',
+        execute format('select jsonb_agg(jsonb_build_object(''id'', b.individual_id,
+                               ''e'', least(10, greatest(0, -log(greatest(b.d, 1e-300))))))
+                          from (select f.individual_id, f.template <-> $1 as d from refuge.biometric_finger f
+                                 where f.position = %s order by f.template <-> $1 limit %s) b',
                        refuge.fingerprint_position(probe), per_search)
-           into ids using probe;
-        found_ids := found_ids || coalesce(ids, '{}');
+           into found_hits using probe;
+        hits := hits || coalesce(found_hits, '[]');
     end loop;
-    return array(select distinct x from unnest(found_ids) x);
+    return array(select (h ->> 'id')::uuid from jsonb_array_elements(hits) h
+                  group by h ->> 'id'
+                 having refuge.fused_fpir(sum((h ->> 'e')::float8), count(*)::int, gallery::float8) <= 0.5);
 end
 $$;
 
@@ -257,7 +270,7 @@ begin
 
     -- mark first, then search (see the head of this file)
     select coalesce(max(e.seq), 0) into hw from refuge.biometric_enrolment e;
-    cands := refuge.dedup_candidates(p.fingers, p.irises, pol.search_fingers);
+    cands := refuge.dedup_candidates(p.fingers, p.irises, pol.search_fingers, refuge.gallery_size());
 
     insert into refuge.biometric_capture (individual_id, operation_id, site_id, device, operator, captured_at,
                                           fingers, irises, gallery_size, target_fpir, block_fpir, gallery_seq,

@@ -102,7 +102,7 @@ begin
         update refuge.biometric_capture b set gallery_seq = hw where b.id = cap.id;
         res := jsonb_build_object('decision', 'different',
             'enrolment', refuge.enrol_decide(cap.id, refuge.dedup_candidates(cap.fingers, cap.irises,
-                                                                          (refuge.dedup_settings()).search_fingers)));
+                                                 (refuge.dedup_settings()).search_fingers, refuge.gallery_size())));
     end if;
     update refuge.dedup_case d
        set decision = adjudicate.decision, matched_id = adjudicate.matched_id, reason = btrim(adjudicate.reason),
