@@ -10,29 +10,27 @@ create function refuge.verify_person(ind refuge.individual, fingers refuge.finge
 as $$
 declare
     identity uuid := refuge.identity_of(ind.id);
-    m record;
+    ev double precision;
+    k integer := 0;
+    sc double precision[];
     threshold double precision;
     v refuge.biometric_verification;
 begin
     if identity is not null then
-        select * into m
+        select pm.evidence, pm.modalities, pm.scores into ev, k, sc
           from (select coalesce(array_agg(f.template order by f.position), '{}') as fs
                   from refuge.biometric_finger f where f.individual_id = identity) gf,
                lateral refuge.person_match(fingers, irises, gf.fs,
                    array[(select i.template from refuge.biometric_iris i where i.individual_id = identity and i.eye = 'right'),
                          (select i.template from refuge.biometric_iris i where i.individual_id = identity and i.eye = 'left')]) pm;
     end if;
-    if identity is not null and m.modalities > 0 then
-        threshold := refuge.fused_threshold(1, (refuge.dedup_settings()).verify_fmr, m.modalities);
+    if k > 0 then
+        threshold := refuge.fused_threshold(1, (refuge.dedup_settings()).verify_fmr, k);
     end if;
     insert into refuge.biometric_verification (individual_id, identity_id, operation_id, site_id, purpose, match,
                                                evidence, threshold, modalities, scores, device, verified_by)
     values (ind.id, identity, ind.operation_id, coalesce(p_site, ind.site_id), purpose,
-            identity is not null and coalesce(m.evidence >= threshold, false),
-            case when identity is not null then m.evidence end, threshold,
-            case when identity is not null then m.modalities else 0 end,
-            case when identity is not null then m.scores end,
-            device, refuge.caller())
+            k > 0 and ev >= threshold, ev, threshold, k, sc, device, refuge.caller())
     returning * into v;
     return v;
 end

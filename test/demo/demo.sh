@@ -24,7 +24,8 @@ create extension refuge cascade;
 do $$
 declare r text;
 begin
-  foreach r in array array['clerk_kakuma', 'supervisor_ken', 'clerk_uganda', 'analyst', 'admin'] loop
+  foreach r in array array['clerk_kakuma', 'supervisor_ken', 'clerk_uganda', 'analyst', 'admin', 'bio_kenya', 'bio_uganda',
+                           'hq_biometrics', 'supervisor_uga', 'desk_kakuma'] loop
     if not exists (select 1 from pg_roles where rolname = r) then execute format('create role %I login', r); end if;
   end loop;
 end $$;
@@ -32,6 +33,10 @@ grant refuge_registration to clerk_kakuma, clerk_uganda;
 grant refuge_supervisor to supervisor_ken;
 grant refuge_analyst to analyst;
 grant refuge_admin to admin;
+grant refuge_biometrics to bio_kenya, bio_uganda;
+grant refuge_biometrics_admin to hq_biometrics;
+grant refuge_supervisor to supervisor_uga;
+grant refuge_assistance to desk_kakuma;
 set role admin;
 select refuge.create_operation('KEN', 'KEN', 'Kenya',
   '{"type":"Polygon","coordinates":[[[33.9,-4.7],[41.9,-4.7],[41.9,5.0],[33.9,5.0],[33.9,-4.7]]]}');
@@ -46,8 +51,23 @@ select refuge.create_site('UGA', 'KAMPALA', 'Kampala urban', 'URBAN', 32.58, 0.3
 select refuge.assign_staff('clerk_kakuma', 'KEN', 'KAKUMA', 'Registration clerk, Kakuma');
 select refuge.assign_staff('supervisor_ken', 'KEN', null, 'Registration supervisor, Kenya');
 select refuge.assign_staff('clerk_uganda', 'UGA', null, 'Registration clerk, Uganda');
+select refuge.assign_staff('bio_kenya', 'KEN', null, 'Biometric operator, Kenya');
+select refuge.assign_staff('bio_uganda', 'UGA', null, 'Biometric operator, Uganda');
+select refuge.assign_staff('supervisor_uga', 'UGA', null, 'Registration supervisor, Uganda');
+select refuge.assign_staff('desk_kakuma', 'KEN', null, 'Distribution desk, Kenya');
 reset role;
+-- this demo's policy: block automatically only near-certain matches (a
+-- false block at most once in a billion enrolments); the rest is reviewed
+alter database refuge_demo set refuge.block_fpir = 1e-9;
 SQL
+# the HQ vault key: a file only the server can read, named by a superuser-only setting
+KEYFILE="$REFUGE_CLUSTER/vault.key"
+if [ ! -s "$KEYFILE" ]; then
+    head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$KEYFILE"
+    chmod 600 "$KEYFILE"
+    [ "$(id -u)" -eq 0 ] && chown postgres: "$KEYFILE"
+fi
+psql -qX -c "load '\$libdir/refuge'" -c "alter system set refuge.vault_key_file = '$KEYFILE'" -c "select pg_reload_conf()" >/dev/null || die "vault key set-up failed"
 psql -qX -v ON_ERROR_STOP=1 -f test/demo/synthetic.sql >/dev/null || die "loading the generator failed"
 
 log "registering $FAMILIES synthetic families through refuge.register_group"
@@ -55,6 +75,19 @@ start=$(date +%s.%N)
 psql -X -v ON_ERROR_STOP=1 -c "select * from demo.generate($FAMILIES)" || die "generation failed"
 secs=$(awk -v a="$(date +%s.%N)" -v b="$start" 'BEGIN {print a - b}')
 printf '%s families registered in %.1f s\n\n' "$FAMILIES" "$secs"
+
+psql -qX -v ON_ERROR_STOP=1 -f test/demo/identity.sql >/dev/null || die "loading the enrolment queue failed"
+log "enrolling biometrics of $(psql -XAt -c "select count(*) from demo.enrol_queue where phase = 1") principal applicants (one operator per operation, in parallel)"
+start=$(date +%s.%N)
+PGUSER=bio_kenya psql -qX -v ON_ERROR_STOP=1 -c "call demo.enrol_all('KEN', 1)" &
+PGUSER=bio_uganda psql -qX -v ON_ERROR_STOP=1 -c "call demo.enrol_all('UGA', 1)" &
+wait
+log "enrolling the $(psql -XAt -c "select count(*) from demo.enrol_queue where phase = 2") planted duplicates that registration admitted"
+PGUSER=bio_kenya psql -qX -v ON_ERROR_STOP=1 -c "call demo.enrol_all('KEN', 2)" &
+PGUSER=bio_uganda psql -qX -v ON_ERROR_STOP=1 -c "call demo.enrol_all('UGA', 2)" &
+wait
+secs=$(awk -v a="$(date +%s.%N)" -v b="$start" 'BEGIN {print a - b}')
+printf '%s enrolments in %.1f s\n\n' "$(psql -XAt -c "select count(*) from demo.enrol_result")" "$secs"
 
 psql -X -P pager=off <<'SQL'
 \echo '== Population by operation, sex and UNHCR age bracket (active individuals)'
@@ -85,35 +118,95 @@ select n.category, c.label, count(*) from refuge.specific_need n
 select outcome, coalesce(sqlstate || ' document already recorded', 'needs biometric deduplication') as why, count(*)
   from demo.duplicate_attempt group by 1, 2 order by 1;
 
-\echo '== Biometric search (0.2.0): a synthetic iris for every person; each admitted duplicate presents a new capture of the original''s eye'
-create table demo.iris_enrolment (individual_id uuid primary key, subject bigint, code refuge.iris);
-insert into demo.iris_enrolment (individual_id, subject)
-select i.id, row_number() over (order by i.number) from refuge.individual i
- where not exists (select 1 from demo.duplicate_attempt d where d.duplicate_individual = i.id);
-update demo.iris_enrolment set code = refuge.synthetic_iris(2026, subject);
-insert into demo.iris_enrolment
-select d.duplicate_individual, o.subject, refuge.synthetic_iris(2026, o.subject, 1)
-  from demo.duplicate_attempt d join demo.iris_enrolment o on o.individual_id = d.original_individual
- where d.duplicate_individual is not null;
--- exact 1:N search through the refuge_iris index (ORDER BY <-> LIMIT k)
-create index iris_enrolment_code on demo.iris_enrolment using refuge_iris (code);
-analyze demo.iris_enrolment;
-select count(*) as duplicates_admitted_by_registration,
-       count(*) filter (where found) as found_by_1_to_N_iris_search,
-       round(max(threshold)::numeric, 4) as threshold_for_this_gallery_at_fpir_0_1pct
-  from (select best.individual_id = d.original_individual and best.distance <= t.threshold as found, t.threshold
-          from demo.duplicate_attempt d
-          join demo.iris_enrolment p on p.individual_id = d.duplicate_individual
-          cross join (select refuge.iris_threshold_for(count(*), 0.001) as threshold from demo.iris_enrolment) t
-          cross join lateral (select e.individual_id, e.code operator(refuge.<->) p.code as distance
-                                from demo.iris_enrolment e where e.individual_id <> p.individual_id
-                               order by e.code operator(refuge.<->) p.code limit 1) best) s;
-select count(*) as people_checked, count(*) filter (where best.distance <= t.threshold) as false_matches
-  from (select * from demo.iris_enrolment order by subject limit 200) p
-  cross join (select refuge.iris_threshold_for(count(*), 0.001) as threshold from demo.iris_enrolment) t
-  cross join lateral (select min(e.code operator(refuge.<->) p.code) as distance from demo.iris_enrolment e
-                       where e.subject <> p.subject) best;
+\echo '== Biometric enrolment with deduplication (refuge.enrol_biometrics): decisions'
+select case when q.phase = 1 then 'first registration'
+            when q.one_finger then 'planted duplicate, one finger only'
+            else 'planted duplicate, 10 fingers + 2 irises' end as who,
+       r.decision, count(*), round(avg(r.ms)) as avg_ms
+  from demo.enrol_result r join demo.enrol_queue q using (individual_id)
+ group by 1, 2 order by 1, 2;
+select count(*) filter (where r.decision = 'enrolled') as duplicates_enrolled_missed,
+       count(*) filter (where r.decision = 'blocked') as blocked,
+       count(*) filter (where r.decision = 'adjudication') as sent_to_adjudication,
+       count(*) filter (where coalesce((select a.other_id from refuge.fraud_alert a where a.individual_id = q.individual_id),
+                                       (select d.candidate_id from refuge.dedup_case c join refuge.dedup_candidate d
+                                            on d.case_id = c.id and d.rank = 1 where c.individual_id = q.individual_id))
+                            = q.original) as pointing_at_the_original
+  from demo.enrol_result r join demo.enrol_queue q using (individual_id) where q.phase = 2;
+select count(*) filter (where r.decision <> 'enrolled') as first_registrations_wrongly_flagged
+  from demo.enrol_result r join demo.enrol_queue q using (individual_id) where q.phase = 1;
+select 'gallery ' || refuge.gallery_size() || ' people: block at ' ||
+       round(refuge.fused_threshold(refuge.gallery_size(), 1e-9, 12)::numeric, 1) || ' decades of evidence over 12 parts, adjudicate from ' ||
+       round(refuge.fused_threshold(refuge.gallery_size(), 0.001, 12)::numeric, 1) || ' (refuge.target_fpir 0.001)' as thresholds;
 
+\echo '== A blocked duplicate, as the Uganda operator saw it (the match is in Kenya: no number)'
+select jsonb_pretty(r.result - 'candidates_compared' - 'capture_id' - 'alert_id') as result
+  from demo.enrol_result r join demo.enrol_queue q using (individual_id)
+ where q.phase = 2 and q.op = 'UGA' and r.decision = 'blocked' limit 1;
+
+\echo '== Adjudication: HQ reviews each case; merges need a supervisor of the operation'
+set role hq_biometrics;
+select c.id as case_id, i.number as subject, m.number as best_candidate, d.evidence, d.modalities, d.fpir,
+       refuge.adjudicate(c.id, case when row_number() over (order by c.created_at) % 3 = 0 then 'fraud' else 'merge' end,
+                         d.candidate_id, 'same face and family; second registration under another name') ->> 'decision' as decision
+  from refuge.dedup_case c
+  join refuge.individual i on i.id = c.individual_id
+  join refuge.dedup_candidate d on d.case_id = c.id and d.rank = 1
+  join refuge.individual m on m.id = d.candidate_id
+ where c.status = 'OPEN';
+reset role;
+set role supervisor_ken;
+select refuge.approve_merge(c.id, true, 'photographs compared') ->> 'approval' as kenya_approval
+  from refuge.dedup_case c where c.status = 'AWAITING_APPROVAL';
+reset role;
+set role supervisor_uga;
+select refuge.approve_merge(c.id, true, 'photographs compared') ->> 'approval' as uganda_approval
+  from refuge.dedup_case c where c.status = 'AWAITING_APPROVAL';
+reset role;
+select decision, approval, count(*) from refuge.dedup_case group by 1, 2 order by 1, 2;
+select e.status as biometric_record, i.status as individual_status, count(*)
+  from refuge.biometric_enrolment e join refuge.individual i on i.id = e.individual_id group by 1, 2 order by 1, 2;
+
+\echo '== Fraud alerts (also announced with NOTIFY on channel refuge_fraud_alert)'
+select kind, o.code as operation, count(*) from refuge.fraud_alert a join refuge.operation o on o.id = a.operation_id
+ group by 1, 2 order by 1, 2;
+
+\echo '== Assistance in Kakuma: general food distribution with biometric verification of the collector'
+set role desk_kakuma;
+select refuge.create_assistance_plan('{"operation": "KEN", "code": "GFD-2026", "name": "General food distribution",
+    "modality": "IN_KIND", "ration": {"sorghum_kg": 9.0, "pulses_kg": 1.35, "oil_l": 0.9}, "population_types": ["REF"],
+    "sites": ["KAKUMA"]}') as plan_id \gset
+select refuge.open_assistance_cycle(:'plan_id', current_date, current_date + 29) ->> 'entitlements' as families_entitled;
+select id as cycle_id from refuge.assistance_cycle where plan_id = :'plan_id' \gset
+select refuge.open_distribution(:'cycle_id', 'KAKUMA') as dist_id \gset
+create temp table desk as
+select e.group_id, m.individual_id, q.person from refuge.entitlement e
+  join refuge.group_membership m on m.group_id = e.group_id and m.valid_to is null and m.relationship = 'PA'
+  join demo.enrol_queue q on q.individual_id = m.individual_id
+ where e.cycle_id = :'cycle_id' order by q.person limit 12;
+-- ten heads of family collect; one comes back; one presents someone else's fingers
+select r ->> 'decision' as decision, r ->> 'reason' as reason, count(*)
+  from (select refuge.collect(:'dist_id', d.group_id, d.individual_id,
+                  refuge.synthetic_templates(2026, case when n = 12 then d.person + 1 else d.person end, 3)) r
+          from (select *, row_number() over (order by person) n from desk) d
+         where n between 1 and 10 or n = 12
+        union all
+        select refuge.collect(:'dist_id', d.group_id, d.individual_id, refuge.synthetic_templates(2026, d.person, 4))
+          from (select * from desk order by person limit 1) d) x
+ group by 1, 2 order by 1, 2;
+reset role;
+select kind, details ->> 'first_collected_at' is not null as names_first_collection from refuge.fraud_alert
+ where kind = 'second_collection';
+
+\echo '== The HQ vault: face images sealed with AES-256-GCM; opening one is logged'
+set role hq_biometrics;
+select i.number, v.part, v.media_type, v.bytes, v.key_id
+  from demo.enrol_queue q join refuge.individual i on i.id = q.individual_id, lateral refuge.vault_contents(q.individual_id) v
+ where q.person = 1;
+select length(refuge.vault_image(v.vault_id, 'demo: identity check at HQ')) as opened_bytes
+  from demo.enrol_queue q, lateral refuge.vault_contents(q.individual_id) v where q.person = 1;
+reset role;
+select accessed_by, purpose, accessed_at::timestamp(0) from refuge.vault_access;
 \echo '== One family, as registration staff see it'
 select group_number, individual_number, relationship, given_name, family_name, sex, date_of_birth, age
   from refuge.current_member
@@ -151,6 +244,8 @@ The demo cluster keeps running.  Connect with:
     psql -h $PGHOST -p $PGPORT -U clerk_kakuma refuge_demo    # sees Kakuma only
     psql -h $PGHOST -p $PGPORT -U supervisor_ken refuge_demo  # sees Kenya
     psql -h $PGHOST -p $PGPORT -U analyst refuge_demo         # aggregates only
+    psql -h $PGHOST -p $PGPORT -U bio_kenya refuge_demo       # biometric operator, Kenya
+    psql -h $PGHOST -p $PGPORT -U hq_biometrics refuge_demo   # adjudication, vault
 
 Stop it with:  runuser -u postgres -- $PGBIN/pg_ctl -D $REFUGE_CLUSTER/data stop
 EOF
