@@ -29,6 +29,7 @@ create table refuge.biometric_capture (
     -- the templates as submitted (fingers by position; irises [right, left])
     fingers          refuge.fingerprint[] not null default '{}',
     irises           refuge.iris[] not null default '{}',
+    iris_quality     smallint[],
     -- policy in force for the decision: gallery size and rates
     gallery_size     bigint not null,
     target_fpir      double precision not null,

@@ -27,6 +27,7 @@ create function refuge.biometric_parts() returns text[]
 
 create function refuge.parse_biometrics(templates jsonb, complete boolean,
                                         out fingers refuge.fingerprint[], out irises refuge.iris[],
+                                        out iris_quality smallint[],
                                         out exceptions jsonb, out images jsonb, out device text,
                                         out operator text, out captured_at timestamptz, out site text)
     language plpgsql stable
@@ -49,6 +50,7 @@ begin
     perform refuge.arg_fields(templates, 'templates', array['capture', 'fingers', 'irises', 'missing', 'images']);
     fingers := '{}';
     irises := array[null, null]::refuge.iris[];
+    iris_quality := array[null, null]::smallint[];
     exceptions := '[]';
     images := '[]';
 
@@ -132,7 +134,7 @@ begin
     for i in 0 .. coalesce(jsonb_array_length(arr), 0) - 1 loop
         el := arr -> i;
         path := format('templates.irises[%s]', i);
-        perform refuge.arg_fields(el, path, array['eye', 'code', 'mask', 'rows', 'cols', 'bits_per_cell', 'template']);
+        perform refuge.arg_fields(el, path, array['eye', 'code', 'mask', 'rows', 'cols', 'bits_per_cell', 'template', 'quality']);
         eye := refuge.arg_text(el, 'eye', path, true, 10);
         if eye not in ('right', 'left') then
             perform refuge.raise_field('22023', path || '.eye', format('"%s" is not right or left', eye));
@@ -167,6 +169,7 @@ begin
                        refuge.iris_valid_bits(ir), eye));
         end if;
         irises[case eye when 'right' then 1 else 2 end] := ir;
+        iris_quality[case eye when 'right' then 1 else 2 end] := refuge.arg_int(el, 'quality', path, 0, 100);
         seen := seen || ('iris_' || eye);
     end loop;
 

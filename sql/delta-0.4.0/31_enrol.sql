@@ -145,8 +145,8 @@ begin atomic
     insert into refuge.biometric_finger (individual_id, position, template, quality, capture_id)
     select cap.individual_id, refuge.fingerprint_position(f), f, refuge.fingerprint_quality(f), cap.id
       from unnest(cap.fingers) f;
-    insert into refuge.biometric_iris (individual_id, eye, template, capture_id)
-    select cap.individual_id, case u.ord when 1 then 'right' else 'left' end, u.t, cap.id
+    insert into refuge.biometric_iris (individual_id, eye, template, quality, capture_id)
+    select cap.individual_id, case u.ord when 1 then 'right' else 'left' end, u.t, cap.iris_quality[u.ord], cap.id
       from unnest(cap.irises) with ordinality u(t, ord)
      where u.t is not null;
 end;
@@ -273,10 +273,10 @@ begin
     cands := refuge.dedup_candidates(p.fingers, p.irises, pol.search_fingers, refuge.gallery_size());
 
     insert into refuge.biometric_capture (individual_id, operation_id, site_id, device, operator, captured_at,
-                                          fingers, irises, gallery_size, target_fpir, block_fpir, gallery_seq,
-                                          decision)
+                                          fingers, irises, iris_quality, gallery_size, target_fpir, block_fpir,
+                                          gallery_seq, decision)
     values (ind.id, ind.operation_id, site_id, p.device, coalesce(p.operator, refuge.caller()),
-            coalesce(p.captured_at, now()), p.fingers, p.irises, refuge.gallery_size(), pol.target_fpir,
+            coalesce(p.captured_at, now()), p.fingers, p.irises, p.iris_quality, refuge.gallery_size(), pol.target_fpir,
             pol.block_fpir, hw, 'adjudication')
     returning id into cap_id;
     insert into refuge.biometric_exception (capture_id, individual_id, operation_id, site_id, part, reason)

@@ -123,10 +123,13 @@ select count(*) - :captures_before as captures_written from refuge.biometric_cap
 -- missing parts with reasons are accepted and recorded; the person is matched on what was captured
 select r ->> 'decision' as decision
   from ppl p, lateral refuge.enrol_biometrics(p.id,
-       jsonb_set(refuge.synthetic_templates(7, 34) #- '{fingers,9}' #- '{irises,1}', '{missing}',
-                 '[{"part": "finger_10", "reason": "AMPUTATED"}, {"part": "iris_left", "reason": "MEDICAL"}]')) r
+       jsonb_set(jsonb_set(refuge.synthetic_templates(7, 34) #- '{fingers,9}' #- '{irises,1}', '{missing}',
+                 '[{"part": "finger_10", "reason": "AMPUTATED"}, {"part": "iris_left", "reason": "MEDICAL"}]'),
+                 '{irises,0,quality}', '88')) r
  where p.n = 34;
 select part, reason from refuge.biometric_exception order by part;
+select eye, quality from refuge.biometric_iris i join ppl p on p.id = i.individual_id where p.n = 34;
+select count(*) as fingers_of_34 from refuge.biometric_finger f join ppl p on p.id = f.individual_id where p.n = 34;
 
 -- thresholds follow from the gallery size and the target FPIR
 select round(refuge.fused_threshold(1e3, 1e-3, 12)::numeric, 2) as t_1k,
