@@ -79,7 +79,7 @@ comment on table refuge.fraud_case is 'fraud investigations opened from adjudica
 -- Alerts are rows plus a NOTIFY on channel refuge_fraud_alert (payload: id).
 create table refuge.fraud_alert (
     id               uuid primary key default gen_random_uuid(),
-    kind             text not null check (kind in ('duplicate_enrolment', 'second_collection', 'failed_verification')),
+    kind             text not null check (kind in ('duplicate_enrolment', 'second_collection')),
     individual_id    uuid not null references refuge.individual,
     other_id         uuid references refuge.individual,
     operation_id     uuid not null references refuge.operation,
