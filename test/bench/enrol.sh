@@ -145,7 +145,8 @@ missed=$(psql -XAt -d $DB -c "select count(*) from refuge.biometric_capture c jo
        where p.dup and c.decision = 'enrolled'")
 rm -f "$SCRIPT"
 
-########## 2. accuracy
+########## 2. accuracy (BENCH_ACC_PROBES=0 skips it)
+if [ "$ACC_P" -gt 0 ]; then
 ADB=refuge_bench_accuracy
 log "accuracy: gallery of $ACC_N, $ACC_P mated and $ACC_P non-mated probes"
 load_gallery $ADB "$ACC_N" >/dev/null
@@ -177,6 +178,9 @@ select count(*) filter (where mated and coalesce(fpir, 1) > 0.001),
        count(*) filter (where not mated and fpir <= 1e-6), count(*) filter (where not mated and fpir > 1e-6 and fpir <= 0.001),
        round(refuge.fused_threshold($ACC_N, 1e-6, 12)::numeric, 2), round(refuge.fused_threshold($ACC_N, 0.001, 12)::numeric, 2)
   from public.best")"
+read -r mate_worst nonmate_best <<<"$(psql -XAt -d $ADB -F ' ' -c "
+select (select max(fpir) from public.best where mated), coalesce((select min(fpir) from public.best where not mated), 1)")"
+fi
 
 cat <<EOF
 
@@ -189,8 +193,12 @@ cat <<EOF
 | same-run baseline: the 1:N searches alone | ${search_ms} ms per person (2 irises against every eye, 4 fingers against their position) |
 | decisions | $decisions |
 | planted duplicates missed (enrolled) | $missed |
+EOF
+[ "$ACC_P" -gt 0 ] && cat <<EOF
 | accuracy gallery / probes | $ACC_N people; $mates mated and $nonmates non-mated probes |
 | person-level FNIR (mate neither blocked nor adjudicated) | $fnir_n / $mates (mates blocked $blocked_m, adjudicated $adj_m) |
 | person-level FPIR (non-mate blocked or adjudicated) | $fpir_n / $nonmates (blocked $blocked_n, adjudicated $adj_n) |
+| margins | weakest mate: rate $mate_worst; strongest non-mate: rate $nonmate_best (a person-level rate of 1 = no candidate) |
 | thresholds at this gallery, 12 parts | block: $thr_b decades (FPIR 1e-6); adjudicate: $thr_a decades (FPIR 1e-3) |
 EOF
+exit 0
