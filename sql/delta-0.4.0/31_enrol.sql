@@ -14,7 +14,8 @@
 --    moment therefore yield one identity and one blocked (or adjudicated)
 --    attempt, while the costly searches still run in parallel.
 -- 3. Each candidate is compared with the probe on every finger and eye both
---    have (refuge.person_match); fused evidence gives the rate at which a
+--    have (refuge.person_match; the searched ones before the lock is taken,
+--    so that it is held only briefly); fused evidence gives the rate at which a
 --    gallery of this size would produce such a match by chance.  At or below
 --    refuge.block_fpir the enrolment is blocked; at or below
 --    refuge.target_fpir it goes to adjudication; otherwise it is enrolled.
@@ -160,6 +161,7 @@ as $$
 declare
     cap refuge.biometric_capture;
     late uuid[];
+    scored jsonb;
     gallery bigint;
     flagged jsonb := '[]';
     rk integer := 0;
@@ -169,6 +171,11 @@ declare
     res jsonb;
 begin
     select * into cap from refuge.biometric_capture b where b.id = enrol_decide.capture_id;
+    gallery := greatest(cap.gallery_size, 1);
+    -- the searched candidates are compared before the lock: it is held only
+    -- for those enrolled meanwhile, the decision and the writes
+    select coalesce(jsonb_agg(to_jsonb(s)), '[]') into scored
+      from refuge.score_candidates(cap.fingers, cap.irises, candidates, cap.individual_id, gallery) s;
     perform refuge.enrolment_lock();
     if current_setting('transaction_isolation') <> 'read committed'
        and refuge.gallery_seq_latest() > (select coalesce(max(e.seq), 0) from refuge.biometric_enrolment e) then
@@ -176,16 +183,20 @@ begin
             message = 'enrol_biometrics: another enrolment committed after this transaction''s snapshot',
             hint = 'Retry the transaction (or enrol at READ COMMITTED, which re-reads the gallery under the enrolment lock).';
     end if;
-    select array_agg(e.individual_id) into late
-      from refuge.biometric_enrolment e where e.seq > cap.gallery_seq and e.status = 'ENROLLED';
-    candidates := array(select distinct x from unnest(candidates || coalesce(late, '{}')) x);
-    gallery := greatest(cap.gallery_size, refuge.gallery_size());
+    late := array(select e.individual_id from refuge.biometric_enrolment e
+                   where e.seq > cap.gallery_seq and e.status = 'ENROLLED' and e.individual_id <> all (candidates));
+    if cardinality(late) > 0 then
+        select scored || coalesce(jsonb_agg(to_jsonb(s)), '[]') into scored
+          from refuge.score_candidates(cap.fingers, cap.irises, late, cap.individual_id, gallery) s;
+    end if;
 
     res := jsonb_build_object('capture_id', cap.id, 'individual_id', cap.individual_id,
-                                 'gallery_size', gallery, 'candidates_compared', cardinality(candidates),
+                                 'gallery_size', gallery,
+                                 'candidates_compared', cardinality(candidates) + cardinality(late),
                                  'target_fpir', cap.target_fpir, 'block_fpir', cap.block_fpir);
-    for c in select * from refuge.score_candidates(cap.fingers, cap.irises, candidates, cap.individual_id, gallery) s
-              where s.fpir <= cap.target_fpir limit 10 loop
+    for c in select * from jsonb_to_recordset(scored) as s(candidate_id uuid, evidence double precision,
+                               modalities integer, fpir double precision, scores double precision[])
+              where s.fpir <= cap.target_fpir order by s.fpir, s.evidence desc limit 10 loop
         rk := rk + 1;
         if rk = 1 and c.fpir <= cap.block_fpir then
             alert := refuge.raise_fraud_alert('duplicate_enrolment', cap.individual_id, c.candidate_id, cap.id,

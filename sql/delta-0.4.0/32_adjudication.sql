@@ -99,7 +99,7 @@ begin
         update refuge.dedup_case d set status = 'CLOSED' where d.id = c.id;
         -- the gallery has grown since the capture: search again, then decide
         select coalesce(max(e.seq), 0) into hw from refuge.biometric_enrolment e;
-        update refuge.biometric_capture b set gallery_seq = hw where b.id = cap.id;
+        update refuge.biometric_capture b set gallery_seq = hw, gallery_size = refuge.gallery_size() where b.id = cap.id;
         res := jsonb_build_object('decision', 'different',
             'enrolment', refuge.enrol_decide(cap.id, refuge.dedup_candidates(cap.fingers, cap.irises,
                                                  (refuge.dedup_settings()).search_fingers, refuge.gallery_size())));
