@@ -186,3 +186,22 @@ end
 $$;
 comment on function refuge.approve_merge(uuid, boolean, text) is
     'a supervisor (not the reviewer) approves or rejects a proposed merge; approval closes the subject as DUPLICATE';
+
+-- The reviewers' queue: open and awaiting cases, oldest first, with the best
+-- candidate.  security_invoker: each role sees the cases its policies allow.
+create view refuge.adjudication_queue with (security_invoker = true) as
+select c.id as case_id, c.status, c.created_at as raised_at, o.code as operation, s.code as site,
+       i.number as subject_number, c.individual_id as subject_id,
+       (select count(*) from refuge.dedup_candidate d where d.case_id = c.id) as candidates,
+       b.candidate_id as best_candidate_id, b.evidence as best_evidence, b.modalities as best_modalities,
+       b.fpir as best_fpir, c.decision as proposed, c.decided_by as proposed_by
+  from refuge.dedup_case c
+  join refuge.operation o on o.id = c.operation_id
+  join refuge.site s on s.id = c.site_id
+  join refuge.individual i on i.id = c.individual_id
+  left join refuge.dedup_candidate b on b.case_id = c.id and b.rank = 1
+ where c.status <> 'CLOSED'
+ order by c.created_at;
+comment on view refuge.adjudication_queue is 'adjudication cases not yet closed, oldest first, with the best candidate';
+alter view refuge.adjudication_queue owner to refuge_owner;
+grant select on refuge.adjudication_queue to refuge_biometrics_admin, refuge_supervisor;

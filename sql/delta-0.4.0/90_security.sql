@@ -102,6 +102,11 @@ begin
 end
 $policies$;
 
+-- Supervisors approving a merge see the candidates of the cases of their operations.
+grant select on refuge.dedup_candidate to refuge_supervisor;
+create policy supervisor_read on refuge.dedup_candidate for select to refuge_supervisor
+    using (exists (select 1 from refuge.dedup_case c where c.id = dedup_candidate.case_id));
+
 -- Stamps and audit.  Templates and sealed images are recorded in the audit
 -- trail only as size and digest (trigger arguments after the first).
 do $attach$

@@ -83,7 +83,7 @@ insert into access_reader values
   ('biometric_finger', '{}', true),
   ('biometric_iris', '{}', true),
   ('vault_access', '{}', true),
-  ('dedup_candidate', '{}', true),
+  ('dedup_candidate', '{refuge_supervisor}', true),
   ('dedup_cleared_pair', '{}', true),
   ('biometric_vault', '{}', false),
   ('assistance_plan', '{refuge_assistance,refuge_supervisor}', false),
@@ -150,10 +150,13 @@ begin
         if exists (select 1 from unnest(rd.staff) g where pg_has_role(r, g, 'MEMBER')) then
             if r = 'tap_expired' then return 0; end if;
             has_site := exists (select 1 from pg_attribute a where a.attrelid = ('refuge.' || t)::regclass and a.attname = 'site_id');
-            opfilter := case when r = 'tap_reg_kakuma' then
+            opfilter := case when t = 'dedup_candidate' then
+                                 -- through its case
+                                 format('exists (select 1 from refuge.dedup_case c where c.id = x.case_id and c.operation_id = %L)', ken)
+                             when r = 'tap_reg_kakuma' then
                                  case when has_site then format('site_id = %L', kakuma) else 'false' end
                              else format('operation_id = %L', ken) end;
-            execute format('select count(*) from refuge.%I where %s', t, opfilter) into n;
+            execute format('select count(*) from refuge.%I x where %s', t, opfilter) into n;
             return n;
         elsif rd.hq and r = 'tap_bioadmin' then
             execute format('select count(*) from refuge.%I', t) into n;

@@ -154,6 +154,13 @@ select n, r ->> 'decision' as decision, jsonb_array_length(r -> 'candidates') >=
        r -> 'candidates' -> 0 -> 'fingers' ? '2' as finger_2_scored
   from cases order by n;
 select status, count(*) from refuge.dedup_case group by status;
+-- the reviewers' queue (as HQ sees it; a Kenya supervisor sees Kenya's cases)
+set role id_hq;
+select status, operation, candidates, best_modalities, best_fpir < 0.001 as flagged from refuge.adjudication_queue order by subject_number;
+reset role;
+set role id_sup_ken;
+select count(*) as kenya_cases from refuge.adjudication_queue;
+reset role;
 -- the enrolment of a person under adjudication waits for the decision
 select regexp_replace(pg_temp.try(35, pg_temp.one_finger(5, 3)), '[A-Z]{3}-\d\d-\d+|\(case .*\)', 'N', 'g') as waits;
 
