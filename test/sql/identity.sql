@@ -271,6 +271,15 @@ select refuge.vault_image(:'iris_id', 'check');
 reset role;
 -- the access log is append-only
 delete from refuge.vault_access;
+-- another key (a rotation not carried out): refused by name, not as corruption
+do $$
+begin
+    execute format('copy (select repeat(%L, 32)) to %L', 'ab', current_setting('data_directory') || '/refuge_vault_test.key');
+end $$;
+\! chmod 600 "$REFUGE_TEST_KEY"
+set role id_hq;
+select refuge.vault_image(:'face_id', 'after rotation');
+reset role;
 reset refuge.vault_key_file;
 \! rm -f "$REFUGE_TEST_KEY"
 
