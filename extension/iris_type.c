@@ -84,18 +84,6 @@ make_iris(const uint8_t *code, size_t code_len, const uint8_t *mask, size_t mask
 	return r;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decode hex up to ':' or the end; returns bytes or -1 (and where it failed). */
 static long
 decode_hex(const char *s, uint8_t *out, size_t cap, const char **end)
@@ -104,8 +92,8 @@ decode_hex(const char *s, uint8_t *out, size_t cap, const char **end)
 
 	while (*s && *s != ':')
 	{
-		int			hi = hexval(s[0]);
-		int			lo = s[1] ? hexval(s[1]) : -1;
+		int			hi = RefugeHexValue(s[0]);
+		int			lo = s[1] ? RefugeHexValue(s[1]) : -1;
 
 		if (hi < 0 || lo < 0 || n == cap)
 		{

@@ -44,3 +44,20 @@ refuge_lib_version(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_TEXT_P(cstring_to_text(REFUGE_VERSION));
 }
+
+/*
+ * Value of one hexadecimal digit, or -1.  Our own, not PostgreSQL's
+ * hex_decode: that one quotes the offending character in its error, and the
+ * vault key must never reach a message.
+ */
+int
+RefugeHexValue(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}

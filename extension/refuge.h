@@ -7,6 +7,9 @@
 
 #include "fmgr.h"
 
+/* refuge.c: one hexadecimal digit's value, or -1 */
+extern int	RefugeHexValue(char c);
+
 /* audit.c: the role on whose behalf the current statement runs */
 extern char *RefugeCallerName(void);
 

@@ -50,18 +50,6 @@ RefugeVaultInit(void)
 							   &vault_key_file, "", PGC_SUSET, GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Read the key and its id; the caller wipes key after use. */
 static void
 load_key(uint8 key[VAULT_KEYLEN], uint8 id[VAULT_IDLEN])
@@ -102,8 +90,8 @@ load_key(uint8 key[VAULT_KEYLEN], uint8 id[VAULT_IDLEN])
 	{
 		for (int i = 0; i < VAULT_KEYLEN; i++)
 		{
-			int			hi = hexval(buf[2 * i]);
-			int			lo = hexval(buf[2 * i + 1]);
+			int			hi = RefugeHexValue(buf[2 * i]);
+			int			lo = RefugeHexValue(buf[2 * i + 1]);
 
 			if (hi < 0 || lo < 0)
 				n = 0;
