@@ -186,3 +186,25 @@ create table refuge.biometric_verification (
 );
 create index on refuge.biometric_verification (individual_id);
 comment on table refuge.biometric_verification is '1:1 biometric verifications: who was checked, by whom, where, when, with what result';
+
+-- 1:N identifications (refuge.identify): who searched, where, when, and who came up.
+create table refuge.biometric_identification (
+    id               uuid primary key default gen_random_uuid(),
+    operation_id     uuid not null references refuge.operation,
+    site_id          uuid not null,
+    purpose          text not null,
+    gallery_size     bigint not null,
+    target_fpir      double precision not null,
+    candidates       uuid[] not null,
+    best_fpir        double precision,
+    device           text,
+    searched_by      name not null,
+    searched_at      timestamptz not null default now(),
+    created_at       timestamptz not null default now(),
+    created_by       name not null default current_user,
+    updated_at       timestamptz not null default now(),
+    updated_by       name not null default current_user,
+    foreign key (operation_id, site_id) references refuge.site (operation_id, id)
+);
+create index on refuge.biometric_identification (operation_id, searched_at);
+comment on table refuge.biometric_identification is '1:N identifications: who searched, where, when, the candidates returned';

@@ -9,8 +9,8 @@ declare
 begin
     foreach t in array array['biometric_exception_reason', 'biometric_capture', 'biometric_enrolment',
         'biometric_finger', 'biometric_iris', 'biometric_exception', 'biometric_vault', 'vault_access',
-        'biometric_verification', 'dedup_case', 'dedup_candidate', 'dedup_cleared_pair', 'fraud_case',
-        'fraud_alert', 'assistance_plan', 'assistance_cycle', 'entitlement', 'collector', 'distribution_event',
+        'biometric_verification', 'biometric_identification', 'dedup_case', 'dedup_candidate', 'dedup_cleared_pair',
+        'fraud_case', 'fraud_alert', 'assistance_plan', 'assistance_cycle', 'entitlement', 'collector', 'distribution_event',
         'collection']
     loop
         execute format('alter table refuge.%I owner to refuge_owner', t);
@@ -66,6 +66,7 @@ begin
         ('biometric_enrolment', 'refuge_registration, refuge_supervisor, refuge_biometrics, refuge_assistance', true),
         ('biometric_exception', 'refuge_registration, refuge_supervisor, refuge_biometrics', true),
         ('biometric_verification', 'refuge_supervisor, refuge_biometrics, refuge_assistance', true),
+        ('biometric_identification', 'refuge_supervisor, refuge_biometrics', true),
         ('dedup_case', 'refuge_supervisor', true),
         ('fraud_alert', 'refuge_supervisor', true),
         ('fraud_case', 'refuge_supervisor', true),
@@ -122,6 +123,7 @@ begin
         ('biometric_vault', array['individual', 'sealed']),
         ('vault_access', array['individual']),
         ('biometric_verification', array['self']),
+        ('biometric_identification', array['self']),
         ('dedup_case', array['self']),
         ('dedup_candidate', array['none']),
         ('dedup_cleared_pair', array['none']),
@@ -166,7 +168,9 @@ create trigger append_only before update or delete on refuge.vault_access
     for each row execute function refuge.append_only();
 create trigger append_only before update or delete on refuge.dedup_cleared_pair
     for each row execute function refuge.append_only();
-create trigger append_only before delete on refuge.biometric_verification
+create trigger append_only before update or delete on refuge.biometric_verification
+    for each row execute function refuge.append_only();
+create trigger append_only before update or delete on refuge.biometric_identification
     for each row execute function refuge.append_only();
 create trigger append_only before delete on refuge.biometric_capture
     for each row execute function refuge.append_only();
@@ -177,7 +181,8 @@ declare
     t text;
 begin
     foreach t in array array['biometric_capture', 'biometric_enrolment', 'biometric_finger', 'biometric_iris',
-        'biometric_exception', 'biometric_vault', 'vault_access', 'biometric_verification', 'dedup_case',
+        'biometric_exception', 'biometric_vault', 'vault_access', 'biometric_verification', 'biometric_identification',
+        'dedup_case',
         'dedup_candidate', 'dedup_cleared_pair', 'fraud_case', 'fraud_alert', 'assistance_plan',
         'assistance_cycle', 'entitlement', 'collector', 'distribution_event', 'collection']
     loop
@@ -209,6 +214,7 @@ grant execute on function refuge.caller(), refuge.caller_has(name), refuge.calle
     to refuge_biometrics, refuge_biometrics_admin, refuge_assistance;
 grant execute on function refuge.enrol_biometrics(uuid, jsonb) to refuge_biometrics;
 grant execute on function refuge.verify(uuid, jsonb) to refuge_biometrics, refuge_assistance;
+grant execute on function refuge.identify(jsonb, text, text, integer) to refuge_biometrics, refuge_biometrics_admin;
 grant execute on function refuge.adjudicate(uuid, text, uuid, text), refuge.vault_image(uuid, text),
     refuge.vault_contents(uuid) to refuge_biometrics_admin;
 grant execute on function refuge.approve_merge(uuid, boolean, text) to refuge_supervisor;

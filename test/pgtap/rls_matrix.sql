@@ -37,6 +37,8 @@ select refuge.adjudicate((select id from refuge.dedup_case where individual_id =
 select refuge.adjudicate((select id from refuge.dedup_case where individual_id = pg_temp.person('Req')),
                          'fraud', null, 'registered twice') is not null as d2 \gset
 select refuge.verify(pg_temp.person('GivenK1'), refuge.synthetic_templates(31, 1, 3)) is not null as v1 \gset
+select refuge.identify(refuge.synthetic_templates(31, 2, 3), 'KAKUMA', 'no documents') is not null as i1 \gset
+select refuge.identify(refuge.synthetic_templates(31, 3, 3), 'NAKIVALE', 'verification exercise') is not null as i2 \gset
 select refuge.create_assistance_plan('{"operation": "KEN", "code": "GFD", "name": "Food", "ration": {"maize_kg": 9},
     "population_types": ["REF"]}') as plan_id \gset
 select refuge.open_assistance_cycle(:'plan_id', current_date, current_date + 14) ->> 'cycle_id' as cycle_id \gset
@@ -56,7 +58,8 @@ select c.relname,
          when c.relname in ('staff', 'staff_assignment') then 'staff'
          when c.relname in ('registration_group', 'individual') then 'person'
          -- identity management and assistance: readers listed in access_reader below
-         when c.relname in ('biometric_enrolment', 'biometric_exception', 'biometric_verification', 'dedup_case',
+         when c.relname in ('biometric_enrolment', 'biometric_exception', 'biometric_verification',
+                            'biometric_identification', 'dedup_case',
                             'fraud_alert', 'fraud_case', 'biometric_capture', 'biometric_finger', 'biometric_iris',
                             'vault_access', 'dedup_candidate', 'dedup_cleared_pair', 'biometric_vault',
                             'assistance_plan', 'assistance_cycle', 'entitlement', 'collector',
@@ -76,6 +79,7 @@ insert into access_reader values
   ('biometric_enrolment', '{refuge_registration,refuge_supervisor,refuge_biometrics,refuge_assistance}', true),
   ('biometric_exception', '{refuge_registration,refuge_supervisor,refuge_biometrics}', true),
   ('biometric_verification', '{refuge_supervisor,refuge_biometrics,refuge_assistance}', true),
+  ('biometric_identification', '{refuge_supervisor,refuge_biometrics}', true),
   ('dedup_case', '{refuge_supervisor}', true),
   ('fraud_alert', '{refuge_supervisor}', true),
   ('fraud_case', '{refuge_supervisor}', true),

@@ -224,6 +224,22 @@ reset role;
 select r ->> 'match' as match from ppl p, lateral refuge.verify(p.id, refuge.synthetic_templates(7, 7, 4)) r where p.n = 37;
 select purpose, match, verified_by, modalities from refuge.biometric_verification order by verified_at, match desc;
 
+-- 1:N identification without enrolment: a person without documents (person 6, in KEN)
+set role id_bio_ken;
+select jsonb_array_length(r -> 'candidates') as candidates, (r -> 'candidates' -> 0 ->> 'individual_id')::uuid = (select id from ppl where n = 6) as found,
+       r -> 'candidates' -> 0 ->> 'modalities' as parts
+  from refuge.identify(refuge.synthetic_templates(7, 6, 6), 'KAKUMA', 'no documents at the gate') r;
+-- someone never enrolled: no candidate
+select jsonb_array_length(r -> 'candidates') as candidates from refuge.identify(refuge.synthetic_templates(7, 999, 0), 'KAKUMA', 'check') r;
+select pg_temp.err($q$select refuge.identify(refuge.synthetic_templates(7, 6, 6), 'NAKIVALE', 'x')$q$);
+select pg_temp.err($q$select refuge.identify(refuge.synthetic_templates(7, 6, 6), 'KAKUMA', '')$q$);
+select pg_temp.err($q$select refuge.identify(refuge.synthetic_templates(7, 6, 6), 'KAKUMA', 'x', 0)$q$);
+select purpose, cardinality(candidates) as candidates, searched_by from refuge.biometric_identification order by searched_at;
+reset role;
+set role id_reg_ken;
+select pg_temp.err($q$select refuge.identify(refuge.synthetic_templates(7, 6, 6), 'KAKUMA', 'x')$q$);
+reset role;
+
 -- the vault: images are sealed with the key of a superuser-only setting
 set role id_bio_ken;
 set refuge.vault_key_file = '/tmp/x';
