@@ -9,7 +9,8 @@
 #    from 2 clients (pgbench).  Prints enrolments/s, p50/p95 latency and the
 #    decisions.  The same-run baseline is the time of the 1:N searches alone
 #    (refuge.dedup_candidates), so the figure says what the decision, the
-#    fused comparison and the writes add.
+#    fused comparison and the writes add; and a breakdown of the search by
+#    the parts searched (irises only, two fingers, ..., the default).
 # 2. Accuracy: on a gallery of BENCH_ACC_GALLERY people (default 10,000)
 #    BENCH_ACC_PROBES mated probes (re-captures of enrolled people) and as
 #    many non-mated probes (people never enrolled) go through the decision
@@ -145,6 +146,28 @@ missed=$(psql -XAt -d $DB -c "select count(*) from refuge.biometric_capture c jo
        where p.dup and c.decision = 'enrolled'")
 rm -f "$SCRIPT"
 
+# where the search time goes: the same searches with chosen parts, for
+# BENCH_BREAKDOWN_PROBES people never enrolled (default 20)
+BD=${BENCH_BREAKDOWN_PROBES:-20}
+breakdown=$(psql -XAt -d $DB <<SQL | grep '|'
+set jit = off;
+create temp table p as select n, (refuge.parse_biometrics(refuge.synthetic_templates($SEED, $N + 5000000 + n, 0), true)).*
+  from generate_series(1, $BD) n;
+select clock_timestamp() as t0 \gset
+select sum(cardinality(refuge.dedup_candidates(p.fingers, p.irises, '{}', $N))) from p \g /dev/null
+select 'both irises only', round(extract(epoch from clock_timestamp() - :'t0'::timestamptz) * 1000 / $BD);
+select clock_timestamp() as t0 \gset
+select sum(cardinality(refuge.dedup_candidates(p.fingers, array[null, null]::refuge.iris[], '{2,7}', $N))) from p \g /dev/null
+select 'fingers 2 and 7 only', round(extract(epoch from clock_timestamp() - :'t0'::timestamptz) * 1000 / $BD);
+select clock_timestamp() as t0 \gset
+select sum(cardinality(refuge.dedup_candidates(p.fingers, p.irises, '{2,7}', $N))) from p \g /dev/null
+select 'both irises + fingers 2, 7', round(extract(epoch from clock_timestamp() - :'t0'::timestamptz) * 1000 / $BD);
+select clock_timestamp() as t0 \gset
+select sum(cardinality(refuge.dedup_candidates(p.fingers, p.irises, '{1,2,6,7}', $N))) from p \g /dev/null
+select 'both irises + fingers 1, 2, 6, 7 (default)', round(extract(epoch from clock_timestamp() - :'t0'::timestamptz) * 1000 / $BD);
+SQL
+)
+
 ########## 2. accuracy (BENCH_ACC_PROBES=0 skips it)
 if [ "$ACC_P" -gt 0 ]; then
 ADB=refuge_bench_accuracy
@@ -193,6 +216,7 @@ cat <<EOF
 | same-run baseline: the 1:N searches alone | ${search_ms} ms per person (2 irises against every eye, 4 fingers against their position) |
 | decisions | $decisions |
 | planted duplicates missed (enrolled) | $missed |
+$(echo "$breakdown" | awk -F'|' '{printf "| search breakdown: %s | %s ms per person |\n", $1, $2}')
 EOF
 [ "$ACC_P" -gt 0 ] && cat <<EOF
 | accuracy gallery / probes | $ACC_N people; $mates mated and $nonmates non-mated probes |
