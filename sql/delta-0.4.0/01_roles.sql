@@ -64,3 +64,17 @@ begin
     return new_id;
 end
 $$;
+
+-- refuge.authorize for an action open to several roles: raise
+-- insufficient_privilege unless the caller holds one of them.
+create function refuge.authorize_any(p_roles name[], p_action text) returns void
+    language plpgsql stable
+as $$
+begin
+    if refuge.caller_is_superuser() or exists (select 1 from unnest(p_roles) r where refuge.caller_has(r)) then
+        return;
+    end if;
+    raise exception using errcode = '42501',
+        message = format('%s: role %s is not a member of %s', p_action, refuge.caller(), array_to_string(p_roles, ' or '));
+end
+$$;

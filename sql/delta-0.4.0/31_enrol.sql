@@ -75,6 +75,18 @@ begin
 end
 $$;
 
+-- An identity's gallery templates: fingers by position, irises [right, left].
+create function refuge.gallery_templates(identity uuid, out gallery_fingers refuge.fingerprint[],
+                                         out gallery_irises refuge.iris[])
+    language sql stable
+    set search_path = pg_catalog, refuge, pg_temp
+begin atomic
+    select coalesce((select array_agg(f.template order by f.position) from refuge.biometric_finger f
+                      where f.individual_id = identity), '{}'),
+           array[(select i.template from refuge.biometric_iris i where i.individual_id = identity and i.eye = 'right'),
+                 (select i.template from refuge.biometric_iris i where i.individual_id = identity and i.eye = 'left')];
+end;
+
 -- Fused comparison of a probe with candidate identities, strongest first.
 create function refuge.score_candidates(fingers refuge.fingerprint[], irises refuge.iris[], candidates uuid[],
                                         subject uuid, gallery bigint)
@@ -85,12 +97,8 @@ create function refuge.score_candidates(fingers refuge.fingerprint[], irises ref
 begin atomic
     select c.id, m.evidence, m.modalities, refuge.fused_fpir(m.evidence, m.modalities, gallery::double precision), m.scores
       from unnest(candidates) c(id)
-      cross join lateral (select coalesce(array_agg(f.template order by f.position), '{}') as fs
-                            from refuge.biometric_finger f where f.individual_id = c.id) gf
-      cross join lateral (select array[(select i.template from refuge.biometric_iris i where i.individual_id = c.id and i.eye = 'right'),
-                                       (select i.template from refuge.biometric_iris i where i.individual_id = c.id and i.eye = 'left')]
-                                 as irs) gi
-      cross join lateral refuge.person_match(fingers, irises, gf.fs, gi.irs) m
+      cross join lateral refuge.gallery_templates(c.id) g
+      cross join lateral refuge.person_match(fingers, irises, g.gallery_fingers, g.gallery_irises) m
      where c.id <> subject
        and m.modalities > 0
        and not exists (select 1 from refuge.dedup_cleared_pair p
@@ -237,6 +245,7 @@ declare
     site_id uuid;
     cap_id uuid;
     hw bigint;
+    gallery bigint;
     cands uuid[];
     existing refuge.biometric_enrolment;
     open_case uuid;
@@ -281,13 +290,14 @@ begin
 
     -- mark first, then search (see the head of this file)
     select coalesce(max(e.seq), 0) into hw from refuge.biometric_enrolment e;
-    cands := refuge.dedup_candidates(p.fingers, p.irises, pol.search_fingers, refuge.gallery_size());
+    gallery := refuge.gallery_size();
+    cands := refuge.dedup_candidates(p.fingers, p.irises, pol.search_fingers, gallery);
 
     insert into refuge.biometric_capture (individual_id, operation_id, site_id, device, operator, captured_at,
                                           fingers, irises, iris_quality, gallery_size, target_fpir, block_fpir,
                                           gallery_seq, decision)
     values (ind.id, ind.operation_id, site_id, p.device, coalesce(p.operator, refuge.caller()),
-            coalesce(p.captured_at, now()), p.fingers, p.irises, p.iris_quality, refuge.gallery_size(), pol.target_fpir,
+            coalesce(p.captured_at, now()), p.fingers, p.irises, p.iris_quality, gallery, pol.target_fpir,
             pol.block_fpir, hw, 'adjudication')
     returning id into cap_id;
     insert into refuge.biometric_exception (capture_id, individual_id, operation_id, site_id, part, reason)

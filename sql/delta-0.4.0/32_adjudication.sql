@@ -10,7 +10,7 @@
 --              the subject is not enrolled
 -- Every decision is in the audit trail (dedup_case and what it changes).
 
-create function refuge.dedup_case_for_update(p_case uuid, p_action text) returns refuge.dedup_case
+create function refuge.dedup_case_for_update(p_case uuid) returns refuge.dedup_case
     language plpgsql volatile
     set search_path = pg_catalog, refuge, pg_temp
 as $$
@@ -47,9 +47,10 @@ declare
     fraud uuid;
     res jsonb;
     hw bigint;
+    gallery bigint;
 begin
     perform refuge.authorize('refuge_biometrics_admin', 'adjudicate');
-    c := refuge.dedup_case_for_update(adjudicate.case_id, 'adjudicate');
+    c := refuge.dedup_case_for_update(adjudicate.case_id);
     if c.status <> 'OPEN' then
         perform refuge.raise_field('55000', 'case_id', format('case %s is %s, not open', c.id, lower(c.status)));
     end if;
@@ -99,10 +100,11 @@ begin
         update refuge.dedup_case d set status = 'CLOSED' where d.id = c.id;
         -- the gallery has grown since the capture: search again, then decide
         select coalesce(max(e.seq), 0) into hw from refuge.biometric_enrolment e;
-        update refuge.biometric_capture b set gallery_seq = hw, gallery_size = refuge.gallery_size() where b.id = cap.id;
+        gallery := refuge.gallery_size();
+        update refuge.biometric_capture b set gallery_seq = hw, gallery_size = gallery where b.id = cap.id;
         res := jsonb_build_object('decision', 'different',
             'enrolment', refuge.enrol_decide(cap.id, refuge.dedup_candidates(cap.fingers, cap.irises,
-                                                 (refuge.dedup_settings()).search_fingers, refuge.gallery_size())));
+                                                 (refuge.dedup_settings()).search_fingers, gallery)));
     end if;
     update refuge.dedup_case d
        set decision = adjudicate.decision, matched_id = adjudicate.matched_id, reason = btrim(adjudicate.reason),
@@ -128,7 +130,7 @@ declare
     identity uuid;
 begin
     perform refuge.authorize('refuge_supervisor', 'approve_merge');
-    c := refuge.dedup_case_for_update(approve_merge.case_id, 'approve_merge');
+    c := refuge.dedup_case_for_update(approve_merge.case_id);
     if not refuge.in_scope(c.operation_id, c.site_id) then
         perform refuge.raise_field('P0002', 'case_id', format('no adjudication case %s in your operations', c.id));
     end if;

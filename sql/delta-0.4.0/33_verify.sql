@@ -18,11 +18,8 @@ declare
 begin
     if identity is not null then
         select pm.evidence, pm.modalities, pm.scores into ev, k, sc
-          from (select coalesce(array_agg(f.template order by f.position), '{}') as fs
-                  from refuge.biometric_finger f where f.individual_id = identity) gf,
-               lateral refuge.person_match(fingers, irises, gf.fs,
-                   array[(select i.template from refuge.biometric_iris i where i.individual_id = identity and i.eye = 'right'),
-                         (select i.template from refuge.biometric_iris i where i.individual_id = identity and i.eye = 'left')]) pm;
+          from refuge.gallery_templates(identity) g,
+               lateral refuge.person_match(fingers, irises, g.gallery_fingers, g.gallery_irises) pm;
     end if;
     if k > 0 then
         threshold := refuge.fused_threshold(1, (refuge.dedup_settings()).verify_fmr, k);
@@ -57,11 +54,7 @@ declare
     p record;
     site_id uuid;
 begin
-    if not (refuge.caller_is_superuser() or refuge.caller_has('refuge_biometrics')
-            or refuge.caller_has('refuge_assistance')) then
-        raise exception using errcode = '42501',
-            message = format('verify: role %s is not a member of refuge_biometrics or refuge_assistance', refuge.caller());
-    end if;
+    perform refuge.authorize_any(array['refuge_biometrics', 'refuge_assistance'], 'verify');
     if verify.individual_id is null then
         perform refuge.raise_field('22004', 'individual_id', 'is required');
     end if;

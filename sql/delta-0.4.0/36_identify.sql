@@ -22,11 +22,7 @@ declare
     rk integer := 0;
     new_id uuid;
 begin
-    if not (refuge.caller_is_superuser() or refuge.caller_has('refuge_biometrics')
-            or refuge.caller_has('refuge_biometrics_admin')) then
-        raise exception using errcode = '42501',
-            message = format('identify: role %s is not a member of refuge_biometrics or refuge_biometrics_admin', refuge.caller());
-    end if;
+    perform refuge.authorize_any(array['refuge_biometrics', 'refuge_biometrics_admin'], 'identify');
     select * into s from refuge.site x where x.code = identify.site
        and (refuge.in_scope(x.operation_id, x.id) or refuge.caller_has('refuge_biometrics_admin'));
     if not found then

@@ -35,17 +35,15 @@ create trigger vocab_changed after insert or update on refuge.biometric_exceptio
 create trigger check_codes before insert or update on refuge.biometric_exception
     for each row execute function refuge.check_codes('reason', 'biometric_exception_reason');
 
--- The foundation's roles can now see vocabularies and sites through the new roles too.
+-- The new roles read what every refuge role reads (vocabularies, operations,
+-- sites): the tables given a read_all policy by sql/50_rls.sql.
 do $public$
 declare
-    t text;
+    t name;
 begin
-    foreach t in array array['country', 'language', 'script', 'sex', 'relationship', 'marital_status',
-        'education_level', 'education_degree', 'address_type', 'language_proficiency', 'religion',
-        'ethnicity', 'occupation', 'population_type', 'age_bracket', 'specific_need_category',
-        'specific_need_code', 'registration_level', 'date_precision', 'document_type',
-        'flight_reason', 'contact_type', 'individual_status', 'group_status', 'site_type',
-        'operation', 'site']
+    for t in select p.tablename from pg_catalog.pg_policies p
+              where p.schemaname = 'refuge' and p.policyname = 'read_all'
+                and p.tablename <> 'biometric_exception_reason'
     loop
         execute format('grant select on refuge.%I to refuge_biometrics, refuge_biometrics_admin, refuge_assistance', t);
         execute format('create policy read_identity_roles on refuge.%I for select
