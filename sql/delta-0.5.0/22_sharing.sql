@@ -1,0 +1,331 @@
+-- Transfers of cases between operations and sites, and referrals to
+-- partner organisations that share chosen parts of a case until the
+-- referral is closed, revoked or expires.
+
+create function refuge.request_case_transfer(case_id uuid, to_operation text, to_site text default null,
+                                             reason text default null)
+    returns uuid
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    c refuge.process_case;
+    op uuid;
+    st uuid;
+    new_id uuid;
+begin
+    c := refuge.case_for_update(request_case_transfer.case_id, 'request_case_transfer');
+    if c.closed then
+        perform refuge.raise_field('55000', 'case_id', format('case %s is closed', c.number));
+    end if;
+    if reason is null or btrim(reason) = '' then
+        perform refuge.raise_field('22004', 'reason', 'is required');
+    end if;
+    select o.id into op from refuge.operation o where o.code = to_operation;
+    if op is null then
+        perform refuge.raise_field('23503', 'to_operation', format('unknown operation "%s"', to_operation));
+    end if;
+    if to_site is not null then
+        select s.id into st from refuge.site s where s.operation_id = op and s.code = to_site;
+        if st is null then
+            perform refuge.raise_field('23503', 'to_site', format('unknown site "%s" in operation %s', to_site, to_operation));
+        end if;
+    end if;
+    if op = c.operation_id and st is not distinct from c.site_id then
+        perform refuge.raise_field('22023', 'to_operation', format('case %s is already there', c.number));
+    end if;
+    insert into refuge.case_transfer (case_id, from_operation, from_site, to_operation, to_site, reason, requested_by)
+    values (c.id, c.operation_id, c.site_id, op, st, reason, refuge.caller())
+    returning id into new_id;
+    insert into refuge.case_event (case_id, actor, action, from_state, to_state, reason, data)
+    values (c.id, refuge.caller(), 'TRANSFER_REQUESTED', c.state, c.state, reason,
+            jsonb_build_object('transfer_id', new_id, 'to_operation', to_operation, 'to_site', to_site));
+    c.operation_id := op;    -- the alert goes to the receiving operation
+    perform refuge.raise_case_alert(c, 'TRANSFER', format('case %s: transfer requested to %s', c.number, to_operation),
+                                    (select m.roles[1] from refuge.case_module m where m.code = c.module));
+    return new_id;
+exception when unique_violation then
+    perform refuge.raise_field('23505', 'case_id', format('case %s already has a transfer awaiting a decision', c.number));
+end
+$$;
+
+-- Staff of the module in the receiving operation (or site) accept or reject;
+-- the requester may cancel.  On acceptance the case, its access and its
+-- alerts move; the history stays with the case.
+create function refuge.decide_case_transfer(transfer_id uuid, decision text, reason text default null)
+    returns jsonb
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    t refuge.case_transfer;
+    c refuge.process_case;
+begin
+    if decision is null or decision not in ('ACCEPT', 'REJECT', 'CANCEL') then
+        perform refuge.raise_field('22023', 'decision', format('"%s" is not ACCEPT, REJECT or CANCEL', decision));
+    end if;
+    select * into t from refuge.case_transfer x where x.id = transfer_id;
+    if not found then
+        perform refuge.raise_field('P0002', 'transfer_id', format('no transfer %s', transfer_id));
+    end if;
+    select * into c from refuge.process_case p where p.id = t.case_id for update;
+    select * into t from refuge.case_transfer x where x.id = transfer_id for update;
+    if decision = 'CANCEL' then
+        if t.requested_by <> refuge.caller() and not refuge.may_work_case(c.module, c.operation_id, c.site_id) then
+            raise exception using errcode = '42501',
+                message = format('decide_case_transfer: role %s may not cancel this transfer', refuge.caller());
+        end if;
+    elsif not refuge.may_work_case(c.module, t.to_operation, t.to_site) then
+        raise exception using errcode = '42501',
+            message = format('decide_case_transfer: role %s does not work %s cases in the receiving operation', refuge.caller(), c.module);
+    end if;
+    if t.status <> 'REQUESTED' then
+        perform refuge.raise_field('55000', 'transfer_id', format('transfer %s is already %s', t.id, lower(t.status)));
+    end if;
+    update refuge.case_transfer x
+       set status = case decision when 'ACCEPT' then 'ACCEPTED' when 'REJECT' then 'REJECTED' else 'CANCELLED' end,
+           decided_by = refuge.caller(), decided_at = now(), decision_reason = decide_case_transfer.reason
+     where x.id = t.id;
+    if decision = 'ACCEPT' then
+        update refuge.process_case p set operation_id = t.to_operation, site_id = t.to_site, assigned_to = null
+         where p.id = c.id;
+        update refuge.case_alert a set operation_id = t.to_operation where a.case_id = c.id and a.acknowledged_at is null;
+    end if;
+    insert into refuge.case_event (case_id, actor, action, from_state, to_state, reason, data)
+    values (c.id, refuge.caller(), 'TRANSFER_' || decision || case decision when 'CANCEL' then 'LED' else 'ED' end,
+            c.state, c.state, reason,
+            jsonb_build_object('transfer_id', t.id, 'from_operation', (select code from refuge.operation where id = t.from_operation),
+                               'to_operation', (select code from refuge.operation where id = t.to_operation)));
+    return jsonb_build_object('transfer_id', t.id, 'case_id', c.id, 'number', c.number,
+                              'status', lower(decision) || case decision when 'CANCEL' then 'led' else 'ed' end);
+end
+$$;
+
+-- Partner organisations and the roles of their staff (administrators).
+create function refuge.create_partner(code text, name text) returns uuid
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    new_id uuid;
+begin
+    perform refuge.authorize('refuge_admin', 'create_partner');
+    if code is null or code !~ '^[A-Z0-9_-]{2,20}$' then
+        perform refuge.raise_field('22023', 'code', format('"%s" is not 2-20 capitals, digits, _ or -', code));
+    end if;
+    if name is null or btrim(name) = '' then
+        perform refuge.raise_field('22004', 'name', 'is required');
+    end if;
+    insert into refuge.partner_organisation (code, name) values (create_partner.code, create_partner.name)
+    returning id into new_id;
+    return new_id;
+exception when unique_violation then
+    perform refuge.raise_field('23505', 'code', format('partner "%s" already exists', code));
+end
+$$;
+
+create function refuge.assign_partner_staff(role_name name, partner text) returns void
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    pid uuid;
+begin
+    perform refuge.authorize('refuge_admin', 'assign_partner_staff');
+    if not exists (select 1 from pg_catalog.pg_roles r where r.rolname = assign_partner_staff.role_name) then
+        perform refuge.raise_field('23503', 'role_name', format('role "%s" does not exist', assign_partner_staff.role_name));
+    end if;
+    if not pg_catalog.pg_has_role(assign_partner_staff.role_name, 'refuge_partner', 'MEMBER') then
+        perform refuge.raise_field('22023', 'role_name', format('"%s" is not a member of refuge_partner', assign_partner_staff.role_name));
+    end if;
+    select p.id into pid from refuge.partner_organisation p where p.code = partner;
+    if pid is null then
+        perform refuge.raise_field('23503', 'partner', format('unknown partner "%s"', partner));
+    end if;
+    insert into refuge.partner_staff (role_name, partner_id) values (assign_partner_staff.role_name, pid)
+    on conflict on constraint partner_staff_pkey do update set partner_id = excluded.partner_id, active = true;
+end
+$$;
+
+-- The caller's partner organisation (null for everyone else).
+create function refuge.caller_partner() returns uuid
+    language sql stable parallel safe security definer
+    set search_path = pg_catalog, pg_temp
+begin atomic
+    select ps.partner_id from refuge.partner_staff ps
+     where ps.role_name = refuge.caller() and ps.active and refuge.caller_has('refuge_partner');
+end;
+
+-- Refer a case to a partner, sharing the listed parts (refuge.referral_field).
+-- SGBV cases are shared only with the survivor's consent to sharing.
+create function refuge.refer_case(case_id uuid, partner text, fields text[], purpose text, valid_until date default null)
+    returns uuid
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    c refuge.process_case;
+    pid uuid;
+    f text;
+    new_id uuid;
+begin
+    c := refuge.case_for_update(refer_case.case_id, 'refer_case');
+    if c.closed then
+        perform refuge.raise_field('55000', 'case_id', format('case %s is closed', c.number));
+    end if;
+    select p.id into pid from refuge.partner_organisation p where p.code = partner;
+    if pid is null then
+        perform refuge.raise_field('23503', 'partner', format('unknown partner "%s"', partner));
+    end if;
+    if fields is null or cardinality(fields) = 0 then
+        perform refuge.raise_field('22004', 'fields', format('is required: the parts shared (%s)',
+            (select string_agg(code, ', ' order by code) from refuge.referral_field)));
+    end if;
+    foreach f in array fields loop
+        if not exists (select 1 from refuge.referral_field r where r.code = f) then
+            perform refuge.raise_field('22023', 'fields', format('"%s" is not one of %s', f,
+                (select string_agg(code, ', ' order by code) from refuge.referral_field)));
+        end if;
+    end loop;
+    if c.module = 'SGBV' and not coalesce((select g.consent_sharing from refuge.gbv_incident g where g.case_id = c.id), false) then
+        perform refuge.raise_field('55000', 'case_id',
+            format('case %s: the survivor has not consented to sharing information', c.number));
+    end if;
+    if 'INCIDENT' = any (fields) and c.module <> 'SGBV' then
+        perform refuge.raise_field('22023', 'fields', 'INCIDENT is shared only from SGBV cases');
+    end if;
+    if purpose is null or btrim(purpose) = '' then
+        perform refuge.raise_field('22004', 'purpose', 'is required');
+    end if;
+    if valid_until is not null and valid_until < current_date then
+        perform refuge.raise_field('22008', 'valid_until', format('%s is in the past', refuge.iso(valid_until)));
+    end if;
+    insert into refuge.case_referral (case_id, partner_id, fields, purpose, valid_until, referred_by)
+    values (c.id, pid, (select array_agg(distinct x order by x) from unnest(fields) x), purpose, valid_until, refuge.caller())
+    returning id into new_id;
+    insert into refuge.case_event (case_id, actor, action, from_state, to_state, reason, data)
+    values (c.id, refuge.caller(), 'REFERRED', c.state, c.state, purpose,
+            jsonb_build_object('referral_id', new_id, 'partner', partner, 'fields', fields));
+    perform refuge.raise_case_alert(c, 'REFERRAL', format('case %s referred to %s', c.number, partner), 'refuge_partner');
+    return new_id;
+end
+$$;
+
+-- End a referral: the partner closes it when done; staff of the case close
+-- or revoke it.  Sharing stops at once.
+create function refuge.end_referral(referral_id uuid, status text, reason text) returns void
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    r refuge.case_referral;
+    c refuge.process_case;
+begin
+    if status is null or status not in ('CLOSED', 'REVOKED') then
+        perform refuge.raise_field('22023', 'status', format('"%s" is not CLOSED or REVOKED', status));
+    end if;
+    if reason is null or btrim(reason) = '' then
+        perform refuge.raise_field('22004', 'reason', 'is required');
+    end if;
+    select * into r from refuge.case_referral x where x.id = referral_id for update;
+    if not found then
+        perform refuge.raise_field('P0002', 'referral_id', format('no referral %s', referral_id));
+    end if;
+    select * into c from refuge.process_case p where p.id = r.case_id;
+    if not (refuge.may_work_case(c.module, c.operation_id, c.site_id)
+            or (status = 'CLOSED' and r.partner_id = refuge.caller_partner())) then
+        raise exception using errcode = '42501',
+            message = format('end_referral: role %s may not %s this referral', refuge.caller(),
+                             case status when 'CLOSED' then 'close' else 'revoke' end);
+    end if;
+    if r.status <> 'ACTIVE' then
+        perform refuge.raise_field('55000', 'referral_id', format('referral %s is already %s', r.id, lower(r.status)));
+    end if;
+    update refuge.case_referral x set status = end_referral.status, ended_by = refuge.caller(), ended_at = now(),
+                                      end_reason = reason
+     where x.id = r.id;
+    insert into refuge.case_event (case_id, actor, action, from_state, to_state, reason, data)
+    values (c.id, refuge.caller(), 'REFERRAL_' || status, c.state, c.state, reason,
+            jsonb_build_object('referral_id', r.id));
+end
+$$;
+
+-- The partner's view: its active referrals (no case content).
+create function refuge.referred_cases()
+    returns table (referral_id uuid, case_number text, module text, fields text[], purpose text,
+                   referred_at timestamptz, valid_until date)
+    language sql stable security definer
+    set search_path = pg_catalog, pg_temp
+begin atomic
+    select r.id, c.number, c.module, r.fields, r.purpose, r.referred_at, r.valid_until
+      from refuge.case_referral r join refuge.process_case c on c.id = r.case_id
+     where r.partner_id = refuge.caller_partner() and r.status = 'ACTIVE'
+       and (r.valid_until is null or r.valid_until >= current_date)
+     order by r.referred_at;
+end;
+
+-- One referred case, only the parts the referral shares; the read is logged.
+create function refuge.referred_case(referral_id uuid, purpose text default null) returns jsonb
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    r refuge.case_referral;
+    c refuge.process_case;
+    res jsonb;
+    g refuge.gbv_incident;
+begin
+    perform refuge.authorize('refuge_partner', 'referred_case');
+    select * into r from refuge.case_referral x where x.id = referral_id;
+    if not found or r.partner_id is distinct from refuge.caller_partner() then
+        perform refuge.raise_field('P0002', 'referral_id', format('no referral %s to your organisation', referral_id));
+    end if;
+    if r.status <> 'ACTIVE' or (r.valid_until is not null and r.valid_until < current_date) then
+        raise exception using errcode = '42501',
+            message = format('referred_case: referral %s is %s', r.id,
+                             case when r.status <> 'ACTIVE' then lower(r.status) else 'expired' end);
+    end if;
+    select * into c from refuge.process_case p where p.id = r.case_id;
+    perform refuge.log_sensitive_read('referral', r.id, c, coalesce(purpose, r.purpose));
+    res := jsonb_build_object('referral_id', r.id, 'fields', r.fields);
+    if 'CASE' = any (r.fields) then
+        res := res || jsonb_build_object('case_number', c.number, 'module', c.module, 'state', c.state, 'due_at', c.due_at);
+    end if;
+    if 'CASE_DATA' = any (r.fields) then
+        res := res || jsonb_build_object('data', c.data);
+    end if;
+    if r.fields && array['MEMBERS', 'CONTACTS', 'SPECIFIC_NEEDS'] then
+        res := res || jsonb_build_object('members', (
+            select jsonb_agg(jsonb_strip_nulls(
+                     case when 'MEMBERS' = any (r.fields) then
+                         jsonb_build_object('given_name', i.given_name, 'family_name', i.family_name, 'sex', i.sex,
+                                            'date_of_birth', i.date_of_birth, 'role', cm.role,
+                                            'relationship', cm.relationship)
+                     else jsonb_build_object('role', cm.role) end
+                   || case when 'CONTACTS' = any (r.fields) then jsonb_build_object('contacts',
+                          (select jsonb_agg(jsonb_build_object('type', k.contact_type, 'value', k.value))
+                             from refuge.individual_contact k where k.individual_id = i.id and k.still_in_use))
+                      else '{}' end
+                   || case when 'SPECIFIC_NEEDS' = any (r.fields) then jsonb_build_object('specific_needs',
+                          (select jsonb_agg(coalesce(n.code, n.category) order by n.category)
+                             from refuge.specific_need n where n.individual_id = i.id and n.active))
+                      else '{}' end) order by cm.role desc, i.date_of_birth)
+              from refuge.case_member cm join refuge.individual i on i.id = cm.individual_id
+             where cm.case_id = c.id));
+    end if;
+    if 'NOTES' = any (r.fields) then
+        res := res || jsonb_build_object('notes', (
+            select jsonb_agg(jsonb_build_object('kind', n.kind, 'at', n.created_at, 'text', n.body) order by n.created_at)
+              from refuge.case_note n where n.case_id = c.id and not n.confidential));
+    end if;
+    if 'INCIDENT' = any (r.fields) then
+        select * into g from refuge.gbv_incident x where x.case_id = c.id and x.consent_sharing;
+        if found then
+            res := res || jsonb_build_object('incident', jsonb_build_object('violence_type', g.violence_type,
+                'incident_date', g.incident_date, 'reported_on', g.reported_on)
+                || convert_from(refuge.vault_open(g.sealed, 'gbv_incident:' || c.id), 'UTF8')::jsonb);
+        end if;
+    end if;
+    return res;
+end
+$$;

@@ -1,0 +1,167 @@
+-- The tamper-evident audit trail.  refuge.audit_log stays append-only and
+-- written by the triggers of every audited table; refuge.seal_audit() chains
+-- its rows with SHA-256 in batches, refuge.verify_audit() recomputes the
+-- chain.  Sealing never makes writers wait: a batch takes the rows of the
+-- transactions below the snapshot's xmin (all finished), so a transaction
+-- that commits late is sealed by the next batch, never skipped.
+
+create index audit_log_txid on refuge.audit_log (txid);
+
+-- Audit rows are never changed or deleted (a superuser can still do it:
+-- that is what the chain detects).
+create trigger append_only before update or delete on refuge.audit_log
+    for each row execute function refuge.append_only();
+create trigger append_only before update or delete on refuge.audit_seal
+    for each row execute function refuge.append_only();
+
+-- The bytes hashed for an audit row: its columns as a JSON array, the time
+-- in UTC (independent of the session's TimeZone and DateStyle).
+create function refuge.audit_canonical(a refuge.audit_log) returns bytea
+    language sql immutable parallel safe
+return convert_to(jsonb_build_array(a.id, a.txid, to_char(a.at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+                                    a.actor, a.operation_id, a.table_name, a.row_id, a.action, a.old_data,
+                                    a.new_data)::text, 'UTF8');
+
+create function refuge.audit_link(prev bytea, seq bigint, a refuge.audit_log) returns bytea
+    language sql immutable parallel safe
+return sha256(prev || int8send(seq) || refuge.audit_canonical(a));
+
+-- The hash before the first seal.
+create function refuge.audit_genesis() returns bytea
+    language sql immutable parallel safe
+return sha256(convert_to('refuge audit chain v1', 'UTF8'));
+
+-- Seal every audit row of the transactions that have finished.  Runs under
+-- READ COMMITTED (each statement must see the previous batch); concurrent
+-- sealers queue on an advisory lock, writers never do.  The new head goes
+-- to the server log too, outside the database's reach.
+create function refuge.seal_audit() returns jsonb
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    horizon bigint;
+    low bigint;
+    prev bytea;
+    last_seq bigint;
+    a refuge.audit_log;
+    seqs bigint[] := '{}';
+    ids bigint[] := '{}';
+    hashes bytea[] := '{}';
+    n bigint := 0;
+begin
+    perform refuge.authorize_any(array['refuge_admin', 'refuge_supervisor']::name[], 'seal_audit');
+    if current_setting('transaction_isolation') <> 'read committed' then
+        raise exception using errcode = '25000',
+            message = 'seal_audit: run it under READ COMMITTED (a batch must see the batch before it)';
+    end if;
+    perform pg_advisory_xact_lock(7306086141237891841);
+    horizon := pg_snapshot_xmin(pg_current_snapshot())::text::bigint;
+    select s.seq, s.hash into last_seq, prev from refuge.audit_seal s order by s.seq desc limit 1;
+    low := coalesce((select max(s.horizon) from refuge.audit_seal s), 0);
+    last_seq := coalesce(last_seq, 0);
+    prev := coalesce(prev, refuge.audit_genesis());
+    for a in select * from refuge.audit_log l
+              where l.txid >= low and l.txid < horizon
+                and not exists (select 1 from refuge.audit_seal s where s.audit_id = l.id)
+              order by l.id
+    loop
+        last_seq := last_seq + 1;
+        prev := refuge.audit_link(prev, last_seq, a);
+        seqs := seqs || last_seq;
+        ids := ids || a.id;
+        hashes := hashes || prev;
+        n := n + 1;
+        if cardinality(seqs) >= 10000 then
+            insert into refuge.audit_seal (seq, audit_id, horizon, hash)
+            select s, i, horizon, h from unnest(seqs, ids, hashes) as u(s, i, h);
+            seqs := '{}'; ids := '{}'; hashes := '{}';
+        end if;
+    end loop;
+    if cardinality(seqs) > 0 then
+        insert into refuge.audit_seal (seq, audit_id, horizon, hash)
+        select s, i, horizon, h from unnest(seqs, ids, hashes) as u(s, i, h);
+    end if;
+    if n > 0 then
+        raise log 'refuge audit chain head: seq % hash %', last_seq, encode(prev, 'hex');
+    end if;
+    return jsonb_build_object('sealed', n, 'head_seq', last_seq, 'head_hash', encode(prev, 'hex'), 'horizon', horizon);
+end
+$$;
+
+-- The head of the chain, to keep outside the database (a copy elsewhere
+-- detects even a rewrite of the whole chain: verify_audit(seq, hash)).
+create function refuge.audit_head(out seq bigint, out hash text, out sealed_at timestamptz)
+    language sql stable security definer
+    set search_path = pg_catalog, pg_temp
+begin atomic
+    select s.seq, encode(s.hash, 'hex'), s.sealed_at from refuge.audit_seal s order by s.seq desc limit 1;
+end;
+
+-- Recompute the chain.  Reports every sealed row that was changed or
+-- deleted, every seal removed, every audit row that appeared below the
+-- sealed horizon (inserted afterwards), and an anchor that does not match.
+-- Seals first when it can (READ COMMITTED).
+create function refuge.verify_audit(anchor_seq bigint default null, anchor_hash text default null) returns jsonb
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    problems jsonb;
+    nproblems bigint;
+    sealed bigint;
+    pending bigint;
+    top bigint;
+    head refuge.audit_seal;
+    sealing jsonb;
+begin
+    perform refuge.authorize_any(array['refuge_admin', 'refuge_supervisor']::name[], 'verify_audit');
+    if (anchor_seq is null) <> (anchor_hash is null) then
+        perform refuge.raise_field('22004', 'anchor_hash', 'an anchor is a sequence number and its hash, both given');
+    end if;
+    if current_setting('transaction_isolation') = 'read committed' then
+        sealing := refuge.seal_audit();
+    end if;
+    top := coalesce((select max(s.horizon) from refuge.audit_seal s), 0);
+    with chain as (
+        select s.seq, s.audit_id, s.hash, s.horizon,
+               lag(s.seq) over w as prev_seq,
+               coalesce(lag(s.hash) over w, refuge.audit_genesis()) as prev_hash,
+               lag(s.horizon) over w as prev_horizon
+          from refuge.audit_seal s
+        window w as (order by s.seq)),
+    found as (
+        select c.seq, c.audit_id, 'seal missing before this one' as problem
+          from chain c where c.seq <> coalesce(c.prev_seq, 0) + 1
+        union all
+        select c.seq, c.audit_id, 'sealed audit row deleted'
+          from chain c where not exists (select 1 from refuge.audit_log a where a.id = c.audit_id)
+        union all
+        select c.seq, c.audit_id, 'audit row or seal changed'
+          from chain c join refuge.audit_log a on a.id = c.audit_id
+         where refuge.audit_link(c.prev_hash, c.seq, a) <> c.hash
+            or a.txid >= c.horizon or c.horizon < coalesce(c.prev_horizon, 0)
+        union all
+        select null, a.id, 'audit row without a seal below the sealed horizon (inserted afterwards, or its seal deleted)'
+          from refuge.audit_log a
+         where a.txid < top and not exists (select 1 from refuge.audit_seal s where s.audit_id = a.id)
+        union all
+        select anchor_seq, null, 'anchor does not match: the chain was rewritten up to it'
+         where anchor_seq is not null
+           and not exists (select 1 from refuge.audit_seal s where s.seq = anchor_seq
+                                                            and encode(s.hash, 'hex') = lower(anchor_hash)))
+    select coalesce(jsonb_agg(jsonb_build_object('seq', f.seq, 'audit_id', f.audit_id, 'problem', f.problem)
+                              order by f.seq nulls last, f.audit_id) filter (where f.rn <= 100), '[]'),
+           count(*)
+      into problems, nproblems
+      from (select *, row_number() over (order by seq nulls last, audit_id) as rn from found) f;
+    select count(*) into sealed from refuge.audit_seal;
+    select count(*) into pending from refuge.audit_log a
+     where a.txid >= top and not exists (select 1 from refuge.audit_seal s where s.audit_id = a.id);
+    select * into head from refuge.audit_seal s order by s.seq desc limit 1;
+    return jsonb_build_object('intact', nproblems = 0, 'problem_count', nproblems, 'problems', problems,
+                              'sealed_rows', sealed, 'unsealed_rows', pending, 'head_seq', head.seq,
+                              'head_hash', encode(head.hash, 'hex'),
+                              'sealed_now', coalesce((sealing ->> 'sealed')::bigint, 0));
+end
+$$;
