@@ -16,6 +16,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/xlog.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
@@ -599,4 +600,17 @@ refuge_audit_flush(PG_FUNCTION_ARGS)
 		elog(ERROR, "refuge_audit_flush: audit insert failed: %s", SPI_result_code_string(rc));
 	SPI_finish();
 	return PointerGetDatum(NULL);
+}
+
+PG_FUNCTION_INFO_V1(refuge_cluster_id);
+
+/*
+ * The cluster's system identifier.  The audit chain's sealing horizons are
+ * transaction ids, which only compare within one cluster: after a restore
+ * into another cluster the sealer must not trust the horizons it finds.
+ */
+Datum
+refuge_cluster_id(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT64((int64) GetSystemIdentifier());
 }

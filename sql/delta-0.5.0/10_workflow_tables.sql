@@ -330,14 +330,17 @@ comment on table refuge.sensitive_read is 'append-only log of reads of sensitive
 -- chain that refuge.verify_audit() recomputes.  Sealing takes only the rows
 -- of transactions older than every running one (the snapshot's xmin), so a
 -- writer never waits for the chain and a late commit is never skipped.
+-- Horizons compare only within the cluster that sealed (cluster_id): after
+-- a restore elsewhere the next batch looks at every unsealed row.
 create table refuge.audit_seal (
     seq              bigint primary key,
     audit_id         bigint not null unique,
+    cluster_id       bigint not null,
     horizon          bigint not null,
     hash             bytea not null,
     sealed_at        timestamptz not null default now()
 );
-comment on table refuge.audit_seal is 'hash chain over refuge.audit_log (sealed in id order per batch; horizon: every transaction below it had finished)';
+comment on table refuge.audit_seal is 'hash chain over refuge.audit_log (sealed in id order per batch; horizon: every transaction of cluster_id below it had finished)';
 
 -- The vulnerability scoring model: weights of members' specific-need
 -- categories, of household facts and of the assessment's answers; the

@@ -3,7 +3,9 @@
 -- its rows with SHA-256 in batches, refuge.verify_audit() recomputes the
 -- chain.  Sealing never makes writers wait: a batch takes the rows of the
 -- transactions below the snapshot's xmin (all finished), so a transaction
--- that commits late is sealed by the next batch, never skipped.
+-- that commits late is sealed by the next batch, never skipped.  Horizons
+-- are the sealing cluster's transaction ids: a restored copy seals anew from
+-- whatever it finds unsealed.
 
 create index audit_log_txid on refuge.audit_log (txid);
 
@@ -13,6 +15,16 @@ create trigger append_only before update or delete on refuge.audit_log
     for each row execute function refuge.append_only();
 create trigger append_only before update or delete on refuge.audit_seal
     for each row execute function refuge.append_only();
+
+create function refuge.cluster_id() returns bigint
+    language c stable parallel safe
+    as 'MODULE_PATHNAME', 'refuge_cluster_id';
+
+-- The sealed horizon of this cluster (0 when it has sealed nothing yet).
+create function refuge.audit_horizon() returns bigint
+    language sql stable
+    set search_path = pg_catalog, pg_temp
+return coalesce((select max(s.horizon) from refuge.audit_seal s where s.cluster_id = refuge.cluster_id()), 0);
 
 -- The bytes hashed for an audit row: its columns as a JSON array, the time
 -- in UTC (independent of the session's TimeZone and DateStyle).
@@ -58,7 +70,7 @@ begin
     perform pg_advisory_xact_lock(7306086141237891841);
     horizon := pg_snapshot_xmin(pg_current_snapshot())::text::bigint;
     select s.seq, s.hash into last_seq, prev from refuge.audit_seal s order by s.seq desc limit 1;
-    low := coalesce((select max(s.horizon) from refuge.audit_seal s), 0);
+    low := refuge.audit_horizon();
     last_seq := coalesce(last_seq, 0);
     prev := coalesce(prev, refuge.audit_genesis());
     for a in select * from refuge.audit_log l
@@ -73,14 +85,14 @@ begin
         hashes := hashes || prev;
         n := n + 1;
         if cardinality(seqs) >= 10000 then
-            insert into refuge.audit_seal (seq, audit_id, horizon, hash)
-            select s, i, horizon, h from unnest(seqs, ids, hashes) as u(s, i, h);
+            insert into refuge.audit_seal (seq, audit_id, cluster_id, horizon, hash)
+            select s, i, refuge.cluster_id(), horizon, h from unnest(seqs, ids, hashes) as u(s, i, h);
             seqs := '{}'; ids := '{}'; hashes := '{}';
         end if;
     end loop;
     if cardinality(seqs) > 0 then
-        insert into refuge.audit_seal (seq, audit_id, horizon, hash)
-        select s, i, horizon, h from unnest(seqs, ids, hashes) as u(s, i, h);
+        insert into refuge.audit_seal (seq, audit_id, cluster_id, horizon, hash)
+        select s, i, refuge.cluster_id(), horizon, h from unnest(seqs, ids, hashes) as u(s, i, h);
     end if;
     if n > 0 then
         raise log 'refuge audit chain head: seq % hash %', last_seq, encode(prev, 'hex');
@@ -122,9 +134,10 @@ begin
     if current_setting('transaction_isolation') = 'read committed' then
         sealing := refuge.seal_audit();
     end if;
-    top := coalesce((select max(s.horizon) from refuge.audit_seal s), 0);
+    top := refuge.audit_horizon();
     with chain as (
-        select s.seq, s.audit_id, s.hash, s.horizon,
+        select s.seq, s.audit_id, s.hash, s.horizon, s.cluster_id,
+               lag(s.cluster_id) over w as prev_cluster,
                lag(s.seq) over w as prev_seq,
                coalesce(lag(s.hash) over w, refuge.audit_genesis()) as prev_hash,
                lag(s.horizon) over w as prev_horizon
@@ -140,7 +153,8 @@ begin
         select c.seq, c.audit_id, 'audit row or seal changed'
           from chain c join refuge.audit_log a on a.id = c.audit_id
          where refuge.audit_link(c.prev_hash, c.seq, a) <> c.hash
-            or a.txid >= c.horizon or c.horizon < coalesce(c.prev_horizon, 0)
+            or a.txid >= c.horizon
+            or (c.cluster_id = c.prev_cluster and c.horizon < c.prev_horizon)
         union all
         select null, a.id, 'audit row without a seal below the sealed horizon (inserted afterwards, or its seal deleted)'
           from refuge.audit_log a

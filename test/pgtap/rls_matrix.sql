@@ -48,13 +48,43 @@ select refuge.authorise_collector(g.id, pg_temp.person('SonK1'), 'mother ill') i
  where m.individual_id = pg_temp.person('GivenK1') \gset
 select refuge.collect(:'dist_id', m.group_id, m.individual_id, refuge.synthetic_templates(31, 1, 4)) is not null as k1
   from refuge.group_membership m where m.individual_id = pg_temp.person('GivenK1') \gset
+-- Case management: module roles, a partner, and a row in every case table
+-- that can hold one without the vault key.
+create role tap_rsd_ken;        grant refuge_rsd to tap_rsd_ken;
+create role tap_prot_kakuma;    grant refuge_protection to tap_prot_kakuma;
+create role tap_partner;        grant refuge_partner to tap_partner;
+select refuge.assign_staff('tap_rsd_ken', 'KEN') is not null as a8 \gset
+select refuge.assign_staff('tap_prot_kakuma', 'KEN', 'KAKUMA') is not null as a9 \gset
+select refuge.create_partner('IRC', 'International Rescue Committee') is not null as p1 \gset
+select refuge.assign_partner_staff('tap_partner', 'IRC') is not null as p2 \gset
+select refuge.open_case('RSD', pg_temp.person('GivenK1'), array[pg_temp.person('SonK1')]) ->> 'case_id' as rsd_k \gset
+select refuge.open_case('RSD', pg_temp.person('GivenU1')) ->> 'case_id' as rsd_u \gset
+select refuge.open_case('SGBV', pg_temp.person('GivenK1')) ->> 'case_id' as sgbv_k \gset
+select refuge.open_case('SGBV', pg_temp.person('GivenN1')) ->> 'case_id' as sgbv_n \gset
+select refuge.open_case('VULNERABILITY', pg_temp.person('SonN1')) ->> 'case_id' as vul_n \gset
+select refuge.open_case('BID', pg_temp.person('SonK1'), '{}', '{"child_status": "SEPARATED"}') ->> 'case_id' as bid_k \gset
+select refuge.open_case('FRAUD', pg_temp.person('SonN1'), '{}',
+    jsonb_build_object('fraud_alert_id', (select min(id::text) from refuge.fraud_alert))) ->> 'case_id' as fraud_n \gset
+select refuge.transition_case(:'rsd_k', 'ASSIGN_MODALITY', '{"modality": "REGULAR"}') is not null as t1 \gset
+select refuge.transition_case(:'bid_k', 'COMPLETE_BIA', '{"risk_level": "HIGH"}') is not null as t2 \gset
+select refuge.assign_case(:'rsd_k', 'tap_rsd_ken') is not null as t3 \gset
+select refuge.flag_case(:'sgbv_n', 'threats', 'refuge_protection') is not null as t4 \gset
+select refuge.add_case_note(:'rsd_k', 'interview notes', false) is not null as n1 \gset
+select refuge.add_case_note(:'sgbv_k', 'survivor seen', false) as note_sgbv \gset
+select refuge.read_case_note(:'note_sgbv', 'follow-up') is not null as n2 \gset
+select refuge.add_case_document(:'rsd_k', 'ID copy', 'image/png', '\x89504e47', false) is not null as n3 \gset
+select refuge.add_case_document(:'sgbv_n', 'Medical form', 'application/pdf', '\x25504446', false) is not null as n4 \gset
+select refuge.link_case(:'rsd_k', 'process_case', :'bid_k', 'same family') is null as l1 \gset
+select refuge.refer_case(:'rsd_k', 'IRC', array['CASE'], 'legal aid') is not null as r2 \gset
+select refuge.request_case_transfer(:'sgbv_n', 'UGA', 'NAKIVALE', 'moved') is not null as x1 \gset
+
 -- How each table is classified.
 create temp table access_class (tab text primary key, class text not null);
 insert into access_class
 select c.relname,
        case
          when exists (select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = 'shipped') then 'shared'
-         when c.relname in ('operation', 'site') then 'shared'
+         when c.relname in ('operation', 'site', 'partner_organisation') then 'shared'
          when c.relname in ('staff', 'staff_assignment') then 'staff'
          when c.relname in ('registration_group', 'individual') then 'person'
          -- identity management and assistance: readers listed in access_reader below
@@ -64,6 +94,11 @@ select c.relname,
                             'vault_access', 'dedup_candidate', 'dedup_cleared_pair', 'biometric_vault',
                             'assistance_plan', 'assistance_cycle', 'entitlement', 'collector',
                             'distribution_event', 'collection') then 'identity'
+         -- case management: readers derived from the modules' roles and scope below
+         when c.relname in ('process_case', 'case_member', 'case_event', 'case_approval', 'case_alert', 'case_link',
+                            'case_referral', 'case_transfer', 'case_note', 'case_document', 'gbv_incident',
+                            'partner_staff', 'sensitive_read') then 'case'
+         when c.relname = 'audit_seal' then 'internal'
          when exists (select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = 'individual_id' and not a.attisdropped)
               and c.relname <> 'api_request' then 'person_child'
          when c.relname = 'audit_log' then 'audit'
@@ -99,7 +134,25 @@ insert into access_reader values
 
 create temp table tap_role (role text primary key);
 insert into tap_role values ('tap_reg_ken'), ('tap_reg_kakuma'), ('tap_sup_ken'), ('tap_analyst'), ('tap_admin'),
-  ('tap_nobody'), ('tap_expired'), ('tap_bio_ken'), ('tap_assist_ken'), ('tap_bioadmin');
+  ('tap_nobody'), ('tap_expired'), ('tap_bio_ken'), ('tap_assist_ken'), ('tap_bioadmin'), ('tap_rsd_ken'),
+  ('tap_prot_kakuma'), ('tap_partner');
+
+-- Cases a role should see, derived here from case_module.roles and the
+-- role's assignments (not from the policies under test).
+create function pg_temp.visible_cases(r text) returns setof uuid language sql as $$
+  select x.id from refuge.process_case x
+   where x.module in (select m.code from refuge.case_module m
+                       where exists (select 1 from unnest(m.roles) g where pg_has_role(r, g, 'MEMBER')))
+     and (x.operation_id in (select a.operation_id from refuge.staff_assignment a where a.role_name = r and a.site_id is null
+                              and current_date between a.valid_from and coalesce(a.valid_to, current_date))
+          or x.site_id in (select a.site_id from refuge.staff_assignment a where a.role_name = r and a.site_id is not null
+                            and current_date between a.valid_from and coalesce(a.valid_to, current_date)))
+$$;
+create function pg_temp.in_scope_of(r text, op uuid, st uuid) returns boolean language sql as $$
+  select exists (select 1 from refuge.staff_assignment a where a.role_name = r
+                    and current_date between a.valid_from and coalesce(a.valid_to, current_date)
+                    and ((a.site_id is null and a.operation_id = op) or a.site_id = st))
+$$;
 
 -- Rows a role should see: -1 means permission denied.
 create function pg_temp.expected(t text, r text) returns bigint language plpgsql as $$
@@ -129,7 +182,66 @@ begin
             return n;
         end if;
         return -1;
+    elsif cls = 'case' then
+        if t = 'gbv_incident' then return -1; end if;
+        if t = 'partner_staff' then
+            if r = 'tap_admin' then select count(*) into n from refuge.partner_staff; return n;
+            elsif r = 'tap_partner' then select count(*) into n from refuge.partner_staff where role_name = r; return n;
+            end if;
+            return -1;
+        end if;
+        if t = 'sensitive_read' then
+            if r = 'tap_sup_ken' then select count(*) into n from refuge.sensitive_read where operation_id = ken; return n; end if;
+            return -1;
+        end if;
+        if t = 'case_referral' and r = 'tap_partner' then
+            select count(*) into n from refuge.case_referral x
+             where x.partner_id = (select partner_id from refuge.partner_staff where role_name = r);
+            return n;
+        end if;
+        if not exists (select 1 from unnest(array['refuge_rsd', 'refuge_resettlement', 'refuge_protection',
+                          'refuge_child_protection', 'refuge_assistance', 'refuge_supervisor']) g
+                        where pg_has_role(r, g, 'MEMBER')) then
+            return -1;
+        end if;
+        if t = 'process_case' then
+            select count(*) into n from pg_temp.visible_cases(r);
+        elsif t = 'case_transfer' then
+            select count(*) into n from refuge.case_transfer x
+             where x.case_id in (select pg_temp.visible_cases(r))
+                or (pg_temp.in_scope_of(r, x.to_operation, x.to_site)
+                    and exists (select 1 from refuge.process_case c join refuge.case_module m on m.code = c.module
+                                 where c.id = x.case_id
+                                   and exists (select 1 from unnest(m.roles) g where pg_has_role(r, g, 'MEMBER'))));
+        elsif t in ('case_note', 'case_document') then
+            execute format('select count(*) from refuge.%I x join refuge.process_case c on c.id = x.case_id
+                             join refuge.case_module m on m.code = c.module
+                            where not m.sensitive and x.case_id in (select pg_temp.visible_cases(%L))', t, r) into n;
+        else
+            execute format('select count(*) from refuge.%I x where x.case_id in (select pg_temp.visible_cases(%L))', t, r) into n;
+        end if;
+        return n;
     elsif cls in ('person', 'person_child') then
+        -- case officers see the people and families of their operations and of the cases they work
+        if t in ('individual', 'registration_group', 'group_membership') and r in ('tap_rsd_ken', 'tap_prot_kakuma') then
+            if t = 'individual' then
+                select count(*) into n from refuge.individual i
+                 where pg_temp.in_scope_of(r, i.operation_id, i.site_id)
+                    or exists (select 1 from refuge.case_member cm where cm.individual_id = i.id
+                                and cm.case_id in (select pg_temp.visible_cases(r)));
+            elsif t = 'registration_group' then
+                select count(*) into n from refuge.registration_group g
+                 where pg_temp.in_scope_of(r, g.operation_id, g.site_id)
+                    or exists (select 1 from refuge.process_case c where c.group_id = g.id
+                                and c.id in (select pg_temp.visible_cases(r)));
+            else
+                select count(*) into n from refuge.group_membership gm join refuge.individual i on i.id = gm.individual_id
+                 where pg_temp.in_scope_of(r, i.operation_id, i.site_id)
+                    or exists (select 1 from refuge.case_member cm where cm.individual_id = i.id
+                                and cm.case_id in (select pg_temp.visible_cases(r)));
+            end if;
+            return n;
+        end if;
         -- identity staff see the people, families and memberships they serve; HQ sees all of them
         if t in ('individual', 'registration_group', 'group_membership') and r = 'tap_bioadmin' then
             execute format('select count(*) from refuge.%I', t) into n;
@@ -213,7 +325,7 @@ begin
 end
 $$;
 
-select plan((select 4 + count(*)::int * (select count(*)::int from tap_role) * 4 from access_class));
+select plan((select 5 + count(*)::int * (select count(*)::int from tap_role) * 4 from access_class));
 
 select is((select array_agg(tab order by tab) from access_class where class is null), null,
           'every table of schema refuge has an access class');
@@ -226,6 +338,9 @@ create function pg_temp.rows_of(t text) returns bigint language plpgsql as
 select is((select array_agg(tab order by tab) from access_reader
             where tab not in ('biometric_vault', 'vault_access') and pg_temp.rows_of(tab) = 0), null,
           'the fixtures put rows in every identity table but the vault''s (so the counts below can differ)');
+select is((select array_agg(tab order by tab) from access_class
+            where class = 'case' and tab <> 'gbv_incident' and pg_temp.rows_of(tab) = 0), null,
+          'the fixtures put rows in every case table but the sealed incidents''');
 
 select is(pg_temp.attempt(t.tab, r.role, 'select'),
           case when pg_temp.expected(t.tab, r.role) = -1 then 'denied' else pg_temp.expected(t.tab, r.role)::text end,
