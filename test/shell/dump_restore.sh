@@ -58,6 +58,14 @@ select refuge.open_assistance_cycle(:'plan_id', current_date, current_date + 14)
 select refuge.open_distribution(:'cycle_id', 'KAKUMA') as dist_id \gset
 select refuge.collect(:'dist_id', m.group_id, m.individual_id, refuge.synthetic_templates(9, 1, 3))
   from refuge.group_membership m join refuge.individual i on i.id = m.individual_id where i.given_name = 'Nyakim';
+-- case management (0.5.0): an RSD case moved and approved, a confidential
+-- note, a referral, and the audit trail sealed
+select refuge.open_case('RSD', id, '{}', '{"application_type": "NEW"}') ->> 'case_id' as rsd from refuge.individual where given_name = 'Nyakim' \gset
+select refuge.transition_case(:'rsd', 'ASSIGN_MODALITY', '{"modality": "SIMPLIFIED"}');
+select refuge.add_case_note(:'rsd', 'Confidential: detained twice at the border', true, 'INTERVIEW_TRANSCRIPT');
+select refuge.create_partner('HIAS', 'HIAS');
+select refuge.refer_case(:'rsd', 'HIAS', array['CASE'], 'legal representation');
+select refuge.verify_audit() ->> 'intact';
 SQL
 
 pg_dump -Fc -f "$DUMP" refuge_dump_src
@@ -106,6 +114,17 @@ q refuge_dump_dst "select refuge.register_group('{\"operation\": \"KEN\", \"site
 is "$(q refuge_dump_dst "select refuge.enrol_biometrics(id, refuge.synthetic_templates(9, 1, 4)) ->> 'decision' from refuge.individual where given_name = 'Third'")" \
    "blocked" "a third registration of the same person is blocked against the restored gallery"
 is "$(q refuge_dump_dst "select count(*) from refuge.collection where outcome = 'COLLECTED'")" "1" "collections survive"
+# case management after the restore: the chain verifies, the sealed note opens, work goes on and is sealed
+is "$(q refuge_dump_dst "select (v ->> 'intact') || ' ' || ((v ->> 'sealed_rows')::bigint > 50) from refuge.verify_audit() v")" \
+   "true true" "the audit chain verifies after the restore"
+is "$(PGOPTIONS="-c refuge.vault_key_file=$KEY" q refuge_dump_dst "select refuge.read_case_note(id, 'restore check') from refuge.case_note")" \
+   "Confidential: detained twice at the border" "a confidential note sealed before the dump opens after the restore"
+is "$(q refuge_dump_dst "select refuge.transition_case(id, 'SCHEDULE_INTERVIEW', '{\"interview_date\": \"2030-01-01\"}') ->> 'state' from refuge.process_case")" \
+   "INTERVIEW_SCHEDULED" "the restored case moves on"
+is "$(q refuge_dump_dst "select (v ->> 'intact') || ' ' || ((v ->> 'sealed_now')::bigint > 0) from refuge.verify_audit() v")" \
+   "true true" "new audit rows are sealed onto the restored chain"
+is "$(q refuge_dump_dst "select string_agg(number, ',') from refuge.process_case")" \
+   "$(q refuge_dump_src "select string_agg(number, ',') from refuge.process_case")" "case numbers survive"
 rm -f "$DUMP" "$DUMP.bin" "$KEY"
 q postgres "drop database refuge_dump_src" >/dev/null
 q postgres "drop database refuge_dump_dst" >/dev/null
