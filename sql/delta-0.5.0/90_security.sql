@@ -230,3 +230,4 @@ grant execute on function refuge.check_overdue(), refuge.seal_audit(), refuge.ve
 grant execute on function refuge.create_partner(text, text), refuge.assign_partner_staff(name, text) to refuge_admin;
 grant execute on function refuge.referred_cases(), refuge.referred_case(uuid, text), refuge.end_referral(uuid, text, text)
     to refuge_partner;
+grant execute on function refuge.biometric_templates(uuid, text) to refuge_biometrics_admin;

@@ -84,7 +84,7 @@ begin
 end
 $$;
 
-select plan((select count(*)::int * 3 from cm_role, cm_module) + 24);
+select plan((select count(*)::int * 3 from cm_role, cm_module) + 28);
 
 -- open: the module's roles in the person's operation; everyone else 42501 (or P0002 out of scope)
 select is(pg_temp.try_as(r.role, format('select refuge.open_case(%L, %L, %L, %L)', m.module, pg_temp.person('GivenK1'),
@@ -171,6 +171,20 @@ select lives_ok(format($q$select refuge.end_referral(%L, 'REVOKED', 'no longer n
 reset role;
 select is(pg_temp.try_as('tap_partner', format($q$select refuge.referred_case(%L, 'again')$q$, :'ref')), '42501',
           'a revoked referral shares nothing');
+
+-- biometric templates: read through a logged function, never selected
+create role tap_bioadm;     grant refuge_biometrics_admin to tap_bioadm;
+select refuge.enrol_biometrics(pg_temp.person('GivenN1'), refuge.synthetic_templates(41, 1)) ->> 'decision' as enrolled \gset
+select is(pg_temp.try_as('tap_bioadm', 'select count(*) from refuge.biometric_finger'), '42501',
+          'HQ biometrics administrators cannot select the gallery directly');
+set local role tap_bioadm;
+select is(jsonb_array_length(refuge.biometric_templates(pg_temp.person('GivenN1'), 'adjudication review') -> 'fingers'), 10,
+          'they read one person''s templates through biometric_templates()');
+select throws_ok(format($q$select refuge.biometric_templates(%L, '')$q$, pg_temp.person('GivenN1')), '22004', null,
+                 'a read without a purpose is refused');
+reset role;
+select is((select actor || ': ' || purpose from refuge.sensitive_read where kind = 'biometric_templates'),
+          'tap_bioadm: adjudication review', 'and the read is logged with its purpose');
 
 select * from finish();
 rollback;
