@@ -396,6 +396,8 @@ begin
        set status = case when approve then 'APPROVED' else 'REJECTED' end,
            decided_by = refuge.caller(), decided_at = now(), decision_comment = comment
      where x.id = a.id;
+    update refuge.case_alert x set acknowledged_by = refuge.caller(), acknowledged_at = now()
+     where x.case_id = c.id and x.kind = 'APPROVAL' and x.acknowledged_at is null;
     if not approve then
         insert into refuge.case_event (case_id, actor, action, from_state, to_state, reason, data, approval_id)
         values (c.id, refuge.caller(), 'APPROVAL_REJECTED', c.state, c.state, comment,

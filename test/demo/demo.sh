@@ -25,7 +25,8 @@ do $$
 declare r text;
 begin
   foreach r in array array['clerk_kakuma', 'supervisor_ken', 'clerk_uganda', 'analyst', 'admin', 'bio_kenya', 'bio_uganda',
-                           'hq_biometrics', 'supervisor_uga', 'desk_kakuma'] loop
+                           'hq_biometrics', 'supervisor_uga', 'desk_kakuma', 'rsd_ken1', 'rsd_ken2', 'rsd_sup_ken',
+                           'rst_ken', 'rst_sup_ken', 'prot_kakuma', 'partner_irc'] loop
     if not exists (select 1 from pg_roles where rolname = r) then execute format('create role %I login', r); end if;
   end loop;
 end $$;
@@ -37,6 +38,11 @@ grant refuge_biometrics to bio_kenya, bio_uganda;
 grant refuge_biometrics_admin to hq_biometrics;
 grant refuge_supervisor to supervisor_uga;
 grant refuge_assistance to desk_kakuma;
+grant refuge_rsd to rsd_ken1, rsd_ken2, rsd_sup_ken;
+grant refuge_resettlement to rst_ken, rst_sup_ken;
+grant refuge_supervisor to rsd_sup_ken, rst_sup_ken;
+grant refuge_protection to prot_kakuma;
+grant refuge_partner to partner_irc;
 set role admin;
 select refuge.create_operation('KEN', 'KEN', 'Kenya',
   '{"type":"Polygon","coordinates":[[[33.9,-4.7],[41.9,-4.7],[41.9,5.0],[33.9,5.0],[33.9,-4.7]]]}');
@@ -55,6 +61,14 @@ select refuge.assign_staff('bio_kenya', 'KEN', null, 'Biometric operator, Kenya'
 select refuge.assign_staff('bio_uganda', 'UGA', null, 'Biometric operator, Uganda');
 select refuge.assign_staff('supervisor_uga', 'UGA', null, 'Registration supervisor, Uganda');
 select refuge.assign_staff('desk_kakuma', 'KEN', null, 'Distribution desk, Kenya');
+select refuge.assign_staff('rsd_ken1', 'KEN', null, 'Eligibility officer, Kenya');
+select refuge.assign_staff('rsd_ken2', 'KEN', null, 'Eligibility officer, Kenya');
+select refuge.assign_staff('rsd_sup_ken', 'KEN', null, 'RSD supervisor, Kenya');
+select refuge.assign_staff('rst_ken', 'KEN', null, 'Resettlement officer, Kenya');
+select refuge.assign_staff('rst_sup_ken', 'KEN', null, 'Resettlement supervisor, Kenya');
+select refuge.assign_staff('prot_kakuma', 'KEN', 'KAKUMA', 'Protection officer, Kakuma');
+select refuge.create_partner('IRC', 'International Rescue Committee');
+select refuge.assign_partner_staff('partner_irc', 'IRC');
 reset role;
 -- this demo's policy: block automatically only near-certain matches (a
 -- false block at most once in a billion enrolments); the rest is reviewed
@@ -89,7 +103,15 @@ wait
 secs=$(awk -v a="$(date +%s.%N)" -v b="$start" 'BEGIN {print a - b}')
 printf '%s enrolments in %.1f s\n\n' "$(psql -XAt -c "select count(*) from demo.enrol_result")" "$secs"
 
-psql -X -P pager=off <<'SQL'
+log "case management: RSD, resettlement and protection staff work cases of Kenya's families"
+psql -qX -v ON_ERROR_STOP=1 -f test/demo/cases.sql >/dev/null || die "loading the case workflows failed"
+start=$(date +%s.%N)
+psql -qX -v ON_ERROR_STOP=1 -c "call demo.run_rsd()" -c "call demo.run_resettlement()" -c "call demo.run_protection()" \
+     -c "set role rsd_sup_ken" -c "select refuge.check_overdue()" >/dev/null || die "case workflows failed"
+secs=$(awk -v a="$(date +%s.%N)" -v b="$start" 'BEGIN {print a - b}')
+printf '%s case events in %.1f s\n\n' "$(psql -XAt -c "select count(*) from refuge.case_event")" "$secs"
+
+psql -qX -P pager=off <<'SQL'
 \echo '== Population by operation, sex and UNHCR age bracket (active individuals)'
 select operation, sex,
        sum(individuals) filter (where age_bracket = '0_4') as "0-4",
@@ -231,9 +253,56 @@ select 'clerk_uganda' as login, count(*) as individuals_visible from refuge.indi
 reset role;
 select 'postgres (superuser)' as login, count(*) as individuals_visible from refuge.individual;
 
-\echo '== Audit trail: the last changes'
+\echo '== Case management: RSD cases in Kenya by state (as the RSD supervisor sees them)'
+set role rsd_sup_ken;
+select state, data ->> 'decision' as first_instance, data ->> 'appeal_decision' as appeal, data ->> 'closure_reason' as closure,
+       count(*) from refuge.process_case where module = 'RSD' group by 1, 2, 3, 4 order by 1, 2, 3, 4;
+\echo '== One RSD case from registration to recognition on appeal: the append-only case history'
+select e.at::time(0) as at, e.actor, e.action, e.from_state, e.to_state,
+       coalesce(e.data ->> 'decision', e.data ->> 'appeal_decision', e.data ->> 'closure_reason', e.data ->> 'modality',
+                e.data ->> 'interview_date', '') as detail,
+       (select a.decided_by from refuge.case_approval a where a.id = e.approval_id) as approved_by
+  from refuge.case_event e
+ where e.case_id = (select c.id from refuge.process_case c where c.data ->> 'appeal_decision' = 'RECOGNIZED'
+                     order by c.number limit 1)
+ order by e.id;
+\echo '== Approvals and alerts (rows, and NOTIFY on channel refuge_case_alert)'
+select kind, severity, count(*), count(*) filter (where acknowledged_at is null) as open from refuge.case_alert
+ group by 1, 2 order by 1, 2;
+reset role;
+\echo '== Resettlement: submissions by category, priority and State'
+set role rst_ken;
+select state, data ->> 'submission_category' as category, data ->> 'priority' as priority,
+       data ->> 'resettlement_country' as country, count(*)
+  from refuge.process_case where module = 'RESETTLEMENT' group by 1, 2, 3, 4 order by 1, 2, 3, 4;
+reset role;
+\echo '== Who sees RSD and resettlement cases'
+set role clerk_kakuma;
+select 'clerk_kakuma (registration)' as login, (select count(*) from refuge.individual) as individuals,
+       'no access to cases' as cases;
+reset role; set role rsd_ken1;
+select 'rsd_ken1 (RSD)' as login, count(*) filter (where module = 'RSD') as rsd_cases,
+       count(*) filter (where module = 'RESETTLEMENT') as resettlement_cases from refuge.process_case;
+reset role; set role rst_ken;
+select 'rst_ken (resettlement)' as login, count(*) filter (where module = 'RSD') as rsd_cases,
+       count(*) filter (where module = 'RESETTLEMENT') as resettlement_cases from refuge.process_case;
+reset role;
+\echo '== The partner IRC sees only its referral, only the parts shared'
+set role partner_irc;
+select case_number, module, fields, purpose from refuge.referred_cases();
+select jsonb_pretty(refuge.referred_case(referral_id, 'intake') - 'referral_id' - 'members') as shared
+  from refuge.referred_cases();
+reset role;
+\echo '== Reads of sensitive records (confidential notes, SGBV incidents, referrals, templates) are logged'
+select actor, kind, purpose, at::time(0) from refuge.sensitive_read order by id;
+\echo '== The audit trail: every change, hash-chained; refuge.verify_audit() recomputes the chain'
 select at::timestamp(0), actor, table_name, action, left(coalesce(new_data, old_data)::text, 70) as data
   from refuge.audit_log order by id desc limit 5;
+set role admin;
+select v ->> 'intact' as intact, v ->> 'sealed_rows' as sealed_rows, v ->> 'head_seq' as head_seq,
+       left(v ->> 'head_hash', 16) || '...' as head_hash
+  from refuge.verify_audit() v;
+reset role;
 SQL
 
 cat <<EOF
@@ -246,6 +315,9 @@ The demo cluster keeps running.  Connect with:
     psql -h $PGHOST -p $PGPORT -U analyst refuge_demo         # aggregates only
     psql -h $PGHOST -p $PGPORT -U bio_kenya refuge_demo       # biometric operator, Kenya
     psql -h $PGHOST -p $PGPORT -U hq_biometrics refuge_demo   # adjudication, vault
+    psql -h $PGHOST -p $PGPORT -U rsd_ken1 refuge_demo        # RSD officer, Kenya
+    psql -h $PGHOST -p $PGPORT -U rst_ken refuge_demo         # resettlement officer, Kenya
+    psql -h $PGHOST -p $PGPORT -U partner_irc refuge_demo     # partner: referred cases only
 
 Stop it with:  runuser -u postgres -- $PGBIN/pg_ctl -D $REFUGE_CLUSTER/data stop
 EOF
