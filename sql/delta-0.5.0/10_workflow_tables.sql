@@ -353,3 +353,42 @@ create table refuge.vulnerability_factor (
     shipped          boolean not null default false
 );
 comment on table refuge.vulnerability_factor is 'vulnerability scoring model: weights (needs by category, household facts, answers) and risk thresholds';
+
+-- A workflow definition the engine could not run is refused when written:
+-- field types it knows, lists of codes, conditions as lists.
+create function refuge.check_workflow_fields() returns trigger
+    language plpgsql
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    r jsonb := to_jsonb(new);
+    spec jsonb;
+    lists_only boolean;
+    k text;
+    v jsonb;
+begin
+    for spec, lists_only in select * from (values (r -> 'open_fields', false), (r -> 'fields', false),
+                                                  (r -> 'requires_data', true)) x(s, l) where s is not null
+    loop
+        if jsonb_typeof(spec) <> 'object' then
+            raise exception using errcode = '22023', message = format('%s: a field specification is a JSON object', tg_table_name);
+        end if;
+        for k, v in select * from jsonb_each(spec) loop
+            if not ((jsonb_typeof(v) = 'array' and jsonb_array_length(v) > 0
+                     and not exists (select 1 from jsonb_array_elements(v) x where jsonb_typeof(x) <> 'string'))
+                    or (not lists_only
+                        and v #>> '{}' in ('date', 'text', 'integer', 'object', 'country', 'uuid', 'individual'))) then
+                raise exception using errcode = '22023',
+                    message = format(case when lists_only then '%s.%s: %s is not a list of codes (a condition on the case''s data)'
+                                          else '%s.%s: %s is neither a list of codes nor one of date, text, integer, object, '
+                                               'country, uuid, individual' end, tg_table_name, k, v);
+            end if;
+        end loop;
+    end loop;
+    return new;
+end
+$$;
+create trigger check_fields before insert or update on refuge.case_module
+    for each row execute function refuge.check_workflow_fields();
+create trigger check_fields before insert or update on refuge.workflow_transition
+    for each row execute function refuge.check_workflow_fields();

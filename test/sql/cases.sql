@@ -339,6 +339,13 @@ set role cs_rsd1;
 select pg_temp.err('select refuge.verify_audit()');
 reset role;
 
+-- a workflow definition the engine could not run is refused
+select pg_temp.err($q$insert into refuge.workflow_transition (module, action, from_state, to_state, label, fields)
+    values ('RSD', 'X', 'REGISTERED', 'CLOSED', 'x', '{"colour": "banana"}')$q$);
+select pg_temp.err($q$insert into refuge.workflow_transition (module, action, from_state, to_state, label, requires_data)
+    values ('RSD', 'X', 'REGISTERED', 'CLOSED', 'x', '{"decision": "text"}')$q$);
+select pg_temp.err($q$update refuge.case_module set open_fields = '{"child_status": []}' where code = 'BID'$q$);
+
 -- leave the database as found for the next suite
 reset refuge.vault_key_file;
 \! rm -f "$REFUGE_TEST_KEY"
