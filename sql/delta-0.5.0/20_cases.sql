@@ -15,6 +15,17 @@ begin atomic
         or exists (select 1 from pg_catalog.unnest(m.roles) r where refuge.caller_has(r));
 end;
 
+-- Text arguments that must say something.
+create function refuge.require_text(value text, field text) returns void
+    language plpgsql immutable
+as $$
+begin
+    if value is null or btrim(value) = '' then
+        perform refuge.raise_field('22004', field, 'is required');
+    end if;
+end
+$$;
+
 -- May the caller work cases of this module in this operation (and site)?
 create function refuge.may_work_case(p_module text, p_operation uuid, p_site uuid) returns boolean
     language sql stable parallel safe
@@ -160,6 +171,16 @@ begin
     return new_id;
 end
 $$;
+
+-- An event that records an action without moving the case.
+create function refuge.note_case_event(c refuge.process_case, p_action text, p_reason text, p_data jsonb)
+    returns void
+    language sql volatile
+    set search_path = pg_catalog, refuge, pg_temp
+begin atomic
+    insert into refuge.case_event (case_id, actor, action, from_state, to_state, reason, data)
+    values (c.id, refuge.caller(), p_action, c.state, c.state, p_reason, p_data);
+end;
 
 -- When a case entering state s is next due.
 create function refuge.case_due(p_module text, p_state text, p_data jsonb) returns timestamptz
@@ -440,7 +461,8 @@ begin
                     where a.role_name = staff_role and a.valid_from <= current_date
                       and (a.valid_to is null or a.valid_to >= current_date)
                       and ((a.site_id is null and a.operation_id = c.operation_id) or a.site_id = c.site_id)) then
-        perform refuge.raise_field('22023', 'staff_role', format('%s is not assigned to the operation of case %s', staff_role, c.number));
+        perform refuge.raise_field('22023', 'staff_role',
+            format('%s is not assigned to the operation of case %s', staff_role, c.number));
     end if;
     if assign_case.due_at is not null and assign_case.due_at < now() then
         perform refuge.raise_field('22008', 'due_at', 'is in the past');
@@ -449,9 +471,7 @@ begin
        set assigned_to = staff_role, due_at = coalesce(assign_case.due_at, p.due_at)
      where p.id = c.id
     returning * into c;
-    insert into refuge.case_event (case_id, actor, action, from_state, to_state, reason, data)
-    values (c.id, refuge.caller(), 'ASSIGN', c.state, c.state, reason,
-            jsonb_build_object('assigned_to', staff_role, 'due_at', c.due_at));
+    perform refuge.note_case_event(c, 'ASSIGN', reason, jsonb_build_object('assigned_to', staff_role, 'due_at', c.due_at));
     perform refuge.raise_case_alert(c, 'ASSIGNMENT', format('case %s assigned to you', c.number), staff_role);
     return jsonb_build_object('case_id', c.id, 'number', c.number, 'assigned_to', c.assigned_to, 'due_at', c.due_at);
 end
@@ -468,9 +488,7 @@ declare
     new_id uuid;
 begin
     c := refuge.case_for_update(flag_case.case_id, 'flag_case');
-    if message is null or btrim(message) = '' then
-        perform refuge.raise_field('22004', 'message', 'is required');
-    end if;
+    perform refuge.require_text(message, 'message');
     if severity is null or severity not in ('NORMAL', 'HIGH', 'CRITICAL') then
         perform refuge.raise_field('22023', 'severity', format('"%s" is not NORMAL, HIGH or CRITICAL', severity));
     end if;
@@ -478,9 +496,8 @@ begin
         perform refuge.raise_field('23503', 'to_role', format('role "%s" does not exist', to_role));
     end if;
     new_id := refuge.raise_case_alert(c, 'FLAG', message, to_role, severity);
-    insert into refuge.case_event (case_id, actor, action, from_state, to_state, reason, data)
-    values (c.id, refuge.caller(), 'FLAG', c.state, c.state, message,
-            jsonb_build_object('alert_id', new_id, 'to_role', to_role, 'severity', severity));
+    perform refuge.note_case_event(c, 'FLAG', message,
+        jsonb_build_object('alert_id', new_id, 'to_role', to_role, 'severity', severity));
     return new_id;
 end
 $$;
@@ -543,7 +560,8 @@ declare
 begin
     c := refuge.case_for_update(link_case.case_id, 'link_case');
     if kind is null or kind not in ('process_case', 'fraud_alert', 'fraud_case', 'dedup_case', 'collection') then
-        perform refuge.raise_field('22023', 'kind', format('"%s" is not process_case, fraud_alert, fraud_case, dedup_case or collection', kind));
+        perform refuge.raise_field('22023', 'kind',
+            format('"%s" is not process_case, fraud_alert, fraud_case, dedup_case or collection', kind));
     end if;
     execute format('select exists (select 1 from refuge.%I where id = $1)', kind) into found_it using linked_id;
     if not found_it or linked_id = c.id then
@@ -551,8 +569,7 @@ begin
     end if;
     insert into refuge.case_link (case_id, kind, linked_id, note) values (c.id, kind, linked_id, note)
     on conflict do nothing;
-    insert into refuge.case_event (case_id, actor, action, from_state, to_state, reason, data)
-    values (c.id, refuge.caller(), 'LINK', c.state, c.state, note, jsonb_build_object('kind', kind, 'linked_id', linked_id));
+    perform refuge.note_case_event(c, 'LINK', note, jsonb_build_object('kind', kind, 'linked_id', linked_id));
 end
 $$;
 

@@ -29,9 +29,7 @@ declare
     new_id uuid := gen_random_uuid();
 begin
     c := refuge.case_for_update(add_case_note.case_id, 'add_case_note');
-    if body is null or btrim(body) = '' then
-        perform refuge.raise_field('22004', 'body', 'is required');
-    end if;
+    perform refuge.require_text(body, 'body');
     if confidential is null then
         perform refuge.raise_field('22004', 'confidential', 'is required');
     end if;
@@ -43,9 +41,8 @@ begin
             case when not confidential then body end,
             case when confidential then refuge.vault_seal(convert_to(body, 'UTF8'), 'case_note:' || new_id) end,
             refuge.caller());
-    insert into refuge.case_event (case_id, actor, action, from_state, to_state, data)
-    values (c.id, refuge.caller(), 'NOTE', c.state, c.state,
-            jsonb_build_object('note_id', new_id, 'kind', kind, 'confidential', confidential));
+    perform refuge.note_case_event(c, 'NOTE', null,
+                                   jsonb_build_object('note_id', new_id, 'kind', kind, 'confidential', confidential));
     return new_id;
 end
 $$;
@@ -86,9 +83,7 @@ declare
     new_id uuid := gen_random_uuid();
 begin
     c := refuge.case_for_update(add_case_document.case_id, 'add_case_document');
-    if title is null or btrim(title) = '' then
-        perform refuge.raise_field('22004', 'title', 'is required');
-    end if;
+    perform refuge.require_text(title, 'title');
     if media_type is null or media_type !~ '^[a-z]+/[A-Za-z0-9.+-]+$' then
         perform refuge.raise_field('22023', 'media_type', format('"%s" is not a media type such as application/pdf', media_type));
     end if;
@@ -106,9 +101,8 @@ begin
             case when not confidential then content end,
             case when confidential then refuge.vault_seal(content, 'case_document:' || new_id) end,
             refuge.caller());
-    insert into refuge.case_event (case_id, actor, action, from_state, to_state, data)
-    values (c.id, refuge.caller(), 'DOCUMENT', c.state, c.state,
-            jsonb_build_object('document_id', new_id, 'title', title, 'confidential', confidential));
+    perform refuge.note_case_event(c, 'DOCUMENT', null,
+                                   jsonb_build_object('document_id', new_id, 'title', title, 'confidential', confidential));
     return new_id;
 end
 $$;
@@ -180,10 +174,9 @@ begin
        set violence_type = excluded.violence_type, incident_date = excluded.incident_date,
            reported_on = excluded.reported_on, consent_services = excluded.consent_services,
            consent_sharing = excluded.consent_sharing, sealed = excluded.sealed;
-    insert into refuge.case_event (case_id, actor, action, from_state, to_state, data)
-    values (c.id, refuge.caller(), 'INCIDENT_RECORDED', c.state, c.state,
-            jsonb_build_object('violence_type', vt, 'consent_services', incident -> 'consent_services',
-                               'consent_sharing', incident -> 'consent_sharing'));
+    perform refuge.note_case_event(c, 'INCIDENT_RECORDED', null,
+        jsonb_build_object('violence_type', vt, 'consent_services', incident -> 'consent_services',
+                           'consent_sharing', incident -> 'consent_sharing'));
 end
 $$;
 

@@ -18,9 +18,7 @@ begin
     if c.closed then
         perform refuge.raise_field('55000', 'case_id', format('case %s is closed', c.number));
     end if;
-    if reason is null or btrim(reason) = '' then
-        perform refuge.raise_field('22004', 'reason', 'is required');
-    end if;
+    perform refuge.require_text(reason, 'reason');
     select o.id into op from refuge.operation o where o.code = to_operation;
     if op is null then
         perform refuge.raise_field('23503', 'to_operation', format('unknown operation "%s"', to_operation));
@@ -37,9 +35,8 @@ begin
     insert into refuge.case_transfer (case_id, from_operation, from_site, to_operation, to_site, reason, requested_by)
     values (c.id, c.operation_id, c.site_id, op, st, reason, refuge.caller())
     returning id into new_id;
-    insert into refuge.case_event (case_id, actor, action, from_state, to_state, reason, data)
-    values (c.id, refuge.caller(), 'TRANSFER_REQUESTED', c.state, c.state, reason,
-            jsonb_build_object('transfer_id', new_id, 'to_operation', to_operation, 'to_site', to_site));
+    perform refuge.note_case_event(c, 'TRANSFER_REQUESTED', reason,
+        jsonb_build_object('transfer_id', new_id, 'to_operation', to_operation, 'to_site', to_site));
     c.operation_id := op;    -- the alert goes to the receiving operation
     perform refuge.raise_case_alert(c, 'TRANSFER', format('case %s: transfer requested to %s', c.number, to_operation),
                                     (select m.roles[1] from refuge.case_module m where m.code = c.module));
@@ -91,11 +88,10 @@ begin
          where p.id = c.id;
         update refuge.case_alert a set operation_id = t.to_operation where a.case_id = c.id and a.acknowledged_at is null;
     end if;
-    insert into refuge.case_event (case_id, actor, action, from_state, to_state, reason, data)
-    values (c.id, refuge.caller(), 'TRANSFER_' || decision || case decision when 'CANCEL' then 'LED' else 'ED' end,
-            c.state, c.state, reason,
-            jsonb_build_object('transfer_id', t.id, 'from_operation', (select code from refuge.operation where id = t.from_operation),
-                               'to_operation', (select code from refuge.operation where id = t.to_operation)));
+    perform refuge.note_case_event(c, 'TRANSFER_' || decision || case decision when 'CANCEL' then 'LED' else 'ED' end, reason,
+        jsonb_build_object('transfer_id', t.id,
+                           'from_operation', (select code from refuge.operation where id = t.from_operation),
+                           'to_operation', (select code from refuge.operation where id = t.to_operation)));
     return jsonb_build_object('transfer_id', t.id, 'case_id', c.id, 'number', c.number,
                               'status', lower(decision) || case decision when 'CANCEL' then 'led' else 'ed' end);
 end
@@ -113,9 +109,7 @@ begin
     if code is null or code !~ '^[A-Z0-9_-]{2,20}$' then
         perform refuge.raise_field('22023', 'code', format('"%s" is not 2-20 capitals, digits, _ or -', code));
     end if;
-    if name is null or btrim(name) = '' then
-        perform refuge.raise_field('22004', 'name', 'is required');
-    end if;
+    perform refuge.require_text(name, 'name');
     insert into refuge.partner_organisation (code, name) values (create_partner.code, create_partner.name)
     returning id into new_id;
     return new_id;
@@ -194,18 +188,15 @@ begin
     if 'INCIDENT' = any (fields) and c.module <> 'SGBV' then
         perform refuge.raise_field('22023', 'fields', 'INCIDENT is shared only from SGBV cases');
     end if;
-    if purpose is null or btrim(purpose) = '' then
-        perform refuge.raise_field('22004', 'purpose', 'is required');
-    end if;
+    perform refuge.require_text(purpose, 'purpose');
     if valid_until is not null and valid_until < current_date then
         perform refuge.raise_field('22008', 'valid_until', format('%s is in the past', refuge.iso(valid_until)));
     end if;
     insert into refuge.case_referral (case_id, partner_id, fields, purpose, valid_until, referred_by)
     values (c.id, pid, (select array_agg(distinct x order by x) from unnest(fields) x), purpose, valid_until, refuge.caller())
     returning id into new_id;
-    insert into refuge.case_event (case_id, actor, action, from_state, to_state, reason, data)
-    values (c.id, refuge.caller(), 'REFERRED', c.state, c.state, purpose,
-            jsonb_build_object('referral_id', new_id, 'partner', partner, 'fields', fields));
+    perform refuge.note_case_event(c, 'REFERRED', purpose,
+        jsonb_build_object('referral_id', new_id, 'partner', partner, 'fields', fields));
     perform refuge.raise_case_alert(c, 'REFERRAL', format('case %s referred to %s', c.number, partner), 'refuge_partner');
     return new_id;
 end
@@ -224,9 +215,7 @@ begin
     if status is null or status not in ('CLOSED', 'REVOKED') then
         perform refuge.raise_field('22023', 'status', format('"%s" is not CLOSED or REVOKED', status));
     end if;
-    if reason is null or btrim(reason) = '' then
-        perform refuge.raise_field('22004', 'reason', 'is required');
-    end if;
+    perform refuge.require_text(reason, 'reason');
     select * into r from refuge.case_referral x where x.id = referral_id for update;
     if not found then
         perform refuge.raise_field('P0002', 'referral_id', format('no referral %s', referral_id));
@@ -244,9 +233,7 @@ begin
     update refuge.case_referral x set status = end_referral.status, ended_by = refuge.caller(), ended_at = now(),
                                       end_reason = reason
      where x.id = r.id;
-    insert into refuge.case_event (case_id, actor, action, from_state, to_state, reason, data)
-    values (c.id, refuge.caller(), 'REFERRAL_' || status, c.state, c.state, reason,
-            jsonb_build_object('referral_id', r.id));
+    perform refuge.note_case_event(c, 'REFERRAL_' || status, reason, jsonb_build_object('referral_id', r.id));
 end
 $$;
 
