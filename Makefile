@@ -15,7 +15,7 @@ SHLIB_LINK += -lcrypto
 
 DATA        = $(wildcard sql/upgrade/$(EXTENSION)--*--*.sql)
 DATA_built  = sql/$(EXTENSION)--$(BASE_VERSION).sql sql/$(EXTENSION)--0.3.0--0.4.0.sql \
-              sql/$(EXTENSION)--0.4.0--0.5.0.sql
+              sql/$(EXTENSION)--0.4.0--0.5.0.sql sql/$(EXTENSION)--0.5.0--0.6.0.sql
 
 FRAGMENTS   = $(sort $(wildcard sql/[0-9]*.sql)) \
               $(sort $(wildcard functions/[0-9]*.sql)) \
@@ -33,7 +33,8 @@ ISOLATION_OPTS = --inputdir=test --load-extension=pgcrypto \
 
 EXTRA_CLEAN = results regression.diffs regression.out output_iso
 
-all: sql/$(EXTENSION)--$(BASE_VERSION).sql sql/$(EXTENSION)--0.3.0--0.4.0.sql sql/$(EXTENSION)--0.4.0--0.5.0.sql
+all: sql/$(EXTENSION)--$(BASE_VERSION).sql sql/$(EXTENSION)--0.3.0--0.4.0.sql sql/$(EXTENSION)--0.4.0--0.5.0.sql \
+     sql/$(EXTENSION)--0.5.0--0.6.0.sql
 
 # PGXS tracks no header dependencies: every object depends on every header
 # (a changed struct or constant must never leave a stale object behind)
@@ -50,6 +51,9 @@ sql/$(EXTENSION)--0.3.0--0.4.0.sql: $(sort $(wildcard sql/delta-0.4.0/[0-9]*.sql
 	cat $^ > $@
 
 sql/$(EXTENSION)--0.4.0--0.5.0.sql: $(sort $(wildcard sql/delta-0.5.0/[0-9]*.sql))
+	cat $^ > $@
+
+sql/$(EXTENSION)--0.5.0--0.6.0.sql: $(sort $(wildcard sql/delta-0.6.0/[0-9]*.sql))
 	cat $^ > $@
 
 PG_CONFIG ?= pg_config

@@ -98,7 +98,7 @@ select c.relname,
          when c.relname in ('process_case', 'case_member', 'case_event', 'case_approval', 'case_alert', 'case_link',
                             'case_referral', 'case_transfer', 'case_note', 'case_document', 'gbv_incident',
                             'partner_staff', 'sensitive_read') then 'case'
-         when c.relname = 'audit_seal' then 'internal'
+         when c.relname in ('audit_seal', 'warehouse_key') then 'internal'
          when exists (select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = 'individual_id' and not a.attisdropped)
               and c.relname <> 'api_request' then 'person_child'
          when c.relname = 'audit_log' then 'audit'

@@ -1,0 +1,167 @@
+-- The data warehouse: frozen, pseudonymous snapshots taken by a DBA, read by
+-- analysts; population statistics in the UNHCR brackets, flows between two
+-- snapshots, case-processing times, a forecast, the HXL export and the SVG
+-- pyramid.  Ages are set relative to today so the output does not age.
+\set VERBOSITY terse
+set client_min_messages = warning;
+set search_path = public, refuge;
+create function pg_temp.err(q text) returns text language plpgsql as $$
+begin
+    execute q;
+    return 'no error';
+exception when others then
+    return sqlstate || ' ' || regexp_replace(sqlerrm, '\d{4}-\d\d-\d\d[ T][0-9:.+-]+', '<time>', 'g');
+end $$;
+
+select refuge.create_operation('KEN', 'KEN', 'Kenya') is not null as ken;
+select refuge.create_operation('UGA', 'UGA', 'Uganda') is not null as uga;
+select refuge.create_site('KEN', 'KAKUMA', 'Kakuma', 'CAMP', 34.85, 3.72) is not null as kakuma;
+select refuge.create_site('UGA', 'NAKIVALE', 'Nakivale', 'CAMP', 30.95, -0.78) is not null as nakivale;
+drop role if exists wh_dba, wh_analyst, wh_reg, wh_rst;
+create role wh_dba;      grant refuge_dba to wh_dba;
+create role wh_analyst;  grant refuge_analyst to wh_analyst;
+create role wh_reg;      grant refuge_registration to wh_reg;
+create role wh_rst;      grant refuge_resettlement to wh_rst;
+select refuge.assign_staff('wh_reg', 'KEN') is not null as reg;
+select refuge.assign_staff('wh_rst', 'KEN') is not null as rst;
+
+-- six families: ages 2, 8, 15, 30, 45, 70 around them
+create table fam (f int primary key, gid uuid, pa uuid);
+grant select on fam to public;
+insert into fam
+select f, (r ->> 'group_id')::uuid, (r -> 'members' -> 0 ->> 'individual_id')::uuid
+  from (select f, refuge.register_group(jsonb_build_object('operation', case when f <= 4 then 'KEN' else 'UGA' end,
+          'site', case when f <= 4 then 'KAKUMA' else 'NAKIVALE' end,
+          'registration_level', 'BASIC', 'population_type', case when f = 4 then 'ASY' else 'REF' end,
+          'origin_country', case when f % 2 = 0 then 'SSD' else 'COD' end,
+          'members', jsonb_build_array(
+              jsonb_build_object('relationship', 'PA', 'given_name', 'Head' || f, 'family_name', 'Fam' || f,
+                                 'sex', case when f % 3 = 0 then 'M' else 'F' end,
+                                 'date_of_birth', (current_date - interval '30 years 3 months')::date,
+                                 'specific_needs', case when f = 1 then '[{"category": "SM"}]'::jsonb else '[]' end),
+              jsonb_build_object('relationship', 'SON', 'given_name', 'Son' || f, 'sex', 'M',
+                                 'date_of_birth', (current_date - interval '8 years 2 months')::date),
+              jsonb_build_object('relationship', 'DAU', 'given_name', 'Girl' || f, 'sex', 'F',
+                                 'date_of_birth', (current_date - interval '15 years 1 month')::date),
+              jsonb_build_object('relationship', 'GPF', 'given_name', 'Gran' || f, 'sex', 'F',
+                                 'date_of_birth', (current_date - interval '70 years 4 months')::date),
+              jsonb_build_object('relationship', 'DAU', 'given_name', 'Baby' || f, 'sex', 'F',
+                                 'date_of_birth', (current_date - interval '2 years 5 months')::date)))) r
+          from generate_series(1, 6) f) x;
+-- a resettlement case for family 1, open
+set role wh_rst;
+select refuge.open_case('RESETTLEMENT', pa, (select array_agg(individual_id) from refuge.group_membership
+                                             where group_id = gid and valid_to is null)) ->> 'state' as rst
+  from fam where f = 1;
+reset role;
+
+-- only DBAs take snapshots
+set role wh_analyst;
+select pg_temp.err('select refuge.snapshot()');
+reset role;
+set role wh_dba;
+select pg_temp.err($q$select refuge.snapshot(now() + interval '1 day')$q$);
+select r ->> 'snapshot_id' as snapshot, r ->> 'status' as status, r ->> 'individuals' as individuals,
+       r ->> 'families' as families, r ->> 'cases' as cases
+  from refuge.snapshot(now(), 'first') r;
+select (refuge.snapshot(as_of, 'again') ->> 'status') as same_moment from refuge_warehouse.snapshot;
+select count(*) as snapshots from refuge.snapshots();
+reset role;
+
+-- the facts carry no identifiers: pseudonyms are not ids, no name columns
+select count(*) as pseudonym_equals_id
+  from refuge_warehouse.individual_fact f join refuge.individual i on i.id = f.person;
+select string_agg(column_name, ', ' order by column_name) as identifying_columns
+  from information_schema.columns
+ where table_schema = 'refuge_warehouse' and table_name in ('individual_fact', 'family_fact', 'case_fact')
+   and column_name ~ 'name|birth|number|document|contact|phone|template';
+
+-- frozen: nobody, not even a superuser, changes a snapshot's facts
+select pg_temp.err('update refuge_warehouse.individual_fact set sex = ''M''');
+select pg_temp.err('delete from refuge_warehouse.family_fact');
+select pg_temp.err('truncate refuge_warehouse.individual_fact_1');
+select pg_temp.err($q$insert into refuge_warehouse.case_fact select * from refuge_warehouse.case_fact$q$);
+select pg_temp.err($q$insert into refuge_warehouse.individual_fact_1 select * from refuge_warehouse.individual_fact_1$q$);
+select count(*) as still_there from refuge_warehouse.individual_fact;
+
+-- who reads the warehouse: analysts and DBAs; registration staff do not
+set role wh_analyst;
+select operation, sex, age_bracket, sum(individuals) as individuals
+  from refuge_warehouse.population group by 1, 2, 3 order by 1, 2, 3;
+select pg_temp.err('select * from refuge_warehouse.individual_fact_1');
+select pg_temp.err('select taken_by from refuge_warehouse.snapshot');
+select pg_temp.err('select * from refuge.snapshots()');
+select pg_temp.err('select key from refuge.warehouse_key');
+reset role;
+set role wh_reg;
+select pg_temp.err('select count(*) from refuge_warehouse.individual_fact');
+reset role;
+
+-- changes, then a second snapshot: a new family, a departure, a resettlement
+select refuge.register_group(jsonb_build_object('operation', 'KEN', 'site', 'KAKUMA', 'registration_level', 'BASIC',
+    'population_type', 'REF', 'origin_country', 'SSD', 'members', jsonb_build_array(jsonb_build_object(
+    'relationship', 'PA', 'given_name', 'Newcomer', 'sex', 'M', 'date_of_birth', (current_date - interval '40 years 2 months')::date))))
+    is not null as new_family;
+select refuge.update_individual(pa, '{"status": "INACTIVE"}') is not null as departed from fam where f = 2;
+select refuge.transition_case(c.id, a, d) ->> 'state'
+  from refuge.process_case c,
+       (values (1, 'ASSESS', '{"needs_assessment": "medical"}'::jsonb), (2, 'INTERVIEW', jsonb_build_object('interview_date', current_date)),
+               (3, 'PREPARE_RRF', '{"submission_category": "MED", "priority": "UG", "justification": "x"}'),
+               (4, 'REFER_HUB', '{}'), (5, 'SUBMIT', '{"resettlement_country": "CAN"}')) s(n, a, d)
+ order by n;
+select refuge.decide_approval(id, true) ->> 'state' from refuge.case_approval where status = 'REQUESTED';
+select refuge.transition_case(id, 'STATE_ACCEPT', jsonb_build_object('state_decision_on', current_date)) ->> 'state',
+       refuge.transition_case(id, 'CONFIRM_DEPARTURE', jsonb_build_object('departure_date', current_date)) ->> 'state'
+  from refuge.process_case;
+set role wh_dba;
+select r ->> 'snapshot_id' as snapshot, r ->> 'individuals' as individuals from refuge.snapshot(now(), 'second') r;
+reset role;
+set role wh_analyst;
+select * from refuge_warehouse.flows(1, 2);
+select pg_temp.err('select * from refuge_warehouse.flows(2, 1)');
+select snapshot_id, operation, individuals, female, male, children, families from refuge_warehouse.population_trend
+ order by 1, 2;
+-- pseudonyms are stable across snapshots
+select count(*) as same_people from refuge_warehouse.individual_fact a
+  join refuge_warehouse.individual_fact b on a.person = b.person and a.snapshot_id = 1 and b.snapshot_id = 2;
+select snapshot_id, module, state, closed, cases, people from refuge_warehouse.case_states order by 1, 3;
+select module, from_state, to_state, steps from refuge_warehouse.case_processing where snapshot_id = 2 order by 2, 3;
+-- the UNHCR table and its HXL export (cells under 5 left empty)
+select year = extract(year from now()) as this_year, asylum_country, origin_country, population_type,
+       female_0_4, female_5_11, female_12_17, female_18_59, female_60, male_5_11, male_18_59, total
+  from refuge_warehouse.population_statistics where snapshot_id = 2 order by 2, 3, 4;
+select regexp_replace(refuge.hxl_population_csv(2), '^\d{4},', 'YYYY,', 'gn') as hxl;
+select split_part(refuge.hxl_population_csv(2, 1), E'\n', 3) ~ ',,' as small_cells_hidden;
+-- the pyramid is a well-formed SVG document with 17 bands per sex
+select xml_is_well_formed_document(svg) as well_formed,
+       (xpath('count(//svg:rect)', svg::xml, array[array['svg', 'http://www.w3.org/2000/svg']]))[1]::text as bars,
+       svg ~ 'KEN: 20 people' as title
+  from refuge.population_pyramid_svg(2, 'KEN') svg;
+select pg_temp.err($q$select refuge.population_pyramid_svg(2, 'XXX')$q$);
+-- a forecast: a linear series continues its line, with a widening interval
+select step, round(forecast::numeric, 1) as forecast, round((upper95 - lower95)::numeric, 1) > 0 as has_interval
+  from refuge.forecast(array[100, 112, 118, 131, 139, 152, 158, 171]::float8[], 3);
+select pg_temp.err($q$select * from refuge_warehouse.population_forecast('KEN', 2)$q$) as two_snapshots_are_too_few;
+select pg_temp.err($q$select * from refuge.forecast(array[1, 2]::float8[], 3)$q$);
+reset role;
+
+-- only DBAs drop snapshots; the partitions go with them
+set role wh_analyst;
+select pg_temp.err('select refuge.drop_snapshot(1)');
+reset role;
+set role wh_dba;
+select refuge.drop_snapshot(1);
+select pg_temp.err('select refuge.drop_snapshot(1)');
+select snapshot_id, label from refuge.snapshots();
+reset role;
+select count(*) as partitions_left from pg_class where relnamespace = 'refuge_warehouse'::regnamespace
+   and relname ~ '_fact_\d+$';
+
+-- leave the database as found for the next suite
+select refuge.drop_snapshot(snapshot_id) from refuge.snapshots();
+truncate refuge_warehouse.snapshot restart identity;
+drop table fam;
+truncate refuge.operation, refuge.staff, refuge.audit_log, refuge.api_request, refuge.audit_seal cascade;
+drop role wh_dba, wh_analyst, wh_reg, wh_rst;
+alter sequence refuge.number_seq restart;
+alter sequence refuge.case_number_seq restart;
