@@ -66,6 +66,9 @@ select refuge.add_case_note(:'rsd', 'Confidential: detained twice at the border'
 select refuge.create_partner('HIAS', 'HIAS');
 select refuge.refer_case(:'rsd', 'HIAS', array['CASE'], 'legal representation');
 select refuge.verify_audit() ->> 'intact';
+-- the warehouse (0.6.0): a frozen snapshot
+set client_min_messages = warning;
+select refuge.snapshot(now(), 'before the dump');
 SQL
 
 pg_dump -Fc -f "$DUMP" refuge_dump_src
@@ -123,6 +126,16 @@ is "$(q refuge_dump_dst "select refuge.transition_case(id, 'SCHEDULE_INTERVIEW',
    "INTERVIEW_SCHEDULED" "the restored case moves on"
 is "$(q refuge_dump_dst "select (v ->> 'intact') || ' ' || ((v ->> 'sealed_now')::bigint > 0) from refuge.verify_audit() v")" \
    "true true" "new audit rows are sealed onto the restored chain"
+# the warehouse after the restore: the snapshot's facts, still frozen, pseudonyms unchanged
+sig="select count(*) || ' ' || md5(string_agg(person::text || sex || age_bracket, ',' order by person)) from refuge_warehouse.individual_fact"
+is "$(q refuge_dump_dst "$sig")" "$(q refuge_dump_src "$sig")" "a snapshot's facts survive the restore"
+q refuge_dump_dst "update refuge_warehouse.individual_fact set sex = 'M'" >/dev/null 2>&1
+ok $(( ! $? )) "the restored snapshot is still frozen"
+after=$(q refuge_dump_dst "select refuge.snapshot(now(), 'after') ->> 'snapshot_id'" 2>/dev/null)
+is "$(q refuge_dump_dst "select count(*) from refuge_warehouse.individual_fact a join refuge_warehouse.individual_fact b
+       on a.person = b.person and b.snapshot_id = $after where a.snapshot_id = 1")" \
+   "$(q refuge_dump_src "select count(*) from refuge_warehouse.individual_fact")" \
+   "a new snapshot after the restore keeps the same pseudonyms"
 is "$(q refuge_dump_dst "select string_agg(number, ',') from refuge.process_case")" \
    "$(q refuge_dump_src "select string_agg(number, ',') from refuge.process_case")" "case numbers survive"
 rm -f "$DUMP" "$DUMP.bin" "$KEY"
