@@ -56,6 +56,22 @@ create table refuge_warehouse.individual_fact (
 ) partition by list (snapshot_id);
 comment on table refuge_warehouse.individual_fact is 'people at a snapshot: pseudonym, family pseudonym, operation, site, sex, age and UNHCR bracket, population type, origin, dates, status, open specific-need categories, biometric enrolment status';
 
+-- The population cube of a snapshot, counted while the snapshot is taken:
+-- trends over many snapshots read thousands of rows, not millions.
+create table refuge_warehouse.population_fact (
+    snapshot_id      integer not null,
+    operation        text not null,
+    asylum_country   text not null,
+    origin_country   text,
+    population_type  text not null,
+    sex              text not null,
+    age_bracket      text not null,
+    status           text not null,
+    individuals      bigint not null,
+    families         bigint not null
+) partition by list (snapshot_id);
+comment on table refuge_warehouse.population_fact is 'people at a snapshot counted by operation, countries of asylum and origin, population type, sex, UNHCR age bracket and status (families: distinct families in the cell)';
+
 create table refuge_warehouse.family_fact (
     snapshot_id      integer not null,
     family           uuid not null,

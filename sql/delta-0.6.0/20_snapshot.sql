@@ -2,7 +2,7 @@
 
 create function refuge_warehouse.fact_tables() returns text[]
     language sql immutable
-    return array['individual_fact', 'family_fact', 'case_fact', 'case_step_fact'];
+    return array['individual_fact', 'population_fact', 'family_fact', 'case_fact', 'case_step_fact'];
 
 -- Freeze a consistent, pseudonymous copy of the live data as of a moment
 -- (default now).  The four fact tables are filled by one statement, so they
@@ -85,6 +85,13 @@ begin
                                         and (b.max_age is null or p.years <= b.max_age)
           left join need nd on nd.individual_id = p.id
           left join refuge.biometric_enrolment e on e.individual_id = p.id
+        returning operation, asylum_country, origin_country, population_type, sex, age_bracket, status, family),
+    cube as (
+        insert into refuge_warehouse.%5$I
+        select $1, operation, asylum_country, origin_country, population_type, sex, age_bracket, status, count(*),
+               count(distinct family)
+          from ind
+         group by operation, asylum_country, origin_country, population_type, sex, age_bracket, status
         returning 1),
     fam as (
         insert into refuge_warehouse.%2$I
@@ -128,8 +135,9 @@ begin
          where e.at <= $3 and e.to_state is not null and e.from_state is distinct from e.to_state
         returning 1)
     select (select count(*) from ind) as individuals, (select count(*) from fam) as families,
-           (select count(*) from kase) as cases, (select count(*) from step) as steps
-    $q$, 'individual_fact_' || sid, 'family_fact_' || sid, 'case_fact_' || sid, 'case_step_fact_' || sid)
+           (select count(*) from kase) as cases, (select count(*) from step) as steps, (select count(*) from cube) as cells
+    $q$, 'individual_fact_' || sid, 'family_fact_' || sid, 'case_fact_' || sid, 'case_step_fact_' || sid,
+         'population_fact_' || sid)
     into n using sid, day, snapshot.as_of, k;
     raise notice 'snapshot %: % people, % families, % cases, % case steps copied in % s; freezing (2 of 3)', sid,
         n.individuals, n.families, n.cases, n.steps, round(extract(epoch from clock_timestamp() - t0)::numeric, 1);

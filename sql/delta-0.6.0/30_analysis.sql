@@ -5,49 +5,49 @@
 
 -- Active population by snapshot, operation, origin, population type, sex and bracket.
 create view refuge_warehouse.population with (security_invoker = true) as
-select s.id as snapshot_id, s.as_of, f.operation, f.asylum_country, f.origin_country, f.population_type, f.sex,
-       f.age_bracket, count(*) as individuals, count(distinct f.family) as families
+select s.id as snapshot_id, s.as_of, p.operation, p.asylum_country, p.origin_country, p.population_type, p.sex,
+       p.age_bracket, p.individuals, p.families
   from refuge_warehouse.snapshot s
-  join refuge_warehouse.individual_fact f on f.snapshot_id = s.id
- where f.status = 'ACTIVE'
- group by s.id, s.as_of, f.operation, f.asylum_country, f.origin_country, f.population_type, f.sex, f.age_bracket;
-comment on view refuge_warehouse.population is 'active individuals per snapshot by operation, countries of asylum and origin, population type, sex and UNHCR age bracket';
+  join refuge_warehouse.population_fact p on p.snapshot_id = s.id
+ where p.status = 'ACTIVE';
+comment on view refuge_warehouse.population is 'active individuals (and distinct families) per snapshot by operation, countries of asylum and origin, population type, sex and UNHCR age bracket';
 
 -- Totals per snapshot and operation: the series trends and forecasts read.
 create view refuge_warehouse.population_trend with (security_invoker = true) as
-select s.id as snapshot_id, s.as_of, f.operation, count(*) as individuals,
-       count(*) filter (where f.sex = 'F') as female, count(*) filter (where f.sex = 'M') as male,
-       count(*) filter (where f.age < 18) as children, count(distinct f.family) as families
+select s.id as snapshot_id, s.as_of, p.operation, sum(p.individuals) as individuals,
+       sum(p.individuals) filter (where p.sex = 'F') as female, sum(p.individuals) filter (where p.sex = 'M') as male,
+       sum(p.individuals) filter (where p.age_bracket in ('0_4', '5_11', '12_17')) as children
   from refuge_warehouse.snapshot s
-  join refuge_warehouse.individual_fact f on f.snapshot_id = s.id
- where f.status = 'ACTIVE'
- group by s.id, s.as_of, f.operation;
+  join refuge_warehouse.population_fact p on p.snapshot_id = s.id
+ where p.status = 'ACTIVE'
+ group by s.id, s.as_of, p.operation;
+comment on view refuge_warehouse.population_trend is 'active individuals per snapshot and operation, by sex and children under 18';
 
 -- UNHCR demographic table (the layout of UNHCR's population statistics):
 -- one row per year, asylum and origin country and population type, the
 -- counts by sex and age bracket.
 create view refuge_warehouse.population_statistics with (security_invoker = true) as
-select s.id as snapshot_id, extract(year from s.as_of)::integer as year, f.asylum_country, f.origin_country,
-       f.population_type,
-       count(*) filter (where f.sex = 'F' and f.age_bracket = '0_4') as female_0_4,
-       count(*) filter (where f.sex = 'F' and f.age_bracket = '5_11') as female_5_11,
-       count(*) filter (where f.sex = 'F' and f.age_bracket = '12_17') as female_12_17,
-       count(*) filter (where f.sex = 'F' and f.age_bracket = '18_59') as female_18_59,
-       count(*) filter (where f.sex = 'F' and f.age_bracket = '60') as female_60,
-       count(*) filter (where f.sex = 'F' and f.age_bracket = 'unknown') as female_unknown,
-       count(*) filter (where f.sex = 'F') as female_total,
-       count(*) filter (where f.sex = 'M' and f.age_bracket = '0_4') as male_0_4,
-       count(*) filter (where f.sex = 'M' and f.age_bracket = '5_11') as male_5_11,
-       count(*) filter (where f.sex = 'M' and f.age_bracket = '12_17') as male_12_17,
-       count(*) filter (where f.sex = 'M' and f.age_bracket = '18_59') as male_18_59,
-       count(*) filter (where f.sex = 'M' and f.age_bracket = '60') as male_60,
-       count(*) filter (where f.sex = 'M' and f.age_bracket = 'unknown') as male_unknown,
-       count(*) filter (where f.sex = 'M') as male_total,
-       count(*) as total
+select s.id as snapshot_id, extract(year from s.as_of)::integer as year, p.asylum_country, p.origin_country,
+       p.population_type,
+       coalesce(sum(p.individuals) filter (where p.sex = 'F' and p.age_bracket = '0_4'), 0) as female_0_4,
+       coalesce(sum(p.individuals) filter (where p.sex = 'F' and p.age_bracket = '5_11'), 0) as female_5_11,
+       coalesce(sum(p.individuals) filter (where p.sex = 'F' and p.age_bracket = '12_17'), 0) as female_12_17,
+       coalesce(sum(p.individuals) filter (where p.sex = 'F' and p.age_bracket = '18_59'), 0) as female_18_59,
+       coalesce(sum(p.individuals) filter (where p.sex = 'F' and p.age_bracket = '60'), 0) as female_60,
+       coalesce(sum(p.individuals) filter (where p.sex = 'F' and p.age_bracket = 'unknown'), 0) as female_unknown,
+       coalesce(sum(p.individuals) filter (where p.sex = 'F'), 0) as female_total,
+       coalesce(sum(p.individuals) filter (where p.sex = 'M' and p.age_bracket = '0_4'), 0) as male_0_4,
+       coalesce(sum(p.individuals) filter (where p.sex = 'M' and p.age_bracket = '5_11'), 0) as male_5_11,
+       coalesce(sum(p.individuals) filter (where p.sex = 'M' and p.age_bracket = '12_17'), 0) as male_12_17,
+       coalesce(sum(p.individuals) filter (where p.sex = 'M' and p.age_bracket = '18_59'), 0) as male_18_59,
+       coalesce(sum(p.individuals) filter (where p.sex = 'M' and p.age_bracket = '60'), 0) as male_60,
+       coalesce(sum(p.individuals) filter (where p.sex = 'M' and p.age_bracket = 'unknown'), 0) as male_unknown,
+       coalesce(sum(p.individuals) filter (where p.sex = 'M'), 0) as male_total,
+       sum(p.individuals) as total
   from refuge_warehouse.snapshot s
-  join refuge_warehouse.individual_fact f on f.snapshot_id = s.id
- where f.status = 'ACTIVE'
- group by s.id, s.as_of, f.asylum_country, f.origin_country, f.population_type;
+  join refuge_warehouse.population_fact p on p.snapshot_id = s.id
+ where p.status = 'ACTIVE'
+ group by s.id, s.as_of, p.asylum_country, p.origin_country, p.population_type;
 
 -- How long each step takes, per snapshot, module, operation and step.
 create view refuge_warehouse.case_processing with (security_invoker = true) as

@@ -11,14 +11,15 @@ declare
     t text;
 begin
     foreach t in array array['refuge.warehouse_key', 'refuge_warehouse.snapshot', 'refuge_warehouse.individual_fact',
-                             'refuge_warehouse.family_fact', 'refuge_warehouse.case_fact', 'refuge_warehouse.case_step_fact']
+                             'refuge_warehouse.family_fact', 'refuge_warehouse.case_fact', 'refuge_warehouse.case_step_fact',
+                             'refuge_warehouse.population_fact']
     loop
         execute format('alter table %s owner to refuge_owner', t);
         execute format('alter table %s enable row level security', t);
         execute format('alter table %s force row level security', t);
         execute format('create policy owner_all on %s for all to refuge_owner using (true) with check (true)', t);
     end loop;
-    foreach t in array array['individual_fact', 'family_fact', 'case_fact', 'case_step_fact'] loop
+    foreach t in array array['individual_fact', 'population_fact', 'family_fact', 'case_fact', 'case_step_fact'] loop
         execute format('grant select on refuge_warehouse.%I to refuge_analyst, refuge_dba', t);
         execute format('create policy warehouse_read on refuge_warehouse.%I for select to refuge_analyst, refuge_dba
                         using (true)', t);

@@ -119,7 +119,7 @@ reset role;
 set role wh_analyst;
 select * from refuge_warehouse.flows(1, 2);
 select pg_temp.err('select * from refuge_warehouse.flows(2, 1)');
-select snapshot_id, operation, individuals, female, male, children, families from refuge_warehouse.population_trend
+select snapshot_id, operation, individuals, female, male, children from refuge_warehouse.population_trend
  order by 1, 2;
 -- pseudonyms are stable across snapshots
 select count(*) as same_people from refuge_warehouse.individual_fact a
