@@ -71,3 +71,24 @@ grant execute on function refuge.forecast(double precision[], integer, double pr
     refuge.hxl_population_csv(integer, integer), refuge.population_pyramid_svg(integer, text),
     refuge_warehouse.flows(integer, integer), refuge_warehouse.population_forecast(text, integer)
     to refuge_analyst, refuge_dba;
+
+-- The proGres crosswalk: readable by every refuge role, guarded like a vocabulary.
+alter table refuge.progres_code owner to refuge_owner;
+alter table refuge.progres_code enable row level security;
+alter table refuge.progres_code force row level security;
+create policy owner_all on refuge.progres_code for all to refuge_owner using (true) with check (true);
+grant select on refuge.progres_code to refuge_registration, refuge_supervisor, refuge_analyst, refuge_admin,
+    refuge_biometrics, refuge_biometrics_admin, refuge_assistance, refuge_rsd, refuge_resettlement,
+    refuge_protection, refuge_child_protection, refuge_partner, refuge_dba;
+create policy read_all on refuge.progres_code for select to refuge_registration, refuge_supervisor, refuge_analyst,
+    refuge_admin, refuge_biometrics, refuge_biometrics_admin, refuge_assistance, refuge_rsd, refuge_resettlement,
+    refuge_protection, refuge_child_protection, refuge_partner, refuge_dba using (true);
+create trigger audit after insert or update or delete on refuge.progres_code
+    for each row execute function refuge.audit_row('none');
+create trigger audit_flush after insert or update or delete on refuge.progres_code
+    for each statement execute function refuge.audit_flush();
+select pg_catalog.pg_extension_config_dump('refuge.progres_code', 'where not shipped');
+
+-- The Resettlement Registration Form: resettlement staff of the case.
+grant execute on function refuge.rrf_xml(uuid) to refuge_resettlement;
+grant execute on function refuge.import_rrf(xml) to refuge_resettlement, refuge_registration;

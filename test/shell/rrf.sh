@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# The Resettlement Registration Form as eRRF v4 XML: an exported case
+# validates against the real schema (xmllint, as ../shared/data/errf/README.md
+# shows); the sample cases import into a family and a resettlement case, and
+# exporting them again gives back their data; invalid files are refused with
+# the element and the problem, and nothing is written; a caller without
+# rights gets an error, not a document.  Needs ../shared (REFUGE_SHARED).
+set -u
+source "$(dirname "$0")/../lib/tap.sh"
+SHARED=${REFUGE_SHARED:-$(cd "$(dirname "$0")/../../.." && pwd)/shared}
+ERRF="$SHARED/data/errf"
+DB=refuge_rrf
+if [ ! -f "$ERRF/xsd/rrf-v4.xsd" ]; then
+    echo "# $ERRF not found: the eRRF schema and sample cases are not available here, skipped"
+    echo "ok 1 # skip no eRRF material"
+    exit 0
+fi
+validate() { sed 's/ xmlns="[^"]*"//' "$1" | xmllint --noout --schema "$ERRF/xsd/rrf-v4.xsd" - 2>&1; }
+setup() {
+    fresh_db $DB
+    q $DB "create extension refuge cascade" >/dev/null 2>&1
+    psql -X -q -v ON_ERROR_STOP=1 -d $DB >/dev/null <<'SQL'
+set client_min_messages = warning;
+do $$ begin
+  if not exists (select 1 from pg_roles where rolname = 'rrf_officer') then create role rrf_officer; end if;
+  if not exists (select 1 from pg_roles where rolname = 'rrf_clerk') then create role rrf_clerk; end if;
+end $$;
+grant refuge_resettlement, refuge_registration to rrf_officer;
+grant refuge_registration to rrf_clerk;
+create table public.rrf_in (doc xml);
+grant select on public.rrf_in to public;
+select refuge.create_operation('KEN', 'KEN', 'Kenya');
+select refuge.create_site('KEN', 'KAKUMA', 'Kakuma', 'CAMP');
+select refuge.create_operation('TUR', 'TUR', 'Turkey');
+select refuge.create_site('TUR', 'ANKARA', 'Ankara', 'URBAN');
+select refuge.assign_staff(r, o) from unnest(array['rrf_officer', 'rrf_clerk']) r, unnest(array['KEN', 'TUR']) o;
+-- the fields of an eRRF document that must survive an import and an export
+-- (GUIDs and numbers are the receiving system's own)
+create function public.rrf_fields(doc xml) returns text[] language sql as $f$
+  select array_agg(x order by x) from (
+    select 'individual ' || string_agg(coalesce(f.v, ''), '|' order by f.k) as x
+      from unnest(xpath('//*[local-name()="dataIndividual"]', doc)) with ordinality i(n, o),
+           lateral (select k, left(nullif(btrim((xpath('string(/*/*[local-name()="' || k || '"])', i.n))[1]::text), ''),
+                                   case when k in ('DateofBirth', 'ArrivalDate') then 10 else 200 end) as v
+                      from unnest(array['FamilyName', 'SecondFamilyName', 'GivenName', 'MiddleName', 'MaidenName',
+                                        'DateofBirth', 'BirthCountryCode', 'BirthCityTownVillage', 'OriginCountryCode',
+                                        'AsylumCountryCode', 'ArrivalDate', 'SexCode', 'NationalityCode',
+                                        'MarriageStatusCode', 'ReligionCode', 'EthnicityCode', 'EducationLevelCode',
+                                        'MotherName', 'FatherName']) k) f
+     group by i.o
+    union all
+    select e || ' ' || string_agg(coalesce(nullif(btrim((xpath('string(/*/*[local-name()="' || k || '"])', n))[1]::text), ''), ''), '|' order by k)
+      from (values ('dataIndividualProcessGroup', array['RelationshipToPrincipalRepresentative']),
+                   ('dataResettlement', array['ResettlementCriteriaCode', 'ResettlementCriteria2Code', 'ResettlementPriorityCode']),
+                   ('dataVulnerability', array['VulnerabilityCode']),
+                   ('dataLanguage', array['LanguageCode', 'LanguageReadCode', 'LanguageWriteCode', 'LanguageSpeakCode', 'LanguageUnderstandCode']),
+                   ('dataAlias', array['IndividualAliasLastName', 'IndividualAliasFirstName']),
+                   ('dataEducation', array['EducationLevelCode', 'DegreeTypeCode']),
+                   ('dataEmployment', array['EmploymentTypeCode', 'OccupationCode', 'OccupationText'])) s(e, ks),
+           lateral unnest(xpath('//*[local-name()="' || e || '"]', doc)) with ordinality d(n, o),
+           lateral unnest(ks) k
+     group by e, d.o) t
+$f$;
+SQL
+}
+load() { echo "xmlparse(document ltrim(convert_from(pg_read_binary_file('$1'), 'UTF8'), E'\\uFEFF'))"; }
+# stage FILE: the file as the one row of public.rrf_in (read by the superuser, imported by staff)
+stage() { q $DB "truncate public.rrf_in; insert into public.rrf_in select $(load "$1")" >/dev/null; }
+
+# 1. an export of a case registered here validates against the schema
+setup
+psql -X -q -v ON_ERROR_STOP=1 -d $DB >/dev/null <<'SQL'
+set role rrf_officer;
+select refuge.register_group('{"operation": "KEN", "site": "KAKUMA", "registration_level": "COMPREHENSIVE", "population_type": "REF",
+  "origin_country": "SSD", "members": [
+    {"relationship": "PA", "given_name": "Nyakim", "family_name": "Gatdet", "sex": "F", "date_of_birth": "1988-04-02",
+     "marital_status": "WD", "religion": "CHR", "birth_country": "SSD", "place_of_birth": "Bor", "nationalities": ["SSD"],
+     "names": [{"kind": "ALIAS", "given_name": "Nya", "family_name": "Gat"}],
+     "languages": [{"language": "nus", "mother_tongue": true, "speak": "E"}, {"language": "eng", "read": "N"}],
+     "education": [{"level": "6"}], "occupations": [{"kind": "SKILL", "title": "baker"}],
+     "addresses": [{"type": "CoO", "country": "SSD", "level1": "Jonglei"}], "specific_needs": [{"category": "WR"}, {"category": "SM"}]},
+    {"relationship": "SON", "given_name": "Deng", "family_name": "Gatdet", "sex": "M", "date_of_birth": "2012-07-01"}]}');
+select refuge.open_case('RESETTLEMENT', i.id, array(select individual_id from refuge.group_membership where group_id = gm.group_id))
+  from refuge.individual i join refuge.group_membership gm on gm.individual_id = i.id where i.given_name = 'Nyakim';
+select refuge.transition_case(id, 'ASSESS', '{"needs_assessment": "woman at risk"}') from refuge.process_case;
+select refuge.transition_case(id, 'INTERVIEW', '{"interview_date": "2026-11-01"}') from refuge.process_case;
+select refuge.transition_case(id, 'PREPARE_RRF', '{"submission_category": "AWR", "secondary_category": "MED", "priority": "UG",
+    "justification": "woman at risk with a serious medical condition"}') from refuge.process_case;
+SQL
+PGOPTIONS="-c role=rrf_officer" q $DB "select refuge.rrf_xml(id) from refuge.process_case" > /tmp/refuge_rrf_out.xml
+out=$(validate /tmp/refuge_rrf_out.xml)
+is "$out" "- validates" "an exported case validates against rrf-v4.xsd"
+is "$(q $DB "select (xpath('count(//*[local-name()=''dataIndividual''])', refuge.rrf_xml(id)))[1]::text || ' ' ||
+               (xpath('string(//*[local-name()=''ResettlementCriteriaCode''])', refuge.rrf_xml(id)))[1]::text || ' ' ||
+               (xpath('string(//*[local-name()=''LanguageCode''])', refuge.rrf_xml(id)))[1]::text
+          from refuge.process_case")" "2 AWR NUS" "members, the submission category and proGres language codes are in it"
+is "$(q $DB "select count(*) from refuge.sensitive_read where purpose = 'eRRF XML'")" "3" "each production is logged"
+is "$(PGOPTIONS="-c role=rrf_clerk" q $DB "select refuge.rrf_xml(id) from refuge.process_case" 2>&1 | grep -o 'permission denied for function rrf_xml')" \
+   "permission denied for function rrf_xml" "registration staff get an error, not a document"
+
+# 2. each sample case: import, export, validate, same data
+for f in "$ERRF"/cases/V4-*.xml; do
+    name=$(basename "$f" .xml)
+    setup
+    stage "$f"
+    r=$(PGOPTIONS="-c role=rrf_officer" q $DB "select refuge.import_rrf(doc) ->> 'status' from public.rrf_in" 2>&1)
+    is "$r" "imported" "$name imports"
+    is "$(PGOPTIONS="-c role=rrf_officer" q $DB "select refuge.import_rrf(doc) ->> 'status' from public.rrf_in" 2>&1)" "exists" \
+       "$name imported again returns the same case"
+    PGOPTIONS="-c role=rrf_officer" q $DB "select refuge.rrf_xml(id) from refuge.process_case" > /tmp/refuge_rrf_rt.xml
+    is "$(validate /tmp/refuge_rrf_rt.xml)" "- validates" "$name exported again validates"
+    is "$(q $DB "select public.rrf_fields(xmlparse(document pg_read_file('/tmp/refuge_rrf_rt.xml'))) = public.rrf_fields(doc) from public.rrf_in")" "t" \
+       "$name round-trips its data (names, dates, codes, relationships, needs, languages, aliases, education, employment, resettlement)"
+done
+
+# 3. invalid files are refused, naming the element, and nothing is written
+setup
+sample="$ERRF/cases/V4-TEST-Minimal.xml"
+bad() {   # bad SED-EXPRESSION: import the minimal sample edited by it; print the error
+    sed -e 's/^\xEF\xBB\xBF//' -e "$1" "$sample" > /tmp/refuge_rrf_bad.xml
+    chmod 644 /tmp/refuge_rrf_bad.xml
+    stage /tmp/refuge_rrf_bad.xml
+    PGOPTIONS="-c role=rrf_officer" q $DB "select refuge.import_rrf(doc) from public.rrf_in" 2>&1 \
+        | sed -n 's/^ERROR:  //p' | head -1
+}
+is "$(bad 's#<FamilyName>AAA</FamilyName>##')" "CASE.dataIndividual[0].FamilyName: is missing (required by the eRRF v4 schema)" \
+   "a missing required element is named"
+is "$(bad 's#<SexCode>F</SexCode>#<SexCode>Q</SexCode>#')" 'CASE.dataIndividual[0].SexCode: "Q" is not a proGres sex code' \
+   "an unknown code is named"
+is "$(bad 's#^<!--      <DateofBirth>1980-08-01T00:00:00+02:00</DateofBirth>-->#      <DateofBirth>01/08/1980</DateofBirth>#')" \
+   'CASE.dataIndividual[0].DateofBirth: "01/08/1980" is not an xs:dateTime' "a malformed date is named"
+is "$(bad 's#<ResettlementCriteriaCode>AWR</ResettlementCriteriaCode>#<ResettlementCriteriaCode>XYZ</ResettlementCriteriaCode>#')" \
+   'CASE.dataResettlement.ResettlementCriteriaCode: "XYZ" is not a proGres resettlement criteria code' \
+   "an unknown resettlement category is named"
+is "$(bad 's#<AsylumCountryCode>TUR</AsylumCountryCode>#<AsylumCountryCode>NOR</AsylumCountryCode>#')" \
+   "CASE.dataIndividual.AsylumCountryCode: no operation in NOR that you are assigned to" "a country without an operation is refused"
+is "$(q $DB "select (select count(*) from refuge.individual) || ' ' || (select count(*) from refuge.process_case)")" "0 0" \
+   "nothing was written by the refused files"
+stage "$sample"
+is "$(PGOPTIONS="-c role=rrf_clerk" q $DB "select refuge.import_rrf(doc) from public.rrf_in" 2>&1 | sed -n 's/^ERROR:  //p')" \
+   "import_rrf: role rrf_clerk is not a member of refuge_resettlement" "registration staff alone may not import a case"
+
+rm -f /tmp/refuge_rrf_out.xml /tmp/refuge_rrf_rt.xml /tmp/refuge_rrf_bad.xml
+q postgres "drop database $DB" >/dev/null
+exit 0
