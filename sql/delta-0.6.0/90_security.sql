@@ -92,3 +92,4 @@ select pg_catalog.pg_extension_config_dump('refuge.progres_code', 'where not shi
 -- The Resettlement Registration Form: resettlement staff of the case.
 grant execute on function refuge.rrf_xml(uuid) to refuge_resettlement;
 grant execute on function refuge.import_rrf(xml) to refuge_resettlement, refuge_registration;
+grant execute on function refuge.rrf_json(uuid), refuge.rrf_pdf(uuid) to refuge_resettlement;

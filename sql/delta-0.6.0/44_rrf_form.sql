@@ -1,0 +1,193 @@
+-- The printable Resettlement Registration Form: refuge.rrf_json() gathers
+-- its content (case information, each member's biodata and photo, specific
+-- needs, the resettlement needs and justification, and the confidential
+-- section for those entitled to it); refuge.rrf_pdf() lays it out as PDF in
+-- C with libharu (extension/pdf.c).  Members' photos are the face images of
+-- the HQ vault, opened only when the server holds the vault key, each
+-- opening logged in vault_access.  Confidential notes are shown to
+-- resettlement supervisors of the case; others see that a section was
+-- withheld.
+
+create function refuge.rrf_json(case_id uuid) returns jsonb
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    c refuge.process_case;
+    entitled boolean;
+    keyed boolean;
+    res jsonb;
+begin
+    c := refuge.rrf_case(rrf_json.case_id, 'Resettlement Registration Form');
+    entitled := refuge.caller_is_superuser() or refuge.caller_has('refuge_supervisor');
+    begin
+        perform refuge.vault_key_id();
+        keyed := true;
+    exception when others then
+        keyed := false;
+    end;
+    select jsonb_build_object(
+        'form', 'Resettlement Registration Form',
+        'case', jsonb_strip_nulls(jsonb_build_object(
+            'number', c.number, 'state', c.state, 'size', (select count(*) from refuge.case_member m where m.case_id = c.id),
+            'operation', o.code, 'country_of_asylum', o.country,
+            'submission_category', c.data ->> 'submission_category',
+            'submission_category_label', (select p.label from refuge.progres_code p where p.domain = 'resettlement_criteria'
+                                                                                  and p.code = c.data ->> 'submission_category'),
+            'secondary_category', c.data ->> 'secondary_category',
+            'secondary_category_label', (select p.label from refuge.progres_code p where p.domain = 'resettlement_criteria'
+                                                                                 and p.code = c.data ->> 'secondary_category'),
+            'priority', c.data ->> 'priority',
+            'priority_label', (select p.label from refuge.progres_code p where p.domain = 'resettlement_priority'
+                                                                         and p.code = c.data ->> 'priority'),
+            'resettlement_country', c.data ->> 'resettlement_country',
+            'linked_cases', (select jsonb_agg(x.number order by x.number) from refuge.case_link l
+                               join refuge.process_case x on x.id = l.linked_id
+                              where l.case_id = c.id and l.kind = 'process_case'),
+            'prepared_on', to_char(current_date, 'YYYY-MM-DD'))),
+        'members', (select jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+                'individual_number', i.number, 'role', cm.role,
+                'relationship', coalesce(cm.relationship, 'PA'),
+                'relationship_label', (select r.label from refuge.relationship r where r.code = coalesce(cm.relationship, 'PA')),
+                'family_name', i.family_name, 'given_name', i.given_name, 'middle_name', i.middle_name,
+                'sex', i.sex, 'date_of_birth', to_char(i.date_of_birth, 'YYYY-MM-DD'),
+                'date_of_birth_estimated', i.dob_precision <> 'EXACT',
+                'place_of_birth', i.place_of_birth,
+                'birth_country', (select k.name from refuge.country k where k.code = i.birth_country),
+                'origin_country', (select k.name from refuge.country k where k.code = i.origin_country),
+                'nationality', (select string_agg(k.name, ', ' order by n.is_primary desc, k.name)
+                                  from refuge.individual_nationality n join refuge.country k on k.code = n.country
+                                 where n.individual_id = i.id),
+                'marital_status', (select v.label from refuge.marital_status v where v.code = i.marital_status),
+                'religion', (select v.label from refuge.religion v where v.code = i.religion),
+                'ethnicity', (select v.label from refuge.ethnicity v where v.code = i.ethnicity),
+                'education_level', (select v.label from refuge.education_level v where v.code = i.education_level),
+                'languages', (select string_agg(g.name || case when l.mother_tongue then ' (mother tongue)' else '' end, ', '
+                                                order by l.mother_tongue desc, g.name)
+                                from refuge.individual_language l join refuge.language g on g.code = l.language
+                               where l.individual_id = i.id),
+                'occupations', (select string_agg(coalesce(w.title, v.label), ', ')
+                                  from refuge.individual_occupation w left join refuge.occupation v on v.code = w.occupation
+                                 where w.individual_id = i.id),
+                'specific_needs', (select jsonb_agg(jsonb_build_object('code', coalesce(n.code, n.category),
+                                       'label', coalesce(sc.label, cat.label)) order by n.category, n.code)
+                                     from refuge.specific_need n
+                                     join refuge.specific_need_category cat on cat.code = n.category
+                                     left join refuge.specific_need_code sc on sc.code = n.code
+                                    where n.individual_id = i.id and n.active),
+                'photo', case when keyed then (
+                    select encode(refuge.rrf_photo(v.id, c.number), 'base64')
+                      from refuge.biometric_vault v
+                     where v.individual_id = i.id and v.part = 'face' and v.media_type in ('image/png', 'image/jpeg')
+                     order by v.created_at desc limit 1) end,
+                'photo_type', (select v.media_type from refuge.biometric_vault v
+                                where keyed and v.individual_id = i.id and v.part = 'face'
+                                  and v.media_type in ('image/png', 'image/jpeg')
+                                order by v.created_at desc limit 1)))
+                order by cm.role desc, i.date_of_birth nulls last, i.number)
+            from refuge.case_member cm join refuge.individual i on i.id = cm.individual_id
+           where cm.case_id = c.id),
+        'resettlement_needs', jsonb_strip_nulls(jsonb_build_object(
+            'needs_assessment', (select e.data ->> 'needs_assessment' from refuge.case_event e
+                                  where e.case_id = c.id and e.data ? 'needs_assessment' order by e.id desc limit 1),
+            'justification', (select e.data ->> 'justification' from refuge.case_event e
+                               where e.case_id = c.id and e.data ? 'justification' order by e.id desc limit 1))),
+        'confidential', case when entitled then jsonb_build_object('included', true, 'notes',
+                (select coalesce(jsonb_agg(jsonb_build_object('kind', n.kind, 'written', to_char(n.created_at, 'YYYY-MM-DD'),
+                        'text', convert_from(refuge.vault_open(n.sealed, 'case_note:' || n.id), 'UTF8')) order by n.created_at), '[]')
+                   from refuge.case_note n where n.case_id = c.id and n.confidential and keyed))
+            else jsonb_build_object('included', false) end)
+      into res
+      from refuge.operation o where o.id = c.operation_id;
+    return res;
+end
+$$;
+
+-- A member's face image for the form: opened from the vault and logged.
+create function refuge.rrf_photo(p_vault uuid, p_case_number text) returns bytea
+    language plpgsql volatile
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    v refuge.biometric_vault;
+begin
+    select * into v from refuge.biometric_vault b where b.id = p_vault;
+    insert into refuge.vault_access (vault_id, individual_id, purpose, accessed_by)
+    values (v.id, v.individual_id, 'Resettlement Registration Form ' || p_case_number, refuge.caller());
+    return refuge.vault_open(v.sealed, format('%s|%s|%s', v.id, v.individual_id, v.part));
+end
+$$;
+
+-- Lay out a document: lines of "KIND<tab>text[<tab>text]" (TITLE, SUB,
+-- SECTION, FIELD label value, TEXT, MEMBER, PHOTO index, NOTE), images by index.
+create function refuge.render_pdf(title text, lines text[], images bytea[]) returns bytea
+    language c volatile
+    as 'MODULE_PATHNAME', 'refuge_render_pdf';
+
+create function refuge.rrf_pdf(case_id uuid) returns bytea
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    j jsonb;
+    m jsonb;
+    n jsonb;
+    k integer := 0;
+    lines text[] := '{}';
+    images bytea[] := '{}';
+    f text;
+begin
+    j := refuge.rrf_json(rrf_pdf.case_id);
+    lines := lines || ('TITLE' || E'\t' || 'Resettlement Registration Form')
+                   || ('SUB' || E'\t' || format('Case %s - prepared %s - %s', j #>> '{case,number}', j #>> '{case,prepared_on}',
+                                                'CONFIDENTIAL: contains personal data'));
+    lines := lines || ('SECTION' || E'\t' || '1. Resettlement case information');
+    foreach f in array array['number', 'size', 'operation', 'country_of_asylum', 'submission_category',
+                             'secondary_category', 'priority', 'resettlement_country', 'state'] loop
+        if j -> 'case' ? f then
+            lines := lines || format(E'FIELD\t%s\t%s', initcap(replace(f, '_', ' ')),
+                (j -> 'case' ->> f) || coalesce(' - ' || (j -> 'case' ->> (f || '_label')), ''));
+        end if;
+    end loop;
+    lines := lines || format(E'FIELD\tLinked cases\t%s',
+        coalesce((select string_agg(x, ', ') from jsonb_array_elements_text(j -> 'case' -> 'linked_cases') x), 'none'));
+    lines := lines || ('SECTION' || E'\t' || '2. Case members');
+    for m in select * from jsonb_array_elements(j -> 'members') loop
+        k := k + 1;
+        lines := lines || format(E'MEMBER\t%s, %s (%s)', upper(coalesce(m ->> 'family_name', '')),
+                                 coalesce(m ->> 'given_name', ''), m ->> 'relationship_label');
+        if m ? 'photo' then
+            images := images || decode(m ->> 'photo', 'base64');
+            lines := lines || format(E'PHOTO\t%s\t%s', cardinality(images), m ->> 'photo_type');
+        else
+            lines := lines || ('PHOTO' || E'\t0');
+        end if;
+        foreach f in array array['individual_number', 'sex', 'date_of_birth', 'place_of_birth', 'birth_country',
+                                 'origin_country', 'nationality', 'marital_status', 'religion', 'ethnicity',
+                                 'education_level', 'languages', 'occupations'] loop
+            if m ? f then
+                lines := lines || format(E'FIELD\t%s\t%s', initcap(replace(f, '_', ' ')),
+                    (m ->> f) || case when f = 'date_of_birth' and (m ->> 'date_of_birth_estimated')::boolean
+                                      then ' (estimated)' else '' end);
+            end if;
+        end loop;
+        lines := lines || format(E'FIELD\tSpecific needs\t%s',
+            coalesce((select string_agg((x ->> 'code') || ' ' || (x ->> 'label'), '; ') from jsonb_array_elements(m -> 'specific_needs') x), 'none'));
+    end loop;
+    lines := lines || ('SECTION' || E'\t' || '3. Resettlement needs and justification');
+    lines := lines || ('TEXT' || E'\t' || coalesce(j #>> '{resettlement_needs,needs_assessment}', 'No needs assessment recorded.'));
+    lines := lines || ('TEXT' || E'\t' || coalesce(j #>> '{resettlement_needs,justification}', 'No justification recorded.'));
+    lines := lines || ('SECTION' || E'\t' || '4. Confidential information');
+    if (j #>> '{confidential,included}')::boolean then
+        if jsonb_array_length(j #> '{confidential,notes}') = 0 then
+            lines := lines || ('TEXT' || E'\t' || 'No confidential notes.');
+        end if;
+        for n in select * from jsonb_array_elements(j #> '{confidential,notes}') loop
+            lines := lines || format(E'NOTE\t%s, %s\t%s', n ->> 'kind', n ->> 'written', n ->> 'text');
+        end loop;
+    else
+        lines := lines || ('TEXT' || E'\t' || 'Withheld: this section is shown only to resettlement supervisors of the case.');
+    end if;
+    return refuge.render_pdf('Resettlement Registration Form ' || (j #>> '{case,number}'), lines, images);
+end
+$$;
