@@ -26,7 +26,7 @@ declare r text;
 begin
   foreach r in array array['clerk_kakuma', 'supervisor_ken', 'clerk_uganda', 'analyst', 'admin', 'bio_kenya', 'bio_uganda',
                            'hq_biometrics', 'supervisor_uga', 'desk_kakuma', 'rsd_ken1', 'rsd_ken2', 'rsd_sup_ken',
-                           'rst_ken', 'rst_sup_ken', 'prot_kakuma', 'partner_irc'] loop
+                           'rst_ken', 'rst_sup_ken', 'prot_kakuma', 'partner_irc', 'dba'] loop
     if not exists (select 1 from pg_roles where rolname = r) then execute format('create role %I login', r); end if;
   end loop;
 end $$;
@@ -43,6 +43,7 @@ grant refuge_resettlement to rst_ken, rst_sup_ken;
 grant refuge_supervisor to rsd_sup_ken, rst_sup_ken;
 grant refuge_protection to prot_kakuma;
 grant refuge_partner to partner_irc;
+grant refuge_dba to dba;
 set role admin;
 select refuge.create_operation('KEN', 'KEN', 'Kenya',
   '{"type":"Polygon","coordinates":[[[33.9,-4.7],[41.9,-4.7],[41.9,5.0],[33.9,5.0],[33.9,-4.7]]]}');
@@ -110,6 +111,18 @@ psql -qX -v ON_ERROR_STOP=1 -c "call demo.run_rsd()" -c "call demo.run_resettlem
      -c "set role rsd_sup_ken" -c "select refuge.check_overdue()" >/dev/null || die "case workflows failed"
 secs=$(awk -v a="$(date +%s.%N)" -v b="$start" 'BEGIN {print a - b}')
 printf '%s case events in %.1f s\n\n' "$(psql -XAt -c "select count(*) from refuge.case_event")" "$secs"
+
+log "warehouse and reports: a snapshot, the UNHCR statistics as HXL, a population pyramid, a Resettlement Registration Form"
+PGUSER=dba psql -qXAt -v ON_ERROR_STOP=1 -c "set client_min_messages = warning" \
+    -c "select refuge.snapshot(now(), 'demo')" >/dev/null || die "snapshot failed"
+OUTDIR="$REFUGE_ROOT/.demo"
+PGUSER=analyst psql -qXAt -c "select refuge.hxl_population_csv(1)" > "$OUTDIR/population_hxl.csv" || die "HXL export failed"
+PGUSER=analyst psql -qXAt -c "select refuge.population_pyramid_svg(1, 'KEN')" > "$OUTDIR/pyramid_KEN.svg" || die "pyramid failed"
+RRF_CASE=$(psql -XAt -c "select id from refuge.process_case where module = 'RESETTLEMENT' and state = 'DEPARTED' order by number limit 1")
+PGUSER=rst_ken psql -qXAt -c "select refuge.rrf_xml('$RRF_CASE')" > "$OUTDIR/rrf.xml" || die "eRRF export failed"
+PGUSER=rst_sup_ken psql -qXAt -c "select encode(refuge.rrf_pdf('$RRF_CASE'), 'base64')" | base64 -d > "$OUTDIR/rrf.pdf" \
+    || die "RRF PDF failed"
+XSD="${REFUGE_SHARED:-$REFUGE_ROOT/../shared}/data/errf/xsd/rrf-v4.xsd"
 
 psql -qX -P pager=off <<'SQL'
 \echo '== Population by operation, sex and UNHCR age bracket (active individuals)'
@@ -303,7 +316,31 @@ select v ->> 'intact' as intact, v ->> 'sealed_rows' as sealed_rows, v ->> 'head
        left(v ->> 'head_hash', 16) || '...' as head_hash
   from refuge.verify_audit() v;
 reset role;
+\echo '== The warehouse: a frozen, pseudonymous snapshot (taken by the DBA login), read by the analyst'
+set role dba;
+select snapshot_id, as_of::timestamp(0), label, individuals, families, cases, case_steps, pg_size_pretty(bytes) as size
+  from refuge.snapshots();
+reset role;
+set role analyst;
+\echo '== UNHCR population statistics (first rows)'
+select year, asylum_country as asylum, origin_country as origin, population_type as type, female_0_4 as f0_4,
+       female_5_11 as f5_11, female_12_17 as f12_17, female_18_59 as f18_59, female_60 as f60, male_0_4 as m0_4,
+       male_5_11 as m5_11, male_12_17 as m12_17, male_18_59 as m18_59, male_60 as m60, total
+  from refuge_warehouse.population_statistics order by total desc limit 6;
+\echo '== Case processing times (RSD, days between steps)'
+select module, from_state, to_state, steps, mean_days, median_days from refuge_warehouse.case_processing
+ where module = 'RSD' order by steps desc limit 6;
+reset role;
 SQL
+echo "== The HXL export ($OUTDIR/population_hxl.csv), first lines"
+head -4 "$OUTDIR/population_hxl.csv" | cut -c1-150
+echo "== A population pyramid of Kenya as SVG: $OUTDIR/pyramid_KEN.svg ($(wc -c < "$OUTDIR/pyramid_KEN.svg") bytes)"
+echo "== The Resettlement Registration Form of a departed family: $OUTDIR/rrf.xml and $OUTDIR/rrf.pdf"
+if [ -f "$XSD" ]; then
+    printf 'eRRF v4 schema check: '
+    sed 's/ xmlns="[^"]*"//' "$OUTDIR/rrf.xml" | xmllint --noout --schema "$XSD" - 2>&1 | tail -1
+fi
+pdftotext -layout "$OUTDIR/rrf.pdf" - 2>/dev/null | grep -v '^\s*$' | head -24
 
 cat <<EOF
 
@@ -318,6 +355,7 @@ The demo cluster keeps running.  Connect with:
     psql -h $PGHOST -p $PGPORT -U rsd_ken1 refuge_demo        # RSD officer, Kenya
     psql -h $PGHOST -p $PGPORT -U rst_ken refuge_demo         # resettlement officer, Kenya
     psql -h $PGHOST -p $PGPORT -U partner_irc refuge_demo     # partner: referred cases only
+    psql -h $PGHOST -p $PGPORT -U dba refuge_demo             # warehouse DBA: snapshots
 
 Stop it with:  runuser -u postgres -- $PGBIN/pg_ctl -D $REFUGE_CLUSTER/data stop
 EOF
