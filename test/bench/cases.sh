@@ -94,14 +94,9 @@ select 'bench_rsd', o.id, 'process_case', gen_random_uuid(), 'U',
   from generate_series(1, $A - (select count(*) from refuge.audit_log)) g, refuge.operation o;
 SQL
 rows=$(psql -XAt -d $DB -c "select count(*) from refuge.audit_log")
-timed() {   # timed DB SQL: wall seconds of one statement
-    local s e
-    s=$(date +%s.%N); psql -qXAt -d "$1" -c "$2" >/dev/null || die "failed: $2"; e=$(date +%s.%N)
-    awk -v a="$e" -v b="$s" 'BEGIN {printf "%.2f", a - b}'
-}
-hash_s=$(timed $DB "select count(sha256(refuge.audit_canonical(a))) from refuge.audit_log a")
-seal_s=$(timed $DB "select refuge.seal_audit()")
-verify_s=$(timed $DB "select refuge.verify_audit()")
+hash_s=$(timed_sql $DB "select count(sha256(refuge.audit_canonical(a))) from refuge.audit_log a")
+seal_s=$(timed_sql $DB "select refuge.seal_audit()")
+verify_s=$(timed_sql $DB "select refuge.verify_audit()")
 intact=$(psql -XAt -d $DB -c "select (v ->> 'intact') || ' ' || (v ->> 'sealed_rows') from refuge.verify_audit() v")
 seal_size=$(psql -XAt -d $DB -c "select pg_size_pretty(pg_total_relation_size('refuge.audit_seal'))")
 log_size=$(psql -XAt -d $DB -c "select pg_size_pretty(pg_total_relation_size('refuge.audit_log'))")

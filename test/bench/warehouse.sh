@@ -69,15 +69,10 @@ reset session_replication_role;
 analyze;
 SQL
 
-timed() {   # timed SQL: wall seconds of one psql call
-    local s e
-    s=$(date +%s.%N); psql -qXAt -d $DB -c "$1" >/dev/null || die "failed: $1"; e=$(date +%s.%N)
-    awk -v a="$e" -v b="$s" 'BEGIN {printf "%.2f", a - b}'
-}
 people=$(psql -XAt -d $DB -c "select count(*) from refuge.individual")
-copy_s=$(timed "create table public.copy_baseline as select * from refuge.individual; drop table public.copy_baseline")
+copy_s=$(timed_sql $DB "create table public.copy_baseline as select * from refuge.individual; drop table public.copy_baseline")
 log "snapshot 1 of $S"
-snap_s=$(timed "select refuge.snapshot(now() - interval '$((S - 1)) days', 'bench')")
+snap_s=$(timed_sql $DB "select refuge.snapshot(now() - interval '$((S - 1)) days', 'bench')")
 facts=$(psql -XAt -d $DB -c "select individuals || ' people, ' || families || ' families, ' || cases || ' cases, ' || case_steps || ' case steps' from refuge_warehouse.snapshot where id = 1")
 bytes=$(psql -XAt -d $DB -c "select pg_size_pretty(bytes) from refuge.snapshots() where snapshot_id = 1")
 for k in $(seq 2 "$S"); do
@@ -93,14 +88,14 @@ select 'N-$k-' || g, s.operation_id, s.id, 'x', case when g % 2 = 0 then 'F' els
 SQL
     psql -qXAt -d $DB -c "select refuge.snapshot(now() - interval '$((S - k)) days', 'bench')" >/dev/null || die "snapshot $k failed"
 done
-live_s=$(timed "select o.code, count(*), count(*) filter (where i.sex = 'F'), count(*) filter (where i.sex = 'M')
+live_s=$(timed_sql $DB "select o.code, count(*), count(*) filter (where i.sex = 'F'), count(*) filter (where i.sex = 'M')
                   from refuge.individual i join refuge.operation o on o.id = i.operation_id where i.status = 'ACTIVE' group by 1")
-trend_s=$(timed "select * from refuge_warehouse.population_trend order by as_of, operation")
+trend_s=$(timed_sql $DB "select * from refuge_warehouse.population_trend order by as_of, operation")
 trend_rows=$(psql -XAt -d $DB -c "select count(*) from refuge_warehouse.population_trend")
-forecast_s=$(timed "select * from refuge_warehouse.population_forecast('KEN', 6)")
-stats_s=$(timed "select * from refuge_warehouse.population_statistics")
-pyramid_s=$(timed "select refuge.population_pyramid_svg($S, 'KEN')")
-flows_s=$(timed "select * from refuge_warehouse.flows($((S - 1)), $S)")
+forecast_s=$(timed_sql $DB "select * from refuge_warehouse.population_forecast('KEN', 6)")
+stats_s=$(timed_sql $DB "select * from refuge_warehouse.population_statistics")
+pyramid_s=$(timed_sql $DB "select refuge.population_pyramid_svg($S, 'KEN')")
+flows_s=$(timed_sql $DB "select * from refuge_warehouse.flows($((S - 1)), $S)")
 total=$(psql -XAt -d $DB -c "select pg_size_pretty(sum(bytes)) from refuge.snapshots()")
 ken_last=$(psql -XAt -d $DB -c "select individuals from refuge_warehouse.population_trend where snapshot_id = $S and operation = 'KEN'")
 ken_fc=$(psql -XAt -d $DB -c "select round(forecast) || ' (' || round(lower95) || '-' || round(upper95) || ')' from refuge_warehouse.population_forecast('KEN', 1) where forecast is not null")

@@ -96,3 +96,10 @@ cluster_stop() {
     [ -n "${REFUGE_CLUSTER:-}" ] || return 0
     as_owner "$PGBIN/pg_ctl" -D "$REFUGE_CLUSTER/data" -m fast -w stop >/dev/null 2>&1 || true
 }
+
+# timed_sql DB SQL: wall-clock seconds of one psql call (benchmarks)
+timed_sql() {
+    local s e
+    s=$(date +%s.%N); psql -qXAt -d "$1" -c "$2" >/dev/null || die "failed: $2"; e=$(date +%s.%N)
+    awk -v a="$e" -v b="$s" 'BEGIN {printf "%.2f", a - b}'
+}
