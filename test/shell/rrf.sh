@@ -94,8 +94,9 @@ is "$(q $DB "select (xpath('count(//*[local-name()=''dataIndividual''])', refuge
                (xpath('string(//*[local-name()=''ResettlementCriteriaCode''])', refuge.rrf_xml(id)))[1]::text || ' ' ||
                (xpath('string(//*[local-name()=''LanguageCode''])', refuge.rrf_xml(id)))[1]::text
           from refuge.process_case")" "2 AWR NUS" "members, the submission category and proGres language codes are in it"
-is "$(q $DB "select count(*) from refuge.sensitive_read where purpose = 'eRRF XML'")" "3" "each production is logged"
-is "$(PGOPTIONS="-c role=rrf_clerk" q $DB "select refuge.rrf_xml(id) from refuge.process_case" 2>&1 | grep -o 'permission denied for function rrf_xml')" \
+is "$(q $DB "select count(*) from refuge.sensitive_read where purpose = 'eRRF XML'")" "4" "each production is logged"
+case_id=$(q $DB "select id from refuge.process_case")
+is "$(PGOPTIONS="-c role=rrf_clerk" q $DB "select refuge.rrf_xml('$case_id')" 2>&1 | grep -o 'permission denied for function rrf_xml')" \
    "permission denied for function rrf_xml" "registration staff get an error, not a document"
 
 # 2. each sample case: import, export, validate, same data
