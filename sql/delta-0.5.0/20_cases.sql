@@ -549,6 +549,61 @@ begin
 end
 $$;
 
+-- Members join or leave a case (a child born, a relative reunited, a
+-- member who withdraws); the principal stays.  New members come from the
+-- principal's family as it is today.
+create function refuge.add_case_member(case_id uuid, individual_id uuid, reason text) returns void
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    c refuge.process_case;
+    rel text;
+begin
+    c := refuge.case_for_update(add_case_member.case_id, 'add_case_member');
+    if c.closed then
+        perform refuge.raise_field('55000', 'case_id', format('case %s is closed', c.number));
+    end if;
+    perform refuge.require_text(reason, 'reason');
+    select gm.relationship into rel from refuge.group_membership gm
+     where gm.individual_id = add_case_member.individual_id and gm.group_id = c.group_id and gm.valid_to is null;
+    if not found then
+        perform refuge.raise_field('22023', 'individual_id',
+            format('%s is not a current member of the principal''s family', add_case_member.individual_id));
+    end if;
+    insert into refuge.case_member (case_id, individual_id, role, relationship, added_by)
+    values (c.id, add_case_member.individual_id, 'DEPENDANT', rel, refuge.caller());
+    perform refuge.note_case_event(c, 'MEMBER_ADDED', reason, jsonb_build_object('individual_id', add_case_member.individual_id));
+exception when unique_violation then
+    perform refuge.raise_field('23505', 'individual_id', format('already a member of case %s', c.number));
+end
+$$;
+
+create function refuge.remove_case_member(case_id uuid, individual_id uuid, reason text) returns void
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    c refuge.process_case;
+    m refuge.case_member;
+begin
+    c := refuge.case_for_update(remove_case_member.case_id, 'remove_case_member');
+    if c.closed then
+        perform refuge.raise_field('55000', 'case_id', format('case %s is closed', c.number));
+    end if;
+    perform refuge.require_text(reason, 'reason');
+    select * into m from refuge.case_member x where x.case_id = c.id and x.individual_id = remove_case_member.individual_id;
+    if not found then
+        perform refuge.raise_field('P0002', 'individual_id', format('not a member of case %s', c.number));
+    end if;
+    if m.role = 'PRINCIPAL' then
+        perform refuge.raise_field('55000', 'individual_id', 'is the principal applicant: open a new case instead');
+    end if;
+    delete from refuge.case_member x where x.case_id = c.id and x.individual_id = m.individual_id;
+    perform refuge.note_case_event(c, 'MEMBER_REMOVED', reason, jsonb_build_object('individual_id', m.individual_id));
+end
+$$;
+
 -- Link a case to another case or to an identity record.
 create function refuge.link_case(case_id uuid, kind text, linked_id uuid, note text default null) returns void
     language plpgsql volatile security definer

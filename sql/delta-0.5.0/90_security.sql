@@ -222,7 +222,8 @@ grant execute on function refuge.open_case(text, uuid, uuid[], jsonb, text), ref
     refuge.record_gbv_incident(uuid, jsonb), refuge.read_gbv_incident(uuid, text),
     refuge.request_case_transfer(uuid, text, text, text), refuge.decide_case_transfer(uuid, text, text),
     refuge.refer_case(uuid, text, text[], text, date), refuge.end_referral(uuid, text, text),
-    refuge.tracing_matches(uuid, integer)
+    refuge.tracing_matches(uuid, integer), refuge.add_case_member(uuid, uuid, text),
+    refuge.remove_case_member(uuid, uuid, text)
     to refuge_rsd, refuge_resettlement, refuge_protection, refuge_child_protection, refuge_assistance, refuge_supervisor;
 grant execute on function refuge.decide_approval(uuid, boolean, text) to refuge_supervisor;
 grant execute on function refuge.check_overdue(), refuge.seal_audit(), refuge.verify_audit(bigint, text),

@@ -12,6 +12,19 @@ create function refuge.derived_uuid(a uuid, b uuid) returns uuid
     language sql immutable parallel safe
 return md5(a::text || '/' || b::text)::uuid;
 
+-- Does the server hold the vault key (so that photos can be opened)?
+create function refuge.vault_key_loaded() returns boolean
+    language plpgsql volatile
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+begin
+    perform refuge.vault_key_id();
+    return true;
+exception when others then
+    return false;
+end
+$$;
+
 create function refuge.rrf_case(p_case uuid, p_purpose text) returns refuge.process_case
     language plpgsql volatile
     set search_path = pg_catalog, refuge, pg_temp
@@ -35,10 +48,12 @@ as $$
 declare
     c refuge.process_case;
     asylum text;
+    keyed boolean;
     doc xml;
 begin
     c := refuge.rrf_case(rrf_xml.case_id, 'eRRF XML');
     select o.country into asylum from refuge.operation o where o.id = c.operation_id;
+    keyed := refuge.vault_key_loaded();
     with m as (
         select i.*, cm.role, coalesce(cm.relationship, 'PA') as rel,
                (select n.country from refuge.individual_nationality n where n.individual_id = i.id
@@ -117,6 +132,13 @@ begin
                         coalesce(l.speak_level, '-') as "LanguageSpeakCode",
                         coalesce(l.understand_level, '-') as "LanguageUnderstandCode")) order by l.created_at, l.id)
                from refuge.individual_language l join m on m.id = l.individual_id),
+            -- members' face images from the HQ vault, when the server holds the key (each opening logged)
+            (select xmlagg(xmlelement(name "dataPhotograph", xmlforest(
+                        v.id as "PhotoGUID", v.individual_id as "IndividualGUID", 1 as "PhotoTypeCode",
+                        encode(refuge.rrf_photo(v.id, c.number), 'base64') as "Photo")) order by m.number)
+               from m join lateral (select b.* from refuge.biometric_vault b
+                                     where b.individual_id = m.id and b.part = 'face' and keyed
+                                     order by b.created_at desc limit 1) v on true),
             xmlelement(name "dataResettlement", xmlforest(c.principal_id as "IndividualGUID",
                        coalesce(c.data ->> 'submission_category', '-') as "ResettlementCriteriaCode",
                        c.data ->> 'secondary_category' as "ResettlementCriteria2Code",

@@ -20,12 +20,7 @@ declare
 begin
     c := refuge.rrf_case(rrf_json.case_id, 'Resettlement Registration Form');
     entitled := refuge.caller_is_superuser() or refuge.caller_has('refuge_supervisor');
-    begin
-        perform refuge.vault_key_id();
-        keyed := true;
-    exception when others then
-        keyed := false;
-    end;
+    keyed := refuge.vault_key_loaded();
     select jsonb_build_object(
         'form', 'Resettlement Registration Form',
         'case', jsonb_strip_nulls(jsonb_build_object(

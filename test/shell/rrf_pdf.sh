@@ -87,6 +87,17 @@ is "$(PGOPTIONS="-c role=pdf_officer" q $DB "select j #>> '{case,number}' || ' '
    "rrf_json holds the same content"
 is "$(q $DB "select count(*) from refuge.sensitive_read where purpose = 'Resettlement Registration Form'")" "3" \
    "every production of the form is logged as a sensitive read"
-rm -f "$PDF" "$KEY" /tmp/refuge_rrf_info
+# the eRRF XML carries the same photo (dataPhotograph), and still validates where the schema is at hand
+PGOPTIONS="-c refuge.vault_key_file=$KEY -c role=pdf_officer" q $DB "select refuge.rrf_xml(id) from refuge.process_case" > "$PDF.xml"
+is "$(q $DB "select (xpath('count(//*[local-name()=''dataPhotograph''])', pg_read_file('$PDF.xml')::xml))[1]")" "1" \
+   "the eRRF XML carries the principal's photo"
+XSD="${REFUGE_SHARED:-$(cd "$(dirname "$0")/../../.." && pwd)/shared}/data/errf/xsd/rrf-v4.xsd"
+if [ -f "$XSD" ]; then
+    is "$(sed 's/ xmlns="[^"]*"//' "$PDF.xml" | xmllint --noout --schema "$XSD" - 2>&1)" "- validates" \
+       "with the photo it validates against rrf-v4.xsd"
+else
+    N=$((N + 1)); echo "ok $N # skip rrf-v4.xsd not at hand"
+fi
+rm -f "$PDF" "$PDF.xml" "$KEY" /tmp/refuge_rrf_info
 q postgres "drop database $DB" >/dev/null
 exit 0

@@ -134,6 +134,28 @@ select action, from_state, to_state, actor, reason, approval_id is not null as a
 select data ->> 'decision' as decision, data ->> 'appeal_decision' as appeal, data ->> 'closure_reason' as closure
   from refuge.process_case where id = :'rsd';
 
+-- members join and leave (the principal stays); only family members join
+set role cs_rsd2;
+select pg_temp.err(format($q$select refuge.add_case_member(%L, %L, 'born')$q$, :'rsd', (select child from fam where f = 1)));
+reset role;
+set role cs_rst;
+select refuge.open_case('RESETTLEMENT', (select pa from fam where f = 3)) ->> 'members' as members_at_opening;
+select pg_temp.err(format($q$select refuge.add_case_member(%L, %L, 'cousin')$q$,
+    (select id from refuge.process_case where module = 'RESETTLEMENT'), (select pa from fam where f = 2)));
+select pg_temp.err(format($q$select refuge.remove_case_member(%L, %L, 'leaves')$q$,
+    (select id from refuge.process_case where module = 'RESETTLEMENT'), (select pa from fam where f = 3)));
+select refuge.add_case_member(id, (select child from fam where f = 3), 'joins her mother''s case')
+  from refuge.process_case where module = 'RESETTLEMENT';
+select pg_temp.err(format($q$select refuge.add_case_member(%L, %L, 'again')$q$,
+    (select id from refuge.process_case where module = 'RESETTLEMENT'), (select child from fam where f = 3)));
+select refuge.remove_case_member(id, (select child from fam where f = 3), 'stays with her father')
+  from refuge.process_case where module = 'RESETTLEMENT';
+select string_agg(action, ' > ' order by id) as member_history from refuge.case_event
+ where case_id = (select id from refuge.process_case where module = 'RESETTLEMENT');
+select refuge.transition_case(id, 'WITHDRAW', '{}', 'opened for the membership test') ->> 'state' as withdrawn
+  from refuge.process_case where module = 'RESETTLEMENT';
+reset role;
+
 -- who sees the RSD case: RSD staff of Kenya; not registration, resettlement or Uganda's RSD staff
 set role cs_rsd1;
 select count(*) as rsd_officer_sees from refuge.process_case;
@@ -145,8 +167,8 @@ set role cs_reg;
 select pg_temp.err('select count(*) from refuge.process_case');
 reset role;
 set role cs_rst;
-select count(*) as resettlement_sees_rsd from refuge.process_case;
-select count(*) as resettlement_sees_rsd_events from refuge.case_event;
+select count(*) filter (where module = 'RSD') as resettlement_sees_rsd from refuge.process_case;
+select count(*) as resettlement_sees_rsd_events from refuge.case_event where case_id = :'rsd';
 reset role;
 set role cs_rsd_uga;
 select count(*) as uganda_sees from refuge.process_case;
@@ -157,7 +179,7 @@ reset role;
 set role cs_rst;
 select refuge.open_case('RESETTLEMENT', (select pa from fam where f = 2),
     array[(select second from fam where f = 2), (select child from fam where f = 2)]) ->> 'members' as members;
-select id as rst from refuge.process_case where module = 'RESETTLEMENT' \gset
+select id as rst from refuge.process_case where module = 'RESETTLEMENT' and not closed \gset
 select refuge.transition_case(:'rst', 'ASSESS', '{"needs_assessment": "medical needs, woman at risk"}') ->> 'state';
 select refuge.transition_case(:'rst', 'INTERVIEW', jsonb_build_object('interview_date', current_date)) ->> 'state';
 select pg_temp.err(format($q$select refuge.transition_case(%L, 'PREPARE_RRF', '{"submission_category": "MED", "priority": "FAST", "justification": "x"}')$q$, :'rst'));
