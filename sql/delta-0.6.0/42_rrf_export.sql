@@ -130,7 +130,8 @@ begin
                         refuge.to_progres('language', l.language) as "LanguageCode",
                         coalesce(l.read_level, '-') as "LanguageReadCode", coalesce(l.write_level, '-') as "LanguageWriteCode",
                         coalesce(l.speak_level, '-') as "LanguageSpeakCode",
-                        coalesce(l.understand_level, '-') as "LanguageUnderstandCode")) order by l.created_at, l.id)
+                        coalesce(l.understand_level, '-') as "LanguageUnderstandCode"))
+                    order by l.individual_id, l.mother_tongue desc, l.language)
                from refuge.individual_language l join m on m.id = l.individual_id),
             -- members' face images from the HQ vault, when the server holds the key (each opening logged)
             (select xmlagg(xmlelement(name "dataPhotograph", xmlforest(
