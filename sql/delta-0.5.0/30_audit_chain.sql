@@ -26,17 +26,16 @@ create function refuge.audit_horizon() returns bigint
     set search_path = pg_catalog, pg_temp
 return coalesce((select max(s.horizon) from refuge.audit_seal s where s.cluster_id = refuge.cluster_id()), 0);
 
--- The bytes hashed for an audit row: its columns as a JSON array, the time
--- in UTC (independent of the session's TimeZone and DateStyle).
-create function refuge.audit_canonical(a refuge.audit_log) returns bytea
-    language sql immutable parallel safe
-return convert_to(jsonb_build_array(a.id, a.txid, to_char(a.at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-                                    a.actor, a.operation_id, a.table_name, a.row_id, a.action, a.old_data,
-                                    a.new_data)::text, 'UTF8');
-
+-- A link is SHA-256(previous hash || seq || the row's canonical form): the
+-- row's first ten columns in their binary send form, independent of session
+-- settings (extension/audit_chain.c).  audit_digest() is the SHA-256 of the
+-- canonical form alone.
+create function refuge.audit_digest(a refuge.audit_log) returns bytea
+    language c immutable strict parallel safe
+    as 'MODULE_PATHNAME', 'refuge_audit_digest';
 create function refuge.audit_link(prev bytea, seq bigint, a refuge.audit_log) returns bytea
-    language sql immutable parallel safe
-return sha256(prev || int8send(seq) || refuge.audit_canonical(a));
+    language c immutable strict parallel safe
+    as 'MODULE_PATHNAME', 'refuge_audit_link';
 
 -- The hash before the first seal.
 create function refuge.audit_genesis() returns bytea
