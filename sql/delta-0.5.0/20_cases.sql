@@ -76,6 +76,21 @@ begin
 end
 $$;
 
+-- A case the caller may work and that is still open, locked.
+create function refuge.open_case_for_update(p_case uuid, p_action text) returns refuge.process_case
+    language plpgsql volatile
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    c refuge.process_case := refuge.case_for_update(p_case, p_action);
+begin
+    if c.closed then
+        perform refuge.raise_field('55000', 'case_id', format('case %s is closed', c.number));
+    end if;
+    return c;
+end
+$$;
+
 -- Validate data against a field specification (see workflow_transition):
 -- unknown keys, missing required keys and wrong values are refused, naming
 -- the field.  Returns the data with values normalised (dates as ISO text).
@@ -447,11 +462,8 @@ declare
     c refuge.process_case;
     m refuge.case_module;
 begin
-    c := refuge.case_for_update(assign_case.case_id, 'assign_case');
+    c := refuge.open_case_for_update(assign_case.case_id, 'assign_case');
     m := refuge.case_module_row(c.module, 'module');
-    if c.closed then
-        perform refuge.raise_field('55000', 'case_id', format('case %s is closed', c.number));
-    end if;
     if staff_role is null or not exists (select 1 from pg_catalog.pg_roles r where r.rolname = staff_role)
        or not exists (select 1 from unnest(m.roles) g where pg_catalog.pg_has_role(staff_role, g, 'MEMBER')) then
         perform refuge.raise_field('22023', 'staff_role', format('"%s" is not a role that works %s cases (%s)',
@@ -560,10 +572,7 @@ declare
     c refuge.process_case;
     rel text;
 begin
-    c := refuge.case_for_update(add_case_member.case_id, 'add_case_member');
-    if c.closed then
-        perform refuge.raise_field('55000', 'case_id', format('case %s is closed', c.number));
-    end if;
+    c := refuge.open_case_for_update(add_case_member.case_id, 'add_case_member');
     perform refuge.require_text(reason, 'reason');
     select gm.relationship into rel from refuge.group_membership gm
      where gm.individual_id = add_case_member.individual_id and gm.group_id = c.group_id and gm.valid_to is null;
@@ -587,10 +596,7 @@ declare
     c refuge.process_case;
     m refuge.case_member;
 begin
-    c := refuge.case_for_update(remove_case_member.case_id, 'remove_case_member');
-    if c.closed then
-        perform refuge.raise_field('55000', 'case_id', format('case %s is closed', c.number));
-    end if;
+    c := refuge.open_case_for_update(remove_case_member.case_id, 'remove_case_member');
     perform refuge.require_text(reason, 'reason');
     select * into m from refuge.case_member x where x.case_id = c.id and x.individual_id = remove_case_member.individual_id;
     if not found then

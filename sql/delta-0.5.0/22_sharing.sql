@@ -14,10 +14,7 @@ declare
     st uuid;
     new_id uuid;
 begin
-    c := refuge.case_for_update(request_case_transfer.case_id, 'request_case_transfer');
-    if c.closed then
-        perform refuge.raise_field('55000', 'case_id', format('case %s is closed', c.number));
-    end if;
+    c := refuge.open_case_for_update(request_case_transfer.case_id, 'request_case_transfer');
     perform refuge.require_text(reason, 'reason');
     select o.id into op from refuge.operation o where o.code = to_operation;
     if op is null then
@@ -163,10 +160,7 @@ declare
     f text;
     new_id uuid;
 begin
-    c := refuge.case_for_update(refer_case.case_id, 'refer_case');
-    if c.closed then
-        perform refuge.raise_field('55000', 'case_id', format('case %s is closed', c.number));
-    end if;
+    c := refuge.open_case_for_update(refer_case.case_id, 'refer_case');
     select p.id into pid from refuge.partner_organisation p where p.code = partner;
     if pid is null then
         perform refuge.raise_field('23503', 'partner', format('unknown partner "%s"', partner));
