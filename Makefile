@@ -11,11 +11,12 @@ BASE_VERSION = 0.1.0
 MODULE_big  = $(EXTENSION)
 OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard extension/*.c matcher/*.c)))
 PG_CPPFLAGS = -I$(srcdir)/extension -I$(srcdir)/matcher -DREFUGE_VERSION='"$(EXTVERSION)"'
-SHLIB_LINK += -lcrypto -lhpdf
+SHLIB_LINK += -lcrypto -lhpdf -lpng16 -ljpeg
 
 DATA        = $(wildcard sql/upgrade/$(EXTENSION)--*--*.sql)
 DATA_built  = sql/$(EXTENSION)--$(BASE_VERSION).sql sql/$(EXTENSION)--0.3.0--0.4.0.sql \
-              sql/$(EXTENSION)--0.4.0--0.5.0.sql sql/$(EXTENSION)--0.5.0--0.6.0.sql
+              sql/$(EXTENSION)--0.4.0--0.5.0.sql sql/$(EXTENSION)--0.5.0--0.6.0.sql \
+              sql/$(EXTENSION)--0.6.0--0.7.0.sql
 
 FRAGMENTS   = $(sort $(wildcard sql/[0-9]*.sql)) \
               $(sort $(wildcard functions/[0-9]*.sql)) \
@@ -34,7 +35,7 @@ ISOLATION_OPTS = --inputdir=test --load-extension=pgcrypto \
 EXTRA_CLEAN = results regression.diffs regression.out output_iso
 
 all: sql/$(EXTENSION)--$(BASE_VERSION).sql sql/$(EXTENSION)--0.3.0--0.4.0.sql sql/$(EXTENSION)--0.4.0--0.5.0.sql \
-     sql/$(EXTENSION)--0.5.0--0.6.0.sql
+     sql/$(EXTENSION)--0.5.0--0.6.0.sql sql/$(EXTENSION)--0.6.0--0.7.0.sql
 
 # PGXS tracks no header dependencies: every object depends on every header
 # (a changed struct or constant must never leave a stale object behind)
@@ -54,6 +55,9 @@ sql/$(EXTENSION)--0.4.0--0.5.0.sql: $(sort $(wildcard sql/delta-0.5.0/[0-9]*.sql
 	cat $^ > $@
 
 sql/$(EXTENSION)--0.5.0--0.6.0.sql: $(sort $(wildcard sql/delta-0.6.0/[0-9]*.sql))
+	cat $^ > $@
+
+sql/$(EXTENSION)--0.6.0--0.7.0.sql: $(sort $(wildcard sql/delta-0.7.0/[0-9]*.sql))
 	cat $^ > $@
 
 PG_CONFIG ?= pg_config

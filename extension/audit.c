@@ -59,7 +59,12 @@ static const char *const audit_skip[] = {"created_at", "created_by", "updated_at
 char *
 RefugeCallerName(void)
 {
-	const char *role = GetConfigOption("role", false, false);
+	const char *role;
+
+	/* a logging worker writes on behalf of the reader who started it */
+	if (RefugeWorkerActor != NULL)
+		return pstrdup(RefugeWorkerActor);
+	role = GetConfigOption("role", false, false);
 
 	if (role != NULL && strcmp(role, "none") != 0)
 		return pstrdup(role);

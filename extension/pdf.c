@@ -11,7 +11,13 @@
  *
  * libharu reports errors through a callback; ours only records the first
  * one (never longjmps out of the library), and the document is freed before
- * any ereport.
+ * any ereport.  Nothing untrusted reaches libharu's parsers: photos are
+ * decoded by image.c (libpng and libjpeg under our own error handling,
+ * dimensions checked first) and handed over as raw pixels.  libharu's
+ * memory comes from a memory context of ours with a ceiling, so it is
+ * accounted for and released on any error.  Long text is measured a window
+ * at a time (libharu measures to the end of the string it is given), every
+ * line checks for interrupts, and a document stops at PDF_MAX_PAGES.
  */
 #include "postgres.h"
 
@@ -19,8 +25,10 @@
 
 #include "catalog/pg_type.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/memutils.h"
 
 #include "refuge.h"
 
@@ -29,6 +37,34 @@ PG_FUNCTION_INFO_V1(refuge_render_pdf);
 #define PAGE_MARGIN		50.0f
 #define PHOTO_W			72.0f
 #define PHOTO_H			90.0f
+/* photos are printed at about 240 dpi */
+#define PHOTO_PX_W		240
+#define PHOTO_PX_H		300
+#define PDF_MAX_PAGES	300
+#define PDF_MAX_MEMORY	(256L * 1024 * 1024)
+/* bytes of a paragraph measured at a time: more than any line holds */
+#define MEASURE_WINDOW	600
+
+/*
+ * libharu's allocator has no user argument: the context of the document
+ * being made (one at a time per backend) is kept here.
+ */
+static MemoryContext pdf_context = NULL;
+
+static void *
+PdfAlloc(HPDF_UINT size)
+{
+	if (pdf_context == NULL || MemoryContextMemAllocated(pdf_context, false) + size > PDF_MAX_MEMORY)
+		return NULL;			/* libharu reports HPDF_FAILD_TO_ALLOC_MEM */
+	return MemoryContextAllocExtended(pdf_context, size, MCXT_ALLOC_NO_OOM);
+}
+
+static void
+PdfFree(void *p)
+{
+	if (p != NULL && pdf_context != NULL)
+		pfree(p);
+}
 
 typedef struct PdfState
 {
@@ -116,6 +152,11 @@ Footer(PdfState *st)
 static void
 NewPage(PdfState *st)
 {
+	if (st->pages >= PDF_MAX_PAGES)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("the document would have more than %d pages", PDF_MAX_PAGES),
+				 errdetail("A text of the form is too long to print; shorten it or attach it as a document.")));
 	if (st->page)
 		Footer(st);
 	st->page = HPDF_AddPage(st->doc);
@@ -153,56 +194,78 @@ Paragraph(PdfState *st, float x, float size, const char *text)
 {
 	char	   *t = ToWinAnsi(text);
 	char	   *rest = t;
+	size_t		left = strlen(t);
+	char		window[MEASURE_WINDOW + 1];
 	float		width;
 
 	HPDF_Page_SetFontAndSize(st->page, st->regular, size);
-	while (*rest)
+	while (left > 0 && st->error == 0)
 	{
 		HPDF_UINT	fit;
-		char		save;
+		size_t		n = Min(left, MEASURE_WINDOW);
 
+		CHECK_FOR_INTERRUPTS();
+		/* libharu measures to the end of what it is given: give it a window */
+		memcpy(window, rest, n);
+		window[n] = '\0';
 		/* beside a member's photo the line stops short of it */
 		width = HPDF_Page_GetWidth(st->page) - PAGE_MARGIN - x - (st->y > st->photo_bottom ? PHOTO_W + 10 : 0);
-		fit = HPDF_Page_MeasureText(st->page, rest, width, HPDF_TRUE, NULL);
+		fit = HPDF_Page_MeasureText(st->page, window, width, HPDF_TRUE, NULL);
 
 		if (fit == 0)			/* one word wider than the line: cut it */
-			fit = HPDF_Page_MeasureText(st->page, rest, width, HPDF_FALSE, NULL);
+			fit = HPDF_Page_MeasureText(st->page, window, width, HPDF_FALSE, NULL);
 		if (fit == 0)
 			fit = 1;
-		save = rest[fit];
-		rest[fit] = '\0';
+		window[fit] = '\0';
 		Need(st, size + 4);
 		HPDF_Page_BeginText(st->page);
 		HPDF_Page_SetFontAndSize(st->page, st->regular, size);
-		HPDF_Page_TextOut(st->page, x, st->y - size, rest);
+		HPDF_Page_TextOut(st->page, x, st->y - size, window);
 		HPDF_Page_EndText(st->page);
 		st->y -= size + 4;
-		rest[fit] = save;
 		rest += fit;
-		while (*rest == ' ')
+		left -= fit;
+		while (left > 0 && *rest == ' ')
+		{
 			rest++;
+			left--;
+		}
 	}
 	pfree(t);
 }
 
+/*
+ * A member's photo, decoded by image.c into raw RGB pixels (never handed to
+ * libharu's PNG or JPEG loaders); an unreadable one is replaced by a box
+ * that says so.
+ */
 static void
-Photo(PdfState *st, bytea *img, const char *media_type)
+Photo(PdfState *st, bytea *img)
 {
 	float		x = HPDF_Page_GetWidth(st->page) - PAGE_MARGIN - PHOTO_W;
 	HPDF_Image	image = NULL;
+	const char *label = "no photo";
 
 	Need(st, PHOTO_H + 10);
 	if (img != NULL)
 	{
-		const HPDF_BYTE *data = (const HPDF_BYTE *) VARDATA_ANY(img);
-		HPDF_UINT	len = VARSIZE_ANY_EXHDR(img);
-		HPDF_STATUS before = st->error;
+		int			w,
+					h;
+		const char *why;
+		uint8	   *rgb = RefugeImageDecodeRGB((const uint8 *) VARDATA_ANY(img), VARSIZE_ANY_EXHDR(img),
+											   PHOTO_PX_W, PHOTO_PX_H, &w, &h, &why);
 
-		image = (media_type && strcmp(media_type, "image/jpeg") == 0)
-			? HPDF_LoadJpegImageFromMem(st->doc, data, len)
-			: HPDF_LoadPngImageFromMem(st->doc, data, len);
+		if (rgb != NULL)
+		{
+			HPDF_STATUS before = st->error;
+
+			image = HPDF_LoadRawImageFromMem(st->doc, rgb, w, h, HPDF_CS_DEVICE_RGB, 8);
+			if (image == NULL)
+				st->error = before;
+			pfree(rgb);
+		}
 		if (image == NULL)
-			st->error = before;	/* an unreadable photo is left out, not fatal */
+			label = "photo unreadable";
 	}
 	if (image != NULL)
 		HPDF_Page_DrawImage(st->page, image, x, st->y - PHOTO_H, PHOTO_W, PHOTO_H);
@@ -213,7 +276,7 @@ Photo(PdfState *st, bytea *img, const char *media_type)
 		HPDF_Page_Stroke(st->page);
 		HPDF_Page_BeginText(st->page);
 		HPDF_Page_SetFontAndSize(st->page, st->regular, 8);
-		HPDF_Page_TextOut(st->page, x + 14, st->y - PHOTO_H / 2, "no photo");
+		HPDF_Page_TextOut(st->page, x + 6, st->y - PHOTO_H / 2, label);
 		HPDF_Page_EndText(st->page);
 	}
 	st->photo_bottom = st->y - PHOTO_H - 6;
@@ -239,9 +302,14 @@ refuge_render_pdf(PG_FUNCTION_ARGS)
 		deconstruct_array(images, BYTEAOID, -1, false, TYPALIGN_INT, &idat, &inull, &nimages);
 
 	memset(&st, 0, sizeof(st));
-	st.doc = HPDF_New(PdfError, &st);
+	pdf_context = AllocSetContextCreate(CurrentMemoryContext, "refuge pdf", ALLOCSET_DEFAULT_SIZES);
+	st.doc = HPDF_NewEx(PdfError, PdfAlloc, PdfFree, 0, &st);
 	if (st.doc == NULL)
+	{
+		MemoryContextDelete(pdf_context);
+		pdf_context = NULL;
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("could not start a PDF document")));
+	}
 
 	PG_TRY();
 	{
@@ -261,6 +329,7 @@ refuge_render_pdf(PG_FUNCTION_ARGS)
 			char	   *a;
 			char	   *b;
 
+			CHECK_FOR_INTERRUPTS();
 			if (lnull[i])
 				continue;
 			line = text_to_cstring(DatumGetTextPP(ldat[i]));
@@ -304,7 +373,7 @@ refuge_render_pdf(PG_FUNCTION_ARGS)
 			{
 				int			k = atoi(a);
 
-				Photo(&st, (k >= 1 && k <= nimages && !inull[k - 1]) ? DatumGetByteaPP(idat[k - 1]) : NULL, b);
+				Photo(&st, (k >= 1 && k <= nimages && !inull[k - 1]) ? DatumGetByteaPP(idat[k - 1]) : NULL);
 			}
 			else if (strcmp(kind, "FIELD") == 0)
 			{
@@ -352,7 +421,9 @@ refuge_render_pdf(PG_FUNCTION_ARGS)
 	}
 	PG_FINALLY();
 	{
-		HPDF_Free(st.doc);
+		/* everything libharu allocated is in pdf_context */
+		MemoryContextDelete(pdf_context);
+		pdf_context = NULL;
 	}
 	PG_END_TRY();
 

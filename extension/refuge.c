@@ -8,6 +8,7 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 
@@ -18,21 +19,58 @@ PG_MODULE_MAGIC;
 void		_PG_init(void);
 
 /*
+ * Was the library loaded by shared_preload_libraries?  Backends and workers
+ * forked from the postmaster inherit the answer.  Superuser-only settings
+ * (the vault key file above all) are hidden from other roles only when they
+ * are defined before any session starts: a session that has not loaded the
+ * library would otherwise show their values from postgresql.conf as
+ * placeholders to anyone.
+ */
+bool		RefugePreloaded = false;
+
+/*
  * Module load: define the settings, then reserve the "refuge." prefix so
  * that a misspelt refuge.* setting is reported instead of silently kept.
  */
 void
 _PG_init(void)
 {
+	if (process_shared_preload_libraries_in_progress)
+		RefugePreloaded = true;
 	RefugeIrisInit();
 	RefugeFingerprintInit();
 	RefugeFingerprintIndexInit();
 	RefugeIdentityInit();
 	RefugeVaultInit();
+	RefugeImageInit();
 	MarkGUCPrefixReserved("refuge");
 }
 
 PG_FUNCTION_INFO_V1(refuge_lib_version);
+PG_FUNCTION_INFO_V1(refuge_preloaded);
+
+/* refuge.preloaded(): is refuge in shared_preload_libraries? */
+Datum
+refuge_preloaded(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(RefugePreloaded);
+}
+
+/*
+ * Raise an error unless the library was preloaded: what needs its settings
+ * hidden from the server's start (the vault key) refuses to run otherwise.
+ */
+void
+RefugeRequirePreload(const char *what)
+{
+	if (!RefugePreloaded)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("%s needs refuge in shared_preload_libraries", what),
+				 errdetail("Loaded later, the superuser-only settings of refuge (refuge.vault_key_file above all) "
+						   "are readable by any role in sessions that have not loaded the library."),
+				 errhint("Add refuge to shared_preload_libraries in postgresql.conf and restart the server.")));
+}
 
 /*
  * Version of the loaded shared library.  The install and upgrade scripts

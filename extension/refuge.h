@@ -10,6 +10,21 @@
 /* refuge.c: one hexadecimal digit's value, or -1 */
 extern int	RefugeHexValue(char c);
 
+/* refuge.c: loaded by shared_preload_libraries?  (an error unless) */
+extern bool RefugePreloaded;
+extern void RefugeRequirePreload(const char *what);
+
+/* image.c: images checked as they enter, decoded for other libraries */
+extern void RefugeImageInit(void);
+extern int	RefugeMaxCaptureImageBytes(void);
+extern void RefugeImageCheck(const uint8 *data, size_t len, const char *media_type, const char *field,
+							 const char **checked_type, int *width, int *height);
+extern uint8 *RefugeImageDecodeRGB(const uint8 *data, size_t len, int max_w, int max_h, int *out_w,
+								   int *out_h, const char **why);
+
+/* access_log.c: in a logging worker, the reader it writes for */
+extern char *RefugeWorkerActor;
+
 /* audit.c: the role on whose behalf the current statement runs */
 extern char *RefugeCallerName(void);
 

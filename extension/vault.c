@@ -61,6 +61,7 @@ load_key(uint8 key[VAULT_KEYLEN], uint8 id[VAULT_IDLEN])
 	uint8		digest[EVP_MAX_MD_SIZE];
 	unsigned int dlen;
 
+	RefugeRequirePreload("the vault");
 	if (vault_key_file == NULL || vault_key_file[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

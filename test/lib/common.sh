@@ -10,7 +10,7 @@ PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 # Debian packages the build, the tests and the demo need.
 REFUGE_PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-15-postgis-3 postgresql-15-pgtap
  libtap-parser-sourcehandler-pgtap-perl libipc-run-perl libssl-dev libhpdf-dev clang libclang-rt-14-dev
- libxml2-utils poppler-utils iso-codes make gcc postgresql-15-cron"
+ libxml2-utils poppler-utils iso-codes make gcc postgresql-15-cron libpng-dev libjpeg-dev"
 
 log() { printf '== %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -88,7 +88,7 @@ cluster_start() {
     fi
     log "starting cluster on socket $PGHOST port $PGPORT"
     as_owner "$PGBIN/pg_ctl" -D "$dir/data" -w -t 60 -l "$dir/server.log" \
-        -o "-p $port -k $dir/socket -c listen_addresses='' -c max_connections=60 -c shared_buffers=512MB -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_prepared_transactions=10 ${REFUGE_SERVER_OPTS:-}" \
+        -o "-p $port -k $dir/socket -c listen_addresses='' -c max_connections=60 -c shared_buffers=512MB -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_prepared_transactions=10 -c shared_preload_libraries=${REFUGE_PRELOAD:-refuge} -c max_worker_processes=16 -c log_min_error_statement=panic ${REFUGE_SERVER_OPTS:-}" \
         start >/dev/null || { tail -20 "$dir/server.log" >&2; die "server did not start"; }
 }
 

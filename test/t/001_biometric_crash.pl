@@ -10,7 +10,7 @@ use Test::More;
 
 my $node = PostgreSQL::Test::Cluster->new('crash');
 $node->init;
-$node->append_conf('postgresql.conf', "fsync = on\nsynchronous_commit = on\nfull_page_writes = on\n");
+$node->append_conf('postgresql.conf', "fsync = on\nsynchronous_commit = on\nfull_page_writes = on\nshared_preload_libraries = 'refuge'\n");
 $node->start;
 
 $node->safe_psql('postgres', q{

@@ -12,7 +12,7 @@ use Time::HiRes qw(usleep);
 my $node = PostgreSQL::Test::Cluster->new('cron');
 $node->init;
 $node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'pg_cron'
+shared_preload_libraries = 'refuge, pg_cron'
 cron.database_name = 'postgres'
 cron.use_background_workers = on
 max_worker_processes = 16
