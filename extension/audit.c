@@ -6,8 +6,16 @@
  * updated_at/updated_by (every write) from the calling role.
  * refuge_audit_row records every insert, update and delete in
  * refuge.audit_log: who, when, which row, and the values (changed columns
- * only for updates).  Both stand down while pg_dump/pg_restore load data
- * (row_security = off), so a restore keeps the original history.
+ * only for updates).
+ *
+ * Rows loaded with row_security = off (pg_restore, or a superuser's COPY)
+ * keep the stamps they carry and are recorded per statement, not per row,
+ * in refuge.audit_bulk_load (who, when, which table, how many rows and the
+ * SHA-256 of their values): a restore brings its own audit trail, and
+ * writing per-row audit rows during it would collide with the restored
+ * ones.  Updates and deletes are audited row by row whatever the settings.
+ * The triggers are ENABLE ALWAYS, so session_replication_role does not
+ * silence them either.
  *
  * They are in C because they run for every row the API writes; the PL/pgSQL
  * versions cost ~90 us a row, mostly in per-row SPI and to_jsonb (which asks
@@ -32,6 +40,7 @@
 #include "utils/guc.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
+#include "catalog/namespace.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/rls.h"
@@ -71,11 +80,15 @@ RefugeCallerName(void)
 	return GetUserNameFromId(GetSessionUserId(), false);
 }
 
-/* Loading a dump: pg_dump and pg_restore scripts set row_security = off. */
+/*
+ * A bulk load: an insert with row_security = off, as pg_dump's and
+ * pg_restore's scripts run.  Only superusers and BYPASSRLS roles can write
+ * refuge's tables that way.  Loads are recorded, never silent.
+ */
 static bool
-Restoring(void)
+BulkLoading(TriggerData *trigdata)
 {
-	return !row_security;
+	return !row_security && TRIGGER_FIRED_BY_INSERT(trigdata->tg_event);
 }
 
 static void
@@ -114,8 +127,8 @@ refuge_stamp_row(PG_FUNCTION_ARGS)
 
 	inserting = TRIGGER_FIRED_BY_INSERT(trigdata->tg_event);
 	tuple = inserting ? trigdata->tg_trigtuple : trigdata->tg_newtuple;
-	if (Restoring())
-		return PointerGetDatum(tuple);
+	if (BulkLoading(trigdata))
+		return PointerGetDatum(tuple);	/* a restored row keeps its stamps */
 
 	tupdesc = RelationGetDescr(trigdata->tg_relation);
 	now = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
@@ -384,6 +397,8 @@ typedef struct PendingAudit
 	char	   *table_name;
 	bool		row_null;
 	pg_uuid_t	row_id;
+	bool		case_null;
+	pg_uuid_t	case_id;		/* module and operation of case records */
 	char		action;
 	Jsonb	   *old_data;
 	Jsonb	   *new_data;
@@ -392,6 +407,21 @@ typedef struct PendingAudit
 static List *pending = NIL;
 static MemoryContext pending_context = NULL;
 static bool callbacks_registered = false;
+
+/*
+ * Rows bulk-loaded by the current statement, per table: counted and hashed
+ * by the row trigger, recorded by the statement trigger.
+ */
+typedef struct BulkLoad
+{
+	SubTransactionId subxid;
+	Oid			relid;
+	char	   *table_name;
+	int64		rows;
+	pg_cryptohash_ctx *hash;
+} BulkLoad;
+
+static List *bulk_loads = NIL;
 
 static void
 AuditXactCallback(XactEvent event, void *arg)
@@ -402,10 +432,19 @@ AuditXactCallback(XactEvent event, void *arg)
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("refuge: %d audit rows were not written; is the audit_flush trigger disabled?",
 						list_length(pending))));
+	if (event == XACT_EVENT_PRE_COMMIT && bulk_loads != NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("refuge: a bulk load was not recorded; is the audit_flush trigger disabled?")));
 	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT ||
 		event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT ||
 		event == XACT_EVENT_PREPARE)
 	{
+		ListCell   *lc;
+
+		foreach(lc, bulk_loads)
+			pg_cryptohash_free(((BulkLoad *) lfirst(lc))->hash);
+		bulk_loads = NIL;
 		pending = NIL;
 		if (pending_context != NULL)
 			MemoryContextReset(pending_context);
@@ -427,6 +466,70 @@ AuditSubXactCallback(SubXactEvent event, SubTransactionId mySubid, SubTransactio
 		if (p->subxid >= mySubid)
 			pending = foreach_delete_current(pending, lc);
 	}
+	foreach(lc, bulk_loads)
+	{
+		BulkLoad   *b = lfirst(lc);
+
+		if (b->subxid >= mySubid)
+		{
+			pg_cryptohash_free(b->hash);
+			bulk_loads = foreach_delete_current(bulk_loads, lc);
+		}
+	}
+}
+
+static void
+RegisterCallbacks(void)
+{
+	if (!callbacks_registered)
+	{
+		pending_context = AllocSetContextCreate(TopMemoryContext, "refuge pending audit", ALLOCSET_DEFAULT_SIZES);
+		RegisterXactCallback(AuditXactCallback, NULL);
+		RegisterSubXactCallback(AuditSubXactCallback, NULL);
+		callbacks_registered = true;
+	}
+}
+
+/* Count and hash one bulk-loaded row of its statement's table. */
+static void
+CollectBulkRow(TriggerData *trigdata, const Trigger *trigger)
+{
+	Relation	rel = trigdata->tg_relation;
+	BulkLoad   *b = NULL;
+	ListCell   *lc;
+	Jsonb	   *row;
+	char	   *text;
+	int			changed;
+	MemoryContext old;
+
+	RegisterCallbacks();
+	foreach(lc, bulk_loads)
+	{
+		BulkLoad   *x = lfirst(lc);
+
+		if (x->relid == RelationGetRelid(rel))
+			b = x;
+	}
+	old = MemoryContextSwitchTo(pending_context);
+	if (b == NULL)
+	{
+		b = palloc0(sizeof(BulkLoad));
+		b->subxid = GetCurrentSubTransactionId();
+		b->relid = RelationGetRelid(rel);
+		b->table_name = pstrdup(RelationGetRelationName(rel));
+		b->hash = pg_cryptohash_create(PG_SHA256);
+		if (b->hash == NULL || pg_cryptohash_init(b->hash) < 0)
+			elog(ERROR, "refuge: could not start a hash");
+		bulk_loads = lappend(bulk_loads, b);
+	}
+	MemoryContextSwitchTo(old);
+	row = RowToJsonb(trigdata->tg_trigtuple, NULL, RelationGetDescr(rel), trigger, &changed);
+	text = JsonbToCString(NULL, &row->root, VARSIZE(row));
+	if (pg_cryptohash_update(b->hash, (uint8 *) text, strlen(text) + 1) < 0)
+		elog(ERROR, "refuge: could not hash a loaded row");
+	b->rows++;
+	pfree(text);
+	pfree(row);
 }
 
 static void
@@ -459,18 +562,14 @@ refuge_audit_row(PG_FUNCTION_ARGS)
 	CheckTriggerCall(fcinfo, "refuge_audit_row");
 	if (!TRIGGER_FIRED_AFTER(trigdata->tg_event))
 		elog(ERROR, "refuge_audit_row: must be fired after the write");
-	if (Restoring())
-		return PointerGetDatum(NULL);
-
-	if (!callbacks_registered)
-	{
-		pending_context = AllocSetContextCreate(TopMemoryContext, "refuge pending audit", ALLOCSET_DEFAULT_SIZES);
-		RegisterXactCallback(AuditXactCallback, NULL);
-		RegisterSubXactCallback(AuditSubXactCallback, NULL);
-		callbacks_registered = true;
-	}
-
 	trigger = trigdata->tg_trigger;
+	if (BulkLoading(trigdata))
+	{
+		CollectBulkRow(trigdata, trigger);
+		return PointerGetDatum(NULL);
+	}
+	RegisterCallbacks();
+
 	how = trigger->tgnargs > 0 ? trigger->tgargs[0] : "none";
 	tupdesc = RelationGetDescr(trigdata->tg_relation);
 
@@ -505,6 +604,7 @@ refuge_audit_row(PG_FUNCTION_ARGS)
 	p->actor = RefugeCallerName();
 	p->table_name = pstrdup(RelationGetRelationName(trigdata->tg_relation));
 	CopyUuid(&p->row_id, &p->row_null, row, tupdesc, "id");
+	CopyUuid(&p->case_id, &p->case_null, row, tupdesc, "case_id");
 	p->op_null = p->ind_null = true;
 	if (strcmp(how, "self") == 0)
 		CopyUuid(&p->op, &p->op_null, row, tupdesc, "operation_id");
@@ -515,11 +615,62 @@ refuge_audit_row(PG_FUNCTION_ARGS)
 	return PointerGetDatum(NULL);
 }
 
+/* Record the bulk loads of the statement that just ended. */
+static void
+FlushBulkLoads(void)
+{
+	static const char *sql =
+		"insert into refuge.audit_bulk_load (actor, table_name, rows, sha256) values ($1, $2, $3, $4)";
+	static SPIPlanPtr plan = NULL;
+	List	   *loads = bulk_loads;
+	ListCell   *lc;
+
+	bulk_loads = NIL;
+	foreach(lc, loads)
+	{
+		BulkLoad   *b = lfirst(lc);
+		uint8		digest[PG_SHA256_DIGEST_LENGTH];
+		bytea	   *d = palloc(VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
+		Datum		args[4];
+		Oid			types[4] = {NAMEOID, TEXTOID, INT8OID, BYTEAOID};
+
+		if (pg_cryptohash_final(b->hash, digest, sizeof(digest)) < 0)
+			elog(ERROR, "refuge: could not hash a bulk load");
+		pg_cryptohash_free(b->hash);
+		b->hash = NULL;
+		memcpy(VARDATA(d), digest, PG_SHA256_DIGEST_LENGTH);
+		SET_VARSIZE(d, VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
+		args[0] = DirectFunctionCall1(namein, CStringGetDatum(RefugeCallerName()));
+		args[1] = CStringGetTextDatum(b->table_name);
+		args[2] = Int64GetDatum(b->rows);
+		args[3] = PointerGetDatum(d);
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "refuge_audit_flush: SPI_connect failed");
+		if (SPI_execute_plan(SavedPlan(&plan, sql, 4, types), args, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "refuge_audit_flush: could not record a bulk load of %s", b->table_name);
+		SPI_finish();
+	}
+}
+
+/* Has the catalogue the audit columns of 0.7.0 (class, module)? */
+static bool
+AuditHasClass(void)
+{
+	Oid			nsp = get_namespace_oid("refuge", true);
+	Oid			rel = OidIsValid(nsp) ? get_relname_relid("audit_log", nsp) : InvalidOid;
+
+	return OidIsValid(rel) && get_attnum(rel, "class") != InvalidAttrNumber;
+}
+
 /*
  * AFTER INSERT OR UPDATE OR DELETE, for each statement: write what the row
  * triggers collected with one insert.  The plan is a function scan feeding
  * the insert (no sort, no parallelism), so audit ids follow the order in
- * which the rows were written.
+ * which the rows were written.  Each row is classed by its table
+ * (refuge.audit_scope) and, for case records, given the case's module and
+ * operation, so that the audit trail can be read as narrowly as the rows
+ * it describes.  (A library newer than the catalogue writes the old shape
+ * until ALTER EXTENSION refuge UPDATE has run.)
  */
 Datum
 refuge_audit_flush(PG_FUNCTION_ARGS)
@@ -527,23 +678,38 @@ refuge_audit_flush(PG_FUNCTION_ARGS)
 	List	   *rows;
 	int			n;
 	int			i = 0;
-	Datum	   *actor, *op, *ind, *tab, *rid, *action, *olds, *news;
-	bool	   *op_n, *ind_n, *rid_n, *old_n, *new_n;
-	Datum		args[8];
+	Datum	   *actor, *op, *ind, *tab, *rid, *action, *olds, *news, *cas;
+	bool	   *op_n, *ind_n, *rid_n, *old_n, *new_n, *cas_n;
+	Datum		args[9];
 	int			dims[1];
 	int			lbs[1] = {1};
 	ListCell   *lc;
 	int			rc;
+	bool		classed;
 	static const char *sql =
+		"insert into refuge.audit_log (actor, operation_id, table_name, row_id, action, old_data, new_data, "
+		"                              class, module) "
+		"select a.actor, coalesce(a.op, c.operation_id, "
+		"                         (select i.operation_id from refuge.individual i where i.id = a.ind)), "
+		"a.tab, a.rid, a.action, a.old, a.new, coalesce(s.class, 'restricted'), c.module "
+		"from unnest($1::name[], $2::uuid[], $3::uuid[], $4::text[], $5::uuid[], $6::text[], $7::jsonb[], $8::jsonb[], "
+		"            $9::uuid[]) as a(actor, op, ind, tab, rid, action, old, new, cas) "
+		"left join refuge.audit_scope s on s.table_name = a.tab "
+		"left join refuge.process_case c "
+		"       on c.id = coalesce(a.cas, case when a.tab = 'process_case' then a.rid end)";
+	static const char *sql_old =
 		"insert into refuge.audit_log (actor, operation_id, table_name, row_id, action, old_data, new_data) "
 		"select a.actor, coalesce(a.op, (select i.operation_id from refuge.individual i where i.id = a.ind)), "
 		"a.tab, a.rid, a.action, a.old, a.new "
 		"from unnest($1::name[], $2::uuid[], $3::uuid[], $4::text[], $5::uuid[], $6::text[], $7::jsonb[], $8::jsonb[]) "
 		"as a(actor, op, ind, tab, rid, action, old, new)";
 	static SPIPlanPtr plan = NULL;
+	static SPIPlanPtr plan_old = NULL;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		elog(ERROR, "refuge_audit_flush: not called by trigger manager");
+	if (bulk_loads != NIL)
+		FlushBulkLoads();
 	if (pending == NIL)
 		return PointerGetDatum(NULL);
 
@@ -558,11 +724,13 @@ refuge_audit_flush(PG_FUNCTION_ARGS)
 	action = palloc(n * sizeof(Datum));
 	olds = palloc(n * sizeof(Datum));
 	news = palloc(n * sizeof(Datum));
+	cas = palloc(n * sizeof(Datum));
 	op_n = palloc(n * sizeof(bool));
 	ind_n = palloc(n * sizeof(bool));
 	rid_n = palloc(n * sizeof(bool));
 	old_n = palloc(n * sizeof(bool));
 	new_n = palloc(n * sizeof(bool));
+	cas_n = palloc(n * sizeof(bool));
 	foreach(lc, rows)
 	{
 		PendingAudit *p = lfirst(lc);
@@ -581,6 +749,8 @@ refuge_audit_flush(PG_FUNCTION_ARGS)
 		old_n[i] = p->old_data == NULL;
 		news[i] = p->new_data ? JsonbPGetDatum(p->new_data) : (Datum) 0;
 		new_n[i] = p->new_data == NULL;
+		cas[i] = UUIDPGetDatum(&p->case_id);
+		cas_n[i] = p->case_null;
 		i++;
 	}
 	dims[0] = n;
@@ -592,19 +762,81 @@ refuge_audit_flush(PG_FUNCTION_ARGS)
 	args[5] = PointerGetDatum(construct_array(action, n, TEXTOID, -1, false, TYPALIGN_INT));
 	args[6] = PointerGetDatum(construct_md_array(olds, old_n, 1, dims, lbs, JSONBOID, -1, false, TYPALIGN_INT));
 	args[7] = PointerGetDatum(construct_md_array(news, new_n, 1, dims, lbs, JSONBOID, -1, false, TYPALIGN_INT));
+	args[8] = PointerGetDatum(construct_md_array(cas, cas_n, 1, dims, lbs, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
 
+	classed = AuditHasClass();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "refuge_audit_flush: SPI_connect failed");
 	{
-		Oid			argtypes[8] = {NAMEARRAYOID, UUIDARRAYOID, UUIDARRAYOID, TEXTARRAYOID, UUIDARRAYOID,
-		TEXTARRAYOID, JSONBARRAYOID, JSONBARRAYOID};
+		Oid			argtypes[9] = {NAMEARRAYOID, UUIDARRAYOID, UUIDARRAYOID, TEXTARRAYOID, UUIDARRAYOID,
+		TEXTARRAYOID, JSONBARRAYOID, JSONBARRAYOID, UUIDARRAYOID};
 
-		rc = SPI_execute_plan(SavedPlan(&plan, sql, 8, argtypes), args, NULL, false, 0);
+		if (classed)
+			rc = SPI_execute_plan(SavedPlan(&plan, sql, 9, argtypes), args, NULL, false, 0);
+		else
+			rc = SPI_execute_plan(SavedPlan(&plan_old, sql_old, 8, argtypes), args, NULL, false, 0);
 	}
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "refuge_audit_flush: audit insert failed: %s", SPI_result_code_string(rc));
 	SPI_finish();
 	return PointerGetDatum(NULL);
+}
+
+PG_FUNCTION_INFO_V1(refuge_audit_guard);
+
+/*
+ * BEFORE INSERT on refuge.audit_log: an audit row is dated by the
+ * transaction that writes it and names the role on whose behalf it runs,
+ * whatever the statement says, so that no row can be back-dated or
+ * attributed to someone else.  A bulk load (restore) keeps what it loads;
+ * it is recorded in refuge.audit_bulk_load like any other.
+ */
+Datum
+refuge_audit_guard(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TupleDesc	tupdesc;
+	HeapTuple	tuple;
+	int			cols[3];
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+
+	CheckTriggerCall(fcinfo, "refuge_audit_guard");
+	tuple = trigdata->tg_trigtuple;
+	if (!TRIGGER_FIRED_BEFORE(trigdata->tg_event) || !TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+		elog(ERROR, "refuge_audit_guard: must be fired before insert");
+	if (BulkLoading(trigdata))
+	{
+		CollectBulkRow(trigdata, trigdata->tg_trigger);
+		return PointerGetDatum(tuple);
+	}
+	tupdesc = RelationGetDescr(trigdata->tg_relation);
+	cols[0] = SPI_fnumber(tupdesc, "at");
+	cols[1] = SPI_fnumber(tupdesc, "txid");
+	cols[2] = SPI_fnumber(tupdesc, "actor");
+	if (cols[0] <= 0 || cols[1] <= 0 || cols[2] <= 0)
+		elog(ERROR, "refuge_audit_guard: not the audit_log table");
+	values[0] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+	values[1] = Int64GetDatum((int64) U64FromFullTransactionId(GetTopFullTransactionId()));
+	values[2] = DirectFunctionCall1(namein, CStringGetDatum(RefugeCallerName()));
+	return PointerGetDatum(heap_modify_tuple_by_cols(tuple, tupdesc, 3, cols, values, nulls));
+}
+
+PG_FUNCTION_INFO_V1(refuge_refuse_truncate);
+
+/* BEFORE TRUNCATE: the audit trail and the tables it describes are never emptied wholesale. */
+Datum
+refuge_refuse_truncate(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
+		elog(ERROR, "refuge_refuse_truncate: must be fired by TRUNCATE");
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("refuge.%s cannot be truncated", RelationGetRelationName(trigdata->tg_relation)),
+			 errdetail("Rows of refuge's tables are removed one by one, through its functions, so that each removal is audited.")));
+	PG_RETURN_NULL();
 }
 
 PG_FUNCTION_INFO_V1(refuge_cluster_id);

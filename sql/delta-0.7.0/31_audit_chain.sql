@@ -1,0 +1,150 @@
+-- The chain notices a removed tail (refuge.audit_chain_length remembers how
+-- far it reached), back-dated rows (dated more than a day before the seal
+-- that preceded them) and rows whose class does not match their table, and
+-- counts the bulk loads recorded in refuge.audit_bulk_load.
+
+create or replace function refuge.seal_audit() returns jsonb
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    horizon bigint;
+    low bigint;
+    prev bytea;
+    last_seq bigint;
+    a refuge.audit_log;
+    seqs bigint[] := '{}';
+    ids bigint[] := '{}';
+    hashes bytea[] := '{}';
+    n bigint := 0;
+begin
+    perform refuge.authorize_any(array['refuge_admin', 'refuge_supervisor']::name[], 'seal_audit');
+    if current_setting('transaction_isolation') <> 'read committed' then
+        raise exception using errcode = '25000',
+            message = 'seal_audit: run it under READ COMMITTED (a batch must see the batch before it)';
+    end if;
+    perform pg_advisory_xact_lock(7306086141237891841);
+    horizon := pg_snapshot_xmin(pg_current_snapshot())::text::bigint;
+    select s.seq, s.hash into last_seq, prev from refuge.audit_seal s order by s.seq desc limit 1;
+    low := refuge.audit_horizon();
+    last_seq := coalesce(last_seq, 0);
+    prev := coalesce(prev, refuge.audit_genesis());
+    for a in select * from refuge.audit_log l
+              where l.txid >= low and l.txid < horizon
+                and not exists (select 1 from refuge.audit_seal s where s.audit_id = l.id)
+              order by l.id
+    loop
+        last_seq := last_seq + 1;
+        prev := refuge.audit_link(prev, last_seq, a);
+        seqs := seqs || last_seq;
+        ids := ids || a.id;
+        hashes := hashes || prev;
+        n := n + 1;
+        if cardinality(seqs) >= 10000 then
+            insert into refuge.audit_seal (seq, audit_id, cluster_id, horizon, hash)
+            select s, i, refuge.cluster_id(), horizon, h from unnest(seqs, ids, hashes) as u(s, i, h);
+            seqs := '{}'; ids := '{}'; hashes := '{}';
+        end if;
+    end loop;
+    if cardinality(seqs) > 0 then
+        insert into refuge.audit_seal (seq, audit_id, cluster_id, horizon, hash)
+        select s, i, refuge.cluster_id(), horizon, h from unnest(seqs, ids, hashes) as u(s, i, h);
+    end if;
+    if n > 0 then
+        raise log 'refuge audit chain head: seq % hash %', last_seq, encode(prev, 'hex');
+        -- remembered outside the chain's tables, so that a removed tail is noticed
+        perform setval('refuge.audit_chain_length', greatest(last_seq, (select c.last_value from refuge.audit_chain_length c)));
+    end if;
+    return jsonb_build_object('sealed', n, 'head_seq', last_seq, 'head_hash', encode(prev, 'hex'), 'horizon', horizon);
+end
+$$;
+
+create or replace function refuge.verify_audit(anchor_seq bigint default null, anchor_hash text default null) returns jsonb
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    problems jsonb;
+    nproblems bigint;
+    sealed bigint;
+    pending bigint;
+    top bigint;
+    head refuge.audit_seal;
+    sealing jsonb;
+    reached bigint;
+    loads bigint;
+begin
+    perform refuge.authorize_any(array['refuge_admin', 'refuge_supervisor']::name[], 'verify_audit');
+    if (anchor_seq is null) <> (anchor_hash is null) then
+        perform refuge.raise_field('22004', 'anchor_hash', 'an anchor is a sequence number and its hash, both given');
+    end if;
+    if current_setting('transaction_isolation') = 'read committed' then
+        sealing := refuge.seal_audit();
+    end if;
+    top := refuge.audit_horizon();
+    select c.last_value into reached from refuge.audit_chain_length c;
+    select count(*) into loads from refuge.audit_bulk_load;
+    with chain as (
+        select s.seq, s.audit_id, s.hash, s.horizon, s.cluster_id,
+               lag(s.cluster_id) over w as prev_cluster,
+               lag(s.seq) over w as prev_seq,
+               coalesce(lag(s.hash) over w, refuge.audit_genesis()) as prev_hash,
+               lag(s.horizon) over w as prev_horizon, s.sealed_at,
+               max(s.sealed_at) over (order by s.sealed_at range between unbounded preceding
+                                                                and interval '1 microsecond' preceding) as prev_sealed_at
+          from refuge.audit_seal s
+        window w as (order by s.seq)),
+    found as (
+        select c.seq, c.audit_id, 'seal missing before this one' as problem
+          from chain c where c.seq <> coalesce(c.prev_seq, 0) + 1
+        union all
+        select c.seq, c.audit_id, 'sealed audit row deleted'
+          from chain c where not exists (select 1 from refuge.audit_log a where a.id = c.audit_id)
+        union all
+        select c.seq, c.audit_id, 'audit row or seal changed'
+          from chain c join refuge.audit_log a on a.id = c.audit_id
+         where refuge.audit_link(c.prev_hash, c.seq, a) <> c.hash
+            or a.txid >= c.horizon
+            or (c.cluster_id = c.prev_cluster and c.horizon < c.prev_horizon)
+        union all
+        select null, a.id, 'audit row without a seal below the sealed horizon (inserted afterwards, or its seal deleted)'
+          from refuge.audit_log a
+         where a.txid < top and not exists (select 1 from refuge.audit_seal s where s.audit_id = a.id)
+        union all
+        select c.seq, c.audit_id, format('audit row dated %s, more than a day before the seal of %s that preceded it (back-dated?)',
+                                         a.at, c.prev_sealed_at)
+          from chain c join refuge.audit_log a on a.id = c.audit_id
+         where a.at < c.prev_sealed_at - interval '1 day'
+        union all
+        select c.seq, c.audit_id, format('audit row dated %s, after its seal of %s', a.at, c.sealed_at)
+          from chain c join refuge.audit_log a on a.id = c.audit_id
+         where a.at > c.sealed_at + interval '5 minutes'
+        union all
+        select null, a.id, format('audit row of %s classed %s, not %s', a.table_name, a.class, coalesce(s.class, 'restricted'))
+          from refuge.audit_log a left join refuge.audit_scope s on s.table_name = a.table_name
+         where a.class is distinct from coalesce(s.class, 'restricted')
+        union all
+        select reached, null, format('the chain had reached seq %s; seals after seq %s are gone (removed or truncated)',
+                                     reached, coalesce((select max(s.seq) from refuge.audit_seal s), 0))
+         where reached > coalesce((select max(s.seq) from refuge.audit_seal s), 0)
+        union all
+        select anchor_seq, null, 'anchor does not match: the chain was rewritten up to it'
+         where anchor_seq is not null
+           and not exists (select 1 from refuge.audit_seal s where s.seq = anchor_seq
+                                                            and encode(s.hash, 'hex') = lower(anchor_hash)))
+    select coalesce(jsonb_agg(jsonb_build_object('seq', f.seq, 'audit_id', f.audit_id, 'problem', f.problem)
+                              order by f.seq nulls last, f.audit_id) filter (where f.rn <= 100), '[]'),
+           count(*)
+      into problems, nproblems
+      from (select *, row_number() over (order by seq nulls last, audit_id) as rn from found) f;
+    select count(*) into sealed from refuge.audit_seal;
+    select count(*) into pending from refuge.audit_log a
+     where a.txid >= top and not exists (select 1 from refuge.audit_seal s where s.audit_id = a.id);
+    select * into head from refuge.audit_seal s order by s.seq desc limit 1;
+    return jsonb_build_object('intact', nproblems = 0, 'problem_count', nproblems, 'problems', problems,
+                              'sealed_rows', sealed, 'unsealed_rows', pending, 'head_seq', head.seq,
+                              'head_hash', encode(head.hash, 'hex'),
+                              'sealed_now', coalesce((sealing ->> 'sealed')::bigint, 0),
+                              'bulk_loads', loads);
+end
+$$;

@@ -1,0 +1,43 @@
+-- Ownership, row-level security and privileges of what 0.7.0 adds (as in
+-- the earlier releases: NOLOGIN owner, RLS enabled and forced, no PUBLIC
+-- execute, the API granted by role).
+
+do $own$
+declare
+    t record;
+begin
+    for t in select c.oid::regclass as rel from pg_catalog.pg_class c
+              where c.relnamespace = 'refuge'::regnamespace and c.relkind in ('r', 'p')
+                and c.relowner <> 'refuge_owner'::regrole
+    loop
+        execute format('alter table %s owner to refuge_owner', t.rel);
+        execute format('alter table %s enable row level security', t.rel);
+        execute format('alter table %s force row level security', t.rel);
+        execute format('create policy owner_all on %s for all to refuge_owner using (true) with check (true)', t.rel);
+    end loop;
+end
+$own$;
+
+-- The audit classes: readable by every refuge role (they say nothing about anyone).
+grant select on refuge.audit_scope to refuge_registration, refuge_supervisor, refuge_analyst, refuge_admin,
+    refuge_biometrics, refuge_biometrics_admin, refuge_assistance, refuge_rsd, refuge_resettlement,
+    refuge_protection, refuge_child_protection, refuge_partner, refuge_dba;
+create policy read_all on refuge.audit_scope for select to refuge_registration, refuge_supervisor, refuge_analyst,
+    refuge_admin, refuge_biometrics, refuge_biometrics_admin, refuge_assistance, refuge_rsd, refuge_resettlement,
+    refuge_protection, refuge_child_protection, refuge_partner, refuge_dba using (true);
+
+-- Functions: owned by refuge_owner, no PUBLIC execute.
+do $fn$
+declare
+    f record;
+begin
+    for f in select p.oid::regprocedure as sig from pg_catalog.pg_proc p
+              where p.pronamespace in ('refuge'::regnamespace, 'refuge_warehouse'::regnamespace)
+                and p.proowner <> 'refuge_owner'::regrole
+    loop
+        execute format('alter function %s owner to refuge_owner', f.sig);
+        execute format('revoke all on function %s from public', f.sig);
+    end loop;
+end
+$fn$;
+alter type refuge.tracing_match owner to refuge_owner;
