@@ -41,3 +41,22 @@ begin
 end
 $fn$;
 alter type refuge.tracing_match owner to refuge_owner;
+
+-- Alerts: details under the caller's own rights; the sweep for supervisors and the scheduler.
+grant execute on function refuge.alert_details(uuid) to refuge_rsd, refuge_resettlement, refuge_protection,
+    refuge_child_protection, refuge_assistance, refuge_supervisor, refuge_biometrics_admin;
+revoke execute on function refuge.check_overdue() from refuge_admin;
+grant execute on function refuge.check_overdue() to refuge_supervisor, refuge_dba;
+grant execute on function refuge.caller_modules(), refuge.may_work_case(text, uuid, uuid), refuge.scope_operations(),
+    refuge.scope_sites(), refuge.in_scope(uuid, uuid) to refuge_dba;
+grant execute on function refuge.set_gbv_consent(uuid, boolean, boolean, text) to refuge_rsd, refuge_resettlement,
+    refuge_protection, refuge_child_protection, refuge_assistance, refuge_supervisor;
+
+-- Status changes: requested by registration staff, decided by supervisors;
+-- read like the individual they concern.
+grant select on refuge.status_change to refuge_registration, refuge_supervisor;
+create policy staff_read on refuge.status_change for select to refuge_registration, refuge_supervisor
+    using (operation_id = any ((select refuge.scope_operations())::uuid[])
+           or site_id = any ((select refuge.scope_sites())::uuid[]));
+grant execute on function refuge.request_status_change(uuid, text, text, text) to refuge_registration, refuge_supervisor;
+grant execute on function refuge.decide_status_change(uuid, boolean, text) to refuge_supervisor;
