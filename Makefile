@@ -11,7 +11,7 @@ BASE_VERSION = 0.1.0
 MODULE_big  = $(EXTENSION)
 OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard extension/*.c matcher/*.c)))
 PG_CPPFLAGS = -I$(srcdir)/extension -I$(srcdir)/matcher -DREFUGE_VERSION='"$(EXTVERSION)"'
-SHLIB_LINK += -lcrypto -lhpdf -lpng16 -ljpeg
+SHLIB_LINK += -lcrypto -lhpdf -lpng16 -ljpeg -licui18n -licuuc
 
 DATA        = $(wildcard sql/upgrade/$(EXTENSION)--*--*.sql)
 DATA_built  = sql/$(EXTENSION)--$(BASE_VERSION).sql sql/$(EXTENSION)--0.3.0--0.4.0.sql \
