@@ -231,22 +231,75 @@ refuge_fingerprint_out(PG_FUNCTION_ARGS)
 	PG_RETURN_CSTRING(s.data);
 }
 
-/* Binary form: an ISO/IEC 19794-2:2005 record with this one view. */
+/*
+ * Binary form: the template itself, field by field in network byte order,
+ * so that binary COPY, binary drivers and logical replication in binary
+ * mode carry it unchanged (an ISO record rounds angles and coordinates):
+ *
+ *		"RFP" version(1) position impression quality
+ *		width height res_x res_y nminutiae (uint16 each)
+ *		nminutiae x { x y (int32) angle (uint16) type quality (uint8) }
+ *
+ * recv also accepts an ISO/IEC 19794-2 or ANSI 378 record ("FMR\0") with one
+ * view, as earlier versions sent.
+ */
+#define FP_BINARY_MAGIC "RFP"
+#define FP_BINARY_VERSION 1
+
 Datum
 refuge_fingerprint_recv(PG_FUNCTION_ARGS)
 {
 	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
 	int			len = buf->len - buf->cursor;
-	fp_record  *rec = palloc(sizeof(fp_record));
-	rf_error	err;
+	FingerprintDatum *d;
+	int			n;
 
-	if (fp_parse_record((const uint8_t *) pq_getmsgbytes(buf, len), len, 0, rec, &err) != RF_OK)
+	if (len >= 4 && memcmp(buf->data + buf->cursor, "FMR", 4) == 0)
+	{
+		fp_record  *rec = palloc(sizeof(fp_record));
+		rf_error	err;
+
+		if (fp_parse_record((const uint8_t *) pq_getmsgbytes(buf, len), len, 0, rec, &err) != RF_OK)
+			ereport(ERROR, (errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+							errmsg("invalid binary fingerprint: %s (byte %ld)", err.message, err.offset)));
+		if (rec->nviews != 1)
+			ereport(ERROR, (errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+							errmsg("invalid binary fingerprint: %d views, expected 1", rec->nviews)));
+		PG_RETURN_POINTER(from_view(rec, 0));
+	}
+	if (len < 4 + 3 + 5 * 2 || memcmp(buf->data + buf->cursor, FP_BINARY_MAGIC, 3) != 0 ||
+		buf->data[buf->cursor + 3] != FP_BINARY_VERSION)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-						errmsg("invalid binary fingerprint: %s (byte %ld)", err.message, err.offset)));
-	if (rec->nviews != 1)
+						errmsg("invalid binary fingerprint: %d bytes without the RFP version 1 header", len)));
+	buf->cursor += 4;
+	n = (len - 17) / 12;
+	if ((len - 17) % 12 != 0 || n > FP_MAX_MINUTIAE)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-						errmsg("invalid binary fingerprint: %d views, expected 1", rec->nviews)));
-	PG_RETURN_POINTER(from_view(rec, 0));
+						errmsg("invalid binary fingerprint: %d bytes is not a header and whole minutiae", len)));
+	d = palloc0(FP_DATUM_SIZE(n));
+	SET_VARSIZE(d, FP_DATUM_SIZE(n));
+	d->version = FP_DATUM_VERSION;
+	d->position = pq_getmsgint(buf, 1);
+	d->impression = pq_getmsgint(buf, 1);
+	d->quality = pq_getmsgint(buf, 1);
+	d->width = pq_getmsgint(buf, 2);
+	d->height = pq_getmsgint(buf, 2);
+	d->res_x = pq_getmsgint(buf, 2);
+	d->res_y = pq_getmsgint(buf, 2);
+	d->nminutiae = pq_getmsgint(buf, 2);
+	if (d->nminutiae != n)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+						errmsg("invalid binary fingerprint: header says %d minutiae, the value holds %d", d->nminutiae, n)));
+	for (int i = 0; i < n; i++)
+	{
+		d->minutiae[i].x = (int32) pq_getmsgint(buf, 4);
+		d->minutiae[i].y = (int32) pq_getmsgint(buf, 4);
+		d->minutiae[i].angle = pq_getmsgint(buf, 2);
+		d->minutiae[i].type = pq_getmsgint(buf, 1);
+		d->minutiae[i].quality = pq_getmsgint(buf, 1);
+	}
+	check_view(d, ERRCODE_INVALID_BINARY_REPRESENTATION);
+	PG_RETURN_POINTER(d);
 }
 
 static bytea *
@@ -267,11 +320,28 @@ to_iso(const FingerprintDatum *d)
 Datum
 refuge_fingerprint_send(PG_FUNCTION_ARGS)
 {
-	bytea	   *iso = to_iso(PG_GETARG_FP_P(0));
+	FingerprintDatum *d = PG_GETARG_FP_P(0);
 	StringInfoData buf;
 
 	pq_begintypsend(&buf);
-	pq_sendbytes(&buf, VARDATA(iso), VARSIZE(iso) - VARHDRSZ);
+	pq_sendbytes(&buf, FP_BINARY_MAGIC, 3);
+	pq_sendint8(&buf, FP_BINARY_VERSION);
+	pq_sendint8(&buf, d->position);
+	pq_sendint8(&buf, d->impression);
+	pq_sendint8(&buf, d->quality);
+	pq_sendint16(&buf, d->width);
+	pq_sendint16(&buf, d->height);
+	pq_sendint16(&buf, d->res_x);
+	pq_sendint16(&buf, d->res_y);
+	pq_sendint16(&buf, d->nminutiae);
+	for (int i = 0; i < d->nminutiae; i++)
+	{
+		pq_sendint32(&buf, d->minutiae[i].x);
+		pq_sendint32(&buf, d->minutiae[i].y);
+		pq_sendint16(&buf, d->minutiae[i].angle);
+		pq_sendint8(&buf, d->minutiae[i].type);
+		pq_sendint8(&buf, d->minutiae[i].quality);
+	}
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }
 

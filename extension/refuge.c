@@ -43,6 +43,7 @@ _PG_init(void)
 	RefugeIdentityInit();
 	RefugeVaultInit();
 	RefugeImageInit();
+	RefugeLogPrivacyInit();
 	MarkGUCPrefixReserved("refuge");
 }
 

@@ -22,6 +22,9 @@ extern void RefugeImageCheck(const uint8 *data, size_t len, const char *media_ty
 extern uint8 *RefugeImageDecodeRGB(const uint8 *data, size_t len, int max_w, int max_h, int *out_w,
 								   int *out_h, const char **why);
 
+/* log_privacy.c: failed API calls leave their statement out of the server log */
+extern void RefugeLogPrivacyInit(void);
+
 /* access_log.c: in a logging worker, the reader it writes for */
 extern char *RefugeWorkerActor;
 

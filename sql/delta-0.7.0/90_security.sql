@@ -60,3 +60,4 @@ create policy staff_read on refuge.status_change for select to refuge_registrati
            or site_id = any ((select refuge.scope_sites())::uuid[]));
 grant execute on function refuge.request_status_change(uuid, text, text, text) to refuge_registration, refuge_supervisor;
 grant execute on function refuge.decide_status_change(uuid, boolean, text) to refuge_supervisor;
+grant execute on function refuge.vulnerability_factors(uuid, text) to refuge_registration, refuge_supervisor;
