@@ -44,6 +44,7 @@ _PG_init(void)
 	RefugeVaultInit();
 	RefugeImageInit();
 	RefugeLogPrivacyInit();
+	RefugeDisclosureInit();
 	MarkGUCPrefixReserved("refuge");
 }
 

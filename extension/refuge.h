@@ -25,6 +25,9 @@ extern uint8 *RefugeImageDecodeRGB(const uint8 *data, size_t len, int max_w, int
 /* log_privacy.c: failed API calls leave their statement out of the server log */
 extern void RefugeLogPrivacyInit(void);
 
+/* disclosure.c: the refuge.min_cell_size setting */
+extern void RefugeDisclosureInit(void);
+
 /* access_log.c: in a logging worker, the reader it writes for */
 extern char *RefugeWorkerActor;
 

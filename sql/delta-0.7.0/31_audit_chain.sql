@@ -18,7 +18,7 @@ declare
     hashes bytea[] := '{}';
     n bigint := 0;
 begin
-    perform refuge.authorize_any(array['refuge_admin', 'refuge_supervisor']::name[], 'seal_audit');
+    perform refuge.authorize_any(array['refuge_admin', 'refuge_supervisor', 'refuge_dba']::name[], 'seal_audit');
     if current_setting('transaction_isolation') <> 'read committed' then
         raise exception using errcode = '25000',
             message = 'seal_audit: run it under READ COMMITTED (a batch must see the batch before it)';
@@ -74,7 +74,7 @@ declare
     reached bigint;
     loads bigint;
 begin
-    perform refuge.authorize_any(array['refuge_admin', 'refuge_supervisor']::name[], 'verify_audit');
+    perform refuge.authorize_any(array['refuge_admin', 'refuge_supervisor', 'refuge_dba']::name[], 'verify_audit');
     if (anchor_seq is null) <> (anchor_hash is null) then
         perform refuge.raise_field('22004', 'anchor_hash', 'an anchor is a sequence number and its hash, both given');
     end if;

@@ -217,7 +217,7 @@ begin
     select * into c from refuge.process_case p where p.id = r.case_id;
     -- consent is checked at every read, not only when the case was referred
     if r.status = 'ACTIVE' and c.module = 'SGBV'
-       and not coalesce((select g.consent_sharing from refuge.gbv_incident g where g.case_id = c.id), false) then
+       and not coalesce((select gi.consent_sharing from refuge.gbv_incident gi where gi.case_id = c.id), false) then
         raise exception using errcode = '42501',
             message = format('referred_case: referral %s ended: the survivor has not consented to sharing', r.id);
     end if;

@@ -61,3 +61,17 @@ create policy staff_read on refuge.status_change for select to refuge_registrati
 grant execute on function refuge.request_status_change(uuid, text, text, text) to refuge_registration, refuge_supervisor;
 grant execute on function refuge.decide_status_change(uuid, boolean, text) to refuge_supervisor;
 grant execute on function refuge.vulnerability_factors(uuid, text) to refuge_registration, refuge_supervisor;
+
+-- The scheduler's jobs (README, "Scheduling with pg_cron"): a login that is
+-- a member of refuge_dba seals the audit chain, sweeps overdue cases and
+-- takes snapshots.
+grant execute on function refuge.seal_audit(), refuge.verify_audit(bigint, text), refuge.audit_head() to refuge_dba;
+alter function refuge_warehouse.pyramid_bar(bigint, bigint, bigint, integer, integer, integer, integer, text, boolean) owner to refuge_owner;
+grant execute on function refuge_warehouse.flows(integer, integer), refuge_warehouse.population_forecast(text, integer),
+    refuge_warehouse.pyramid_bar(bigint, bigint, bigint, integer, integer, integer, integer, text, boolean),
+    refuge_warehouse.age_bands(), refuge_warehouse.age_band(integer), refuge_warehouse.band_bracket(text)
+    to refuge_analyst, refuge_dba;
+grant execute on function refuge.sdc_protect(bigint[], integer[], integer[], integer[], integer, boolean[], boolean[])
+    to refuge_analyst, refuge_dba, refuge_supervisor;
+-- the audit classes are shipped with the extension (nothing local to dump)
+select pg_catalog.pg_extension_config_dump('refuge.audit_scope', 'where false');
