@@ -163,7 +163,8 @@ find_determined(int nvars, const bool *supp, int neq, const Equation *eqs, bool 
 				a[(Size) rank * m + j] = tmp;
 			}
 		inv = mod_inverse(a[(Size) rank * m + c]);
-		for (int j = c; j < m; j++)
+		/* whole rows: a column left of c without a pivot may hold entries too */
+		for (int j = 0; j < m; j++)
 			a[(Size) rank * m + j] = (uint32) ((uint64) a[(Size) rank * m + j] * inv % SDC_PRIME);
 		for (int r = 0; r < rows; r++)
 		{
@@ -172,7 +173,7 @@ find_determined(int nvars, const bool *supp, int neq, const Equation *eqs, bool 
 			if (r == rank || a[(Size) r * m + c] == 0)
 				continue;
 			f = a[(Size) r * m + c];
-			for (int j = c; j < m; j++)
+			for (int j = 0; j < m; j++)
 			{
 				uint64		sub = f * a[(Size) rank * m + j] % SDC_PRIME;
 
@@ -199,9 +200,26 @@ find_determined(int nvars, const bool *supp, int neq, const Equation *eqs, bool 
 	pfree(var_of);
 }
 
-/* The unsuppressed, suppressible variable of an equation with the fewest people (a non-zero one first). */
+/*
+ * Is v a better variable to suppress next than best?  Lower priority first
+ * (cells before the totals they add up to), then a non-zero count, then the
+ * fewest people.
+ */
+static bool
+better(int v, int best, const int64 *counts, const int32 *priority)
+{
+	if (best < 0)
+		return true;
+	if (priority[v] != priority[best])
+		return priority[v] < priority[best];
+	if ((counts[v] > 0) != (counts[best] > 0))
+		return counts[v] > 0;
+	return counts[v] < counts[best];
+}
+
+/* The best unsuppressed, suppressible variable of an equation, or -1. */
 static int
-cheapest(const Equation *eq, const bool *supp, const bool *fixed, const int64 *counts)
+cheapest(const Equation *eq, const bool *supp, const bool *fixed, const int64 *counts, const int32 *priority)
 {
 	int			best = -1;
 
@@ -209,19 +227,76 @@ cheapest(const Equation *eq, const bool *supp, const bool *fixed, const int64 *c
 	{
 		int			v = eq->terms[t].var;
 
-		if (supp[v] || fixed[v])
-			continue;
-		if (best < 0 ||
-			(counts[v] > 0 && (counts[best] == 0 || counts[v] < counts[best])))
+		if (!supp[v] && !fixed[v] && better(v, best, counts, priority))
 			best = v;
 	}
 	return best;
 }
 
 /*
+ * A determined variable d: suppress the best candidate of the equations it
+ * is in; when they hold none, of the equations reachable from it through
+ * suppressed variables (the ones that determine it).
+ */
+static int
+breaker(int d, int nvars, int neq, const Equation *eqs, const int *const *var_eqs, const int *nvar_eqs,
+		const bool *supp, const bool *fixed, const int64 *counts, const int32 *priority)
+{
+	int			best = -1;
+	bool	   *seen_eq = palloc0(Max(neq, 1) * sizeof(bool));
+	bool	   *seen_var = palloc0(Max(nvars, 1) * sizeof(bool));
+	int		   *queue = palloc(Max(nvars, 1) * sizeof(int));
+	int			head = 0,
+				tail = 0;
+
+	for (int i = 0; i < nvar_eqs[d]; i++)
+	{
+		int			v = cheapest(&eqs[var_eqs[d][i]], supp, fixed, counts, priority);
+
+		if (v >= 0 && better(v, best, counts, priority))
+			best = v;
+	}
+	if (best >= 0)
+		return best;
+	queue[tail++] = d;
+	seen_var[d] = true;
+	while (head < tail)
+	{
+		int			u = queue[head++];
+
+		for (int i = 0; i < nvar_eqs[u]; i++)
+		{
+			int			e = var_eqs[u][i];
+
+			if (seen_eq[e])
+				continue;
+			seen_eq[e] = true;
+			for (int t = 0; t < eqs[e].nterms; t++)
+			{
+				int			v = eqs[e].terms[t].var;
+
+				if (supp[v] && !seen_var[v])
+				{
+					seen_var[v] = true;
+					queue[tail++] = v;
+				}
+				else if (!supp[v] && !fixed[v] && better(v, best, counts, priority))
+					best = v;
+			}
+		}
+	}
+	pfree(seen_eq);
+	pfree(seen_var);
+	pfree(queue);
+	return best;
+}
+
+/*
  * refuge.sdc_protect(counts bigint[], eq_id int[], eq_var int[], eq_coef int[],
- *                    k int, fixed boolean[] default null, forced boolean[] default null)
- *		returns boolean[]: which variables to suppress.
+ *                    k int, fixed boolean[] default null, forced boolean[] default null,
+ *                    priority int[] default null)
+ *		returns boolean[]: which variables to suppress.  Among candidates, a lower
+ * priority is suppressed first (cells before totals), then the fewest people.
  * Variables are 1-based positions in counts; each (eq_id, eq_var, eq_coef)
  * triple is one term of equation eq_id (sum of coef * var = 0).
  */
@@ -242,6 +317,9 @@ refuge_sdc_protect(PG_FUNCTION_ARGS)
 	bool	   *supp;
 	bool	   *fixed;
 	bool	   *determined;
+	int32	   *priority;
+	int		  **var_eqs;
+	int		   *nvar_eqs;
 	int			neq = 0;
 	int			maxid = 0;
 	int		   *index;
@@ -287,6 +365,17 @@ refuge_sdc_protect(PG_FUNCTION_ARGS)
 					 errmsg("%s: one boolean per variable", i == 5 ? "fixed" : "forced")));
 		memcpy(i == 5 ? fixed : supp, ARR_DATA_PTR(flags), nvars * sizeof(bool));
 	}
+	priority = palloc0(Max(nvars, 1) * sizeof(int32));
+	if (PG_NARGS() > 7 && !PG_ARGISNULL(7))
+	{
+		ArrayType  *pr = PG_GETARG_ARRAYTYPE_P(7);
+
+		if (ARR_ELEMTYPE(pr) != INT4OID || ARR_HASNULL(pr) || ArrayGetNItems(ARR_NDIM(pr), ARR_DIMS(pr)) != nvars)
+			ereport(ERROR,
+					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+					 errmsg("priority: one integer per variable")));
+		memcpy(priority, ARR_DATA_PTR(pr), nvars * sizeof(int32));
+	}
 	for (int v = 0; v < nvars; v++)
 	{
 		if (counts[v] < 0)
@@ -328,6 +417,24 @@ refuge_sdc_protect(PG_FUNCTION_ARGS)
 		eq->terms[eq->nterms].coef = eq_coef[t];
 		eq->nterms++;
 	}
+	/* the equations each variable is in */
+	nvar_eqs = palloc0(Max(nvars, 1) * sizeof(int));
+	var_eqs = palloc(Max(nvars, 1) * sizeof(int *));
+	for (int e = 0; e < neq; e++)
+		for (int t = 0; t < eqs[e].nterms; t++)
+			nvar_eqs[eqs[e].terms[t].var]++;
+	for (int v = 0; v < nvars; v++)
+	{
+		var_eqs[v] = palloc(Max(nvar_eqs[v], 1) * sizeof(int));
+		nvar_eqs[v] = 0;
+	}
+	for (int e = 0; e < neq; e++)
+		for (int t = 0; t < eqs[e].nterms; t++)
+		{
+			int			v = eqs[e].terms[t].var;
+
+			var_eqs[v][nvar_eqs[v]++] = e;
+		}
 
 	do
 	{
@@ -353,7 +460,7 @@ refuge_sdc_protect(PG_FUNCTION_ARGS)
 				}
 			if (nsupp == 0 || (nsupp >= 2 && !((pos == 0 || neg == 0) && sum < k)))
 				continue;
-			v = cheapest(&eqs[e], supp, fixed, counts);
+			v = cheapest(&eqs[e], supp, fixed, counts, priority);
 			if (v >= 0)
 			{
 				supp[v] = true;
@@ -366,21 +473,16 @@ refuge_sdc_protect(PG_FUNCTION_ARGS)
 		find_determined(nvars, supp, neq, eqs, determined);
 		for (int d = 0; d < nvars && !changed; d++)
 		{
+			int			v;
+
 			if (!determined[d])
 				continue;
-			for (int e = 0; e < neq && !changed; e++)
-				for (int t = 0; t < eqs[e].nterms; t++)
-					if (eqs[e].terms[t].var == d)
-					{
-						int			v = cheapest(&eqs[e], supp, fixed, counts);
-
-						if (v >= 0)
-						{
-							supp[v] = true;
-							changed = true;
-						}
-						break;
-					}
+			v = breaker(d, nvars, neq, eqs, (const int *const *) var_eqs, nvar_eqs, supp, fixed, counts, priority);
+			if (v >= 0)
+			{
+				supp[v] = true;
+				changed = true;
+			}
 		}
 	} while (changed);
 

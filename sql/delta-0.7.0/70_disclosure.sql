@@ -11,12 +11,13 @@
 -- open and closed cases per operation, with no state, step or person link.
 
 create function refuge.sdc_protect(counts bigint[], eq_id integer[], eq_var integer[], eq_coef integer[], k integer,
-                                   fixed boolean[] default null, forced boolean[] default null)
+                                   fixed boolean[] default null, forced boolean[] default null,
+                                   priority integer[] default null)
     returns boolean[]
     language c immutable
     as 'MODULE_PATHNAME', 'refuge_sdc_protect';
-comment on function refuge.sdc_protect(bigint[], integer[], integer[], integer[], integer, boolean[], boolean[]) is
-    'cell suppression: which of the counts to suppress so that none below k is shown and none can be recomputed from the equations (eq_id, eq_var, eq_coef: sum of coef * count = 0)';
+comment on function refuge.sdc_protect(bigint[], integer[], integer[], integer[], integer, boolean[], boolean[], integer[]) is
+    'cell suppression: which of the counts to suppress so that none below k is shown and none can be recomputed from the equations (eq_id, eq_var, eq_coef: sum of coef * count = 0); fixed ones are never suppressed, forced ones always, a lower priority first';
 
 -- The age bands of population pyramids: five years wide inside UNHCR's
 -- brackets, so that a band never straddles a bracket (a band that did would
@@ -153,15 +154,15 @@ begin
     -- the variables: one per published figure with people in it
     create temp table pub_var on commit drop as
     with v as (
-        select 'cell' as kind, origin, ptype, sex, refuge_warehouse.band_bracket(band) as grp, sum(n) as n
+        select 'cell' as kind, origin, ptype, sex, refuge_warehouse.band_bracket(band) as grp, sum(n)::bigint as n
           from pub_base group by 2, 3, 4, 5
-        union all select 'row_sex', origin, ptype, sex, '', sum(n) from pub_base group by 2, 3, 4
-        union all select 'row', origin, ptype, '', '', sum(n) from pub_base group by 2, 3
-        union all select 'op_sex', '', '', sex, '', sum(n) from pub_base group by 4
-        union all select 'op', '', '', '', '', sum(n) from pub_base
-        union all select 'children', '', '', '', '', sum(n) from pub_base where band in ('0-4', '5-11', '12-17')
-        union all select 'unknown_age', '', '', '', '', sum(n) from pub_base where band = 'unknown'
-        union all select 'band', '', '', sex, band, sum(n) from pub_base
+        union all select 'row_sex', origin, ptype, sex, '', sum(n)::bigint from pub_base group by 2, 3, 4
+        union all select 'row', origin, ptype, '', '', sum(n)::bigint from pub_base group by 2, 3
+        union all select 'op_sex', '', '', sex, '', sum(n)::bigint from pub_base group by 4
+        union all select 'op', '', '', '', '', sum(n)::bigint from pub_base
+        union all select 'children', '', '', '', '', sum(n)::bigint from pub_base where band in ('0-4', '5-11', '12-17')
+        union all select 'unknown_age', '', '', '', '', sum(n)::bigint from pub_base where band = 'unknown'
+        union all select 'band', '', '', sex, band, sum(n)::bigint from pub_base
                    where sex in ('F', 'M') and band <> 'unknown' group by 4, 5)
     select row_number() over (order by kind, origin, ptype, sex, grp)::integer as vid, * from v where n > 0;
     -- the equations: sum of coef * variable = 0
@@ -195,7 +196,11 @@ begin
     select array_agg(n order by vid) into counts from pub_var;
     select array_agg(x.eid order by x.eid, x.vid), array_agg(x.vid order by x.eid, x.vid), array_agg(x.coef order by x.eid, x.vid)
       into eid, evar, ecoef from pub_eq x;
-    supp := refuge.sdc_protect(coalesce(counts, '{}'), coalesce(eid, '{}'), coalesce(evar, '{}'), coalesce(ecoef, '{}'), k);
+    -- the pyramid's bands give way first, then cells, then the totals they add up to
+    supp := refuge.sdc_protect(coalesce(counts, '{}'), coalesce(eid, '{}'), coalesce(evar, '{}'), coalesce(ecoef, '{}'), k,
+        null, null, (select array_agg(case v.kind when 'band' then 0 when 'cell' then 1 when 'row_sex' then 2
+                                                  when 'op_sex' then 4 when 'op' then 5 else 3 end order by v.vid)
+                       from pub_var v));
     create temp table pub_out on commit drop as
     select v.*, supp[v.vid] as suppressed from pub_var v;
 

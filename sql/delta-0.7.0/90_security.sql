@@ -71,7 +71,7 @@ grant execute on function refuge_warehouse.flows(integer, integer), refuge_wareh
     refuge_warehouse.pyramid_bar(bigint, bigint, bigint, integer, integer, integer, integer, text, boolean),
     refuge_warehouse.age_bands(), refuge_warehouse.age_band(integer), refuge_warehouse.band_bracket(text)
     to refuge_analyst, refuge_dba;
-grant execute on function refuge.sdc_protect(bigint[], integer[], integer[], integer[], integer, boolean[], boolean[])
+grant execute on function refuge.sdc_protect(bigint[], integer[], integer[], integer[], integer, boolean[], boolean[], integer[])
     to refuge_analyst, refuge_dba, refuge_supervisor;
 -- the audit classes are shipped with the extension (nothing local to dump)
 select pg_catalog.pg_extension_config_dump('refuge.audit_scope', 'where false');
