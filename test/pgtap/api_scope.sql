@@ -96,8 +96,8 @@ select is(pg_temp.as_role('tap_analyst', 'select count(*) from refuge.population
           'analysts cannot lower the suppression threshold');
 select cmp_ok((select count(*) from refuge.population_summary(min_cell => 1) where individuals is not null), '>', 0::bigint,
           'superusers can');
-select is((select sum(individuals)::int from refuge.population_summary(min_cell => 1)), 8,
-          'and the counts add up to the active population (3 families of 2, plus 2 people registered alone)');
+select is((select sum(individuals)::int from refuge.population_summary(min_cell => 1)), 9,
+          'and the counts add up to the active population (3 families of 2, 2 people registered alone, 1 under a reused request id)');
 select is(pg_temp.as_role('tap_reg_ken', 'select count(*) from refuge.population_summary()'), '42501',
           'registration staff do not get the statistics function');
 

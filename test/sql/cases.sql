@@ -216,10 +216,13 @@ select refuge.assign_case(:'vr', 'cs_prot', now() + interval '3 days') ->> 'assi
 select refuge.flag_case(:'vr', 'Household reports threats from a neighbour', 'refuge_protection', 'HIGH') is not null as flagged;
 reset role;
 update refuge.process_case set due_at = now() - interval '1 hour' where id = :'vr';
+-- a supervisor sweeps only the modules they work in their operations
 set role cs_rsd_sup;
+select refuge.check_overdue() as outside_the_supervisors_modules;
+reset role;
+-- the scheduler (here a superuser; in production a refuge_dba login) sweeps everything
 select refuge.check_overdue() as overdue_alerts;
 select refuge.check_overdue() as again;
-reset role;
 select kind, severity, to_role, message ~ 'overdue in state COUNSELLING' as overdue from refuge.case_alert
  where case_id = :'vr' order by raised_at, kind;
 set role cs_prot;
@@ -343,10 +346,18 @@ select (v ->> 'intact')::boolean as intact, (v ->> 'sealed_rows')::bigint > 100 
   from refuge.verify_audit() v;
 reset role;
 select count(*) > 0 as case_changes_audited from refuge.audit_log where table_name in ('process_case', 'case_event');
+-- replica mode no longer silences the guards: only DDL does, and the chain sees the result
+set session_replication_role = replica;
+select pg_temp.err($q$delete from refuge.audit_log where id = (select min(id) from refuge.audit_log)$q$) as replica_delete;
+reset session_replication_role;
+alter table refuge.audit_log disable trigger append_only;
+alter table refuge.audit_log disable trigger guard;
 update refuge.audit_log set new_data = jsonb_set(new_data, '{state}', '"RECOGNIZED"')
  where id = (select min(id) from refuge.audit_log where table_name = 'process_case' and action = 'U');
 delete from refuge.audit_log where id = (select min(id) from refuge.audit_log where table_name = 'case_note');
-insert into refuge.audit_log (actor, table_name, action, new_data, txid) values ('nobody', 'process_case', 'I', '{}', 3);
+insert into refuge.audit_log (actor, table_name, action, new_data, txid, class) values ('nobody', 'process_case', 'I', '{}', 3, 'case');
+alter table refuge.audit_log enable always trigger append_only;
+alter table refuge.audit_log enable always trigger guard;
 select (v ->> 'intact')::boolean as intact, v ->> 'problem_count' as problems,
        (select string_agg(p ->> 'problem', '; ' order by p ->> 'problem') from jsonb_array_elements(v -> 'problems') p) as found
   from refuge.verify_audit() v;
