@@ -424,6 +424,9 @@ typedef struct BulkLoad
 
 static List *bulk_loads = NIL;
 
+/* refuge_audit_flush is inserting genuine audit rows (not a load) */
+static bool flushing = false;
+
 static void
 AuditXactCallback(XactEvent event, void *arg)
 {
@@ -775,10 +778,19 @@ refuge_audit_flush(PG_FUNCTION_ARGS)
 		Oid			argtypes[9] = {NAMEARRAYOID, UUIDARRAYOID, UUIDARRAYOID, TEXTARRAYOID, UUIDARRAYOID,
 		TEXTARRAYOID, JSONBARRAYOID, JSONBARRAYOID, UUIDARRAYOID};
 
-		if (classed)
-			rc = SPI_execute_plan(SavedPlan(&plan, sql, 9, argtypes), args, NULL, false, 0);
-		else
-			rc = SPI_execute_plan(SavedPlan(&plan_old, sql_old, 8, argtypes), args, NULL, false, 0);
+		flushing = true;
+		PG_TRY();
+		{
+			if (classed)
+				rc = SPI_execute_plan(SavedPlan(&plan, sql, 9, argtypes), args, NULL, false, 0);
+			else
+				rc = SPI_execute_plan(SavedPlan(&plan_old, sql_old, 8, argtypes), args, NULL, false, 0);
+		}
+		PG_FINALLY();
+		{
+			flushing = false;
+		}
+		PG_END_TRY();
 	}
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "refuge_audit_flush: audit insert failed: %s", SPI_result_code_string(rc));
@@ -809,7 +821,7 @@ refuge_audit_guard(PG_FUNCTION_ARGS)
 	tuple = trigdata->tg_trigtuple;
 	if (!TRIGGER_FIRED_BEFORE(trigdata->tg_event) || !TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
 		elog(ERROR, "refuge_audit_guard: must be fired before insert");
-	if (BulkLoading(trigdata))
+	if (BulkLoading(trigdata) && !flushing)
 	{
 		CollectBulkRow(trigdata, trigdata->tg_trigger);
 		return PointerGetDatum(tuple);

@@ -289,11 +289,15 @@ set role cs_partner2;
 select count(*) as other_partner_sees from refuge.referred_cases();
 select pg_temp.err(format($q$select refuge.referred_case(%L)$q$, :'referral'));
 reset role;
+-- the survivor withdraws consent to sharing: the referral ends at once
 set role cs_prot;
-select refuge.end_referral(:'referral', 'REVOKED', 'survivor withdrew consent');
+select refuge.set_gbv_consent(:'gbv', true, false, 'survivor withdrew consent at the follow-up visit') - 'case_id' - 'number'
+    as consent;
+select status, end_reason from refuge.case_referral where id = :'referral';
+select pg_temp.err(format($q$select refuge.refer_case(%L, 'IRC', array['CASE'], 'again')$q$, :'gbv')) as refer_again;
 reset role;
 set role cs_partner;
-select count(*) as after_revocation from refuge.referred_cases();
+select count(*) as after_withdrawal from refuge.referred_cases();
 select pg_temp.err(format($q$select refuge.referred_case(%L)$q$, :'referral'));
 reset role;
 select actor, kind, purpose from refuge.sensitive_read order by id;
