@@ -82,8 +82,8 @@ done
 # clusters, so they run as the postgres user from a copy it can read
 log "Perl TAP suites"
 TAPDIR=$(mktemp -d /tmp/refuge-tap.XXXXXX)
-cp -r test/t "$TAPDIR/" && chown -R postgres "$TAPDIR"
-( cd "$TAPDIR" && runuser -u postgres -- env PATH="$PGBIN:$PATH" TESTDIR="$TAPDIR" \
+cp -r test/t "$TAPDIR/" && cp README.md "$TAPDIR/" && chown -R postgres "$TAPDIR"
+( cd "$TAPDIR" && runuser -u postgres -- env PATH="$PGBIN:$PATH" TESTDIR="$TAPDIR" REFUGE_README="$TAPDIR/README.md" \
       PG_REGRESS="$("$PGBIN/pg_config" --pgxs | xargs dirname)/../test/regress/pg_regress" \
       prove -v -I "$("$PGBIN/pg_config" --pgxs | xargs dirname)/../test/perl" t/*.pl ) > "$OUT/tap.log" 2>&1
 tally "perl TAP" "$OUT/tap.log" $? || { tail -30 "$OUT/tap.log"; cp -r "$TAPDIR/tmp_check/log" "$OUT/tap-log" 2>/dev/null; }

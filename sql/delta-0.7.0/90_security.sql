@@ -75,3 +75,6 @@ grant execute on function refuge.sdc_protect(bigint[], integer[], integer[], int
     to refuge_analyst, refuge_dba, refuge_supervisor;
 -- the audit classes are shipped with the extension (nothing local to dump)
 select pg_catalog.pg_extension_config_dump('refuge.audit_scope', 'where false');
+grant execute on function refuge.deployment_check(), refuge.preloaded() to refuge_admin, refuge_dba;
+grant execute on function refuge.identifier_key(text) to refuge_registration, refuge_supervisor, refuge_biometrics,
+    refuge_biometrics_admin, refuge_rsd, refuge_resettlement, refuge_protection, refuge_child_protection;

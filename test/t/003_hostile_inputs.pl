@@ -23,6 +23,8 @@ $node->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'refuge'
 refuge.vault_key_file = '$key'
 max_worker_processes = 16
+log_min_error_statement = error
+log_statement = none
 });
 $node->start;
 my $started = $node->safe_psql('postgres', 'select pg_postmaster_start_time()');
@@ -196,7 +198,45 @@ my $pdf_seconds = time - $t0;
 ok($ret == 0 || $err =~ /canceling statement due to statement timeout/,
 	"statement_timeout is honoured while the form is laid out (1 MB of text printed in ${pdf_seconds}s)");
 
-# 5. nothing crashed: the postmaster is the one that started
+# 5. the vault key file's path is hidden from other roles from the server's
+#    start (refuge is preloaded, so the setting is defined before any session)
+$node->safe_psql('postgres', 'create role stranger login');
+($ret, $out, $err) = $node->psql('postgres', 'show refuge.vault_key_file', extra_params => [ '-U', 'stranger' ]);
+like($err, qr/must be superuser or have privileges of pg_read_all_settings/,
+	'a login without any refuge role cannot SHOW refuge.vault_key_file in a fresh session');
+is($node->safe_psql('postgres', q{select count(*) from pg_settings where name = 'refuge.vault_key_file'},
+		extra_params => [ '-U', 'stranger' ]), '0', 'nor find it in pg_settings');
+my $plain = PostgreSQL::Test::Cluster->new('not_preloaded');
+$plain->init;
+$plain->append_conf('postgresql.conf', "refuge.vault_key_file = '$key'\n");
+$plain->start;
+$plain->safe_psql('postgres', 'set client_min_messages = warning; create extension refuge cascade; create role stranger login');
+is($plain->safe_psql('postgres', 'show refuge.vault_key_file', extra_params => [ '-U', 'stranger' ]), $key,
+	'(without the preload, a fresh session shows the path: why the vault requires it)');
+($ret, $out, $err) = $plain->psql('postgres', 'select refuge.vault_key_id()');
+like($err, qr/the vault needs refuge in shared_preload_libraries/, 'and the vault refuses to open there');
+$plain->stop;
+
+# 6. a failed call does not put what it carried into the server log
+#    (log_min_error_statement = error, PostgreSQL's default)
+$node->safe_psql('postgres', q{
+	create role protector login;
+	grant refuge_protection to protector;
+	select refuge.assign_staff('protector', 'KEN');
+	set role protector;
+	select refuge.open_case('SGBV', id) from refuge.individual where given_name = 'Deng';
+});
+($ret, $out, $err) = $node->psql('postgres', q{
+	set role protector;
+	select refuge.record_gbv_incident(c.id, '{"violence_type": "NOT_A_TYPE", "consent_services": true,
+	    "consent_sharing": false, "narrative": "SURVIVOR-NARRATIVE-7731 taken behind the clinic"}')
+	  from refuge.process_case c where c.module = 'SGBV'});
+like($err, qr/incident\.violence_type: "NOT_A_TYPE" is not a GBVIMS type/, 'the caller gets the error, naming the field');
+ok(!$node->log_contains('SURVIVOR-NARRATIVE-7731'), 'the narrative does not reach the server log');
+($ret, $out, $err) = $node->psql('postgres', q{select 1/0, 'UNRELATED-STATEMENT-4412'});
+ok($node->log_contains('UNRELATED-STATEMENT-4412'), '(a failed statement outside refuge is still logged as configured)');
+
+# 7. nothing crashed: the postmaster is the one that started
 is($node->safe_psql('postgres', 'select pg_postmaster_start_time()'), $started, 'the postmaster never restarted');
 ok(!$node->log_contains('terminated by signal|server process .* was terminated|all server processes terminated'),
 	'no backend died');
