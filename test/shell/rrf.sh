@@ -141,6 +141,36 @@ stage "$sample"
 is "$(PGOPTIONS="-c role=rrf_clerk" q $DB "select refuge.import_rrf(doc) from public.rrf_in" 2>&1 | sed -n 's/^ERROR:  //p')" \
    "import_rrf: role rrf_clerk is not a member of refuge_resettlement" "registration staff alone may not import a case"
 
+# 4. another operation's officer: the import's request id (derived from the
+#    file) taken first does not block the import, and the "already imported"
+#    lookup does not answer with another operation's case
+is "$(PGOPTIONS="-c role=rrf_officer" q $DB "select refuge.import_rrf(doc) ->> 'status' from public.rrf_in")" "imported" \
+   "the minimal case is imported in Turkey"
+first=$(q $DB "select number from refuge.process_case")
+psql -X -q -v ON_ERROR_STOP=1 -d $DB >/dev/null <<'SQL'
+set client_min_messages = warning;
+do $$ begin
+  if not exists (select 1 from pg_roles where rolname = 'rrf_officer2') then create role rrf_officer2; end if;
+  if not exists (select 1 from pg_roles where rolname = 'rrf_clerk2') then create role rrf_clerk2; end if;
+end $$;
+grant refuge_resettlement, refuge_registration to rrf_officer2;
+grant refuge_registration to rrf_clerk2;
+select refuge.create_operation('TU2', 'TUR', 'Turkey, south-east');
+select refuge.create_site('TU2', 'GAZIANTEP', 'Gaziantep', 'URBAN');
+select refuge.assign_staff(r, 'TU2') from unnest(array['rrf_officer2', 'rrf_clerk2']) r;
+SQL
+request=$(q $DB "select refuge.derived_uuid(lower((xpath('//*[local-name()=\"ProcessingGroupGUID\"]/text()', doc))[1]::text)::uuid,
+                                            '00000000-0000-0000-0000-00000000e44f') from public.rrf_in")
+is "$(PGOPTIONS="-c role=rrf_clerk2" q $DB "select refuge.register_group('{\"request_id\": \"$request\", \"operation\": \"TU2\",
+      \"site\": \"GAZIANTEP\", \"registration_level\": \"BASIC\", \"population_type\": \"REF\",
+      \"members\": [{\"relationship\": \"PA\", \"given_name\": \"Squatter\", \"sex\": \"M\"}]}') ->> 'replayed'" 2>&1)" "false" \
+   "a clerk registering a family under the import's request id takes nothing from anyone"
+r=$(PGOPTIONS="-c role=rrf_officer2" q $DB "select (x ->> 'status') || ' ' || (x ->> 'operation') || ' ' || (x ->> 'number')
+                                          from public.rrf_in, refuge.import_rrf(doc) x" 2>&1)
+is "${r% *}" "imported TU2" "the second operation's officer imports the file into their operation"
+isnt_first=$([ "${r##* }" != "$first" ] && echo yes || echo "no: $r")
+is "$isnt_first" "yes" "and is not told the other operation's case number"
+
 rm -f /tmp/refuge_rrf_out.xml /tmp/refuge_rrf_rt.xml /tmp/refuge_rrf_bad.xml
 q postgres "drop database $DB" >/dev/null
 exit 0
