@@ -99,6 +99,9 @@ select c.relname,
                             'case_referral', 'case_transfer', 'case_note', 'case_document', 'gbv_incident',
                             'partner_staff', 'sensitive_read') then 'case'
          when c.relname in ('audit_seal', 'warehouse_key') then 'internal'
+         when c.relname = 'audit_scope' then 'shared'
+         when c.relname = 'audit_bulk_load' then 'bulk'
+         when c.relname = 'status_change' then 'person'
          when exists (select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = 'individual_id' and not a.attisdropped)
               and c.relname <> 'api_request' then 'person_child'
          when c.relname = 'audit_log' then 'audit'
@@ -280,9 +283,21 @@ begin
         end if;
         return -1;
     elsif cls = 'audit' then
-        if r = 'tap_sup_ken' then select count(*) into n from refuge.audit_log where operation_id = ken; return n;
-        elsif r = 'tap_admin' then select count(*) into n from refuge.audit_log where operation_id is null; return n;
+        -- as narrowly as the rows described: the supervisor's operation, registration-side classes and the
+        -- modules a supervisor works (fraud); configuration for administrators; identity and biometrics at HQ
+        if r = 'tap_sup_ken' then
+            select count(*) into n from refuge.audit_log
+             where operation_id = ken
+               and (class in ('registration', 'identity', 'assistance', 'access_log', 'config')
+                    or (class = 'case' and module = 'FRAUD'));
+            return n;
+        elsif r = 'tap_admin' then select count(*) into n from refuge.audit_log where class = 'config'; return n;
+        elsif r = 'tap_bioadmin' then
+            select count(*) into n from refuge.audit_log where class in ('identity', 'biometric'); return n;
         end if;
+        return -1;
+    elsif cls = 'bulk' then
+        if r = 'tap_admin' then select count(*) into n from refuge.audit_bulk_load; return n; end if;
         return -1;
     end if;
     return -1;   -- internal

@@ -109,7 +109,7 @@ functions=$(q $DB "select string_agg(p.proname, ' ' order by p.proname) from pg_
                             'population_summary', 'dedup_settings', 'fused_threshold', 'fused_fpir', 'sdc_protect',
                             'age_band', 'age_bands', 'band_bracket', 'pyramid_bar', 'caller', 'caller_has',
                             'caller_is_superuser', 'scope_operations', 'scope_sites', 'in_scope', 'code_exists',
-                            'age_bracket', 'lib_version')")
+                            'age_bracket', 'lib_version', 'make_line')")
 is "$functions" "" "an analyst executes no function but the aggregate and reference ones"
 
 # 3. the figures, checked independently

@@ -12,8 +12,9 @@ is "$(q refuge_up_old "select extversion from pg_extension where extname = 'refu
 q refuge_up_old "select refuge.create_operation('KEN', 'KEN', 'Kenya'); select refuge.create_site('KEN', 'K1', 'Kakuma', 'CAMP');
   select refuge.register_group('{\"operation\": \"KEN\", \"site\": \"K1\", \"registration_level\": \"BASIC\",
     \"population_type\": \"REF\", \"members\": [{\"relationship\": \"PA\", \"given_name\": \"Amina\", \"sex\": \"F\"}]}')" >/dev/null
-q refuge_up_old "alter extension refuge update" >/dev/null 2>&1
-is "$(q refuge_up_old "select extversion from pg_extension where extname = 'refuge'")" "$CURRENT" "ALTER EXTENSION refuge UPDATE reaches $CURRENT"
+q refuge_up_old "alter extension refuge update" >/tmp/refuge_up_update.log 2>&1
+is "$(q refuge_up_old "select extversion from pg_extension where extname = 'refuge'")" "$CURRENT" "ALTER EXTENSION refuge UPDATE reaches $CURRENT" \
+   || sed 's/^/# /' /tmp/refuge_up_update.log | head -20
 is "$(q refuge_up_old "select given_name from refuge.individual")" "Amina" "registered data survives the update"
 q refuge_up_new "create extension refuge cascade" >/dev/null 2>&1
 is "$(q refuge_up_new "select extversion from pg_extension where extname = 'refuge'")" "$CURRENT" "a fresh install is $CURRENT"
