@@ -40,7 +40,7 @@ grant refuge_rsd to bench_rsd;
 select refuge.create_operation('KEN', 'KEN', 'Kenya');
 select refuge.create_site('KEN', 'KAKUMA', 'Kakuma', 'CAMP');
 select refuge.assign_staff('bench_rsd', 'KEN');
-set session_replication_role = replica;
+set row_security = off;  -- a bulk load: recorded per statement in refuge.audit_bulk_load
 insert into refuge.individual (id, number, operation_id, site_id, given_name, sex, population_type, registration_level)
 select gen_random_uuid(), 'B-' || i, o.id, s.id, 'Person' || i, 'F', 'ASY', 'BASIC'
   from generate_series(1, 2 * $N) i, refuge.operation o, refuge.site s;
@@ -49,7 +49,7 @@ select 'KEN-RSD-26-' || lpad(row_number() over (order by i.number)::text, 7, '0'
        'REGISTERED', now() + interval '14 days'
   from refuge.individual i;
 insert into refuge.case_member (case_id, individual_id, role) select id, principal_id, 'PRINCIPAL' from refuge.process_case;
-reset session_replication_role;
+reset row_security;
 create table public.bench_case (n bigint primary key, id uuid not null);
 insert into public.bench_case select row_number() over (order by number), id from refuge.process_case;
 create sequence public.api_seq;
@@ -85,8 +85,10 @@ events=$(psql -XAt -d $DB -c "select count(*) from refuge.case_event where actio
 
 log "audit chain: $A audit rows, sealed then verified"
 psql -qX -d $DB -v ON_ERROR_STOP=1 >/dev/null <<SQL || die "audit load failed"
+alter table refuge.audit_seal disable trigger no_truncate;  -- (TRUNCATE is refused otherwise)
 truncate refuge.audit_seal;
-set session_replication_role = replica;
+alter table refuge.audit_seal enable always trigger no_truncate;
+set row_security = off;  -- a bulk load: recorded per statement in refuge.audit_bulk_load
 insert into refuge.audit_log (actor, operation_id, table_name, row_id, action, old_data, new_data)
 select 'bench_rsd', o.id, 'process_case', gen_random_uuid(), 'U',
        jsonb_build_object('state', 'REGISTERED', 'due_at', now(), 'updated_at', now()),

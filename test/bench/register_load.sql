@@ -4,7 +4,7 @@
 -- off (session_replication_role = replica).  Only the size of the database
 -- matters here; the benchmark itself goes through refuge.register_group with
 -- every trigger, check and audit on.
-set session_replication_role = replica;
+set row_security = off;  -- a bulk load: recorded per statement in refuge.audit_bulk_load
 set synchronous_commit = off;
 \set ON_ERROR_STOP 1
 create function pg_temp.refuge_bench_serial() returns text language sql as

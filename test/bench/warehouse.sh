@@ -36,7 +36,7 @@ select refuge.create_site('KEN', 'KAKUMA', 'Kakuma', 'CAMP');
 select refuge.create_site('KEN', 'DADAAB', 'Dadaab', 'CAMP');
 select refuge.create_site('UGA', 'NAKIVALE', 'Nakivale', 'CAMP');
 select refuge.create_site('UGA', 'KAMPALA', 'Kampala', 'URBAN');
-set session_replication_role = replica;
+set row_security = off;  -- a bulk load: recorded per statement in refuge.audit_bulk_load
 create temp table site_n as select row_number() over (order by s.code) - 1 as n, s.id, s.operation_id from refuge.site s;
 insert into refuge.registration_group (id, number, operation_id, site_id, created_at)
 select gen_random_uuid(), 'G-' || g, s.operation_id, s.id, now() - interval '400 days'
@@ -65,7 +65,7 @@ insert into refuge.case_event (case_id, actor, action, from_state, to_state, at)
 select c.id, 'bench', 'OPEN', null, 'REGISTERED', c.opened_at from refuge.process_case c
 union all
 select c.id, 'bench', 'ASSIGN_MODALITY', 'REGISTERED', 'MODALITY_ASSIGNED', c.opened_at + interval '12 days' from refuge.process_case c;
-reset session_replication_role;
+reset row_security;
 analyze;
 SQL
 
@@ -78,7 +78,7 @@ bytes=$(psql -XAt -d $DB -c "select pg_size_pretty(bytes) from refuge.snapshots(
 for k in $(seq 2 "$S"); do
     log "snapshot $k of $S"
     psql -qX -d $DB -v ON_ERROR_STOP=1 >/dev/null <<SQL || die "drift failed"
-set session_replication_role = replica;
+set row_security = off;  -- a bulk load: recorded per statement in refuge.audit_bulk_load
 update refuge.individual set status = 'INACTIVE' where number in (select 'P-' || (g * 97 + $k) from generate_series(1, 800) g);
 insert into refuge.individual (number, operation_id, site_id, given_name, sex, date_of_birth, population_type,
                                registration_level, created_at, origin_country)

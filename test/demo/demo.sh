@@ -322,18 +322,21 @@ select snapshot_id, as_of::timestamp(0), label, individuals, families, cases, ca
   from refuge.snapshots();
 reset role;
 set role analyst;
-\echo '== UNHCR population statistics (first rows)'
+\echo '== UNHCR population statistics (largest rows; an empty figure is suppressed: under 5 people, or it would give one away)'
 select year, asylum_country as asylum, origin_country as origin, population_type as type, female_0_4 as f0_4,
        female_5_11 as f5_11, female_12_17 as f12_17, female_18_59 as f18_59, female_60 as f60, male_0_4 as m0_4,
        male_5_11 as m5_11, male_12_17 as m12_17, male_18_59 as m18_59, male_60 as m60, total
-  from refuge_warehouse.population_statistics order by total desc limit 6;
+  from refuge_warehouse.population_statistics order by total desc nulls last limit 6;
+select count(*) filter (where individuals is null) as cells_suppressed, count(*) as cells,
+       round(100.0 * sum(individuals) / (select sum(individuals) from refuge_warehouse.population_total), 1) as pct_people_in_cells_shown
+  from refuge_warehouse.population_cell;
 \echo '== Case processing times (RSD, days between steps)'
 select module, from_state, to_state, steps, mean_days, median_days from refuge_warehouse.case_processing
- where module = 'RSD' order by steps desc limit 6;
+ where module = 'RSD' order by steps desc nulls last limit 6;
 reset role;
 SQL
 echo "== The HXL export ($OUTDIR/population_hxl.csv), first lines"
-head -4 "$OUTDIR/population_hxl.csv" | cut -c1-150
+grep -E '^(Year|#date|[0-9]{4},(SSD|COD),(KEN|UGA),REF,)' "$OUTDIR/population_hxl.csv" | head -4 | cut -c1-150
 echo "== A population pyramid of Kenya as SVG: $OUTDIR/pyramid_KEN.svg ($(wc -c < "$OUTDIR/pyramid_KEN.svg") bytes)"
 echo "== The Resettlement Registration Form of a departed family: $OUTDIR/rrf.xml and $OUTDIR/rrf.pdf"
 if [ -f "$XSD" ]; then
