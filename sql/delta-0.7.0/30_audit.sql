@@ -54,12 +54,13 @@ comment on column refuge.audit_log.class is 'class of the table the row describe
 comment on column refuge.audit_log.module is 'case module, for rows that describe case records';
 
 -- Rows written before 0.7.0: their class and, for case records, the module
--- and operation of their case (these columns are not part of the chain).
+-- of their case (columns outside the chain; the chained ones are left as
+-- they are, so a case record's row without an operation stays readable by
+-- superusers only).
 alter table refuge.audit_log disable trigger append_only;
 update refuge.audit_log a
    set class = coalesce(s.class, 'restricted'),
-       module = c.module,
-       operation_id = coalesce(a.operation_id, c.operation_id)
+       module = c.module
   from refuge.audit_log x
   left join refuge.audit_scope s on s.table_name = x.table_name
   left join refuge.process_case c

@@ -36,6 +36,46 @@ catalogue refuge_up_new > /tmp/refuge_up_new.cat
 diff /tmp/refuge_up_old.cat /tmp/refuge_up_new.cat > /tmp/refuge_up.diff
 ok $? "updated and fresh installs have identical catalogues ($(wc -l < /tmp/refuge_up_new.cat) lines compared)"
 [ -s /tmp/refuge_up.diff ] && head -20 /tmp/refuge_up.diff | sed 's/^/# /'
+
+# a database holding 0.6.0 data: cases, notes, a sealed chain, a snapshot and
+# two documents that only the new identifier key tells apart from each other
+fresh_db refuge_up_06
+psql -X -q -v ON_ERROR_STOP=1 -d refuge_up_06 >/dev/null 2>&1 <<'SQL'
+set client_min_messages = warning;
+create extension pgcrypto; create extension postgis; create extension refuge version '0.6.0';
+select refuge.create_operation('KEN', 'KEN', 'Kenya'), refuge.create_site('KEN', 'K1', 'Kakuma', 'CAMP');
+do $$ begin if not exists (select from pg_roles where rolname = 'up_prot') then create role up_prot; end if;
+            if not exists (select from pg_roles where rolname = 'up_dba') then create role up_dba; end if; end $$;
+grant refuge_protection to up_prot; grant refuge_dba to up_dba;
+select refuge.assign_staff('up_prot', 'KEN');
+select count(refuge.register_group(jsonb_build_object('operation', 'KEN', 'site', 'K1', 'registration_level', 'BASIC',
+  'population_type', 'REF', 'origin_country', 'SSD', 'members', jsonb_build_array(jsonb_build_object('relationship', 'PA',
+  'given_name', 'A' || g, 'sex', 'F', 'date_of_birth', '1980-01-01', 'documents', jsonb_build_array(jsonb_build_object(
+  'type', 'NATIONAL_ID', 'number', case g when 2 then 'AB1' when 3 then 'AB.1' else 'X' || g end)))))))
+  from generate_series(1, 30) g;
+set role up_prot;
+select count(refuge.open_case('VOLREP', id)) from refuge.individual where given_name in ('A1', 'A2', 'A3', 'A4', 'A5');
+select count(refuge.add_case_note(id, 'note text', false)) from refuge.process_case;
+reset role;
+set role up_dba;
+select refuge.snapshot(now(), 'before the update');
+reset role;
+select refuge.seal_audit();
+SQL
+is "$(q refuge_up_06 "select extversion from pg_extension where extname = 'refuge'")" "0.6.0" "a database with data at 0.6.0"
+q refuge_up_06 "alter extension refuge update" >/tmp/refuge_up_update.log 2>&1
+is "$(q refuge_up_06 "select extversion from pg_extension where extname = 'refuge'")" "$CURRENT" "updates to $CURRENT" \
+   || sed 's/^/# /' /tmp/refuge_up_update.log | head -20
+grep -q 'recorded twice under look-alike spellings' /tmp/refuge_up_update.log
+ok $? "the update names the look-alike documents it found (AB1 and AB.1) instead of failing"
+is "$(q refuge_up_06 "select (v ->> 'intact') || ' ' || (v ->> 'problem_count') from refuge.verify_audit() v")" "true 0" \
+   "the audit chain sealed at 0.6.0 is intact after the update"
+is "$(q refuge_up_06 "select count(*) from refuge.audit_log where class is null or (class = 'case' and module is null)")" "0" \
+   "every audit row written before the update is classed, case rows with their module"
+is "$(q refuge_up_06 "select sum(individuals) from refuge_warehouse.population_total where snapshot_id = 1")" "30" \
+   "the snapshot taken at 0.6.0 is published for analysts"
+is "$(q refuge_up_06 "select count(*) from refuge.individual")" "30" "registered data survives"
+q postgres "drop database refuge_up_06" >/dev/null
 q postgres "drop database refuge_up_old" >/dev/null
 q postgres "drop database refuge_up_new" >/dev/null
 exit 0
