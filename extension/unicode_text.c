@@ -9,18 +9,22 @@
  * the "Trojan Source" characters), private-use and unassigned code points.
  *
  * refuge.clean_name(value, field): as clean_text, and also refuses line
- * breaks, tabs, every bidirectional control and invisible formatting
- * character except the joiners that Persian, Dari, Pashto and Indic
- * spellings need (U+200C, U+200D), more than four combining marks in a row,
- * and a name without a single letter (only marks, digits or punctuation).
+ * breaks, tabs, every bidirectional control and every default-ignorable
+ * (invisible) character, the Hangul fillers included, except the joiners
+ * that Persian, Dari, Pashto and Indic spellings need (U+200C, U+200D),
+ * more than four combining marks in a row, and a name without a single
+ * visible letter (only marks, digits, punctuation or fillers).
  *
  * refuge.identifier_key(value): the key under which a document number is
- * compared: NFKC with case folding (full-width and compatibility forms),
- * ICU's confusable skeleton (UTS #39: Cyrillic and Greek look-alikes, 0/O,
- * 1/l), decimal digits of every script as 0-9, and nothing but letters and
- * digits kept (spaces, dashes of every kind, dots, slashes and invisible
- * characters go), upper case.  "AB-123 456", "ab123456.", "АВ１２３４５６"
- * (Cyrillic letters, full-width digits) and "AB\u200B123456" share a key.
+ * compared: NFKC (full-width and compatibility forms), decimal digits of
+ * every script as 0-9, letters of other scripts that look like Latin ones
+ * as those (ICU's confusable skeleton, UTS #39: Cyrillic, Greek, Cherokee
+ * ...), upper case, and nothing but letters and digits kept (spaces, dashes
+ * of every kind, dots, slashes, invisible and default-ignorable characters
+ * go).  "AB-123 456", "ab123456.", "АВ１２３４５６" (Cyrillic letters,
+ * full-width digits) and "AB\u200B123456" share a key; Latin letters and
+ * digits are never folded into each other (AB1 and ABI, 0 and O stay apart:
+ * different documents must not be refused as duplicates).
  *
  * ICU is the Unicode library PostgreSQL itself builds with; the confusable
  * data and normalisation tables come with it.
@@ -28,6 +32,7 @@
 #include "postgres.h"
 
 #include <unicode/uchar.h>
+#include <unicode/uscript.h>
 #include <unicode/unorm2.h>
 #include <unicode/uspoof.h>
 #include <unicode/ustring.h>
@@ -182,7 +187,8 @@ clean(text *value, const char *field, bool name)
 					(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
 					 errmsg("%s: bidirectional control %s at character %d", field, code_point(c), index),
 					 errhint("Text direction comes from the letters themselves; these controls can make text display as something else.")));
-		if (name && type == U_FORMAT_CHAR && c != 0x200C && c != 0x200D)
+		if (name && (type == U_FORMAT_CHAR || u_hasBinaryProperty(c, UCHAR_DEFAULT_IGNORABLE_CODE_POINT))
+			&& c != 0x200C && c != 0x200D)
 			ereport(ERROR,
 					(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
 					 errmsg("%s: invisible character %s at character %d", field, code_point(c), index)));
@@ -195,7 +201,7 @@ clean(text *value, const char *field, bool name)
 		}
 		else
 			marks = 0;
-		if (u_isalpha(c))
+		if (u_isalpha(c) && !u_hasBinaryProperty(c, UCHAR_DEFAULT_IGNORABLE_CODE_POINT))
 			letter = true;
 	}
 	if (name && !letter)
@@ -243,6 +249,16 @@ spoof_checker(void)
 	return checker;
 }
 
+/* Is c written in the Latin script, or shared by all (digits, punctuation, marks)? */
+static bool
+latin_or_common(UChar32 c)
+{
+	UErrorCode	status = U_ZERO_ERROR;
+	UScriptCode sc = uscript_getScript(c, &status);
+
+	return U_FAILURE(status) || sc == USCRIPT_LATIN || sc == USCRIPT_COMMON || sc == USCRIPT_INHERITED;
+}
+
 /* refuge.identifier_key(value text) returns text */
 Datum
 refuge_identifier_key(PG_FUNCTION_ARGS)
@@ -252,14 +268,11 @@ refuge_identifier_key(PG_FUNCTION_ARGS)
 	UChar	   *u;
 	UChar	   *nfkc;
 	int32		nlen;
-	UChar	   *upper;
-	int32		ulen;
-	UChar	   *skel;
-	int32		slen;
 	UErrorCode	status = U_ZERO_ERROR;
 	const UNormalizer2 *norm;
 	UChar	   *out;
 	int32		olen = 0;
+	int32		cap;
 	int32		i = 0;
 
 	if (GetDatabaseEncoding() != PG_UTF8)
@@ -269,47 +282,54 @@ refuge_identifier_key(PG_FUNCTION_ARGS)
 	icu_check(status, "NFKC");
 	nfkc = normalise(norm, u, len, &nlen);
 
-	/* decimal digits of every script as 0-9, before the skeleton reads them as shapes */
+	cap = nlen * 4 + 16;
+	out = palloc(cap * sizeof(UChar));
 	while (i < nlen)
 	{
-		int32		at = i;
 		UChar32		c;
+		UChar		one[2];
+		int32		onelen = 0;
+		UChar		skel[16];
+		int32		slen;
+		int32		j = 0;
 
 		U16_NEXT(nfkc, i, nlen, c);
-		if (c > 0x7F && u_charType(c) == U_DECIMAL_DIGIT_NUMBER && U16_LENGTH(c) == i - at)
+		if (u_hasBinaryProperty(c, UCHAR_DEFAULT_IGNORABLE_CODE_POINT))
+			continue;			/* invisible: zero-width spaces, joiners, Hangul fillers, soft hyphens */
+		if (u_charType(c) == U_DECIMAL_DIGIT_NUMBER)
 		{
-			UChar		d = (UChar) ('0' + u_charDigitValue(c));
-
-			nfkc[at] = d;
-			if (i - at == 2)
-				nfkc[at + 1] = 0x200B;	/* a supplementary digit: its second unit becomes invisible */
+			out[olen++] = (UChar) ('0' + u_charDigitValue(c));
+			continue;
 		}
-	}
-
-	/* upper case first: the skeleton maps capital look-alikes to Latin capitals */
-	upper = palloc((nlen * 3 + 16) * sizeof(UChar));
-	ulen = u_strToUpper(upper, nlen * 3 + 16, nfkc, nlen, "", &status);
-	icu_check(status, "upper case");
-
-	slen = uspoof_getSkeleton(spoof_checker(), 0, upper, ulen, NULL, 0, &status);
-	if (status != U_BUFFER_OVERFLOW_ERROR && U_FAILURE(status))
-		icu_check(status, "confusable skeleton");
-	status = U_ZERO_ERROR;
-	skel = palloc((slen + 1) * sizeof(UChar));
-	slen = uspoof_getSkeleton(spoof_checker(), 0, upper, ulen, skel, slen + 1, &status);
-	icu_check(status, "confusable skeleton");
-
-	out = palloc((slen + 1) * sizeof(UChar) * 2);
-	i = 0;
-	while (i < slen)
-	{
-		UChar32		c;
-
-		U16_NEXT(skel, i, slen, c);
 		if (!u_isalnum(c))
-			continue;			/* separators, punctuation, invisible characters, marks */
+			continue;			/* separators, punctuation, marks */
+		if (latin_or_common(c))
+		{
+			c = u_toupper(c);
+			U16_APPEND_UNSAFE(out, olen, c);
+			continue;
+		}
+		/* another script's letter: the Latin letter its capital is made to look like, if any */
 		c = u_toupper(c);
-		U16_APPEND_UNSAFE(out, olen, c);
+		U16_APPEND_UNSAFE(one, onelen, c);
+		status = U_ZERO_ERROR;
+		slen = uspoof_getSkeleton(spoof_checker(), 0, one, onelen, skel, lengthof(skel), &status);
+		if (U_FAILURE(status))
+		{
+			slen = 0;
+			U16_APPEND_UNSAFE(skel, slen, c);
+		}
+		while (j < slen)
+		{
+			UChar32		k;
+
+			U16_NEXT(skel, j, slen, k);
+			if (u_isalnum(k) && !u_hasBinaryProperty(k, UCHAR_DEFAULT_IGNORABLE_CODE_POINT) && olen + 2 < cap)
+			{
+				k = u_toupper(k);
+				U16_APPEND_UNSAFE(out, olen, k);
+			}
+		}
 	}
 	PG_RETURN_TEXT_P(from_utf16(out, olen));
 }
