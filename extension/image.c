@@ -198,7 +198,41 @@ typedef struct JpegError
 	jmp_buf		jump;
 	char		message[JMSG_LENGTH_MAX];
 	int			warnings;
+	bool		interrupted;
 } JpegError;
+
+/*
+ * A progressive JPEG may hold any number of scans, each read in full before
+ * the first scanline comes out: libjpeg reports its progress here, where a
+ * file with too many scans is refused and a cancel or statement_timeout is
+ * noticed (we return to our own setjmp and let PostgreSQL act on it there).
+ */
+#define JPEG_MAX_SCANS	100
+
+typedef struct JpegProgress
+{
+	struct jpeg_progress_mgr pub;
+	JpegError  *err;
+} JpegProgress;
+
+static void
+jpeg_progress(j_common_ptr cinfo)
+{
+	JpegProgress *progress = (JpegProgress *) cinfo->progress;
+
+	if (cinfo->is_decompressor && ((j_decompress_ptr) cinfo)->input_scan_number > JPEG_MAX_SCANS)
+	{
+		snprintf(progress->err->message, sizeof(progress->err->message),
+				 "more than %d scans in one image", JPEG_MAX_SCANS);
+		longjmp(progress->err->jump, 1);
+	}
+	if (InterruptPending)
+	{
+		progress->err->interrupted = true;
+		snprintf(progress->err->message, sizeof(progress->err->message), "interrupted");
+		longjmp(progress->err->jump, 1);
+	}
+}
 
 static void
 jpeg_error_exit(j_common_ptr cinfo)
@@ -240,6 +274,7 @@ jpeg_decode(const uint8 *data, size_t len, bool gray, int min_w, int min_h, int 
 {
 	struct jpeg_decompress_struct cinfo;
 	JpegError	err;
+	JpegProgress progress;
 	uint8	   *volatile buf = NULL;
 	volatile bool created = false;
 	JSAMPROW	row;
@@ -251,7 +286,11 @@ jpeg_decode(const uint8 *data, size_t len, bool gray, int min_w, int min_h, int 
 	err.pub.emit_message = jpeg_emit_message;
 	err.pub.output_message = jpeg_output_message;
 	err.warnings = 0;
+	err.interrupted = false;
 	err.message[0] = '\0';
+	memset(&progress, 0, sizeof(progress));
+	progress.pub.progress_monitor = jpeg_progress;
+	progress.err = &err;
 
 	if (setjmp(err.jump))
 	{
@@ -259,11 +298,14 @@ jpeg_decode(const uint8 *data, size_t len, bool gray, int min_w, int min_h, int 
 			jpeg_destroy_decompress(&cinfo);
 		if (buf)
 			pfree(buf);
+		if (err.interrupted)
+			CHECK_FOR_INTERRUPTS();		/* a cancel or timeout ends the statement here */
 		*why = pstrdup(err.message[0] ? err.message : "corrupt JPEG data");
 		return NULL;
 	}
 	jpeg_create_decompress(&cinfo);
 	created = true;
+	cinfo.progress = &progress.pub;
 	cinfo.mem->max_memory_to_use = JPEG_MAX_MEMORY;
 	jpeg_mem_src(&cinfo, (unsigned char *) data, (unsigned long) len);
 	if (jpeg_read_header(&cinfo, TRUE) != JPEG_HEADER_OK)
