@@ -122,6 +122,8 @@ from_view(const fp_record *rec, int v)
 	d->res_y = rec->res_y;
 	d->nminutiae = view->nminutiae;
 	memcpy(d->minutiae, view->minutiae, view->nminutiae * sizeof(fp_minutia));
+	/* whatever the record allowed, a stored value must read back from its text form */
+	check_view(d, ERRCODE_INVALID_PARAMETER_VALUE);
 	return d;
 }
 
