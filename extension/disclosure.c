@@ -54,6 +54,10 @@ RefugeDisclosureInit(void)
 }
 
 #define SDC_PRIME 2147483647u	/* 2^31 - 1 */
+#define SDC_MAX_VARS	50000
+#define SDC_MAX_TERMS	500000
+/* the dense matrix of the audit: equations x suppressed figures, 4 bytes each */
+#define SDC_MAX_MATRIX	((Size) 64 * 1024 * 1024)
 
 typedef struct Term
 {
@@ -119,6 +123,10 @@ find_determined(int nvars, const bool *supp, int neq, const Equation *eqs, bool 
 	if (m == 0)
 		return;
 	/* only equations that involve a suppressed variable matter */
+	if ((Size) neq * m > SDC_MAX_MATRIX)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("%d equations over %d suppressed figures are too many to audit in one piece", neq, m)));
 	a = palloc_extended((Size) neq * m * sizeof(uint32), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	for (int e = 0; e < neq; e++)
 	{
@@ -341,8 +349,12 @@ refuge_sdc_protect(PG_FUNCTION_ARGS)
 						ArrayGetNItems(ARR_NDIM(avar), ARR_DIMS(avar)), ArrayGetNItems(ARR_NDIM(acoef), ARR_DIMS(acoef)))));
 	if (k < 1)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("k: %d is not a positive number of people", k)));
-	if (nvars > 1000000 || nterms > 10000000)
-		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED), errmsg("a table of %d cells is too large to protect", nvars)));
+	/* the elimination holds equations x suppressed cells: keep it within memory PostgreSQL can give */
+	if (nvars > SDC_MAX_VARS || nterms > SDC_MAX_TERMS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("a table of %d figures and %d equation terms is too large to protect in one piece", nvars, nterms),
+				 errhint("At most %d figures and %d terms; protect each operation's table on its own.", SDC_MAX_VARS, SDC_MAX_TERMS)));
 	counts = (int64 *) ARR_DATA_PTR(acounts);
 	eq_id = (int32 *) ARR_DATA_PTR(aeq);
 	eq_var = (int32 *) ARR_DATA_PTR(avar);

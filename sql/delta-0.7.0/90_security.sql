@@ -71,8 +71,10 @@ grant execute on function refuge_warehouse.flows(integer, integer), refuge_wareh
     refuge_warehouse.pyramid_bar(bigint, bigint, bigint, integer, integer, integer, integer, text, boolean),
     refuge_warehouse.age_bands(), refuge_warehouse.age_band(integer), refuge_warehouse.band_bracket(text)
     to refuge_analyst, refuge_dba;
-grant execute on function refuge.sdc_protect(bigint[], integer[], integer[], integer[], integer, boolean[], boolean[], integer[])
-    to refuge_analyst, refuge_dba, refuge_supervisor;
+-- sdc_protect works in memory bounded by its caps, yet a caller choosing the
+-- equations could still make it work hard: only the warehouse's publishing runs it
+revoke execute on function refuge.sdc_protect(bigint[], integer[], integer[], integer[], integer, boolean[], boolean[], integer[])
+    from public;
 -- the audit classes are shipped with the extension (nothing local to dump)
 select pg_catalog.pg_extension_config_dump('refuge.audit_scope', 'where false');
 grant execute on function refuge.deployment_check(), refuge.preloaded() to refuge_admin, refuge_dba;

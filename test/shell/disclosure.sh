@@ -106,7 +106,7 @@ is "$personal" "" "no published column names a person, a family, a case or an ag
 functions=$(q $DB "select string_agg(p.proname, ' ' order by p.proname) from pg_proc p join pg_namespace n on n.oid = p.pronamespace
     where n.nspname in ('refuge', 'refuge_warehouse') and has_function_privilege('dc_analyst', p.oid, 'execute')
       and p.proname not in ('forecast', 'hxl_population_csv', 'population_pyramid_svg', 'flows', 'population_forecast',
-                            'population_summary', 'dedup_settings', 'fused_threshold', 'fused_fpir', 'sdc_protect',
+                            'population_summary', 'dedup_settings', 'fused_threshold', 'fused_fpir',
                             'age_band', 'age_bands', 'band_bracket', 'pyramid_bar', 'caller', 'caller_has',
                             'caller_is_superuser', 'scope_operations', 'scope_sites', 'in_scope', 'code_exists',
                             'age_bracket', 'lib_version', 'make_line')")
