@@ -23,6 +23,8 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_proc.h"
 #include "fmgr.h"
+#include "mb/pg_wchar.h"
+#include "tcop/tcopprot.h"
 #include "utils/elog.h"
 #include "utils/syscache.h"
 
@@ -103,11 +105,47 @@ refuge_fmgr_hook(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private)
 		error_in_api = true;
 }
 
+/* Does the statement being run call refuge at all? */
+static bool
+statement_names_refuge(void)
+{
+	const char *q = debug_query_string;
+
+	if (q == NULL)
+		return false;
+	for (; *q; q++)
+		if ((*q == 'r' || *q == 'R') && pg_strncasecmp(q, "refuge", 6) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * An error that left a refuge API function, or arose in a statement that
+ * calls refuge (an argument that did not parse as json or uuid, before the
+ * function started): the server log gets the error, not the statement, its
+ * context (the json parser quotes the text around the fault) or its detail.
+ * The client still receives all of it.
+ */
 static void
 refuge_emit_log_hook(ErrorData *edata)
 {
-	if (edata->elevel >= ERROR && error_in_api)
+	if (edata->elevel >= ERROR && (error_in_api || statement_names_refuge()))
+	{
 		edata->hide_stmt = true;
+		edata->hide_ctx = true;
+		if (edata->detail != NULL && edata->detail_log == NULL)
+			edata->detail_log = pstrdup("(withheld from the server log: the statement may carry personal data)");
+		/* a value quoted by a type's input function is not echoed at length (to the client either) */
+		if (edata->message != NULL && strlen(edata->message) > 300)
+		{
+			int			cut = pg_mbcliplen(edata->message, strlen(edata->message), 300);
+			char	   *m = palloc(cut + 64);
+
+			memcpy(m, edata->message, cut);
+			snprintf(m + cut, 64, "... (%zu bytes)", strlen(edata->message));
+			edata->message = m;
+		}
+	}
 	if (edata->elevel >= ERROR)
 		error_in_api = false;
 	if (prev_emit_log_hook)

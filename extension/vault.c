@@ -70,17 +70,19 @@ load_key(uint8 key[VAULT_KEYLEN], uint8 id[VAULT_IDLEN])
 	if (stat(vault_key_file, &st) != 0)
 		ereport(ERROR,
 				(errcode_for_file_access(),
-				 errmsg("refuge.vault_key_file: could not stat \"%s\": %m", vault_key_file)));
+				 errmsg("refuge.vault_key_file: could not stat the key file: %m"),
+				 errdetail_log("The file is \"%s\".", vault_key_file)));
 	if (!S_ISREG(st.st_mode) || (st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_CONFIG_FILE_ERROR),
-				 errmsg("refuge.vault_key_file: \"%s\" must be a regular file without group or other permissions",
-						vault_key_file)));
+				 errmsg("refuge.vault_key_file: the key file must be a regular file without group or other permissions"),
+				 errdetail_log("The file is \"%s\".", vault_key_file)));
 	f = AllocateFile(vault_key_file, "rb");
 	if (f == NULL)
 		ereport(ERROR,
 				(errcode_for_file_access(),
-				 errmsg("refuge.vault_key_file: could not open \"%s\": %m", vault_key_file)));
+				 errmsg("refuge.vault_key_file: could not open the key file: %m"),
+				 errdetail_log("The file is \"%s\".", vault_key_file)));
 	n = fread(buf, 1, sizeof(buf), f);
 	FreeFile(f);
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
@@ -107,8 +109,8 @@ load_key(uint8 key[VAULT_KEYLEN], uint8 id[VAULT_IDLEN])
 		explicit_bzero(key, VAULT_KEYLEN);
 		ereport(ERROR,
 				(errcode(ERRCODE_CONFIG_FILE_ERROR),
-				 errmsg("refuge.vault_key_file: \"%s\" does not hold a 256-bit key (32 bytes or 64 hex digits)",
-						vault_key_file)));
+				 errmsg("refuge.vault_key_file: the key file does not hold a 256-bit key (32 bytes or 64 hex digits)"),
+				 errdetail_log("The file is \"%s\".", vault_key_file)));
 	}
 	if (!EVP_Digest(key, VAULT_KEYLEN, digest, &dlen, EVP_sha256(), NULL))
 		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("vault: SHA-256 failed")));
