@@ -46,7 +46,7 @@ PGDLLEXPORT void refuge_log_worker_main(Datum arg);
 
 /* The only tables the worker writes. */
 static const char *const durable_tables[] = {
-	"sensitive_read", "vault_access", "biometric_identification", NULL
+	"sensitive_read", "vault_access", "biometric_identification", "biometric_verification", NULL
 };
 
 #define LOG_STATUS_PENDING	0

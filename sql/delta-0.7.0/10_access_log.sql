@@ -27,6 +27,15 @@ alter table refuge.sensitive_read add constraint sensitive_read_kind_check
     check (kind in ('case_note', 'case_document', 'gbv_incident', 'case_detail', 'referral', 'biometric_templates',
                     'tracing_search', 'vulnerability_assessment', 'rrf'));
 
+-- The module of the case a read concerns: who may read the log of a read is
+-- who may read the case (a registration supervisor must not learn from the
+-- log that someone's SGBV incident was read).
+alter table refuge.sensitive_read add column module text;
+comment on column refuge.sensitive_read.module is 'module of the case read (null for reads outside cases, such as templates)';
+alter table refuge.sensitive_read disable trigger append_only;
+update refuge.sensitive_read s set module = c.module from refuge.process_case c where c.id = s.case_id;
+alter table refuge.sensitive_read enable trigger append_only;
+
 -- One sensitive read of a case's record, committed before anything is returned.
 create or replace function refuge.log_sensitive_read(p_kind text, p_object uuid, c refuge.process_case, p_purpose text)
     returns void
@@ -38,7 +47,7 @@ begin
         perform refuge.raise_field('22004', 'purpose', 'is required: say why this sensitive record is read');
     end if;
     perform refuge.log_durably(jsonb_build_object('sensitive_read', jsonb_build_array(jsonb_build_object(
-        'actor', refuge.caller(), 'kind', p_kind, 'object_id', p_object, 'case_id', c.id,
+        'actor', refuge.caller(), 'kind', p_kind, 'object_id', p_object, 'case_id', c.id, 'module', c.module,
         'individual_id', c.principal_id, 'operation_id', c.operation_id, 'purpose', left(btrim(p_purpose), 500)))));
 end
 $$;
@@ -159,7 +168,7 @@ begin
              order by x.score desc, x.number
              limit greatest(1, least(coalesce(max_results, 10), 100))) y;
     perform refuge.log_durably(jsonb_build_object('sensitive_read', jsonb_build_array(jsonb_build_object(
-        'actor', refuge.caller(), 'kind', 'tracing_search', 'object_id', c.id, 'case_id', c.id,
+        'actor', refuge.caller(), 'kind', 'tracing_search', 'object_id', c.id, 'case_id', c.id, 'module', c.module,
         'individual_id', c.principal_id, 'operation_id', c.operation_id,
         'purpose', format('tracing search: %s people returned%s', cardinality(found_rows),
                           coalesce(' (' || (select string_agg(f.number, ', ') from unnest(found_rows) f) || ')', ''))))));
@@ -224,3 +233,63 @@ begin
                               'candidates', found_rows);
 end
 $$;
+
+-- 1:1 verifications are logged like reads: a caller who verifies the same
+-- templates against record after record learns who the person is, so each
+-- verification is committed by the logging worker before its answer.
+alter table refuge.biometric_verification drop constraint biometric_verification_individual_id_fkey;
+alter table refuge.biometric_verification drop constraint biometric_verification_identity_id_fkey;
+alter table refuge.biometric_verification drop constraint biometric_verification_operation_id_fkey;
+alter table refuge.biometric_verification drop constraint biometric_verification_operation_id_site_id_fkey;
+-- (the collection names its verification, committed by the worker: no foreign key, which
+-- a REPEATABLE READ collector's own snapshot could not see)
+alter table refuge.collection drop constraint collection_verification_id_fkey;
+
+create or replace function refuge.verify_person(ind refuge.individual, fingers refuge.fingerprint[], irises refuge.iris[],
+                                     p_site uuid, purpose text, device text)
+    returns refuge.biometric_verification
+    language plpgsql volatile
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    identity uuid := refuge.identity_of(ind.id);
+    ev double precision;
+    k integer := 0;
+    sc double precision[];
+    threshold double precision;
+    v refuge.biometric_verification;
+begin
+    if identity is not null then
+        select pm.evidence, pm.modalities, pm.scores into ev, k, sc
+          from refuge.gallery_templates(identity) g,
+               lateral refuge.person_match(fingers, irises, g.gallery_fingers, g.gallery_irises) pm;
+    end if;
+    if k > 0 then
+        threshold := refuge.fused_threshold(1, (refuge.dedup_settings()).verify_fmr, k);
+    end if;
+    -- a verification tells whether this is the person: logged (committed) before the answer is given,
+    -- so that repeating it over many records in a rolled-back transaction leaves a trace
+    v.id := gen_random_uuid();
+    v.individual_id := ind.id;
+    v.identity_id := identity;
+    v.operation_id := ind.operation_id;
+    v.site_id := coalesce(p_site, ind.site_id);
+    v.purpose := purpose;
+    v.match := k > 0 and ev >= threshold;
+    v.evidence := ev;
+    v.threshold := threshold;
+    v.modalities := k;
+    v.scores := sc;
+    v.device := device;
+    v.verified_by := refuge.caller();
+    v.verified_at := now();
+    perform refuge.log_durably(jsonb_build_object('biometric_verification', jsonb_build_array(
+        jsonb_strip_nulls(to_jsonb(v) - 'created_at' - 'created_by' - 'updated_at' - 'updated_by'))));
+    return v;
+end
+$$;
+
+drop policy supervisor_read on refuge.sensitive_read;
+create policy supervisor_read on refuge.sensitive_read for select to refuge_supervisor
+    using (operation_id = any ((select refuge.scope_operations())::uuid[])
+           and (module is null or module = any ((select refuge.caller_modules())::text[])));

@@ -154,8 +154,8 @@ drop policy admin_read on refuge.audit_log;
 grant select on refuge.audit_log to refuge_biometrics_admin;
 create policy supervisor_read on refuge.audit_log for select to refuge_supervisor
     using (operation_id = any ((select refuge.scope_operations())::uuid[])
-           and (class in ('registration', 'identity', 'assistance', 'access_log', 'config')
-                or (class = 'case' and module = any ((select refuge.caller_modules())::text[]))));
+           and ((module is null and class in ('registration', 'identity', 'assistance', 'access_log', 'config'))
+                or module = any ((select refuge.caller_modules())::text[])));
 create policy admin_read on refuge.audit_log for select to refuge_admin
     using (class = 'config');
 create policy biometrics_read on refuge.audit_log for select to refuge_biometrics_admin

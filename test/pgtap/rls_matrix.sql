@@ -194,7 +194,11 @@ begin
             return -1;
         end if;
         if t = 'sensitive_read' then
-            if r = 'tap_sup_ken' then select count(*) into n from refuge.sensitive_read where operation_id = ken; return n; end if;
+            -- reads of cases in the modules the supervisor works (fraud) and reads outside cases
+            if r = 'tap_sup_ken' then
+                select count(*) into n from refuge.sensitive_read where operation_id = ken and (module is null or module = 'FRAUD');
+                return n;
+            end if;
             return -1;
         end if;
         if t = 'case_referral' and r = 'tap_partner' then
@@ -288,8 +292,8 @@ begin
         if r = 'tap_sup_ken' then
             select count(*) into n from refuge.audit_log
              where operation_id = ken
-               and (class in ('registration', 'identity', 'assistance', 'access_log', 'config')
-                    or (class = 'case' and module = 'FRAUD'));
+               and ((module is null and class in ('registration', 'identity', 'assistance', 'access_log', 'config'))
+                    or module = 'FRAUD');
             return n;
         elsif r = 'tap_admin' then select count(*) into n from refuge.audit_log where class = 'config'; return n;
         elsif r = 'tap_bioadmin' then

@@ -18,6 +18,7 @@ create function pg_temp.logged() returns table (log text, n bigint) language sql
     select 'sensitive_read ' || kind, count(*) from refuge.sensitive_read group by kind
     union all select 'vault_access', count(*) from refuge.vault_access
     union all select 'biometric_identification', count(*) from refuge.biometric_identification
+    union all select 'biometric_verification', count(*) from refuge.biometric_verification
 $$;
 create table pg_temp.before as select * from pg_temp.logged();
 create function pg_temp.new_logs() returns text language sql as $$
@@ -148,6 +149,16 @@ select jsonb_array_length(refuge.identify(refuge.synthetic_templates(11, 1, 1), 
     as candidates;
 rollback;
 select pg_temp.new_logs() as after_identify;
+select pg_temp.mark();
+
+-- a 1:1 verification answers "is this the person": repeated over many records it
+-- identifies, so it is recorded like a read
+begin;
+set local role lr_bio;
+select refuge.verify(mother, refuge.synthetic_templates(11, 1, 2)) ->> 'match' as verified from fam;
+rollback;
+select pg_temp.new_logs() as after_verify;
+select verified_by, purpose, match from refuge.biometric_verification;
 select pg_temp.mark();
 
 begin;
