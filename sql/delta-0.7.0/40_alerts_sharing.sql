@@ -519,3 +519,29 @@ begin
                               'source_case_number', refuge.rrf_text(pg, 'ProcessingGroupNumber'));
 end
 $$;
+
+-- A transfer carries its case's module, so that the receiving side's policy
+-- needs no function that would tell anyone the module of any case.
+alter table refuge.case_transfer add column module text;
+update refuge.case_transfer t set module = c.module from refuge.process_case c where c.id = t.case_id;
+alter table refuge.case_transfer alter column module set not null;
+create or replace function refuge.set_transfer_module() returns trigger
+    language plpgsql
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+begin
+    select c.module into new.module from refuge.process_case c where c.id = new.case_id;
+    return new;
+end
+$$;
+create trigger set_module before insert on refuge.case_transfer
+    for each row execute function refuge.set_transfer_module();
+drop policy module_read on refuge.case_transfer;
+create policy module_read on refuge.case_transfer for select
+    to refuge_rsd, refuge_resettlement, refuge_protection, refuge_child_protection, refuge_assistance, refuge_supervisor
+    using (exists (select 1 from refuge.process_case c where c.id = case_transfer.case_id)
+           or (module = any ((select refuge.caller_modules())::text[])
+               and (to_operation = any ((select refuge.scope_operations())::uuid[])
+                    or to_site = any ((select refuge.scope_sites())::uuid[]))));
+revoke execute on function refuge.case_module_of(uuid) from refuge_rsd, refuge_resettlement, refuge_protection,
+    refuge_child_protection, refuge_assistance, refuge_supervisor, refuge_partner;

@@ -344,6 +344,21 @@ select pg_temp.err(format($q$select refuge.open_case('FRAUD', %L, '{}', jsonb_bu
 select refuge.open_case('FRAUD', (select pa from fam where f = 3), '{}', '{"allegation": "sold ration card"}') ->> 'state' as fraud;
 reset role;
 
+-- identifiers of rows the caller may not see answer as unknown ones do
+set role cs_rsd_uga;
+select pg_temp.err(format($q$select refuge.read_case_note(%L, 'x')$q$, :'secret_note')) as hidden_note,
+       pg_temp.err(format($q$select refuge.read_case_note(%L, 'x')$q$, gen_random_uuid())) as unknown_note;
+select pg_temp.err(format($q$select refuge.end_referral(%L, 'REVOKED', 'x')$q$, :'referral')) as hidden_referral,
+       pg_temp.err(format($q$select refuge.end_referral(%L, 'REVOKED', 'x')$q$, gen_random_uuid())) as unknown_referral;
+reset role;
+set role cs_rsd1;
+select pg_temp.err(format($q$select refuge.link_case(%L, 'process_case', %L)$q$, :'rsd', :'gbv')) as link_to_hidden_case,
+       pg_temp.err(format($q$select refuge.link_case(%L, 'process_case', %L)$q$, :'rsd', gen_random_uuid())) as link_to_unknown_case;
+reset role;
+set role cs_partner;
+select pg_temp.err(format($q$select refuge.end_referral(%L, 'REVOKED', 'x')$q$, :'referral')) as partner_revokes;
+reset role;
+
 -- the audit trail: every change chained; a superuser's edit is detected
 set role cs_admin;
 select (v ->> 'intact')::boolean as intact, (v ->> 'sealed_rows')::bigint > 100 as many_sealed, v ->> 'problem_count' as problems
