@@ -23,7 +23,27 @@ create function refuge.identifier_key(value text) returns text
     language c immutable strict parallel safe
     as 'MODULE_PATHNAME', 'refuge_identifier_key';
 comment on function refuge.identifier_key(text) is
-    'the key under which document numbers are compared: NFKC case-folded, confusables mapped (UTS #39 skeleton), digits of every script as 0-9, only letters and digits, upper case';
+    'the key under which document numbers are compared: NFKC, upper case, letters of other scripts mapped to their Latin look-alikes (UTS #39 skeleton; a Latin O stays an O), digits of every script as 0-9, invisible characters dropped, only letters and digits';
+
+-- Every field error is bounded, whatever value a caller sent: a message
+-- quotes at most 1,000 characters (values are quoted through excerpt()).
+create or replace function refuge.raise_field(sqlstate text, field text, problem text, hint text default null)
+    returns void
+    language plpgsql immutable
+as $$
+declare
+    msg text := left(field, 200) || ': ' || problem;
+begin
+    if length(msg) > 1000 then
+        msg := left(msg, 1000) || '...';
+    end if;
+    if hint is null then
+        raise exception using errcode = sqlstate, message = msg;
+    else
+        raise exception using errcode = sqlstate, message = msg, hint = left(hint, 1000);
+    end if;
+end
+$$;
 
 -- The start of a value for an error message, never the whole of it.
 create function refuge.excerpt(v text) returns text
@@ -507,3 +527,19 @@ begin
     end if;
 end
 $idx$;
+
+create or replace function refuge.case_module_row(p_module text, p_field text) returns refuge.case_module
+    language plpgsql stable
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    m refuge.case_module;
+begin
+    select * into m from refuge.case_module c where c.code = p_module;
+    if not found then
+        perform refuge.raise_field('22023', p_field, format('"%s" is not a case module (%s)', coalesce(refuge.excerpt(p_module), 'null'),
+            (select string_agg(code, ', ' order by code) from refuge.case_module)));
+    end if;
+    return m;
+end
+$$;
