@@ -279,18 +279,23 @@ begin
       join refuge.case_module m on m.code = f.module and not m.sensitive
      where f.snapshot_id = sid and f.days_since_previous is not null
      group by 2, 3, 4, 5;
-    -- a non-initial state holds what entered it minus what left it
+    -- a non-initial state holds what entered it minus what left it, and that
+    -- is known of every state, also of one no case is in now (absent from the
+    -- table: 0), so each such state is an equation.  The initial state also
+    -- gains the cases opened, a figure not published: its equation would
+    -- have an unknown of its own and tells nothing more (it is the sum of the
+    -- others).
     create temp table pub_ceq on commit drop as
     with e as (
         select c.module || '|' || c.operation || '|' || c.state as eq, c.vid, -1 as coef
           from pub_case c join refuge.case_module m on m.code = c.module and not m.sensitive and m.initial_state <> c.state
-        union all select s.module || '|' || s.operation || '|' || s.to_state, s.vid, 1 from pub_step s
-        union all select s.module || '|' || s.operation || '|' || s.from_state, s.vid, -1 from pub_step s)
-    select dense_rank() over (order by e.eq)::integer as eid, e.vid, e.coef
-      from e
-     where e.eq in (select c.module || '|' || c.operation || '|' || c.state
-                      from pub_case c join refuge.case_module m on m.code = c.module and not m.sensitive
-                                                            and m.initial_state <> c.state);
+        union all
+        select s.module || '|' || s.operation || '|' || s.to_state, s.vid, 1
+          from pub_step s join refuge.case_module m on m.code = s.module and m.initial_state <> s.to_state
+        union all
+        select s.module || '|' || s.operation || '|' || s.from_state, s.vid, -1
+          from pub_step s join refuge.case_module m on m.code = s.module and m.initial_state <> s.from_state)
+    select dense_rank() over (order by e.eq)::integer as eid, e.vid, e.coef from e;
     select array_agg(n order by vid) into counts
       from (select vid, cases as n from pub_case union all select vid, steps from pub_step) v;
     select array_agg(x.eid order by x.eid, x.vid), array_agg(x.vid order by x.eid, x.vid), array_agg(x.coef order by x.eid, x.vid)
@@ -827,8 +832,12 @@ return case
                   y + 15, case when left_side then 'end' else 'start' end, round(100.0 * n / total, 1))
     end;
 
--- Live figures for analysts, protected the same way: each operation's and
--- each site's total may be known (the warehouse publishes them), so no
+-- The population by operation, site and the usual breakdowns.  Analysts
+-- read the published cells of the latest snapshot taken by the end of
+-- on_date (site null): live figures, however protected, would let two calls
+-- a registration apart single out the person registered.  Supervisors read
+-- live figures of their operations, protected the same way as published
+-- ones: each operation's and each site's total may be known, so no
 -- suppressed cell may be alone in its site or operation.
 create or replace function refuge.population_summary(on_date date default current_date, min_cell integer default 5)
     returns table (operation text, site text, population_type text, origin_country text, sex text,
@@ -858,6 +867,18 @@ begin
     if not (refuge.caller_has('refuge_analyst') or refuge.caller_has('refuge_supervisor')) then
         perform refuge.authorize('refuge_analyst', 'population_summary');
     end if;
+    if not (refuge.caller_is_superuser() or refuge.caller_has('refuge_supervisor')) then
+        return query
+        select c.operation, null::text, c.population_type, c.origin_country, c.sex, c.age_bracket,
+               case when c.individuals < coalesce(min_cell, 0) then null else c.individuals end,
+               case when c.individuals < coalesce(min_cell, 0) or c.families < coalesce(min_cell, 0) then null else c.families end
+          from refuge_warehouse.population_cell c
+         where c.snapshot_id = (select s.id from refuge_warehouse.snapshot s
+                                 where s.as_of < (on_date + 1)::timestamptz and s.finished_at is not null
+                                 order by s.as_of desc, s.id desc limit 1)
+         order by c.operation, c.population_type, c.origin_country, c.sex, c.age_bracket;
+        return;
+    end if;
     k := case when refuge.caller_is_superuser() then greatest(coalesce(min_cell, 1), 1)
               else greatest(coalesce(min_cell, 0), pg_catalog.current_setting('refuge.min_cell_size')::integer) end;
     select array_agg(x.op order by x.op, x.site_code, x.ptype, x.origin, x.sx, x.bracket),
@@ -877,6 +898,8 @@ begin
               join refuge.site s on s.id = i.site_id
               left join refuge.group_membership gm on gm.individual_id = i.id and gm.valid_to is null
              where i.status = 'ACTIVE' and i.registration_date <= on_date
+               and ((select refuge.caller_is_superuser()) or i.operation_id = any ((select refuge.scope_operations())::uuid[])
+                    or i.site_id = any ((select refuge.scope_sites())::uuid[]))
              group by 1, 2, 3, 4, 5, 6) x;
     ncells := coalesce(cardinality(ns), 0);
     if ncells = 0 then
@@ -907,7 +930,7 @@ begin
 end
 $$;
 comment on function refuge.population_summary(date, integer) is
-    'active individuals by operation, site, population type, origin, sex and UNHCR age bracket; cells under refuge.min_cell_size (min_cell for superusers), and those that would give them away through a site''s or operation''s total, are null';
+    'active individuals by operation, site, population type, origin, sex and UNHCR age bracket.  Analysts: the published cells of the latest snapshot taken by the end of on_date (site null).  Supervisors: live figures of their operations; cells under refuge.min_cell_size (min_cell for superusers), and those that would give them away through a site''s or operation''s total, are null';
 
 -- Analysts read published figures only; the facts are the DBA's.
 do $facts$

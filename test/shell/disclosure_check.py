@@ -174,7 +174,10 @@ def cases(snap, k, initial):
         s.var(("step", st["from"], st["to"]), st["steps"])
     for (module, op), s in systems.items():
         keys = list(s.vars)
-        states = {key[1] for key in keys if key[0] == "state"}
+        # every state a case is in or has passed through: one no case is in
+        # now is absent from the table, its count known to be 0
+        states = {key[1] for key in keys if key[0] == "state"} \
+            | {key[2] for key in keys if key[0] == "step"} | {key[1] for key in keys if key[0] == "step" and key[1]}
         for state in states:
             if state == initial.get(module) or state == "*":
                 continue
@@ -194,9 +197,17 @@ def main():
     for snap in data["snapshots"]:
         population(snap, k)
         cases(snap, k, data["initial_states"])
-    # population_summary: every site's and operation's total may be known
+    # population_summary for analysts: the latest snapshot's published cells
+    if data["snapshots"]:
+        latest = data["snapshots"][-1]
+        published = {(c["operation"], c["origin"], c["ptype"], c["sex"], c["bracket"]): c["n"] for c in latest["cells"]}
+        shown = {(c["operation"], c["origin"], c["ptype"], c["sex"], c["bracket"]): c["n"]
+                 for c in data["summary"] if c["site"] is None}
+        ok(shown == published and len(shown) == len(data["summary"]),
+           "population_summary shows an analyst the latest snapshot's published cells (%d), nothing live" % len(shown))
+    # a supervisor's live population_summary: every site's and operation's total may be known
     ops = {}
-    for c in data["summary"]:
+    for c in data["summary_live"]:
         s = ops.setdefault(c["operation"], System("population_summary %s" % c["operation"]))
         s.var(("cell", c["site"], c["ptype"], c["origin"], c["sex"], c["bracket"]), c["n"])
     for op, s in ops.items():
