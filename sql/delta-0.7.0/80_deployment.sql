@@ -26,6 +26,11 @@ begin atomic
            current_setting('max_worker_processes')::integer >= current_setting('max_parallel_workers')::integer + 8,
            'every logged read needs a background worker for a moment; none free means the read is refused'
     union all
+    select 'idle_in_transaction_session_timeout', current_setting('idle_in_transaction_session_timeout'), '1min to 1h',
+           (select x.setting::bigint between 60000 and 3600000 from pg_catalog.pg_settings x
+             where x.name = 'idle_in_transaction_session_timeout'),
+           'refuge.seal_audit() seals only what no open transaction can still add to; a session left idle in a transaction holds the seal back'
+    union all
     select 'server_encoding', current_setting('server_encoding'), 'UTF8', current_setting('server_encoding') = 'UTF8',
            'names in every script; identifiers and names are checked as Unicode';
 end;

@@ -136,3 +136,6 @@ drop extension refuge cascade;
 create extension refuge;
 reset client_min_messages;
 drop role ho_clerk, ho_sup, ho_sup2;
+
+-- what a deployment should have set, checked (values differ by cluster: the recommendations do not)
+select setting, recommended from refuge.deployment_check() order by setting;
