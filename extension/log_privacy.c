@@ -1,16 +1,22 @@
 /*
  * log_privacy.c
- *		Keep personal data out of the server log when an API call fails.
+ *		Keep personal data out of the server log when a statement fails.
  *
  * With log_min_error_statement at its default (ERROR), PostgreSQL writes the
  * text of a failed statement to the server log, literal values included: a
  * failed refuge.record_gbv_incident() call put the survivor's narrative
- * there.  Every refuge API function is SECURITY DEFINER, so PostgreSQL
- * routes its calls through fmgr_hook: when an error leaves one of them
- * (FHET_ABORT), the error's report is marked to leave the statement out
- * (emit_log_hook sets hide_stmt).  The error itself still reaches the
- * client and the log; refuge's messages quote at most 40 characters of what
- * was sent.
+ * there.  Values also reach the log through an error's context (the json
+ * parser quotes the text around a syntax error) and detail (a unique
+ * violation quotes the key), and input errors quote the value in their
+ * message.  Knowing which statement "concerns refuge" is not possible in
+ * general (search_path, EXECUTE of a prepared statement, a wrapper
+ * function, an argument that fails to parse before any function starts), so
+ * on a server that preloads refuge every report of WARNING or above goes to
+ * the server log without its statement, context and detail, and an input
+ * error's message without the value it quotes (the client loses that
+ * echo too: it sent the value; everything else still reaches it).
+ * refuge.log_error_detail (superuser only, default off)
+ * restores PostgreSQL's behaviour for a debugging session.
  *
  * What this cannot hide: log_statement = 'all' or 'mod' logs statements
  * before they run, and pgaudit or auto_explain may log them too.
@@ -18,124 +24,59 @@
  */
 #include "postgres.h"
 
-#include "access/htup_details.h"
-#include "access/xact.h"
-#include "catalog/namespace.h"
-#include "catalog/pg_proc.h"
-#include "fmgr.h"
 #include "mb/pg_wchar.h"
-#include "tcop/tcopprot.h"
 #include "utils/elog.h"
-#include "utils/syscache.h"
+#include "utils/guc.h"
 
 #include "refuge.h"
 
-static fmgr_hook_type prev_fmgr_hook = NULL;
 static emit_log_hook_type prev_emit_log_hook = NULL;
 
-/* an error went through a refuge API function since the last report */
-static bool error_in_api = false;
-static Oid	refuge_namespace = InvalidOid;
+/* refuge.log_error_detail: the server log gets statements and details again */
+static bool log_error_detail = false;
 
 /*
- * The refuge API functions seen starting, so that an abort (when the
- * catalogue may not be read) is recognised without a lookup.  A small open
- * hash set of function OIDs: the API has about a hundred.
+ * The message of an input error, without the value it quotes: type input
+ * functions report 'invalid input syntax for type uuid: "<value>"', and the
+ * value may be anything a caller typed.
  */
-#define API_SET_SIZE 1024
-static Oid	api_set[API_SET_SIZE];
-
-static bool
-api_set_member(Oid fn)
-{
-	for (uint32 i = fn % API_SET_SIZE, n = 0; n < API_SET_SIZE; i = (i + 1) % API_SET_SIZE, n++)
-	{
-		if (api_set[i] == fn)
-			return true;
-		if (api_set[i] == InvalidOid)
-			return false;
-	}
-	return false;
-}
-
 static void
-api_set_add(Oid fn)
+withhold_quoted_value(ErrorData *edata)
 {
-	for (uint32 i = fn % API_SET_SIZE, n = 0; n < API_SET_SIZE; i = (i + 1) % API_SET_SIZE, n++)
+	char	   *quote;
+
+	if (edata->message == NULL || ERRCODE_TO_CATEGORY(edata->sqlerrcode) != ERRCODE_DATA_EXCEPTION)
+		return;
+	/* the input errors of types ("... for type T: "v""), not refuge's own field errors */
+	if (strstr(edata->message, " for type ") == NULL && strncmp(edata->message, "malformed ", 10) != 0 &&
+		strncmp(edata->message, "date/time field value out of range", 34) != 0)
+		return;
+	quote = strstr(edata->message, ": \"");
+	if (quote != NULL)
 	{
-		if (api_set[i] == fn)
-			return;
-		if (api_set[i] == InvalidOid)
-		{
-			api_set[i] = fn;
-			return;
-		}
+		size_t		keep = quote - edata->message;
+		char	   *m = palloc(keep + 32);
+
+		memcpy(m, edata->message, keep);
+		strcpy(m + keep, " (value withheld)");
+		edata->message = m;
 	}
 }
 
-/* Is this SECURITY DEFINER function one of refuge's?  (catalogue lookup) */
-static bool
-is_refuge_api(Oid fn_oid)
-{
-	HeapTuple	tup;
-	Oid			nsp;
-
-	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn_oid));
-	if (!HeapTupleIsValid(tup))
-		return false;
-	nsp = ((Form_pg_proc) GETSTRUCT(tup))->pronamespace;
-	ReleaseSysCache(tup);
-	if (nsp != refuge_namespace)
-		refuge_namespace = get_namespace_oid("refuge", true);
-	return OidIsValid(nsp) && nsp == refuge_namespace;
-}
-
 /*
- * PostgreSQL calls this around every SECURITY DEFINER function (all of
- * refuge's API is): remember ours at the start, note an error leaving them.
- */
-static void
-refuge_fmgr_hook(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private)
-{
-	if (prev_fmgr_hook)
-		prev_fmgr_hook(event, flinfo, private);
-	if (event == FHET_START && !api_set_member(flinfo->fn_oid) && is_refuge_api(flinfo->fn_oid))
-		api_set_add(flinfo->fn_oid);
-	else if (event == FHET_ABORT && api_set_member(flinfo->fn_oid))
-		error_in_api = true;
-}
-
-/* Does the statement being run call refuge at all? */
-static bool
-statement_names_refuge(void)
-{
-	const char *q = debug_query_string;
-
-	if (q == NULL)
-		return false;
-	for (; *q; q++)
-		if ((*q == 'r' || *q == 'R') && pg_strncasecmp(q, "refuge", 6) == 0)
-			return true;
-	return false;
-}
-
-/*
- * An error that left a refuge API function, or arose in a statement that
- * calls refuge (an argument that did not parse as json or uuid, before the
- * function started): the server log gets the error, not the statement, its
- * context (the json parser quotes the text around the fault) or its detail.
- * The client still receives all of it.
+ * Every report of WARNING or above: the server log gets the error, not the
+ * statement, its context or its detail; messages are cut at 300 bytes.
  */
 static void
 refuge_emit_log_hook(ErrorData *edata)
 {
-	if (edata->elevel >= ERROR && (error_in_api || statement_names_refuge()))
+	if (edata->elevel >= WARNING && !log_error_detail)
 	{
 		edata->hide_stmt = true;
 		edata->hide_ctx = true;
-		if (edata->detail != NULL && edata->detail_log == NULL)
-			edata->detail_log = pstrdup("(withheld from the server log: the statement may carry personal data)");
-		/* a value quoted by a type's input function is not echoed at length (to the client either) */
+		if (edata->detail != NULL || edata->detail_log != NULL)
+			edata->detail_log = pstrdup("(withheld from the server log: it may carry personal data)");
+		withhold_quoted_value(edata);
 		if (edata->message != NULL && strlen(edata->message) > 300)
 		{
 			int			cut = pg_mbcliplen(edata->message, strlen(edata->message), 300);
@@ -146,8 +87,6 @@ refuge_emit_log_hook(ErrorData *edata)
 			edata->message = m;
 		}
 	}
-	if (edata->elevel >= ERROR)
-		error_in_api = false;
 	if (prev_emit_log_hook)
 		prev_emit_log_hook(edata);
 }
@@ -155,8 +94,10 @@ refuge_emit_log_hook(ErrorData *edata)
 void
 RefugeLogPrivacyInit(void)
 {
-	prev_fmgr_hook = fmgr_hook;
-	fmgr_hook = refuge_fmgr_hook;
+	DefineCustomBoolVariable("refuge.log_error_detail",
+							 "Lets the server log carry failed statements, error contexts and details.",
+							 "Off: they may carry personal data; the client still receives them.",
+							 &log_error_detail, false, PGC_SUSET, 0, NULL, NULL, NULL);
 	prev_emit_log_hook = emit_log_hook;
 	emit_log_hook = refuge_emit_log_hook;
 }

@@ -114,6 +114,16 @@ like($err, qr/20000 x 20000 pixels is more than refuge.max_image_pixels/, '... b
 ($ret, $out, $err) = enrol_with_images('Nyakim',
 	'[{"part": "face", "media_type": "image/jpeg", "data": "' . b64($huge_jpeg) . '"}]');
 like($err, qr/30000 x 30000 pixels is more than refuge.max_image_pixels/, 'so is a JPEG whose header says 30,000 x 30,000');
+# a 1 KB progressive JPEG claiming 4,000 x 4,000 pixels: libjpeg would keep 96 MB of
+# coefficients outside PostgreSQL's accounting; refused from its header
+sub jseg { my ($m, $p) = @_; return pack('nn', $m, length($p) + 2) . $p; }
+my $progressive = "\xff\xd8" . jseg(0xFFDB, "\x00" . ("\x01" x 64))
+  . jseg(0xFFC2, pack('CnnC', 8, 4000, 4000, 3) . join('', map { pack('CCC', $_, 0x11, 0) } 1 .. 3))
+  . jseg(0xFFC4, "\x00" . "\x01" . ("\x00" x 15) . "\x00")
+  . jseg(0xFFDA, "\x03" . join('', map { pack('CC', $_, 0) } 1 .. 3) . "\x00\x00\x00") . "\xff\xd9";
+($ret, $out, $err) = enrol_with_images('Nyakim',
+	'[{"part": "face", "media_type": "image/jpeg", "data": "' . b64($progressive) . '"}]');
+like($err, qr/a progressive JPEG of 4000 x 4000 pixels needs 9\d MB to decode/, 'a progressive JPEG whose coefficients would take 96 MB is refused');
 ($ret, $out, $err) = enrol_with_images('Nyakim',
 	'[{"part": "face", "media_type": "image/jpeg", "data": "' . b64($good_png) . '"}]');
 like($err, qr/the media type says image\/jpeg but the bytes are image\/png/, 'a PNG labelled as JPEG is refused');
@@ -233,8 +243,28 @@ $node->safe_psql('postgres', q{
 	  from refuge.process_case c where c.module = 'SGBV'});
 like($err, qr/incident\.violence_type: "NOT_A_TYPE" is not a GBVIMS type/, 'the caller gets the error, naming the field');
 ok(!$node->log_contains('SURVIVOR-NARRATIVE-7731'), 'the narrative does not reach the server log');
+# the ways that do not name refuge in the statement: search_path, a prepared statement, a json
+# argument that fails to parse (its context quotes the text), a uuid that fails to parse
+($ret, $out, $err) = $node->psql('postgres', q{
+	set role protector;
+	set search_path = refuge, public;
+	select record_gbv_incident(c.id, '{"narrative": "SURVIVOR-JSON-5520 at block 4", }') from process_case c where c.module = 'SGBV'});
+like($err, qr/invalid input syntax for type json/, 'a narrative in malformed json: the caller gets the error');
+($ret, $out, $err) = $node->psql('postgres', q{
+	set role protector;
+	prepare q(uuid, jsonb) as select refuge.record_gbv_incident($1, $2);
+	execute q(gen_random_uuid(), '{"narrative": "SURVIVOR-PREPARED-6631"}');});
+($ret, $out, $err) = $node->psql('postgres', q{
+	set role protector;
+	select refuge.read_case_note('SURVIVOR-UUID-7742 was here', 'x')});
+like($err, qr/invalid input syntax for type uuid \(value withheld\)/, 'an input error does not echo the value');
+ok(!$node->log_contains('SURVIVOR-(JSON|PREPARED|UUID)'), 'none of them reaches the server log: statement, context, detail or message');
 ($ret, $out, $err) = $node->psql('postgres', q{select 1/0, 'UNRELATED-STATEMENT-4412'});
-ok($node->log_contains('UNRELATED-STATEMENT-4412'), '(a failed statement outside refuge is still logged as configured)');
+ok(!$node->log_contains('UNRELATED-STATEMENT-4412'), 'a failed statement outside refuge is not logged either (which statement concerns refuge cannot be told)');
+($ret, $out, $err) = $node->psql('postgres', q{set refuge.log_error_detail = on; select 1/0, 'DEBUGGING-STATEMENT-8813'});
+ok($node->log_contains('DEBUGGING-STATEMENT-8813'), 'refuge.log_error_detail = on (superuser) logs statements again');
+($ret, $out, $err) = $node->psql('postgres', q{set role protector; set refuge.log_error_detail = on});
+like($err, qr/permission denied to set parameter "refuge.log_error_detail"/, '... and no one else may set it');
 
 # 7. nothing crashed: the postmaster is the one that started
 is($node->safe_psql('postgres', 'select pg_postmaster_start_time()'), $started, 'the postmaster never restarted');
