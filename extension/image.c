@@ -16,8 +16,9 @@
  *	- RefugeImageDecodeRGB() is the only way an image reaches another C
  *	  library: PNG through libpng's simplified API (which traps its own
  *	  errors), JPEG through libjpeg with an error manager that returns here,
- *	  both after the header's dimensions were checked, into memory that
- *	  PostgreSQL accounts for, scaled down to what the caller needs.  The
+ *	  both after the header's dimensions were checked, the pixels into
+ *	  memory that PostgreSQL accounts for, scaled down to what the caller
+ *	  needs (libjpeg's own working memory is bounded, see below).  The
  *	  PDF writer gets raw pixels, never a PNG or JPEG stream.
  *
  * Limits (superuser-only settings): refuge.max_image_bytes,
@@ -48,8 +49,13 @@ static int	max_capture_image_bytes = 20 * 1024 * 1024;
 
 /* The longest side accepted, whatever the pixel budget. */
 #define IMAGE_MAX_SIDE	20000
-/* libjpeg's working memory (a progressive JPEG keeps its coefficients) */
-#define JPEG_MAX_MEMORY (160L * 1024 * 1024)
+/*
+ * libjpeg's working memory, which it allocates itself (outside PostgreSQL's
+ * accounting): a progressive JPEG keeps every coefficient of the image, two
+ * bytes per pixel and component, so one is refused before decoding when
+ * that would pass this bound (a 1 KB file can claim 16 megapixels).
+ */
+#define JPEG_MAX_MEMORY (48L * 1024 * 1024)
 
 void
 RefugeImageInit(void)
@@ -322,6 +328,23 @@ jpeg_decode(const uint8 *data, size_t len, bool gray, int min_w, int min_h, int 
 						cinfo.image_width, cinfo.image_height, max_image_pixels);
 		jpeg_destroy_decompress(&cinfo);
 		return NULL;
+	}
+	if (cinfo.progressive_mode)
+	{
+		uint64		coefficients = 0;
+
+		for (int c = 0; c < cinfo.num_components; c++)
+			coefficients += (uint64) (cinfo.image_width / 8 + 2) * (cinfo.image_height / 8 + 2) * 64 *
+				cinfo.comp_info[c].h_samp_factor * cinfo.comp_info[c].v_samp_factor /
+				(cinfo.max_h_samp_factor * cinfo.max_v_samp_factor);
+		if (coefficients * sizeof(JCOEF) > (uint64) JPEG_MAX_MEMORY)
+		{
+			*why = psprintf("a progressive JPEG of %u x %u pixels needs %llu MB to decode, more than the %ld MB allowed (save it as baseline JPEG or smaller)",
+							cinfo.image_width, cinfo.image_height,
+							(unsigned long long) (coefficients * sizeof(JCOEF) >> 20), JPEG_MAX_MEMORY >> 20);
+			jpeg_destroy_decompress(&cinfo);
+			return NULL;
+		}
 	}
 	*full_w = cinfo.image_width;
 	*full_h = cinfo.image_height;
