@@ -5,26 +5,32 @@
  *		and identifier keys under which look-alike document numbers meet.
  *
  * refuge.clean_text(value, field): NFC; refuses C0/C1 controls (but tab
- * and line breaks), bidirectional embeddings and overrides (U+202A-202E,
- * the "Trojan Source" characters), private-use and unassigned code points.
+ * and line breaks), bidirectional embeddings, overrides and isolates
+ * (U+202A-202E, U+2066-2069: the "Trojan Source" characters), private-use
+ * and unassigned code points, U+FFFC and U+FFFD.
  *
  * refuge.clean_name(value, field): as clean_text, and also refuses line
- * breaks, tabs, every bidirectional control and every default-ignorable
- * (invisible) character, the Hangul fillers included, except the joiners
- * that Persian, Dari, Pashto and Indic spellings need (U+200C, U+200D),
- * more than four combining marks in a row, and a name without a single
- * visible letter (only marks, digits, punctuation or fillers).
+ * breaks of every kind, tabs, every bidirectional control and every
+ * default-ignorable (invisible) character, the Hangul fillers and the
+ * braille blank included; the joiners (U+200C, U+200D) only between letters
+ * of the scripts whose spellings need them (Persian, Dari, Pashto, Indic
+ * ...); more than four combining marks in a row; and a name without a
+ * single visible letter.  Spaces of every kind (no-break, narrow,
+ * ideographic) become one ASCII space between words, none at either end.
  *
  * refuge.identifier_key(value): the key under which a document number is
  * compared: NFKC (full-width and compatibility forms), decimal digits of
- * every script as 0-9, letters of other scripts that look like Latin ones
- * as those (ICU's confusable skeleton, UTS #39: Cyrillic, Greek, Cherokee
- * ...), upper case, and nothing but letters and digits kept (spaces, dashes
- * of every kind, dots, slashes, invisible and default-ignorable characters
- * go).  "AB-123 456", "ab123456.", "АВ１２３４５６" (Cyrillic letters,
- * full-width digits) and "AB\u200B123456" share a key; Latin letters and
- * digits are never folded into each other (AB1 and ABI, 0 and O stay apart:
- * different documents must not be refused as duplicates).
+ * every script by value as 0-9, every letter outside ASCII as the ASCII
+ * letter it is made to look like (ICU's confusable skeleton, UTS #39:
+ * Cyrillic, Greek, Cherokee, small capitals ...; a capital as a capital, so
+ * Greek iota is I, not L), upper case, and nothing but letters and digits
+ * kept (spaces, dashes of every kind, dots, slashes, invisible and
+ * default-ignorable characters go).  "AB-123 456", "ab123456.",
+ * "АВ１２３４５６" (Cyrillic letters, full-width digits) and
+ * "AB\u200B123456" share a key; ASCII letters and digits are never folded
+ * into each other (AB1 and ABI, 0 and O stay apart: different documents
+ * must not be refused as duplicates).  The key depends on ICU's data: after
+ * an ICU upgrade, REINDEX the index on it (README, Known limits).
  *
  * ICU is the Unicode library PostgreSQL itself builds with; the confusable
  * data and normalisation tables come with it.
@@ -135,7 +141,32 @@ code_point(UChar32 c)
 	return psprintf("U+%04X", (unsigned int) c);
 }
 
-/* Check and normalise; name = the stricter rules of a person's name. */
+/* Is c a letter or mark of a script that joins (Arabic, Indic ...), where ZWJ and ZWNJ spell? */
+static bool
+joining_context(UChar32 c)
+{
+	UErrorCode	status = U_ZERO_ERROR;
+	UScriptCode sc = uscript_getScript(c, &status);
+
+	if (U_FAILURE(status) || sc == USCRIPT_LATIN || sc == USCRIPT_COMMON || sc == USCRIPT_GREEK ||
+		sc == USCRIPT_CYRILLIC || sc == USCRIPT_ARMENIAN || sc == USCRIPT_HAN || sc == USCRIPT_HANGUL)
+		return false;
+	return u_isalpha(c) || u_getCombiningClass(c) > 0 || u_charType(c) == U_NON_SPACING_MARK ||
+		u_charType(c) == U_COMBINING_SPACING_MARK;
+}
+
+static void
+refuse(const char *field, UChar32 c, int index, const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
+			 errmsg("%s: %s %s at character %d", field, what, code_point(c), index)));
+}
+
+/*
+ * Check and normalise; name = the stricter rules of a person's name, whose
+ * spaces of every kind also become one ASCII space, none at either end.
+ */
 static text *
 clean(text *value, const char *field, bool name)
 {
@@ -143,12 +174,15 @@ clean(text *value, const char *field, bool name)
 	UChar	   *u;
 	UChar	   *nfc;
 	int32		nlen;
+	UChar	   *out;
+	int32		olen = 0;
 	UErrorCode	status = U_ZERO_ERROR;
 	const UNormalizer2 *norm;
 	int32		i = 0;
 	int			marks = 0;
 	bool		letter = false;
 	int			index = 0;
+	UChar32		prev = 0;
 
 	if (GetDatabaseEncoding() != PG_UTF8)
 		return value;			/* Refuge's texts are Unicode; other encodings pass unchecked */
@@ -156,6 +190,7 @@ clean(text *value, const char *field, bool name)
 	norm = unorm2_getNFCInstance(&status);
 	icu_check(status, "NFC");
 	nfc = normalise(norm, u, len, &nlen);
+	out = palloc((nlen + 1) * sizeof(UChar));
 
 	while (i < nlen)
 	{
@@ -165,33 +200,44 @@ clean(text *value, const char *field, bool name)
 		U16_NEXT(nfc, i, nlen, c);
 		index++;
 		type = u_charType(c);
-		if (c == '\t' || c == '\n' || c == '\r')
+		if (c == '\t' || c == '\n' || c == '\r' || type == U_LINE_SEPARATOR || type == U_PARAGRAPH_SEPARATOR)
 		{
 			if (name)
 				ereport(ERROR,
 						(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
 						 errmsg("%s: a name is one line (a tab or line break at character %d)", field, index)));
 			marks = 0;
+			U16_APPEND_UNSAFE(out, olen, c);
+			prev = c;
 			continue;
 		}
 		if (type == U_CONTROL_CHAR)
-			ereport(ERROR,
-					(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
-					 errmsg("%s: control character %s at character %d", field, code_point(c), index)));
+			refuse(field, c, index, "control character");
 		if (type == U_PRIVATE_USE_CHAR || type == U_UNASSIGNED || type == U_SURROGATE)
 			ereport(ERROR,
 					(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
 					 errmsg("%s: %s at character %d is not an assigned Unicode character", field, code_point(c), index)));
-		if ((c >= 0x202A && c <= 0x202E) || (name && is_bidi_control(c)))
+		if (c == 0xFFFC || c == 0xFFFD)
+			refuse(field, c, index, "replacement character (the text was damaged on its way)");
+		/* embeddings, overrides and isolates ("Trojan Source"); a name takes no direction mark either */
+		if ((c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069) || (name && is_bidi_control(c)))
 			ereport(ERROR,
 					(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
 					 errmsg("%s: bidirectional control %s at character %d", field, code_point(c), index),
 					 errhint("Text direction comes from the letters themselves; these controls can make text display as something else.")));
-		if (name && (type == U_FORMAT_CHAR || u_hasBinaryProperty(c, UCHAR_DEFAULT_IGNORABLE_CODE_POINT))
-			&& c != 0x200C && c != 0x200D)
-			ereport(ERROR,
-					(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
-					 errmsg("%s: invisible character %s at character %d", field, code_point(c), index)));
+		if (name && (c == 0x200C || c == 0x200D))
+		{
+			/* the joiners spell Persian, Dari, Pashto and Indic names, between letters of those scripts only */
+			UChar32		next = 0;
+
+			if (i < nlen)
+				U16_GET(nfc, 0, i, nlen, next);
+			if (!joining_context(prev) || !joining_context(next))
+				refuse(field, c, index, "joiner outside a word of a script that uses it:");
+		}
+		else if (name && (type == U_FORMAT_CHAR || u_hasBinaryProperty(c, UCHAR_DEFAULT_IGNORABLE_CODE_POINT) ||
+						  c == 0x2800 || c == 0x115F || c == 0x1160 || c == 0x3164 || c == 0xFFA0))
+			refuse(field, c, index, "invisible character");
 		if (type == U_NON_SPACING_MARK || type == U_ENCLOSING_MARK || type == U_COMBINING_SPACING_MARK)
 		{
 			if (name && ++marks > 4)
@@ -203,12 +249,25 @@ clean(text *value, const char *field, bool name)
 			marks = 0;
 		if (u_isalpha(c) && !u_hasBinaryProperty(c, UCHAR_DEFAULT_IGNORABLE_CODE_POINT))
 			letter = true;
+		if (name && type == U_SPACE_SEPARATOR)
+		{
+			/* no-break, narrow, ideographic ... spaces: one ASCII space between words */
+			if (olen > 0 && out[olen - 1] != ' ')
+				out[olen++] = ' ';
+			prev = ' ';
+			continue;
+		}
+		U16_APPEND_UNSAFE(out, olen, c);
+		prev = c;
 	}
+	if (name)
+		while (olen > 0 && out[olen - 1] == ' ')
+			olen--;
 	if (name && !letter)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s: a name has at least one letter", field)));
-	return from_utf16(nfc, nlen);
+	return from_utf16(out, olen);
 }
 
 /* refuge.clean_text(value text, field text) returns text */
@@ -249,14 +308,74 @@ spoof_checker(void)
 	return checker;
 }
 
-/* Is c written in the Latin script, or shared by all (digits, punctuation, marks)? */
-static bool
-latin_or_common(UChar32 c)
+/*
+ * The skeletons (UTS #39) of the ASCII letters, capital and small, computed
+ * once: a letter of another script, or a Latin letter outside ASCII (small
+ * capitals, for instance), becomes the ASCII letter whose skeleton it shares.
+ * Capitals are matched against capitals first, small letters against small
+ * ones: Greek capital iota looks like I (whose skeleton is "l"), not like L.
+ */
+typedef struct
 {
-	UErrorCode	status = U_ZERO_ERROR;
-	UScriptCode sc = uscript_getScript(c, &status);
+	UChar		skel[8];
+	int32		len;
+} Skeleton;
 
-	return U_FAILURE(status) || sc == USCRIPT_LATIN || sc == USCRIPT_COMMON || sc == USCRIPT_INHERITED;
+static Skeleton ascii_upper[26];
+static Skeleton ascii_lower[26];
+static bool ascii_ready = false;
+
+static int32
+skeleton_of(UChar32 c, UChar *skel, int32 cap)
+{
+	UChar		one[2];
+	int32		onelen = 0;
+	UErrorCode	status = U_ZERO_ERROR;
+	int32		n;
+
+	U16_APPEND_UNSAFE(one, onelen, c);
+	n = uspoof_getSkeleton(spoof_checker(), 0, one, onelen, skel, cap, &status);
+	return U_FAILURE(status) ? -1 : n;
+}
+
+static void
+ascii_skeletons(void)
+{
+	if (ascii_ready)
+		return;
+	for (int k = 0; k < 26; k++)
+	{
+		ascii_upper[k].len = skeleton_of('A' + k, ascii_upper[k].skel, lengthof(ascii_upper[k].skel));
+		ascii_lower[k].len = skeleton_of('a' + k, ascii_lower[k].skel, lengthof(ascii_lower[k].skel));
+	}
+	ascii_ready = true;
+}
+
+static int
+match_table(const Skeleton *table, const UChar *skel, int32 slen)
+{
+	for (int k = 0; k < 26; k++)
+		if (table[k].len == slen && memcmp(table[k].skel, skel, slen * sizeof(UChar)) == 0)
+			return k;
+	return -1;
+}
+
+/* The ASCII capital a letter looks like, or 0. */
+static UChar32
+ascii_lookalike(UChar32 c)
+{
+	UChar		skel[16];
+	int32		slen = skeleton_of(c, skel, lengthof(skel));
+	int			k;
+	bool		capital = u_isupper(c) || u_istitle(c);
+
+	if (slen <= 0)
+		return 0;
+	ascii_skeletons();
+	k = match_table(capital ? ascii_upper : ascii_lower, skel, slen);
+	if (k < 0)
+		k = match_table(capital ? ascii_lower : ascii_upper, skel, slen);
+	return k < 0 ? 0 : 'A' + k;
 }
 
 /* refuge.identifier_key(value text) returns text */
@@ -282,54 +401,36 @@ refuge_identifier_key(PG_FUNCTION_ARGS)
 	icu_check(status, "NFKC");
 	nfkc = normalise(norm, u, len, &nlen);
 
-	cap = nlen * 4 + 16;
+	cap = nlen * 2 + 16;
 	out = palloc(cap * sizeof(UChar));
 	while (i < nlen)
 	{
 		UChar32		c;
-		UChar		one[2];
-		int32		onelen = 0;
-		UChar		skel[16];
-		int32		slen;
-		int32		j = 0;
+		UChar32		ascii;
 
 		U16_NEXT(nfkc, i, nlen, c);
 		if (u_hasBinaryProperty(c, UCHAR_DEFAULT_IGNORABLE_CODE_POINT))
 			continue;			/* invisible: zero-width spaces, joiners, Hangul fillers, soft hyphens */
 		if (u_charType(c) == U_DECIMAL_DIGIT_NUMBER)
 		{
+			/* by value: a Bengali four is a four, whatever it looks like */
 			out[olen++] = (UChar) ('0' + u_charDigitValue(c));
 			continue;
 		}
 		if (!u_isalnum(c))
 			continue;			/* separators, punctuation, marks */
-		if (latin_or_common(c))
+		if (c < 0x80)
 		{
-			c = u_toupper(c);
-			U16_APPEND_UNSAFE(out, olen, c);
+			out[olen++] = (UChar) u_toupper(c);
 			continue;
 		}
-		/* another script's letter: the Latin letter its capital is made to look like, if any */
-		c = u_toupper(c);
-		U16_APPEND_UNSAFE(one, onelen, c);
-		status = U_ZERO_ERROR;
-		slen = uspoof_getSkeleton(spoof_checker(), 0, one, onelen, skel, lengthof(skel), &status);
-		if (U_FAILURE(status))
-		{
-			slen = 0;
-			U16_APPEND_UNSAFE(skel, slen, c);
-		}
-		while (j < slen)
-		{
-			UChar32		k;
-
-			U16_NEXT(skel, j, slen, k);
-			if (u_isalnum(k) && !u_hasBinaryProperty(k, UCHAR_DEFAULT_IGNORABLE_CODE_POINT) && olen + 2 < cap)
-			{
-				k = u_toupper(k);
-				U16_APPEND_UNSAFE(out, olen, k);
-			}
-		}
+		/* any other letter: the ASCII letter it is made to look like, else itself in capitals */
+		ascii = ascii_lookalike(c);
+		if (ascii == 0)
+			ascii = ascii_lookalike(u_toupper(c));
+		if (ascii == 0)
+			ascii = u_toupper(c);
+		U16_APPEND_UNSAFE(out, olen, ascii);
 	}
 	PG_RETURN_TEXT_P(from_utf16(out, olen));
 }
