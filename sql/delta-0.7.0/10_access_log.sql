@@ -25,7 +25,7 @@ alter table refuge.biometric_identification drop constraint biometric_identifica
 alter table refuge.sensitive_read drop constraint sensitive_read_kind_check;
 alter table refuge.sensitive_read add constraint sensitive_read_kind_check
     check (kind in ('case_note', 'case_document', 'gbv_incident', 'case_detail', 'referral', 'biometric_templates',
-                    'tracing_search', 'vulnerability_assessment', 'rrf'));
+                    'tracing_search', 'vulnerability_assessment', 'rrf', 'document_match'));
 
 -- The module of the case a read concerns: who may read the log of a read is
 -- who may read the case (a registration supervisor must not learn from the

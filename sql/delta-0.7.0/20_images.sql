@@ -258,6 +258,7 @@ declare
     hw bigint;
     gallery bigint;
     cands uuid[];
+    decision jsonb;
     existing refuge.biometric_enrolment;
     open_case uuid;
     img jsonb;
@@ -324,6 +325,14 @@ begin
                                       format('%s|%s|%s', vault_id, ind.id, img ->> 'part')));
         end loop;
     end if;
-    return refuge.enrol_decide(cap_id, cands);
+    decision := refuge.enrol_decide(cap_id, cands);
+    -- an enrolment is a 1:N search whose answer names who matched: committed
+    -- by the logging worker before the answer, like refuge.identify, so that a
+    -- probe enrolled and rolled back leaves its trace
+    perform refuge.log_durably(jsonb_build_object('biometric_identification', jsonb_build_array(jsonb_build_object(
+        'operation_id', ind.operation_id, 'site_id', site_id, 'purpose', 'enrolment of ' || ind.number,
+        'gallery_size', gallery, 'target_fpir', pol.target_fpir, 'candidates', coalesce(cands, '{}'),
+        'device', p.device, 'searched_by', refuge.caller()))));
+    return decision;
 end
 $$;

@@ -470,6 +470,7 @@ declare
     d1 date;
     d2 date;
     k text;
+    dup record;
 begin
     perform refuge.arg_fields(e, p, array['type', 'number', 'issuing_country', 'issued_on', 'expires_on',
                                           'status', 'original_seen', 'comment']);
@@ -487,12 +488,24 @@ begin
         perform refuge.raise_field('22023', p || '.number', 'has no letter or digit');
     end if;
     k := dtype || '/' || coalesce(issuer, '') || '/' || refuge.identifier_key(num);
-    if exists (select 1 from refuge.document d
-                where d.doc_type = dtype and coalesce(d.issuing_country, '') = coalesce(issuer, '')
-                  and refuge.identifier_key(d.number) = refuge.identifier_key(num))
+    select d.id, d.individual_id, i.operation_id, i.site_id into dup
+      from refuge.document d join refuge.individual i on i.id = d.individual_id
+     where d.doc_type = dtype and coalesce(d.issuing_country, '') = coalesce(issuer, '')
+       and refuge.identifier_key(d.number) = refuge.identifier_key(num)
+     limit 1;
+    if dup.id is not null and not refuge.in_scope(dup.operation_id, dup.site_id) then
+        -- global deduplication must say that the document is held elsewhere: that
+        -- answer is a lookup across operations, committed by the logging worker
+        -- before it is given (a clerk who rolls back still leaves a trace)
+        perform refuge.log_durably(jsonb_build_object('sensitive_read', jsonb_build_array(jsonb_build_object(
+            'actor', refuge.caller(), 'kind', 'document_match', 'object_id', dup.id,
+            'individual_id', dup.individual_id, 'operation_id', dup.operation_id,
+            'purpose', 'registration refused: the document is recorded in another operation'))));
+    end if;
+    if dup.id is not null
        or exists (select 1 from unnest(batch) b where b @> jsonb_build_object('_t', 'document', '_key', k)) then
         perform refuge.raise_field('23505', p || '.number',
-            format('%s %s%s is already recorded', dtype, num, coalesce(' issued by ' || issuer, '')),
+            format('%s %s%s is already recorded', dtype, refuge.excerpt(num), coalesce(' issued by ' || issuer, '')),
             'the document belongs to a registered individual; check for a double registration');
     end if;
     return jsonb_build_object('id', gen_random_uuid(), 'individual_id', p_individual, 'doc_type', dtype,

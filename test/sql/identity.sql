@@ -234,7 +234,13 @@ select jsonb_array_length(r -> 'candidates') as candidates from refuge.identify(
 select pg_temp.err($q$select refuge.identify(refuge.synthetic_templates(7, 6, 6), 'NAKIVALE', 'x')$q$);
 select pg_temp.err($q$select refuge.identify(refuge.synthetic_templates(7, 6, 6), 'KAKUMA', '')$q$);
 select pg_temp.err($q$select refuge.identify(refuge.synthetic_templates(7, 6, 6), 'KAKUMA', 'x', 0)$q$);
-select purpose, cardinality(candidates) as candidates, searched_by from refuge.biometric_identification order by searched_at;
+select purpose, cardinality(candidates) as candidates, searched_by from refuge.biometric_identification
+ where purpose not like 'enrolment of %' order by searched_at;
+reset role;
+-- every enrolment's search is logged too
+select count(*) = (select count(*) from refuge.biometric_capture) as each_enrolment_logged
+  from refuge.biometric_identification where purpose like 'enrolment of %';
+set role id_bio_ken;
 reset role;
 set role id_reg_ken;
 select pg_temp.err($q$select refuge.identify(refuge.synthetic_templates(7, 6, 6), 'KAKUMA', 'x')$q$);
