@@ -115,10 +115,24 @@ create table refuge_warehouse.case_step_summary (
 ) partition by list (snapshot_id);
 comment on table refuge_warehouse.case_step_summary is 'state changes of cases by module, operation and step up to a snapshot, with the days each took (not for sensitive modules); null = suppressed';
 
+create table refuge_warehouse.flow_summary (
+    snapshot_id      integer not null,
+    from_snapshot_id integer not null,
+    operation        text not null,
+    arrivals         bigint,
+    departures       bigint,
+    moved_in         bigint,
+    moved_out        bigint,
+    resettled        bigint,
+    returned         bigint,
+    naturalised      bigint
+) partition by list (snapshot_id);
+comment on table refuge_warehouse.flow_summary is 'people who arrived, left, moved between operations, were resettled, returned or naturalised since the snapshot before (from_snapshot_id), per operation; null = suppressed';
+
 create function refuge_warehouse.published_tables() returns text[]
     language sql immutable
     return array['population_cell', 'population_row', 'population_total', 'population_band', 'case_summary',
-                 'case_step_summary'];
+                 'case_step_summary', 'flow_summary'];
 
 -- A published figure from its variable (array[count, suppressed]): null
 -- when suppressed, 0 when there was no one (no variable).
@@ -319,7 +333,7 @@ $$;
 
 -- Publish a snapshot: the partitions of the published tables, filled from
 -- its facts and frozen like them.
-create function refuge_warehouse.publish(sid integer) returns void
+create function refuge_warehouse.publish(sid integer, flows_from integer) returns void
     language plpgsql volatile
     set search_path = pg_catalog, refuge, pg_temp
 as $$
@@ -337,6 +351,9 @@ begin
         perform refuge_warehouse.publish_population(sid, op, k);
     end loop;
     perform refuge_warehouse.publish_cases(sid, k);
+    if flows_from is not null then
+        perform refuge_warehouse.publish_flows(sid, flows_from, k);
+    end if;
     foreach t in array refuge_warehouse.published_tables() loop
         perform refuge_warehouse.freeze(t, sid);
     end loop;
@@ -504,7 +521,14 @@ begin
         perform refuge_warehouse.freeze(t, sid);
     end loop;
     raise notice 'snapshot %: publishing for analysts (3 of 3)', sid;
-    perform refuge_warehouse.publish(sid);
+    -- flows are published once, from the snapshot before, and only when this
+    -- one comes after every other: published intervals never overlap, so no
+    -- two of them differ by a suppressed one (a back-dated snapshot has none)
+    perform refuge_warehouse.publish(sid,
+        (select p.id from refuge_warehouse.snapshot p
+          where p.id <> sid and p.finished_at is not null
+            and not exists (select 1 from refuge_warehouse.snapshot q where q.id <> sid and q.as_of >= snapshot.as_of)
+          order by p.as_of desc, p.id desc limit 1));
     update refuge_warehouse.snapshot s
        set finished_at = clock_timestamp(), individuals = n.individuals, families = n.families, cases = n.cases,
            case_steps = n.steps
@@ -631,37 +655,26 @@ end;
 comment on function refuge_warehouse.population_forecast(text, integer) is
     'the active population of an operation (or all) over the snapshots and its forecast (Holt) for the next ones';
 
--- Flows between two snapshots per operation, from the facts (definer), then
--- protected: with both snapshots' totals published, arrivals - departures +
+-- Flows from the snapshot before, per operation, published with the
+-- snapshot: with both snapshots' totals published, arrivals - departures +
 -- moved in - moved out is known, so one suppressed flow brings another.
-drop function refuge_warehouse.flows(integer, integer);
-create function refuge_warehouse.flows(from_snapshot integer, to_snapshot integer)
-    returns table (operation text, arrivals bigint, departures bigint, moved_in bigint, moved_out bigint,
-                   resettled bigint, returned bigint, naturalised bigint)
-    language plpgsql stable security definer
-    set search_path = pg_catalog, pg_temp
+create function refuge_warehouse.publish_flows(sid integer, from_sid integer, k integer) returns void
+    language plpgsql volatile
+    set search_path = pg_catalog, refuge, pg_temp
 as $$
 declare
-    t0 timestamptz;
-    t1 timestamptz;
-    k integer := pg_catalog.current_setting('refuge.min_cell_size')::integer;
+    t0 timestamptz := (select s.as_of from refuge_warehouse.snapshot s where s.id = from_sid);
+    t1 timestamptz := (select s.as_of from refuge_warehouse.snapshot s where s.id = sid);
     r record;
     supp boolean[];
     n0 bigint;
     n1 bigint;
 begin
-    perform refuge.authorize_any(array['refuge_analyst', 'refuge_dba']::name[], 'flows');
-    select s.as_of into t0 from refuge_warehouse.snapshot s where s.id = from_snapshot;
-    select s.as_of into t1 from refuge_warehouse.snapshot s where s.id = to_snapshot;
-    if t0 is null or t1 is null or t0 >= t1 then
-        raise exception using errcode = '22023',
-            message = format('from_snapshot, to_snapshot: %s and %s are not two snapshots in time order', from_snapshot, to_snapshot);
-    end if;
     for r in
     with a as (select f.person, f.operation from refuge_warehouse.individual_fact f
-                where f.snapshot_id = from_snapshot and f.status = 'ACTIVE'),
+                where f.snapshot_id = from_sid and f.status = 'ACTIVE'),
          b as (select f.person, f.operation from refuge_warehouse.individual_fact f
-                where f.snapshot_id = to_snapshot and f.status = 'ACTIVE'),
+                where f.snapshot_id = sid and f.status = 'ACTIVE'),
          people as (
             select coalesce(b.operation, a.operation) as op,
                    count(*) filter (where a.person is null) as arrivals,
@@ -679,7 +692,7 @@ begin
                    sum(c.members) filter (where s.module = 'LOCAL_INTEGRATION' and s.to_state = 'NATURALISED') as naturalised
               from refuge_warehouse.case_step_fact s
               join refuge_warehouse.case_fact c on c.snapshot_id = s.snapshot_id and c.case_key = s.case_key
-             where s.snapshot_id = to_snapshot and s.at > t0 and s.at <= t1
+             where s.snapshot_id = sid and s.at > t0 and s.at <= t1
              group by 1)
     select p.op, p.arrivals, p.departures, p.moved as moved_in, coalesce(m.n, 0) as moved_out,
            coalesce(x.resettled, 0)::bigint as resettled, coalesce(x.returned, 0)::bigint as returned,
@@ -689,28 +702,54 @@ begin
       left join solutions x on x.op = p.op
      order by p.op
     loop
-        select t.individuals into n0 from refuge_warehouse.population_total t where t.snapshot_id = from_snapshot and t.operation = r.op;
-        select t.individuals into n1 from refuge_warehouse.population_total t where t.snapshot_id = to_snapshot and t.operation = r.op;
+        select t.individuals into n0 from refuge_warehouse.population_total t where t.snapshot_id = from_sid and t.operation = r.op;
+        select t.individuals into n1 from refuge_warehouse.population_total t where t.snapshot_id = sid and t.operation = r.op;
         -- arrivals - departures + moved in - moved out - total(to) + total(from) = 0
         supp := refuge.sdc_protect(array[r.arrivals, r.departures, r.moved_in, r.moved_out,
                                          coalesce(n1, 0), coalesce(n0, 0)]::bigint[],
                                    array[1, 1, 1, 1, 1, 1], array[1, 2, 3, 4, 5, 6], array[1, -1, 1, -1, -1, 1], k,
                                    array[false, false, false, false, n1 is not null, n0 is not null],
                                    array[false, false, false, false, false, false]);
-        operation := r.op;
-        arrivals := case when supp[1] then null else r.arrivals end;
-        departures := case when supp[2] then null else r.departures end;
-        moved_in := case when supp[3] then null else r.moved_in end;
-        moved_out := case when supp[4] then null else r.moved_out end;
-        resettled := case when r.resettled between 1 and k - 1 then null else r.resettled end;
-        returned := case when r.returned between 1 and k - 1 then null else r.returned end;
-        naturalised := case when r.naturalised between 1 and k - 1 then null else r.naturalised end;
-        return next;
+        execute format('insert into refuge_warehouse.%I values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)',
+                       'flow_summary_' || sid)
+          using sid, from_sid, r.op,
+                case when supp[1] then null else r.arrivals end, case when supp[2] then null else r.departures end,
+                case when supp[3] then null else r.moved_in end, case when supp[4] then null else r.moved_out end,
+                case when r.resettled between 1 and k - 1 then null else r.resettled end,
+                case when r.returned between 1 and k - 1 then null else r.returned end,
+                case when r.naturalised between 1 and k - 1 then null else r.naturalised end;
     end loop;
 end
 $$;
+
+-- The published flows between a snapshot and the one before it.
+drop function refuge_warehouse.flows(integer, integer);
+create function refuge_warehouse.flows(from_snapshot integer, to_snapshot integer)
+    returns table (operation text, arrivals bigint, departures bigint, moved_in bigint, moved_out bigint,
+                   resettled bigint, returned bigint, naturalised bigint)
+    language plpgsql stable security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    published_from integer;
+begin
+    perform refuge.authorize_any(array['refuge_analyst', 'refuge_dba']::name[], 'flows');
+    select f.from_snapshot_id into published_from from refuge_warehouse.flow_summary f where f.snapshot_id = to_snapshot limit 1;
+    if published_from is distinct from from_snapshot then
+        raise exception using errcode = '22023',
+            message = format('from_snapshot: flows are published between a snapshot and the one before it when it was taken; '
+                             || 'snapshot %s has %s', to_snapshot,
+                             coalesce('flows from snapshot ' || published_from, 'none'));
+    end if;
+    return query
+    select f.operation, f.arrivals, f.departures, f.moved_in, f.moved_out, f.resettled, f.returned, f.naturalised
+      from refuge_warehouse.flow_summary f
+     where f.snapshot_id = to_snapshot
+     order by f.operation;
+end
+$$;
 comment on function refuge_warehouse.flows(integer, integer) is
-    'people who arrived, left, moved between operations, and were resettled, returned or naturalised between two snapshots, per operation; null = suppressed';
+    'people who arrived, left, moved between operations, and were resettled, returned or naturalised between a snapshot and the one before it (published with the later one; other pairs are refused, since overlapping intervals would give suppressed figures away), per operation; null = suppressed';
 
 -- The HXL export and the pyramid read only published figures.
 create or replace function refuge.hxl_population_csv(snapshot_id integer, min_cell integer default 5) returns text
@@ -962,11 +1001,13 @@ grant select (min_cell_size) on refuge_warehouse.snapshot to refuge_analyst;
 do $old$
 declare
     sid integer;
+    prev integer;
 begin
-    for sid in select s.id from refuge_warehouse.snapshot s order by s.id loop
+    for sid, prev in select s.id, lag(s.id) over (order by s.as_of, s.id) from refuge_warehouse.snapshot s
+                      where s.finished_at is not null order by s.as_of, s.id loop
         update refuge_warehouse.snapshot s set min_cell_size = pg_catalog.current_setting('refuge.min_cell_size')::integer
          where s.id = sid;
-        perform refuge_warehouse.publish(sid);
+        perform refuge_warehouse.publish(sid, prev);
     end loop;
 end
 $old$;

@@ -173,6 +173,17 @@ set role wh_dba;
 select refuge.drop_snapshot(1);
 select pg_temp.err('select refuge.drop_snapshot(1)');
 select snapshot_id, label from refuge.snapshots();
+-- flows are published once, from the snapshot before: a back-dated snapshot has none, and
+-- overlapping intervals (whose difference would be a suppressed flow) are refused
+select refuge.snapshot(now() - interval '1 hour', 'back-dated') ->> 'snapshot_id' as back_dated;
+select refuge.snapshot(now(), 'third') ->> 'snapshot_id' as third;
+reset role;
+set role wh_analyst;
+select count(*) > 0 as flows_of_2_kept from refuge_warehouse.flows(1, 2);
+select pg_temp.err('select * from refuge_warehouse.flows(1, 3)');
+select count(*) > 0 as flows_2_to_4 from refuge_warehouse.flows(2, 4);
+select pg_temp.err('select * from refuge_warehouse.flows(3, 4)') as from_the_back_dated_one;
+select snapshot_id, from_snapshot_id from refuge_warehouse.flow_summary group by 1, 2 order by 1;
 reset role;
 select count(*) as partitions_left from pg_class where relnamespace = 'refuge_warehouse'::regnamespace
    and relname ~ '_\d+$';
