@@ -80,3 +80,6 @@ select pg_catalog.pg_extension_config_dump('refuge.audit_scope', 'where false');
 grant execute on function refuge.deployment_check(), refuge.preloaded() to refuge_admin, refuge_dba;
 grant execute on function refuge.identifier_key(text) to refuge_registration, refuge_supervisor, refuge_biometrics,
     refuge_biometrics_admin, refuge_rsd, refuge_resettlement, refuge_protection, refuge_child_protection;
+-- the chain's length and head count every operation's and module's changes:
+-- for administrators and the DBA's scheduler, not for supervisors
+revoke execute on function refuge.seal_audit(), refuge.verify_audit(bigint, text), refuge.audit_head() from refuge_supervisor;

@@ -84,7 +84,14 @@ cluster_start() {
             || die "initdb failed"
     fi
     if as_owner "$PGBIN/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
-        return 0
+        # refuge is preloaded: a server started before the library was
+        # installed keeps the old one until it restarts
+        if [ "$("$PGBIN/pg_config" --pkglibdir)/refuge.so" -nt "$dir/data/postmaster.pid" ]; then
+            log "restarting the cluster on $dir: refuge.so is newer than the server"
+            as_owner "$PGBIN/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
+        else
+            return 0
+        fi
     fi
     log "starting cluster on socket $PGHOST port $PGPORT"
     as_owner "$PGBIN/pg_ctl" -D "$dir/data" -w -t 60 -l "$dir/server.log" \

@@ -13,9 +13,9 @@ begin
     execute q;
     return 'no error';
 exception when others then
-    return sqlstate || ' ' || regexp_replace(regexp_replace(regexp_replace(sqlerrm,
+    return sqlstate || ' ' || regexp_replace(regexp_replace(regexp_replace(regexp_replace(sqlerrm,
         '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}', '<id>', 'g'), '\d{4}-\d\d-\d\d', '<date>', 'g'),
-        '[A-Z]{3}-[A-Z]{3}-\d\d-\d{6}', '<case>', 'g');
+        '[A-Z]{3}-[A-Z]{3}-\d\d-\d{6}', '<case>', 'g'), '([A-Z]{3})-\d\d-(\d{6})', '\1-YY-\2', 'g');
 end $$;
 
 select refuge.create_operation('KEN', 'KEN', 'Kenya') is not null as ken;

@@ -39,7 +39,8 @@ reset role;
 select refuge.identifier_key('SS-88-001') as key;
 -- look-alikes fold only across scripts: a Latin O is not a zero, nor l a one
 select k, refuge.identifier_key(k) as key, refuge.identifier_key(k) = refuge.identifier_key('SS-88-001') as same
-  from unnest(array['SS-88-OO1', 'SS-88-00l', 'SS-88-0001', E'\u0405\u0405-88-001']) k;
+  from unnest(array['SS-88-OO1', 'SS-88-00l', 'SS-88-0001', E'\u0405\u0405-88-001', E'\uA731\uA731-88-001',
+                    E'\u0399D1234567', 'LD1234567', E'SS-88-\u09E6\u09E6\u09E7']) k;
 set role ho_clerk;
 select pg_temp.err(format('select refuge.register_group(%L)', pg_temp.member(
     '{"given_name": "Empty", "documents": [{"type": "NATIONAL_ID", "number": "--..", "issuing_country": "SSD"}]}')));
@@ -47,12 +48,19 @@ select pg_temp.err(format('select refuge.register_group(%L)', pg_temp.member(
 -- 15. names as people write them: NFC, no overrides, no invisible-only names
 select pg_temp.err(format('select refuge.register_group(%L)', pg_temp.member(jsonb_build_object('given_name', n))))
   from unnest(array[E'\u202EanimA', E'\u0301\u0301', E'\u200B\u200B', E'Ami\nna', E'A\u0007mina', E'\uE000bc',
-                    E'x\u0301\u0302\u0303\u0304\u0305\u0306', E'\u3164\u3164', E'Ami\u115Fna', E'Ami\u00ADna']) n;
+                    E'x\u0301\u0302\u0303\u0304\u0305\u0306', E'\u3164\u3164', E'Ami\u115Fna', E'Ami\u00ADna',
+                    E'\u200DAmina', E'Ami\u2028na', E'\u2800Amina', E'Ami\uFFFDna']) n;
+-- spaces of every kind become one space between words; joiners stay inside Persian words
+reset role;
+select refuge.clean_name(E' Amina\u00A0\u3000Bint  ', 'n') as spaces,
+       refuge.clean_name(E'\u0645\u062D\u0645\u062F\u200C\u0631\u0636\u0627', 'n') = E'\u0645\u062D\u0645\u062F\u200C\u0631\u0636\u0627' as persian_joiner_kept;
+set role ho_clerk;
 select refuge.register_group(pg_temp.member(jsonb_build_object('given_name', E'Aminata\u0301', 'family_name', E'محمد\u200Cرضا')))
     ->> 'group_number' is not null as registered;
 select given_name = E'Aminat\u00e1' as stored_composed, length(given_name) as characters, family_name
   from refuge.individual where family_name is not null;
-select pg_temp.err($q$select refuge.register_group(pg_temp.member('{"place_of_birth": "Bor\u202Eevil"}'))$q$) as bidi_in_text;
+select pg_temp.err($q$select refuge.register_group(pg_temp.member('{"place_of_birth": "Bor\u202Eevil"}'))$q$) as bidi_in_text,
+       pg_temp.err($q$select refuge.register_group(pg_temp.member('{"place_of_birth": "Bor\u2066evil"}'))$q$) as isolate_in_text;
 
 -- 14. errors quote at most 40 characters; numbers out of range name their field
 select length(pg_temp.err(format('select refuge.register_group(%L)', pg_temp.member(jsonb_build_object('given_name',
