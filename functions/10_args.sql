@@ -1,10 +1,12 @@
+-- Reading API arguments: every jsonb field checked, errors naming the field
+-- path and the problem.
+
 -- Reading API arguments out of jsonb.  Each helper takes the object, the key
 -- and the path of the object in the request (e.g. 'members[2]') so that an
 -- error names the exact field:  members[2].date_of_birth: "1990-02-30" is not a valid date
 --
 -- SQLSTATEs: 22004 missing required field, 22023 wrong type or value,
 -- 22008 impossible date, 23503 unknown code.
-
 create function refuge.arg_fields(obj jsonb, path text, allowed text[]) returns void
     language plpgsql immutable
 as $$
@@ -26,8 +28,8 @@ begin
 end
 $$;
 
-create function refuge.arg_text(obj jsonb, key text, path text, required boolean default false,
-                                max_length integer default 200) returns text
+create function refuge.arg_text(obj jsonb, key text, path text, required boolean DEFAULT false, max_length integer DEFAULT 200)
+    returns text
     language plpgsql immutable
 as $$
 declare
@@ -42,7 +44,7 @@ begin
     end if;
     if jsonb_typeof(v) <> 'string' then
         perform refuge.raise_field('22023', path || '.' || key,
-                                   format('expected a string, got %s %s', jsonb_typeof(v), v));
+                                   format('expected a string, got %s %s', jsonb_typeof(v), refuge.excerpt(v::text)));
     end if;
     s := btrim(v #>> '{}');
     if s = '' then
@@ -55,11 +57,11 @@ begin
         perform refuge.raise_field('22023', path || '.' || key,
                                    format('is %s characters long; at most %s allowed', length(s), max_length));
     end if;
-    return s;
+    return refuge.clean_text(s, path || '.' || key);
 end
 $$;
 
-create function refuge.arg_bool(obj jsonb, key text, path text, default_value boolean default null)
+create function refuge.arg_bool(obj jsonb, key text, path text, default_value boolean DEFAULT NULL::boolean)
     returns boolean
     language plpgsql immutable
 as $$
@@ -71,7 +73,7 @@ begin
     end if;
     if jsonb_typeof(v) <> 'boolean' then
         perform refuge.raise_field('22023', path || '.' || key,
-                                   format('expected true or false, got %s %s', jsonb_typeof(v), v));
+                                   format('expected true or false, got %s %s', jsonb_typeof(v), refuge.excerpt(v::text)));
     end if;
     return v::boolean;
 end
@@ -90,12 +92,12 @@ begin
     end if;
     if jsonb_typeof(v) <> 'number' then
         perform refuge.raise_field('22023', path || '.' || key,
-                                   format('expected a whole number, got %s %s', jsonb_typeof(v), v));
+                                   format('expected a whole number, got %s %s', jsonb_typeof(v), refuge.excerpt(v::text)));
     end if;
     n := v::numeric;
     if n <> trunc(n) or n < min_value or n > max_value then
         perform refuge.raise_field('22023', path || '.' || key,
-                                   format('%s is not a whole number from %s to %s', v, min_value, max_value));
+                                   format('%s is not a whole number from %s to %s', refuge.excerpt(v::text), min_value, max_value));
     end if;
     return n::integer;
 end
@@ -193,8 +195,8 @@ begin
 end
 $$;
 
--- A point as {"lon": .., "lat": ..} or a GeoJSON Point, in WGS 84.
-create function refuge.arg_point(obj jsonb, key text, path text) returns geometry
+create function refuge.arg_point(obj jsonb, key text, path text)
+    returns geometry
     language plpgsql immutable
 as $$
 declare
@@ -221,11 +223,13 @@ begin
     if jsonb_typeof(v -> 'lon') is distinct from 'number' or jsonb_typeof(v -> 'lat') is distinct from 'number' then
         perform refuge.raise_field('22023', p, 'lon and lat must both be numbers');
     end if;
+    -- compared as numbers first: 1e400 is a JSON number but no double precision
+    if (v ->> 'lon')::numeric not between -180 and 180 or (v ->> 'lat')::numeric not between -90 and 90 then
+        perform refuge.raise_field('22023', p, format('(%s, %s) is not a WGS 84 longitude/latitude',
+                                                      refuge.excerpt(v ->> 'lon'), refuge.excerpt(v ->> 'lat')));
+    end if;
     lon := (v ->> 'lon')::double precision;
     lat := (v ->> 'lat')::double precision;
-    if lon not between -180 and 180 or lat not between -90 and 90 then
-        perform refuge.raise_field('22023', p, format('(%s, %s) is not a WGS 84 longitude/latitude', lon, lat));
-    end if;
     return refuge.make_point(lon, lat);
 end
 $$;
@@ -242,3 +246,31 @@ begin
     end if;
 end
 $$;
+
+-- Reading the templates argument of enrol_biometrics and verify (shape in
+-- README.md, "Biometric templates").  Errors name the field, e.g.
+--   templates.fingers[3].record: fingerprint record: ... at byte 26
+create function refuge.arg_base64(obj jsonb, key text, path text, required boolean default false) returns bytea
+    language plpgsql immutable
+as $$
+declare
+    s text := refuge.arg_text(obj, key, path, required, 10000000);
+begin
+    if s is null then
+        return null;
+    end if;
+    begin
+        return pg_catalog.decode(s, 'base64');
+    exception when others then
+        perform refuge.raise_field('22023', path || '.' || key, 'is not base64: ' || sqlerrm);
+    end;
+end
+$$;
+
+-- A name: text, then the stricter rules of names.
+create function refuge.arg_name(obj jsonb, key text, path text, required boolean default false,
+                                max_length integer default 100) returns text
+    language sql immutable
+begin atomic
+    select refuge.clean_name(refuge.arg_text(obj, key, path, required, max_length), path || '.' || key);
+end;

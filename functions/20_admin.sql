@@ -1,6 +1,8 @@
+-- Administration: operations, sites, staff assignments, partners, the
+-- deployment check.
+
 -- Administration: operations, sites, staff and their assignments.
 -- Callable by refuge_admin (and superusers).
-
 create function refuge.create_operation(code text, country text, name text, area jsonb default null)
     returns uuid
     language plpgsql security definer
@@ -38,6 +40,7 @@ exception when unique_violation then
     perform refuge.raise_field('23505', 'code', format('operation "%s" already exists', args ->> 'code'));
 end
 $$;
+grant execute on function refuge.create_operation(text, text, text, jsonb) to refuge_admin;
 
 create function refuge.create_site(operation text, code text, name text, site_type text,
                                    lon double precision default null, lat double precision default null)
@@ -73,10 +76,11 @@ exception when unique_violation then
     perform refuge.raise_field('23505', 'code', format('site "%s" already exists in operation %s', code, operation));
 end
 $$;
+grant execute on function refuge.create_site(text, text, text, text, double precision, double precision) to
+    refuge_admin;
 
--- Register a role as staff and assign it to an operation (site null) or a site.
 create function refuge.assign_staff(role_name name, operation text, site text default null,
-                                    full_name text default null, valid_to date default null)
+                                               full_name text default null, valid_to date default null)
     returns uuid
     language plpgsql security definer
     set search_path = pg_catalog, refuge, pg_temp
@@ -91,8 +95,7 @@ begin
     if not exists (select 1 from pg_catalog.pg_roles r where r.rolname = assign_staff.role_name) then
         perform refuge.raise_field('23503', 'role_name', format('role "%s" does not exist', assign_staff.role_name));
     end if;
-    if assign_staff.role_name in ('refuge_owner', 'refuge_registration', 'refuge_supervisor',
-                                  'refuge_analyst', 'refuge_admin') then
+    if assign_staff.role_name = any (refuge.group_roles()) then
         perform refuge.raise_field('22023', 'role_name',
             format('"%s" is a group role; assign the staff member''s own role', assign_staff.role_name));
     end if;
@@ -116,6 +119,7 @@ begin
     return new_id;
 end
 $$;
+grant execute on function refuge.assign_staff(name, text, text, text, date) to refuge_admin;
 
 -- End an assignment today (history is kept).
 create function refuge.end_staff_assignment(assignment_id uuid) returns void
@@ -133,3 +137,90 @@ begin
     end if;
 end
 $$;
+grant execute on function refuge.end_staff_assignment(uuid) to refuge_admin;
+
+-- Partner organisations and the roles of their staff (administrators).
+create function refuge.create_partner(code text, name text) returns uuid
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    new_id uuid;
+begin
+    perform refuge.authorize('refuge_admin', 'create_partner');
+    if code is null or code !~ '^[A-Z0-9_-]{2,20}$' then
+        perform refuge.raise_field('22023', 'code', format('"%s" is not 2-20 capitals, digits, _ or -', code));
+    end if;
+    perform refuge.require_text(name, 'name');
+    insert into refuge.partner_organisation (code, name) values (create_partner.code, create_partner.name)
+    returning id into new_id;
+    return new_id;
+exception when unique_violation then
+    perform refuge.raise_field('23505', 'code', format('partner "%s" already exists', code));
+end
+$$;
+grant execute on function refuge.create_partner(text, text) to refuge_admin;
+
+create function refuge.assign_partner_staff(role_name name, partner text) returns void
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    pid uuid;
+begin
+    perform refuge.authorize('refuge_admin', 'assign_partner_staff');
+    if not exists (select 1 from pg_catalog.pg_roles r where r.rolname = assign_partner_staff.role_name) then
+        perform refuge.raise_field('23503', 'role_name', format('role "%s" does not exist', assign_partner_staff.role_name));
+    end if;
+    if not pg_catalog.pg_has_role(assign_partner_staff.role_name, 'refuge_partner', 'MEMBER') then
+        perform refuge.raise_field('22023', 'role_name', format('"%s" is not a member of refuge_partner', assign_partner_staff.role_name));
+    end if;
+    select p.id into pid from refuge.partner_organisation p where p.code = partner;
+    if pid is null then
+        perform refuge.raise_field('23503', 'partner', format('unknown partner "%s"', partner));
+    end if;
+    insert into refuge.partner_staff (role_name, partner_id) values (assign_partner_staff.role_name, pid)
+    on conflict on constraint partner_staff_pkey do update set partner_id = excluded.partner_id, active = true;
+end
+$$;
+grant execute on function refuge.assign_partner_staff(name, text) to refuge_admin;
+
+-- What a deployment should have set, checked: the preload, statement
+-- logging that could write personal data, background workers for logged
+-- reads, the database encoding.  README, "Deployment".
+create function refuge.deployment_check()
+    returns table (setting text, value text, recommended text, ok boolean, why text)
+    language sql stable
+    set search_path = pg_catalog, pg_temp
+begin atomic
+    select 'shared_preload_libraries', case when refuge.preloaded() then 'includes refuge' else 'without refuge' end,
+           'includes refuge', refuge.preloaded(),
+           'superuser-only settings (the vault key file) hidden from the start; the vault opens only then'
+    union all
+    select 'log_statement', current_setting('log_statement'), 'none or ddl',
+           current_setting('log_statement') in ('none', 'ddl'),
+           'all and mod write every statement, personal data included, to the server log'
+    union all
+    select 'log_min_error_statement', current_setting('log_min_error_statement'), 'panic',
+           current_setting('log_min_error_statement') = 'panic',
+           'refuge hides failed API calls; other failed statements are logged with their text'
+    union all
+    select 'log_parameter_max_length_on_error', current_setting('log_parameter_max_length_on_error'), '0',
+           current_setting('log_parameter_max_length_on_error') = '0',
+           'bind values of failed statements would be logged'
+    union all
+    select 'max_worker_processes', current_setting('max_worker_processes'), 'at least 8 more than the parallel workers',
+           current_setting('max_worker_processes')::integer >= current_setting('max_parallel_workers')::integer + 8,
+           'every logged read needs a background worker for a moment; none free means the read is refused'
+    union all
+    select 'idle_in_transaction_session_timeout', current_setting('idle_in_transaction_session_timeout'), '1min to 1h',
+           (select x.setting::bigint between 60000 and 3600000 from pg_catalog.pg_settings x
+             where x.name = 'idle_in_transaction_session_timeout'),
+           'refuge.seal_audit() seals only what no open transaction can still add to; a session left idle in a transaction holds the seal back'
+    union all
+    select 'server_encoding', current_setting('server_encoding'), 'UTF8', current_setting('server_encoding') = 'UTF8',
+           'names in every script; identifiers and names are checked as Unicode';
+end;
+comment on function refuge.deployment_check() is
+    'the settings a refuge deployment should have (README, Deployment): value, recommendation, whether it holds, and why';
+grant execute on function refuge.deployment_check() to refuge_admin, refuge_dba;

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Regenerate sql/delta-0.6.0/41_progres_data.sql: the crosswalks between
+"""Regenerate sql/06_progres_data.sql: the crosswalks between
 Refuge's codes and the proGres reference codes used in eRRF files.
 
 Refuge stores ISO 3166-1 countries and ISO 639-3 languages; proGres has its
@@ -8,7 +8,7 @@ countries) and an Ethnologue-era language list.  The other domains already
 use the proGres codes and map one to one.  Run by developers; the output is
 committed so the extension never reads ../shared at run time.
 
-    python3 sql/tools/gen_progres.py ../shared /usr/share/iso-codes/json > sql/delta-0.6.0/41_progres_data.sql
+    python3 sql/tools/gen_progres.py ../shared /usr/share/iso-codes/json > sql/06_progres_data.sql
 """
 import csv
 import json

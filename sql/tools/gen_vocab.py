@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""Regenerate sql/04_vocab_data.sql from the shared code lists.
+"""Regenerate sql/04_vocabulary_data.sql from the shared code lists.
 
 Developers run this when a code list changes; its output is committed so the
 extension never reads ../shared at run time.  Sources: ../shared/data/vocab,
 ../shared/data/errf/reference (proGres tables, MIT) and Debian iso-codes.
 
-    python3 sql/tools/gen_vocab.py ../shared /usr/share/iso-codes/json > sql/04_vocab_data.sql
+    python3 sql/tools/gen_vocab.py ../shared /usr/share/iso-codes/json > sql/04_vocabulary_data.sql
 """
 import csv
 import json
