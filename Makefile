@@ -29,6 +29,11 @@ ISOLATION_OPTS = --inputdir=test --load-extension=pgcrypto \
 
 EXTRA_CLEAN = results regression.diffs regression.out output_iso
 
+# The oldest release (its install script is in sql/upgrade/): the regression
+# suites also run against a database created at it and updated
+# (installcheck-upgraded), the PostGIS practice.
+FIRST_RELEASE = $(shell ls sql/upgrade | sed -n 's/^$(EXTENSION)--\([0-9.]*\)\.sql$$/\1/p')
+
 all: sql/$(EXTENSION)--$(EXTVERSION).sql
 
 # PGXS tracks no header dependencies: every object depends on every header
@@ -46,7 +51,16 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-.PHONY: demo test
+.PHONY: demo test installcheck-upgraded
+
+installcheck-upgraded:
+	psql -X -q -d postgres -c 'drop database if exists refuge_upgraded' -c 'create database refuge_upgraded'
+	psql -X -q -v ON_ERROR_STOP=1 -d refuge_upgraded -c 'set client_min_messages = warning' \
+	    -c 'create extension pgcrypto' -c 'create extension postgis' \
+	    -c "create extension $(EXTENSION) version '$(FIRST_RELEASE)'" -c 'alter extension $(EXTENSION) update'
+	PGOPTIONS='-c refuge_test.install_from=$(FIRST_RELEASE)' \
+	    $(top_builddir)/src/test/regress/pg_regress --bindir='$(bindir)' --inputdir=test \
+	    --use-existing --dbname=refuge_upgraded $(REGRESS)
 
 # The two README commands.
 demo:

@@ -22,6 +22,16 @@ create function refuge.audit_link(prev bytea, seq bigint, a refuge.audit_log) re
     language c immutable strict parallel safe
     as 'MODULE_PATHNAME', 'refuge_audit_link';
 
+-- The link as 0.5.0 was first released: the same chain over the row as JSON
+-- text.  Seals made by that release verify under it (refuge.verify_audit
+-- accepts a seal made either way); new seals are always made in C.
+create function refuge.audit_link_v1(prev bytea, seq bigint, a refuge.audit_log) returns bytea
+    language sql immutable parallel safe
+return sha256(prev || int8send(seq)
+              || convert_to(jsonb_build_array(a.id, a.txid, to_char(a.at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+                                              a.actor, a.operation_id, a.table_name, a.row_id, a.action, a.old_data,
+                                              a.new_data)::text, 'UTF8'));
+
 -- The hash before the first seal.
 create function refuge.audit_genesis() returns bytea
     language sql immutable parallel safe
@@ -142,7 +152,7 @@ begin
         union all
         select c.seq, c.audit_id, 'audit row or seal changed'
           from chain c join refuge.audit_log a on a.id = c.audit_id
-         where refuge.audit_link(c.prev_hash, c.seq, a) <> c.hash
+         where (refuge.audit_link(c.prev_hash, c.seq, a) <> c.hash and refuge.audit_link_v1(c.prev_hash, c.seq, a) <> c.hash)
             or a.txid >= c.horizon
             or (c.cluster_id = c.prev_cluster and c.horizon < c.prev_horizon)
         union all

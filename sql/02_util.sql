@@ -1,6 +1,13 @@
 -- Helpers every concern uses: the caller, field errors, code checks, text
 -- cleaning (ICU), dates and geometry.
 
+-- The shared library's version (a mismatch with the installed SQL means a restart is due).
+create function refuge.lib_version() returns text
+    language c immutable strict parallel safe
+    as 'MODULE_PATHNAME', 'refuge_lib_version';
+grant execute on function refuge.lib_version() to refuge_registration, refuge_supervisor, refuge_analyst,
+    refuge_admin;
+
 -- Vocabulary lookups through a backend-local cache (extension/vocab.c).
 create function refuge.code_exists(vocab text, code text, active_only boolean default true) returns boolean
     language c stable strict parallel restricted

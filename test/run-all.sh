@@ -47,6 +47,19 @@ if [ "$f" -ne 0 ]; then
     [ -f output_iso/regression.diffs ] && head -150 output_iso/regression.diffs
 fi
 
+# 1b. the same pg_regress suites against a database created at the oldest
+# release and updated (each suite's reinstall goes through the updates too)
+log "pg_regress suites on a database updated from the oldest release"
+make -s installcheck-upgraded PG_CONFIG="$PGBIN/pg_config" > "$OUT/installcheck-upgraded.log" 2>&1
+p=$(grep -cE '\.\.\. ok' "$OUT/installcheck-upgraded.log" || true)
+f=$(grep -cE '\.\.\. FAILED|\.\.\. failed' "$OUT/installcheck-upgraded.log" || true)
+if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+count "pg_regress (updated database)" "$p" "$f"
+if [ "$f" -ne 0 ]; then
+    tail -20 "$OUT/installcheck-upgraded.log"
+    [ -f regression.diffs ] && head -100 regression.diffs
+fi
+
 # 2. pgTAP suites (test/pgtap), each file in a rolled-back transaction
 log "pgTAP suites"
 PGOPTIONS="-c client_min_messages=warning" psql -qX -v ON_ERROR_STOP=1 -c "drop database if exists refuge_tap" -c "create database refuge_tap" >/dev/null

@@ -6,6 +6,23 @@
 -- aggregates; identifiers and names normalised; alerts without content.
 -- Built from the fragments in sql/delta-0.7.0/.
 \echo Use "ALTER EXTENSION refuge UPDATE TO '0.7.0'" to load this file. \quit
+
+-- check_dates() joined the 0.1.0 install script after 0.2.0 was released;
+-- the functions below call it, so a database installed from the scripts as
+-- released gets it here.
+create or replace function refuge.check_dates(earlier date, later date, path text, earlier_key text, later_key text)
+    returns void
+    language plpgsql immutable
+as $$
+begin
+    if later < earlier then
+        perform refuge.raise_field('22008', path || '.' || later_key,
+            format('"%s" is before %s %s', refuge.iso(later), earlier_key, refuge.iso(earlier)));
+    end if;
+end
+$$;
+alter function refuge.check_dates(date, date, text, text, text) owner to refuge_owner;
+revoke all on function refuge.check_dates(date, date, text, text, text) from public;
 -- Reads that are logged leave a record that survives the reader's rollback:
 -- refuge.log_durably() hands the log rows to a background worker that
 -- commits them before the data is returned (extension/access_log.c).  Log

@@ -340,7 +340,110 @@ $$;
 grant execute on function refuge.request_case_transfer(uuid, text, text, text) to refuge_supervisor,
     refuge_assistance, refuge_rsd, refuge_resettlement, refuge_protection, refuge_child_protection;
 
--- the SQL audit link of 0.5.0 as released, replaced by audit_link in C
+-- The link of 0.5.0 as released (over the row as JSON text) becomes
+-- audit_link_v1, and verification accepts a seal made either way: a chain
+-- sealed by that release stays verifiable after the links moved to C.
+-- The link as 0.5.0 was first released: the same chain over the row as JSON
+-- text.  Seals made by that release verify under it (refuge.verify_audit
+-- accepts a seal made either way); new seals are always made in C.
+create or replace function refuge.audit_link_v1(prev bytea, seq bigint, a refuge.audit_log) returns bytea
+    language sql immutable parallel safe
+return sha256(prev || int8send(seq)
+              || convert_to(jsonb_build_array(a.id, a.txid, to_char(a.at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+                                              a.actor, a.operation_id, a.table_name, a.row_id, a.action, a.old_data,
+                                              a.new_data)::text, 'UTF8'));
+
+create or replace function refuge.verify_audit(anchor_seq bigint default null, anchor_hash text default null) returns jsonb
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    problems jsonb;
+    nproblems bigint;
+    sealed bigint;
+    pending bigint;
+    top bigint;
+    head refuge.audit_seal;
+    sealing jsonb;
+    reached bigint;
+    loads bigint;
+begin
+    perform refuge.authorize_any(array['refuge_admin', 'refuge_supervisor', 'refuge_dba']::name[], 'verify_audit');
+    if (anchor_seq is null) <> (anchor_hash is null) then
+        perform refuge.raise_field('22004', 'anchor_hash', 'an anchor is a sequence number and its hash, both given');
+    end if;
+    if current_setting('transaction_isolation') = 'read committed' then
+        sealing := refuge.seal_audit();
+    end if;
+    top := refuge.audit_horizon();
+    select c.last_value into reached from refuge.audit_chain_length c;
+    select count(*) into loads from refuge.audit_bulk_load;
+    with chain as (
+        select s.seq, s.audit_id, s.hash, s.horizon, s.cluster_id,
+               lag(s.cluster_id) over w as prev_cluster,
+               lag(s.seq) over w as prev_seq,
+               coalesce(lag(s.hash) over w, refuge.audit_genesis()) as prev_hash,
+               lag(s.horizon) over w as prev_horizon, s.sealed_at,
+               max(s.sealed_at) over (order by s.sealed_at range between unbounded preceding
+                                                                and interval '1 microsecond' preceding) as prev_sealed_at
+          from refuge.audit_seal s
+        window w as (order by s.seq)),
+    found as (
+        select c.seq, c.audit_id, 'seal missing before this one' as problem
+          from chain c where c.seq <> coalesce(c.prev_seq, 0) + 1
+        union all
+        select c.seq, c.audit_id, 'sealed audit row deleted'
+          from chain c where not exists (select 1 from refuge.audit_log a where a.id = c.audit_id)
+        union all
+        select c.seq, c.audit_id, 'audit row or seal changed'
+          from chain c join refuge.audit_log a on a.id = c.audit_id
+         where (refuge.audit_link(c.prev_hash, c.seq, a) <> c.hash and refuge.audit_link_v1(c.prev_hash, c.seq, a) <> c.hash)
+            or a.txid >= c.horizon
+            or (c.cluster_id = c.prev_cluster and c.horizon < c.prev_horizon)
+        union all
+        select null, a.id, 'audit row without a seal below the sealed horizon (inserted afterwards, or its seal deleted)'
+          from refuge.audit_log a
+         where a.txid < top and not exists (select 1 from refuge.audit_seal s where s.audit_id = a.id)
+        union all
+        select c.seq, c.audit_id, format('audit row dated %s, more than a day before the seal of %s that preceded it (back-dated?)',
+                                         a.at, c.prev_sealed_at)
+          from chain c join refuge.audit_log a on a.id = c.audit_id
+         where a.at < c.prev_sealed_at - interval '1 day'
+        union all
+        select c.seq, c.audit_id, format('audit row dated %s, after its seal of %s', a.at, c.sealed_at)
+          from chain c join refuge.audit_log a on a.id = c.audit_id
+         where a.at > c.sealed_at + interval '5 minutes'
+        union all
+        select null, a.id, format('audit row of %s classed %s, not %s', a.table_name, a.class, coalesce(s.class, 'restricted'))
+          from refuge.audit_log a left join refuge.audit_scope s on s.table_name = a.table_name
+         where a.class is distinct from coalesce(s.class, 'restricted')
+        union all
+        select reached, null, format('the chain had reached seq %s; seals after seq %s are gone (removed or truncated)',
+                                     reached, coalesce((select max(s.seq) from refuge.audit_seal s), 0))
+         where reached > coalesce((select max(s.seq) from refuge.audit_seal s), 0)
+        union all
+        select anchor_seq, null, 'anchor does not match: the chain was rewritten up to it'
+         where anchor_seq is not null
+           and not exists (select 1 from refuge.audit_seal s where s.seq = anchor_seq
+                                                            and encode(s.hash, 'hex') = lower(anchor_hash)))
+    select coalesce(jsonb_agg(jsonb_build_object('seq', f.seq, 'audit_id', f.audit_id, 'problem', f.problem)
+                              order by f.seq nulls last, f.audit_id) filter (where f.rn <= 100), '[]'),
+           count(*)
+      into problems, nproblems
+      from (select *, row_number() over (order by seq nulls last, audit_id) as rn from found) f;
+    select count(*) into sealed from refuge.audit_seal;
+    select count(*) into pending from refuge.audit_log a
+     where a.txid >= top and not exists (select 1 from refuge.audit_seal s where s.audit_id = a.id);
+    select * into head from refuge.audit_seal s order by s.seq desc limit 1;
+    return jsonb_build_object('intact', nproblems = 0, 'problem_count', nproblems, 'problems', problems,
+                              'sealed_rows', sealed, 'unsealed_rows', pending, 'head_seq', head.seq,
+                              'head_hash', encode(head.hash, 'hex'),
+                              'sealed_now', coalesce((sealing ->> 'sealed')::bigint, 0),
+                              'bulk_loads', loads);
+end
+$$;
+grant execute on function refuge.verify_audit(bigint, text) to refuge_admin, refuge_dba;
+
 drop function if exists refuge.audit_canonical(refuge.audit_log);
 
 -- 2. One read policy per shared table: the vocabularies, operations, sites
@@ -376,6 +479,7 @@ alter function refuge.open_case_for_update(uuid, text) owner to refuge_owner;
 alter function refuge.add_case_member(uuid, uuid, text) owner to refuge_owner;
 alter function refuge.remove_case_member(uuid, uuid, text) owner to refuge_owner;
 alter function refuge.audit_digest(refuge.audit_log) owner to refuge_owner;
+alter function refuge.audit_link_v1(bytea, bigint, refuge.audit_log) owner to refuge_owner;
 revoke all on function refuge.check_dates(date, date, text, text, text), refuge.open_case_for_update(uuid, text),
     refuge.add_case_member(uuid, uuid, text), refuge.remove_case_member(uuid, uuid, text),
-    refuge.audit_digest(refuge.audit_log) from public;
+    refuge.audit_digest(refuge.audit_log), refuge.audit_link_v1(bytea, bigint, refuge.audit_log) from public;

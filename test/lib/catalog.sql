@@ -87,8 +87,11 @@ select line from (
                t.typmodin::text, t.typanalyze::text, 'acl ' || coalesce((select string_agg(x::text, ',' order by x::text) from unnest(coalesce(t.typacl, acldefault('T'::"char", t.typowner))) x), '-'),
                'comment ' || coalesce(pg_catalog.obj_description(t.oid, 'pg_type'), '-'))
       from pg_catalog.pg_type t join nsp n on n.oid = t.typnamespace
-     where t.typtype::text in ('b', 'd', 'e', 'r', 'm') or (t.typtype::text = 'c' and exists (select 1 from pg_catalog.pg_class c
-                 where c.oid = t.typrelid and c.relkind = 'c'))
+     where (t.typtype::text in ('b', 'd', 'e', 'r', 'm') or (t.typtype::text = 'c' and exists (select 1 from pg_catalog.pg_class c
+                 where c.oid = t.typrelid and c.relkind = 'c')))
+       -- (the array types of snapshot partitions are data)
+       and not exists (select 1 from pg_catalog.pg_type e join pg_catalog.pg_class c on c.oid = e.typrelid
+                        where e.oid = t.typelem and c.relispartition)
     union all
     select 'operator ' || n.nspname || '.' || o.oprname || '(' || coalesce(o.oprleft::regtype::text, 'none') || ',' ||
            coalesce(o.oprright::regtype::text, 'none') || ') ' || concat_ws(' ', o.oprcode::text, o.oprresult::regtype::text,

@@ -1,81 +1,142 @@
 #!/usr/bin/env bash
-# ALTER EXTENSION refuge UPDATE from the first release keeps the data and
-# yields exactly the objects of a fresh install of the current version.
+# Upgrades tested for real:
+#  1. the released scripts in sql/upgrade/ are the ones released (SHA256SUMS);
+#  2. the catalogue of a fresh install of the current version equals that of
+#     the oldest release updated through every script, object by object
+#     (test/lib/catalog.sql: functions, tables, columns, constraints, indexes,
+#     policies, triggers, grants, comments, types, operators, shipped rows);
+#  3. a database holding data at each earlier release keeps it across
+#     ALTER EXTENSION refuge UPDATE, and ends with the same schema.
+# (The regression suites also run against an updated database: make
+# installcheck-upgraded, in test/run-all.sh.)
 set -u
 source "$(dirname "$0")/../lib/tap.sh"
-CURRENT=$(sed -n "s/^default_version = '\(.*\)'/\1/p" "$(dirname "$0")/../../refuge.control")
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+CURRENT=$(sed -n "s/^default_version = '\(.*\)'/\1/p" "$ROOT/refuge.control")
+CATALOG="$ROOT/test/lib/catalog.sql"
 
-fresh_db refuge_up_old
-fresh_db refuge_up_new
-q refuge_up_old "create extension pgcrypto; create extension postgis; create extension refuge version '0.1.0'" >/dev/null 2>&1
-is "$(q refuge_up_old "select extversion from pg_extension where extname = 'refuge'")" "0.1.0" "the first release installs"
-q refuge_up_old "select refuge.create_operation('KEN', 'KEN', 'Kenya'); select refuge.create_site('KEN', 'K1', 'Kakuma', 'CAMP');
-  select refuge.register_group('{\"operation\": \"KEN\", \"site\": \"K1\", \"registration_level\": \"BASIC\",
-    \"population_type\": \"REF\", \"members\": [{\"relationship\": \"PA\", \"given_name\": \"Amina\", \"sex\": \"F\"}]}')" >/dev/null
-q refuge_up_old "alter extension refuge update" >/tmp/refuge_up_update.log 2>&1
-is "$(q refuge_up_old "select extversion from pg_extension where extname = 'refuge'")" "$CURRENT" "ALTER EXTENSION refuge UPDATE reaches $CURRENT" \
-   || sed 's/^/# /' /tmp/refuge_up_update.log | head -20
-is "$(q refuge_up_old "select given_name from refuge.individual")" "Amina" "registered data survives the update"
-q refuge_up_new "create extension refuge cascade" >/dev/null 2>&1
-is "$(q refuge_up_new "select extversion from pg_extension where extname = 'refuge'")" "$CURRENT" "a fresh install is $CURRENT"
+# 1. frozen history
+( cd "$ROOT/sql/upgrade" && sha256sum --quiet -c SHA256SUMS ) >/tmp/refuge_sums.log 2>&1
+ok $? "every released script is as released (sql/upgrade/SHA256SUMS)" || sed 's/^/# /' /tmp/refuge_sums.log
+unlisted=$(cd "$ROOT/sql/upgrade" && for f in refuge--*.sql; do
+               case "$f" in *"--$CURRENT.sql") continue;; esac
+               grep -q " $f\$" SHA256SUMS || echo "$f"; done)
+is "$unlisted" "" "every script but the one reaching $CURRENT is listed there (released scripts never change)"
 
-# the same objects, columns, policies, triggers and function bodies either way
-catalogue() {
-    q "$1" "select pg_describe_object(classid, objid, objsubid) from pg_depend d join pg_extension e on e.oid = d.refobjid
-             where e.extname = 'refuge' and d.deptype = 'e' order by 1"
-    q "$1" "select table_name, column_name, data_type, is_nullable, column_default from information_schema.columns
-             where table_schema = 'refuge' order by 1, 2"
-    q "$1" "select tablename, policyname, roles::text, cmd, qual, with_check from pg_policies where schemaname = 'refuge' order by 1, 2"
-    q "$1" "select tgrelid::regclass, tgname, pg_get_triggerdef(oid) from pg_trigger where not tgisinternal
-             and tgrelid::regclass::text like 'refuge.%' order by 1, 2"
-    q "$1" "select p.oid::regprocedure, md5(pg_get_functiondef(p.oid)), p.proacl from pg_proc p
-             where p.pronamespace = 'refuge'::regnamespace and p.prokind = 'f' order by 1"
-}
-catalogue refuge_up_old > /tmp/refuge_up_old.cat
-catalogue refuge_up_new > /tmp/refuge_up_new.cat
-diff /tmp/refuge_up_old.cat /tmp/refuge_up_new.cat > /tmp/refuge_up.diff
-ok $? "updated and fresh installs have identical catalogues ($(wc -l < /tmp/refuge_up_new.cat) lines compared)"
-[ -s /tmp/refuge_up.diff ] && head -20 /tmp/refuge_up.diff | sed 's/^/# /'
+catalogue() { psql -X -At -d "$1" -f "$CATALOG"; }
 
-# a database holding 0.6.0 data: cases, notes, a sealed chain, a snapshot and
-# two documents that only the new identifier key tells apart from each other
-fresh_db refuge_up_06
-psql -X -q -v ON_ERROR_STOP=1 -d refuge_up_06 >/dev/null 2>&1 <<'SQL'
-set client_min_messages = warning;
-create extension pgcrypto; create extension postgis; create extension refuge version '0.6.0';
-select refuge.create_operation('KEN', 'KEN', 'Kenya'), refuge.create_site('KEN', 'K1', 'Kakuma', 'CAMP');
-do $$ begin if not exists (select from pg_roles where rolname = 'up_prot') then create role up_prot; end if;
-            if not exists (select from pg_roles where rolname = 'up_dba') then create role up_dba; end if; end $$;
-grant refuge_protection to up_prot; grant refuge_dba to up_dba;
-select refuge.assign_staff('up_prot', 'KEN');
-select count(refuge.register_group(jsonb_build_object('operation', 'KEN', 'site', 'K1', 'registration_level', 'BASIC',
-  'population_type', 'REF', 'origin_country', 'SSD', 'members', jsonb_build_array(jsonb_build_object('relationship', 'PA',
-  'given_name', 'A' || g, 'sex', 'F', 'date_of_birth', '1980-01-01', 'documents', jsonb_build_array(jsonb_build_object(
-  'type', 'NATIONAL_ID', 'number', case g when 2 then 'AB1' when 3 then 'AB.1' else 'X' || g end)))))))
-  from generate_series(1, 30) g;
-set role up_prot;
-select count(refuge.open_case('VOLREP', id)) from refuge.individual where given_name in ('A1', 'A2', 'A3', 'A4', 'A5');
-select count(refuge.add_case_note(id, 'note text', false)) from refuge.process_case;
-reset role;
-set role up_dba;
-select refuge.snapshot(now(), 'before the update');
-reset role;
-select refuge.seal_audit();
-SQL
-is "$(q refuge_up_06 "select extversion from pg_extension where extname = 'refuge'")" "0.6.0" "a database with data at 0.6.0"
-q refuge_up_06 "alter extension refuge update" >/tmp/refuge_up_update.log 2>&1
-is "$(q refuge_up_06 "select extversion from pg_extension where extname = 'refuge'")" "$CURRENT" "updates to $CURRENT" \
-   || sed 's/^/# /' /tmp/refuge_up_update.log | head -20
-grep -q 'recorded twice under look-alike spellings' /tmp/refuge_up_update.log
-ok $? "the update names the look-alike documents it found (AB1 and AB.1) instead of failing"
-is "$(q refuge_up_06 "select (v ->> 'intact') || ' ' || (v ->> 'problem_count') from refuge.verify_audit() v")" "true 0" \
-   "the audit chain sealed at 0.6.0 is intact after the update"
-is "$(q refuge_up_06 "select count(*) from refuge.audit_log where class is null or (class = 'case' and module is null)")" "0" \
-   "every audit row written before the update is classed, case rows with their module"
-is "$(q refuge_up_06 "select sum(individuals) from refuge_warehouse.population_total where snapshot_id = 1")" "30" \
-   "the snapshot taken at 0.6.0 is published for analysts"
-is "$(q refuge_up_06 "select count(*) from refuge.individual")" "30" "registered data survives"
-q postgres "drop database refuge_up_06" >/dev/null
-q postgres "drop database refuge_up_old" >/dev/null
-q postgres "drop database refuge_up_new" >/dev/null
+# 2. fresh against oldest + every update
+FIRST=$(ls "$ROOT/sql/upgrade" | sed -n 's/^refuge--\([0-9.]*\)\.sql$/\1/p')
+fresh_db refuge_up_fresh
+fresh_db refuge_up_chain
+q refuge_up_fresh "set client_min_messages = warning; create extension refuge cascade" >/dev/null
+q refuge_up_chain "set client_min_messages = warning; create extension pgcrypto; create extension postgis;
+                   create extension refuge version '$FIRST'" >/dev/null
+is "$(q refuge_up_chain "select extversion from pg_extension where extname = 'refuge'")" "$FIRST" "the oldest release ($FIRST) installs"
+q refuge_up_chain "set client_min_messages = warning; alter extension refuge update" >/tmp/refuge_up_update.log 2>&1
+is "$(q refuge_up_chain "select extversion from pg_extension where extname = 'refuge'")" "$CURRENT" \
+   "ALTER EXTENSION refuge UPDATE takes it to $CURRENT" || sed 's/^/# /' /tmp/refuge_up_update.log | head -20
+catalogue refuge_up_fresh > /tmp/refuge_up_fresh.cat
+catalogue refuge_up_chain > /tmp/refuge_up_chain.cat
+diff /tmp/refuge_up_fresh.cat /tmp/refuge_up_chain.cat > /tmp/refuge_up.diff
+ok $? "a fresh $CURRENT and $FIRST updated have the same catalogue ($(wc -l < /tmp/refuge_up_fresh.cat) lines, object by object)"
+[ -s /tmp/refuge_up.diff ] && head -30 /tmp/refuge_up.diff | cut -c1-240 | sed 's/^/# /'
+echo "# $(grep -c '^function ' /tmp/refuge_up_fresh.cat) function lines, $(grep -c '^relation ' /tmp/refuge_up_fresh.cat) relations, $(grep -c '^column ' /tmp/refuge_up_fresh.cat) columns, $(grep -c '^policy ' /tmp/refuge_up_fresh.cat) policies, $(grep -c '^trigger ' /tmp/refuge_up_fresh.cat) triggers, $(grep -c '^rows ' /tmp/refuge_up_fresh.cat) tables' rows compared"
+
+# 3. data at each release survives the update.  What each release can hold:
+# registration (all), biometric values in a user's table and their indexes
+# (0.2.0: iris; 0.3.0: fingerprint), enrolments (0.4.0), cases and a sealed
+# audit chain (0.5.0), a snapshot (0.6.0), a status change request (0.7.0).
+ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -1)" = "$2" ]; }   # ge A B: A >= B
+releases=$(ls "$ROOT/sql/upgrade" | sed -n 's/^refuge--[0-9.]*--\([0-9.]*\)\.sql$/\1/p' | sort -V | grep -vx "$CURRENT")
+for R in $FIRST $releases; do
+    DB=refuge_up_data
+    fresh_db $DB
+    {
+        echo "set client_min_messages = warning;"
+        echo "create extension pgcrypto; create extension postgis; create extension refuge version '$R';"
+        echo "select refuge.create_operation('KEN', 'KEN', 'Kenya'), refuge.create_site('KEN', 'K1', 'Kakuma', 'CAMP');"
+        echo "select count(refuge.register_group(jsonb_build_object('operation', 'KEN', 'site', 'K1', 'registration_level', 'BASIC',
+                'population_type', 'REF', 'origin_country', 'SSD', 'members', jsonb_build_array(
+                jsonb_build_object('relationship', 'PA', 'given_name', 'A' || g, 'sex', 'F', 'date_of_birth', '1980-01-01',
+                  'documents', jsonb_build_array(jsonb_build_object('type', 'NATIONAL_ID', 'number', 'ID-' || g))),
+                jsonb_build_object('relationship', 'SON', 'given_name', 'B' || g, 'sex', 'M', 'date_of_birth', '2015-01-01')))))
+              from generate_series(1, 20) g;"
+        if ge "$R" 0.2.0; then
+            echo "create table public.eyes (id int primary key, code refuge.iris);
+                  insert into public.eyes select g, refuge.synthetic_iris(7, g, 0) from generate_series(1, 200) g;
+                  create index eyes_code on public.eyes using refuge_iris (code);"
+        fi
+        if ge "$R" 0.3.0; then
+            echo "create table public.prints (id int primary key, fp refuge.fingerprint);
+                  insert into public.prints select g, refuge.synthetic_fingerprint(7, g, 0) from generate_series(1, 200) g;
+                  create index prints_fp on public.prints using refuge_fingerprint (fp);"
+        fi
+        if ge "$R" 0.4.0; then
+            echo "select count(refuge.enrol_biometrics(i.id, refuge.synthetic_templates(11, substr(i.given_name, 2)::int)))
+                    from refuge.individual i where i.given_name like 'A%';"
+        fi
+        if ge "$R" 0.5.0; then
+            echo "do \$\$ begin if not exists (select from pg_roles where rolname = 'up_prot') then create role up_prot; end if;
+                              if not exists (select from pg_roles where rolname = 'up_dba') then create role up_dba; end if; end \$\$;
+                  grant refuge_protection to up_prot;
+                  select refuge.assign_staff('up_prot', 'KEN');
+                  set role up_prot;
+                  select count(refuge.open_case('VOLREP', id)) from refuge.individual where given_name in ('A1', 'A2', 'A3', 'A4', 'A5');
+                  select count(refuge.add_case_note(id, 'note text', false)) from refuge.process_case;
+                  reset role;
+                  select refuge.seal_audit();"
+        fi
+        if ge "$R" 0.6.0; then
+            echo "grant refuge_dba to up_dba; set role up_dba; select refuge.snapshot(now(), 'before the update'); reset role;"
+        fi
+        if ge "$R" 0.7.0; then
+            echo "select refuge.request_status_change(id, null, 'ASY', 'claim reassessed') from refuge.individual where given_name = 'A6';"
+        fi
+    } > /tmp/refuge_up_data.sql
+    if psql -X -q -v ON_ERROR_STOP=1 -d $DB -f /tmp/refuge_up_data.sql >/tmp/refuge_up_data.log 2>&1; then
+        ok 0 "a database with data at $R"
+    else
+        ok 1 "a database with data at $R"; tail -5 /tmp/refuge_up_data.log | sed 's/^/# /'; continue
+    fi
+    q $DB "set client_min_messages = warning; alter extension refuge update" >/tmp/refuge_up_update.log 2>&1
+    if ! is "$(q $DB "select extversion from pg_extension where extname = 'refuge'")" "$CURRENT" "$R: updates to $CURRENT"; then
+        sed 's/^/# /' /tmp/refuge_up_update.log | head -20; continue
+    fi
+    is "$(q $DB "select count(*) || ' ' || (select count(*) from refuge.document) from refuge.individual")" "40 20" \
+       "$R: its people and documents are kept"
+    catalogue $DB | grep -v '^rows ' > /tmp/refuge_up_data.cat
+    grep -v '^rows ' /tmp/refuge_up_fresh.cat | diff - /tmp/refuge_up_data.cat > /tmp/refuge_up_data.diff
+    ok $? "$R: its schema is the fresh one's" || head -10 /tmp/refuge_up_data.diff | cut -c1-200 | sed 's/^/# /'
+    if ge "$R" 0.2.0; then
+        is "$(PGOPTIONS='-c enable_seqscan=off -c search_path=public,refuge' q $DB "select string_agg(id::text, ',') from (select id from public.eyes
+                     order by code <-> refuge.synthetic_iris(7, 17, 1) limit 1) x")" "17" \
+           "$R: the iris index the user built still finds a person"
+    fi
+    if ge "$R" 0.3.0; then
+        is "$(PGOPTIONS='-c enable_seqscan=off -c search_path=public,refuge' q $DB "select string_agg(id::text, ',') from (select id from public.prints
+                     order by fp <-> refuge.synthetic_fingerprint(7, 23, 1) limit 1) x")" "23" \
+           "$R: so does the fingerprint index"
+    fi
+    if ge "$R" 0.4.0; then
+        is "$(q $DB "select count(*) from refuge.biometric_enrolment")" "20" "$R: the enrolments are kept"
+    fi
+    if ge "$R" 0.5.0; then
+        is "$(q $DB "select count(*) || ' ' || (select count(*) from refuge.case_note) from refuge.process_case")" "5 5" \
+           "$R: the cases and their notes are kept"
+        is "$(q $DB "select (v ->> 'intact') || ' ' || (v ->> 'problem_count') from refuge.verify_audit() v")" "true 0" \
+           "$R: the audit chain sealed there verifies after the update"
+    fi
+    if ge "$R" 0.6.0; then
+        is "$(q $DB "select sum(individuals) from refuge_warehouse.population_total where snapshot_id = 1")" "40" \
+           "$R: the snapshot taken there is published for analysts"
+    fi
+    if ge "$R" 0.7.0; then
+        is "$(q $DB "select count(*) from refuge.status_change where status = 'REQUESTED'")" "1" "$R: the pending status change is kept"
+    fi
+    q postgres "drop database $DB" >/dev/null
+done
+
+q postgres "drop database refuge_up_fresh" >/dev/null
+q postgres "drop database refuge_up_chain" >/dev/null
 exit 0

@@ -401,9 +401,6 @@ reset refuge.vault_key_file;
 \! rm -f "$REFUGE_TEST_KEY"
 drop table fam;
 -- (TRUNCATE is refused on refuge's tables: the extension is installed anew)
-set client_min_messages = warning;
-drop extension refuge cascade;
-create extension refuge;
-reset client_min_messages;
+\i test/lib/reinstall.sql
 drop role cs_rsd1, cs_rsd2, cs_rsd_sup, cs_rsd_uga, cs_rst, cs_rst_sup, cs_prot, cs_cp, cs_reg, cs_partner,
     cs_partner2, cs_admin, cs_prot_uga;

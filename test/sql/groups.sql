@@ -72,7 +72,4 @@ select count(*) = count(distinct individual_id) as one_group_each
 
 -- leave the database as found for the next suite
 -- (TRUNCATE is refused on refuge's tables: the extension is installed anew)
-set client_min_messages = warning;
-drop extension refuge cascade;
-create extension refuge;
-reset client_min_messages;
+\i test/lib/reinstall.sql

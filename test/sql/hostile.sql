@@ -139,10 +139,7 @@ select count(*) filter (where a.f::text = b.f::text) as identical, count(*) as t
 drop table fp, fp2;
 
 -- leave the database as found for the next suite
-set client_min_messages = warning;
-drop extension refuge cascade;
-create extension refuge;
-reset client_min_messages;
+\i test/lib/reinstall.sql
 drop role ho_clerk, ho_sup, ho_sup2;
 
 -- what a deployment should have set, checked (values differ by cluster: the recommendations do not)

@@ -335,7 +335,4 @@ drop role id_bio_ken, id_reg_ken, id_hq, id_hq2, id_sup_ken, id_sup_uga;
 -- leave the database as found for the next suite
 set client_min_messages = warning;
 -- (TRUNCATE is refused on refuge's tables: the extension is installed anew)
-set client_min_messages = warning;
-drop extension refuge cascade;
-create extension refuge;
-reset client_min_messages;
+\i test/lib/reinstall.sql

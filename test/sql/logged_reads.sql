@@ -246,8 +246,5 @@ reset role;
 reset refuge.vault_key_file;
 \! rm -f "$REFUGE_TEST_KEY"
 drop table fam;
-set client_min_messages = warning;
-drop extension refuge cascade;
-create extension refuge;
-reset client_min_messages;
+\i test/lib/reinstall.sql
 drop role lr_rsd, lr_prot, lr_rst, lr_bio, lr_bioadm, lr_partner, lr_reg, lr_assist, lr_reg_uga;

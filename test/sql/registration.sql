@@ -161,7 +161,4 @@ select refuge.age_bracket('2020-01-01', '2024-06-01'), refuge.age_bracket('1950-
 
 -- leave the database as found for the next suite
 -- (TRUNCATE is refused on refuge's tables: the extension is installed anew)
-set client_min_messages = warning;
-drop extension refuge cascade;
-create extension refuge;
-reset client_min_messages;
+\i test/lib/reinstall.sql

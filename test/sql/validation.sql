@@ -106,7 +106,4 @@ select pg_temp.try($q$select refuge.assign_staff('refuge_registration', 'KEN')$q
 
 -- leave the database as found for the next suite
 -- (TRUNCATE is refused on refuge's tables: the extension is installed anew)
-set client_min_messages = warning;
-drop extension refuge cascade;
-create extension refuge;
-reset client_min_messages;
+\i test/lib/reinstall.sql

@@ -190,9 +190,6 @@ select count(*) as partitions_left from pg_class where relnamespace = 'refuge_wa
 
 -- leave the database as found for the next suite
 -- (TRUNCATE is refused on refuge's tables: the extension is installed anew)
-set client_min_messages = warning;
-drop extension refuge cascade;
-create extension refuge;
-reset client_min_messages;
+\i test/lib/reinstall.sql
 drop table fam;
 drop role wh_dba, wh_analyst, wh_reg, wh_rst;
