@@ -5,10 +5,18 @@
  */
 #include "postgres.h"
 
+#include "access/amvalidate.h"
 #include "access/generic_xlog.h"
+#include "access/htup_details.h"
 #include "access/relation.h"
 #include "access/relscan.h"
 #include "catalog/index.h"
+#include "catalog/pg_amop.h"
+#include "catalog/pg_amproc.h"
+#include "catalog/pg_opclass.h"
+#include "catalog/pg_opfamily.h"
+#include "catalog/pg_type.h"
+#include "commands/defrem.h"
 #include "commands/progress.h"
 #include "commands/vacuum.h"
 #include "miscadmin.h"
@@ -19,6 +27,11 @@
 #include "utils/acl.h"
 #include "utils/float.h"
 #include "utils/lsyscache.h"
+#include "utils/builtins.h"
+#include "utils/regproc.h"
+#include "utils/syscache.h"
+#include "nodes/makefuncs.h"
+#include "catalog/pg_am.h"
 #include "utils/rel.h"
 #include "utils/rls.h"
 #include "funcapi.h"
@@ -353,10 +366,113 @@ no_options(Datum reloptions, bool validate)
 	return NULL;
 }
 
+/*
+ * amvalidate, in the manner of contrib/bloom's blvalidate: an operator
+ * class of these methods has operator 1, the distance <-> (an ordering
+ * operator returning float8, sorted by float_ops), operator 2, the match %
+ * (a search operator returning boolean), and support function 1, the
+ * distance as a function of two values of the indexed type.  Problems are
+ * reported as INFO, and the class is refused.
+ */
 static bool
-any_opclass(Oid opclassoid)
+item_pages_validate(Oid opclassoid)
 {
-	return true;
+	bool		result = true;
+	HeapTuple	classtup;
+	Form_pg_opclass classform;
+	Oid			opfamilyoid;
+	Oid			opcintype;
+	char	   *opclassname;
+	HeapTuple	familytup;
+	char	   *opfamilyname;
+	CatCList   *proclist;
+	CatCList   *oprlist;
+	bool		have_distance = false;
+	bool		have_match = false;
+	bool		have_support = false;
+
+	classtup = SearchSysCache1(CLAOID, ObjectIdGetDatum(opclassoid));
+	if (!HeapTupleIsValid(classtup))
+		elog(ERROR, "cache lookup failed for operator class %u", opclassoid);
+	classform = (Form_pg_opclass) GETSTRUCT(classtup);
+	opfamilyoid = classform->opcfamily;
+	opcintype = classform->opcintype;
+	opclassname = NameStr(classform->opcname);
+
+	familytup = SearchSysCache1(OPFAMILYOID, ObjectIdGetDatum(opfamilyoid));
+	if (!HeapTupleIsValid(familytup))
+		elog(ERROR, "cache lookup failed for operator family %u", opfamilyoid);
+	opfamilyname = NameStr(((Form_pg_opfamily) GETSTRUCT(familytup))->opfname);
+
+	proclist = SearchSysCacheList1(AMPROCNUM, ObjectIdGetDatum(opfamilyoid));
+	for (int i = 0; i < proclist->n_members; i++)
+	{
+		Form_pg_amproc procform = (Form_pg_amproc) GETSTRUCT(&proclist->members[i]->tuple);
+
+		if (procform->amprocnum != 1 || procform->amproclefttype != opcintype ||
+			procform->amprocrighttype != opcintype ||
+			!check_amproc_signature(procform->amproc, FLOAT8OID, true, 2, 2, opcintype, opcintype))
+		{
+			ereport(INFO,
+					(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+					 errmsg("operator family \"%s\" of access method %s contains function %s with invalid support number %d or signature",
+							opfamilyname, get_am_name(classform->opcmethod),
+							format_procedure(procform->amproc), procform->amprocnum),
+					 errdetail("Support function 1 is the distance: float8 f(%s, %s).",
+							   format_type_be(opcintype), format_type_be(opcintype))));
+			result = false;
+			continue;
+		}
+		have_support = true;
+	}
+
+	oprlist = SearchSysCacheList1(AMOPSTRATEGY, ObjectIdGetDatum(opfamilyoid));
+	for (int i = 0; i < oprlist->n_members; i++)
+	{
+		Form_pg_amop oprform = (Form_pg_amop) GETSTRUCT(&oprlist->members[i]->tuple);
+		bool		ok;
+
+		if (oprform->amoplefttype != opcintype || oprform->amoprighttype != opcintype)
+			ok = false;
+		else if (oprform->amopstrategy == 1)
+			ok = oprform->amoppurpose == AMOP_ORDER &&
+				oprform->amopsortfamily == get_opfamily_oid(BTREE_AM_OID, list_make1(makeString("float_ops")), true) &&
+				check_amop_signature(oprform->amopopr, FLOAT8OID, opcintype, opcintype);
+		else if (oprform->amopstrategy == 2)
+			ok = oprform->amoppurpose == AMOP_SEARCH &&
+				check_amop_signature(oprform->amopopr, BOOLOID, opcintype, opcintype);
+		else
+			ok = false;
+		if (!ok)
+		{
+			ereport(INFO,
+					(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+					 errmsg("operator family \"%s\" of access method %s contains operator %s with invalid strategy number %d, purpose or signature",
+							opfamilyname, get_am_name(classform->opcmethod),
+							format_operator(oprform->amopopr), oprform->amopstrategy),
+					 errdetail("Strategy 1 is the distance <-> for ORDER BY (float8, sorted by float_ops); strategy 2 is the match %% (boolean).")));
+			result = false;
+			continue;
+		}
+		have_distance |= oprform->amopstrategy == 1;
+		have_match |= oprform->amopstrategy == 2;
+	}
+
+	if (!have_distance || !have_match || !have_support)
+	{
+		ereport(INFO,
+				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+				 errmsg("operator class \"%s\" of access method %s is missing %s",
+						opclassname, get_am_name(classform->opcmethod),
+						!have_distance ? "operator 1 (<->)" : !have_match ? "operator 2 (%)" : "support function 1")));
+		result = false;
+	}
+
+	ReleaseCatCacheList(proclist);
+	ReleaseCatCacheList(oprlist);
+	ReleaseSysCache(familytup);
+	ReleaseSysCache(classtup);
+	return result;
 }
 
 IndexAmRoutine *
@@ -389,7 +505,7 @@ item_pages_routine(void)
 	am->amoptions = no_options;
 	am->amproperty = NULL;
 	am->ambuildphasename = item_pages_phasename;
-	am->amvalidate = any_opclass;
+	am->amvalidate = item_pages_validate;
 	am->amadjustmembers = NULL;
 	am->amgetbitmap = NULL;
 	am->amendscan = item_pages_endscan;

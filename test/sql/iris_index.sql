@@ -148,3 +148,12 @@ select count(*) as visible_via_index, bool_and(site = 'A') as only_site_a
 reset enable_seqscan;
 reset role;
 drop table eyes_rls, rls_probe;
+
+-- amvalidate: the shipped operator classes are valid, a wrong one is refused with the reasons
+select opcname, amvalidate(oid) from pg_opclass where opcname in ('iris_ops', 'fingerprint_ops') order by 1;
+create operator family public.bad_iris_ops using refuge_iris;
+create operator class public.bad_iris_ops for type refuge.iris using refuge_iris family public.bad_iris_ops as
+    operator 1 refuge.% (refuge.iris, refuge.iris),
+    function 1 refuge.iris_valid_bits(refuge.iris);
+select amvalidate(oid) as valid from pg_opclass where opcname = 'bad_iris_ops';
+drop operator family public.bad_iris_ops using refuge_iris;
