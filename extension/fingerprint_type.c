@@ -263,7 +263,8 @@ refuge_fingerprint_recv(PG_FUNCTION_ARGS)
 
 		if (fp_parse_record((const uint8_t *) pq_getmsgbytes(buf, len), len, 0, rec, &err) != RF_OK)
 			ereport(ERROR, (errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-							errmsg("invalid binary fingerprint: %s (byte %ld)", err.message, err.offset)));
+							errmsg("invalid binary fingerprint: %s", err.message),
+							errdetail("At byte %ld of %d.", err.offset, len)));
 		if (rec->nviews != 1)
 			ereport(ERROR, (errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 							errmsg("invalid binary fingerprint: %d views, expected 1", rec->nviews)));
@@ -358,8 +359,10 @@ refuge_fingerprint_from_xyt(PG_FUNCTION_ARGS)
 	if (fp_parse_xyt(VARDATA_ANY(xyt), VARSIZE_ANY_EXHDR(xyt), PG_GETARG_INT32(1), PG_GETARG_INT32(2),
 					 PG_GETARG_INT32(3), PG_GETARG_INT32(4), rec, &err) != RF_OK)
 		ereport(ERROR,
-				(errcode(err.status == RF_EINVAL ? ERRCODE_INVALID_PARAMETER_VALUE : ERRCODE_DATA_EXCEPTION),
-				 errmsg("xyt: %s%s", err.message, err.offset >= 0 ? psprintf(" (byte %ld)", err.offset) : "")));
+				(errcode(err.status == RF_EINVAL ? ERRCODE_INVALID_PARAMETER_VALUE : ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 err.status == RF_EINVAL ? errmsg("fingerprint_from_xyt: %s", err.message)
+				 : errmsg("invalid xyt text for type fingerprint: %s", err.message),
+				 err.offset >= 0 ? errdetail("At byte %ld of %d.", err.offset, (int) VARSIZE_ANY_EXHDR(xyt)) : 0));
 	PG_RETURN_POINTER(from_view(rec, 0));
 }
 
@@ -374,8 +377,9 @@ refuge_fingerprint_from_record(PG_FUNCTION_ARGS)
 
 	if (fp_parse_record((const uint8_t *) VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b), FP_ALLOW_ZERO_PADDING, rec, &err) != RF_OK)
 		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("record: %s%s", err.message, err.offset >= 0 ? psprintf(" (byte %ld)", err.offset) : "")));
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid fingerprint record: %s", err.message),
+				 err.offset >= 0 ? errdetail("At byte %ld of %d.", err.offset, (int) VARSIZE_ANY_EXHDR(b)) : 0));
 	if (view < 1 || view > rec->nviews)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						errmsg("view: the record has %d finger view%s; %d does not exist", rec->nviews,

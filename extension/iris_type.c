@@ -27,6 +27,7 @@ PG_FUNCTION_INFO_V1(refuge_iris_in);
 PG_FUNCTION_INFO_V1(refuge_iris_out);
 PG_FUNCTION_INFO_V1(refuge_iris_recv);
 PG_FUNCTION_INFO_V1(refuge_iris_send);
+PG_FUNCTION_INFO_V1(refuge_iris_from_layout);
 PG_FUNCTION_INFO_V1(refuge_iris_from_bytes);
 PG_FUNCTION_INFO_V1(refuge_iris_distance);
 PG_FUNCTION_INFO_V1(refuge_iris_match);
@@ -74,13 +75,13 @@ make_iris(const uint8_t *code, size_t code_len, const uint8_t *mask, size_t mask
 
 	if (flat == 0)
 		ereport(ERROR,
-				(errcode(errcode_for_bad),
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("iris geometry %d x %d x %d is not supported", rows, cols, bpc),
 				 errhint("rows 1-1024, columns 2-8192, bits per cell 1-8, at most %d bits", IRIS_MAX_BITS)));
 	r = palloc0(IRIS_DATUM_SIZE(flat));
 	SET_VARSIZE(r, IRIS_DATUM_SIZE(flat));
 	if (iris_from_bytes(code, code_len, mask, mask_len, rows, cols, bpc, &r->h, flat, &err) != RF_OK)
-		ereport(ERROR, (errcode(errcode_for_bad), errmsg("iris: %s", err.message)));
+		ereport(ERROR, (errcode(errcode_for_bad), errmsg("invalid iris: %s", err.message)));
 	return r;
 }
 
@@ -193,6 +194,20 @@ refuge_iris_recv(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(r);
 }
 
+/* bytea::iris, the same layout as the binary form (iris::bytea is the send function). */
+Datum
+refuge_iris_from_layout(PG_FUNCTION_ARGS)
+{
+	bytea	   *b = PG_GETARG_BYTEA_PP(0);
+	StringInfoData buf;
+
+	buf.data = VARDATA_ANY(b);
+	buf.len = VARSIZE_ANY_EXHDR(b);
+	buf.maxlen = buf.len;
+	buf.cursor = 0;
+	return DirectFunctionCall1(refuge_iris_recv, PointerGetDatum(&buf));
+}
+
 Datum
 refuge_iris_send(PG_FUNCTION_ARGS)
 {
@@ -214,7 +229,7 @@ refuge_iris_from_bytes(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(make_iris((const uint8_t *) VARDATA_ANY(code), VARSIZE_ANY_EXHDR(code),
 								(const uint8_t *) VARDATA_ANY(mask), VARSIZE_ANY_EXHDR(mask),
 								PG_GETARG_INT32(2), PG_GETARG_INT32(3), PG_GETARG_INT32(4),
-								ERRCODE_INVALID_PARAMETER_VALUE));
+								ERRCODE_INVALID_BINARY_REPRESENTATION));
 }
 
 /* Best normalised HD over the default shifts; 1 when not comparable. */

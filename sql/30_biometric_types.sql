@@ -263,6 +263,152 @@ create operator refuge.% (leftarg = refuge.fingerprint, rightarg = refuge.finger
     function = refuge.fingerprint_match_op, commutator = operator(refuge.%),
     restrict = matchingsel, join = matchingjoinsel);
 
+-- Equality and an order for iris: the stored bytes (the same template, not the
+-- same person: that is <-> and %), so that DISTINCT, GROUP BY, UNION, ORDER BY,
+-- btree and hash indexes work (extension/template_order.c).
+create function refuge.iris_eq(refuge.iris, refuge.iris) returns boolean
+    language c immutable strict parallel safe leakproof as 'MODULE_PATHNAME', 'refuge_template_eq';
+comment on function refuge.iris_eq(refuge.iris, refuge.iris) is 'the same template (byte for byte)';
+grant execute on function refuge.iris_eq(refuge.iris, refuge.iris) to refuge_registration, refuge_supervisor, refuge_admin;
+create function refuge.iris_ne(refuge.iris, refuge.iris) returns boolean
+    language c immutable strict parallel safe leakproof as 'MODULE_PATHNAME', 'refuge_template_ne';
+comment on function refuge.iris_ne(refuge.iris, refuge.iris) is 'not the same template';
+grant execute on function refuge.iris_ne(refuge.iris, refuge.iris) to refuge_registration, refuge_supervisor, refuge_admin;
+create function refuge.iris_lt(refuge.iris, refuge.iris) returns boolean
+    language c immutable strict parallel safe leakproof as 'MODULE_PATHNAME', 'refuge_template_lt';
+comment on function refuge.iris_lt(refuge.iris, refuge.iris) is 'before, in the order of the stored bytes';
+grant execute on function refuge.iris_lt(refuge.iris, refuge.iris) to refuge_registration, refuge_supervisor, refuge_admin;
+create function refuge.iris_le(refuge.iris, refuge.iris) returns boolean
+    language c immutable strict parallel safe leakproof as 'MODULE_PATHNAME', 'refuge_template_le';
+comment on function refuge.iris_le(refuge.iris, refuge.iris) is 'before or the same, in the order of the stored bytes';
+grant execute on function refuge.iris_le(refuge.iris, refuge.iris) to refuge_registration, refuge_supervisor, refuge_admin;
+create function refuge.iris_gt(refuge.iris, refuge.iris) returns boolean
+    language c immutable strict parallel safe leakproof as 'MODULE_PATHNAME', 'refuge_template_gt';
+comment on function refuge.iris_gt(refuge.iris, refuge.iris) is 'after, in the order of the stored bytes';
+grant execute on function refuge.iris_gt(refuge.iris, refuge.iris) to refuge_registration, refuge_supervisor, refuge_admin;
+create function refuge.iris_ge(refuge.iris, refuge.iris) returns boolean
+    language c immutable strict parallel safe leakproof as 'MODULE_PATHNAME', 'refuge_template_ge';
+comment on function refuge.iris_ge(refuge.iris, refuge.iris) is 'after or the same, in the order of the stored bytes';
+grant execute on function refuge.iris_ge(refuge.iris, refuge.iris) to refuge_registration, refuge_supervisor, refuge_admin;
+create function refuge.iris_cmp(refuge.iris, refuge.iris) returns integer
+    language c immutable strict parallel safe leakproof as 'MODULE_PATHNAME', 'refuge_template_cmp';
+comment on function refuge.iris_cmp(refuge.iris, refuge.iris) is '-1, 0 or 1: the btree comparison of two templates (order of the stored bytes)';
+grant execute on function refuge.iris_cmp(refuge.iris, refuge.iris) to refuge_registration, refuge_supervisor, refuge_admin;
+create function refuge.iris_hash(refuge.iris) returns integer
+    language c immutable strict parallel safe leakproof as 'MODULE_PATHNAME', 'refuge_template_hash';
+comment on function refuge.iris_hash(refuge.iris) is 'hash of the stored bytes (hash indexes, hash joins and aggregates)';
+grant execute on function refuge.iris_hash(refuge.iris) to refuge_registration, refuge_supervisor, refuge_admin;
+create function refuge.iris_hash_extended(refuge.iris, bigint) returns bigint
+    language c immutable strict parallel safe leakproof as 'MODULE_PATHNAME', 'refuge_template_hash_extended';
+comment on function refuge.iris_hash_extended(refuge.iris, bigint) is 'seeded hash of the stored bytes (hash partitioning)';
+grant execute on function refuge.iris_hash_extended(refuge.iris, bigint) to refuge_registration, refuge_supervisor, refuge_admin;
+create operator refuge.= (leftarg = refuge.iris, rightarg = refuge.iris, function = refuge.iris_eq,
+    commutator = operator(refuge.=), negator = operator(refuge.<>), restrict = eqsel, join = eqjoinsel, hashes, merges);
+create operator refuge.<> (leftarg = refuge.iris, rightarg = refuge.iris, function = refuge.iris_ne,
+    commutator = operator(refuge.<>), negator = operator(refuge.=), restrict = neqsel, join = neqjoinsel);
+create operator refuge.< (leftarg = refuge.iris, rightarg = refuge.iris, function = refuge.iris_lt,
+    commutator = operator(refuge.>), negator = operator(refuge.>=), restrict = scalarltsel, join = scalarltjoinsel);
+create operator refuge.<= (leftarg = refuge.iris, rightarg = refuge.iris, function = refuge.iris_le,
+    commutator = operator(refuge.>=), negator = operator(refuge.>), restrict = scalarlesel, join = scalarlejoinsel);
+create operator refuge.> (leftarg = refuge.iris, rightarg = refuge.iris, function = refuge.iris_gt,
+    commutator = operator(refuge.<), negator = operator(refuge.<=), restrict = scalargtsel, join = scalargtjoinsel);
+create operator refuge.>= (leftarg = refuge.iris, rightarg = refuge.iris, function = refuge.iris_ge,
+    commutator = operator(refuge.<=), negator = operator(refuge.<), restrict = scalargesel, join = scalargejoinsel);
+comment on operator refuge.= (refuge.iris, refuge.iris) is 'the same template (byte for byte): use % or <-> to compare people';
+create operator class refuge.iris_btree_ops default for type refuge.iris using btree as
+    operator 1 refuge.< , operator 2 refuge.<= , operator 3 refuge.= , operator 4 refuge.>= , operator 5 refuge.> ,
+    function 1 refuge.iris_cmp(refuge.iris, refuge.iris);
+create operator class refuge.iris_hash_ops default for type refuge.iris using hash as
+    operator 1 refuge.= ,
+    function 1 refuge.iris_hash(refuge.iris),
+    function 2 refuge.iris_hash_extended(refuge.iris, bigint);
+
+-- Equality and an order for fingerprint: the stored bytes (the same template, not the
+-- same person: that is <-> and %), so that DISTINCT, GROUP BY, UNION, ORDER BY,
+-- btree and hash indexes work (extension/template_order.c).
+create function refuge.fingerprint_eq(refuge.fingerprint, refuge.fingerprint) returns boolean
+    language c immutable strict parallel safe leakproof as 'MODULE_PATHNAME', 'refuge_template_eq';
+comment on function refuge.fingerprint_eq(refuge.fingerprint, refuge.fingerprint) is 'the same template (byte for byte)';
+grant execute on function refuge.fingerprint_eq(refuge.fingerprint, refuge.fingerprint) to refuge_registration, refuge_supervisor, refuge_admin;
+create function refuge.fingerprint_ne(refuge.fingerprint, refuge.fingerprint) returns boolean
+    language c immutable strict parallel safe leakproof as 'MODULE_PATHNAME', 'refuge_template_ne';
+comment on function refuge.fingerprint_ne(refuge.fingerprint, refuge.fingerprint) is 'not the same template';
+grant execute on function refuge.fingerprint_ne(refuge.fingerprint, refuge.fingerprint) to refuge_registration, refuge_supervisor, refuge_admin;
+create function refuge.fingerprint_lt(refuge.fingerprint, refuge.fingerprint) returns boolean
+    language c immutable strict parallel safe leakproof as 'MODULE_PATHNAME', 'refuge_template_lt';
+comment on function refuge.fingerprint_lt(refuge.fingerprint, refuge.fingerprint) is 'before, in the order of the stored bytes';
+grant execute on function refuge.fingerprint_lt(refuge.fingerprint, refuge.fingerprint) to refuge_registration, refuge_supervisor, refuge_admin;
+create function refuge.fingerprint_le(refuge.fingerprint, refuge.fingerprint) returns boolean
+    language c immutable strict parallel safe leakproof as 'MODULE_PATHNAME', 'refuge_template_le';
+comment on function refuge.fingerprint_le(refuge.fingerprint, refuge.fingerprint) is 'before or the same, in the order of the stored bytes';
+grant execute on function refuge.fingerprint_le(refuge.fingerprint, refuge.fingerprint) to refuge_registration, refuge_supervisor, refuge_admin;
+create function refuge.fingerprint_gt(refuge.fingerprint, refuge.fingerprint) returns boolean
+    language c immutable strict parallel safe leakproof as 'MODULE_PATHNAME', 'refuge_template_gt';
+comment on function refuge.fingerprint_gt(refuge.fingerprint, refuge.fingerprint) is 'after, in the order of the stored bytes';
+grant execute on function refuge.fingerprint_gt(refuge.fingerprint, refuge.fingerprint) to refuge_registration, refuge_supervisor, refuge_admin;
+create function refuge.fingerprint_ge(refuge.fingerprint, refuge.fingerprint) returns boolean
+    language c immutable strict parallel safe leakproof as 'MODULE_PATHNAME', 'refuge_template_ge';
+comment on function refuge.fingerprint_ge(refuge.fingerprint, refuge.fingerprint) is 'after or the same, in the order of the stored bytes';
+grant execute on function refuge.fingerprint_ge(refuge.fingerprint, refuge.fingerprint) to refuge_registration, refuge_supervisor, refuge_admin;
+create function refuge.fingerprint_cmp(refuge.fingerprint, refuge.fingerprint) returns integer
+    language c immutable strict parallel safe leakproof as 'MODULE_PATHNAME', 'refuge_template_cmp';
+comment on function refuge.fingerprint_cmp(refuge.fingerprint, refuge.fingerprint) is '-1, 0 or 1: the btree comparison of two templates (order of the stored bytes)';
+grant execute on function refuge.fingerprint_cmp(refuge.fingerprint, refuge.fingerprint) to refuge_registration, refuge_supervisor, refuge_admin;
+create function refuge.fingerprint_hash(refuge.fingerprint) returns integer
+    language c immutable strict parallel safe leakproof as 'MODULE_PATHNAME', 'refuge_template_hash';
+comment on function refuge.fingerprint_hash(refuge.fingerprint) is 'hash of the stored bytes (hash indexes, hash joins and aggregates)';
+grant execute on function refuge.fingerprint_hash(refuge.fingerprint) to refuge_registration, refuge_supervisor, refuge_admin;
+create function refuge.fingerprint_hash_extended(refuge.fingerprint, bigint) returns bigint
+    language c immutable strict parallel safe leakproof as 'MODULE_PATHNAME', 'refuge_template_hash_extended';
+comment on function refuge.fingerprint_hash_extended(refuge.fingerprint, bigint) is 'seeded hash of the stored bytes (hash partitioning)';
+grant execute on function refuge.fingerprint_hash_extended(refuge.fingerprint, bigint) to refuge_registration, refuge_supervisor, refuge_admin;
+create operator refuge.= (leftarg = refuge.fingerprint, rightarg = refuge.fingerprint, function = refuge.fingerprint_eq,
+    commutator = operator(refuge.=), negator = operator(refuge.<>), restrict = eqsel, join = eqjoinsel, hashes, merges);
+create operator refuge.<> (leftarg = refuge.fingerprint, rightarg = refuge.fingerprint, function = refuge.fingerprint_ne,
+    commutator = operator(refuge.<>), negator = operator(refuge.=), restrict = neqsel, join = neqjoinsel);
+create operator refuge.< (leftarg = refuge.fingerprint, rightarg = refuge.fingerprint, function = refuge.fingerprint_lt,
+    commutator = operator(refuge.>), negator = operator(refuge.>=), restrict = scalarltsel, join = scalarltjoinsel);
+create operator refuge.<= (leftarg = refuge.fingerprint, rightarg = refuge.fingerprint, function = refuge.fingerprint_le,
+    commutator = operator(refuge.>=), negator = operator(refuge.>), restrict = scalarlesel, join = scalarlejoinsel);
+create operator refuge.> (leftarg = refuge.fingerprint, rightarg = refuge.fingerprint, function = refuge.fingerprint_gt,
+    commutator = operator(refuge.<), negator = operator(refuge.<=), restrict = scalargtsel, join = scalargtjoinsel);
+create operator refuge.>= (leftarg = refuge.fingerprint, rightarg = refuge.fingerprint, function = refuge.fingerprint_ge,
+    commutator = operator(refuge.<=), negator = operator(refuge.<), restrict = scalargesel, join = scalargejoinsel);
+comment on operator refuge.= (refuge.fingerprint, refuge.fingerprint) is 'the same template (byte for byte): use % or <-> to compare people';
+create operator class refuge.fingerprint_btree_ops default for type refuge.fingerprint using btree as
+    operator 1 refuge.< , operator 2 refuge.<= , operator 3 refuge.= , operator 4 refuge.>= , operator 5 refuge.> ,
+    function 1 refuge.fingerprint_cmp(refuge.fingerprint, refuge.fingerprint);
+create operator class refuge.fingerprint_hash_ops default for type refuge.fingerprint using hash as
+    operator 1 refuge.= ,
+    function 1 refuge.fingerprint_hash(refuge.fingerprint),
+    function 2 refuge.fingerprint_hash_extended(refuge.fingerprint, bigint);
+
+-- Byte forms: bytea::iris reads the iris layout (the binary form iris::bytea
+-- writes); bytea::fingerprint reads an ISO/IEC 19794-2 or ANSI INCITS 378
+-- record (its first view), fingerprint::bytea writes an ISO record.  Explicit
+-- casts only: a byte string is never taken for a template by accident.
+create function refuge.iris(layout bytea) returns refuge.iris
+    language c immutable strict parallel safe as 'MODULE_PATHNAME', 'refuge_iris_from_layout';
+comment on function refuge.iris(bytea) is 'an iris from its byte layout (the binary form); bytea::refuge.iris';
+grant execute on function refuge.iris(bytea) to refuge_registration, refuge_supervisor, refuge_admin;
+create function refuge.iris_bytes(refuge.iris) returns bytea
+    language c immutable strict parallel safe as 'MODULE_PATHNAME', 'refuge_iris_send';
+comment on function refuge.iris_bytes(refuge.iris) is 'the byte layout of an iris (its binary form); refuge.iris::bytea';
+grant execute on function refuge.iris_bytes(refuge.iris) to refuge_registration, refuge_supervisor, refuge_admin;
+create cast (bytea as refuge.iris) with function refuge.iris(bytea);
+create cast (refuge.iris as bytea) with function refuge.iris_bytes(refuge.iris);
+comment on cast (bytea as refuge.iris) is 'the iris layout (the binary form)';
+comment on cast (refuge.iris as bytea) is 'the iris layout (the binary form)';
+create function refuge.fingerprint(record bytea) returns refuge.fingerprint
+    language sql immutable strict parallel safe
+    return refuge.fingerprint_from_record(record, 1);
+comment on function refuge.fingerprint(bytea) is 'the first view of an ISO/IEC 19794-2:2005 or ANSI INCITS 378-2004 record; bytea::refuge.fingerprint';
+grant execute on function refuge.fingerprint(bytea) to refuge_registration, refuge_supervisor, refuge_admin;
+create cast (bytea as refuge.fingerprint) with function refuge.fingerprint(bytea);
+create cast (refuge.fingerprint as bytea) with function refuge.fingerprint_to_iso(refuge.fingerprint);
+comment on cast (bytea as refuge.fingerprint) is 'the first view of an ISO/IEC 19794-2 or ANSI INCITS 378 record';
+comment on cast (refuge.fingerprint as bytea) is 'an ISO/IEC 19794-2:2005 record of one view';
+
 create access method refuge_iris type index handler refuge.iris_index_handler;
 comment on access method refuge_iris is 'exact 1:N iris search: ORDER BY code <-> probe, compared at popcount speed';
 

@@ -57,3 +57,21 @@ select refuge.synthetic_fingerprint(1, 42, 2)::text = refuge.synthetic_fingerpri
 select count(*) filter (where refuge.fingerprint_score(refuge.synthetic_fingerprint(1, s), refuge.synthetic_fingerprint(1, s, 1)) >= 40) as genuine_at_40,
        count(*) filter (where refuge.fingerprint_score(refuge.synthetic_fingerprint(1, s), refuge.synthetic_fingerprint(1, s + 1000)) >= 40) as impostors_at_40
   from generate_series(1, 20) s;
+
+-- equality and an order of the stored bytes: DISTINCT, GROUP BY, UNION, btree and hash indexes
+create temp table eq_fingers as select g, refuge.synthetic_fingerprint(7, g % 4, 0) as fp from generate_series(1, 20) g;
+select count(distinct fp) as distinct_templates, (select count(*) from (select fp from eq_fingers group by fp) x) as groups,
+       (select count(*) from (select fp from eq_fingers union select refuge.synthetic_fingerprint(7, 99, 0)) u) as union_rows
+  from eq_fingers;
+create index eq_fingers_btree on eq_fingers (fp);
+create index eq_fingers_hash on eq_fingers using hash (fp);
+set enable_seqscan = off;
+select count(*) as found_by_index from eq_fingers where fp = refuge.synthetic_fingerprint(7, 2, 0);
+reset enable_seqscan;
+select refuge.synthetic_fingerprint(7, 1, 0) = refuge.synthetic_fingerprint(7, 1, 1) as other_impression_is_not_equal,
+       refuge.synthetic_fingerprint(7, 1, 0) % refuge.synthetic_fingerprint(7, 1, 1) as but_matches;
+-- byte forms: an ISO record in (bytea::fingerprint) and out (fingerprint::bytea)
+select fingerprint_minutiae(refuge.synthetic_fingerprint(7, 1, 0)::bytea::refuge.fingerprint)
+       = fingerprint_minutiae(refuge.synthetic_fingerprint(7, 1, 0)) as iso_round_trip,
+       substr(refuge.synthetic_fingerprint(7, 1, 0)::bytea, 1, 4) = '\x464d5200' as iso_record;
+select pg_temp.try($q$select '\x464d'::bytea::refuge.fingerprint$q$) as short_record;

@@ -72,3 +72,23 @@ select round(avg(refuge.synthetic_iris(1, s) <-> refuge.synthetic_iris(1, s, 1))
   from generate_series(1, 50) s;
 select count(*) as recaptures_under_threshold from generate_series(1, 50) s
  where refuge.synthetic_iris(1, s) <-> refuge.synthetic_iris(1, s, 3) <= refuge.iris_threshold_for(50, 0.001);
+
+-- equality and an order of the stored bytes: DISTINCT, GROUP BY, UNION, btree and hash indexes
+create temp table eq_eyes as select g, refuge.synthetic_iris(7, g % 5, 0) as code from generate_series(1, 20) g;
+select count(distinct code) as distinct_codes, (select count(*) from (select code from eq_eyes group by code) x) as groups,
+       (select count(*) from (select code from eq_eyes union select refuge.synthetic_iris(7, 99, 0)) u) as union_rows
+  from eq_eyes;
+create index eq_eyes_btree on eq_eyes (code);
+create index eq_eyes_hash on eq_eyes using hash (code);
+set enable_seqscan = off;
+select count(*) as found_by_btree from eq_eyes where code = refuge.synthetic_iris(7, 3, 0);
+set enable_bitmapscan = off;
+select count(*) as found_by_hash from eq_eyes where code operator(refuge.=) refuge.synthetic_iris(7, 3, 0) and g > 0;
+reset enable_seqscan;
+reset enable_bitmapscan;
+select refuge.synthetic_iris(7, 1, 0) = refuge.synthetic_iris(7, 1, 1) as other_capture_is_not_equal,
+       refuge.synthetic_iris(7, 1, 0) % refuge.synthetic_iris(7, 1, 1) as but_matches;
+-- the byte layout: bytea::iris and back
+select (refuge.synthetic_iris(7, 1, 0)::bytea)::refuge.iris = refuge.synthetic_iris(7, 1, 0) as layout_round_trip,
+       length(refuge.synthetic_iris(7, 1, 0)::bytea) as layout_bytes;
+select pg_temp.try($q$select '\x0102'::bytea::refuge.iris$q$) as short_layout;
