@@ -163,8 +163,8 @@ $$;
 grant execute on function refuge.snapshot(timestamp with time zone, text) to refuge_dba;
 
 create function refuge.snapshots()
-    returns table (snapshot_id integer, as_of timestamptz, label text, taken_by name, seconds numeric,
-                   individuals bigint, families bigint, cases bigint, case_steps bigint, bytes bigint)
+    returns table (snapshot_id integer, as_of timestamptz, label text, taken_by name, seconds double precision,
+                   individuals integer, families integer, cases integer, case_steps integer, bytes bigint)
     language plpgsql stable security definer
     set search_path = pg_catalog, refuge, pg_temp
 as $$
@@ -172,7 +172,7 @@ begin
     perform refuge.authorize('refuge_dba', 'snapshots');
     return query
     select s.id, s.as_of, s.label, s.taken_by,
-           round(extract(epoch from s.finished_at - s.started_at)::numeric, 1),
+           round(extract(epoch from s.finished_at - s.started_at)::numeric, 1)::double precision,
            s.individuals, s.families, s.cases, s.case_steps,
            (select sum(pg_catalog.pg_total_relation_size(format('refuge_warehouse.%I', t || '_' || s.id)::regclass))::bigint
               from unnest(refuge_warehouse.fact_tables() || refuge_warehouse.published_tables()) t)

@@ -10,7 +10,7 @@
 -- suppressed cell may be alone in its site or operation.
 create function refuge.population_summary(on_date date default current_date, min_cell integer default 5)
     returns table (operation text, site text, population_type text, origin_country text, sex text,
-                   age_bracket text, individuals bigint, groups bigint)
+                   age_bracket text, individuals integer, groups integer)
     language plpgsql stable security definer
     set search_path = pg_catalog, refuge, pg_temp
     set plan_cache_mode = force_generic_plan
@@ -92,8 +92,8 @@ begin
     supp := refuge.sdc_protect(counts, eid, evar, ecoef, k, fixed);
     return query
     select ops[c.i], sites[c.i], ptypes[c.i], origins[c.i], sexes[c.i], brackets[c.i],
-           case when supp[c.i] then null else ns[c.i] end,
-           case when supp[c.i] or gs[c.i] < k then null else gs[c.i] end
+           case when supp[c.i] then null else ns[c.i]::integer end,
+           case when supp[c.i] or gs[c.i] < k then null else gs[c.i]::integer end
       from generate_series(1, ncells) c(i)
      order by c.i;
 end
@@ -117,13 +117,13 @@ with cells as (
      group by 1, 2, 3, 4, 5)
 select s.id as snapshot_id, extract(year from s.as_of)::integer as year, r.asylum_country, r.origin_country,
        r.population_type,
-       case when x.n ? 'F|0_4' then (x.n ->> 'F|0_4')::bigint else 0 end as female_0_4, case when x.n ? 'F|5_11' then (x.n ->> 'F|5_11')::bigint else 0 end as female_5_11,
-       case when x.n ? 'F|12_17' then (x.n ->> 'F|12_17')::bigint else 0 end as female_12_17, case when x.n ? 'F|18_59' then (x.n ->> 'F|18_59')::bigint else 0 end as female_18_59,
-       case when x.n ? 'F|60' then (x.n ->> 'F|60')::bigint else 0 end as female_60, case when x.n ? 'F|unknown' then (x.n ->> 'F|unknown')::bigint else 0 end as female_unknown,
+       case when x.n ? 'F|0_4' then (x.n ->> 'F|0_4')::integer else 0 end as female_0_4, case when x.n ? 'F|5_11' then (x.n ->> 'F|5_11')::integer else 0 end as female_5_11,
+       case when x.n ? 'F|12_17' then (x.n ->> 'F|12_17')::integer else 0 end as female_12_17, case when x.n ? 'F|18_59' then (x.n ->> 'F|18_59')::integer else 0 end as female_18_59,
+       case when x.n ? 'F|60' then (x.n ->> 'F|60')::integer else 0 end as female_60, case when x.n ? 'F|unknown' then (x.n ->> 'F|unknown')::integer else 0 end as female_unknown,
        r.female as female_total,
-       case when x.n ? 'M|0_4' then (x.n ->> 'M|0_4')::bigint else 0 end as male_0_4, case when x.n ? 'M|5_11' then (x.n ->> 'M|5_11')::bigint else 0 end as male_5_11,
-       case when x.n ? 'M|12_17' then (x.n ->> 'M|12_17')::bigint else 0 end as male_12_17, case when x.n ? 'M|18_59' then (x.n ->> 'M|18_59')::bigint else 0 end as male_18_59,
-       case when x.n ? 'M|60' then (x.n ->> 'M|60')::bigint else 0 end as male_60, case when x.n ? 'M|unknown' then (x.n ->> 'M|unknown')::bigint else 0 end as male_unknown,
+       case when x.n ? 'M|0_4' then (x.n ->> 'M|0_4')::integer else 0 end as male_0_4, case when x.n ? 'M|5_11' then (x.n ->> 'M|5_11')::integer else 0 end as male_5_11,
+       case when x.n ? 'M|12_17' then (x.n ->> 'M|12_17')::integer else 0 end as male_12_17, case when x.n ? 'M|18_59' then (x.n ->> 'M|18_59')::integer else 0 end as male_18_59,
+       case when x.n ? 'M|60' then (x.n ->> 'M|60')::integer else 0 end as male_60, case when x.n ? 'M|unknown' then (x.n ->> 'M|unknown')::integer else 0 end as male_unknown,
        r.male as male_total, r.total, r.operation, r.unknown_sex as unknown_sex_total
   from refuge_warehouse.snapshot s
   join refuge_warehouse.population_row r on r.snapshot_id = s.id
@@ -154,8 +154,8 @@ comment on view refuge_warehouse.population is 'active individuals (and families
 grant select on refuge_warehouse.population to refuge_analyst, refuge_dba;
 
 create function refuge_warehouse.flows(from_snapshot integer, to_snapshot integer)
-    returns table (operation text, arrivals bigint, departures bigint, moved_in bigint, moved_out bigint,
-                   resettled bigint, returned bigint, naturalised bigint)
+    returns table (operation text, arrivals integer, departures integer, moved_in integer, moved_out integer,
+                   resettled integer, returned integer, naturalised integer)
     language plpgsql stable security definer
     set search_path = pg_catalog, pg_temp
 as $$

@@ -39,10 +39,10 @@ create table refuge_warehouse.snapshot (
     taken_by         name not null,
     started_at       timestamptz not null default clock_timestamp(),
     finished_at      timestamptz,
-    individuals      bigint,
-    families         bigint,
-    cases            bigint,
-    case_steps       bigint,
+    individuals      integer,
+    families         integer,
+    cases            integer,
+    case_steps       integer,
     min_cell_size    integer
 );
 comment on table refuge_warehouse.snapshot is 'snapshots taken: the moment they describe (as_of), who took them, what they hold';
@@ -88,8 +88,8 @@ create table refuge_warehouse.population_fact (
     sex              text not null,
     age_bracket      text not null,
     status           text not null,
-    individuals      bigint not null,
-    families         bigint not null
+    individuals      integer not null,
+    families         integer not null
 ) partition by list (snapshot_id);
 comment on table refuge_warehouse.population_fact is 'people at a snapshot counted by operation, countries of asylum and origin, population type, sex, UNHCR age bracket and status (families: distinct families in the cell)';
 create policy dba_read on refuge_warehouse.population_fact for select to refuge_dba
@@ -168,8 +168,8 @@ create table refuge_warehouse.population_cell (
     population_type  text not null,
     sex              text not null,
     age_bracket      text not null,
-    individuals      bigint,
-    families         bigint
+    individuals      integer,
+    families         integer
 ) partition by list (snapshot_id);
 comment on table refuge_warehouse.population_cell is 'active people at a snapshot by operation, origin, population type, sex and UNHCR age bracket (cells with people only); null = suppressed (fewer than refuge.min_cell_size, or it would give a suppressed figure away)';
 create policy warehouse_read on refuge_warehouse.population_cell for select to refuge_analyst, refuge_dba
@@ -182,10 +182,10 @@ create table refuge_warehouse.population_row (
     asylum_country   text not null,
     origin_country   text,
     population_type  text not null,
-    female           bigint,
-    male             bigint,
-    unknown_sex      bigint,
-    total            bigint
+    female           integer,
+    male             integer,
+    unknown_sex      integer,
+    total            integer
 ) partition by list (snapshot_id);
 comment on table refuge_warehouse.population_row is 'totals of each operation x origin x population type: women, men, sex unknown, all; null = suppressed';
 create policy warehouse_read on refuge_warehouse.population_row for select to refuge_analyst, refuge_dba
@@ -196,13 +196,13 @@ create table refuge_warehouse.population_total (
     snapshot_id      integer not null,
     operation        text not null,
     asylum_country   text not null,
-    individuals      bigint,
-    female           bigint,
-    male             bigint,
-    unknown_sex      bigint,
-    children         bigint,
-    unknown_age      bigint,
-    families         bigint
+    individuals      integer,
+    female           integer,
+    male             integer,
+    unknown_sex      integer,
+    children         integer,
+    unknown_age      integer,
+    families         integer
 ) partition by list (snapshot_id);
 comment on table refuge_warehouse.population_total is 'active people of an operation at a snapshot: all, women, men, sex unknown, children under 18, age unknown, families; null = suppressed';
 create policy warehouse_read on refuge_warehouse.population_total for select to refuge_analyst, refuge_dba
@@ -214,7 +214,7 @@ create table refuge_warehouse.population_band (
     operation        text not null,
     sex              text not null,
     band             text not null,
-    individuals      bigint
+    individuals      integer
 ) partition by list (snapshot_id);
 comment on table refuge_warehouse.population_band is 'women and men of an operation at a snapshot by age band (bands nest in UNHCR brackets): the population pyramid; null = suppressed';
 create policy warehouse_read on refuge_warehouse.population_band for select to refuge_analyst, refuge_dba
@@ -227,10 +227,10 @@ create table refuge_warehouse.case_summary (
     operation        text not null,
     state            text not null,
     closed           boolean not null,
-    cases            bigint,
-    people           bigint,
-    mean_days_open   numeric,
-    mean_days_in_state numeric
+    cases            integer,
+    people           integer,
+    mean_days_open   double precision,
+    mean_days_in_state double precision
 ) partition by list (snapshot_id);
 comment on table refuge_warehouse.case_summary is 'cases by module, operation and state at a snapshot (sensitive modules: open or closed only, state *); null = suppressed';
 create policy warehouse_read on refuge_warehouse.case_summary for select to refuge_analyst, refuge_dba
@@ -243,8 +243,8 @@ create table refuge_warehouse.case_step_summary (
     operation        text not null,
     from_state       text,
     to_state         text not null,
-    steps            bigint,
-    mean_days        numeric,
+    steps            integer,
+    mean_days        double precision,
     median_days      double precision,
     p90_days         double precision
 ) partition by list (snapshot_id);
@@ -257,13 +257,13 @@ create table refuge_warehouse.flow_summary (
     snapshot_id      integer not null,
     from_snapshot_id integer not null,
     operation        text not null,
-    arrivals         bigint,
-    departures       bigint,
-    moved_in         bigint,
-    moved_out        bigint,
-    resettled        bigint,
-    returned         bigint,
-    naturalised      bigint
+    arrivals         integer,
+    departures       integer,
+    moved_in         integer,
+    moved_out        integer,
+    resettled        integer,
+    returned         integer,
+    naturalised      integer
 ) partition by list (snapshot_id);
 comment on table refuge_warehouse.flow_summary is 'people who arrived, left, moved between operations, were resettled, returned or naturalised since the snapshot before (from_snapshot_id), per operation; null = suppressed';
 create policy warehouse_read on refuge_warehouse.flow_summary for select to refuge_analyst, refuge_dba

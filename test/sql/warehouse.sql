@@ -190,6 +190,17 @@ select count(*) as partitions_left from pg_class where relnamespace = 'refuge_wa
 
 -- leave the database as found for the next suite
 -- (TRUNCATE is refused on refuge's tables: the extension is installed anew)
+-- counts are integers and means double precision: drivers get numbers (Python
+-- Decimal for numeric, node-postgres strings for numeric and bigint)
+select c.relname, a.attname, format_type(a.atttypid, a.atttypmod) as type
+  from pg_attribute a join pg_class c on c.oid = a.attrelid
+ where c.relnamespace = 'refuge_warehouse'::regnamespace and c.relkind in ('r', 'p', 'v') and not c.relispartition
+   and a.attnum > 0 and a.atttypid in ('numeric'::regtype, 'bigint'::regtype)
+ order by 1, 2;
+select p.oid::regprocedure as function, pg_get_function_result(p.oid) ~ 'numeric|bigint' as has_numeric_or_bigint
+  from pg_proc p
+ where p.oid in ('refuge.population_summary(date, integer)'::regprocedure, 'refuge_warehouse.flows(integer, integer)'::regprocedure)
+ order by 1;
 \i test/lib/reinstall.sql
 drop table fam;
 drop role wh_dba, wh_analyst, wh_reg, wh_rst;
