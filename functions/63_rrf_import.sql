@@ -232,3 +232,58 @@ begin
 end
 $$;
 grant execute on function refuge.import_rrf(xml) to refuge_registration, refuge_resettlement;
+
+-- The files users have: the bytes of a file (UTF-8, with or without the
+-- byte-order mark that the xml type refuses) or its text.  Both end in the
+-- function above.
+create function refuge.import_rrf(document text) returns jsonb
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+begin
+    if document is null then
+        perform refuge.raise_field('22004', 'document', 'is required');
+    end if;
+    if length(document) > 20 * 1024 * 1024 then
+        perform refuge.raise_field('54000', 'document', format('%s characters is more than the 20 MB an eRRF file may have',
+                                                               length(document)));
+    end if;
+    document := regexp_replace(document, '^\uFEFF', '');
+    if not xml_is_well_formed_document(document) then
+        perform refuge.raise_field('22023', 'document', 'is not a well-formed XML document');
+    end if;
+    return refuge.import_rrf(document::xml);
+end
+$$;
+comment on function refuge.import_rrf(text) is
+    'import an eRRF v4 file given as text (a leading byte-order mark is ignored): as import_rrf(xml)';
+grant execute on function refuge.import_rrf(text) to refuge_registration, refuge_resettlement;
+
+create function refuge.import_rrf(document bytea) returns jsonb
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    t text;
+begin
+    if document is null then
+        perform refuge.raise_field('22004', 'document', 'is required');
+    end if;
+    if length(document) > 20 * 1024 * 1024 then
+        perform refuge.raise_field('54000', 'document', format('%s bytes is more than the 20 MB an eRRF file may have',
+                                                               length(document)));
+    end if;
+    if substr(document, 1, 3) = '\xefbbbf'::bytea then
+        document := substr(document, 4);
+    end if;
+    begin
+        t := convert_from(document, 'UTF8');
+    exception when character_not_in_repertoire or untranslatable_character then
+        perform refuge.raise_field('22021', 'document', 'is not UTF-8 text (eRRF files are UTF-8)');
+    end;
+    return refuge.import_rrf(t);
+end
+$$;
+comment on function refuge.import_rrf(bytea) is
+    'import an eRRF v4 file given as its bytes (UTF-8, with or without a byte-order mark): as import_rrf(xml)';
+grant execute on function refuge.import_rrf(bytea) to refuge_registration, refuge_resettlement;

@@ -171,6 +171,24 @@ is "${r% *}" "imported TU2" "the second operation's officer imports the file int
 isnt_first=$([ "${r##* }" != "$first" ] && echo yes || echo "no: $r")
 is "$isnt_first" "yes" "and is not told the other operation's case number"
 
-rm -f /tmp/refuge_rrf_out.xml /tmp/refuge_rrf_rt.xml /tmp/refuge_rrf_bad.xml
+# 5. the files users have: the bytes of a file (UTF-8 with its byte-order mark,
+#    which the xml type refuses) and its text
+setup
+cp "$sample" /tmp/refuge_rrf_bom.xml; chmod 644 /tmp/refuge_rrf_bom.xml
+is "$(head -c 3 /tmp/refuge_rrf_bom.xml | od -An -tx1 | tr -d ' ')" "efbbbf" "(the sample file starts with a UTF-8 byte-order mark)"
+q $DB "create table public.rrf_bytes as select pg_read_binary_file('/tmp/refuge_rrf_bom.xml') as doc;
+       grant select on public.rrf_bytes to public" >/dev/null
+is "$(q $DB "select convert_from(doc, 'UTF8')::xml is not null from public.rrf_bytes" 2>&1 | grep -c 'invalid XML')" "1" \
+   "the file's text does not cast to xml as it is"
+is "$(PGOPTIONS="-c role=rrf_officer" q $DB "select refuge.import_rrf(doc) ->> 'status' from public.rrf_bytes" 2>&1)" "imported" \
+   "import_rrf takes the file's bytes, byte-order mark and all"
+is "$(PGOPTIONS="-c role=rrf_officer" q $DB "select refuge.import_rrf(convert_from(doc, 'UTF8')) ->> 'status' from public.rrf_bytes" 2>&1)" \
+   "exists" "and its text (the same case: already imported)"
+is "$(PGOPTIONS="-c role=rrf_officer" q $DB "select refuge.import_rrf('\\xff3c613e'::bytea)" 2>&1 | sed -n 's/^ERROR:  //p')" \
+   "document: is not UTF-8 text (eRRF files are UTF-8)" "bytes that are not UTF-8 are refused, naming the field"
+is "$(PGOPTIONS="-c role=rrf_officer" q $DB "select refuge.import_rrf('<a>'::text)" 2>&1 | sed -n 's/^ERROR:  //p')" \
+   "document: is not a well-formed XML document" "text that is not XML is refused"
+
+rm -f /tmp/refuge_rrf_out.xml /tmp/refuge_rrf_rt.xml /tmp/refuge_rrf_bad.xml /tmp/refuge_rrf_bom.xml
 q postgres "drop database $DB" >/dev/null
 exit 0
