@@ -67,9 +67,24 @@ withhold_quoted_value(ErrorData *edata)
  * Every report of WARNING or above: the server log gets the error, not the
  * statement, its context or its detail; messages are cut at 300 bytes.
  */
+/*
+ * An API error raised on purpose (refuge.raise_field: a field path, a
+ * SQLSTATE, a problem; marked with schema "refuge") reaches the client
+ * without the lines of PL/pgSQL context naming every function it went
+ * through; errors that PostgreSQL raised inside those functions keep theirs.
+ */
+static bool
+raised_by_refuge(ErrorData *edata)
+{
+	return edata->funcname != NULL && strcmp(edata->funcname, "exec_stmt_raise") == 0 &&
+		edata->schema_name != NULL && strcmp(edata->schema_name, "refuge") == 0;
+}
+
 static void
 refuge_emit_log_hook(ErrorData *edata)
 {
+	if (edata->elevel >= ERROR && raised_by_refuge(edata))
+		edata->context = NULL;
 	if (edata->elevel >= WARNING && !log_error_detail)
 	{
 		edata->hide_stmt = true;

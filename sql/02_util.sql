@@ -38,10 +38,12 @@ begin
     if length(msg) > 1000 then
         msg := left(msg, 1000) || '...';
     end if;
+    -- schema 'refuge' marks the error as the API's own: the client gets it
+    -- without PL/pgSQL's context lines (extension/log_privacy.c)
     if hint is null then
-        raise exception using errcode = sqlstate, message = msg;
+        raise exception using errcode = sqlstate, message = msg, schema = 'refuge';
     else
-        raise exception using errcode = sqlstate, message = msg, hint = left(hint, 1000);
+        raise exception using errcode = sqlstate, message = msg, hint = left(hint, 1000), schema = 'refuge';
     end if;
 end
 $$;

@@ -996,3 +996,28 @@ grant execute on function refuge.import_rrf(bytea) to refuge_registration, refug
 alter function refuge.import_rrf(text) owner to refuge_owner;
 alter function refuge.import_rrf(bytea) owner to refuge_owner;
 revoke all on function refuge.import_rrf(text), refuge.import_rrf(bytea) from public;
+
+-- 6. API errors are marked as refuge's (schema 'refuge'): the client gets the
+-- field path, SQLSTATE and problem without PL/pgSQL's context lines.
+-- Every field error is bounded, whatever value a caller sent: a message
+-- quotes at most 1,000 characters (values are quoted through excerpt()).
+create or replace function refuge.raise_field(sqlstate text, field text, problem text, hint text default null)
+    returns void
+    language plpgsql immutable
+as $$
+declare
+    msg text := left(field, 200) || ': ' || problem;
+begin
+    if length(msg) > 1000 then
+        msg := left(msg, 1000) || '...';
+    end if;
+    -- schema 'refuge' marks the error as the API's own: the client gets it
+    -- without PL/pgSQL's context lines (extension/log_privacy.c)
+    if hint is null then
+        raise exception using errcode = sqlstate, message = msg, schema = 'refuge';
+    else
+        raise exception using errcode = sqlstate, message = msg, hint = left(hint, 1000), schema = 'refuge';
+    end if;
+end
+$$;
+

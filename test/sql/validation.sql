@@ -106,4 +106,10 @@ select pg_temp.try($q$select refuge.assign_staff('refuge_registration', 'KEN')$q
 
 -- leave the database as found for the next suite
 -- (TRUNCATE is refused on refuge's tables: the extension is installed anew)
+-- an API error reaches the client with its field path and SQLSTATE, without the
+-- PL/pgSQL context lines of every function it went through
+\set VERBOSITY default
+\set SHOW_CONTEXT errors
+select refuge.register_group('{"operation": "XX"}');
+\set VERBOSITY terse
 \i test/lib/reinstall.sql
