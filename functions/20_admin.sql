@@ -40,6 +40,8 @@ exception when unique_violation then
     perform refuge.raise_field('23505', 'code', format('operation "%s" already exists', args ->> 'code'));
 end
 $$;
+comment on function refuge.create_operation(text, text, text, jsonb) is
+    'create an operation (code, country of asylum, name, numbering settings); administrators';
 grant execute on function refuge.create_operation(text, text, text, jsonb) to refuge_admin;
 
 create function refuge.create_site(operation text, code text, name text, site_type text,
@@ -76,6 +78,8 @@ exception when unique_violation then
     perform refuge.raise_field('23505', 'code', format('site "%s" already exists in operation %s', code, operation));
 end
 $$;
+comment on function refuge.create_site(text, text, text, text, double precision, double precision) is
+    'create a site of an operation (code, name, type, location); administrators';
 grant execute on function refuge.create_site(text, text, text, text, double precision, double precision) to
     refuge_admin;
 
@@ -119,6 +123,8 @@ begin
     return new_id;
 end
 $$;
+comment on function refuge.assign_staff(name, text, text, text, date) is
+    'assign a login to an operation (or one of its sites) until a date (administrators); returns the assignment id';
 grant execute on function refuge.assign_staff(name, text, text, text, date) to refuge_admin;
 
 -- End an assignment today (history is kept).
@@ -137,6 +143,8 @@ begin
     end if;
 end
 $$;
+comment on function refuge.end_staff_assignment(uuid) is
+    'end a staff assignment today (administrators)';
 grant execute on function refuge.end_staff_assignment(uuid) to refuge_admin;
 
 -- Partner organisations and the roles of their staff (administrators).
@@ -159,6 +167,8 @@ exception when unique_violation then
     perform refuge.raise_field('23505', 'code', format('partner "%s" already exists', code));
 end
 $$;
+comment on function refuge.create_partner(text, text) is
+    'register a partner organisation that cases may be referred to (administrators)';
 grant execute on function refuge.create_partner(text, text) to refuge_admin;
 
 create function refuge.assign_partner_staff(role_name name, partner text) returns void
@@ -183,6 +193,8 @@ begin
     on conflict on constraint partner_staff_pkey do update set partner_id = excluded.partner_id, active = true;
 end
 $$;
+comment on function refuge.assign_partner_staff(name, text) is
+    'make a login a member of staff of a partner organisation (administrators)';
 grant execute on function refuge.assign_partner_staff(name, text) to refuge_admin;
 
 -- What a deployment should have set, checked: the preload, statement

@@ -612,6 +612,8 @@ begin
     return refuge.insert_flight_leg(individual_id, leg, 'leg', seq);
 end
 $$;
+comment on function refuge.add_flight_leg(uuid, jsonb, integer) is
+    'record a leg of an individual''s flight (places, dates, reasons); returns its id';
 grant execute on function refuge.add_flight_leg(uuid, jsonb, integer) to refuge_registration;
 
 create function refuge.add_document(individual_id uuid, document jsonb) returns uuid
@@ -624,6 +626,8 @@ begin
     return refuge.insert_document(individual_id, document, 'document');
 end
 $$;
+comment on function refuge.add_document(uuid, jsonb) is
+    'record an identity or civil document of an individual (duplicate numbers refused under identifier_key); returns its id';
 grant execute on function refuge.add_document(uuid, jsonb) to refuge_registration;
 
 create function refuge.set_document_status(document_id uuid, status text) returns void
@@ -646,6 +650,8 @@ begin
     update refuge.document d set status = set_document_status.status where d.id = document_id;
 end
 $$;
+comment on function refuge.set_document_status(uuid, text) is
+    'set a document''s status (valid, expired, lost, confiscated, cancelled)';
 grant execute on function refuge.set_document_status(uuid, text) to refuge_registration;
 
 create function refuge.add_specific_need(individual_id uuid, need jsonb) returns uuid
@@ -658,6 +664,8 @@ begin
     return refuge.insert_specific_need(individual_id, need, 'need');
 end
 $$;
+comment on function refuge.add_specific_need(uuid, jsonb) is
+    'record a specific need (UNHCR category and code) of an individual; returns its id';
 grant execute on function refuge.add_specific_need(uuid, jsonb) to refuge_registration;
 
 create function refuge.close_specific_need(need_id uuid, reason text, closed_on date default current_date)
@@ -689,6 +697,8 @@ begin
      where s.id = need_id;
 end
 $$;
+comment on function refuge.close_specific_need(uuid, text, date) is
+    'close a specific need with the reason and date (the row stays as history)';
 grant execute on function refuge.close_specific_need(uuid, text, date) to refuge_registration;
 
 -- Fields a member object may carry.
@@ -875,6 +885,8 @@ begin
         'request_id', req, 'group_id', gid, 'group_number', numbers[1], 'members', results));
 end
 $$;
+comment on function refuge.register_group(jsonb) is
+    'register a family and its members in one call (idempotent with request_id); returns the numbers and ids';
 grant execute on function refuge.register_group(jsonb) to refuge_registration;
 
 -- Add a person to an existing group (a birth, a late arrival).  The member
@@ -929,6 +941,8 @@ begin
                                              || jsonb_build_object('group_id', g.id));
 end
 $$;
+comment on function refuge.add_individual(uuid, jsonb, uuid) is
+    'add a member to a registered family (same fields as register_group''s members); returns the new record';
 grant execute on function refuge.add_individual(uuid, jsonb, uuid) to refuge_registration;
 
 create function refuge.update_individual(individual_id uuid, changes jsonb) returns jsonb
@@ -992,6 +1006,8 @@ begin
                               'fields', (select jsonb_agg(k order by k) from jsonb_object_keys(changes) k));
 end
 $$;
+comment on function refuge.update_individual(uuid, jsonb) is
+    'update an individual''s biodata (legal status and adjudicated states through request_status_change)';
 grant execute on function refuge.update_individual(uuid, jsonb) to refuge_registration;
 
 -- The route of a person's flight as a line through the located legs, in order.
@@ -1004,6 +1020,8 @@ begin atomic
       from refuge.flight_leg f
      where f.individual_id = flight_route.individual_id;
 end;
+comment on function refuge.flight_route(uuid) is
+    'an individual''s flight as a line through the legs'' places (PostGIS geometry)';
 grant execute on function refuge.flight_route(uuid) to refuge_registration;
 
 -- UNHCR age bracket of a date of birth on a given date (profile STD by default).
@@ -1018,6 +1036,8 @@ begin atomic
                       order by b.min_age desc limit 1),
                     'unknown');
 end;
+comment on function refuge.age_bracket(date, date, text) is
+    'the UNHCR age bracket of a birth date on a date (profile: the bracket set, STD by default)';
 grant execute on function refuge.age_bracket(date, date, text) to refuge_registration, refuge_supervisor,
     refuge_analyst, refuge_admin;
 

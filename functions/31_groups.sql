@@ -117,6 +117,8 @@ begin
      where gm.group_id = g.id and gm.valid_to is null and gm.individual_id = set_principal.individual_id;
 end
 $$;
+comment on function refuge.set_principal(uuid, uuid, text) is
+    'make another member the family''s principal representative (supervisors)';
 grant execute on function refuge.set_principal(uuid, uuid, text) to refuge_registration;
 
 -- Split: the listed members leave group_id for a new group at the same site.
@@ -160,6 +162,8 @@ begin
     return jsonb_build_object('group_id', ng.id, 'group_number', ng.number, 'from_group_id', g.id);
 end
 $$;
+comment on function refuge.split_group(uuid, jsonb, text) is
+    'split members off a family into a new one (supervisors)';
 grant execute on function refuge.split_group(uuid, jsonb, text) to refuge_supervisor;
 
 -- Merge: every current member of source_group joins target_group, with
@@ -198,6 +202,8 @@ begin
                               'moved', to_jsonb(ids));
 end
 $$;
+comment on function refuge.merge_groups(uuid, uuid, jsonb, text) is
+    'merge one family into another with the members'' new relationships (supervisors)';
 grant execute on function refuge.merge_groups(uuid, uuid, jsonb, text) to refuge_supervisor;
 
 -- Move one person to another group of the same operation.
@@ -234,4 +240,6 @@ begin
                                 'MOVE', reason);
 end
 $$;
+comment on function refuge.move_individual(uuid, uuid, text, text) is
+    'move a person to another family with their relationship there (supervisors)';
 grant execute on function refuge.move_individual(uuid, uuid, text, text) to refuge_supervisor;

@@ -86,6 +86,8 @@ begin atomic
             jsonb_build_object('eye', 'right', 'template', refuge.synthetic_iris(seed, person * 2, capture)::text),
             jsonb_build_object('eye', 'left', 'template', refuge.synthetic_iris(seed, person * 2 + 1, capture)::text)));
 end;
+comment on function refuge.synthetic_templates(bigint, bigint, integer) is
+    'synthetic templates of a person in enrol_biometrics'' shape (seed, person, capture)';
 grant execute on function refuge.synthetic_templates(bigint, bigint, integer) to refuge_registration,
     refuge_supervisor, refuge_biometrics, refuge_biometrics_admin, refuge_assistance;
 

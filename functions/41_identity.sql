@@ -704,4 +704,6 @@ begin
                               from refuge.biometric_iris i where i.individual_id = p.id), '[]'));
 end
 $$;
+comment on function refuge.biometric_templates(uuid, text) is
+    'an enrolled person''s fingerprint and iris templates, for HQ review; each read logged with its purpose';
 grant execute on function refuge.biometric_templates(uuid, text) to refuge_biometrics_admin;

@@ -52,6 +52,8 @@ begin
                   order by b.created_at, b.part;
 end
 $$;
+comment on function refuge.vault_contents(uuid) is
+    'the sealed images of a person in the vault (no image data)';
 grant execute on function refuge.vault_contents(uuid) to refuge_biometrics_admin;
 
 -- Does the server hold the vault key (so that photos can be opened)?

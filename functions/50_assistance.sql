@@ -73,6 +73,8 @@ exception when unique_violation then
     perform refuge.raise_field('23505', 'plan.code', format('"%s" already exists in %s', plan ->> 'code', op.code));
 end
 $$;
+comment on function refuge.create_assistance_plan(jsonb) is
+    'create an assistance plan (code, modality, ration per person, population types, sites, dates); returns its id';
 grant execute on function refuge.create_assistance_plan(jsonb) to refuge_assistance;
 
 create function refuge.open_assistance_cycle(plan_id uuid, starts_on date, ends_on date) returns jsonb
@@ -119,6 +121,8 @@ begin
     return jsonb_build_object('cycle_id', cycle_id, 'number', num, 'entitlements', n);
 end
 $$;
+comment on function refuge.open_assistance_cycle(uuid, date, date) is
+    'open a cycle of an assistance plan: entitlements for every targeted family';
 grant execute on function refuge.open_assistance_cycle(uuid, date, date) to refuge_assistance;
 
 create function refuge.authorise_collector(group_id uuid, individual_id uuid, reason text, valid_to date default null)
@@ -154,6 +158,8 @@ begin
     return new_id;
 end
 $$;
+comment on function refuge.authorise_collector(uuid, uuid, text, date) is
+    'authorise someone to collect assistance for a family (besides the principal), until a date';
 grant execute on function refuge.authorise_collector(uuid, uuid, text, date) to refuge_assistance;
 
 create function refuge.open_distribution(cycle_id uuid, site text, held_on date default current_date) returns uuid
@@ -185,6 +191,8 @@ begin
     return new_id;
 end
 $$;
+comment on function refuge.open_distribution(uuid, text, date) is
+    'open a distribution of a cycle at a site on a day';
 grant execute on function refuge.open_distribution(uuid, text, date) to refuge_assistance;
 
 create function refuge.collect(distribution_id uuid, group_id uuid, collector_id uuid, templates jsonb) returns jsonb

@@ -274,6 +274,8 @@ exception when unique_violation then
     raise;
 end
 $$;
+comment on function refuge.open_case(text, uuid, uuid[], jsonb, text) is
+    'open a case of a module for a principal (and members), with its opening data';
 grant execute on function refuge.open_case(text, uuid, uuid[], jsonb, text) to refuge_supervisor,
     refuge_assistance, refuge_rsd, refuge_resettlement, refuge_protection, refuge_child_protection;
 
@@ -377,6 +379,8 @@ begin
     return refuge.apply_transition(c, t, d, reason, refuge.caller(), null);
 end
 $$;
+comment on function refuge.transition_case(uuid, text, jsonb, text) is
+    'take a workflow step of a case (its data checked; approval requested where the step needs one)';
 grant execute on function refuge.transition_case(uuid, text, jsonb, text) to refuge_supervisor,
     refuge_assistance, refuge_rsd, refuge_resettlement, refuge_protection, refuge_child_protection;
 
@@ -434,6 +438,8 @@ begin
     return res || jsonb_build_object('approved_by', refuge.caller());
 end
 $$;
+comment on function refuge.decide_approval(uuid, boolean, text) is
+    'approve or reject a requested case step (a supervisor other than the requester)';
 grant execute on function refuge.decide_approval(uuid, boolean, text) to refuge_supervisor;
 
 -- Assign a case to a staff member who works the module in its operation.
@@ -473,6 +479,8 @@ begin
     return jsonb_build_object('case_id', c.id, 'number', c.number, 'assigned_to', c.assigned_to, 'due_at', c.due_at);
 end
 $$;
+comment on function refuge.assign_case(uuid, name, timestamp with time zone, text) is
+    'assign a case to a member of staff who works its module, with an optional due date';
 grant execute on function refuge.assign_case(uuid, name, timestamp with time zone, text) to refuge_supervisor,
     refuge_assistance, refuge_rsd, refuge_resettlement, refuge_protection, refuge_child_protection;
 
@@ -500,6 +508,8 @@ begin
     return new_id;
 end
 $$;
+comment on function refuge.flag_case(uuid, text, name, text) is
+    'flag a case with a message for a role (an alert, announced by NOTIFY with its uuid only)';
 grant execute on function refuge.flag_case(uuid, text, name, text) to refuge_supervisor, refuge_assistance,
     refuge_rsd, refuge_resettlement, refuge_protection, refuge_child_protection;
 
@@ -522,6 +532,8 @@ begin
     update refuge.case_alert x set acknowledged_by = refuge.caller(), acknowledged_at = now() where x.id = a.id;
 end
 $$;
+comment on function refuge.acknowledge_alert(uuid) is
+    'acknowledge a case alert (by the uuid NOTIFY carried): for those who work the case';
 grant execute on function refuge.acknowledge_alert(uuid) to refuge_supervisor, refuge_assistance, refuge_rsd,
     refuge_resettlement, refuge_protection, refuge_child_protection;
 
@@ -585,6 +597,8 @@ exception when unique_violation then
     perform refuge.raise_field('23505', 'individual_id', format('already a member of case %s', c.number));
 end
 $$;
+comment on function refuge.add_case_member(uuid, uuid, text) is
+    'add a person to a case after it was opened (a dependant), with the reason';
 grant execute on function refuge.add_case_member(uuid, uuid, text) to refuge_supervisor, refuge_assistance,
     refuge_rsd, refuge_resettlement, refuge_protection, refuge_child_protection;
 
@@ -609,6 +623,8 @@ begin
     perform refuge.note_case_event(c, 'MEMBER_REMOVED', reason, jsonb_build_object('individual_id', m.individual_id));
 end
 $$;
+comment on function refuge.remove_case_member(uuid, uuid, text) is
+    'remove a member (not the principal) from a case, with the reason';
 grant execute on function refuge.remove_case_member(uuid, uuid, text) to refuge_supervisor, refuge_assistance,
     refuge_rsd, refuge_resettlement, refuge_protection, refuge_child_protection;
 
@@ -646,6 +662,8 @@ begin
     perform refuge.note_case_event(c, 'LINK', left(note, 2000), jsonb_build_object('kind', kind, 'linked_id', linked_id));
 end
 $$;
+comment on function refuge.link_case(uuid, text, uuid, text) is
+    'link a case to another case, fraud alert or case, deduplication case or collection in the caller''s scope';
 grant execute on function refuge.link_case(uuid, text, uuid, text) to refuge_supervisor, refuge_assistance,
     refuge_rsd, refuge_resettlement, refuge_protection, refuge_child_protection;
 
@@ -762,6 +780,8 @@ begin
     return query select * from unnest(found_rows);
 end
 $$;
+comment on function refuge.tracing_matches(uuid, integer) is
+    'people who may be the person a tracing case seeks (names and birth year), logged';
 grant execute on function refuge.tracing_matches(uuid, integer) to refuge_supervisor, refuge_assistance,
     refuge_rsd, refuge_resettlement, refuge_protection, refuge_child_protection;
 

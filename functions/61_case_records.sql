@@ -44,6 +44,8 @@ begin
     return new_id;
 end
 $$;
+comment on function refuge.add_case_note(uuid, text, boolean, text) is
+    'add a note to a case (confidential notes sealed in the vault); returns its id';
 grant execute on function refuge.add_case_note(uuid, text, boolean, text) to refuge_supervisor,
     refuge_assistance, refuge_rsd, refuge_resettlement, refuge_protection, refuge_child_protection;
 
@@ -72,6 +74,8 @@ begin
     return convert_from(refuge.vault_open(n.sealed, 'case_note:' || n.id), 'UTF8');
 end
 $$;
+comment on function refuge.read_case_note(uuid, text) is
+    'the text of a case note (confidential or sensitive ones logged with the purpose)';
 grant execute on function refuge.read_case_note(uuid, text) to refuge_supervisor, refuge_assistance,
     refuge_rsd, refuge_resettlement, refuge_protection, refuge_child_protection;
 
@@ -116,6 +120,8 @@ begin
     return new_id;
 end
 $$;
+comment on function refuge.add_case_document(uuid, text, text, bytea, boolean) is
+    'attach a document to a case (confidential ones sealed in the vault); returns its id';
 grant execute on function refuge.add_case_document(uuid, text, text, bytea, boolean) to refuge_supervisor,
     refuge_assistance, refuge_rsd, refuge_resettlement, refuge_protection, refuge_child_protection;
 
@@ -143,6 +149,8 @@ begin
     return content;
 end
 $$;
+comment on function refuge.read_case_document(uuid, text) is
+    'the content of a case document (confidential or sensitive ones logged with the purpose)';
 grant execute on function refuge.read_case_document(uuid, text) to refuge_supervisor, refuge_assistance,
     refuge_rsd, refuge_resettlement, refuge_protection, refuge_child_protection;
 
@@ -194,6 +202,8 @@ begin
     end if;
 end
 $$;
+comment on function refuge.record_gbv_incident(uuid, jsonb) is
+    'record the incident of an SGBV case (GBVIMS classification, consents, sealed narrative)';
 grant execute on function refuge.record_gbv_incident(uuid, jsonb) to refuge_supervisor, refuge_assistance,
     refuge_rsd, refuge_resettlement, refuge_protection, refuge_child_protection;
 
@@ -217,6 +227,8 @@ begin
            || convert_from(refuge.vault_open(g.sealed, 'gbv_incident:' || c.id), 'UTF8')::jsonb;
 end
 $$;
+comment on function refuge.read_gbv_incident(uuid, text) is
+    'an SGBV case''s incident, narrative included; logged with the purpose';
 grant execute on function refuge.read_gbv_incident(uuid, text) to refuge_supervisor, refuge_assistance,
     refuge_rsd, refuge_resettlement, refuge_protection, refuge_child_protection;
 

@@ -43,6 +43,8 @@ exception when unique_violation then
     perform refuge.raise_field('23505', 'case_id', format('case %s already has a transfer awaiting a decision', c.number));
 end
 $$;
+comment on function refuge.request_case_transfer(uuid, text, text, text) is
+    'ask another operation (or site) to take a case; returns the transfer id';
 grant execute on function refuge.request_case_transfer(uuid, text, text, text) to refuge_supervisor,
     refuge_assistance, refuge_rsd, refuge_resettlement, refuge_protection, refuge_child_protection;
 
@@ -95,6 +97,8 @@ begin
                               'status', lower(decision) || case decision when 'CANCEL' then 'led' else 'ed' end);
 end
 $$;
+comment on function refuge.decide_case_transfer(uuid, text, text) is
+    'accept or reject a transfer (receiving side) or cancel it (requester)';
 grant execute on function refuge.decide_case_transfer(uuid, text, text) to refuge_supervisor,
     refuge_assistance, refuge_rsd, refuge_resettlement, refuge_protection, refuge_child_protection;
 
@@ -146,6 +150,8 @@ begin
     return new_id;
 end
 $$;
+comment on function refuge.refer_case(uuid, text, text[], text, date) is
+    'refer a case to a partner: the fields shared, the purpose, until a date (consent checked)';
 grant execute on function refuge.refer_case(uuid, text, text[], text, date) to refuge_supervisor,
     refuge_assistance, refuge_rsd, refuge_resettlement, refuge_protection, refuge_child_protection;
 
@@ -182,6 +188,8 @@ begin
     perform refuge.note_case_event(c, 'REFERRAL_' || status, left(reason, 2000), jsonb_build_object('referral_id', r.id));
 end
 $$;
+comment on function refuge.end_referral(uuid, text, text) is
+    'close (the partner) or revoke (the case worker) a referral, with the reason';
 grant execute on function refuge.end_referral(uuid, text, text) to refuge_supervisor, refuge_assistance,
     refuge_rsd, refuge_resettlement, refuge_protection, refuge_child_protection, refuge_partner;
 
@@ -199,6 +207,8 @@ begin atomic
             or coalesce((select g.consent_sharing from refuge.gbv_incident g where g.case_id = c.id), false))
      order by r.referred_at;
 end;
+comment on function refuge.referred_cases() is
+    'the partner''s active referrals (no case content)';
 grant execute on function refuge.referred_cases() to refuge_partner;
 
 create function refuge.referred_case(referral_id uuid, purpose text default null) returns jsonb
@@ -271,6 +281,8 @@ begin
     return res;
 end
 $$;
+comment on function refuge.referred_case(uuid, text) is
+    'what a partner may read of a case referred to it (the shared fields), logged with the purpose';
 grant execute on function refuge.referred_case(uuid, text) to refuge_partner;
 
 -- The module of a case whatever the caller may see (for transfer policies).

@@ -231,6 +231,8 @@ begin
                               'source_case_number', refuge.rrf_text(pg, 'ProcessingGroupNumber'));
 end
 $$;
+comment on function refuge.import_rrf(xml) is
+    'import an eRRF v4 resettlement case (family and case) into the caller''s operation; idempotent per file';
 grant execute on function refuge.import_rrf(xml) to refuge_registration, refuge_resettlement;
 
 -- The files users have: the bytes of a file (UTF-8, with or without the

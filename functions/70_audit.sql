@@ -96,6 +96,8 @@ begin
     return jsonb_build_object('sealed', n, 'head_seq', last_seq, 'head_hash', encode(prev, 'hex'), 'horizon', horizon);
 end
 $$;
+comment on function refuge.seal_audit() is
+    'seal the audit rows no open transaction can still add to (the hash chain); schedule it';
 grant execute on function refuge.seal_audit() to refuge_admin, refuge_dba;
 
 -- The head of the chain, to keep outside the database (a copy elsewhere
@@ -106,6 +108,8 @@ create function refuge.audit_head(out seq bigint, out hash text, out sealed_at t
 begin atomic
     select s.seq, encode(s.hash, 'hex'), s.sealed_at from refuge.audit_seal s order by s.seq desc limit 1;
 end;
+comment on function refuge.audit_head() is
+    'the head of the audit chain (seq and hash): keep it outside the database to detect a rewritten chain';
 grant execute on function refuge.audit_head() to refuge_admin, refuge_dba;
 
 create function refuge.verify_audit(anchor_seq bigint default null, anchor_hash text default null) returns jsonb
@@ -197,6 +201,8 @@ begin
                               'bulk_loads', loads);
 end
 $$;
+comment on function refuge.verify_audit(bigint, text) is
+    'seal what can be sealed, then verify the whole audit chain (optionally against a kept head); returns the problems found';
 grant execute on function refuge.verify_audit(bigint, text) to refuge_admin, refuge_dba;
 
 -- Reads that are logged leave a record that survives the reader's rollback:

@@ -160,6 +160,8 @@ begin
                               'seconds', round(extract(epoch from clock_timestamp() - t0)::numeric, 1));
 end
 $$;
+comment on function refuge.snapshot(timestamp with time zone, text) is
+    'take a warehouse snapshot as of a moment: frozen pseudonymous facts and the published, disclosure-controlled tables (DBAs)';
 grant execute on function refuge.snapshot(timestamp with time zone, text) to refuge_dba;
 
 create function refuge.snapshots()
@@ -180,6 +182,8 @@ begin
      order by s.as_of;
 end
 $$;
+comment on function refuge.snapshots() is
+    'the warehouse snapshots with their sizes and timings (DBAs)';
 grant execute on function refuge.snapshots() to refuge_dba;
 
 create function refuge.drop_snapshot(snapshot_id integer) returns void
@@ -200,6 +204,8 @@ begin
     delete from refuge_warehouse.snapshot s where s.id = drop_snapshot.snapshot_id;
 end
 $$;
+comment on function refuge.drop_snapshot(integer) is
+    'drop a warehouse snapshot and its partitions (DBAs)';
 grant execute on function refuge.drop_snapshot(integer) to refuge_dba;
 
 -- What analysts read passes statistical disclosure control.  The facts of a
@@ -231,12 +237,16 @@ return case when age is null then 'unknown'
             when age < 5 then '0-4' when age < 12 then '5-11' when age < 18 then '12-17'
             when age < 25 then '18-24' when age >= 80 then '80+'
             else (age / 5 * 5) || '-' || (age / 5 * 5 + 4) end;
+comment on function refuge_warehouse.age_band(integer) is
+    'the pyramid band of an age (five years inside UNHCR''s brackets)';
 grant execute on function refuge_warehouse.age_band(integer) to refuge_analyst, refuge_dba;
 
 create function refuge_warehouse.age_bands() returns text[]
     language sql immutable parallel safe
 return array['0-4', '5-11', '12-17', '18-24', '25-29', '30-34', '35-39', '40-44', '45-49', '50-54', '55-59',
              '60-64', '65-69', '70-74', '75-79', '80+'];
+comment on function refuge_warehouse.age_bands() is
+    'the pyramid bands in order';
 grant execute on function refuge_warehouse.age_bands() to refuge_analyst, refuge_dba;
 
 create function refuge_warehouse.band_bracket(band text) returns text
@@ -244,6 +254,8 @@ create function refuge_warehouse.band_bracket(band text) returns text
 return case when band = 'unknown' then 'unknown' when band = '0-4' then '0_4' when band = '5-11' then '5_11'
             when band = '12-17' then '12_17' when band in ('60-64', '65-69', '70-74', '75-79', '80+') then '60'
             else '18_59' end;
+comment on function refuge_warehouse.band_bracket(text) is
+    'the UNHCR bracket a pyramid band lies in';
 grant execute on function refuge_warehouse.band_bracket(text) to refuge_analyst, refuge_dba;
 
 -- A published figure from its variable (array[count, suppressed]): null

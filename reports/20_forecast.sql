@@ -77,6 +77,8 @@ begin
     end loop;
 end
 $$;
+comment on function refuge.forecast(double precision[], integer, double precision, double precision) is
+    'Holt''s linear exponential smoothing of a series: forecasts with 95 % intervals (parameters fitted when not given)';
 grant execute on function refuge.forecast(double precision[], integer, double precision, double precision) to
     refuge_analyst, refuge_dba;
 

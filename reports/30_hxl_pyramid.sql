@@ -121,5 +121,7 @@ return case
                   case when left_side then mid - 29 - round(half * n / widest::numeric) else mid + 29 + round(half * n / widest::numeric) end,
                   y + 15, case when left_side then 'end' else 'start' end, round(100.0 * n / total, 1))
     end;
+comment on function refuge_warehouse.pyramid_bar(bigint, bigint, bigint, integer, integer, integer, integer, text, boolean) is
+    'one bar of the SVG population pyramid (internal to population_pyramid_svg)';
 grant execute on function refuge_warehouse.pyramid_bar(bigint, bigint, bigint, integer, integer, integer,
     integer, text, boolean) to refuge_analyst, refuge_dba;

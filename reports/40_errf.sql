@@ -166,6 +166,8 @@ begin
     return xmlroot(doc, version '1.0');
 end
 $$;
+comment on function refuge.rrf_xml(uuid) is
+    'a resettlement case as an eRRF v4 document (logged)';
 grant execute on function refuge.rrf_xml(uuid) to refuge_resettlement;
 
 -- The printable Resettlement Registration Form: refuge.rrf_json() gathers
@@ -266,6 +268,8 @@ begin
     return res;
 end
 $$;
+comment on function refuge.rrf_json(uuid) is
+    'a resettlement case''s Resettlement Registration Form as JSON (logged)';
 grant execute on function refuge.rrf_json(uuid) to refuge_resettlement;
 
 -- Members' face images for the Resettlement Registration Form: every
@@ -358,4 +362,6 @@ begin
     return refuge.render_pdf('Resettlement Registration Form ' || (j #>> '{case,number}'), lines, images);
 end
 $$;
+comment on function refuge.rrf_pdf(uuid) is
+    'a resettlement case''s Resettlement Registration Form as PDF (logged)';
 grant execute on function refuge.rrf_pdf(uuid) to refuge_resettlement;

@@ -5,6 +5,8 @@
 create function refuge.lib_version() returns text
     language c immutable strict parallel safe
     as 'MODULE_PATHNAME', 'refuge_lib_version';
+comment on function refuge.lib_version() is
+    'the version of the loaded shared library (differs from the extension''s until the server restarts after an update)';
 grant execute on function refuge.lib_version() to refuge_registration, refuge_supervisor, refuge_analyst,
     refuge_admin;
 
@@ -54,6 +56,8 @@ $$;
 create function refuge.caller_is_superuser() returns boolean
     language c stable parallel safe
     as 'MODULE_PATHNAME', 'refuge_caller_is_superuser';
+comment on function refuge.caller_is_superuser() is
+    'is the caller a superuser (who bypasses scope)?';
 grant execute on function refuge.caller_is_superuser() to refuge_registration, refuge_supervisor,
     refuge_analyst, refuge_admin, refuge_biometrics, refuge_biometrics_admin, refuge_assistance, refuge_rsd,
     refuge_resettlement, refuge_protection, refuge_child_protection, refuge_partner, refuge_dba;
@@ -142,6 +146,8 @@ create function refuge.caller_has(role_name name) returns boolean
 begin atomic
     select pg_catalog.pg_has_role(refuge.caller(), role_name, 'MEMBER');
 end;
+comment on function refuge.caller_has(name) is
+    'is the caller a member of this role?';
 grant execute on function refuge.caller_has(name) to refuge_registration, refuge_supervisor, refuge_analyst,
     refuge_admin, refuge_biometrics, refuge_biometrics_admin, refuge_assistance, refuge_rsd,
     refuge_resettlement, refuge_protection, refuge_child_protection, refuge_partner, refuge_dba;
@@ -173,6 +179,8 @@ create function refuge.make_line(points geometry[]) returns geometry
 begin atomic
     select st_setsrid(st_makeline(points), 4326);
 end;
+comment on function refuge.make_line(geometry[]) is
+    'a line through points, skipping missing ones';
 grant execute on function refuge.make_line(geometry[]) to refuge_registration, refuge_supervisor,
     refuge_analyst, refuge_admin;
 

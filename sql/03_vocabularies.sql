@@ -35,6 +35,7 @@ select pg_catalog.pg_extension_config_dump('refuge.script', 'where not shipped')
 create table refuge.sex (
     code text primary key, label text not null,
     active boolean not null default true, shipped boolean not null default false);
+comment on table refuge.sex is 'vocabulary: sex (F, M, U)';
 select pg_catalog.pg_extension_config_dump('refuge.sex', 'where not shipped');
 
 create table refuge.relationship (
@@ -46,36 +47,43 @@ select pg_catalog.pg_extension_config_dump('refuge.relationship', 'where not shi
 create table refuge.marital_status (
     code text primary key, label text not null,
     active boolean not null default true, shipped boolean not null default false);
+comment on table refuge.marital_status is 'vocabulary: marital statuses (UNHCR)';
 select pg_catalog.pg_extension_config_dump('refuge.marital_status', 'where not shipped');
 
 create table refuge.education_level (
     code text primary key, label text not null,
     active boolean not null default true, shipped boolean not null default false);
+comment on table refuge.education_level is 'vocabulary: education levels (UNHCR)';
 select pg_catalog.pg_extension_config_dump('refuge.education_level', 'where not shipped');
 
 create table refuge.education_degree (
     code text primary key, label text not null,
     active boolean not null default true, shipped boolean not null default false);
+comment on table refuge.education_degree is 'vocabulary: degrees (proGres codes)';
 select pg_catalog.pg_extension_config_dump('refuge.education_degree', 'where not shipped');
 
 create table refuge.address_type (
     code text primary key, label text not null,
     active boolean not null default true, shipped boolean not null default false);
+comment on table refuge.address_type is 'vocabulary: kinds of address (UNHCR)';
 select pg_catalog.pg_extension_config_dump('refuge.address_type', 'where not shipped');
 
 create table refuge.language_proficiency (
     code text primary key, label text not null,
     active boolean not null default true, shipped boolean not null default false);
+comment on table refuge.language_proficiency is 'vocabulary: language proficiency levels';
 select pg_catalog.pg_extension_config_dump('refuge.language_proficiency', 'where not shipped');
 
 create table refuge.religion (
     code text primary key, label text not null,
     active boolean not null default true, shipped boolean not null default false);
+comment on table refuge.religion is 'vocabulary: religions (proGres codes)';
 select pg_catalog.pg_extension_config_dump('refuge.religion', 'where not shipped');
 
 create table refuge.ethnicity (
     code text primary key, label text not null,
     active boolean not null default true, shipped boolean not null default false);
+comment on table refuge.ethnicity is 'vocabulary: ethnicities (proGres codes)';
 select pg_catalog.pg_extension_config_dump('refuge.ethnicity', 'where not shipped');
 
 create table refuge.occupation (
@@ -93,6 +101,7 @@ create table refuge.population_type (
     active      boolean not null default true,
     shipped     boolean not null default false
 );
+comment on table refuge.population_type is 'vocabulary: population types (refugee, asylum-seeker, stateless ...) with their HXL tags';
 select pg_catalog.pg_extension_config_dump('refuge.population_type', 'where not shipped');
 
 create table refuge.age_bracket (
@@ -111,6 +120,7 @@ select pg_catalog.pg_extension_config_dump('refuge.age_bracket', 'where not ship
 create table refuge.specific_need_category (
     code text primary key, label text not null,
     active boolean not null default true, shipped boolean not null default false);
+comment on table refuge.specific_need_category is 'vocabulary: UNHCR specific-need categories';
 select pg_catalog.pg_extension_config_dump('refuge.specific_need_category', 'where not shipped');
 
 create table refuge.specific_need_code (
@@ -129,6 +139,7 @@ select pg_catalog.pg_extension_config_dump('refuge.specific_need_code', 'where n
 create table refuge.registration_level (
     code text primary key, label text not null, rank integer not null,
     active boolean not null default true, shipped boolean not null default false);
+comment on table refuge.registration_level is 'vocabulary: registration levels (group pre-registration, emergency, basic, comprehensive)';
 select pg_catalog.pg_extension_config_dump('refuge.registration_level', 'where not shipped');
 insert into refuge.registration_level (code, label, rank, shipped) values
   ('GROUP_PRE', 'Group pre-registration (not formal registration)', 0, true),
@@ -139,6 +150,7 @@ insert into refuge.registration_level (code, label, rank, shipped) values
 create table refuge.date_precision (
     code text primary key, label text not null,
     active boolean not null default true, shipped boolean not null default false);
+comment on table refuge.date_precision is 'vocabulary: how exact a date is (exact, month, year, estimated)';
 select pg_catalog.pg_extension_config_dump('refuge.date_precision', 'where not shipped');
 insert into refuge.date_precision (code, label, shipped) values
   ('EXACT', 'Exact date', true),
@@ -149,6 +161,7 @@ insert into refuge.date_precision (code, label, shipped) values
 create table refuge.document_type (
     code text primary key, label text not null,
     active boolean not null default true, shipped boolean not null default false);
+comment on table refuge.document_type is 'vocabulary: document types (national ID, passport, UNHCR certificate ...)';
 select pg_catalog.pg_extension_config_dump('refuge.document_type', 'where not shipped');
 insert into refuge.document_type (code, label, shipped) values
   ('PASSPORT', 'Passport', true),
@@ -170,6 +183,7 @@ insert into refuge.document_type (code, label, shipped) values
 create table refuge.flight_reason (
     code text primary key, label text not null,
     active boolean not null default true, shipped boolean not null default false);
+comment on table refuge.flight_reason is 'vocabulary: reasons of flight';
 select pg_catalog.pg_extension_config_dump('refuge.flight_reason', 'where not shipped');
 insert into refuge.flight_reason (code, label, shipped) values
   ('PERSECUTION', 'Persecution (race, religion, nationality, political opinion, social group)', true),
@@ -191,6 +205,7 @@ insert into refuge.flight_reason (code, label, shipped) values
 create table refuge.contact_type (
     code text primary key, label text not null,
     active boolean not null default true, shipped boolean not null default false);
+comment on table refuge.contact_type is 'vocabulary: kinds of contact (telephone, mobile, e-mail, messaging application)';
 select pg_catalog.pg_extension_config_dump('refuge.contact_type', 'where not shipped');
 insert into refuge.contact_type (code, label, shipped) values
   ('PHONE', 'Telephone', true), ('MOBILE', 'Mobile telephone', true),
@@ -200,6 +215,7 @@ insert into refuge.contact_type (code, label, shipped) values
 create table refuge.individual_status (
     code text primary key, label text not null,
     active boolean not null default true, shipped boolean not null default false);
+comment on table refuge.individual_status is 'vocabulary: statuses of an individual record (active, inactive, hold, closed, deceased, duplicate)';
 select pg_catalog.pg_extension_config_dump('refuge.individual_status', 'where not shipped');
 insert into refuge.individual_status (code, label, shipped) values
   ('ACTIVE', 'Active', true),
@@ -212,6 +228,7 @@ insert into refuge.individual_status (code, label, shipped) values
 create table refuge.group_status (
     code text primary key, label text not null,
     active boolean not null default true, shipped boolean not null default false);
+comment on table refuge.group_status is 'vocabulary: statuses of a registration group';
 select pg_catalog.pg_extension_config_dump('refuge.group_status', 'where not shipped');
 insert into refuge.group_status (code, label, shipped) values
   ('ACTIVE', 'Active', true),
@@ -221,6 +238,7 @@ insert into refuge.group_status (code, label, shipped) values
 create table refuge.site_type (
     code text primary key, label text not null,
     active boolean not null default true, shipped boolean not null default false);
+comment on table refuge.site_type is 'vocabulary: kinds of site (camp, urban, office, transit, border)';
 select pg_catalog.pg_extension_config_dump('refuge.site_type', 'where not shipped');
 insert into refuge.site_type (code, label, shipped) values
   ('CAMP', 'Camp or settlement', true),

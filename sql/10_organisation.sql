@@ -107,6 +107,7 @@ create table refuge.staff (
     updated_at  timestamptz not null default now(),
     updated_by  name not null default current_user
 );
+comment on table refuge.staff is 'members of staff: their login role, name and whether active';
 create policy admin_read on refuge.staff for select to refuge_admin using (true);
 create policy own_read on refuge.staff for select to refuge_registration using (role_name = refuge.caller());
 grant select on refuge.staff to refuge_registration, refuge_supervisor, refuge_admin;
@@ -128,6 +129,7 @@ create table refuge.staff_assignment (
     foreign key (operation_id, site_id) references refuge.site (operation_id, id),
     check (valid_to is null or valid_to >= valid_from)
 );
+comment on table refuge.staff_assignment is 'where staff work: an operation or one of its sites, during a validity window';
 create index on refuge.staff_assignment (role_name);
 create policy admin_read on refuge.staff_assignment for select to refuge_admin using (true);
 create policy own_read on refuge.staff_assignment for select to refuge_registration
@@ -157,6 +159,8 @@ begin atomic
        and a.valid_from <= current_date
        and (a.valid_to is null or a.valid_to >= current_date);
 end;
+comment on function refuge.scope_operations() is
+    'the operations the caller is assigned to as a whole';
 grant execute on function refuge.scope_operations() to refuge_registration, refuge_supervisor, refuge_analyst,
     refuge_admin, refuge_biometrics, refuge_biometrics_admin, refuge_assistance, refuge_rsd,
     refuge_resettlement, refuge_protection, refuge_child_protection, refuge_partner, refuge_dba;
@@ -177,6 +181,8 @@ begin atomic
        and a.valid_from <= current_date
        and (a.valid_to is null or a.valid_to >= current_date);
 end;
+comment on function refuge.scope_sites() is
+    'the sites the caller is assigned to';
 grant execute on function refuge.scope_sites() to refuge_registration, refuge_supervisor, refuge_analyst,
     refuge_admin, refuge_biometrics, refuge_biometrics_admin, refuge_assistance, refuge_rsd,
     refuge_resettlement, refuge_protection, refuge_child_protection, refuge_partner, refuge_dba;
@@ -189,6 +195,8 @@ begin atomic
         or p_operation = any (refuge.scope_operations())
         or (p_site is not null and p_site = any (refuge.scope_sites()));
 end;
+comment on function refuge.in_scope(uuid, uuid) is
+    'is this operation (or site) one the caller is assigned to?';
 grant execute on function refuge.in_scope(uuid, uuid) to refuge_registration, refuge_supervisor,
     refuge_analyst, refuge_admin, refuge_biometrics, refuge_biometrics_admin, refuge_assistance, refuge_rsd,
     refuge_resettlement, refuge_protection, refuge_child_protection, refuge_partner, refuge_dba;

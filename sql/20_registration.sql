@@ -77,6 +77,7 @@ create table refuge.individual (
     check (date_of_birth is null or date_of_birth >= date '1880-01-01'),
     check (arrival_date is null or date_of_birth is null or arrival_date >= date_of_birth)
 );
+comment on table refuge.individual is 'registered individuals: biodata, legal status (population type), registration level and status';
 create index on refuge.individual (operation_id, site_id);
 create index on refuge.individual (family_name, given_name);
 create index on refuge.individual (date_of_birth);
@@ -198,6 +199,7 @@ create table refuge.individual_language (
     updated_by      name not null default current_user,
     unique (individual_id, language)
 );
+comment on table refuge.individual_language is 'languages of individuals with proficiency';
 create trigger check_codes before insert or update on refuge.individual_language
     for each row execute function refuge.check_codes('language', 'language', 'read_level', 'language_proficiency', 'write_level', 'language_proficiency', 'speak_level', 'language_proficiency', 'understand_level', 'language_proficiency');
 create policy staff_read on refuge.individual_language for select to refuge_registration, refuge_supervisor
@@ -222,6 +224,7 @@ create table refuge.individual_education (
     updated_by      name not null default current_user,
     check (year_to is null or year_from is null or year_to >= year_from)
 );
+comment on table refuge.individual_education is 'education of individuals';
 create index on refuge.individual_education (individual_id);
 create trigger check_codes before insert or update on refuge.individual_education
     for each row execute function refuge.check_codes('level', 'education_level', 'degree', 'education_degree', 'country', 'country');
@@ -248,6 +251,7 @@ create table refuge.individual_occupation (
     check (occupation is not null or title is not null),
     check (date_to is null or date_from is null or date_to >= date_from)
 );
+comment on table refuge.individual_occupation is 'occupations and skills of individuals';
 create index on refuge.individual_occupation (individual_id);
 create trigger check_codes before insert or update on refuge.individual_occupation
     for each row execute function refuge.check_codes('occupation', 'occupation', 'country', 'country');
@@ -269,6 +273,7 @@ create table refuge.individual_contact (
     updated_at      timestamptz not null default now(),
     updated_by      name not null default current_user
 );
+comment on table refuge.individual_contact is 'contacts of individuals (phones, emails), with validity';
 create index on refuge.individual_contact (individual_id);
 create trigger check_codes before insert or update on refuge.individual_contact
     for each row execute function refuge.check_codes('contact_type', 'contact_type');
@@ -357,6 +362,7 @@ create table refuge.document (
     updated_by      name not null default current_user,
     check (expires_on is null or issued_on is null or expires_on >= issued_on)
 );
+comment on table refuge.document is 'identity and civil documents of individuals; numbers unique per type and issuer under refuge.identifier_key';
 create index on refuge.document (individual_id);
 -- The duplicate check's index: a document number under its identifier key
 -- (refuge.identifier_key: look-alike characters and separators fold).  After
@@ -382,6 +388,7 @@ create table refuge.photo (
     updated_at      timestamptz not null default now(),
     updated_by      name not null default current_user
 );
+comment on table refuge.photo is 'references to photographs of individuals (images themselves go to the vault)';
 create index on refuge.photo (individual_id);
 create unique index photo_one_current on refuge.photo (individual_id) where is_current;
 create policy staff_read on refuge.photo for select to refuge_registration, refuge_supervisor
@@ -409,6 +416,7 @@ create table refuge.specific_need (
     check (active = (closed_on is null)),
     check (code is null or code like category || '-%')
 );
+comment on table refuge.specific_need is 'specific needs of individuals (UNHCR categories and codes), open or closed';
 create index on refuge.specific_need (individual_id);
 create unique index specific_need_one_open
     on refuge.specific_need (individual_id, category, coalesce(code, '')) where active;

@@ -3,19 +3,27 @@
 
 create function refuge.iris_in(cstring) returns refuge.iris
     language c immutable strict parallel safe as 'MODULE_PATHNAME', 'refuge_iris_in';
+comment on function refuge.iris_in(cstring) is
+    'text input of the iris type (ROWSxCOLSxBITS:CODEHEX:MASKHEX)';
 grant execute on function refuge.iris_in(cstring) to refuge_registration, refuge_supervisor, refuge_admin;
 
 create function refuge.iris_out(refuge.iris) returns cstring
     language c immutable strict parallel safe as 'MODULE_PATHNAME', 'refuge_iris_out';
+comment on function refuge.iris_out(refuge.iris) is
+    'text output of the iris type';
 grant execute on function refuge.iris_out(refuge.iris) to refuge_registration, refuge_supervisor,
     refuge_admin;
 
 create function refuge.iris_recv(internal) returns refuge.iris
     language c immutable strict parallel safe as 'MODULE_PATHNAME', 'refuge_iris_recv';
+comment on function refuge.iris_recv(internal) is
+    'binary input of the iris type (its layout)';
 grant execute on function refuge.iris_recv(internal) to refuge_registration, refuge_supervisor, refuge_admin;
 
 create function refuge.iris_send(refuge.iris) returns bytea
     language c immutable strict parallel safe as 'MODULE_PATHNAME', 'refuge_iris_send';
+comment on function refuge.iris_send(refuge.iris) is
+    'binary output of the iris type (its layout)';
 grant execute on function refuge.iris_send(refuge.iris) to refuge_registration, refuge_supervisor,
     refuge_admin;
 
@@ -32,6 +40,8 @@ grant execute on function refuge.iris_from_bytes(bytea, bytea, integer, integer,
 -- compared (other geometry, too few bits in common).
 create function refuge.iris_distance(a refuge.iris, b refuge.iris) returns double precision
     language c immutable strict parallel safe leakproof as 'MODULE_PATHNAME', 'refuge_iris_distance';
+comment on function refuge.iris_distance(refuge.iris, refuge.iris) is
+    'normalised Hamming distance of two iris codes, best of the default shifts; the <-> operator';
 grant execute on function refuge.iris_distance(refuge.iris, refuge.iris) to refuge_registration,
     refuge_supervisor, refuge_admin;
 
@@ -39,17 +49,23 @@ grant execute on function refuge.iris_distance(refuge.iris, refuge.iris) to refu
 -- queries and remote servers.
 create function refuge.match(a refuge.iris, b refuge.iris, threshold double precision) returns boolean
     language c immutable strict parallel safe leakproof as 'MODULE_PATHNAME', 'refuge_iris_match';
+comment on function refuge.match(refuge.iris, refuge.iris, double precision) is
+    'do two iris codes match at this distance threshold?';
 grant execute on function refuge.match(refuge.iris, refuge.iris, double precision) to refuge_registration,
     refuge_supervisor, refuge_admin;
 
 -- Match at refuge.iris_threshold: STABLE because it reads the setting.
 create function refuge.iris_match_op(a refuge.iris, b refuge.iris) returns boolean
     language c stable strict parallel safe leakproof as 'MODULE_PATHNAME', 'refuge_iris_match_op';
+comment on function refuge.iris_match_op(refuge.iris, refuge.iris) is
+    'do two iris codes match at refuge.iris_threshold? The % operator';
 grant execute on function refuge.iris_match_op(refuge.iris, refuge.iris) to refuge_registration,
     refuge_supervisor, refuge_admin;
 
 create function refuge.iris_valid_bits(refuge.iris) returns integer
     language c immutable strict parallel safe as 'MODULE_PATHNAME', 'refuge_iris_valid_bits';
+comment on function refuge.iris_valid_bits(refuge.iris) is
+    'the number of valid (unmasked) bits of an iris code';
 grant execute on function refuge.iris_valid_bits(refuge.iris) to refuge_registration, refuge_supervisor,
     refuge_admin;
 
@@ -60,26 +76,36 @@ create function refuge.iris_threshold_for(gallery_size double precision, fpir do
                                           dof double precision default 249, shifts integer default 7)
     returns double precision
     language c immutable strict parallel safe as 'MODULE_PATHNAME', 'refuge_iris_threshold_for';
+comment on function refuge.iris_threshold_for(double precision, double precision, double precision, integer) is
+    'the distance threshold for a target false-match rate (iris codes of a geometry)';
 grant execute on function refuge.iris_threshold_for(double precision, double precision, double precision,
     integer) to refuge_registration, refuge_supervisor, refuge_admin;
 
 create function refuge.fingerprint_in(cstring) returns refuge.fingerprint
     language c immutable strict parallel safe as 'MODULE_PATHNAME', 'refuge_fingerprint_in';
+comment on function refuge.fingerprint_in(cstring) is
+    'text input of the fingerprint type';
 grant execute on function refuge.fingerprint_in(cstring) to refuge_registration, refuge_supervisor,
     refuge_admin;
 
 create function refuge.fingerprint_out(refuge.fingerprint) returns cstring
     language c immutable strict parallel safe as 'MODULE_PATHNAME', 'refuge_fingerprint_out';
+comment on function refuge.fingerprint_out(refuge.fingerprint) is
+    'text output of the fingerprint type';
 grant execute on function refuge.fingerprint_out(refuge.fingerprint) to refuge_registration,
     refuge_supervisor, refuge_admin;
 
 create function refuge.fingerprint_recv(internal) returns refuge.fingerprint
     language c immutable strict parallel safe as 'MODULE_PATHNAME', 'refuge_fingerprint_recv';
+comment on function refuge.fingerprint_recv(internal) is
+    'binary input of the fingerprint type (lossless RFP form; ISO/ANSI records accepted)';
 grant execute on function refuge.fingerprint_recv(internal) to refuge_registration, refuge_supervisor,
     refuge_admin;
 
 create function refuge.fingerprint_send(refuge.fingerprint) returns bytea
     language c immutable strict parallel safe as 'MODULE_PATHNAME', 'refuge_fingerprint_send';
+comment on function refuge.fingerprint_send(refuge.fingerprint) is
+    'binary output of the fingerprint type (lossless RFP form)';
 grant execute on function refuge.fingerprint_send(refuge.fingerprint) to refuge_registration,
     refuge_supervisor, refuge_admin;
 
@@ -101,6 +127,8 @@ grant execute on function refuge.fingerprint_from_record(bytea, integer) to refu
 
 create function refuge.fingerprint_to_iso(refuge.fingerprint) returns bytea
     language c immutable strict parallel safe as 'MODULE_PATHNAME', 'refuge_fingerprint_to_iso';
+comment on function refuge.fingerprint_to_iso(refuge.fingerprint) is
+    'a fingerprint as an ISO/IEC 19794-2:2005 record';
 grant execute on function refuge.fingerprint_to_iso(refuge.fingerprint) to refuge_registration,
     refuge_supervisor, refuge_admin;
 
@@ -108,6 +136,8 @@ grant execute on function refuge.fingerprint_to_iso(refuge.fingerprint) to refug
 create function refuge.fingerprint_score(a refuge.fingerprint, b refuge.fingerprint) returns double precision
     language c immutable strict parallel safe leakproof cost 4000
     as 'MODULE_PATHNAME', 'refuge_fingerprint_score';
+comment on function refuge.fingerprint_score(refuge.fingerprint, refuge.fingerprint) is
+    'calibrated similarity of two fingerprints: 10 log10(1/FMR)';
 grant execute on function refuge.fingerprint_score(refuge.fingerprint, refuge.fingerprint) to
     refuge_registration, refuge_supervisor, refuge_admin;
 
@@ -115,33 +145,45 @@ grant execute on function refuge.fingerprint_score(refuge.fingerprint, refuge.fi
 create function refuge.fingerprint_distance(a refuge.fingerprint, b refuge.fingerprint) returns double precision
     language c immutable strict parallel safe leakproof cost 4000
     as 'MODULE_PATHNAME', 'refuge_fingerprint_distance';
+comment on function refuge.fingerprint_distance(refuge.fingerprint, refuge.fingerprint) is
+    'the matcher''s false-match probability of two fingerprints (smaller: stronger match); the <-> operator';
 grant execute on function refuge.fingerprint_distance(refuge.fingerprint, refuge.fingerprint) to
     refuge_registration, refuge_supervisor, refuge_admin;
 
 create function refuge.match(a refuge.fingerprint, b refuge.fingerprint, threshold double precision) returns boolean
     language c immutable strict parallel safe leakproof cost 4000
     as 'MODULE_PATHNAME', 'refuge_fingerprint_match';
+comment on function refuge.match(refuge.fingerprint, refuge.fingerprint, double precision) is
+    'do two fingerprints match at this calibrated score?';
 grant execute on function refuge.match(refuge.fingerprint, refuge.fingerprint, double precision) to
     refuge_registration, refuge_supervisor, refuge_admin;
 
 create function refuge.fingerprint_match_op(a refuge.fingerprint, b refuge.fingerprint) returns boolean
     language c stable strict parallel safe leakproof cost 4000
     as 'MODULE_PATHNAME', 'refuge_fingerprint_match_op';
+comment on function refuge.fingerprint_match_op(refuge.fingerprint, refuge.fingerprint) is
+    'do two fingerprints match at refuge.fingerprint_threshold? The % operator';
 grant execute on function refuge.fingerprint_match_op(refuge.fingerprint, refuge.fingerprint) to
     refuge_registration, refuge_supervisor, refuge_admin;
 
 create function refuge.fingerprint_minutiae(refuge.fingerprint) returns integer
     language c immutable strict parallel safe as 'MODULE_PATHNAME', 'refuge_fingerprint_minutiae';
+comment on function refuge.fingerprint_minutiae(refuge.fingerprint) is
+    'the number of minutiae of a fingerprint';
 grant execute on function refuge.fingerprint_minutiae(refuge.fingerprint) to refuge_registration,
     refuge_supervisor, refuge_admin;
 
 create function refuge.fingerprint_quality(refuge.fingerprint) returns integer
     language c immutable strict parallel safe as 'MODULE_PATHNAME', 'refuge_fingerprint_quality';
+comment on function refuge.fingerprint_quality(refuge.fingerprint) is
+    'the quality of a fingerprint view (0-100)';
 grant execute on function refuge.fingerprint_quality(refuge.fingerprint) to refuge_registration,
     refuge_supervisor, refuge_admin;
 
 create function refuge.fingerprint_position(refuge.fingerprint) returns integer
     language c immutable strict parallel safe as 'MODULE_PATHNAME', 'refuge_fingerprint_position';
+comment on function refuge.fingerprint_position(refuge.fingerprint) is
+    'the finger position of a fingerprint (ISO 1-10, 0 unknown)';
 grant execute on function refuge.fingerprint_position(refuge.fingerprint) to refuge_registration,
     refuge_supervisor, refuge_admin;
 
@@ -150,12 +192,16 @@ grant execute on function refuge.fingerprint_position(refuge.fingerprint) to ref
 -- capture 0 is the enrolment, others are re-captures of the same eye/finger.
 create function refuge.synthetic_iris(seed bigint, subject bigint, capture integer default 0) returns refuge.iris
     language c immutable strict parallel safe as 'MODULE_PATHNAME', 'refuge_synthetic_iris';
+comment on function refuge.synthetic_iris(bigint, bigint, integer) is
+    'a synthetic iris code (seed, person, capture) for tests and demos';
 grant execute on function refuge.synthetic_iris(bigint, bigint, integer) to refuge_registration,
     refuge_supervisor, refuge_admin, refuge_biometrics, refuge_biometrics_admin, refuge_assistance;
 
 create function refuge.synthetic_fingerprint(seed bigint, subject bigint, capture integer default 0)
     returns refuge.fingerprint
     language c immutable strict parallel safe as 'MODULE_PATHNAME', 'refuge_synthetic_fingerprint';
+comment on function refuge.synthetic_fingerprint(bigint, bigint, integer) is
+    'a synthetic fingerprint (seed, person, impression) for tests and demos';
 grant execute on function refuge.synthetic_fingerprint(bigint, bigint, integer) to refuge_registration,
     refuge_supervisor, refuge_admin, refuge_biometrics, refuge_biometrics_admin, refuge_assistance;
 
@@ -245,10 +291,12 @@ comment on type refuge.iris is 'iris code and mask with geometry; compare with <
 
 create operator refuge.<-> (leftarg = refuge.iris, rightarg = refuge.iris,
     function = refuge.iris_distance, commutator = operator(refuge.<->));
+comment on operator refuge.<-> (refuge.iris, refuge.iris) is 'distance of two iriss (smaller: more alike); ORDER BY ... <-> probe uses a refuge_iris index';
 
 create operator refuge.% (leftarg = refuge.iris, rightarg = refuge.iris,
     function = refuge.iris_match_op, commutator = operator(refuge.%),
     restrict = matchingsel, join = matchingjoinsel);
+comment on operator refuge.% (refuge.iris, refuge.iris) is 'do two iriss match at refuge.iris_threshold? WHERE ... % probe uses a refuge_iris index';
 
 create type refuge.fingerprint (
     input = refuge.fingerprint_in, output = refuge.fingerprint_out,
@@ -258,10 +306,12 @@ comment on type refuge.fingerprint is 'one finger view''s minutiae with position
 
 create operator refuge.<-> (leftarg = refuge.fingerprint, rightarg = refuge.fingerprint,
     function = refuge.fingerprint_distance, commutator = operator(refuge.<->));
+comment on operator refuge.<-> (refuge.fingerprint, refuge.fingerprint) is 'distance of two fingerprints (smaller: more alike); ORDER BY ... <-> probe uses a refuge_fingerprint index';
 
 create operator refuge.% (leftarg = refuge.fingerprint, rightarg = refuge.fingerprint,
     function = refuge.fingerprint_match_op, commutator = operator(refuge.%),
     restrict = matchingsel, join = matchingjoinsel);
+comment on operator refuge.% (refuge.fingerprint, refuge.fingerprint) is 'do two fingerprints match at refuge.fingerprint_threshold? WHERE ... % probe uses a refuge_fingerprint index';
 
 -- Equality and an order for iris: the stored bytes (the same template, not the
 -- same person: that is <-> and %), so that DISTINCT, GROUP BY, UNION, ORDER BY,
@@ -306,14 +356,19 @@ create operator refuge.= (leftarg = refuge.iris, rightarg = refuge.iris, functio
     commutator = operator(refuge.=), negator = operator(refuge.<>), restrict = eqsel, join = eqjoinsel, hashes, merges);
 create operator refuge.<> (leftarg = refuge.iris, rightarg = refuge.iris, function = refuge.iris_ne,
     commutator = operator(refuge.<>), negator = operator(refuge.=), restrict = neqsel, join = neqjoinsel);
+comment on operator refuge.<> (refuge.iris, refuge.iris) is 'not the same template (byte for byte)';
 create operator refuge.< (leftarg = refuge.iris, rightarg = refuge.iris, function = refuge.iris_lt,
     commutator = operator(refuge.>), negator = operator(refuge.>=), restrict = scalarltsel, join = scalarltjoinsel);
+comment on operator refuge.< (refuge.iris, refuge.iris) is 'before, in the order of the stored bytes (arbitrary but stable)';
 create operator refuge.<= (leftarg = refuge.iris, rightarg = refuge.iris, function = refuge.iris_le,
     commutator = operator(refuge.>=), negator = operator(refuge.>), restrict = scalarlesel, join = scalarlejoinsel);
+comment on operator refuge.<= (refuge.iris, refuge.iris) is 'before or the same, in the order of the stored bytes';
 create operator refuge.> (leftarg = refuge.iris, rightarg = refuge.iris, function = refuge.iris_gt,
     commutator = operator(refuge.<), negator = operator(refuge.<=), restrict = scalargtsel, join = scalargtjoinsel);
+comment on operator refuge.> (refuge.iris, refuge.iris) is 'after, in the order of the stored bytes';
 create operator refuge.>= (leftarg = refuge.iris, rightarg = refuge.iris, function = refuge.iris_ge,
     commutator = operator(refuge.<=), negator = operator(refuge.<), restrict = scalargesel, join = scalargejoinsel);
+comment on operator refuge.>= (refuge.iris, refuge.iris) is 'after or the same, in the order of the stored bytes';
 comment on operator refuge.= (refuge.iris, refuge.iris) is 'the same template (byte for byte): use % or <-> to compare people';
 create operator class refuge.iris_btree_ops default for type refuge.iris using btree as
     operator 1 refuge.< , operator 2 refuge.<= , operator 3 refuge.= , operator 4 refuge.>= , operator 5 refuge.> ,
@@ -366,14 +421,19 @@ create operator refuge.= (leftarg = refuge.fingerprint, rightarg = refuge.finger
     commutator = operator(refuge.=), negator = operator(refuge.<>), restrict = eqsel, join = eqjoinsel, hashes, merges);
 create operator refuge.<> (leftarg = refuge.fingerprint, rightarg = refuge.fingerprint, function = refuge.fingerprint_ne,
     commutator = operator(refuge.<>), negator = operator(refuge.=), restrict = neqsel, join = neqjoinsel);
+comment on operator refuge.<> (refuge.fingerprint, refuge.fingerprint) is 'not the same template (byte for byte)';
 create operator refuge.< (leftarg = refuge.fingerprint, rightarg = refuge.fingerprint, function = refuge.fingerprint_lt,
     commutator = operator(refuge.>), negator = operator(refuge.>=), restrict = scalarltsel, join = scalarltjoinsel);
+comment on operator refuge.< (refuge.fingerprint, refuge.fingerprint) is 'before, in the order of the stored bytes (arbitrary but stable)';
 create operator refuge.<= (leftarg = refuge.fingerprint, rightarg = refuge.fingerprint, function = refuge.fingerprint_le,
     commutator = operator(refuge.>=), negator = operator(refuge.>), restrict = scalarlesel, join = scalarlejoinsel);
+comment on operator refuge.<= (refuge.fingerprint, refuge.fingerprint) is 'before or the same, in the order of the stored bytes';
 create operator refuge.> (leftarg = refuge.fingerprint, rightarg = refuge.fingerprint, function = refuge.fingerprint_gt,
     commutator = operator(refuge.<), negator = operator(refuge.<=), restrict = scalargtsel, join = scalargtjoinsel);
+comment on operator refuge.> (refuge.fingerprint, refuge.fingerprint) is 'after, in the order of the stored bytes';
 create operator refuge.>= (leftarg = refuge.fingerprint, rightarg = refuge.fingerprint, function = refuge.fingerprint_ge,
     commutator = operator(refuge.<=), negator = operator(refuge.<), restrict = scalargesel, join = scalargejoinsel);
+comment on operator refuge.>= (refuge.fingerprint, refuge.fingerprint) is 'after or the same, in the order of the stored bytes';
 comment on operator refuge.= (refuge.fingerprint, refuge.fingerprint) is 'the same template (byte for byte): use % or <-> to compare people';
 create operator class refuge.fingerprint_btree_ops default for type refuge.fingerprint using btree as
     operator 1 refuge.< , operator 2 refuge.<= , operator 3 refuge.= , operator 4 refuge.>= , operator 5 refuge.> ,

@@ -774,6 +774,8 @@ begin atomic
      where refuge.caller_is_superuser()
         or exists (select 1 from pg_catalog.unnest(m.roles) r where refuge.caller_has(r));
 end;
+comment on function refuge.caller_modules() is
+    'the case modules the caller works, from their module roles';
 grant execute on function refuge.caller_modules() to refuge_supervisor, refuge_assistance, refuge_rsd,
     refuge_resettlement, refuge_protection, refuge_child_protection, refuge_partner, refuge_dba;
 
@@ -805,6 +807,8 @@ create function refuge.may_work_case(p_module text, p_operation uuid, p_site uui
 begin atomic
     select p_module = any (refuge.caller_modules()) and refuge.in_scope(p_operation, p_site);
 end;
+comment on function refuge.may_work_case(text, uuid, uuid) is
+    'may the caller work cases of this module in this operation and site?';
 grant execute on function refuge.may_work_case(text, uuid, uuid) to refuge_supervisor, refuge_assistance,
     refuge_rsd, refuge_resettlement, refuge_protection, refuge_child_protection, refuge_partner, refuge_dba;
 
@@ -816,6 +820,8 @@ begin atomic
     select ps.partner_id from refuge.partner_staff ps
      where ps.role_name = refuge.caller() and ps.active and refuge.caller_has('refuge_partner');
 end;
+comment on function refuge.caller_partner() is
+    'the partner organisation the caller works for, if any';
 grant execute on function refuge.caller_partner() to refuge_supervisor, refuge_assistance, refuge_rsd,
     refuge_resettlement, refuge_protection, refuge_child_protection, refuge_partner;
 

@@ -1021,3 +1021,241 @@ begin
 end
 $$;
 
+
+-- 7. Every function, table, view, type and operator a role may use says what it is.
+comment on function refuge.lib_version() is
+    'the version of the loaded shared library (differs from the extension''s until the server restarts after an update)';
+comment on function refuge.caller_is_superuser() is
+    'is the caller a superuser (who bypasses scope)?';
+comment on function refuge.caller_has(name) is
+    'is the caller a member of this role?';
+comment on function refuge.make_line(geometry[]) is
+    'a line through points, skipping missing ones';
+comment on table refuge.sex is 'vocabulary: sex (F, M, U)';
+comment on table refuge.marital_status is 'vocabulary: marital statuses (UNHCR)';
+comment on table refuge.education_level is 'vocabulary: education levels (UNHCR)';
+comment on table refuge.education_degree is 'vocabulary: degrees (proGres codes)';
+comment on table refuge.address_type is 'vocabulary: kinds of address (UNHCR)';
+comment on table refuge.language_proficiency is 'vocabulary: language proficiency levels';
+comment on table refuge.religion is 'vocabulary: religions (proGres codes)';
+comment on table refuge.ethnicity is 'vocabulary: ethnicities (proGres codes)';
+comment on table refuge.population_type is 'vocabulary: population types (refugee, asylum-seeker, stateless ...) with their HXL tags';
+comment on table refuge.specific_need_category is 'vocabulary: UNHCR specific-need categories';
+comment on table refuge.registration_level is 'vocabulary: registration levels (group pre-registration, emergency, basic, comprehensive)';
+comment on table refuge.date_precision is 'vocabulary: how exact a date is (exact, month, year, estimated)';
+comment on table refuge.document_type is 'vocabulary: document types (national ID, passport, UNHCR certificate ...)';
+comment on table refuge.flight_reason is 'vocabulary: reasons of flight';
+comment on table refuge.contact_type is 'vocabulary: kinds of contact (telephone, mobile, e-mail, messaging application)';
+comment on table refuge.individual_status is 'vocabulary: statuses of an individual record (active, inactive, hold, closed, deceased, duplicate)';
+comment on table refuge.group_status is 'vocabulary: statuses of a registration group';
+comment on table refuge.site_type is 'vocabulary: kinds of site (camp, urban, office, transit, border)';
+comment on table refuge.staff is 'members of staff: their login role, name and whether active';
+comment on table refuge.staff_assignment is 'where staff work: an operation or one of its sites, during a validity window';
+comment on function refuge.scope_operations() is
+    'the operations the caller is assigned to as a whole';
+comment on function refuge.scope_sites() is
+    'the sites the caller is assigned to';
+comment on function refuge.in_scope(uuid, uuid) is
+    'is this operation (or site) one the caller is assigned to?';
+comment on table refuge.individual is 'registered individuals: biodata, legal status (population type), registration level and status';
+comment on table refuge.individual_language is 'languages of individuals with proficiency';
+comment on table refuge.individual_education is 'education of individuals';
+comment on table refuge.individual_occupation is 'occupations and skills of individuals';
+comment on table refuge.individual_contact is 'contacts of individuals (phones, emails), with validity';
+comment on table refuge.document is 'identity and civil documents of individuals; numbers unique per type and issuer under refuge.identifier_key';
+comment on table refuge.photo is 'references to photographs of individuals (images themselves go to the vault)';
+comment on table refuge.specific_need is 'specific needs of individuals (UNHCR categories and codes), open or closed';
+comment on function refuge.iris_in(cstring) is
+    'text input of the iris type (ROWSxCOLSxBITS:CODEHEX:MASKHEX)';
+comment on function refuge.iris_out(refuge.iris) is
+    'text output of the iris type';
+comment on function refuge.iris_recv(internal) is
+    'binary input of the iris type (its layout)';
+comment on function refuge.iris_send(refuge.iris) is
+    'binary output of the iris type (its layout)';
+comment on function refuge.iris_distance(refuge.iris, refuge.iris) is
+    'normalised Hamming distance of two iris codes, best of the default shifts; the <-> operator';
+comment on function refuge.match(refuge.iris, refuge.iris, double precision) is
+    'do two iris codes match at this distance threshold?';
+comment on function refuge.iris_match_op(refuge.iris, refuge.iris) is
+    'do two iris codes match at refuge.iris_threshold? The % operator';
+comment on function refuge.iris_valid_bits(refuge.iris) is
+    'the number of valid (unmasked) bits of an iris code';
+comment on function refuge.iris_threshold_for(double precision, double precision, double precision, integer) is
+    'the distance threshold for a target false-match rate (iris codes of a geometry)';
+comment on function refuge.fingerprint_in(cstring) is
+    'text input of the fingerprint type';
+comment on function refuge.fingerprint_out(refuge.fingerprint) is
+    'text output of the fingerprint type';
+comment on function refuge.fingerprint_recv(internal) is
+    'binary input of the fingerprint type (lossless RFP form; ISO/ANSI records accepted)';
+comment on function refuge.fingerprint_send(refuge.fingerprint) is
+    'binary output of the fingerprint type (lossless RFP form)';
+comment on function refuge.fingerprint_to_iso(refuge.fingerprint) is
+    'a fingerprint as an ISO/IEC 19794-2:2005 record';
+comment on function refuge.fingerprint_score(refuge.fingerprint, refuge.fingerprint) is
+    'calibrated similarity of two fingerprints: 10 log10(1/FMR)';
+comment on function refuge.fingerprint_distance(refuge.fingerprint, refuge.fingerprint) is
+    'the matcher''s false-match probability of two fingerprints (smaller: stronger match); the <-> operator';
+comment on function refuge.match(refuge.fingerprint, refuge.fingerprint, double precision) is
+    'do two fingerprints match at this calibrated score?';
+comment on function refuge.fingerprint_match_op(refuge.fingerprint, refuge.fingerprint) is
+    'do two fingerprints match at refuge.fingerprint_threshold? The % operator';
+comment on function refuge.fingerprint_minutiae(refuge.fingerprint) is
+    'the number of minutiae of a fingerprint';
+comment on function refuge.fingerprint_quality(refuge.fingerprint) is
+    'the quality of a fingerprint view (0-100)';
+comment on function refuge.fingerprint_position(refuge.fingerprint) is
+    'the finger position of a fingerprint (ISO 1-10, 0 unknown)';
+comment on function refuge.synthetic_iris(bigint, bigint, integer) is
+    'a synthetic iris code (seed, person, capture) for tests and demos';
+comment on function refuge.synthetic_fingerprint(bigint, bigint, integer) is
+    'a synthetic fingerprint (seed, person, impression) for tests and demos';
+comment on operator refuge.<-> (refuge.iris, refuge.iris) is 'distance of two iriss (smaller: more alike); ORDER BY ... <-> probe uses a refuge_iris index';
+comment on operator refuge.% (refuge.iris, refuge.iris) is 'do two iriss match at refuge.iris_threshold? WHERE ... % probe uses a refuge_iris index';
+comment on operator refuge.<-> (refuge.fingerprint, refuge.fingerprint) is 'distance of two fingerprints (smaller: more alike); ORDER BY ... <-> probe uses a refuge_fingerprint index';
+comment on operator refuge.% (refuge.fingerprint, refuge.fingerprint) is 'do two fingerprints match at refuge.fingerprint_threshold? WHERE ... % probe uses a refuge_fingerprint index';
+comment on operator refuge.<> (refuge.iris, refuge.iris) is 'not the same template (byte for byte)';
+comment on operator refuge.< (refuge.iris, refuge.iris) is 'before, in the order of the stored bytes (arbitrary but stable)';
+comment on operator refuge.<= (refuge.iris, refuge.iris) is 'before or the same, in the order of the stored bytes';
+comment on operator refuge.> (refuge.iris, refuge.iris) is 'after, in the order of the stored bytes';
+comment on operator refuge.>= (refuge.iris, refuge.iris) is 'after or the same, in the order of the stored bytes';
+comment on operator refuge.<> (refuge.fingerprint, refuge.fingerprint) is 'not the same template (byte for byte)';
+comment on operator refuge.< (refuge.fingerprint, refuge.fingerprint) is 'before, in the order of the stored bytes (arbitrary but stable)';
+comment on operator refuge.<= (refuge.fingerprint, refuge.fingerprint) is 'before or the same, in the order of the stored bytes';
+comment on operator refuge.> (refuge.fingerprint, refuge.fingerprint) is 'after, in the order of the stored bytes';
+comment on operator refuge.>= (refuge.fingerprint, refuge.fingerprint) is 'after or the same, in the order of the stored bytes';
+comment on function refuge.caller_modules() is
+    'the case modules the caller works, from their module roles';
+comment on function refuge.may_work_case(text, uuid, uuid) is
+    'may the caller work cases of this module in this operation and site?';
+comment on function refuge.caller_partner() is
+    'the partner organisation the caller works for, if any';
+comment on function refuge.create_operation(text, text, text, jsonb) is
+    'create an operation (code, country of asylum, name, numbering settings); administrators';
+comment on function refuge.create_site(text, text, text, text, double precision, double precision) is
+    'create a site of an operation (code, name, type, location); administrators';
+comment on function refuge.assign_staff(name, text, text, text, date) is
+    'assign a login to an operation (or one of its sites) until a date (administrators); returns the assignment id';
+comment on function refuge.end_staff_assignment(uuid) is
+    'end a staff assignment today (administrators)';
+comment on function refuge.create_partner(text, text) is
+    'register a partner organisation that cases may be referred to (administrators)';
+comment on function refuge.assign_partner_staff(name, text) is
+    'make a login a member of staff of a partner organisation (administrators)';
+comment on function refuge.add_flight_leg(uuid, jsonb, integer) is
+    'record a leg of an individual''s flight (places, dates, reasons); returns its id';
+comment on function refuge.add_document(uuid, jsonb) is
+    'record an identity or civil document of an individual (duplicate numbers refused under identifier_key); returns its id';
+comment on function refuge.set_document_status(uuid, text) is
+    'set a document''s status (valid, expired, lost, confiscated, cancelled)';
+comment on function refuge.add_specific_need(uuid, jsonb) is
+    'record a specific need (UNHCR category and code) of an individual; returns its id';
+comment on function refuge.close_specific_need(uuid, text, date) is
+    'close a specific need with the reason and date (the row stays as history)';
+comment on function refuge.register_group(jsonb) is
+    'register a family and its members in one call (idempotent with request_id); returns the numbers and ids';
+comment on function refuge.add_individual(uuid, jsonb, uuid) is
+    'add a member to a registered family (same fields as register_group''s members); returns the new record';
+comment on function refuge.update_individual(uuid, jsonb) is
+    'update an individual''s biodata (legal status and adjudicated states through request_status_change)';
+comment on function refuge.flight_route(uuid) is
+    'an individual''s flight as a line through the legs'' places (PostGIS geometry)';
+comment on function refuge.age_bracket(date, date, text) is
+    'the UNHCR age bracket of a birth date on a date (profile: the bracket set, STD by default)';
+comment on function refuge.set_principal(uuid, uuid, text) is
+    'make another member the family''s principal representative (supervisors)';
+comment on function refuge.split_group(uuid, jsonb, text) is
+    'split members off a family into a new one (supervisors)';
+comment on function refuge.merge_groups(uuid, uuid, jsonb, text) is
+    'merge one family into another with the members'' new relationships (supervisors)';
+comment on function refuge.move_individual(uuid, uuid, text, text) is
+    'move a person to another family with their relationship there (supervisors)';
+comment on function refuge.synthetic_templates(bigint, bigint, integer) is
+    'synthetic templates of a person in enrol_biometrics'' shape (seed, person, capture)';
+comment on function refuge.biometric_templates(uuid, text) is
+    'an enrolled person''s fingerprint and iris templates, for HQ review; each read logged with its purpose';
+comment on function refuge.vault_contents(uuid) is
+    'the sealed images of a person in the vault (no image data)';
+comment on function refuge.create_assistance_plan(jsonb) is
+    'create an assistance plan (code, modality, ration per person, population types, sites, dates); returns its id';
+comment on function refuge.open_assistance_cycle(uuid, date, date) is
+    'open a cycle of an assistance plan: entitlements for every targeted family';
+comment on function refuge.authorise_collector(uuid, uuid, text, date) is
+    'authorise someone to collect assistance for a family (besides the principal), until a date';
+comment on function refuge.open_distribution(uuid, text, date) is
+    'open a distribution of a cycle at a site on a day';
+comment on function refuge.open_case(text, uuid, uuid[], jsonb, text) is
+    'open a case of a module for a principal (and members), with its opening data';
+comment on function refuge.transition_case(uuid, text, jsonb, text) is
+    'take a workflow step of a case (its data checked; approval requested where the step needs one)';
+comment on function refuge.decide_approval(uuid, boolean, text) is
+    'approve or reject a requested case step (a supervisor other than the requester)';
+comment on function refuge.assign_case(uuid, name, timestamp with time zone, text) is
+    'assign a case to a member of staff who works its module, with an optional due date';
+comment on function refuge.flag_case(uuid, text, name, text) is
+    'flag a case with a message for a role (an alert, announced by NOTIFY with its uuid only)';
+comment on function refuge.acknowledge_alert(uuid) is
+    'acknowledge a case alert (by the uuid NOTIFY carried): for those who work the case';
+comment on function refuge.add_case_member(uuid, uuid, text) is
+    'add a person to a case after it was opened (a dependant), with the reason';
+comment on function refuge.remove_case_member(uuid, uuid, text) is
+    'remove a member (not the principal) from a case, with the reason';
+comment on function refuge.link_case(uuid, text, uuid, text) is
+    'link a case to another case, fraud alert or case, deduplication case or collection in the caller''s scope';
+comment on function refuge.tracing_matches(uuid, integer) is
+    'people who may be the person a tracing case seeks (names and birth year), logged';
+comment on function refuge.add_case_note(uuid, text, boolean, text) is
+    'add a note to a case (confidential notes sealed in the vault); returns its id';
+comment on function refuge.read_case_note(uuid, text) is
+    'the text of a case note (confidential or sensitive ones logged with the purpose)';
+comment on function refuge.add_case_document(uuid, text, text, bytea, boolean) is
+    'attach a document to a case (confidential ones sealed in the vault); returns its id';
+comment on function refuge.read_case_document(uuid, text) is
+    'the content of a case document (confidential or sensitive ones logged with the purpose)';
+comment on function refuge.record_gbv_incident(uuid, jsonb) is
+    'record the incident of an SGBV case (GBVIMS classification, consents, sealed narrative)';
+comment on function refuge.read_gbv_incident(uuid, text) is
+    'an SGBV case''s incident, narrative included; logged with the purpose';
+comment on function refuge.request_case_transfer(uuid, text, text, text) is
+    'ask another operation (or site) to take a case; returns the transfer id';
+comment on function refuge.decide_case_transfer(uuid, text, text) is
+    'accept or reject a transfer (receiving side) or cancel it (requester)';
+comment on function refuge.refer_case(uuid, text, text[], text, date) is
+    'refer a case to a partner: the fields shared, the purpose, until a date (consent checked)';
+comment on function refuge.end_referral(uuid, text, text) is
+    'close (the partner) or revoke (the case worker) a referral, with the reason';
+comment on function refuge.referred_cases() is
+    'the partner''s active referrals (no case content)';
+comment on function refuge.referred_case(uuid, text) is
+    'what a partner may read of a case referred to it (the shared fields), logged with the purpose';
+comment on function refuge.import_rrf(xml) is
+    'import an eRRF v4 resettlement case (family and case) into the caller''s operation; idempotent per file';
+comment on function refuge.seal_audit() is
+    'seal the audit rows no open transaction can still add to (the hash chain); schedule it';
+comment on function refuge.audit_head() is
+    'the head of the audit chain (seq and hash): keep it outside the database to detect a rewritten chain';
+comment on function refuge.verify_audit(bigint, text) is
+    'seal what can be sealed, then verify the whole audit chain (optionally against a kept head); returns the problems found';
+comment on function refuge.snapshot(timestamp with time zone, text) is
+    'take a warehouse snapshot as of a moment: frozen pseudonymous facts and the published, disclosure-controlled tables (DBAs)';
+comment on function refuge.snapshots() is
+    'the warehouse snapshots with their sizes and timings (DBAs)';
+comment on function refuge.drop_snapshot(integer) is
+    'drop a warehouse snapshot and its partitions (DBAs)';
+comment on function refuge_warehouse.age_band(integer) is
+    'the pyramid band of an age (five years inside UNHCR''s brackets)';
+comment on function refuge_warehouse.age_bands() is
+    'the pyramid bands in order';
+comment on function refuge_warehouse.band_bracket(text) is
+    'the UNHCR bracket a pyramid band lies in';
+comment on function refuge.forecast(double precision[], integer, double precision, double precision) is
+    'Holt''s linear exponential smoothing of a series: forecasts with 95 % intervals (parameters fitted when not given)';
+comment on function refuge_warehouse.pyramid_bar(bigint, bigint, bigint, integer, integer, integer, integer, text, boolean) is
+    'one bar of the SVG population pyramid (internal to population_pyramid_svg)';
+comment on function refuge.rrf_xml(uuid) is
+    'a resettlement case as an eRRF v4 document (logged)';
+comment on function refuge.rrf_json(uuid) is
+    'a resettlement case''s Resettlement Registration Form as JSON (logged)';
+comment on function refuge.rrf_pdf(uuid) is
+    'a resettlement case''s Resettlement Registration Form as PDF (logged)';
