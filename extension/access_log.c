@@ -39,7 +39,8 @@
 #include "utils/snapmgr.h"
 #include "utils/wait_event.h"
 
-#include "refuge.h"
+#include "access_log.h"
+#include "audit.h"
 
 PG_FUNCTION_INFO_V1(refuge_log_durably);
 PGDLLEXPORT void refuge_log_worker_main(Datum arg);

@@ -52,7 +52,8 @@
 #include "common/cryptohash.h"
 #include "common/sha2.h"
 
-#include "refuge.h"
+#include "access_log.h"
+#include "audit.h"
 
 PG_FUNCTION_INFO_V1(refuge_stamp_row);
 PG_FUNCTION_INFO_V1(refuge_audit_row);

@@ -23,8 +23,6 @@
 #include "utils/lsyscache.h"
 #include "utils/typcache.h"
 
-#include "refuge.h"
-
 PG_FUNCTION_INFO_V1(refuge_audit_digest);
 PG_FUNCTION_INFO_V1(refuge_audit_link);
 

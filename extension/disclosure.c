@@ -36,7 +36,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 
-#include "refuge.h"
+#include "disclosure.h"
 
 PG_FUNCTION_INFO_V1(refuge_sdc_protect);
 

@@ -43,7 +43,8 @@
 #include "fp_index.h"
 #include "fp_match.h"
 #include "item_pages.h"
-#include "refuge.h"
+#include "fingerprint_index.h"
+#include "fingerprint_type.h"
 
 PG_FUNCTION_INFO_V1(refuge_fingerprint_index_handler);
 PG_FUNCTION_INFO_V1(refuge_fingerprint_index_items);

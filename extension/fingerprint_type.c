@@ -24,7 +24,7 @@
 
 #include "fp_match.h"
 #include "fp_record.h"
-#include "refuge.h"
+#include "fingerprint_type.h"
 
 PG_FUNCTION_INFO_V1(refuge_fingerprint_in);
 PG_FUNCTION_INFO_V1(refuge_fingerprint_out);

@@ -21,7 +21,9 @@
 
 #include "fp_match.h"
 #include "fusion.h"
-#include "refuge.h"
+#include "fingerprint_type.h"
+#include "identity.h"
+#include "iris_type.h"
 
 PG_FUNCTION_INFO_V1(refuge_fused_threshold);
 PG_FUNCTION_INFO_V1(refuge_fused_fpir);

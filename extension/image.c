@@ -39,7 +39,7 @@
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 
-#include "refuge.h"
+#include "image.h"
 
 PG_FUNCTION_INFO_V1(refuge_image_check);
 

@@ -40,7 +40,7 @@
 
 #include "iris.h"
 #include "item_pages.h"
-#include "refuge.h"
+#include "iris_type.h"
 
 PG_FUNCTION_INFO_V1(refuge_iris_index_handler);
 PG_FUNCTION_INFO_V1(refuge_iris_index_items);

@@ -22,6 +22,7 @@
 
 #include "iris.h"
 #include "refuge.h"
+#include "iris_type.h"
 
 PG_FUNCTION_INFO_V1(refuge_iris_in);
 PG_FUNCTION_INFO_V1(refuge_iris_out);

@@ -28,7 +28,7 @@
 #include "utils/elog.h"
 #include "utils/guc.h"
 
-#include "refuge.h"
+#include "log_privacy.h"
 
 static emit_log_hook_type prev_emit_log_hook = NULL;
 

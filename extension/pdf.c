@@ -30,7 +30,7 @@
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
-#include "refuge.h"
+#include "image.h"
 
 PG_FUNCTION_INFO_V1(refuge_render_pdf);
 

@@ -13,6 +13,14 @@
 #include "utils/guc.h"
 
 #include "refuge.h"
+#include "disclosure.h"
+#include "fingerprint_index.h"
+#include "fingerprint_type.h"
+#include "identity.h"
+#include "image.h"
+#include "iris_type.h"
+#include "log_privacy.h"
+#include "vault.h"
 
 PG_MODULE_MAGIC;
 

@@ -12,7 +12,8 @@
 #include "fp_record.h"
 #include "iris.h"
 #include "synth.h"
-#include "refuge.h"
+#include "fingerprint_type.h"
+#include "iris_type.h"
 
 PG_FUNCTION_INFO_V1(refuge_synthetic_iris);
 

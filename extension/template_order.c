@@ -16,8 +16,6 @@
 #include "fmgr.h"
 #include "utils/fmgrprotos.h"
 
-#include "refuge.h"
-
 PG_FUNCTION_INFO_V1(refuge_template_eq);
 PG_FUNCTION_INFO_V1(refuge_template_ne);
 PG_FUNCTION_INFO_V1(refuge_template_lt);

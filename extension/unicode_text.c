@@ -48,8 +48,6 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 
-#include "refuge.h"
-
 PG_FUNCTION_INFO_V1(refuge_clean_text);
 PG_FUNCTION_INFO_V1(refuge_clean_name);
 PG_FUNCTION_INFO_V1(refuge_identifier_key);

@@ -26,6 +26,7 @@
 #include "utils/guc.h"
 
 #include "refuge.h"
+#include "vault.h"
 
 PG_FUNCTION_INFO_V1(refuge_vault_seal);
 PG_FUNCTION_INFO_V1(refuge_vault_open);

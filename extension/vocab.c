@@ -32,7 +32,7 @@
 #include "utils/rls.h"
 #include "utils/acl.h"
 
-#include "refuge.h"
+#include "audit.h"
 
 PG_FUNCTION_INFO_V1(refuge_code_exists);
 PG_FUNCTION_INFO_V1(refuge_check_codes);

@@ -17,8 +17,6 @@
 #include "utils/builtins.h"
 #include "utils/uuid.h"
 
-#include "refuge.h"
-
 PG_FUNCTION_INFO_V1(refuge_pseudonym);
 PG_FUNCTION_INFO_V1(refuge_random_bytes);
 
