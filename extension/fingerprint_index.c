@@ -305,8 +305,10 @@ run_scan(IndexScanDesc scan)
 			if (item->nkeys > FPI_GALLERY_KEYS)
 				ereport(ERROR,
 						(errcode(ERRCODE_INDEX_CORRUPTED),
-						 errmsg("refuge_fingerprint index \"%s\": item (%u,%u) has %u keys (at most %d)",
-								RelationGetRelationName(index), blk, off, item->nkeys, FPI_GALLERY_KEYS)));
+						 errmsg("refuge_fingerprint index \"%s\" contains an item with too many keys",
+								RelationGetRelationName(index)),
+						 errdetail("Item (%u,%u) has %u keys; at most %d.", blk, off, item->nkeys, FPI_GALLERY_KEYS),
+						 errhint("REINDEX the index.")));
 			score = fpi_score(bitmap, item->keys, item->nkeys);
 			if (so->ncand == cap && score <= so->cand[0].score)
 				continue;
@@ -417,8 +419,10 @@ fp_entry(Relation index, BlockNumber blk, OffsetNumber off, const void *p, Size 
 		len < ITEM_DATUM_OFFSET(item->nkeys) + VARHDRSZ)
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("refuge_fingerprint index \"%s\": item (%u,%u) of %zu bytes has a bad header",
-						RelationGetRelationName(index), blk, off, len)));
+				 errmsg("refuge_fingerprint index \"%s\" contains an item with a bad header",
+						RelationGetRelationName(index)),
+				 errdetail("Item (%u,%u), %zu bytes.", blk, off, len),
+				 errhint("REINDEX the index.")));
 	RefugeFingerprintCheck(ITEM_DATUM(item), len - ITEM_DATUM_OFFSET(item->nkeys), ERRCODE_INDEX_CORRUPTED);
 	ensure_scratch();
 	RefugeFingerprintTemplate(ITEM_DATUM(item), scratch_template);
@@ -426,8 +430,10 @@ fp_entry(Relation index, BlockNumber blk, OffsetNumber off, const void *p, Size 
 	if (nkeys != item->nkeys || memcmp(scratch_keys, item->keys, nkeys * sizeof(uint16)) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("refuge_fingerprint index \"%s\": item (%u,%u) holds keys that its fingerprint does not give",
-						RelationGetRelationName(index), blk, off)));
+				 errmsg("refuge_fingerprint index \"%s\" contains an item whose keys its fingerprint does not give",
+						RelationGetRelationName(index)),
+				 errdetail("Item (%u,%u).", blk, off),
+				 errhint("REINDEX the index.")));
 	return PointerGetDatum(ITEM_DATUM(item));
 }
 

@@ -483,10 +483,12 @@ iris_entry(Relation index, BlockNumber blk, OffsetNumber off, const void *p, Siz
 		iris_validate(&item->h, flat, &err) != RF_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("refuge_iris index \"%s\": item (%u,%u) of %zu bytes is not a valid template%s%s",
-						RelationGetRelationName(index), blk, off, len,
-						len < ITEM_SIZE(sizeof(iris_header)) ? "" : ": ",
-						len < ITEM_SIZE(sizeof(iris_header)) ? "" : err.message)));
+				 errmsg("refuge_iris index \"%s\" contains an item that is not a valid template",
+						RelationGetRelationName(index)),
+				 errdetail("Item (%u,%u), %zu bytes%s%s.", blk, off, len,
+						   len < ITEM_SIZE(sizeof(iris_header)) ? "" : ": ",
+						   len < ITEM_SIZE(sizeof(iris_header)) ? "" : err.message),
+				 errhint("REINDEX the index.")));
 	v = palloc(offsetof(IrisDatumView, h) + flat);
 	SET_VARSIZE(v, offsetof(IrisDatumView, h) + flat);
 	v->pad = 0;

@@ -541,8 +541,9 @@ item_pages_check_meta(Relation index, uint32 magic, uint32 version, const char *
 		UnlockReleaseBuffer(buf);
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("%s index \"%s\": metapage has magic %08x version %u, this library writes %08x version %u",
-						am, RelationGetRelationName(index), got_magic, got_version, magic, version),
+				 errmsg("%s index \"%s\" has a metapage this library does not read", am, RelationGetRelationName(index)),
+				 errdetail("Block 0 has magic %08x version %u; this library writes %08x version %u.",
+						   got_magic, got_version, magic, version),
 				 errhint("REINDEX the index.")));
 	}
 	last = m->last_block;
@@ -576,14 +577,16 @@ item_pages_open_checked(Oid relid, amgettuple_function gettuple, const char *am,
 	if (*nblocks < 2)
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("%s index \"%s\" has %u blocks; a metapage and a data page are the least",
-						am, RelationGetRelationName(index), *nblocks)));
+				 errmsg("%s index \"%s\" is too short", am, RelationGetRelationName(index)),
+				 errdetail("It has %u blocks; a metapage and a data page are the least.", *nblocks),
+				 errhint("REINDEX the index.")));
 	last = item_pages_check_meta(index, magic, version, am);
 	if (last < 1 || last >= *nblocks)
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("%s index \"%s\": insertion block %u is outside blocks 1-%u",
-						am, RelationGetRelationName(index), last, *nblocks - 1)));
+				 errmsg("%s index \"%s\" has a metapage pointing outside the index", am, RelationGetRelationName(index)),
+				 errdetail("The insertion block is %u; the data blocks are 1-%u.", last, *nblocks - 1),
+				 errhint("REINDEX the index.")));
 	return index;
 }
 
@@ -624,8 +627,10 @@ item_pages_list(FunctionCallInfo fcinfo, amgettuple_function gettuple, const cha
 			if (len < sizeof(ItemPointerData) || !ItemPointerIsValid(tid))
 				ereport(ERROR,
 						(errcode(ERRCODE_INDEX_CORRUPTED),
-						 errmsg("%s index \"%s\": item (%u,%u) has an invalid heap TID",
-								am, RelationGetRelationName(index), blk, off)));
+						 errmsg("%s index \"%s\" contains an item with an invalid heap TID",
+								am, RelationGetRelationName(index)),
+						 errdetail("Item (%u,%u).", blk, off),
+						 errhint("REINDEX the index.")));
 			old = MemoryContextSwitchTo(per_entry);
 			values[0] = PointerGetDatum(tid);
 			values[1] = entry(index, blk, off, tid, len, &nulls[1]);

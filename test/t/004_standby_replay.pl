@@ -107,5 +107,21 @@ is($standby->safe_psql('postgres', q{
 	'9001 9001', 'the promoted standby inserts into the replayed indexes and finds the new person');
 
 $standby->stop;
+
+# a damaged metapage is reported as corruption, the location in the detail
+my $path = $primary->data_dir . '/' . $primary->safe_psql('postgres', "select pg_relation_filepath('eyes_code')");
+$primary->stop;
+open(my $fh, '+<', $path) or die "cannot open $path: $!";
+binmode $fh;
+seek($fh, 24, 0);
+print $fh "\0\0\0\0";
+close $fh;
+$primary->start;
+my ($ret, $out, $err) = $primary->psql('postgres', q{
+	\set VERBOSITY verbose
+	select refuge.iris_index_verify('eyes_code')});
+like($err, qr/XX002: refuge_iris index "eyes_code" has a metapage this library does not read/,
+	'a damaged metapage: index_corrupted, naming the index');
+like($err, qr/DETAIL:  Block 0 has magic 00000000/, '... and where, in the detail');
 $primary->stop;
 done_testing();
