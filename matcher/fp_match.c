@@ -545,72 +545,61 @@ candidate_pairs(const fpm_template *a, const fpm_template *b, pair *pairs)
 	return candidate_pairs_generic(a, b, pairs);
 }
 
-double
-fpm_score(const fpm_template *x, const fpm_template *y)
+/*
+ * The score of two templates in three steps: the candidate pairs taken one
+ * to one from the most similar down; relaxation over their geometric
+ * compatibility, which keeps the pairs that agree with the others; and a
+ * global check that aligns the prints on the best pairs.
+ */
+
+/*
+ * One-to-one: take pairs from the most similar down, skipping minutiae
+ * already used.  A bucket order (1,024 steps of similarity, pairs in a
+ * bucket in index order) replaces a full sort.  Returns how many were taken.
+ */
+static int
+choose_pairs(const pair *pairs, int npairs, pair *chosen)
 {
-	const fpm_template *a = x;
-	const fpm_template *b = y;
-	static const int min_np = 4, max_np = 12;
-	pair		pairs[FPM_MAX * FPM_MAX];
-	pair		chosen[FPM_MAX];
+	static __thread uint16_t count[1025];
+	static __thread uint16_t start[1025];
+	static __thread uint16_t sorted[FPM_MAX * FPM_MAX];
+	uint8_t		used_a[FPM_MAX] = {0}, used_b[FPM_MAX] = {0};
+	int			nr = 0;
+
+	memset(count, 0, sizeof(count));
+	for (int k = 0; k < npairs; k++)
+		count[(int) (pairs[k].s * 1024.0f)]++;
+	for (int q = 1024, at = 0; q >= 0; q--)
+	{
+		start[q] = (uint16_t) at;
+		at += count[q];
+	}
+	for (int k = 0; k < npairs; k++)
+		sorted[start[(int) (pairs[k].s * 1024.0f)]++] = (uint16_t) k;
+	for (int k = 0; k < npairs && nr < 48; k++)
+	{
+		const pair *pk = &pairs[sorted[k]];
+
+		if (used_a[pk->a] || used_b[pk->b])
+			continue;
+		used_a[pk->a] = used_b[pk->b] = 1;
+		chosen[nr++] = *pk;
+	}
+	return nr;
+}
+
+/*
+ * Relaxation: each chosen pair's weight is reinforced by the pairs
+ * compatible with it (distance, direction, radial angle).  Returns the mean
+ * weight of the np pairs whose weight held up best, and their order in idx.
+ */
+static double
+relax_pairs(const fpm_template *a, const fpm_template *b, const pair *chosen, int nr, int np, int *idx)
+{
 	float		lambda[FPM_MAX], lambda0[FPM_MAX], next[FPM_MAX];
 	float		rho[FPM_MAX][FPM_MAX];
-	uint8_t		used_a[FPM_MAX] = {0}, used_b[FPM_MAX] = {0};
-	int			np = 0, nr = 0, npairs;
 	float		eta[FPM_MAX];
-	int			idx[FPM_MAX];
 	double		score = 0;
-
-	/* canonical order makes the score symmetric */
-	if (x->order > y->order || (x->order == y->order && memcmp(x, y, sizeof(*x)) > 0))
-	{
-		a = y;
-		b = x;
-	}
-	if (a->nvalid < 2 || b->nvalid < 2)
-		return 0.0;
-
-	npairs = candidate_pairs(a, b, pairs);
-	/* how many pairs make the score: 4-12, more for larger templates */
-	{
-		int			nmin = a->nvalid < b->nvalid ? a->nvalid : b->nvalid;
-
-		np = min_np + (int) lroundf(zsig((float) nmin, 20.0f, 0.4f) * (max_np - min_np));
-	}
-	/*
-	 * One-to-one: take pairs from the most similar down, skipping minutiae
-	 * already used.  A bucket order (1,024 steps of similarity, pairs in a
-	 * bucket in index order) replaces a full sort.
-	 */
-	{
-		static __thread uint16_t count[1025];
-		static __thread uint16_t start[1025];
-		static __thread uint16_t sorted[FPM_MAX * FPM_MAX];
-
-		memset(count, 0, sizeof(count));
-		for (int k = 0; k < npairs; k++)
-			count[(int) (pairs[k].s * 1024.0f)]++;
-		for (int q = 1024, at = 0; q >= 0; q--)
-		{
-			start[q] = (uint16_t) at;
-			at += count[q];
-		}
-		for (int k = 0; k < npairs; k++)
-			sorted[start[(int) (pairs[k].s * 1024.0f)]++] = (uint16_t) k;
-		for (int k = 0; k < npairs && nr < 48; k++)
-		{
-			const pair *pk = &pairs[sorted[k]];
-
-			if (used_a[pk->a] || used_b[pk->b])
-				continue;
-			used_a[pk->a] = used_b[pk->b] = 1;
-			chosen[nr++] = *pk;
-		}
-	}
-	if (nr < 2)
-		return 0.0;
-	if (np > nr)
-		np = nr;
 
 	/* compatibility of every two chosen pairs: distance, direction, radial angle */
 	for (int r = 0; r < nr; r++)
@@ -674,80 +663,117 @@ fpm_score(const fpm_template *x, const fpm_template *y)
 	}
 	for (int r = 0; r < np; r++)
 		score += lambda[idx[r]];
-	score /= np;
+	return score / np;
+}
 
-	/*
-	 * Global check: align b onto a by each of the best-supported pairs in
-	 * turn, pair up minutiae that land close with a close direction, and
-	 * relate the pairs to the minutiae in the common area.  Local cylinders
-	 * alone cannot tell a consistent print from scattered look-alikes.
-	 */
+/*
+ * Global check: align b onto a by each of the best-supported pairs in turn,
+ * pair up minutiae that land close with a close direction, and relate the
+ * pairs to the minutiae in the common area.  Local cylinders alone cannot
+ * tell a consistent print from scattered look-alikes.  Returns the best
+ * share of paired minutiae (0-1).
+ */
+static double
+global_consistency(const fpm_template *a, const fpm_template *b, const pair *chosen, const int *idx, int np)
+{
+	const fpm_point *ha = a->hull, *hb = b->hull;
+	int			nha = a->nhull, nhb = b->nhull;
+	double		best = 0;
+	int			anchors = np < 5 ? np : 5;
+
+	for (int k = 0; k < anchors; k++)
 	{
-		const fpm_point *ha = a->hull, *hb = b->hull;
-		int			nha = a->nhull, nhb = b->nhull;
-		double		best = 0;
-		int			anchors = np < 5 ? np : 5;
+		const fpm_point *pa = &a->p[chosen[idx[k]].a];
+		const fpm_point *pb = &b->p[chosen[idx[k]].b];
+		float		rot = dphi(pb->angle, pa->angle);
+		float		cr = cosf(rot), sr = sinf(rot);
+		uint8_t		taken[FPM_MAX] = {0};
+		int			paired = 0, in_a = 0, in_b = 0;
+		fpm_point	ta[FPM_MAX];
 
-		for (int k = 0; k < anchors; k++)
+		for (int i = 0; i < a->n; i++)
 		{
-			const fpm_point *pa = &a->p[chosen[idx[k]].a];
-			const fpm_point *pb = &b->p[chosen[idx[k]].b];
-			float		rot = dphi(pb->angle, pa->angle);
-			float		cr = cosf(rot), sr = sinf(rot);
-			uint8_t		taken[FPM_MAX] = {0};
-			int			paired = 0, in_a = 0, in_b = 0;
-			fpm_point	ta[FPM_MAX];
+			float		dx = a->p[i].x - pa->x, dy = a->p[i].y - pa->y;
 
-			for (int i = 0; i < a->n; i++)
-			{
-				float		dx = a->p[i].x - pa->x, dy = a->p[i].y - pa->y;
+			ta[i].x = pb->x + dx * cr - dy * sr;
+			ta[i].y = pb->y + dx * sr + dy * cr;
+			ta[i].angle = a->p[i].angle + rot;
+			in_a += in_area(hb, nhb, ta[i].x, ta[i].y);
+		}
+		for (int j = 0; j < b->n; j++)
+		{
+			/* b's minutia back in a's frame: is it inside a's area? */
+			float		dx = b->p[j].x - pb->x, dy = b->p[j].y - pb->y;
 
-				ta[i].x = pb->x + dx * cr - dy * sr;
-				ta[i].y = pb->y + dx * sr + dy * cr;
-				ta[i].angle = a->p[i].angle + rot;
-				in_a += in_area(hb, nhb, ta[i].x, ta[i].y);
-			}
+			in_b += in_area(ha, nha, pa->x + dx * cr + dy * sr, pa->y - dx * sr + dy * cr);
+		}
+		for (int i = 0; i < a->n; i++)
+		{
+			int			bj = -1;
+			float		bd = PAIR_DIST_MM * PAIR_DIST_MM;
+
 			for (int j = 0; j < b->n; j++)
 			{
-				/* b's minutia back in a's frame: is it inside a's area? */
-				float		dx = b->p[j].x - pb->x, dy = b->p[j].y - pb->y;
+				float		dx = ta[i].x - b->p[j].x, dy = ta[i].y - b->p[j].y;
+				float		d2 = dx * dx + dy * dy;
 
-				in_b += in_area(ha, nha, pa->x + dx * cr + dy * sr, pa->y - dx * sr + dy * cr);
-			}
-			for (int i = 0; i < a->n; i++)
-			{
-				int			bj = -1;
-				float		bd = PAIR_DIST_MM * PAIR_DIST_MM;
-
-				for (int j = 0; j < b->n; j++)
+				if (!taken[j] && d2 < bd && fabsf(dphi(ta[i].angle, b->p[j].angle)) < PAIR_DTHETA)
 				{
-					float		dx = ta[i].x - b->p[j].x, dy = ta[i].y - b->p[j].y;
-					float		d2 = dx * dx + dy * dy;
-
-					if (!taken[j] && d2 < bd && fabsf(dphi(ta[i].angle, b->p[j].angle)) < PAIR_DTHETA)
-					{
-						bd = d2;
-						bj = j;
-					}
-				}
-				if (bj >= 0)
-				{
-					taken[bj] = 1;
-					paired++;
+					bd = d2;
+					bj = j;
 				}
 			}
+			if (bj >= 0)
 			{
-				double		ua = in_a > 20 ? in_a : 20, ub = in_b > 20 ? in_b : 20;
-				double		g = (double) paired * paired / (ua * ub);
-
-				if (g > 1)
-					g = 1;
-				if (g > best)
-					best = g;
+				taken[bj] = 1;
+				paired++;
 			}
 		}
-		return sqrt(score * best);
+		{
+			double		ua = in_a > 20 ? in_a : 20, ub = in_b > 20 ? in_b : 20;
+			double		g = (double) paired * paired / (ua * ub);
+
+			if (g > 1)
+				g = 1;
+			if (g > best)
+				best = g;
+		}
 	}
+	return best;
+}
+
+double
+fpm_score(const fpm_template *x, const fpm_template *y)
+{
+	const fpm_template *a = x;
+	const fpm_template *b = y;
+	static const int min_np = 4, max_np = 12;
+	pair		pairs[FPM_MAX * FPM_MAX];
+	pair		chosen[FPM_MAX];
+	int			idx[FPM_MAX];
+	int			np, nr, npairs, nmin;
+	double		local;
+
+	/* canonical order makes the score symmetric */
+	if (x->order > y->order || (x->order == y->order && memcmp(x, y, sizeof(*x)) > 0))
+	{
+		a = y;
+		b = x;
+	}
+	if (a->nvalid < 2 || b->nvalid < 2)
+		return 0.0;
+
+	npairs = candidate_pairs(a, b, pairs);
+	/* how many pairs make the score: 4-12, more for larger templates */
+	nmin = a->nvalid < b->nvalid ? a->nvalid : b->nvalid;
+	np = min_np + (int) lroundf(zsig((float) nmin, 20.0f, 0.4f) * (max_np - min_np));
+	nr = choose_pairs(pairs, npairs, chosen);
+	if (nr < 2)
+		return 0.0;
+	if (np > nr)
+		np = nr;
+	local = relax_pairs(a, b, chosen, nr, np, idx);
+	return sqrt(local * global_consistency(a, b, chosen, idx, np));
 }
 
 #define CAL_A			1.858	/* log10 FMR = CAL_A - CAL_B * score */
