@@ -12,10 +12,14 @@ FAILURES=()
 OUT="$REFUGE_ROOT/.run"
 mkdir -p "$OUT"
 
+# each suite's seconds: from the log line that announces it to its count
+SUITE_START=$SECONDS
+log() { SUITE_START=$SECONDS; printf '== %s\n' "$*" >&2; }
+
 count() {   # count SUITE PASSED FAILED
     PASSED=$((PASSED + $2))
     FAILED=$((FAILED + $3))
-    printf '   %-22s %4d passed, %d failed\n' "$1" "$2" "$3"
+    printf '   %-30s %4d passed, %d failed  (%d s)\n' "$1" "$2" "$3" $((SECONDS - SUITE_START))
     [ "$3" -eq 0 ] || FAILURES+=("$1")
 }
 
@@ -107,5 +111,6 @@ trap - EXIT
 if [ ${#FAILURES[@]} -ne 0 ]; then
     echo "failing suites: ${FAILURES[*]} (logs in .run/)"
 fi
+echo "(all suites: $SECONDS s)"
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]
