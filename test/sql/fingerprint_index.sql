@@ -12,7 +12,7 @@ insert into fingers values (0, null);
 create index fingers_fp on fingers using refuge_fingerprint (fp);
 analyze fingers;
 select opcname, amname from pg_opclass c join pg_am a on a.oid = c.opcmethod
- where opcintype = 'refuge.fingerprint'::regtype and opcdefault;
+ where opcintype = 'refuge.fingerprint'::regtype and opcdefault order by opcname;
 select pg_indexam_progress_phasename(oid, 2) as load_phase, pg_indexam_progress_phasename(oid, 3) as log_phase
   from pg_am where amname = 'refuge_fingerprint';
 
