@@ -4050,17 +4050,35 @@ end
 $facts$;
 grant select (min_cell_size) on refuge_warehouse.snapshot to refuge_analyst;
 
--- The snapshots taken before 0.7.0, published.
+-- The snapshots taken before 0.7.0, published.  Their partitions are data,
+-- not members of the extension (created here, inside its script, they would
+-- be: pg_dump would leave them out and drop_snapshot could not drop them);
+-- the older partitions' frozen triggers fire in every replication role, as
+-- newer ones do.
 do $old$
 declare
     sid integer;
     prev integer;
+    part record;
 begin
     for sid, prev in select s.id, lag(s.id) over (order by s.as_of, s.id) from refuge_warehouse.snapshot s
                       where s.finished_at is not null order by s.as_of, s.id loop
         update refuge_warehouse.snapshot s set min_cell_size = pg_catalog.current_setting('refuge.min_cell_size')::integer
          where s.id = sid;
         perform refuge_warehouse.publish(sid, prev);
+    end loop;
+    for part in select c.oid::regclass as rel,
+                       exists (select 1 from pg_catalog.pg_depend d
+                                where d.classid = 'pg_catalog.pg_class'::regclass and d.objid = c.oid and d.deptype = 'e') as member
+                  from pg_catalog.pg_class c
+                 where c.relnamespace = 'refuge_warehouse'::regnamespace and c.relispartition loop
+        if part.member then
+            execute format('alter extension refuge drop table %s', part.rel);
+        end if;
+        if exists (select 1 from pg_catalog.pg_trigger t where t.tgrelid = part.rel and t.tgname = 'frozen') then
+            execute format('alter table %s enable always trigger frozen', part.rel);
+            execute format('alter table %s enable always trigger frozen_truncate', part.rel);
+        end if;
     end loop;
 end
 $old$;

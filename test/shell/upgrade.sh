@@ -130,6 +130,13 @@ for R in $FIRST $releases; do
     if ge "$R" 0.6.0; then
         is "$(q $DB "select sum(individuals) from refuge_warehouse.population_total where snapshot_id = 1")" "40" \
            "$R: the snapshot taken there is published for analysts"
+        is "$(q $DB "select count(*) from pg_depend d join pg_class c on c.oid = d.objid
+                     where d.classid = 'pg_class'::regclass and d.deptype = 'e' and c.relispartition")" "0" \
+           "$R: its snapshot's partitions are data, not members of the extension (pg_dump keeps them)"
+        is "$(q $DB "select count(*) from pg_trigger t join pg_class c on c.oid = t.tgrelid
+                     where c.relispartition and t.tgname like 'frozen%' and t.tgenabled <> 'A'")" "0" \
+           "$R: their frozen triggers fire in every replication role"
+        is "$(PGOPTIONS='-c role=up_dba' q $DB "select refuge.drop_snapshot(1)" 2>&1)" "" "$R: the DBA drops that snapshot"
     fi
     if ge "$R" 0.7.0; then
         is "$(q $DB "select count(*) from refuge.status_change where status = 'REQUESTED'")" "1" "$R: the pending status change is kept"
