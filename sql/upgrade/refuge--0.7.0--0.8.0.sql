@@ -678,7 +678,49 @@ revoke all on function refuge.iris_eq(refuge.iris, refuge.iris),
 -- 4. Warehouse counts are integers, means double precision: drivers get
 -- numbers (Python had Decimal for numeric, node-postgres strings for numeric
 -- and bigint).  The views over the published tables go while their columns
--- change (snapshot partitions follow their parents).
+-- change (snapshot partitions follow their parents).  Objects of the
+-- database's own over them would block that: they are named, with what to
+-- do; privileges granted on them to roles of the database's own are kept.
+do $dependents$
+declare
+    found text;
+begin
+    select string_agg(distinct d.classid::regclass::text || ' ' || pg_catalog.pg_describe_object(d.classid, d.objid, d.objsubid), '; ')
+      into found
+      from pg_catalog.pg_depend d
+      join pg_catalog.pg_rewrite rw on d.classid = 'pg_catalog.pg_rewrite'::regclass and rw.oid = d.objid
+     where d.refobjid in ('refuge_warehouse.population'::regclass, 'refuge_warehouse.population_trend'::regclass,
+                          'refuge_warehouse.population_statistics'::regclass, 'refuge_warehouse.case_processing'::regclass,
+                          'refuge_warehouse.case_states'::regclass, 'refuge_warehouse.population_cell'::regclass,
+                          'refuge_warehouse.population_row'::regclass, 'refuge_warehouse.population_total'::regclass,
+                          'refuge_warehouse.population_band'::regclass, 'refuge_warehouse.case_summary'::regclass,
+                          'refuge_warehouse.case_step_summary'::regclass, 'refuge_warehouse.flow_summary'::regclass,
+                          'refuge_warehouse.snapshot'::regclass, 'refuge_warehouse.population_fact'::regclass)
+       and rw.ev_class not in (select e.objid from pg_catalog.pg_depend e
+                                where e.refobjid = (select oid from pg_catalog.pg_extension where extname = 'refuge')
+                                  and e.deptype = 'e' and e.classid = 'pg_catalog.pg_class'::regclass);
+    if found is not null then
+        raise exception using errcode = '2BP01',
+            message = 'views of this database over the warehouse block the update to 0.8.0: ' || found,
+            hint = '0.8.0 makes the warehouse''s counts integers: drop those views, update, and create them again.';
+    end if;
+end
+$dependents$;
+-- (kept in a setting of this transaction: a table made here would belong to the extension)
+select pg_catalog.set_config('refuge_update.kept_grants', coalesce((select string_agg(stmt, chr(31)) from (
+select format('grant %s on %s to %I', a.privilege_type, c.oid::regclass, r.rolname) as stmt
+  from pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) a join pg_catalog.pg_roles r on r.oid = a.grantee
+ where c.oid in ('refuge_warehouse.population'::regclass, 'refuge_warehouse.population_trend'::regclass,
+                 'refuge_warehouse.population_statistics'::regclass, 'refuge_warehouse.case_processing'::regclass,
+                 'refuge_warehouse.case_states'::regclass)
+   and r.rolname not like 'refuge\_%' and a.grantee <> c.relowner
+union all
+select format('grant execute on function %s to %I', p.oid::regprocedure, r.rolname)
+  from pg_catalog.pg_proc p, pg_catalog.aclexplode(p.proacl) a join pg_catalog.pg_roles r on r.oid = a.grantee
+ where p.oid in ('refuge_warehouse.population_forecast(text, integer)'::regprocedure, 'refuge.population_summary(date, integer)'::regprocedure,
+                 'refuge_warehouse.flows(integer, integer)'::regprocedure, 'refuge.snapshots()'::regprocedure)
+   and r.rolname not like 'refuge\_%' and a.grantee <> p.proowner
+) kept), ''), true);
 drop function refuge_warehouse.population_forecast(text, integer);
 drop view refuge_warehouse.population, refuge_warehouse.population_trend, refuge_warehouse.population_statistics,
     refuge_warehouse.case_processing, refuge_warehouse.case_states;
@@ -935,6 +977,15 @@ alter function refuge_warehouse.flows(integer, integer) owner to refuge_owner;
 alter function refuge.snapshots() owner to refuge_owner;
 revoke all on function refuge.population_summary(date, integer), refuge_warehouse.flows(integer, integer),
     refuge.snapshots() from public;
+do $kept$
+declare
+    g text;
+begin
+    foreach g in array coalesce(string_to_array(nullif(current_setting('refuge_update.kept_grants', true), ''), chr(31)), '{}') loop
+        execute g;
+    end loop;
+end
+$kept$;
 
 
 -- 5. import_rrf takes the files users have: bytes (UTF-8 with or without a

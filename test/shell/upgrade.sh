@@ -43,6 +43,21 @@ ok $? "a fresh $CURRENT and $FIRST updated have the same catalogue ($(wc -l < /t
 [ -s /tmp/refuge_up.diff ] && head -30 /tmp/refuge_up.diff | cut -c1-240 | sed 's/^/# /'
 echo "# $(grep -c '^function ' /tmp/refuge_up_fresh.cat) function lines, $(grep -c '^relation ' /tmp/refuge_up_fresh.cat) relations, $(grep -c '^column ' /tmp/refuge_up_fresh.cat) columns, $(grep -c '^policy ' /tmp/refuge_up_fresh.cat) policies, $(grep -c '^trigger ' /tmp/refuge_up_fresh.cat) triggers, $(grep -c '^rows ' /tmp/refuge_up_fresh.cat) tables' rows compared"
 
+# 2b. what the database added around the warehouse: a grant on a view the
+# update recreates is kept; a view of its own over the warehouse is named
+fresh_db refuge_up_local
+q refuge_up_local "set client_min_messages = warning; create extension refuge version '0.7.0' cascade;
+    do \$\$ begin if not exists (select from pg_roles where rolname = 'up_bi') then create role up_bi; end if; end \$\$;
+    grant select on refuge_warehouse.population_trend to up_bi;
+    create view public.my_trend as select operation, individuals from refuge_warehouse.population_trend" >/dev/null
+err=$(q refuge_up_local "alter extension refuge update" 2>&1 | sed -n 's/^ERROR:  //p')
+is "$err" "views of this database over the warehouse block the update to 0.8.0: pg_rewrite rule _RETURN on view my_trend" \
+   "a view of the database's own over the warehouse stops the update to 0.8.0, named (with a hint)"
+q refuge_up_local "drop view public.my_trend; set client_min_messages = warning; alter extension refuge update" >/dev/null
+is "$(q refuge_up_local "select has_table_privilege('up_bi', 'refuge_warehouse.population_trend', 'select')")" "t" \
+   "a grant of the database's own on a view the update recreates is kept"
+q postgres "drop database refuge_up_local" >/dev/null
+
 # 3. data at each release survives the update.  What each release can hold:
 # registration (all), biometric values in a user's table and their indexes
 # (0.2.0: iris; 0.3.0: fingerprint), enrolments (0.4.0), cases and a sealed
