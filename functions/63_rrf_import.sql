@@ -64,10 +64,30 @@ declare
     c jsonb;
     existing refuge.process_case;
     p text;
+    -- each kind of element parsed once (a lookup per member had made the import quadratic)
+    n_ipg xml[];
+    n_alias xml[];
+    n_language xml[];
+    n_education xml[];
+    n_employment xml[];
+    n_address xml[];
+    n_vulnerability xml[];
+    n_individual xml[];
 begin
     perform refuge.authorize('refuge_registration', 'import_rrf');
     perform refuge.authorize('refuge_resettlement', 'import_rrf');
-    if document is null or not xml_is_well_formed_document(document::text) then
+    if document is null then
+        perform refuge.raise_field('22004', 'document', 'is required');
+    end if;
+    if octet_length(document::text) > 20 * 1024 * 1024 then
+        perform refuge.raise_field('54000', 'document', format('%s bytes is more than the 20 MB an eRRF file may have',
+                                                               octet_length(document::text)));
+    end if;
+    -- eRRF files declare no DTD; entity declarations are refused, not expanded
+    if strpos(document::text, '<!DOCTYPE') > 0 then
+        perform refuge.raise_field('22023', 'document', 'has a DOCTYPE declaration, which an eRRF file does not');
+    end if;
+    if not xml_is_well_formed_document(document::text) then
         perform refuge.raise_field('22023', 'document', 'is not a well-formed XML document');
     end if;
     if (xpath('local-name(/*)', document))[1]::text <> 'UNHCR_RRF' then
@@ -107,10 +127,26 @@ begin
     end if;
     perform refuge.rrf_check((refuge.rrf_nodes(kase, 'dataResettlement'))[1], 'CASE.dataResettlement',
                              array['IndividualGUID', 'ResettlementCriteriaCode', 'ResettlementPriorityCode']);
-    if cardinality(refuge.rrf_nodes(kase, 'dataIndividual')) = 0 then
+    n_individual := refuge.rrf_nodes(kase, 'dataIndividual');
+    if cardinality(n_individual) = 0 then
         perform refuge.raise_field('22023', 'CASE.dataIndividual', 'is missing: a case has at least one individual');
     end if;
-    foreach ind in array refuge.rrf_nodes(kase, 'dataIndividual') loop
+    if cardinality(n_individual) > 100 then
+        perform refuge.raise_field('54000', 'CASE.dataIndividual',
+                                   format('%s individuals; a case holds at most 100', cardinality(n_individual)));
+    end if;
+    n_ipg := refuge.rrf_nodes(kase, 'dataIndividualProcessGroup');
+    n_alias := refuge.rrf_nodes(kase, 'dataAlias');
+    n_language := refuge.rrf_nodes(kase, 'dataLanguage');
+    n_education := refuge.rrf_nodes(kase, 'dataEducation');
+    n_employment := refuge.rrf_nodes(kase, 'dataEmployment');
+    n_address := refuge.rrf_nodes(kase, 'dataAddress');
+    n_vulnerability := refuge.rrf_nodes(kase, 'dataVulnerability');
+    if cardinality(n_ipg) + cardinality(n_alias) + cardinality(n_language) + cardinality(n_education)
+       + cardinality(n_employment) + cardinality(n_address) + cardinality(n_vulnerability) > 5000 then
+        perform refuge.raise_field('54000', 'CASE', 'holds more than 5,000 detail elements (aliases, languages, addresses ...)');
+    end if;
+    foreach ind in array n_individual loop
         p := format('CASE.dataIndividual[%s]', i);
         perform refuge.rrf_check(ind, p, array['IndividualGUID', 'IndividualID', 'FamilyName', 'RegistrationDate',
             'DateofBirthEstimate', 'BirthCountryCode', 'OriginCountryCode', 'AsylumCountryCode', 'SexCode', 'NationalityCode',
@@ -118,7 +154,7 @@ begin
             array['RegistrationDate', 'DateofBirth', 'ArrivalDate'], array['DateofBirthEstimate']);
         guid := refuge.rrf_text(ind, 'IndividualGUID');
         rel := (select refuge.rrf_text(x, 'RelationshipToPrincipalRepresentative')
-                  from unnest(refuge.rrf_nodes(kase, 'dataIndividualProcessGroup')) x
+                  from unnest(n_ipg) x
                  where refuge.rrf_text(x, 'IndividualGUID') = guid limit 1);
         if rel is null then
             perform refuge.raise_field('22023', p || '.IndividualGUID',
@@ -150,27 +186,27 @@ begin
             'names', (select jsonb_agg(jsonb_strip_nulls(jsonb_build_object('kind', 'ALIAS',
                               'family_name', refuge.rrf_text(a, 'IndividualAliasLastName'),
                               'given_name', refuge.rrf_text(a, 'IndividualAliasFirstName'))))
-                        from unnest(refuge.rrf_nodes(kase, 'dataAlias')) a where refuge.rrf_text(a, 'IndividualGUID') = guid),
+                        from unnest(n_alias) a where refuge.rrf_text(a, 'IndividualGUID') = guid),
             'languages', (select jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
                               'language', refuge.from_progres('language', refuge.rrf_text(l, 'LanguageCode'), 'CASE.dataLanguage.LanguageCode'),
                               'read', refuge.from_progres('language_level', refuge.rrf_text(l, 'LanguageReadCode'), 'CASE.dataLanguage.LanguageReadCode'),
                               'write', refuge.from_progres('language_level', refuge.rrf_text(l, 'LanguageWriteCode'), 'CASE.dataLanguage.LanguageWriteCode'),
                               'speak', refuge.from_progres('language_level', refuge.rrf_text(l, 'LanguageSpeakCode'), 'CASE.dataLanguage.LanguageSpeakCode'),
                               'understand', refuge.from_progres('language_level', refuge.rrf_text(l, 'LanguageUnderstandCode'), 'CASE.dataLanguage.LanguageUnderstandCode'))))
-                            from unnest(refuge.rrf_nodes(kase, 'dataLanguage')) l
+                            from unnest(n_language) l
                            where refuge.rrf_text(l, 'IndividualGUID') = guid
                              and refuge.from_progres('language', refuge.rrf_text(l, 'LanguageCode'), 'CASE.dataLanguage.LanguageCode') is not null),
             'education', (select jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
                               'level', refuge.from_progres('education_level', refuge.rrf_text(e, 'EducationLevelCode'), 'CASE.dataEducation.EducationLevelCode'),
                               'degree', refuge.from_progres('education_degree', refuge.rrf_text(e, 'DegreeTypeCode'), 'CASE.dataEducation.DegreeTypeCode'))))
-                            from unnest(refuge.rrf_nodes(kase, 'dataEducation')) e
+                            from unnest(n_education) e
                            where refuge.rrf_text(e, 'IndividualGUID') = guid
                              and refuge.from_progres('education_level', refuge.rrf_text(e, 'EducationLevelCode'), 'CASE.dataEducation.EducationLevelCode') is not null),
             'occupations', (select jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
                               'kind', case refuge.rrf_text(w, 'EmploymentTypeCode') when 'E' then 'EMPLOYED' when 'NE' then 'NOT_EMPLOYED' else 'SKILL' end,
                               'occupation', refuge.from_progres('occupation', refuge.rrf_text(w, 'OccupationCode'), 'CASE.dataEmployment.OccupationCode'),
                               'title', refuge.rrf_text(w, 'OccupationText'))))
-                              from unnest(refuge.rrf_nodes(kase, 'dataEmployment')) w where refuge.rrf_text(w, 'IndividualGUID') = guid),
+                              from unnest(n_employment) w where refuge.rrf_text(w, 'IndividualGUID') = guid),
             'addresses', (select jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
                               'type', (select pc.code from refuge.progres_code pc where pc.domain = 'address_type'
                                         and lower(pc.progres_code) = lower(refuge.rrf_text(a, 'AddressType'))),
@@ -178,10 +214,10 @@ begin
                               'level1', refuge.rrf_text(a, 'LocationLevel1Description'), 'level2', refuge.rrf_text(a, 'LocationLevel2Description'),
                               'level3', refuge.rrf_text(a, 'LocationLevel3Description'), 'level4', refuge.rrf_text(a, 'LocationLevel4Description'),
                               'level5', refuge.rrf_text(a, 'LocationLevel5Description'), 'level6', refuge.rrf_text(a, 'LocationLevel6'))))
-                            from unnest(refuge.rrf_nodes(kase, 'dataAddress')) a where refuge.rrf_text(a, 'IndividualGUID') = guid),
+                            from unnest(n_address) a where refuge.rrf_text(a, 'IndividualGUID') = guid),
             'specific_needs', (select jsonb_agg(jsonb_build_object('category',
                               refuge.from_progres('vulnerability', refuge.rrf_text(v, 'VulnerabilityCode'), 'CASE.dataVulnerability.VulnerabilityCode')))
-                                 from unnest(refuge.rrf_nodes(kase, 'dataVulnerability')) v
+                                 from unnest(n_vulnerability) v
                                 where refuge.rrf_text(v, 'IndividualGUID') = guid)))
             || jsonb_build_object('ref', guid);
         if m ->> 'relationship' = 'PA' then
@@ -205,7 +241,7 @@ begin
     reg := refuge.register_group(jsonb_build_object(
         'request_id', refuge.derived_uuid(lower(refuge.rrf_text(pg, 'ProcessingGroupGUID'))::uuid, '00000000-0000-0000-0000-00000000e44f'),
         'operation', op.code, 'site', site_code, 'registration_level', 'COMPREHENSIVE', 'population_type', 'REF',
-        'registration_date', left(refuge.rrf_text((refuge.rrf_nodes(kase, 'dataIndividual'))[1], 'RegistrationDate'), 10),
+        'registration_date', left(refuge.rrf_text(n_individual[1], 'RegistrationDate'), 10),
         'members', (select jsonb_agg(x - 'ref') from jsonb_array_elements(members) x)));
     -- members in the order given: the result lists them in the same order
     principal := (reg -> 'members' -> 0 ->> 'individual_id')::uuid;
@@ -232,7 +268,7 @@ begin
 end
 $$;
 comment on function refuge.import_rrf(xml) is
-    'import an eRRF v4 resettlement case (family and case) into the caller''s operation; idempotent per file';
+    'import an eRRF v4 resettlement case (family and case) into the caller''s operation; the caller needs both refuge_registration and refuge_resettlement; idempotent per file';
 grant execute on function refuge.import_rrf(xml) to refuge_registration, refuge_resettlement;
 
 -- The files users have: the bytes of a file (UTF-8, with or without the
@@ -251,6 +287,9 @@ begin
                                                                length(document)));
     end if;
     document := regexp_replace(document, '^\uFEFF', '');
+    if strpos(document, '<!DOCTYPE') > 0 then
+        perform refuge.raise_field('22023', 'document', 'has a DOCTYPE declaration, which an eRRF file does not');
+    end if;
     if not xml_is_well_formed_document(document) then
         perform refuge.raise_field('22023', 'document', 'is not a well-formed XML document');
     end if;

@@ -135,6 +135,15 @@ is "$(bad 's#<ResettlementCriteriaCode>AWR</ResettlementCriteriaCode>#<Resettlem
    "an unknown resettlement category is named"
 is "$(bad 's#<AsylumCountryCode>TUR</AsylumCountryCode>#<AsylumCountryCode>NOR</AsylumCountryCode>#')" \
    "CASE.dataIndividual.AsylumCountryCode: no operation in NOR that you are assigned to" "a country without an operation is refused"
+is "$(bad 's#^<UNHCR_RRF #<!DOCTYPE UNHCR_RRF [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "\&a;\&a;\&a;\&a;">]><UNHCR_RRF #')" \
+   "document: has a DOCTYPE declaration, which an eRRF file does not" "a DOCTYPE (entity declarations) is refused, as xml"
+is "$(PGOPTIONS="-c role=rrf_officer" q $DB "select refuge.import_rrf(doc::text) from public.rrf_in" 2>&1 | sed -n 's/^ERROR:  //p')" \
+   "document: has a DOCTYPE declaration, which an eRRF file does not" "and as text, before it is parsed"
+stage "$sample"
+is "$(PGOPTIONS="-c role=rrf_officer" q $DB "select refuge.import_rrf(regexp_replace(doc::text, '(<dataIndividual>.*?</dataIndividual>)',
+                                                                     repeat('\\1', 101)))
+                                            from public.rrf_in" 2>&1 | sed -n 's/^ERROR:  //p')" \
+   "CASE.dataIndividual: 101 individuals; a case holds at most 100" "a case of more than 100 individuals is refused (the import is bounded)"
 is "$(q $DB "select (select count(*) from refuge.individual) || ' ' || (select count(*) from refuge.process_case)")" "0 0" \
    "nothing was written by the refused files"
 stage "$sample"
