@@ -221,6 +221,18 @@ begin atomic
            current_setting('log_parameter_max_length_on_error') = '0',
            'bind values of failed statements would be logged'
     union all
+    select 'log_min_duration_statement', current_setting('log_min_duration_statement'), '-1',
+           current_setting('log_min_duration_statement') = '-1',
+           'a statement slower than this is logged with its text and bind values, personal data included'
+    union all
+    select 'log_min_duration_sample', current_setting('log_min_duration_sample'), '-1',
+           current_setting('log_min_duration_sample') = '-1',
+           'sampled slow statements are logged with their text and bind values'
+    union all
+    select 'log_transaction_sample_rate', current_setting('log_transaction_sample_rate'), '0',
+           current_setting('log_transaction_sample_rate')::float8 = 0,
+           'every statement of a sampled transaction is logged with its text'
+    union all
     select 'max_worker_processes', current_setting('max_worker_processes'), 'at least 8 more than the parallel workers',
            current_setting('max_worker_processes')::integer >= current_setting('max_parallel_workers')::integer + 8,
            'every logged read needs a background worker for a moment; none free means the read is refused'

@@ -500,9 +500,12 @@ begin
     end if;
     if dup.id is not null
        or exists (select 1 from unnest(batch) b where b @> jsonb_build_object('_t', 'document', '_key', k)) then
-        perform refuge.raise_field('23505', p || '.number',
-            format('%s %s%s is already recorded', dtype, refuge.excerpt(num), coalesce(' issued by ' || issuer, '')),
-            'the document belongs to a registered individual; check for a double registration');
+        -- the number goes in the detail, which the server log withholds
+        -- (extension/log_privacy.c): a document number singles a person out
+        raise exception using errcode = '23505', schema = 'refuge',
+            message = format('%s.number: this %s%s is already recorded', left(p, 200), dtype, coalesce(' issued by ' || issuer, '')),
+            detail = format('number %s', refuge.excerpt(num)),
+            hint = 'the document belongs to a registered individual; check for a double registration';
     end if;
     return jsonb_build_object('id', gen_random_uuid(), 'individual_id', p_individual, 'doc_type', dtype,
         'number', num, 'issuing_country', issuer, 'issued_on', d1, 'expires_on', d2,

@@ -259,6 +259,16 @@ like($err, qr/invalid input syntax for type json/, 'a narrative in malformed jso
 	select refuge.read_case_note('SURVIVOR-UUID-7742 was here', 'x')});
 like($err, qr/invalid input syntax for type uuid \(value withheld\)/, 'an input error does not echo the value');
 ok(!$node->log_contains('SURVIVOR-(JSON|PREPARED|UUID)'), 'none of them reaches the server log: statement, context, detail or message');
+# a document number singles a person out: a duplicate names it in the detail only
+$node->safe_psql('postgres', q{
+	select refuge.add_document(id, '{"type": "NATIONAL_ID", "number": "DOCNUM-LOG-5501", "issuing_country": "SSD"}')
+	  from refuge.individual where given_name = 'Nyakim'});
+($ret, $out, $err) = $node->psql('postgres', q{
+	select refuge.add_document(id, '{"type": "NATIONAL_ID", "number": "docnum log 5501", "issuing_country": "SSD"}')
+	  from refuge.individual where given_name = 'Deng'});
+like($err, qr/documents?\.number: this NATIONAL_ID issued by SSD is already recorded\nDETAIL:  number docnum log 5501/,
+	'a duplicate document: the caller gets the number in the detail');
+ok(!$node->log_contains('(?i)docnum.log.5501'), '... and the server log does not (message without the number, detail withheld)');
 ($ret, $out, $err) = $node->psql('postgres', q{select 1/0, 'UNRELATED-STATEMENT-4412'});
 ok(!$node->log_contains('UNRELATED-STATEMENT-4412'), 'a failed statement outside refuge is not logged either (which statement concerns refuge cannot be told)');
 ($ret, $out, $err) = $node->psql('postgres', q{set refuge.log_error_detail = on; select 1/0, 'DEBUGGING-STATEMENT-8813'});
