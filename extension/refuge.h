@@ -12,4 +12,10 @@ extern int	RefugeHexValue(char c);
 extern bool RefugePreloaded;
 extern void RefugeRequirePreload(const char *what);
 
+/*
+ * Marks an error as the API's own (schema "refuge"), like refuge.raise_field:
+ * the client gets it without PL/pgSQL's context lines (log_privacy.c).
+ */
+#define errrefuge() err_generic_string(PG_DIAG_SCHEMA_NAME, "refuge")
+
 #endif							/* REFUGE_H */

@@ -48,6 +48,8 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 
+#include "refuge.h"
+
 PG_FUNCTION_INFO_V1(refuge_clean_text);
 PG_FUNCTION_INFO_V1(refuge_clean_name);
 PG_FUNCTION_INFO_V1(refuge_identifier_key);
@@ -157,7 +159,7 @@ static void
 refuse(const char *field, UChar32 c, int index, const char *what)
 {
 	ereport(ERROR,
-			(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
+			(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE), errrefuge(),
 			 errmsg("%s: %s %s at character %d", field, what, code_point(c), index)));
 }
 
@@ -202,7 +204,7 @@ clean(text *value, const char *field, bool name)
 		{
 			if (name)
 				ereport(ERROR,
-						(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
+						(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE), errrefuge(),
 						 errmsg("%s: a name is one line (a tab or line break at character %d)", field, index)));
 			marks = 0;
 			U16_APPEND_UNSAFE(out, olen, c);
@@ -213,14 +215,14 @@ clean(text *value, const char *field, bool name)
 			refuse(field, c, index, "control character");
 		if (type == U_PRIVATE_USE_CHAR || type == U_UNASSIGNED || type == U_SURROGATE)
 			ereport(ERROR,
-					(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
+					(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE), errrefuge(),
 					 errmsg("%s: %s at character %d is not an assigned Unicode character", field, code_point(c), index)));
 		if (c == 0xFFFC || c == 0xFFFD)
 			refuse(field, c, index, "replacement character (the text was damaged on its way)");
 		/* embeddings, overrides and isolates ("Trojan Source"); a name takes no direction mark either */
 		if ((c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069) || (name && is_bidi_control(c)))
 			ereport(ERROR,
-					(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
+					(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE), errrefuge(),
 					 errmsg("%s: bidirectional control %s at character %d", field, code_point(c), index),
 					 errhint("Text direction comes from the letters themselves; these controls can make text display as something else.")));
 		if (name && (c == 0x200C || c == 0x200D))
@@ -240,7 +242,7 @@ clean(text *value, const char *field, bool name)
 		{
 			if (name && ++marks > 4)
 				ereport(ERROR,
-						(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
+						(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE), errrefuge(),
 						 errmsg("%s: more than four combining marks on one letter at character %d", field, index)));
 		}
 		else
@@ -263,7 +265,7 @@ clean(text *value, const char *field, bool name)
 			olen--;
 	if (name && !letter)
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE), errrefuge(),
 				 errmsg("%s: a name has at least one letter", field)));
 	return from_utf16(out, olen);
 }

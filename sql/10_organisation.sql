@@ -12,11 +12,11 @@ begin
         return;
     end if;
     if not refuge.caller_has(p_role) then
-        raise exception using errcode = '42501',
+        raise exception using errcode = '42501', schema = 'refuge',
             message = format('%s: role %s is not a member of %s', p_action, refuge.caller(), p_role);
     end if;
     if p_operation is not null and not refuge.in_scope(p_operation, p_site) then
-        raise exception using errcode = '42501',
+        raise exception using errcode = '42501', schema = 'refuge',
             message = format('%s: role %s is not assigned to this operation or site', p_action, refuge.caller());
     end if;
 end
@@ -31,7 +31,7 @@ begin
     if refuge.caller_is_superuser() or exists (select 1 from unnest(p_roles) r where refuge.caller_has(r)) then
         return;
     end if;
-    raise exception using errcode = '42501',
+    raise exception using errcode = '42501', schema = 'refuge',
         message = format('%s: role %s is not a member of %s', p_action, refuge.caller(), array_to_string(p_roles, ' or '));
 end
 $$;
