@@ -19,6 +19,10 @@ begin
     loop
         execute format('alter %s %s owner to refuge_owner',
                        case r.relkind when 'v' then 'view' when 'S' then 'sequence' else 'table' end, r.rel);
+        -- ALTER OWNER leaves pg_init_privs as the grants were made (by the
+        -- installing role); a GRANT or REVOKE records them again, owner
+        -- included, so pg_dump prints no REVOKE/GRANT pairs for them
+        execute format('revoke all on %s %s from public', case r.relkind when 'S' then 'sequence' else 'table' end, r.rel);
         if r.relkind in ('r', 'p') then
             execute format('alter table %s enable row level security', r.rel);
             execute format('alter table %s force row level security', r.rel);

@@ -42,6 +42,12 @@ diff /tmp/refuge_up_fresh.cat /tmp/refuge_up_chain.cat > /tmp/refuge_up.diff
 ok $? "a fresh $CURRENT and $FIRST updated have the same catalogue ($(wc -l < /tmp/refuge_up_fresh.cat) lines, object by object)"
 [ -s /tmp/refuge_up.diff ] && head -30 /tmp/refuge_up.diff | cut -c1-240 | sed 's/^/# /'
 echo "# $(grep -c '^function ' /tmp/refuge_up_fresh.cat) function lines, $(grep -c '^relation ' /tmp/refuge_up_fresh.cat) relations, $(grep -c '^column ' /tmp/refuge_up_fresh.cat) columns, $(grep -c '^policy ' /tmp/refuge_up_fresh.cat) policies, $(grep -c '^trigger ' /tmp/refuge_up_fresh.cat) triggers, $(grep -c '^rows ' /tmp/refuge_up_fresh.cat) tables' rows compared"
+# ALTER OWNER in an extension script leaves pg_init_privs naming the installing
+# role; pg_dump then prints REVOKE/GRANT pairs for every object
+for db in refuge_up_fresh refuge_up_chain; do
+    is "$(pg_dump -s -d $db | grep -cE '^(GRANT|REVOKE) ')" "0" \
+       "$db: pg_dump -s prints no GRANT or REVOKE for the extension's own objects (pg_init_privs is as the script left it)"
+done
 
 # 2b. what the database added around the warehouse: a grant on a view the
 # update recreates is kept; a view of its own over the warehouse is named
