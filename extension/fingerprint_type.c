@@ -89,9 +89,17 @@ check_view(const FingerprintDatum *d, int errcode_for_bad)
 		ereport(ERROR,
 				(errcode(errcode_for_bad),
 				 errmsg("fingerprint header out of range: position %d (0-10), impression %d (0-3, 8), quality %d (0-100), "
-						"size %dx%d, %dx%d pixels/cm (40-2000), %d minutiae (at most %d)",
+						"size %dx%d (1-16383 pixels a side), %dx%d pixels/cm (40-2000), %d minutiae (at most %d)",
 						d->position, d->impression, d->quality, d->width, d->height, d->res_x, d->res_y,
-						d->nminutiae, FP_MAX_MINUTIAE)));
+						d->nminutiae, FP_MAX_MINUTIAE),
+				 errdetail("%s is out of range.",
+						   d->position > 10 ? "The finger position" :
+						   (d->impression > 3 && d->impression != 8) ? "The impression type" :
+						   d->quality > 100 ? "The quality" :
+						   (d->width == 0 || d->width > 16383) ? "The image width" :
+						   (d->height == 0 || d->height > 16383) ? "The image height" :
+						   (d->res_x < 40 || d->res_x > 2000) ? "The horizontal resolution" :
+						   (d->res_y < 40 || d->res_y > 2000) ? "The vertical resolution" : "The number of minutiae")));
 	for (int i = 0; i < d->nminutiae; i++)
 	{
 		const fp_minutia *m = &d->minutiae[i];
@@ -105,8 +113,9 @@ check_view(const FingerprintDatum *d, int errcode_for_bad)
 	}
 }
 
+/* errcode_for_bad: 22P03 when the view came from a record's bytes */
 static FingerprintDatum *
-from_view(const fp_record *rec, int v)
+from_view(const fp_record *rec, int v, int errcode_for_bad)
 {
 	const fp_view *view = &rec->views[v];
 	FingerprintDatum *d = palloc0(FP_DATUM_SIZE(view->nminutiae));
@@ -123,14 +132,14 @@ from_view(const fp_record *rec, int v)
 	d->nminutiae = view->nminutiae;
 	memcpy(d->minutiae, view->minutiae, view->nminutiae * sizeof(fp_minutia));
 	/* whatever the record allowed, a stored value must read back from its text form */
-	check_view(d, ERRCODE_INVALID_PARAMETER_VALUE);
+	check_view(d, errcode_for_bad);
 	return d;
 }
 
 void *
 RefugeFingerprintFromView(const fp_record *rec, int view)
 {
-	return from_view(rec, view);
+	return from_view(rec, view, ERRCODE_INVALID_PARAMETER_VALUE);
 }
 
 static void
@@ -268,7 +277,7 @@ refuge_fingerprint_recv(PG_FUNCTION_ARGS)
 		if (rec->nviews != 1)
 			ereport(ERROR, (errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 							errmsg("invalid binary fingerprint: %d views, expected 1", rec->nviews)));
-		PG_RETURN_POINTER(from_view(rec, 0));
+		PG_RETURN_POINTER(from_view(rec, 0, ERRCODE_INVALID_BINARY_REPRESENTATION));
 	}
 	if (len < 4 + 3 + 5 * 2 || memcmp(buf->data + buf->cursor, FP_BINARY_MAGIC, 3) != 0 ||
 		buf->data[buf->cursor + 3] != FP_BINARY_VERSION)
@@ -363,7 +372,7 @@ refuge_fingerprint_from_xyt(PG_FUNCTION_ARGS)
 				 err.status == RF_EINVAL ? errmsg("fingerprint_from_xyt: %s", err.message)
 				 : errmsg("invalid xyt text for type fingerprint: %s", err.message),
 				 err.offset >= 0 ? errdetail("At byte %ld of %d.", err.offset, (int) VARSIZE_ANY_EXHDR(xyt)) : 0));
-	PG_RETURN_POINTER(from_view(rec, 0));
+	PG_RETURN_POINTER(from_view(rec, 0, ERRCODE_INVALID_PARAMETER_VALUE));
 }
 
 /* refuge.fingerprint_from_record(record bytea, view int default 1) */
@@ -384,7 +393,7 @@ refuge_fingerprint_from_record(PG_FUNCTION_ARGS)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						errmsg("view: the record has %d finger view%s; %d does not exist", rec->nviews,
 							   rec->nviews == 1 ? "" : "s", view)));
-	PG_RETURN_POINTER(from_view(rec, view - 1));
+	PG_RETURN_POINTER(from_view(rec, view - 1, ERRCODE_INVALID_BINARY_REPRESENTATION));
 }
 
 Datum

@@ -371,8 +371,10 @@ no_options(Datum reloptions, bool validate)
  * class of these methods has operator 1, the distance <-> (an ordering
  * operator returning float8, sorted by float_ops), operator 2, the match %
  * (a search operator returning boolean), and support function 1, the
- * distance as a function of two values of the indexed type.  Problems are
- * reported as INFO, and the class is refused.
+ * distance as a function of two values of the indexed type, which is the
+ * method's own (the pages hold that type's bytes).  Problems are reported as
+ * INFO and amvalidate() returns false: CREATE OPERATOR CLASS itself checks
+ * nothing (superuser only), the SQL function amvalidate() does.
  */
 static bool
 item_pages_validate(Oid opclassoid)
@@ -403,6 +405,33 @@ item_pages_validate(Oid opclassoid)
 	if (!HeapTupleIsValid(familytup))
 		elog(ERROR, "cache lookup failed for operator family %u", opfamilyoid);
 	opfamilyname = NameStr(((Form_pg_opfamily) GETSTRUCT(familytup))->opfname);
+
+	{
+		const char *amname = get_am_name(classform->opcmethod);
+		const char *want = strcmp(amname, "refuge_iris") == 0 ? "iris" :
+			strcmp(amname, "refuge_fingerprint") == 0 ? "fingerprint" : NULL;
+		HeapTuple	typtup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(opcintype));
+		bool		same = false;
+
+		if (HeapTupleIsValid(typtup))
+		{
+			Form_pg_type typform = (Form_pg_type) GETSTRUCT(typtup);
+			char	   *nspname = get_namespace_name(typform->typnamespace);
+
+			same = want != NULL && nspname != NULL && strcmp(nspname, "refuge") == 0 &&
+				strcmp(NameStr(typform->typname), want) == 0;
+			ReleaseSysCache(typtup);
+		}
+		if (!same)
+		{
+			ereport(INFO,
+					(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+					 errmsg("operator class \"%s\" of access method %s indexes type %s",
+							opclassname, amname, format_type_be(opcintype)),
+					 errdetail("Access method %s indexes refuge.%s only.", amname, want ? want : "?")));
+			result = false;
+		}
+	}
 
 	proclist = SearchSysCacheList1(AMPROCNUM, ObjectIdGetDatum(opfamilyoid));
 	for (int i = 0; i < proclist->n_members; i++)

@@ -157,3 +157,13 @@ create operator class public.bad_iris_ops for type refuge.iris using refuge_iris
     function 1 refuge.iris_valid_bits(refuge.iris);
 select amvalidate(oid) as valid from pg_opclass where opcname = 'bad_iris_ops';
 drop operator family public.bad_iris_ops using refuge_iris;
+-- a class that is right in every other way but indexes another type: the
+-- method's pages hold iris bytes
+create operator family public.fp_on_iris_ops using refuge_iris;
+create operator class public.fp_on_iris_ops for type refuge.fingerprint using refuge_iris family public.fp_on_iris_ops as
+    operator 1 refuge.<-> (refuge.fingerprint, refuge.fingerprint) for order by float_ops,
+    operator 2 refuge.% (refuge.fingerprint, refuge.fingerprint),
+    function 1 refuge.fingerprint_distance(refuge.fingerprint, refuge.fingerprint);
+select amvalidate(oid) as valid from pg_opclass where opcname = 'fp_on_iris_ops';
+select amvalidate(oid) as valid from pg_opclass where opcname = 'fingerprint_ops' and opcmethod = (select oid from pg_am where amname = 'refuge_fingerprint');
+drop operator family public.fp_on_iris_ops using refuge_iris;
