@@ -41,8 +41,46 @@ def psql(db, sql):
                           capture_output=True, text=True).stdout
 
 
+ALIASES = {'int': 'integer', 'int4': 'integer', 'int8': 'bigint', 'int2': 'smallint', 'float8': 'double precision',
+           'float4': 'real', 'bool': 'boolean', 'timestamptz': 'timestamp with time zone',
+           'varchar': 'character varying', 'timestamp': 'timestamp without time zone'}
+TYPE_WORDS = ('double', 'timestamp', 'time', 'character', 'bit')
+
+
+def arg_types(args):
+    """The input argument types of a CREATE FUNCTION argument list, as regprocedure prints them."""
+    parts, depth, cur = [], 0, ''
+    for ch in args:
+        if ch == ',' and depth == 0:
+            parts.append(cur)
+            cur = ''
+            continue
+        depth += ch == '('
+        depth -= ch == ')'
+        cur += ch
+    if cur.strip():
+        parts.append(cur)
+    types = []
+    for p in parts:
+        p = re.split(r'\s+default\s+|\s*=\s*', p.strip(), maxsplit=1, flags=re.I)[0].strip()
+        words = p.split()
+        if words and words[0].lower() in ('out', 'inout', 'in', 'variadic'):
+            if words[0].lower() == 'out':
+                continue
+            words = words[1:]
+        if len(words) > 1 and words[0].lower() not in TYPE_WORDS:
+            words = words[1:]
+        t = ' '.join(words).lower()
+        arr = ''
+        while t.endswith('[]'):
+            t, arr = t[:-2].strip(), arr + '[]'
+        types.append(ALIASES.get(t, t) + arr)
+    return ','.join(types)
+
+
 def versions():
-    """Release that first creates each function name, from sql/upgrade/."""
+    """Release that first creates each function (by name and argument types, and
+    by name alone as a fallback), from sql/upgrade/."""
     up = os.path.join(ROOT, 'sql', 'upgrade')
     scripts = []
     for f in os.listdir(up):
@@ -51,8 +89,16 @@ def versions():
             scripts.append((tuple(int(x) for x in m.group(1).split('.')), m.group(1), f))
     first = {}
     for _, v, f in sorted(scripts):
-        for name in re.findall(r'create\s+(?:or\s+replace\s+)?function\s+([\w.]+)\s*\(', open(os.path.join(up, f)).read(), re.I):
-            first.setdefault(name.lower(), v)
+        text = open(os.path.join(up, f)).read()
+        for m in re.finditer(r'create\s+(?:or\s+replace\s+)?function\s+([\w.]+)\s*\(', text, re.I):
+            depth, i = 1, m.end()
+            while depth and i < len(text):
+                depth += text[i] == '('
+                depth -= text[i] == ')'
+                i += 1
+            name = m.group(1).lower()
+            first.setdefault(name, v)
+            first.setdefault('%s(%s)' % (name, arg_types(text[m.end():i - 1])), v)
     return first
 
 
@@ -94,7 +140,7 @@ def main():
             who = ', '.join(ROLE_SHORT.get(r, r) for r in sorted(rs))
         by_file.setdefault(where.get(qualified, '?'), []).append(
             '| `%s%s` | %s | %s | %s |' % (shown, args, who,
-                                          first.get(qualified, '?'), comment.replace('|', '\\|')))
+                                          first.get(qualified.replace('"', '') + args, first.get(qualified.replace('"', ''), '?')), comment.replace('|', '\\|')))
     out = [BEGIN, '']
     for f, heading in CONCERNS:
         if f not in by_file:

@@ -757,6 +757,8 @@ select s.id as snapshot_id, s.as_of, c.operation, c.asylum_country, c.origin_cou
 comment on view refuge_warehouse.population is 'active individuals (and families) per snapshot by operation, countries of asylum and origin, population type, sex and UNHCR age bracket; null = suppressed';
 grant select on refuge_warehouse.population to refuge_analyst, refuge_dba;
 alter view refuge_warehouse.population owner to refuge_owner;
+-- (the revoke records the grants again in pg_init_privs, owner included: ALTER OWNER does not)
+revoke all on refuge_warehouse.population from public;
 create view refuge_warehouse.population_trend with (security_invoker = true) as
 select s.id as snapshot_id, s.as_of, t.operation, t.individuals, t.female, t.male, t.children
   from refuge_warehouse.snapshot s
@@ -764,6 +766,7 @@ select s.id as snapshot_id, s.as_of, t.operation, t.individuals, t.female, t.mal
 comment on view refuge_warehouse.population_trend is 'active individuals per snapshot and operation, women, men and children under 18; null = suppressed';
 grant select on refuge_warehouse.population_trend to refuge_analyst, refuge_dba;
 alter view refuge_warehouse.population_trend owner to refuge_owner;
+revoke all on refuge_warehouse.population_trend from public;
 create view refuge_warehouse.population_statistics with (security_invoker = true) as
 with cells as (
     select c.snapshot_id, c.operation, c.asylum_country, c.origin_country, c.population_type,
@@ -787,12 +790,14 @@ select s.id as snapshot_id, extract(year from s.as_of)::integer as year, r.asylu
 comment on view refuge_warehouse.population_statistics is 'UNHCR demographic table: per year, operation, countries of asylum and origin and population type, women and men by age bracket with totals; null = suppressed';
 grant select on refuge_warehouse.population_statistics to refuge_analyst, refuge_dba;
 alter view refuge_warehouse.population_statistics owner to refuge_owner;
+revoke all on refuge_warehouse.population_statistics from public;
 create view refuge_warehouse.case_processing with (security_invoker = true) as
 select f.snapshot_id, f.module, f.operation, f.from_state, f.to_state, f.steps, f.mean_days, f.median_days, f.p90_days
   from refuge_warehouse.case_step_summary f;
 comment on view refuge_warehouse.case_processing is 'days each step of each module takes, per snapshot and operation (not for sensitive modules); null = suppressed';
 grant select on refuge_warehouse.case_processing to refuge_analyst, refuge_dba;
 alter view refuge_warehouse.case_processing owner to refuge_owner;
+revoke all on refuge_warehouse.case_processing from public;
 create view refuge_warehouse.case_states with (security_invoker = true) as
 select f.snapshot_id, f.module, f.operation, f.state, f.closed, f.cases, f.people, f.mean_days_open,
        f.mean_days_in_state
@@ -800,6 +805,7 @@ select f.snapshot_id, f.module, f.operation, f.state, f.closed, f.cases, f.peopl
 comment on view refuge_warehouse.case_states is 'cases by module, operation and state per snapshot (sensitive modules: open or closed only); null = suppressed';
 grant select on refuge_warehouse.case_states to refuge_analyst, refuge_dba;
 alter view refuge_warehouse.case_states owner to refuge_owner;
+revoke all on refuge_warehouse.case_states from public;
 -- The population by operation, site and the usual breakdowns.  Analysts
 -- read the published cells of the latest snapshot taken by the end of
 -- on_date (site null): live figures, however protected, would let two calls
@@ -990,6 +996,238 @@ $kept$;
 
 -- 5. import_rrf takes the files users have: bytes (UTF-8 with or without a
 -- byte-order mark) or text, besides xml.
+-- The xml form parses each kind of element once (a lookup per member had made
+-- a large case quadratic), caps a case at 100 individuals and 5,000 detail
+-- elements and a file at 20 MB, and refuses a DOCTYPE (eRRF files declare
+-- none; entities are refused, not expanded).
+create or replace function refuge.import_rrf(document xml) returns jsonb
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    kase xml;
+    ind xml;
+    n xml;
+    guid text;
+    pg xml;
+    asylum text;
+    op refuge.operation;
+    site_code text;
+    members jsonb := '[]';
+    m jsonb;
+    i integer := 0;
+    rel text;
+    done jsonb;
+    reg jsonb;
+    ids jsonb;
+    principal uuid;
+    c jsonb;
+    existing refuge.process_case;
+    p text;
+    -- each kind of element parsed once (a lookup per member had made the import quadratic)
+    n_ipg xml[];
+    n_alias xml[];
+    n_language xml[];
+    n_education xml[];
+    n_employment xml[];
+    n_address xml[];
+    n_vulnerability xml[];
+    n_individual xml[];
+begin
+    perform refuge.authorize('refuge_registration', 'import_rrf');
+    perform refuge.authorize('refuge_resettlement', 'import_rrf');
+    if document is null then
+        perform refuge.raise_field('22004', 'document', 'is required');
+    end if;
+    if octet_length(document::text) > 20 * 1024 * 1024 then
+        perform refuge.raise_field('54000', 'document', format('%s bytes is more than the 20 MB an eRRF file may have',
+                                                               octet_length(document::text)));
+    end if;
+    -- eRRF files declare no DTD; entity declarations are refused, not expanded
+    if strpos(document::text, '<!DOCTYPE') > 0 then
+        perform refuge.raise_field('22023', 'document', 'has a DOCTYPE declaration, which an eRRF file does not');
+    end if;
+    if not xml_is_well_formed_document(document::text) then
+        perform refuge.raise_field('22023', 'document', 'is not a well-formed XML document');
+    end if;
+    if (xpath('local-name(/*)', document))[1]::text <> 'UNHCR_RRF' then
+        perform refuge.raise_field('22023', 'document', format('the root element is %s, not UNHCR_RRF',
+                                                               (xpath('local-name(/*)', document))[1]));
+    end if;
+    if cardinality(refuge.rrf_nodes(document, 'CASE')) <> 1 then
+        perform refuge.raise_field('22023', 'UNHCR_RRF.CASE', format('%s cases in the file: import one case per call',
+                                                                     cardinality(refuge.rrf_nodes(document, 'CASE'))));
+    end if;
+    if refuge.rrf_text((refuge.rrf_nodes(document, 'RRFBATCHTYPE'))[1], 'GroupIndividualIndicator')
+       is distinct from 'Single Submission' and
+       refuge.rrf_text((refuge.rrf_nodes(document, 'RRFBATCHTYPE'))[1], 'GroupIndividualIndicator')
+       is distinct from 'Group Submission' then
+        perform refuge.raise_field('22023', 'UNHCR_RRF.RRFBATCHTYPE.GroupIndividualIndicator',
+                                   'is not "Single Submission" or "Group Submission"');
+    end if;
+    kase := (refuge.rrf_nodes(document, 'CASE'))[1];
+    pg := (refuge.rrf_nodes(kase, 'dataProcessGroup'))[1];
+    if pg is null then
+        perform refuge.raise_field('22023', 'CASE.dataProcessGroup', 'is missing (required by the eRRF v4 schema)');
+    end if;
+    perform refuge.rrf_check(pg, 'CASE.dataProcessGroup', array['ProcessingGroupGUID', 'ProcessingGroupNumber', 'ProcessingGroupSize']);
+    guid := refuge.rrf_text(pg, 'ProcessingGroupGUID');
+    if guid !~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then
+        perform refuge.raise_field('22023', 'CASE.dataProcessGroup.ProcessingGroupGUID', format('"%s" is not a GUID', guid));
+    end if;
+    -- the same case imported before
+    select * into existing from refuge.process_case x
+     where x.module = 'RESETTLEMENT' and x.data ->> 'source_case_guid' = lower(guid)
+       and refuge.in_scope(x.operation_id, x.site_id);
+    if found then
+        return jsonb_build_object('status', 'exists', 'case_id', existing.id, 'number', existing.number);
+    end if;
+    if cardinality(refuge.rrf_nodes(kase, 'dataResettlement')) <> 1 then
+        perform refuge.raise_field('22023', 'CASE.dataResettlement', 'must appear once (required by the eRRF v4 schema)');
+    end if;
+    perform refuge.rrf_check((refuge.rrf_nodes(kase, 'dataResettlement'))[1], 'CASE.dataResettlement',
+                             array['IndividualGUID', 'ResettlementCriteriaCode', 'ResettlementPriorityCode']);
+    n_individual := refuge.rrf_nodes(kase, 'dataIndividual');
+    if cardinality(n_individual) = 0 then
+        perform refuge.raise_field('22023', 'CASE.dataIndividual', 'is missing: a case has at least one individual');
+    end if;
+    if cardinality(n_individual) > 100 then
+        perform refuge.raise_field('54000', 'CASE.dataIndividual',
+                                   format('%s individuals; a case holds at most 100', cardinality(n_individual)));
+    end if;
+    n_ipg := refuge.rrf_nodes(kase, 'dataIndividualProcessGroup');
+    n_alias := refuge.rrf_nodes(kase, 'dataAlias');
+    n_language := refuge.rrf_nodes(kase, 'dataLanguage');
+    n_education := refuge.rrf_nodes(kase, 'dataEducation');
+    n_employment := refuge.rrf_nodes(kase, 'dataEmployment');
+    n_address := refuge.rrf_nodes(kase, 'dataAddress');
+    n_vulnerability := refuge.rrf_nodes(kase, 'dataVulnerability');
+    if cardinality(n_ipg) + cardinality(n_alias) + cardinality(n_language) + cardinality(n_education)
+       + cardinality(n_employment) + cardinality(n_address) + cardinality(n_vulnerability) > 5000 then
+        perform refuge.raise_field('54000', 'CASE', 'holds more than 5,000 detail elements (aliases, languages, addresses ...)');
+    end if;
+    foreach ind in array n_individual loop
+        p := format('CASE.dataIndividual[%s]', i);
+        perform refuge.rrf_check(ind, p, array['IndividualGUID', 'IndividualID', 'FamilyName', 'RegistrationDate',
+            'DateofBirthEstimate', 'BirthCountryCode', 'OriginCountryCode', 'AsylumCountryCode', 'SexCode', 'NationalityCode',
+            'MarriageStatusCode', 'ReligionCode', 'EthnicityCode', 'EducationLevelCode'],
+            array['RegistrationDate', 'DateofBirth', 'ArrivalDate'], array['DateofBirthEstimate']);
+        guid := refuge.rrf_text(ind, 'IndividualGUID');
+        rel := (select refuge.rrf_text(x, 'RelationshipToPrincipalRepresentative')
+                  from unnest(n_ipg) x
+                 where refuge.rrf_text(x, 'IndividualGUID') = guid limit 1);
+        if rel is null then
+            perform refuge.raise_field('22023', p || '.IndividualGUID',
+                format('%s has no dataIndividualProcessGroup (relationship to the principal representative)', guid));
+        end if;
+        asylum := coalesce(asylum, refuge.from_progres('country', refuge.rrf_text(ind, 'AsylumCountryCode'), p || '.AsylumCountryCode'));
+        m := jsonb_strip_nulls(jsonb_build_object(
+            'relationship', refuge.from_progres('relationship', rel, p || '.RelationshipToPrincipalRepresentative'),
+            'family_name', refuge.rrf_text(ind, 'FamilyName'),
+            'second_family_name', refuge.rrf_text(ind, 'SecondFamilyName'),
+            'given_name', refuge.rrf_text(ind, 'GivenName'), 'middle_name', refuge.rrf_text(ind, 'MiddleName'),
+            'maiden_name', refuge.rrf_text(ind, 'MaidenName'),
+            'mother_name', refuge.rrf_text(ind, 'MotherName'), 'father_name', refuge.rrf_text(ind, 'FatherName'),
+            'sex', refuge.from_progres('sex', refuge.rrf_text(ind, 'SexCode'), p || '.SexCode'),
+            'date_of_birth', left(refuge.rrf_text(ind, 'DateofBirth'), 10),
+            'dob_precision', case when refuge.rrf_text(ind, 'DateofBirth') is null then null
+                                  when refuge.rrf_text(ind, 'DateofBirthEstimate') in ('1', 'true') then 'ESTIMATED'
+                                  else 'EXACT' end,
+            'place_of_birth', refuge.rrf_text(ind, 'BirthCityTownVillage'),
+            'birth_country', refuge.from_progres('country', refuge.rrf_text(ind, 'BirthCountryCode'), p || '.BirthCountryCode'),
+            'origin_country', refuge.from_progres('country', refuge.rrf_text(ind, 'OriginCountryCode'), p || '.OriginCountryCode'),
+            'arrival_date', left(refuge.rrf_text(ind, 'ArrivalDate'), 10),
+            'marital_status', refuge.from_progres('marital_status', refuge.rrf_text(ind, 'MarriageStatusCode'), p || '.MarriageStatusCode'),
+            'religion', refuge.from_progres('religion', refuge.rrf_text(ind, 'ReligionCode'), p || '.ReligionCode'),
+            'ethnicity', refuge.from_progres('ethnicity', refuge.rrf_text(ind, 'EthnicityCode'), p || '.EthnicityCode'),
+            'education_level', refuge.from_progres('education_level', refuge.rrf_text(ind, 'EducationLevelCode'), p || '.EducationLevelCode'),
+            'nationalities', (select jsonb_agg(x) from (select refuge.from_progres('country', refuge.rrf_text(ind, 'NationalityCode'),
+                                                                                   p || '.NationalityCode') x) y where x is not null),
+            'names', (select jsonb_agg(jsonb_strip_nulls(jsonb_build_object('kind', 'ALIAS',
+                              'family_name', refuge.rrf_text(a, 'IndividualAliasLastName'),
+                              'given_name', refuge.rrf_text(a, 'IndividualAliasFirstName'))))
+                        from unnest(n_alias) a where refuge.rrf_text(a, 'IndividualGUID') = guid),
+            'languages', (select jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+                              'language', refuge.from_progres('language', refuge.rrf_text(l, 'LanguageCode'), 'CASE.dataLanguage.LanguageCode'),
+                              'read', refuge.from_progres('language_level', refuge.rrf_text(l, 'LanguageReadCode'), 'CASE.dataLanguage.LanguageReadCode'),
+                              'write', refuge.from_progres('language_level', refuge.rrf_text(l, 'LanguageWriteCode'), 'CASE.dataLanguage.LanguageWriteCode'),
+                              'speak', refuge.from_progres('language_level', refuge.rrf_text(l, 'LanguageSpeakCode'), 'CASE.dataLanguage.LanguageSpeakCode'),
+                              'understand', refuge.from_progres('language_level', refuge.rrf_text(l, 'LanguageUnderstandCode'), 'CASE.dataLanguage.LanguageUnderstandCode'))))
+                            from unnest(n_language) l
+                           where refuge.rrf_text(l, 'IndividualGUID') = guid
+                             and refuge.from_progres('language', refuge.rrf_text(l, 'LanguageCode'), 'CASE.dataLanguage.LanguageCode') is not null),
+            'education', (select jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+                              'level', refuge.from_progres('education_level', refuge.rrf_text(e, 'EducationLevelCode'), 'CASE.dataEducation.EducationLevelCode'),
+                              'degree', refuge.from_progres('education_degree', refuge.rrf_text(e, 'DegreeTypeCode'), 'CASE.dataEducation.DegreeTypeCode'))))
+                            from unnest(n_education) e
+                           where refuge.rrf_text(e, 'IndividualGUID') = guid
+                             and refuge.from_progres('education_level', refuge.rrf_text(e, 'EducationLevelCode'), 'CASE.dataEducation.EducationLevelCode') is not null),
+            'occupations', (select jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+                              'kind', case refuge.rrf_text(w, 'EmploymentTypeCode') when 'E' then 'EMPLOYED' when 'NE' then 'NOT_EMPLOYED' else 'SKILL' end,
+                              'occupation', refuge.from_progres('occupation', refuge.rrf_text(w, 'OccupationCode'), 'CASE.dataEmployment.OccupationCode'),
+                              'title', refuge.rrf_text(w, 'OccupationText'))))
+                              from unnest(n_employment) w where refuge.rrf_text(w, 'IndividualGUID') = guid),
+            'addresses', (select jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+                              'type', (select pc.code from refuge.progres_code pc where pc.domain = 'address_type'
+                                        and lower(pc.progres_code) = lower(refuge.rrf_text(a, 'AddressType'))),
+                              'country', refuge.from_progres('country', refuge.rrf_text(a, 'AddressCountry'), 'CASE.dataAddress.AddressCountry'),
+                              'level1', refuge.rrf_text(a, 'LocationLevel1Description'), 'level2', refuge.rrf_text(a, 'LocationLevel2Description'),
+                              'level3', refuge.rrf_text(a, 'LocationLevel3Description'), 'level4', refuge.rrf_text(a, 'LocationLevel4Description'),
+                              'level5', refuge.rrf_text(a, 'LocationLevel5Description'), 'level6', refuge.rrf_text(a, 'LocationLevel6'))))
+                            from unnest(n_address) a where refuge.rrf_text(a, 'IndividualGUID') = guid),
+            'specific_needs', (select jsonb_agg(jsonb_build_object('category',
+                              refuge.from_progres('vulnerability', refuge.rrf_text(v, 'VulnerabilityCode'), 'CASE.dataVulnerability.VulnerabilityCode')))
+                                 from unnest(n_vulnerability) v
+                                where refuge.rrf_text(v, 'IndividualGUID') = guid)))
+            || jsonb_build_object('ref', guid);
+        if m ->> 'relationship' = 'PA' then
+            members := jsonb_build_array(m) || members;
+        else
+            members := members || m;
+        end if;
+        i := i + 1;
+    end loop;
+    -- the operation of the country of asylum the caller works in, and a site of it
+    select o.* into op from refuge.operation o
+     where o.country = asylum and o.active and refuge.in_scope(o.id)
+     order by o.code limit 1;
+    if not found then
+        perform refuge.raise_field('23503', 'CASE.dataIndividual.AsylumCountryCode',
+            format('no operation in %s that you are assigned to', coalesce(asylum, 'an unknown country')));
+    end if;
+    select s.code into site_code from refuge.site s
+     where s.operation_id = op.id and s.active
+     order by s.id = any (refuge.scope_sites()) desc, s.code limit 1;
+    reg := refuge.register_group(jsonb_build_object(
+        'request_id', refuge.derived_uuid(lower(refuge.rrf_text(pg, 'ProcessingGroupGUID'))::uuid, '00000000-0000-0000-0000-00000000e44f'),
+        'operation', op.code, 'site', site_code, 'registration_level', 'COMPREHENSIVE', 'population_type', 'REF',
+        'registration_date', left(refuge.rrf_text(n_individual[1], 'RegistrationDate'), 10),
+        'members', (select jsonb_agg(x - 'ref') from jsonb_array_elements(members) x)));
+    -- members in the order given: the result lists them in the same order
+    principal := (reg -> 'members' -> 0 ->> 'individual_id')::uuid;
+    c := refuge.open_case('RESETTLEMENT', principal,
+        array(select (x ->> 'individual_id')::uuid from jsonb_array_elements(reg -> 'members') x),
+        jsonb_strip_nulls(jsonb_build_object(
+            'submission_category', refuge.from_progres('resettlement_criteria',
+                refuge.rrf_text((refuge.rrf_nodes(kase, 'dataResettlement'))[1], 'ResettlementCriteriaCode'),
+                'CASE.dataResettlement.ResettlementCriteriaCode'),
+            'secondary_category', refuge.from_progres('resettlement_criteria',
+                refuge.rrf_text((refuge.rrf_nodes(kase, 'dataResettlement'))[1], 'ResettlementCriteria2Code'),
+                'CASE.dataResettlement.ResettlementCriteria2Code'),
+            'priority', refuge.from_progres('resettlement_priority',
+                refuge.rrf_text((refuge.rrf_nodes(kase, 'dataResettlement'))[1], 'ResettlementPriorityCode'),
+                'CASE.dataResettlement.ResettlementPriorityCode'),
+            'source_case_guid', lower(refuge.rrf_text(pg, 'ProcessingGroupGUID')),
+            'source_case_number', refuge.rrf_text(pg, 'ProcessingGroupNumber'),
+            'identification_method', 'PARTNER_REFERRAL')),
+        'imported from eRRF case ' || refuge.rrf_text(pg, 'ProcessingGroupNumber'));
+    return jsonb_build_object('status', 'imported', 'case_id', c -> 'case_id', 'number', c -> 'number',
+                              'group_id', reg -> 'group_id', 'operation', op.code, 'site', site_code,
+                              'members', jsonb_array_length(reg -> 'members'),
+                              'source_case_number', refuge.rrf_text(pg, 'ProcessingGroupNumber'));
+end
+$$;
+
 -- The files users have: the bytes of a file (UTF-8, with or without the
 -- byte-order mark that the xml type refuses) or its text.  Both end in the
 -- function above.
@@ -1006,6 +1244,9 @@ begin
                                                                length(document)));
     end if;
     document := regexp_replace(document, '^\uFEFF', '');
+    if strpos(document, '<!DOCTYPE') > 0 then
+        perform refuge.raise_field('22023', 'document', 'has a DOCTYPE declaration, which an eRRF file does not');
+    end if;
     if not xml_is_well_formed_document(document) then
         perform refuge.raise_field('22023', 'document', 'is not a well-formed XML document');
     end if;
@@ -1069,6 +1310,43 @@ begin
     else
         raise exception using errcode = sqlstate, message = msg, hint = left(hint, 1000), schema = 'refuge';
     end if;
+end
+$$;
+
+
+-- Authorization errors are the API's too.
+-- Raise insufficient_privilege unless the caller holds the role and, when an
+-- operation is given, is assigned to it (or to the site).
+create or replace function refuge.authorize(p_role name, p_action text, p_operation uuid default null, p_site uuid default null)
+    returns void
+    language plpgsql stable
+as $$
+begin
+    if refuge.caller_is_superuser() then
+        return;
+    end if;
+    if not refuge.caller_has(p_role) then
+        raise exception using errcode = '42501', schema = 'refuge',
+            message = format('%s: role %s is not a member of %s', p_action, refuge.caller(), p_role);
+    end if;
+    if p_operation is not null and not refuge.in_scope(p_operation, p_site) then
+        raise exception using errcode = '42501', schema = 'refuge',
+            message = format('%s: role %s is not assigned to this operation or site', p_action, refuge.caller());
+    end if;
+end
+$$;
+
+-- refuge.authorize for an action open to several roles: raise
+-- insufficient_privilege unless the caller holds one of them.
+create or replace function refuge.authorize_any(p_roles name[], p_action text) returns void
+    language plpgsql stable
+as $$
+begin
+    if refuge.caller_is_superuser() or exists (select 1 from unnest(p_roles) r where refuge.caller_has(r)) then
+        return;
+    end if;
+    raise exception using errcode = '42501', schema = 'refuge',
+        message = format('%s: role %s is not a member of %s', p_action, refuge.caller(), array_to_string(p_roles, ' or '));
 end
 $$;
 
@@ -1281,7 +1559,7 @@ comment on function refuge.referred_cases() is
 comment on function refuge.referred_case(uuid, text) is
     'what a partner may read of a case referred to it (the shared fields), logged with the purpose';
 comment on function refuge.import_rrf(xml) is
-    'import an eRRF v4 resettlement case (family and case) into the caller''s operation; idempotent per file';
+    'import an eRRF v4 resettlement case (family and case) into the caller''s operation; the caller needs both refuge_registration and refuge_resettlement; idempotent per file';
 comment on function refuge.seal_audit() is
     'seal the audit rows no open transaction can still add to (the hash chain); schedule it';
 comment on function refuge.audit_head() is
@@ -1310,3 +1588,115 @@ comment on function refuge.rrf_json(uuid) is
     'a resettlement case''s Resettlement Registration Form as JSON (logged)';
 comment on function refuge.rrf_pdf(uuid) is
     'a resettlement case''s Resettlement Registration Form as PDF (logged)';
+
+
+-- 8. Personal data stays out of the server log: a duplicate document's number
+-- moves from the message to the detail (withheld from the log), and
+-- deployment_check() lists the slow-statement settings that log statement text.
+create or replace function refuge.document_row(p_individual uuid, e jsonb, p text, batch jsonb[])
+    returns jsonb
+    language plpgsql
+as $$
+declare
+    dtype text;
+    num text;
+    issuer text;
+    d1 date;
+    d2 date;
+    k text;
+    dup record;
+begin
+    perform refuge.arg_fields(e, p, array['type', 'number', 'issuing_country', 'issued_on', 'expires_on',
+                                          'status', 'original_seen', 'comment']);
+    dtype := refuge.arg_code(e, 'type', p, 'document_type', true);
+    num := refuge.arg_text(e, 'number', p, true, 60);
+    issuer := refuge.arg_code(e, 'issuing_country', p, 'country');
+    d1 := refuge.arg_date(e, 'issued_on', p);
+    d2 := refuge.arg_date(e, 'expires_on', p, false, false);
+    perform refuge.check_dates(d1, d2, p, 'issued_on', 'expires_on');
+    if coalesce(e ->> 'status', 'VALID') not in ('VALID', 'EXPIRED', 'LOST', 'CONFISCATED', 'CANCELLED') then
+        perform refuge.raise_field('22023', p || '.status', format('unknown status %s', e -> 'status'),
+                                   'one of VALID, EXPIRED, LOST, CONFISCATED, CANCELLED');
+    end if;
+    if refuge.identifier_key(num) = '' then
+        perform refuge.raise_field('22023', p || '.number', 'has no letter or digit');
+    end if;
+    k := dtype || '/' || coalesce(issuer, '') || '/' || refuge.identifier_key(num);
+    select d.id, d.individual_id, i.operation_id, i.site_id into dup
+      from refuge.document d join refuge.individual i on i.id = d.individual_id
+     where d.doc_type = dtype and coalesce(d.issuing_country, '') = coalesce(issuer, '')
+       and refuge.identifier_key(d.number) = refuge.identifier_key(num)
+     limit 1;
+    if dup.id is not null and not refuge.in_scope(dup.operation_id, dup.site_id) then
+        -- global deduplication must say that the document is held elsewhere: that
+        -- answer is a lookup across operations, committed by the logging worker
+        -- before it is given (a clerk who rolls back still leaves a trace)
+        perform refuge.log_durably(jsonb_build_object('sensitive_read', jsonb_build_array(jsonb_build_object(
+            'actor', refuge.caller(), 'kind', 'document_match', 'object_id', dup.id,
+            'individual_id', dup.individual_id, 'operation_id', dup.operation_id,
+            'purpose', 'registration refused: the document is recorded in another operation'))));
+    end if;
+    if dup.id is not null
+       or exists (select 1 from unnest(batch) b where b @> jsonb_build_object('_t', 'document', '_key', k)) then
+        -- the number goes in the detail, which the server log withholds
+        -- (extension/log_privacy.c): a document number singles a person out
+        raise exception using errcode = '23505', schema = 'refuge',
+            message = format('%s.number: this %s%s is already recorded', left(p, 200), dtype, coalesce(' issued by ' || issuer, '')),
+            detail = format('number %s', refuge.excerpt(num)),
+            hint = 'the document belongs to a registered individual; check for a double registration';
+    end if;
+    return jsonb_build_object('id', gen_random_uuid(), 'individual_id', p_individual, 'doc_type', dtype,
+        'number', num, 'issuing_country', issuer, 'issued_on', d1, 'expires_on', d2,
+        'status', coalesce(e ->> 'status', 'VALID'), 'original_seen', refuge.arg_bool(e, 'original_seen', p, false),
+        'comment', refuge.arg_text(e, 'comment', p, false, 2000), '_key', k);
+end
+$$;
+
+-- What a deployment should have set, checked: the preload, statement
+-- logging that could write personal data, background workers for logged
+-- reads, the database encoding.  README, "Deployment".
+create or replace function refuge.deployment_check()
+    returns table (setting text, value text, recommended text, ok boolean, why text)
+    language sql stable
+    set search_path = pg_catalog, pg_temp
+begin atomic
+    select 'shared_preload_libraries', case when refuge.preloaded() then 'includes refuge' else 'without refuge' end,
+           'includes refuge', refuge.preloaded(),
+           'superuser-only settings (the vault key file) hidden from the start; the vault opens only then'
+    union all
+    select 'log_statement', current_setting('log_statement'), 'none or ddl',
+           current_setting('log_statement') in ('none', 'ddl'),
+           'all and mod write every statement, personal data included, to the server log'
+    union all
+    select 'log_min_error_statement', current_setting('log_min_error_statement'), 'panic',
+           current_setting('log_min_error_statement') = 'panic',
+           'refuge hides failed API calls; other failed statements are logged with their text'
+    union all
+    select 'log_parameter_max_length_on_error', current_setting('log_parameter_max_length_on_error'), '0',
+           current_setting('log_parameter_max_length_on_error') = '0',
+           'bind values of failed statements would be logged'
+    union all
+    select 'log_min_duration_statement', current_setting('log_min_duration_statement'), '-1',
+           current_setting('log_min_duration_statement') = '-1',
+           'a statement slower than this is logged with its text and bind values, personal data included'
+    union all
+    select 'log_min_duration_sample', current_setting('log_min_duration_sample'), '-1',
+           current_setting('log_min_duration_sample') = '-1',
+           'sampled slow statements are logged with their text and bind values'
+    union all
+    select 'log_transaction_sample_rate', current_setting('log_transaction_sample_rate'), '0',
+           current_setting('log_transaction_sample_rate')::float8 = 0,
+           'every statement of a sampled transaction is logged with its text'
+    union all
+    select 'max_worker_processes', current_setting('max_worker_processes'), 'at least 8 more than the parallel workers',
+           current_setting('max_worker_processes')::integer >= current_setting('max_parallel_workers')::integer + 8,
+           'every logged read needs a background worker for a moment; none free means the read is refused'
+    union all
+    select 'idle_in_transaction_session_timeout', current_setting('idle_in_transaction_session_timeout'), '1min to 1h',
+           (select x.setting::bigint between 60000 and 3600000 from pg_catalog.pg_settings x
+             where x.name = 'idle_in_transaction_session_timeout'),
+           'refuge.seal_audit() seals only what no open transaction can still add to; a session left idle in a transaction holds the seal back'
+    union all
+    select 'server_encoding', current_setting('server_encoding'), 'UTF8', current_setting('server_encoding') = 'UTF8',
+           'names in every script; identifiers and names are checked as Unicode';
+end;
