@@ -15,7 +15,10 @@
  * writing per-row audit rows during it would collide with the restored
  * ones.  Updates and deletes are audited row by row whatever the settings.
  * The triggers are ENABLE ALWAYS, so session_replication_role does not
- * silence them either.
+ * silence them either.  In a logical replication worker (a field site's
+ * rows arriving at HQ, or HQ's at a field) rows keep the stamps they carry,
+ * and audit rows are written as each row is applied: apply fires no
+ * statement triggers.
  *
  * They are in C because they run for every row the API writes; the PL/pgSQL
  * versions cost ~90 us a row, mostly in per-row SPI and to_jsonb (which asks
@@ -42,6 +45,7 @@
 #include "utils/jsonb.h"
 #include "catalog/namespace.h"
 #include "commands/extension.h"
+#include "replication/logicalworker.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/rls.h"
@@ -109,6 +113,40 @@ CheckTriggerCall(FunctionCallInfo fcinfo, const char *name)
 /*
  * BEFORE INSERT OR UPDATE: who and when, whatever the statement said.
  */
+static bool
+NodeLocalColumn(const char *name)
+{
+	return strcmp(name, "seq") == 0 || strcmp(name, "sync_operation") == 0 ||
+		strcmp(name, "sync_shared") == 0 || strcmp(name, "sync_owner") == 0 ||
+		strcmp(name, "updated_at") == 0 || strcmp(name, "updated_by") == 0;
+}
+
+/* Does an update change only the columns each node keeps for itself? */
+static bool
+OnlyNodeLocalChange(TriggerData *trigdata)
+{
+	TupleDesc	tupdesc = RelationGetDescr(trigdata->tg_relation);
+
+	for (int i = 0; i < tupdesc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
+		bool		old_null;
+		bool		new_null;
+		Datum		old_value;
+		Datum		new_value;
+
+		if (att->attisdropped || NodeLocalColumn(NameStr(att->attname)))
+			continue;
+		old_value = heap_getattr(trigdata->tg_trigtuple, i + 1, tupdesc, &old_null);
+		new_value = heap_getattr(trigdata->tg_newtuple, i + 1, tupdesc, &new_null);
+		if (old_null != new_null)
+			return false;
+		if (!old_null && !datumIsEqual(old_value, new_value, att->attbyval, att->attlen))
+			return false;
+	}
+	return true;
+}
+
 Datum
 refuge_stamp_row(PG_FUNCTION_ARGS)
 {
@@ -129,8 +167,12 @@ refuge_stamp_row(PG_FUNCTION_ARGS)
 
 	inserting = TRIGGER_FIRED_BY_INSERT(trigdata->tg_event);
 	tuple = inserting ? trigdata->tg_trigtuple : trigdata->tg_newtuple;
-	if (BulkLoading(trigdata))
-		return PointerGetDatum(tuple);	/* a restored row keeps its stamps */
+	/* a restored or replicated row keeps its stamps, and so does a row an update script fills in */
+	if (BulkLoading(trigdata) || IsLogicalWorker() || creating_extension)
+		return PointerGetDatum(tuple);
+	/* re-routing or re-sequencing a row (what each node keeps for itself) is no edit */
+	if (!inserting && OnlyNodeLocalChange(trigdata))
+		return PointerGetDatum(tuple);
 
 	tupdesc = RelationGetDescr(trigdata->tg_relation);
 	now = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
@@ -159,14 +201,18 @@ refuge_stamp_row(PG_FUNCTION_ARGS)
 	return PointerGetDatum(tuple);
 }
 
-/* Is this one of the who/when columns that the audit does not repeat? */
+/*
+ * Is this one of the who/when columns that the audit does not repeat, or a
+ * column replication derives on each node (which operation's field sites a
+ * row is sent to)?
+ */
 static bool
 SkippedColumn(const char *name)
 {
 	for (int i = 0; i < 4; i++)
 		if (strcmp(name, audit_skip[i]) == 0)
 			return true;
-	return false;
+	return strcmp(name, "sync_operation") == 0 || strcmp(name, "sync_shared") == 0;
 }
 
 /*
@@ -428,6 +474,8 @@ static List *bulk_loads = NIL;
 /* refuge_audit_flush is inserting genuine audit rows (not a load) */
 static bool flushing = false;
 
+static void FlushPending(void);
+
 static void
 AuditXactCallback(XactEvent event, void *arg)
 {
@@ -620,6 +668,9 @@ refuge_audit_row(PG_FUNCTION_ARGS)
 		CopyUuid(&p->ind, &p->ind_null, row, tupdesc, "individual_id");
 	pending = lappend(pending, p);
 	MemoryContextSwitchTo(old);
+	/* logical replication apply fires no statement triggers: write it now */
+	if (IsLogicalWorker() && !flushing)
+		FlushPending();
 	return PointerGetDatum(NULL);
 }
 
@@ -683,6 +734,17 @@ AuditHasClass(void)
 Datum
 refuge_audit_flush(PG_FUNCTION_ARGS)
 {
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "refuge_audit_flush: not called by trigger manager");
+	if (bulk_loads != NIL)
+		FlushBulkLoads();
+	FlushPending();
+	return PointerGetDatum(NULL);
+}
+
+static void
+FlushPending(void)
+{
 	List	   *rows;
 	int			n;
 	int			i = 0;
@@ -714,12 +776,8 @@ refuge_audit_flush(PG_FUNCTION_ARGS)
 	static SPIPlanPtr plan = NULL;
 	static SPIPlanPtr plan_old = NULL;
 
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		elog(ERROR, "refuge_audit_flush: not called by trigger manager");
-	if (bulk_loads != NIL)
-		FlushBulkLoads();
 	if (pending == NIL)
-		return PointerGetDatum(NULL);
+		return;
 
 	rows = pending;
 	pending = NIL;
@@ -796,7 +854,6 @@ refuge_audit_flush(PG_FUNCTION_ARGS)
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "refuge_audit_flush: audit insert failed: %s", SPI_result_code_string(rc));
 	SPI_finish();
-	return PointerGetDatum(NULL);
 }
 
 PG_FUNCTION_INFO_V1(refuge_audit_guard);

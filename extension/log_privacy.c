@@ -24,6 +24,8 @@
  */
 #include "postgres.h"
 
+#include "replication/logicalworker.h"
+
 #include "mb/pg_wchar.h"
 #include "utils/elog.h"
 #include "utils/guc.h"
@@ -88,7 +90,12 @@ refuge_emit_log_hook(ErrorData *edata)
 	if (edata->elevel >= WARNING && !log_error_detail)
 	{
 		edata->hide_stmt = true;
-		edata->hide_ctx = true;
+		/*
+		 * A logical replication worker's context names the origin, the
+		 * table, the transaction and its LSN, which ALTER SUBSCRIPTION ...
+		 * SKIP needs; PL/pgSQL lines in it name statements, not values.
+		 */
+		edata->hide_ctx = !IsLogicalWorker();
 		if (edata->detail != NULL || edata->detail_log != NULL)
 			edata->detail_log = pstrdup("(withheld from the server log: it may carry personal data)");
 		withhold_quoted_value(edata);

@@ -20,6 +20,7 @@
 #include "image.h"
 #include "iris_type.h"
 #include "log_privacy.h"
+#include "sync.h"
 #include "vault.h"
 
 PG_MODULE_MAGIC;
@@ -53,6 +54,7 @@ _PG_init(void)
 	RefugeImageInit();
 	RefugeLogPrivacyInit();
 	RefugeDisclosureInit();
+	RefugeSyncInit();
 	MarkGUCPrefixReserved("refuge");
 }
 

@@ -199,7 +199,8 @@ grant execute on function refuge.assign_partner_staff(name, text) to refuge_admi
 
 -- What a deployment should have set, checked: the preload, statement
 -- logging that could write personal data, background workers for logged
--- reads, the database encoding.  README, "Deployment".
+-- reads, the database encoding, replication for field sites.  README,
+-- "Deployment".
 create function refuge.deployment_check()
     returns table (setting text, value text, recommended text, ok boolean, why text)
     language sql stable
@@ -243,7 +244,27 @@ begin atomic
            'refuge.seal_audit() seals only what no open transaction can still add to; a session left idle in a transaction holds the seal back'
     union all
     select 'server_encoding', current_setting('server_encoding'), 'UTF8', current_setting('server_encoding') = 'UTF8',
-           'names in every script; identifiers and names are checked as Unicode';
+           'names in every script; identifiers and names are checked as Unicode'
+    -- with field sites (README, Field sites)
+    union all
+    select 'wal_level', current_setting('wal_level'), 'logical (with field sites)',
+           current_setting('wal_level') = 'logical'
+           or not exists (select 1 from refuge.sync_node n where n.kind = 'field' and n.removed_at is null),
+           'HQ and field sites replicate with logical decoding'
+    union all
+    select 'max_slot_wal_keep_size', current_setting('max_slot_wal_keep_size'),
+           'the disk a site away may use (with field sites)',
+           current_setting('max_slot_wal_keep_size') <> '-1'
+           or not exists (select 1 from refuge.sync_node n where n.kind = 'field' and n.removed_at is null),
+           'unlimited, a site that never returns fills the disk with WAL; limited, a site away longer is re-seeded'
+    union all
+    select 'max_logical_replication_workers', current_setting('max_logical_replication_workers'),
+           'at least the field sites + 2',
+           current_setting('max_logical_replication_workers')::integer
+             >= (select count(*) from refuge.sync_node n where n.kind = 'field' and n.removed_at is null)
+                + case when exists (select 1 from refuge.sync_node n where n.kind = 'field' and n.removed_at is null)
+                       then 2 else 0 end,
+           'one apply worker per site at HQ (one at a site), more for first copies and re-seeds';
 end;
 comment on function refuge.deployment_check() is
     'the settings a refuge deployment should have (README, Deployment): value, recommendation, whether it holds, and why';

@@ -3,13 +3,16 @@
 
 -- Next k readable numbers of an operation, e.g. KEN-26-000123 (operation,
 -- year of issue, serial).  Serials come from refuge.number_seq, so concurrent
--- registrations do not wait for each other.
+-- registrations do not wait for each other.  A field site's serials start
+-- with its letters (KEN-26-A000123): unique everywhere without asking HQ.
 create function refuge.next_numbers(p_operation uuid, k integer) returns text[]
     language plpgsql volatile
 as $$
+declare
+    series text := refuge.local_series();
 begin
     -- at least six digits; never truncated (lpad would cut 1000000 to 100000)
-    return (select array_agg(format('%s-%s-%s', o.code, to_char(current_date, 'YY'),
+    return (select array_agg(format('%s-%s-%s%s', o.code, to_char(current_date, 'YY'), series,
                                     lpad(x.n::text, greatest(6, length(x.n::text)), '0')) order by g)
               from refuge.operation o,
                    lateral (select g, nextval('refuge.number_seq') as n from generate_series(1, k) g) x

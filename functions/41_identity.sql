@@ -208,6 +208,17 @@ begin
                                modalities integer, fpir double precision, scores double precision[])
               where s.fpir <= cap.target_fpir order by s.fpir, s.evidence desc limit 10 loop
         rk := rk + 1;
+        -- a field site holds only the templates of nearby operations' people:
+        -- a match with one of them is decided at HQ (refuge.global_decision)
+        if refuge.local_node() <> 'HQ' and not exists (select 1 from refuge.individual i where i.id = c.candidate_id) then
+            if rk = 1 then
+                res := res || jsonb_build_object('decision', case when c.fpir <= cap.block_fpir then 'blocked' else 'adjudication' end,
+                    'decided_at', 'HQ',
+                    'match', refuge.candidate_json(c.candidate_id, 1, c.evidence, c.modalities, c.fpir, c.scores));
+                exit;
+            end if;
+            continue;
+        end if;
         if rk = 1 and c.fpir <= cap.block_fpir then
             alert := refuge.raise_fraud_alert('duplicate_enrolment', cap.individual_id, c.candidate_id, cap.id,
                          jsonb_build_object('evidence', c.evidence, 'modalities', c.modalities, 'fpir', greatest(c.fpir, 1e-15)));
@@ -223,7 +234,9 @@ begin
         values (case_id, c.candidate_id, rk, c.evidence, c.modalities, c.fpir, c.scores);
         flagged := flagged || refuge.candidate_json(c.candidate_id, rk, c.evidence, c.modalities, c.fpir, c.scores);
     end loop;
-    if case_id is not null then
+    if res ? 'decided_at' then
+        null;
+    elsif case_id is not null then
         res := res || jsonb_build_object('decision', 'adjudication', 'case_id', case_id, 'candidates', flagged);
     elsif rk = 0 then
         perform refuge.gallery_insert(cap);

@@ -246,6 +246,10 @@ begin
             refusal := 'not_enrolled';
         elsif not v.match then
             refusal := 'verification_failed';
+        elsif (select o.assistance_waits_for_global_check from refuge.operation o where o.id = ev.operation_id)
+              and refuge.sync_decision(who.id) is distinct from 'enrolled' then
+            -- enrolled at a field site and not yet searched against everyone (or found twice)
+            refusal := 'global_check_pending';
         elsif ent.status = 'COLLECTED' then
             refusal := 'already_collected';
             select * into first from refuge.collection c where c.entitlement_id = ent.id and c.outcome = 'COLLECTED';

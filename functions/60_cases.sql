@@ -235,7 +235,7 @@ begin
     end loop;
     insert into refuge.process_case (number, module, operation_id, site_id, group_id, principal_id, state, data,
                                      due_at, opened_by)
-    select format('%s-%s-%s-%s', o.code, m.prefix, to_char(current_date, 'YY'),
+    select format('%s-%s-%s-%s%s', o.code, m.prefix, to_char(current_date, 'YY'), refuge.local_series(),
                   lpad(n::text, greatest(6, length(n::text)), '0')),
            m.code, p.operation_id, p.site_id, grp, p.id, m.initial_state, d,
            refuge.case_due(m.code, m.initial_state, d), refuge.caller()

@@ -24,11 +24,27 @@ create function refuge.audit_flush() returns trigger
     language c
     as 'MODULE_PATHNAME', 'refuge_audit_flush';
 
--- Append-only means append-only, whatever row_security says.
+-- Append-only means append-only, whatever row_security says.  Only a
+-- field site's re-seed (refuge.sync_purging, superuser only) deletes a
+-- copy of a row owned elsewhere, replication keeps a copy like its owner's,
+-- and a change of route or owner touches none of a row's content.
+create function refuge.sync_purging() returns boolean
+    language c stable as 'MODULE_PATHNAME', 'refuge_sync_purging';
+
 create function refuge.append_only() returns trigger
     language plpgsql
 as $$
 begin
+    -- the owner's copy was guarded where it was written; a copy follows it
+    if refuge.sync_applying() or (tg_op = 'DELETE' and refuge.sync_purging()) then
+        return coalesce(NEW, OLD);
+    end if;
+    -- a case moving to another operation re-routes its events, HQ takes over
+    -- the rows of a field site that closed; their content stays
+    if tg_op = 'UPDATE' and to_jsonb(NEW) - array['sync_operation', 'sync_shared', 'sync_owner', 'updated_at', 'updated_by']
+                            = to_jsonb(OLD) - array['sync_operation', 'sync_shared', 'sync_owner', 'updated_at', 'updated_by'] then
+        return NEW;
+    end if;
     raise exception using errcode = '42501',
         message = format('%s is append-only: rows are never %s', tg_table_name,
                          case tg_op when 'DELETE' then 'deleted' else 'changed' end);
