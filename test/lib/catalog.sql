@@ -140,9 +140,10 @@ select line from (
     select 'not a member ' || f.name
       from fn f where not exists (select 1 from members m where m.classid = 'pg_catalog.pg_proc'::regclass and m.objid = f.oid)
     union all
-    -- shipped rows: vocabularies, workflows, code tables (tables the install fills)
+    -- shipped rows: vocabularies, workflows, code tables (tables the install fills;
+    -- when a row was added, e.g. HQ's own node row, is the install's time)
     select 'rows ' || r.nspname || '.' || r.relname || ' ' || (xpath('//c/text()',
-               query_to_xml(format('select count(*) || '' '' || coalesce(md5(string_agg(t::text, ''|'' order by t::text)), ''-'') as c from %I.%I t',
+               query_to_xml(format('select count(*) || '' '' || coalesce(md5(string_agg((to_jsonb(t) - ''added_at'' - ''added_by'')::text, ''|'' order by (to_jsonb(t) - ''added_at'' - ''added_by'')::text)), ''-'') as c from %I.%I t',
                                    r.nspname, r.relname), false, false, '')))[1]::text
       from rel r where r.relkind::text = 'r'
 ) x

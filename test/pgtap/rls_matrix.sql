@@ -78,11 +78,22 @@ select refuge.link_case(:'rsd_k', 'process_case', :'bid_k', 'same family') is nu
 select refuge.refer_case(:'rsd_k', 'IRC', array['CASE'], 'legal aid') is not null as r2 \gset
 select refuge.request_case_transfer(:'sgbv_n', 'UGA', 'NAKIVALE', 'moved') is not null as x1 \gset
 
+-- Field-site records: requests, conflicts and global checks of both operations.
+select count(refuge.sync_record_conflict('rejected_row', 'individual', '{}', id, null, 'K1', null, null, null, 'test')) as c1
+  from refuge.operation where code in ('KEN', 'UGA') \gset
+insert into refuge.sync_change (target_node, table_name, row_key, action, operation_id)
+select 'K1', 'individual', '{}', 'DELETE', id from refuge.operation where code in ('KEN', 'UGA');
+insert into refuge.global_check (capture_id, individual_id, operation_id, field_node, decision, matched_operation_id)
+select gen_random_uuid(), gen_random_uuid(), o.id, 'K1', 'blocked', m.id
+  from refuge.operation o, refuge.operation m where o.code in ('KEN', 'UGA') and m.code in ('KEN', 'UGA');
+
 -- How each table is classified.
 create temp table access_class (tab text primary key, class text not null);
 insert into access_class
 select c.relname,
        case
+         when c.relname in ('sync_local', 'sync_node', 'sync_nearby', 'sync_table', 'sync_change', 'sync_conflict',
+                            'global_check') then 'sync'
          when exists (select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = 'shipped') then 'shared'
          when c.relname in ('operation', 'site', 'partner_organisation') then 'shared'
          when c.relname in ('staff', 'staff_assignment') then 'staff'
@@ -298,6 +309,25 @@ begin
         elsif r = 'tap_admin' then select count(*) into n from refuge.audit_log where class = 'config'; return n;
         elsif r = 'tap_bioadmin' then
             select count(*) into n from refuge.audit_log where class in ('identity', 'biometric'); return n;
+        end if;
+        return -1;
+    elsif cls = 'sync' then
+        -- field sites: node tables for those who administer; requests and conflicts (personal values)
+        -- for the operation's supervisors and administrators; global checks like enrolments
+        if t = 'sync_local' and r not in ('tap_analyst', 'tap_partner')
+           or t in ('sync_node', 'sync_nearby') and r in ('tap_admin', 'tap_sup_ken')
+           or t = 'sync_table' and r = 'tap_admin'
+           or t = 'global_check' and r = 'tap_bioadmin' then
+            execute format('select count(*) from refuge.%I', t) into n;
+            return n;
+        elsif t in ('sync_change', 'sync_conflict') and r in ('tap_admin', 'tap_sup_ken')
+              or t = 'global_check' and exists (select 1 from unnest(array['refuge_registration', 'refuge_supervisor',
+                                                  'refuge_biometrics', 'refuge_assistance']) g where pg_has_role(r, g, 'MEMBER')) then
+            execute format('select count(*) from refuge.%I x where x.operation_id in (select a.operation_id from refuge.staff_assignment a
+                             where a.role_name = %L and a.site_id is null and current_date between a.valid_from and coalesce(a.valid_to, current_date))
+                             %s', t, r,
+                           '') into n;
+            return n;
         end if;
         return -1;
     elsif cls = 'bulk' then
