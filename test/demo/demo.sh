@@ -11,7 +11,21 @@ PORT=${REFUGE_DEMO_PORT:-54330}
 
 ensure_packages
 build_install
+# logical WAL: the field-site scene replicates between two clusters
+export REFUGE_SERVER_OPTS="-c wal_level=logical -c max_wal_senders=10 -c max_replication_slots=10 ${REFUGE_SERVER_OPTS:-}"
 cluster_start demo "$PORT"
+if [ "$(psql -qXAt -c 'show wal_level')" != logical ]; then
+    as_owner "$PGBIN/pg_ctl" -D "$REFUGE_CLUSTER/data" -m fast -w stop >/dev/null
+    cluster_start demo "$PORT"
+fi
+# an earlier run's field site still replicates with this database: let it go
+if psql -qXAt -c "select 1 from pg_database where datname = 'refuge_demo'" | grep -q 1; then
+    psql -qX -d refuge_demo >/dev/null 2>&1 <<'SQL'
+select refuge.sync_drop_subscription(s.subname) from pg_subscription s
+ where s.subdbid = (select oid from pg_database where datname = current_database());
+select refuge.sync_drop_slot(slot_name) from pg_replication_slots where database = current_database();
+SQL
+fi
 
 log "creating database refuge_demo"
 PGOPTIONS="-c client_min_messages=warning" psql -qX -v ON_ERROR_STOP=1 \
@@ -345,6 +359,8 @@ if [ -f "$XSD" ]; then
 fi
 pdftotext -layout "$OUTDIR/rrf.pdf" - 2>/dev/null | grep -v '^\s*$' | head -24
 
+source test/demo/field.sh
+
 cat <<EOF
 
 The demo cluster keeps running.  Connect with:
@@ -359,6 +375,8 @@ The demo cluster keeps running.  Connect with:
     psql -h $PGHOST -p $PGPORT -U rst_ken refuge_demo         # resettlement officer, Kenya
     psql -h $PGHOST -p $PGPORT -U partner_irc refuge_demo     # partner: referred cases only
     psql -h $PGHOST -p $PGPORT -U dba refuge_demo             # warehouse DBA: snapshots
+    psql -h $FIELD_PGHOST -p $FIELD_PORT -U clerk_dadaab refuge_demo   # the field site Dadaab (its own cluster)
 
-Stop it with:  runuser -u postgres -- $PGBIN/pg_ctl -D $REFUGE_CLUSTER/data stop
+Stop them with:  runuser -u postgres -- $PGBIN/pg_ctl -D $REFUGE_CLUSTER/data stop
+                 runuser -u postgres -- $PGBIN/pg_ctl -D $FIELD_CLUSTER/data stop
 EOF
