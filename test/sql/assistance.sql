@@ -87,6 +87,31 @@ select r ->> 'decision' as decision, r -> 'verification' ->> 'modalities' as par
   from fam, lateral refuge.collect(:'dist_id', gid, second,
        jsonb_build_object('fingers', (refuge.synthetic_templates(21, 21, 7) -> 'fingers') - 9 - 8 - 7 - 6 - 5 - 4 - 3 - 2)) r
  where f = 2;
+reset role;
+
+-- an operation whose distributions wait for HQ's global check: the son's enrolment
+-- came from a field site (its capture is K1's) and HQ has not searched it yet
+select refuge.set_assistance_waits_for_global_check('KEN', true) as waits;
+set session_replication_role = replica;
+update refuge.biometric_capture set sync_owner = 'K1' where individual_id = (select second from fam where f = 2);
+reset session_replication_role;
+select refuge.global_decision(second) as son_global_decision from fam where f = 2;
+set role as_desk;
+select r ->> 'decision' as decision, r ->> 'reason' as reason
+  from fam, lateral refuge.collect(:'dist_id', gid, second, refuge.synthetic_templates(21, 21, 8)) r where f = 2;
+reset role;
+-- HQ's search finds no one else: he is enrolled, and the family's collection stands
+insert into refuge.global_check (capture_id, individual_id, operation_id, field_node, decision)
+select b.id, b.individual_id, b.operation_id, 'K1', 'enrolled' from refuge.biometric_capture b
+ where b.individual_id = (select second from fam where f = 2);
+select refuge.global_decision(second) as son_global_decision from fam where f = 2;
+set role as_desk;
+select r ->> 'decision' as decision, r ->> 'reason' as reason
+  from fam, lateral refuge.collect(:'dist_id', gid, second, refuge.synthetic_templates(21, 21, 8)) r where f = 2;
+reset role;
+select refuge.set_assistance_waits_for_global_check('KEN', false) as waits;
+set role as_desk;
+
 -- family 3 (asylum seekers) and family 4 (Dadaab) have no entitlement under this plan
 select pg_temp.err(format($q$select refuge.collect(%L, %L, %L, refuge.synthetic_templates(21, 30, 7))$q$, :'dist_id',
                           (select gid from fam where f = 3), (select pa from fam where f = 3)));
