@@ -8,8 +8,9 @@
  * would wait behind the search, registrations and case work included; so
  * the apply worker only starts this background worker
  * (refuge.sync_start_checks), which waits for the apply transaction to end
- * and then runs refuge.run_global_checks(1), one check per transaction (the
- * enrolment lock is held no longer than one search), until none is pending.
+ * and then runs refuge.sync_next_global_check(), one check per transaction
+ * (the enrolment lock is held no longer than one search), until none is
+ * pending (a check that failed waits for refuge.run_global_checks()).
  * One runs per database at a time; a capture that arrives while the last one
  * is finishing is seen by its final look, by the next start, or by a
  * scheduled refuge.run_global_checks().
@@ -81,6 +82,8 @@ run_in_transaction(const char *sql)
 	SPI_finish();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+	/* a background worker sends its statistics itself (pg_stat_user_functions, tables) */
+	pgstat_report_stat(false);
 	pgstat_report_activity(STATE_IDLE, NULL);
 	return result;
 }
@@ -119,7 +122,7 @@ refuge_global_check_main(Datum arg)
 	for (;;)
 	{
 		CHECK_FOR_INTERRUPTS();
-		if (run_in_transaction("select refuge.run_global_checks(1)::int8") > 0)
+		if (run_in_transaction("select refuge.sync_next_global_check()::int8") > 0)
 		{
 			idle_looks = 0;
 			continue;
@@ -129,5 +132,6 @@ refuge_global_check_main(Datum arg)
 			break;
 		pg_usleep(500000L);
 	}
+	pgstat_report_stat(true);
 	proc_exit(0);
 }

@@ -52,6 +52,7 @@
 
 PG_FUNCTION_INFO_V1(refuge_sync_applying);
 PG_FUNCTION_INFO_V1(refuge_sync_source);
+PG_FUNCTION_INFO_V1(refuge_sync_copying);
 PG_FUNCTION_INFO_V1(refuge_sync_as_replica);
 PG_FUNCTION_INFO_V1(refuge_sync_purging);
 PG_FUNCTION_INFO_V1(refuge_sync_subscription_ready);
@@ -99,6 +100,17 @@ refuge_sync_source(PG_FUNCTION_ARGS)
 	if (!IsLogicalWorker() || MySubscription == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(cstring_to_text(MySubscription->name));
+}
+
+/*
+ * refuge.sync_copying() returns boolean: a table synchronisation worker (a
+ * first copy or a re-seed), which copies tables in no particular order, so
+ * a row may come before the record it hangs on.
+ */
+Datum
+refuge_sync_copying(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(IsLogicalWorker() && MyLogicalRepWorker != NULL && OidIsValid(MyLogicalRepWorker->relid));
 }
 
 /*

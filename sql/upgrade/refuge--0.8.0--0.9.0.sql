@@ -744,6 +744,10 @@ comment on function refuge.sync_applying() is
 create function refuge.sync_as_replica(on_ boolean) returns void
     language c strict as 'MODULE_PATHNAME', 'refuge_sync_as_replica';
 
+-- In a table synchronisation worker (first copy, re-seed): tables arrive in no order.
+create function refuge.sync_copying() returns boolean
+    language c stable as 'MODULE_PATHNAME', 'refuge_sync_copying';
+
 -- internal: start HQ's background worker for global checks (extension/global_check.c)
 create function refuge.sync_start_checks() returns boolean
     language c as 'MODULE_PATHNAME', 'refuge_sync_start_checks';
@@ -769,6 +773,9 @@ create function refuge.sync_check_conninfo(conninfo text, field text) returns vo
     language plpgsql immutable
     set search_path = pg_catalog, refuge, pg_temp
 as $$
+declare
+    decoded text;
+    hex text;
 begin
     if conninfo is null or btrim(conninfo) = '' then
         perform refuge.raise_field('22004', field, 'is required');
@@ -776,8 +783,13 @@ begin
     if length(conninfo) > 4000 then
         perform refuge.raise_field('22001', field, format('is %s characters long (at most 4,000)', length(conninfo)));
     end if;
-    if conninfo ~* '(^|[[:space:]])password[[:space:]]*=' or conninfo ~* '^postgres(ql)?://[^/@]*:[^/@]*@'
-       or conninfo ~* '[?&]password=' then
+    -- (libpq reads keys after a quoted value without a space, and percent-decodes a URI's:
+    -- the word is refused wherever it stands, encoded or not, and so is a URI's user:password@)
+    decoded := conninfo;
+    foreach hex in array array(select distinct m[1] from regexp_matches(conninfo, '%([0-9A-Fa-f]{2})', 'g') m) loop
+        decoded := replace(decoded, '%' || hex, case when hex = '00' then '' else chr(('x' || hex)::bit(8)::integer) end);
+    end loop;
+    if lower(decoded) like '%password%' or decoded ~* '^postgres(ql)?://[^/@]*:[^/@]*@' then
         perform refuge.raise_field('22023', field,
             'must not hold a password: put it in the ~/.pgpass of the server''s operating-system user, or use a client certificate');
     end if;
@@ -1060,6 +1072,75 @@ begin atomic
        and a.attidentity = '' and a.attgenerated = '';
 end;
 
+-- At HQ, what a field site may not send, or null: a row it does not own, a
+-- row of another operation or one hanging on a record of another operation
+-- (its parent, the person it names), a move to another operation or to
+-- another parent, a change to an append-only record, templates without a
+-- capture of theirs (the global check starts from captures).
+create function refuge.sync_site_refusal(tab text, action text, new_row jsonb, old_row jsonb, src text, src_op uuid)
+    returns text
+    language plpgsql stable
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    t refuge.sync_table;
+    k text;
+    ptab text;
+    v text;
+    pop uuid;
+    n bigint;
+    local_cols constant text[] := refuge.sync_local_columns();
+begin
+    if src_op is null then
+        return 'not a field site HQ knows';
+    end if;
+    if (action <> 'INSERT' and old_row ->> 'sync_owner' is distinct from src)
+       or (action <> 'DELETE' and new_row ->> 'sync_owner' is distinct from src) then
+        return 'a row it does not own';
+    end if;
+    if action = 'INSERT' and coalesce(new_row ->> 'operation_id', new_row ->> 'sync_operation') is distinct from src_op::text then
+        return 'a row of another operation';
+    end if;
+    if action = 'UPDATE' and (new_row ->> 'operation_id') is distinct from (old_row ->> 'operation_id') then
+        return 'a move to another operation';
+    end if;
+    -- (tgtype: 8 delete, 16 update)
+    if action <> 'INSERT' and exists (select 1 from pg_catalog.pg_trigger g
+                                       where g.tgrelid = ('refuge.' || quote_ident(tab))::regclass and g.tgname = 'append_only'
+                                         and g.tgtype::integer & case when action = 'DELETE' then 8 else 16 end <> 0)
+       and (action = 'DELETE' or (new_row - local_cols) <> (old_row - local_cols)) then
+        return 'a change to an append-only record';
+    end if;
+    select * into t from refuge.sync_table x where x.table_name = tab;
+    for k, ptab in select x.k, x.p from (values (t.parent_key, t.parent_table), ('individual_id', 'individual')) x(k, p)
+                    where x.k is not null loop
+        continue when new_row is null or not (new_row ? k);
+        v := new_row ->> k;
+        continue when v is null;
+        if action = 'UPDATE' and v is distinct from old_row ->> k then
+            return format('%s changed', k);
+        end if;
+        if action = 'INSERT' then
+            execute format('select x.operation_id from refuge.%I x where x.id = $1', ptab) into pop using refuge.sync_uuid(v);
+            get diagnostics n = row_count;
+            if n = 0 and not refuge.sync_copying() then
+                return format('%s names a record HQ does not hold', k);
+            elsif n > 0 and pop is distinct from src_op then
+                return format('%s names a record of another operation', k);
+            end if;
+        end if;
+    end loop;
+    if tab in ('biometric_enrolment', 'biometric_finger', 'biometric_iris') and action <> 'DELETE'
+       and not refuge.sync_copying()
+       and not exists (select 1 from refuge.biometric_capture b
+                        where b.id = refuge.sync_uuid(new_row ->> 'capture_id')
+                          and b.individual_id::text = new_row ->> 'individual_id' and b.sync_owner = src) then
+        return 'templates without a capture of theirs from the site';
+    end if;
+    return null;
+end
+$$;
+
 -- BEFORE INSERT OR UPDATE OR DELETE on every replicated table, for rows
 -- arriving from a peer (ENABLE REPLICA).  Apply must never stop: a row that
 -- a constraint here refuses is recorded as a conflict, not applied; a row
@@ -1079,6 +1160,7 @@ declare
     src text;
     src_op uuid;
     owner_here text;
+    refusal text;
 begin
     if not refuge.sync_applying() or pg_trigger_depth() > 1 then
         return coalesce(NEW, OLD);
@@ -1096,19 +1178,16 @@ begin
             -- (derived from the parent here, as HQ routes it)
             NEW.sync_operation := OLD.sync_operation;
         end if;
-        if src_op is null
-           or (tg_op <> 'INSERT' and OLD.sync_owner is distinct from src)
-           or (tg_op <> 'DELETE' and NEW.sync_owner is distinct from src)
-           or (tg_op = 'INSERT'
-               and coalesce(to_jsonb(NEW) ->> 'operation_id', to_jsonb(NEW) ->> 'sync_operation') is distinct from src_op::text)
-           or (tg_op = 'UPDATE' and (to_jsonb(NEW) ->> 'operation_id') is distinct from (to_jsonb(OLD) ->> 'operation_id'))
-        then
+        refusal := refuge.sync_site_refusal(tg_table_name, tg_op,
+                                            case when tg_op <> 'DELETE' then to_jsonb(NEW) end,
+                                            case when tg_op <> 'INSERT' then to_jsonb(OLD) end, src, src_op);
+        if refusal is not null then
             perform refuge.sync_record_conflict('forbidden_row', tg_table_name,
                 (select jsonb_object_agg(c, to_jsonb(coalesce(NEW, OLD)) -> c) from unnest(refuge.sync_key_columns(rel)) c),
                 src_op, null, coalesce(src, '?'), null,
                 case when tg_op <> 'DELETE' then refuge.sync_row_text(rel, NEW) end, null,
-                format('field site %s may only send rows it owns of its own operation (%s %s)', coalesce(src, '?'),
-                       lower(tg_op), tg_table_name));
+                format('field site %s may only send rows it owns of its own operation: %s (%s %s)', coalesce(src, '?'),
+                       refusal, lower(tg_op), tg_table_name));
             return null;
         end if;
     end if;
@@ -1206,6 +1285,12 @@ begin
        or tab in ('sync_change', 'sync_conflict', 'global_check') then
         return format('%s is not a table a request may change', refuge.excerpt(tab));
     end if;
+    -- identity and biometric records (enrolments, templates, captures, adjudication, fraud) change
+    -- only where they are decided: a field site's request for one is refused
+    if from_node is distinct from 'HQ'
+       and exists (select 1 from refuge.audit_scope a where a.table_name = tab and a.class in ('identity', 'biometric')) then
+        return format('%s is changed only by its owner or HQ', tab);
+    end if;
     rel := ('refuge.' || quote_ident(tab))::regclass;
     -- (tgtype: 8 delete, 16 update)
     if exists (select 1 from pg_catalog.pg_trigger g where g.tgrelid = rel and g.tgname = 'append_only'
@@ -1291,11 +1376,15 @@ begin
         end if;
     end loop;
     if cardinality(apply_cols) > 0 then
-        execute format('update %s t set (%s) = (select %s from jsonb_populate_record(null::%s, $2) r) where %s',
+        -- (stamped with who asked and when it is applied: apply keeps the stamps rows carry)
+        execute format('update %s t set (%s) = (select %s from jsonb_populate_record(null::%s, $2) r)%s where %s',
                        rel, (select string_agg(quote_ident(x), ', ') from unnest(apply_cols) x),
-                       (select string_agg('r.' || quote_ident(x), ', ') from unnest(apply_cols) x),
-                       rel, refuge.sync_key_predicate(rel, 't', 1))
-          using ch.row_key, applied;
+                       (select string_agg('r.' || quote_ident(x), ', ') from unnest(apply_cols) x), rel,
+                       case when exists (select 1 from pg_catalog.pg_attribute a where a.attrelid = rel
+                                            and a.attname = 'updated_by' and not a.attisdropped)
+                            then ', updated_at = now(), updated_by = $3' else '' end,
+                       refuge.sync_key_predicate(rel, 't', 1))
+          using ch.row_key, applied, ch.requested_by;
     end if;
     if lost <> '{}' then
         perform refuge.sync_record_conflict('concurrent_change', ch.table_name, ch.row_key, ch.operation_id, ch.id,
@@ -1369,6 +1458,11 @@ begin
 end
 $$;
 
+-- A uuid from text a peer sent, or null (never an error).
+create function refuge.sync_uuid(t text) returns uuid
+    language sql immutable parallel safe
+    return case when t ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then t::uuid end;
+
 -- HQ's deduplication of an enrolment a field site made (provisionally,
 -- against the field's own gallery): the same search and decision as
 -- enrol_biometrics, against everyone enrolled anywhere, once per capture,
@@ -1397,6 +1491,8 @@ declare
     dcase uuid;
     alert uuid;
     flagged jsonb := '[]';
+    field_alert uuid;
+    field_case uuid;
 begin
     select * into cap from refuge.biometric_capture b where b.id = p_capture;
     if not found or cap.sync_owner = 'HQ' or refuge.local_node() <> 'HQ' then
@@ -1406,19 +1502,14 @@ begin
     if found then
         return decision;
     end if;
-    if cap.decision <> 'enrolled' and cap.result ->> 'decided_at' is distinct from 'HQ' then
-        -- the field blocked it or queued it against its own gallery: that stands
-        matched := coalesce((cap.result -> 'match' ->> 'individual_id')::uuid,
-                            (cap.result -> 'candidates' -> 0 ->> 'individual_id')::uuid);
-        insert into refuge.global_check (capture_id, individual_id, operation_id, field_node, decision, matched_id,
-                                         matched_operation_id, dedup_case_id, fraud_alert_id, result)
-        values (cap.id, cap.individual_id, cap.operation_id, cap.sync_owner, cap.decision, matched,
-                (select i.operation_id from refuge.individual i where i.id = matched),
-                (cap.result ->> 'case_id')::uuid, (cap.result ->> 'alert_id')::uuid,
-                jsonb_build_object('decided_by', cap.sync_owner));
-        return cap.decision;
-    end if;
     begin
+        -- a capture of someone of another operation is not the site's to send (refused on arrival too)
+        if (select i.operation_id from refuge.individual i where i.id = cap.individual_id) is distinct from cap.operation_id then
+            raise exception 'capture % names a person of another operation', cap.id;
+        end if;
+        -- what the site decided against its own gallery, and the alert or case it raised
+        field_alert := (select a.id from refuge.fraud_alert a where a.id = refuge.sync_uuid(cap.result ->> 'alert_id'));
+        field_case := (select d.id from refuge.dedup_case d where d.id = refuge.sync_uuid(cap.result ->> 'case_id'));
         pol := refuge.dedup_settings();
         select coalesce(max(e.seq), 0) into hw from refuge.biometric_enrolment e;
         gallery := refuge.gallery_size();
@@ -1439,29 +1530,44 @@ begin
          where e.individual_id = cap.individual_id;
         for c in select * from jsonb_to_recordset(scored) as s(candidate_id uuid, evidence double precision,
                                    modalities integer, fpir double precision, scores double precision[])
-                  where s.fpir <= cap.target_fpir order by s.fpir, s.evidence desc limit 10 loop
+                  where s.fpir <= pol.target_fpir order by s.fpir, s.evidence desc limit 10 loop
             rk := rk + 1;
-            if rk = 1 and c.fpir <= cap.block_fpir then
+            if rk = 1 and c.fpir <= pol.block_fpir then
                 decision := 'blocked';
                 matched := c.candidate_id;
-                alert := refuge.raise_fraud_alert('duplicate_enrolment', cap.individual_id, c.candidate_id, cap.id,
-                             jsonb_build_object('evidence', c.evidence, 'modalities', c.modalities,
-                                                'fpir', greatest(c.fpir, 1e-15), 'found_by', 'HQ global check'));
+                alert := coalesce(field_alert,
+                             refuge.raise_fraud_alert('duplicate_enrolment', cap.individual_id, c.candidate_id, cap.id,
+                                 jsonb_build_object('evidence', c.evidence, 'modalities', c.modalities,
+                                                    'fpir', greatest(c.fpir, 1e-15), 'found_by', 'HQ global check')));
                 exit;
             elsif rk = 1 then
                 decision := 'adjudication';
                 matched := c.candidate_id;
-                insert into refuge.dedup_case (capture_id, individual_id, operation_id, site_id)
-                values (cap.id, cap.individual_id, cap.operation_id, cap.site_id)
-                returning id into dcase;
+                dcase := field_case;
+                if dcase is null then
+                    insert into refuge.dedup_case (capture_id, individual_id, operation_id, site_id)
+                    values (cap.id, cap.individual_id, cap.operation_id, cap.site_id)
+                    returning id into dcase;
+                end if;
             end if;
-            insert into refuge.dedup_candidate (case_id, candidate_id, rank, evidence, modalities, fpir, scores,
-                                                sync_operation)
-            values (dcase, c.candidate_id, rk, c.evidence, c.modalities, c.fpir, c.scores, cap.operation_id);
+            -- (a case the site opened keeps the candidates it listed)
+            if dcase is distinct from field_case then
+                insert into refuge.dedup_candidate (case_id, candidate_id, rank, evidence, modalities, fpir, scores,
+                                                    sync_operation)
+                values (dcase, c.candidate_id, rk, c.evidence, c.modalities, c.fpir, c.scores, cap.operation_id);
+            end if;
             flagged := flagged || jsonb_build_object('rank', rk, 'individual_id', c.candidate_id,
                                                      'evidence', round(c.evidence::numeric, 2));
         end loop;
         decision := coalesce(decision, 'enrolled');
+        -- a site may be stricter than HQ, never laxer: what it blocked or queued stays so
+        if decision = 'enrolled' and cap.decision in ('blocked', 'adjudication') then
+            decision := cap.decision;
+            matched := coalesce(refuge.sync_uuid(cap.result -> 'match' ->> 'individual_id'),
+                                refuge.sync_uuid(cap.result -> 'candidates' -> 0 ->> 'individual_id'));
+            alert := field_alert;
+            dcase := field_case;
+        end if;
         if decision <> 'enrolled' then
             perform refuge.sync_remove_from_gallery(cap.individual_id);
         end if;
@@ -1500,6 +1606,30 @@ begin
         end if;
     end if;
     return null;
+end
+$$;
+
+-- internal to HQ's background worker: the oldest pending check that has not
+-- failed before (those wait for refuge.run_global_checks); 1 if one was decided.
+create function refuge.sync_next_global_check() returns integer
+    language plpgsql volatile
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    c uuid;
+begin
+    select b.id into c from refuge.biometric_capture b
+     where b.sync_owner <> 'HQ'
+       and not exists (select 1 from refuge.global_check g where g.capture_id = b.id)
+       and not exists (select 1 from refuge.sync_conflict k
+                        where k.kind = 'global_check' and k.status = 'OPEN' and k.row_key = jsonb_build_object('id', b.id))
+     order by b.created_at, b.id limit 1;
+    if c is null then
+        return 0;
+    end if;
+    -- (a failure is recorded as a conflict, which takes it out of this queue)
+    perform refuge.sync_global_check(c);
+    return 1;
 end
 $$;
 
@@ -2131,7 +2261,10 @@ begin
                           when tables_ready < tables_total then 'initial copy'
                           when not connected then 'disconnected'
                           else 'streaming' end;
-            detail := format('subscription %s, %s of %s tables ready', sub, tables_ready, tables_total);
+            detail := format('subscription %s, %s of %s tables ready', sub, tables_ready, tables_total)
+                      || coalesce((select format('; %s apply errors (server log: the table and the LSN)', x.apply_error_count)
+                                     from pg_catalog.pg_stat_subscription_stats x
+                                    where x.subname = sub and x.apply_error_count > 0), '');
         end if;
         return next;
     end loop;
@@ -2193,6 +2326,10 @@ begin
     if nullif(btrim(note), '') is null then
         perform refuge.raise_field('22004', 'note', 'is required: say why');
     end if;
+    -- a conflict is resolved where it was recorded (its copies elsewhere follow)
+    if c.sync_owner is distinct from refuge.local_node() then
+        perform refuge.raise_field('55000', 'conflict_id', format('conflict %s was recorded at %s: resolve it there', c.id, c.sync_owner));
+    end if;
     if c.kind = 'forbidden_row' and resolution <> 'keep' then
         perform refuge.raise_field('22023', 'resolution', 'a forbidden row is only kept out (keep)');
     end if;
@@ -2205,9 +2342,19 @@ begin
                            rel, refuge.sync_key_predicate(rel, 't', 1))
                into row_op using c.row_key;
         end if;
+        -- (apply never moves a row to another operation; retry writes a row as its sender
+        -- owns it, under the rules HQ holds a field site to)
         refusal := refuge.sync_request_refusal(c.table_name, case when resolution = 'apply' then 'UPDATE' else 'INSERT' end,
                        case when resolution = 'apply' then array(select jsonb_object_keys(coalesce(c.lost_values, '{}'))) end,
-                       c.from_node, c.operation_id, c.lost_values);
+                       case when resolution = 'apply' then null else c.from_node end, c.operation_id, c.lost_values);
+        if refusal is null and resolution = 'retry' then
+            if c.from_node = refuge.local_node() or c.lost_values ->> 'sync_owner' is distinct from c.from_node then
+                refusal := 'the row is not its sender''s';
+            elsif refuge.local_node() = 'HQ' then
+                refusal := refuge.sync_site_refusal(c.table_name, 'INSERT', c.lost_values, null, c.from_node,
+                               (select n.operation_id from refuge.sync_node n where n.code = c.from_node and n.kind = 'field'));
+            end if;
+        end if;
         if refusal is null and row_op is distinct from c.operation_id::text then
             refusal := 'the row is not of the conflict''s operation';
         end if;
@@ -2230,9 +2377,6 @@ begin
             perform refuge.raise_field('22023', 'resolution', 'retry is for replicated rows that were refused here');
         end if;
         -- as it arrived: its owner stays, and it is not sent back there
-        if c.lost_values ->> 'sync_owner' is distinct from c.from_node then
-            perform refuge.raise_field('42501', 'conflict_id', format('conflict %s cannot be retried: the row is not its sender''s', c.id));
-        end if;
         perform refuge.sync_as_replica(true);
         execute format('insert into %s overriding system value select * from jsonb_populate_record(null::%s, $1)', rel, rel)
           using c.lost_values;

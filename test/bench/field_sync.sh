@@ -254,7 +254,7 @@ wire=$(ss -tinH state established "( sport = :$K1_PORT )" | grep -o 'bytes_acked
 wait_until $((300 + FAMILIES)) "the global decisions back at the field" \
     k1 -c "select count(*) >= $exp_checks from refuge.global_check where field_node = 'K1'"
 back_s=$(since "$t0")
-# the apply worker sends its function statistics at most once a second, after a commit
+# the global-check worker sends its function statistics after each check
 read -r gc1 gt1 <<<"$(hq -c "$(fstat sync_global_check)")"
 read -r txn1 dec1 spill1 <<<"$(k1 -c "$slotstat")"
 check_ms=$(awk -v a="$gt1" -v b="$gt0" -v c="$gc1" -v d="$gc0" 'BEGIN {printf "%.0f", (c > d ? (a - b) / (c - d) : 0)}')
@@ -342,7 +342,7 @@ person.
 | outage: the same work at the field, offline | ${field_s} s ($field_dec against the field's own gallery) |
 | catch-up after the outage: until HQ holds all $exp_people field people and all $exp_checks global checks | **${catch_s} s** (${per} ms per family; every row arrived at ${rows_s} s) |
 | ratio catch-up / baseline | **$ratio** |
-| HQ's global check (refuge.sync_global_check, in the apply worker) | ${check_ms} ms per enrolment ($check_n checks): $global_dec |
+| HQ's global check (refuge.sync_global_check, in HQ's background worker) | ${check_ms} ms per enrolment ($check_n checks): $global_dec |
 | decisions back at the field | ${back_s} s after the link came back |
 | steady state: $CLIENTS pgbench clients registering at the field, ${SECONDS_RUN} s | $reg_tps families/s ($reg_n families); $samples samples, one a second |
 | lag, field WAL not yet confirmed by HQ (KiB) | p50 $lagb_p50, max $lagb_max |

@@ -327,6 +327,31 @@ is($hq->safe_psql('refuge', "select sync_owner from refuge.individual where id =
 is($hq->safe_psql('refuge', "select count(*) from refuge.sync_conflict where kind = 'forbidden_row' and from_node = 'K1'"),
 	$forbidden + 1 + $forged_checks + 2, 'each is recorded as forbidden');
 $k1->safe_psql('refuge', "set session_replication_role = replica; update refuge.individual set operation_id = (select id from refuge.operation where code = 'KEN') where id = '$k1_fams[2]'");
+# nor block another operation's person by sending a capture in their name, nor erase
+# its own append-only records at HQ
+$forbidden = $hq->safe_psql('refuge', "select count(*) from refuge.sync_conflict where kind = 'forbidden_row' and from_node = 'K1'");
+my $ids_at_hq = $hq->safe_psql('refuge', "select count(*) from refuge.biometric_identification where sync_owner = 'K1'");
+$k1->safe_psql('refuge', qq{begin; set local session_replication_role = replica;
+	insert into refuge.biometric_capture (id, individual_id, operation_id, site_id, captured_at, fingers, irises, gallery_size,
+	                                      target_fpir, block_fpir, gallery_seq, decision, result, sync_owner)
+	select gen_random_uuid(), '$hq_uga', c.operation_id, c.site_id, now(), c.fingers, c.irises, c.gallery_size, 0, 0,
+	       c.gallery_seq, 'enrolled', '{}', 'K1'
+	  from refuge.biometric_capture c where c.sync_owner = 'K1' limit 1;
+	set local refuge.sync_purging = on;
+	delete from refuge.biometric_identification where sync_owner = 'K1';
+	commit;});
+$k1->wait_for_catchup('refuge_up_k1');
+is($hq->safe_psql('refuge', "select count(*) from refuge.biometric_enrolment where individual_id = '$hq_uga'"), '1',
+	'a capture a site sends in the name of another operation\'s person blocks no one at HQ');
+is($hq->safe_psql('refuge', "select count(*) from refuge.biometric_identification where sync_owner = 'K1'"), $ids_at_hq,
+	'a site cannot erase its own append-only records at HQ');
+is($hq->safe_psql('refuge', "select count(*) from refuge.sync_conflict where kind = 'forbidden_row' and from_node = 'K1'"),
+	$forbidden + 1 + $ids_at_hq, 'both recorded as forbidden');
+$hq->psql('refuge', "select refuge.add_field_site('K1', 'host=x dbname=''refuge''password=secret')", stderr => \$err);
+like($err, qr/must not hold a password/, 'a connection string with a password is refused');
+$hq->psql('refuge', "select refuge.add_field_site('K1', 'postgresql://x/refuge?%70assword=secret')", stderr => \$err);
+like($err, qr/must not hold a password/, 'also percent-encoded');
+unlike($err, qr/secret/, 'and the error does not repeat it');
 
 # 5. K1 crashes in the middle of sending; HQ restarts in the middle of applying.
 my $script = join('', map { "select refuge.register_group(jsonb_build_object('operation', 'KEN', 'site', 'K1', 'registration_level', 'BASIC', 'population_type', 'REF', 'members', jsonb_build_array(jsonb_build_object('relationship', 'PA', 'given_name', 'Crash$_', 'sex', 'M', 'date_of_birth', '1990-01-01'))));\n" } 1 .. 400);
