@@ -381,9 +381,28 @@ begin
        and (action = 'DELETE' or (new_row - local_cols) <> (old_row - local_cols)) then
         return 'a change to an append-only record';
     end if;
+    -- conflicts that would steer HQ's own work (global checks, forbidden rows) are HQ's to record
+    if tab = 'sync_conflict' and action <> 'DELETE' and new_row ->> 'kind' in ('global_check', 'forbidden_row') then
+        return 'a conflict of a kind only HQ records';
+    end if;
     select * into t from refuge.sync_table x where x.table_name = tab;
+    -- every record the row refers to (its parent, the person, the household, the case,
+    -- the capture, the site ...) that belongs to an operation must belong to the site's
     for k, ptab in select x.k, x.p from (values (t.parent_key, t.parent_table), ('individual_id', 'individual')) x(k, p)
-                    where x.k is not null loop
+                    where x.k is not null
+                   union
+                   select a.attname::text, cr.relname::text
+                     from pg_catalog.pg_constraint c
+                     cross join lateral unnest(c.conkey, c.confkey) u(l, r)
+                     join pg_catalog.pg_attribute a on a.attrelid = c.conrelid and a.attnum = u.l
+                     join pg_catalog.pg_attribute ra on ra.attrelid = c.confrelid and ra.attnum = u.r
+                     join pg_catalog.pg_class cr on cr.oid = c.confrelid
+                    where c.conrelid = ('refuge.' || quote_ident(tab))::regclass and c.contype = 'f'
+                      and ra.attname = 'id' and c.confrelid <> c.conrelid
+                      -- (where a row points on purpose: a transfer's destination)
+                      and a.attname !~ '^to_'
+                      and exists (select 1 from pg_catalog.pg_attribute o where o.attrelid = c.confrelid
+                                     and o.attname = 'operation_id' and not o.attisdropped) loop
         continue when new_row is null or not (new_row ? k);
         v := new_row ->> k;
         continue when v is null;
@@ -400,12 +419,34 @@ begin
             end if;
         end if;
     end loop;
-    if tab in ('biometric_enrolment', 'biometric_finger', 'biometric_iris') and action <> 'DELETE'
-       and not refuge.sync_copying()
-       and not exists (select 1 from refuge.biometric_capture b
-                        where b.id = refuge.sync_uuid(new_row ->> 'capture_id')
-                          and b.individual_id::text = new_row ->> 'individual_id' and b.sync_owner = src) then
-        return 'templates without a capture of theirs from the site';
+    -- the gallery: what enters it is what a capture of the site holds, the capture HQ
+    -- searches; a template changes only with a new capture; nothing HQ refused comes back
+    if tab in ('biometric_enrolment', 'biometric_finger', 'biometric_iris') and action <> 'DELETE' then
+        if action = 'UPDATE' and new_row ->> 'capture_id' is not distinct from old_row ->> 'capture_id'
+           and ((new_row -> 'template') is distinct from (old_row -> 'template')
+                or (new_row -> 'identity_id') is distinct from (old_row -> 'identity_id')
+                or (new_row -> 'status') is distinct from (old_row -> 'status')) then
+            return 'a gallery record changed without a new capture';
+        end if;
+        if tab = 'biometric_enrolment' and action = 'INSERT'
+           and (new_row ->> 'identity_id') is distinct from (new_row ->> 'individual_id') then
+            return 'an enrolment linked to another identity (HQ links identities)';
+        end if;
+        if exists (select 1 from refuge.global_check g
+                    where g.capture_id = refuge.sync_uuid(new_row ->> 'capture_id') and g.decision <> 'enrolled') then
+            return 'templates of a capture HQ did not enrol';
+        end if;
+        if not refuge.sync_copying() and not exists (
+               select 1 from refuge.biometric_capture b
+                where b.id = refuge.sync_uuid(new_row ->> 'capture_id')
+                  and b.individual_id::text = new_row ->> 'individual_id' and b.sync_owner = src
+                  and case tab when 'biometric_finger' then exists (select 1 from unnest(b.fingers) f
+                                                                     where f::text = new_row ->> 'template')
+                               when 'biometric_iris' then exists (select 1 from unnest(b.irises) i
+                                                                   where i::text = new_row ->> 'template')
+                               else true end) then
+            return 'templates that are not those of a capture of theirs from the site';
+        end if;
     end if;
     return null;
 end
@@ -778,8 +819,11 @@ begin
             raise exception 'capture % names a person of another operation', cap.id;
         end if;
         -- what the site decided against its own gallery, and the alert or case it raised
-        field_alert := (select a.id from refuge.fraud_alert a where a.id = refuge.sync_uuid(cap.result ->> 'alert_id'));
-        field_case := (select d.id from refuge.dedup_case d where d.id = refuge.sync_uuid(cap.result ->> 'case_id'));
+        field_alert := (select a.id from refuge.fraud_alert a where a.id = refuge.sync_uuid(cap.result ->> 'alert_id')
+                           and a.operation_id = cap.operation_id and a.individual_id = cap.individual_id);
+        field_case := (select d.id from refuge.dedup_case d where d.id = refuge.sync_uuid(cap.result ->> 'case_id')
+                          and d.operation_id = cap.operation_id and d.individual_id = cap.individual_id
+                          and d.capture_id = cap.id);
         pol := refuge.dedup_settings();
         select coalesce(max(e.seq), 0) into hw from refuge.biometric_enrolment e;
         gallery := refuge.gallery_size();
@@ -892,7 +936,8 @@ begin
      where b.sync_owner <> 'HQ'
        and not exists (select 1 from refuge.global_check g where g.capture_id = b.id)
        and not exists (select 1 from refuge.sync_conflict k
-                        where k.kind = 'global_check' and k.status = 'OPEN' and k.row_key = jsonb_build_object('id', b.id))
+                        where k.kind = 'global_check' and k.status = 'OPEN' and k.sync_owner = 'HQ'
+                          and k.row_key = jsonb_build_object('id', b.id))
      order by b.created_at, b.id limit 1;
     if c is null then
         return 0;
@@ -922,7 +967,7 @@ begin
               where b.sync_owner <> 'HQ'
                 and not exists (select 1 from refuge.global_check g where g.capture_id = b.id)
               order by exists (select 1 from refuge.sync_conflict k
-                                where k.kind = 'global_check' and k.status = 'OPEN'
+                                where k.kind = 'global_check' and k.status = 'OPEN' and k.sync_owner = 'HQ'
                                   and k.row_key = jsonb_build_object('id', b.id)),
                        b.created_at
               limit max_checks loop

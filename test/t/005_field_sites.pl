@@ -347,6 +347,31 @@ is($hq->safe_psql('refuge', "select count(*) from refuge.biometric_identificatio
 	'a site cannot erase its own append-only records at HQ');
 is($hq->safe_psql('refuge', "select count(*) from refuge.sync_conflict where kind = 'forbidden_row' and from_node = 'K1'"),
 	$forbidden + 1 + $ids_at_hq, 'both recorded as forbidden');
+# nor swap a person's templates for someone else's after HQ's check, nor clear a pair
+# with another operation's person, nor take a capture out of HQ's queue
+my $fingers_at_hq = $hq->safe_psql('refuge', "select md5(string_agg(template::text, '' order by position)) from refuge.biometric_finger where individual_id = '$k1_fams[0]'");
+$k1->safe_psql('refuge', qq{begin; set local session_replication_role = replica;
+	update refuge.biometric_finger f set template = u.template from refuge.biometric_finger u
+	 where u.individual_id = '$hq_uga' and u.position = f.position and f.individual_id = '$k1_fams[0]';
+	insert into refuge.dedup_cleared_pair (individual_a, individual_b, case_id, cleared_by, sync_operation)
+	values (least('$k1_fams[1]'::uuid, '$hq_uga'::uuid), greatest('$k1_fams[1]'::uuid, '$hq_uga'::uuid), gen_random_uuid(), 'x',
+	        (select id from refuge.operation where code = 'KEN'));
+	insert into refuge.sync_conflict (kind, table_name, row_key, operation_id, from_node, error)
+	select 'global_check', 'biometric_capture', jsonb_build_object('id', c.id), c.operation_id, 'K1', 'x'
+	  from refuge.biometric_capture c where c.individual_id = '$k1_fams[2]';
+	commit;});
+$k1->wait_for_catchup('refuge_up_k1');
+is($hq->safe_psql('refuge', "select md5(string_agg(template::text, '' order by position)) from refuge.biometric_finger where individual_id = '$k1_fams[0]'"),
+	$fingers_at_hq, 'a site cannot swap a person\'s templates at HQ after the global check');
+is($hq->safe_psql('refuge', "select count(*) from refuge.dedup_cleared_pair where '$hq_uga' in (individual_a, individual_b)"), '0',
+	'nor clear a pair with another operation\'s person');
+is($hq->safe_psql('refuge', "select count(*) from refuge.sync_conflict where kind = 'global_check' and sync_owner = 'K1'"), '0',
+	'nor file a conflict that would take a capture out of HQ\'s queue');
+$k1->safe_psql('refuge', qq{begin; set local session_replication_role = replica;
+	update refuge.biometric_finger f set template = u.template from refuge.biometric_capture c, unnest(c.fingers) u(template)
+	 where c.id = f.capture_id and f.individual_id = '$k1_fams[0]' and refuge.fingerprint_position(u.template) = f.position;
+	commit;});
+
 $hq->psql('refuge', "select refuge.add_field_site('K1', 'host=x dbname=''refuge''password=secret')", stderr => \$err);
 like($err, qr/must not hold a password/, 'a connection string with a password is refused');
 $hq->psql('refuge', "select refuge.add_field_site('K1', 'postgresql://x/refuge?%70assword=secret')", stderr => \$err);
