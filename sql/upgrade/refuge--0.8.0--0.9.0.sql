@@ -989,6 +989,20 @@ begin
     if OLD.sync_owner = me then
         return coalesce(NEW, OLD);
     end if;
+    -- a record that has left its owner's operation (a transfer accepted at HQ) is HQ's
+    -- from now on: its old site neither changes nor hears of it any more
+    if me = 'HQ' and tg_op = 'UPDATE' then
+        if tg_argv[0] = 'operation_id' then
+            op := NEW.operation_id;
+        else
+            op := NEW.sync_operation;
+        end if;
+        if (select n.operation_id from refuge.sync_node n where n.code = OLD.sync_owner and n.kind = 'field')
+           is distinct from op then
+            NEW.sync_owner := 'HQ';
+            return NEW;
+        end if;
+    end if;
     -- owned elsewhere
     if tg_argv[0] = 'operation_id' then
         op := OLD.operation_id;
@@ -1104,6 +1118,25 @@ begin
     if action = 'UPDATE' and (new_row ->> 'operation_id') is distinct from (old_row ->> 'operation_id') then
         return 'a move to another operation';
     end if;
+    -- a record that has left the site's operation (a transfer HQ accepted) is no longer its to change
+    if action <> 'INSERT' and coalesce(old_row ->> 'operation_id', old_row ->> 'sync_operation') is distinct from src_op::text then
+        return 'a record of another operation';
+    end if;
+    -- a capture is what HQ searches: its person and templates never change, and it holds
+    -- no more than a person has
+    if tab = 'biometric_capture' then
+        if action = 'UPDATE' and ((new_row -> 'fingers') is distinct from (old_row -> 'fingers')
+                                  or (new_row -> 'irises') is distinct from (old_row -> 'irises')
+                                  or (new_row -> 'individual_id') is distinct from (old_row -> 'individual_id')) then
+            return 'a capture changed after it was taken';
+        end if;
+        if action = 'INSERT' and (coalesce(jsonb_array_length(case when jsonb_typeof(new_row -> 'fingers') = 'array'
+                                                                     then new_row -> 'fingers' end), 0) > 10
+                                  or coalesce(jsonb_array_length(case when jsonb_typeof(new_row -> 'irises') = 'array'
+                                                                     then new_row -> 'irises' end), 0) > 2) then
+            return 'a capture of more than 10 fingers or 2 irises';
+        end if;
+    end if;
     -- (tgtype: 8 delete, 16 update)
     if action <> 'INSERT' and exists (select 1 from pg_catalog.pg_trigger g
                                        where g.tgrelid = ('refuge.' || quote_ident(tab))::regclass and g.tgname = 'append_only'
@@ -1166,7 +1199,8 @@ begin
                     where g.capture_id = refuge.sync_uuid(new_row ->> 'capture_id') and g.decision <> 'enrolled') then
             return 'templates of a capture HQ did not enrol';
         end if;
-        if not refuge.sync_copying() and not exists (
+        -- (also while tables are copied: HQ keeps a site's captures through a re-seed)
+        if not exists (
                select 1 from refuge.biometric_capture b
                 where b.id = refuge.sync_uuid(new_row ->> 'capture_id')
                   and b.individual_id::text = new_row ->> 'individual_id' and b.sync_owner = src
@@ -1201,6 +1235,7 @@ declare
     src text;
     src_op uuid;
     owner_here text;
+    row_here jsonb;
     refusal text;
 begin
     if not refuge.sync_applying() or pg_trigger_depth() > 1 then
@@ -1264,11 +1299,23 @@ begin
         execute format('select exists (select 1 from %s t where %s)', rel,
                        (select string_agg(format('t.%1$I = ($1).%1$I', c), ' and ') from unnest(keys) c))
            into here using NEW;
-        -- (a row sent again replaces HQ's copy only if the site owns that copy)
+        -- (a row sent again replaces HQ's copy only if the site owns that copy, and
+        -- only as the site could change it)
         if here and src is not null then
-            execute format('select t.sync_owner from %s t where %s', rel,
+            execute format('select t.sync_owner, to_jsonb(t) from %s t where %s', rel,
                            (select string_agg(format('t.%1$I = ($1).%1$I', c), ' and ') from unnest(keys) c))
-               into owner_here using NEW;
+               into owner_here, row_here using NEW;
+            if owner_here = src then
+                refusal := refuge.sync_site_refusal(tg_table_name, 'UPDATE', to_jsonb(NEW), row_here, src, src_op);
+                if refusal is not null then
+                    perform refuge.sync_record_conflict('forbidden_row', tg_table_name,
+                        (select jsonb_object_agg(c, to_jsonb(NEW) -> c) from unnest(keys) c), src_op, null, src, null,
+                        refuge.sync_row_text(rel, NEW), null,
+                        format('field site %s may only send rows it owns of its own operation: %s (insert %s over the row here)',
+                               src, refusal, tg_table_name));
+                    return null;
+                end if;
+            end if;
             if owner_here is distinct from src then
                 perform refuge.sync_record_conflict('forbidden_row', tg_table_name,
                     (select jsonb_object_agg(c, to_jsonb(NEW) -> c) from unnest(keys) c), src_op, null, src, null,
@@ -1885,6 +1932,11 @@ begin
     perform pg_catalog.set_config('session_replication_role', 'replica', true);
     perform pg_catalog.set_config('refuge.sync_purging', 'on', true);
     for t in select x.table_name from refuge.sync_table x where x.kind = 'personal' order by x.table_name desc loop
+        -- HQ keeps a site's append-only records and captures through a re-seed (the copy
+        -- may add to them, not rewrite them)
+        continue when owner_is is not null
+                      and exists (select 1 from pg_catalog.pg_trigger g
+                                   where g.tgrelid = ('refuge.' || quote_ident(t))::regclass and g.tgname = 'append_only');
         if owner_is is not null then
             execute format('delete from refuge.%I where sync_owner = $1', t) using owner_is;
         else

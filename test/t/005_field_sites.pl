@@ -371,6 +371,18 @@ $k1->safe_psql('refuge', qq{begin; set local session_replication_role = replica;
 	update refuge.biometric_finger f set template = u.template from refuge.biometric_capture c, unnest(c.fingers) u(template)
 	 where c.id = f.capture_id and f.individual_id = '$k1_fams[0]' and refuge.fingerprint_position(u.template) = f.position;
 	commit;});
+my $capture_at_hq = $hq->safe_psql('refuge', "select md5(fingers::text) from refuge.biometric_capture where individual_id = '$k1_fams[0]'");
+$k1->safe_psql('refuge', qq{begin; set local session_replication_role = replica;
+	update refuge.biometric_capture c set fingers = (select array_agg(u.template order by u.position)
+	       from refuge.biometric_finger u where u.individual_id = '$hq_uga') where c.individual_id = '$k1_fams[0]';
+	commit;});
+$k1->wait_for_catchup('refuge_up_k1');
+is($hq->safe_psql('refuge', "select md5(fingers::text) from refuge.biometric_capture where individual_id = '$k1_fams[0]'"),
+	$capture_at_hq, 'nor rewrite a capture after HQ searched it');
+$k1->safe_psql('refuge', qq{begin; set local session_replication_role = replica;
+	update refuge.biometric_capture c set fingers = (select array_agg(f.template order by f.position)
+	       from refuge.biometric_finger f where f.individual_id = '$k1_fams[0]') where c.individual_id = '$k1_fams[0]';
+	commit;});
 
 $hq->psql('refuge', "select refuge.add_field_site('K1', 'host=x dbname=''refuge''password=secret')", stderr => \$err);
 like($err, qr/must not hold a password/, 'a connection string with a password is refused');
