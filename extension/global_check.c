@@ -100,6 +100,8 @@ refuge_global_check_main(Datum arg)
 	BackgroundWorkerInitializeConnectionByOid(DatumGetObjectId(arg), InvalidOid, 0);
 	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_SESSION);
 	SetConfigOption("lock_timeout", "60s", PGC_SUSET, PGC_S_SESSION);
+	/* no single check may hold the queue (or the enrolment lock) for long */
+	SetConfigOption("statement_timeout", "10min", PGC_SUSET, PGC_S_SESSION);
 
 	/* the transaction that brought the capture first */
 	if (TransactionIdIsValid(xid))

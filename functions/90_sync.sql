@@ -452,6 +452,16 @@ begin
             end if;
         end if;
     end loop;
+    -- a case's link names a record by kind: that record too
+    if tab = 'case_link' and action <> 'DELETE'
+       and new_row ->> 'kind' in ('process_case', 'fraud_alert', 'fraud_case', 'dedup_case', 'collection') then
+        execute format('select x.operation_id from refuge.%I x where x.id = $1', new_row ->> 'kind')
+           into pop using refuge.sync_uuid(new_row ->> 'linked_id');
+        get diagnostics n = row_count;
+        if n > 0 and pop is distinct from src_op then
+            return 'linked_id names a record of another operation';
+        end if;
+    end if;
     -- the gallery: what enters it is what a capture of the site holds, the capture HQ
     -- searches; a template changes only with a new capture; nothing HQ refused comes back
     if tab in ('biometric_enrolment', 'biometric_finger', 'biometric_iris') and action <> 'DELETE' then
@@ -939,7 +949,8 @@ begin
                 jsonb_build_object('gallery_size', gallery, 'candidates_compared', cardinality(cands) + cardinality(late),
                                    'candidates', flagged));
         return decision;
-    exception when others then
+    -- (a search cut short by the worker's statement_timeout is recorded like any failure)
+    exception when others or query_canceled then
         perform refuge.sync_record_conflict('global_check', 'biometric_capture', jsonb_build_object('id', cap.id),
                                             cap.operation_id, null, cap.sync_owner, null, null, null,
                                             format('%s: %s', sqlstate, sqlerrm));
