@@ -67,13 +67,14 @@ is($node->safe_psql('postgres', q{
 	'refuge-nightly-snapshot@refuge_db/scheduler refuge-overdue@refuge_db/scheduler refuge-seal-audit@refuge_db/scheduler',
 	'three jobs are scheduled in the refuge database as the scheduler login');
 
-# the every-minute seal runs under pg_cron (at most two minutes)
+# the every-minute seal runs under pg_cron (at most two minutes; a run is 'starting',
+# then 'running', then 'succeeded' or 'failed')
 my $status = '';
 for (1 .. 240)
 {
 	$status = $node->safe_psql('postgres', q{
 		select string_agg(distinct d.status, ',') from cron.job_run_details d join cron.job j using (jobid)
-		 where j.jobname = 'refuge-seal-audit' and d.status <> 'running'});
+		 where j.jobname = 'refuge-seal-audit' and d.status not in ('starting', 'running')});
 	last if $status ne '';
 	usleep(500_000);
 }
