@@ -356,6 +356,17 @@ begin atomic
        and a.attidentity = '' and a.attgenerated = '';
 end;
 
+-- Does an append-only trigger guard the table against this action (UPDATE
+-- or DELETE)?  (tgtype: 8 delete, 16 update)
+create function refuge.sync_append_only(tab text, action text) returns boolean
+    language sql stable
+    set search_path = pg_catalog, pg_temp
+begin atomic
+    select exists (select 1 from pg_catalog.pg_trigger g
+                    where g.tgrelid = ('refuge.' || quote_ident(tab))::regclass and g.tgname = 'append_only'
+                      and g.tgtype::integer & case when action = 'DELETE' then 8 else 16 end <> 0);
+end;
+
 -- At HQ, what a field site may not send, or null: a row it does not own, a
 -- row of another operation or one hanging on a record of another operation
 -- (its parent, the person it names), a move to another operation or to
@@ -407,10 +418,7 @@ begin
             return 'a capture of more than 10 fingers or 2 irises';
         end if;
     end if;
-    -- (tgtype: 8 delete, 16 update)
-    if action <> 'INSERT' and exists (select 1 from pg_catalog.pg_trigger g
-                                       where g.tgrelid = ('refuge.' || quote_ident(tab))::regclass and g.tgname = 'append_only'
-                                         and g.tgtype::integer & case when action = 'DELETE' then 8 else 16 end <> 0)
+    if action <> 'INSERT' and refuge.sync_append_only(tab, action)
        and (action = 'DELETE' or (new_row - local_cols) <> (old_row - local_cols)) then
         return 'a change to an append-only record';
     end if;
@@ -514,7 +522,6 @@ declare
     keys text[];
     src text;
     src_op uuid;
-    owner_here text;
     row_here jsonb;
     refusal text;
 begin
@@ -576,32 +583,24 @@ begin
             NEW.seq := nextval('refuge.biometric_enrolment_seq');
         end if;
         keys := refuge.sync_key_columns(rel);
-        execute format('select exists (select 1 from %s t where %s)', rel,
+        execute format('select to_jsonb(t) from %s t where %s', rel,
                        (select string_agg(format('t.%1$I = ($1).%1$I', c), ' and ') from unnest(keys) c))
-           into here using NEW;
+           into row_here using NEW;
+        here := row_here is not null;
         -- (a row sent again replaces HQ's copy only if the site owns that copy, and
         -- only as the site could change it)
         if here and src is not null then
-            execute format('select t.sync_owner, to_jsonb(t) from %s t where %s', rel,
-                           (select string_agg(format('t.%1$I = ($1).%1$I', c), ' and ') from unnest(keys) c))
-               into owner_here, row_here using NEW;
-            if owner_here = src then
+            if row_here ->> 'sync_owner' is distinct from src then
+                refusal := 'the row here is not its own';
+            else
                 refusal := refuge.sync_site_refusal(tg_table_name, 'UPDATE', to_jsonb(NEW), row_here, src, src_op);
-                if refusal is not null then
-                    perform refuge.sync_record_conflict('forbidden_row', tg_table_name,
-                        (select jsonb_object_agg(c, to_jsonb(NEW) -> c) from unnest(keys) c), src_op, null, src, null,
-                        refuge.sync_row_text(rel, NEW), null,
-                        format('field site %s may only send rows it owns of its own operation: %s (insert %s over the row here)',
-                               src, refusal, tg_table_name));
-                    return null;
-                end if;
             end if;
-            if owner_here is distinct from src then
+            if refusal is not null then
                 perform refuge.sync_record_conflict('forbidden_row', tg_table_name,
                     (select jsonb_object_agg(c, to_jsonb(NEW) -> c) from unnest(keys) c), src_op, null, src, null,
                     refuge.sync_row_text(rel, NEW), null,
-                    format('field site %s may only send rows it owns of its own operation (insert %s: the row here is not its own)',
-                           src, tg_table_name));
+                    format('field site %s may only send rows it owns of its own operation: %s (insert %s over the row here)',
+                           src, refusal, tg_table_name));
                 return null;
             end if;
         end if;
@@ -660,9 +659,7 @@ begin
         return format('%s is changed only by its owner or HQ', tab);
     end if;
     rel := ('refuge.' || quote_ident(tab))::regclass;
-    -- (tgtype: 8 delete, 16 update)
-    if exists (select 1 from pg_catalog.pg_trigger g where g.tgrelid = rel and g.tgname = 'append_only'
-                  and g.tgtype::integer & case when action = 'DELETE' then 8 else 16 end <> 0) then
+    if refuge.sync_append_only(tab, action) then
         return format('%s is append-only', tab);
     end if;
     foreach c in array coalesce(cols, '{}') loop
@@ -1215,9 +1212,7 @@ begin
     for t in select x.table_name from refuge.sync_table x where x.kind = 'personal' order by x.table_name desc loop
         -- HQ keeps a site's append-only records and captures through a re-seed (the copy
         -- may add to them, not rewrite them)
-        continue when owner_is is not null
-                      and exists (select 1 from pg_catalog.pg_trigger g
-                                   where g.tgrelid = ('refuge.' || quote_ident(t))::regclass and g.tgname = 'append_only');
+        continue when owner_is is not null and refuge.sync_append_only(t, 'DELETE');
         if owner_is is not null then
             execute format('delete from refuge.%I where sync_owner = $1', t) using owner_is;
         else
