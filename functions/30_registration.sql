@@ -994,6 +994,7 @@ begin
         end if;
         cur.status_reason := refuge.arg_text(changes, 'status_reason', 'changes', false, 500);
     end if;
+    perform refuge.status_context(jsonb_strip_nulls(jsonb_build_object('source', 'UPDATE', 'reason', cur.status_reason)));
     update refuge.individual i set
         given_name = r.given_name, middle_name = r.middle_name, family_name = r.family_name,
         second_family_name = r.second_family_name, maiden_name = r.maiden_name,
@@ -1007,6 +1008,7 @@ begin
         registration_level = r.registration_level, arrival_date = r.arrival_date,
         status = cur.status, status_date = cur.status_date, status_reason = cur.status_reason
      where i.id = cur.id;
+    perform refuge.status_context(null);
     perform refuge.write_collections(cur.id, changes, 'changes');
     return jsonb_build_object('individual_id', cur.id, 'number', cur.number,
                               'fields', (select jsonb_agg(k order by k) from jsonb_object_keys(changes) k));
@@ -1125,14 +1127,12 @@ begin
            decided_by = refuge.caller(), decided_at = now(), decision_comment = comment
      where x.id = ch.id;
     if approve then
-        update refuge.individual i
-           set status = ch.to_status,
-               status_date = case when ch.to_status <> cur.status then current_date else i.status_date end,
-               status_reason = case when ch.to_status <> cur.status then ch.reason else i.status_reason end,
-               population_type = ch.to_population_type,
-               population_type_date = case when ch.to_population_type <> cur.population_type then current_date
-                                           else i.population_type_date end
-         where i.id = cur.id;
+        perform refuge.set_individual_status(cur, ch.to_status, ch.to_population_type, ch.reason, 'STATUS_CHANGE',
+            ch.id, refuge.caller(), ch.effective_date,
+            case when ch.to_population_type = 'REF' and cur.population_type <> 'REF' then ch.legal_basis end,
+            case when ch.to_population_type = 'REF' and cur.population_type <> 'REF'
+                 then (select o.rsd_authority from refuge.operation o where o.id = cur.operation_id) end,
+            ch.requested_by);
     end if;
     return jsonb_build_object('change_id', ch.id, 'number', cur.number,
                               'decision', case when approve then 'approved' else 'rejected' end);

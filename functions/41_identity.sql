@@ -515,10 +515,8 @@ begin
     insert into refuge.biometric_enrolment (individual_id, identity_id, operation_id, site_id, capture_id, status)
     values (subject.id, identity, cap.operation_id, cap.site_id, cap.id, 'MERGED');
     -- the duplicate record stays, closed, with everything attached to it
-    update refuge.individual i
-       set status = 'DUPLICATE', status_date = current_date,
-           status_reason = format('merged into %s (adjudication case %s)', target.number, c.id)
-     where i.id = subject.id;
+    perform refuge.set_individual_status(subject, 'DUPLICATE', null,
+        format('merged into %s (adjudication case %s)', target.number, c.id), 'ADJUDICATION', c.id, refuge.caller());
     if membership.id is not null then
         update refuge.group_membership m
            set valid_to = now(), end_reason = 'MERGE', comment = format('duplicate of %s', target.number)

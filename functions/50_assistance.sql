@@ -240,6 +240,11 @@ begin
        and not exists (select 1 from refuge.collector c where c.group_id = ent.group_id and c.individual_id = who.id
                         and c.valid_from <= current_date and (c.valid_to is null or c.valid_to >= current_date)) then
         refusal := 'not_authorised';
+    elsif ent.status = 'CANCELLED' then
+        -- nobody of the family is active any more (departed, deceased, closed)
+        refusal := 'entitlement_cancelled';
+    elsif who.status <> 'ACTIVE' then
+        refusal := 'collector_not_active';
     else
         v := refuge.verify_person(who, p.fingers, p.irises, ev.site_id, 'collection', p.device);
         if v.identity_id is null then

@@ -290,6 +290,7 @@ declare
     newdata jsonb;
     target refuge.workflow_state;
     r refuge.process_case;
+    changed integer;
 begin
     if c.module = 'VULNERABILITY' and d ? 'answers' then
         -- the score reads the members' specific needs: logged first, rollback or not
@@ -308,8 +309,11 @@ begin
     -- a missed deadline of the state left behind is no longer pending
     update refuge.case_alert a set acknowledged_by = refuge.caller(), acknowledged_at = now()
      where a.case_id = c.id and a.kind = 'OVERDUE' and a.acknowledged_at is null;
+    -- the decision's effect on the members' status and legal standing
+    changed := refuge.apply_status_rules(r, t.action, newdata, p_actor, p_approval);
     return jsonb_build_object('case_id', r.id, 'number', r.number, 'status', 'done', 'action', t.action,
-                              'from_state', c.state, 'state', r.state, 'closed', r.closed, 'due_at', r.due_at);
+                              'from_state', c.state, 'state', r.state, 'closed', r.closed, 'due_at', r.due_at)
+           || case when changed > 0 then jsonb_build_object('records_changed', changed) else '{}' end;
 end
 $$;
 

@@ -56,26 +56,35 @@ begin
         select gm.individual_id, gm.group_id, gm.relationship
           from refuge.group_membership gm
          where gm.valid_from <= $3 and (gm.valid_to is null or gm.valid_to > $3)),
+    -- status and population type on the day (a back-dated snapshot counts
+    -- people as they were, not as they are)
+    state as (
+        select h.individual_id, h.status, h.population_type
+          from refuge.status_history h
+         where h.valid_from <= $2 and (h.valid_to is null or h.valid_to > $2)),
     household as (
-        select m.group_id, count(*) filter (where i.status = 'ACTIVE') as size,
+        select m.group_id, count(*) filter (where coalesce(st.status, i.status) = 'ACTIVE') as size,
                min(i.sex) filter (where m.relationship = 'PA') as pa_sex,
-               min(i.population_type) filter (where m.relationship = 'PA') as pa_type,
+               min(coalesce(st.population_type, i.population_type)) filter (where m.relationship = 'PA') as pa_type,
                min(extract(year from age($2, i.date_of_birth))::integer) filter (where m.relationship = 'PA') as pa_years
           from member m join refuge.individual i on i.id = m.individual_id
+          left join state st on st.individual_id = i.id
          group by m.group_id),
     person as (
         select i.*, o.code as op_code, o.country as op_country, s.code as site_code, m.group_id, m.relationship,
-               extract(year from age($2, i.date_of_birth))::integer as years
+               extract(year from age($2, i.date_of_birth))::integer as years,
+               coalesce(st.status, i.status) as day_status, coalesce(st.population_type, i.population_type) as day_type
           from refuge.individual i
           join refuge.operation o on o.id = i.operation_id
           join refuge.site s on s.id = i.site_id
           left join member m on m.individual_id = i.id
+          left join state st on st.individual_id = i.id
          where i.created_at <= $3),
     ind as (
         insert into refuge_warehouse.%1$I
         select $1, refuge.pseudonym($4, p.id), refuge.pseudonym($4, p.group_id), p.op_code, p.op_country, p.site_code,
-               p.sex, p.years, coalesce(b.code, 'unknown'), p.population_type, p.origin_country, p.relationship,
-               p.registration_date, p.arrival_date, p.status, coalesce(nd.needs, '{}'), e.status
+               p.sex, p.years, coalesce(b.code, 'unknown'), p.day_type, p.origin_country, p.relationship,
+               p.registration_date, p.arrival_date, p.day_status, coalesce(nd.needs, '{}'), e.status
           from person p
           left join refuge.age_bracket b on b.profile = 'STD' and p.years >= b.min_age
                                         and (b.max_age is null or p.years <= b.max_age)

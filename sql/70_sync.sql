@@ -270,7 +270,8 @@ comment on column refuge.operation.assistance_waits_for_global_check is
     'a collection at a field site needs the collector''s enrolment confirmed by HQ''s global search (refuge.global_decision)';
 alter table refuge.collection drop constraint collection_refusal_check;
 alter table refuge.collection add constraint collection_refusal_check
-    check (refusal in ('not_authorised', 'verification_failed', 'not_enrolled', 'already_collected', 'global_check_pending'));
+    check (refusal in ('not_authorised', 'verification_failed', 'not_enrolled', 'already_collected', 'global_check_pending',
+                       'entitlement_cancelled', 'collector_not_active'));
 
 -- Policies: the node tables are read by staff who administer; conflicts and
 -- requests (they hold personal values) by supervisors and administrators of

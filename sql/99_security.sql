@@ -146,6 +146,8 @@ begin
         ('staff', array['none'], true),
         ('staff_assignment', array['self'], true),
         ('status_change', array['self'], true),
+        ('status_history', array['self'], false),
+        ('status_rule', array['none'], false),
         ('vault_access', array['individual'], false),
         ('vulnerability_factor', array['none'], false),
         ('workflow_state', array['none'], false),

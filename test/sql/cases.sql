@@ -202,8 +202,6 @@ select refuge.decide_approval((select id from refuge.case_approval where case_id
 reset role;
 set role cs_rst;
 select refuge.transition_case(:'rst', 'STATE_ACCEPT', jsonb_build_object('state_decision_on', current_date)) ->> 'state';
-select refuge.transition_case(:'rst', 'CONFIRM_DEPARTURE', jsonb_build_object('departure_date', current_date)) ->> 'state';
-select string_agg(action, ' > ' order by id) as history from refuge.case_event where case_id = :'rst';
 reset role;
 
 -- assignment, flags and overdue alerts (rows + NOTIFY)
@@ -388,6 +386,14 @@ select pg_temp.err('select refuge.verify_audit(1, null)');
 set role cs_rsd1;
 select pg_temp.err('select refuge.verify_audit()');
 reset role;
+
+-- family 2 departs for resettlement (last: its members' other cases come
+-- first); the departure closes the case's members' records (lifecycle suite)
+set role cs_rst;
+select refuge.transition_case(:'rst', 'CONFIRM_DEPARTURE', jsonb_build_object('departure_date', current_date)) ->> 'state';
+select string_agg(action, ' > ' order by id) as history from refuge.case_event where case_id = :'rst';
+reset role;
+select i.status, i.status_reason from refuge.individual i where i.id in (select pa from fam where f = 2);
 
 -- a workflow definition the engine could not run is refused
 select pg_temp.err($q$insert into refuge.workflow_transition (module, action, from_state, to_state, label, fields)
