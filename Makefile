@@ -10,8 +10,8 @@ EXTVERSION  = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" $(EXTENSION).c
 
 MODULE_big  = $(EXTENSION)
 OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard extension/*.c matcher/*.c)))
-PG_CPPFLAGS = -I$(srcdir)/extension -I$(srcdir)/matcher -DREFUGE_VERSION='"$(EXTVERSION)"'
-SHLIB_LINK += -lcrypto -lhpdf -lpng16 -ljpeg -licui18n -licuuc
+PG_CPPFLAGS = -I$(srcdir)/extension -I$(srcdir)/matcher -I/usr/include/fribidi -DREFUGE_VERSION='"$(EXTVERSION)"'
+SHLIB_LINK += -lcrypto -lhpdf -lpng16 -ljpeg -licui18n -licuuc -lqrencode -lfribidi
 
 SOURCES     = $(shell grep -v '^\#' sql/manifest)
 DATA        = $(wildcard sql/upgrade/$(EXTENSION)--*.sql)

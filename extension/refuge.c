@@ -51,10 +51,12 @@ _PG_init(void)
 	RefugeFingerprintIndexInit();
 	RefugeIdentityInit();
 	RefugeVaultInit();
+	RefugeDocumentKeyInit();
 	RefugeImageInit();
 	RefugeLogPrivacyInit();
 	RefugeDisclosureInit();
 	RefugeSyncInit();
+	RefugePdfInit();
 	MarkGUCPrefixReserved("refuge");
 }
 

@@ -11,6 +11,10 @@ extern int	RefugeHexValue(char c);
 /* loaded by shared_preload_libraries?  (an error unless) */
 extern bool RefugePreloaded;
 extern void RefugeRequirePreload(const char *what);
+extern void RefugeDocumentKeyInit(void);
+
+/* the settings of printed documents (pdf_text.c) */
+extern void RefugePdfInit(void);
 
 /*
  * Marks an error as the API's own (schema "refuge"), like refuge.raise_field:

@@ -10,7 +10,8 @@ PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 # Debian packages the build, the tests and the demo need.
 REFUGE_PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-15-postgis-3 postgresql-15-pgtap
  libtap-parser-sourcehandler-pgtap-perl libipc-run-perl libssl-dev libhpdf-dev clang libclang-rt-14-dev
- libxml2-utils poppler-utils iso-codes make gcc postgresql-15-cron libpng-dev libjpeg-dev libicu-dev python3"
+ libxml2-utils poppler-utils iso-codes make gcc postgresql-15-cron libpng-dev libjpeg-dev libicu-dev python3
+ libqrencode-dev libfribidi-dev fonts-noto-core zbar-tools"
 
 log() { printf '== %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
