@@ -826,7 +826,7 @@ begin
     perform refuge.authorize('refuge_registration', 'register_group');
     perform refuge.arg_fields(payload, 'payload', array['request_id', 'operation', 'site', 'registration_date',
         'arrival_date', 'registration_level', 'population_type', 'origin_country', 'flight_legs', 'addresses',
-        'members']);
+        'members', 'pre_registration']);
     req := refuge.arg_uuid(payload, 'request_id', 'payload');
     select o.id into op_id from refuge.operation o
      where o.code = refuge.arg_text(payload, 'operation', 'payload', true, 10) and o.active;
@@ -887,6 +887,21 @@ begin
     perform refuge.insert_rows(rows);
     results := (select jsonb_agg(x.r - '_t' order by x.ord) from unnest(rows) with ordinality x(r, ord)
                  where x.r ->> '_t' = '_result');
+    -- each member holds what the registration level requires
+    for i in 0 .. n - 1 loop
+        perform refuge.require_level((results -> i ->> 'individual_id')::uuid, format('payload.members[%s]', i));
+    end loop;
+    -- a group pre-registered by head count: its token is used up
+    if payload ? 'pre_registration' then
+        update refuge.pre_registration p set group_id = gid, registered_at = now()
+         where p.token = refuge.arg_text(payload, 'pre_registration', 'payload', true, 30)
+           and p.operation_id = op_id and p.group_id is null;
+        if not found then
+            perform refuge.raise_field('P0002', 'payload.pre_registration',
+                format('no unused pre-registration token %s in operation %s', refuge.excerpt(payload ->> 'pre_registration'),
+                       payload ->> 'operation'));
+        end if;
+    end if;
     return refuge.finish_request(req, jsonb_build_object(
         'request_id', req, 'group_id', gid, 'group_number', numbers[1], 'members', results));
 end
@@ -943,6 +958,8 @@ begin
     rows := refuge.member_rows(g.id, g.operation_id, g.site_id, member, 'member', coalesce(defaults, '{}'), num,
                                'ADDITION', '{}');
     perform refuge.insert_rows(rows);
+    perform refuge.require_level((select (r ->> 'individual_id')::uuid from unnest(rows) r where r ->> '_t' = '_result'),
+                                 'member');
     return refuge.finish_request(request_id, (select r - '_t' from unnest(rows) r where r ->> '_t' = '_result')
                                              || jsonb_build_object('group_id', g.id));
 end
@@ -1010,6 +1027,10 @@ begin
      where i.id = cur.id;
     perform refuge.status_context(null);
     perform refuge.write_collections(cur.id, changes, 'changes');
+    -- moving to another registration level: the record must hold what it requires
+    if r.registration_level is distinct from cur.registration_level then
+        perform refuge.require_level(cur.id, 'changes');
+    end if;
     return jsonb_build_object('individual_id', cur.id, 'number', cur.number,
                               'fields', (select jsonb_agg(k order by k) from jsonb_object_keys(changes) k));
 end

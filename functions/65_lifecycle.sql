@@ -298,14 +298,14 @@ grant execute on function refuge.request_closure(uuid, text, date, text) to refu
 -- same step and condition (or adds one).  Administrators of the operation.
 create function refuge.set_status_rule(operation text, module text, action text, when_data jsonb,
                                        to_status text, to_population_type text, reason text)
-    returns uuid
+    returns integer
     language plpgsql volatile security definer
     set search_path = pg_catalog, refuge, pg_temp
 as $$
 #variable_conflict use_column
 declare
     op uuid;
-    new_id uuid;
+    new_id integer;
 begin
     perform refuge.authorize('refuge_admin', 'set_status_rule');
     select o.id into op from refuge.operation o where o.code = set_status_rule.operation;
@@ -339,3 +339,144 @@ $$;
 comment on function refuge.set_status_rule(text, text, text, jsonb, text, text, text) is
     'an operation''s policy: how a case step (module, action, condition on its data) changes its members'' status and population type';
 grant execute on function refuge.set_status_rule(text, text, text, jsonb, text, text, text) to refuge_admin;
+
+-- Registration levels.  Whether a person's record holds a field a level
+-- may require.
+create function refuge.level_field_present(i refuge.individual, field text) returns boolean
+    language sql stable
+    set search_path = pg_catalog, refuge, pg_temp
+    return case field
+        when 'given_name' then i.given_name is not null
+        when 'family_name' then i.family_name is not null
+        when 'date_of_birth' then i.date_of_birth is not null
+        when 'place_of_birth' then i.place_of_birth is not null
+        when 'birth_country' then i.birth_country is not null
+        when 'origin_country' then i.origin_country is not null
+        when 'ethnicity' then i.ethnicity is not null
+        when 'religion' then i.religion is not null
+        when 'marital_status' then i.marital_status is not null
+        when 'education_level' then i.education_level is not null
+        when 'arrival_date' then i.arrival_date is not null
+        when 'mother_name' then i.mother_name is not null
+        when 'father_name' then i.father_name is not null
+        when 'nationalities' then exists (select 1 from refuge.individual_nationality x where x.individual_id = i.id)
+        when 'languages' then exists (select 1 from refuge.individual_language x where x.individual_id = i.id)
+        when 'addresses' then exists (select 1 from refuge.individual_address x where x.individual_id = i.id)
+        when 'contacts' then exists (select 1 from refuge.individual_contact x where x.individual_id = i.id)
+        when 'flight_legs' then exists (select 1 from refuge.flight_leg x where x.individual_id = i.id)
+        when 'documents' then exists (select 1 from refuge.document x where x.individual_id = i.id)
+        when 'photo' then exists (select 1 from refuge.photo x where x.individual_id = i.id)
+        when 'original_script_name' then exists (select 1 from refuge.individual_name x
+                                                  where x.individual_id = i.id and x.kind = 'ORIGINAL_SCRIPT')
+        when 'occupations' then exists (select 1 from refuge.individual_occupation x where x.individual_id = i.id)
+        when 'education' then exists (select 1 from refuge.individual_education x where x.individual_id = i.id)
+    end;
+comment on function refuge.level_field_present(refuge.individual, text) is
+    'internal: whether the record holds a field a registration level may require (refuge.level_requirement)';
+
+-- Refuse a record that lacks what its registration level requires (path:
+-- where the person came from in the caller's payload).  Runs after the
+-- rows are written, inside the caller's transaction: a refusal writes nothing.
+create function refuge.require_level(p_individual uuid, path text) returns void
+    language plpgsql stable
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    i refuge.individual;
+    principal boolean;
+    adult boolean;
+    missing text[];
+begin
+    select * into i from refuge.individual x where x.id = p_individual;
+    if i.registration_level = 'GROUP_PRE' then
+        perform refuge.raise_field('22023', path || '.registration_level',
+            'group pre-registration counts heads and registers no individual: refuge.pre_register_group');
+    end if;
+    principal := exists (select 1 from refuge.group_membership gm where gm.individual_id = i.id and gm.valid_to is null
+                                                                   and gm.relationship = 'PA');
+    adult := i.date_of_birth is not null and age(current_date, i.date_of_birth) >= interval '18 years';
+    select array_agg(q.field order by q.field) into missing from refuge.level_requirement q
+     where q.level = i.registration_level
+       and (q.who = 'ALL' or (q.who = 'PRINCIPAL' and principal) or (q.who = 'ADULT' and adult))
+       and not refuge.level_field_present(i, q.field);
+    if missing is not null then
+        perform refuge.raise_field('22004', path || '.' || missing[1],
+            format('is required at %s registration%s', i.registration_level,
+                   case when cardinality(missing) > 1
+                        then format(' (also missing: %s)', array_to_string(missing[2:], ', ')) else '' end));
+    end if;
+end
+$$;
+comment on function refuge.require_level(uuid, text) is
+    'internal: refuses a record that lacks what its registration level requires';
+
+-- Pre-register a group by head count: the token is what the family shows
+-- until it is registered (register_group's pre_registration).  Token
+-- letters are Crockford's base32 (no I, L, O, U), random, not a number.
+create function refuge.pre_register_group(operation text, site text, head_count integer, details jsonb default '{}')
+    returns jsonb
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    op refuge.operation;
+    st refuge.site;
+    tok text;
+    alphabet constant text := '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+    b bytea;
+    new_id uuid;
+begin
+    perform refuge.authorize('refuge_registration', 'pre_register_group');
+    select * into op from refuge.operation o where o.code = pre_register_group.operation and o.active;
+    perform refuge.require_visible(op.id is not null, 'operation');
+    select * into st from refuge.site s where s.operation_id = op.id and s.code = pre_register_group.site and s.active;
+    perform refuge.require_visible(st.id is not null, 'site');
+    perform refuge.authorize('refuge_registration', 'pre_register_group', op.id, st.id);
+    if head_count is null or head_count < 1 or head_count > 100 then
+        perform refuge.raise_field('22023', 'head_count', format('%s is not a group size (1 to 100)', coalesce(head_count::text, 'null')));
+    end if;
+    details := coalesce(details, '{}');
+    perform refuge.arg_fields(details, 'details', array['females', 'children', 'contact_name', 'origin_country', 'arrival_date']);
+    -- the random bytes of a version-4 UUID (bytes 6 and 8 carry its version and variant)
+    b := uuid_send(gen_random_uuid());
+    tok := op.code || '-P-' || (select string_agg(substr(alphabet, get_byte(b, g) % 32 + 1, 1), '' order by g)
+                                 from generate_series(0, 3) g)
+                   || '-' || (select string_agg(substr(alphabet, get_byte(b, g) % 32 + 1, 1), '' order by g)
+                                from generate_series(10, 13) g);
+    insert into refuge.pre_registration (token, operation_id, site_id, head_count, females, children, contact_name,
+                                         origin_country, arrival_date)
+    values (tok, op.id, st.id, head_count, (details ->> 'females')::integer, (details ->> 'children')::integer,
+            refuge.arg_text(details, 'contact_name', 'details', false, 200),
+            refuge.arg_code(details, 'origin_country', 'details', 'country'),
+            refuge.arg_date(details, 'arrival_date', 'details'))
+    returning id into new_id;
+    return jsonb_build_object('pre_registration_id', new_id, 'token', tok, 'head_count', head_count);
+exception
+    when check_violation then
+        perform refuge.raise_field('22023', 'details', 'females and children are counts within the head count');
+    when invalid_text_representation then
+        perform refuge.raise_field('22023', 'details', 'females and children are whole numbers');
+end
+$$;
+comment on function refuge.pre_register_group(text, text, integer, jsonb) is
+    'pre-register a group by head count (details: females, children, contact_name, origin_country, arrival_date); returns a provisional token, not a registration number';
+grant execute on function refuge.pre_register_group(text, text, integer, jsonb) to refuge_registration;
+
+-- Head counts still awaiting individual registration, per site.
+create function refuge.pre_registration_summary(operation text)
+    returns table (site text, groups bigint, people bigint, oldest date)
+    language sql stable security definer
+    set search_path = pg_catalog, refuge, pg_temp
+begin atomic
+    select s.code, count(*), sum(p.head_count), min(p.created_at)::date
+      from refuge.pre_registration p
+      join refuge.site s on s.id = p.site_id
+      join refuge.operation o on o.id = p.operation_id
+     where o.code = pre_registration_summary.operation and p.group_id is null
+       and refuge.in_scope(p.operation_id, p.site_id)
+     group by s.code
+     order by s.code;
+end;
+comment on function refuge.pre_registration_summary(text) is
+    'groups and people pre-registered by head count and not yet registered, per site of the operation';
+grant execute on function refuge.pre_registration_summary(text) to refuge_registration, refuge_supervisor;

@@ -157,7 +157,7 @@ begin
         members := members || m;
     end loop;
     return jsonb_build_object('operation', op, 'site', s.site, 'registration_date', registered, 'arrival_date', arrival,
-        'registration_level', case when random() < 0.15 then 'EMERGENCY' when random() < 0.7 then 'BASIC' else 'COMPREHENSIVE' end,
+        'registration_level', case when random() < 0.15 then 'EMERGENCY' else 'BASIC' end,
         'population_type', case when random() < 0.85 then 'REF' else 'ASY' end,
         'origin_country', o.origin, 'flight_legs', legs, 'members', members);
 end $$;

@@ -21,7 +21,7 @@ select refuge.assign_staff('dump_clerk', 'KEN');
 insert into refuge.ethnicity (code, label) values ('LOC1', 'A local ethnicity code');
 set role dump_clerk;
 select refuge.register_group('{"request_id": "00000000-0000-4000-8000-00000000d001", "operation": "KEN", "site": "KAKUMA",
-  "registration_level": "COMPREHENSIVE", "population_type": "REF", "origin_country": "SSD",
+  "registration_level": "BASIC", "population_type": "REF", "origin_country": "SSD",
   "flight_legs": [{"place": "Bor", "country": "SSD", "location": {"lon": 31.5, "lat": 6.2}, "reasons": ["ARMED_CONFLICT"]}],
   "members": [
     {"relationship": "PA", "given_name": "Nyakim", "family_name": "Gatdet", "sex": "F", "date_of_birth": "1988-04-02",

@@ -71,7 +71,7 @@ stage() { q $DB "truncate public.rrf_in; insert into public.rrf_in select $(load
 setup
 psql -X -q -v ON_ERROR_STOP=1 -d $DB >/dev/null <<'SQL'
 set role rrf_officer;
-select refuge.register_group('{"operation": "KEN", "site": "KAKUMA", "registration_level": "COMPREHENSIVE", "population_type": "REF",
+select refuge.register_group('{"operation": "KEN", "site": "KAKUMA", "registration_level": "BASIC", "population_type": "REF",
   "origin_country": "SSD", "members": [
     {"relationship": "PA", "given_name": "Nyakim", "family_name": "Gatdet", "sex": "F", "date_of_birth": "1988-04-02",
      "marital_status": "WD", "religion": "CHR", "birth_country": "SSD", "place_of_birth": "Bor", "nationalities": ["SSD"],

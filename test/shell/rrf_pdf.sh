@@ -25,7 +25,7 @@ grant refuge_registration to pdf_clerk;
 select refuge.create_operation('KEN', 'KEN', 'Kenya');
 select refuge.create_site('KEN', 'KAKUMA', 'Kakuma', 'CAMP');
 select refuge.assign_staff(r, 'KEN') from unnest(array['pdf_officer', 'pdf_supervisor', 'pdf_clerk']) r;
-select refuge.register_group('{"operation": "KEN", "site": "KAKUMA", "registration_level": "COMPREHENSIVE", "population_type": "REF",
+select refuge.register_group('{"operation": "KEN", "site": "KAKUMA", "registration_level": "BASIC", "population_type": "REF",
   "origin_country": "SSD", "members": [
     {"relationship": "PA", "given_name": "Nyakim", "family_name": "Gatdet", "sex": "F", "date_of_birth": "1988-04-02",
      "nationalities": ["SSD"], "languages": [{"language": "nus", "mother_tongue": true}], "specific_needs": [{"category": "WR"}]},

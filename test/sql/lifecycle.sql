@@ -242,6 +242,44 @@ select pg_temp.err($q$update refuge.status_history set status = 'ACTIVE'$q$);
 select pg_temp.err($q$select refuge.status_context('{"source": "ADJUDICATION"}')$q$);
 reset role;
 
+-- 11. registration levels: what each requires is data, checked on
+-- registration and on moving up; group pre-registration is a head count
+-- with a provisional token
+select level, count(*) as requirements from refuge.level_requirement group by level order by level;
+set role lc_reg;
+select pg_temp.err($q$select refuge.register_group('{"operation": "KEN", "site": "KAKUMA", "registration_level": "COMPREHENSIVE",
+    "population_type": "ASY", "members": [{"relationship": "PA", "given_name": "Only", "sex": "F"}]}')$q$) as name_and_sex_only;
+select pg_temp.err($q$select refuge.register_group('{"operation": "KEN", "site": "KAKUMA", "registration_level": "GROUP_PRE",
+    "population_type": "ASY", "members": [{"relationship": "PA", "given_name": "Only", "sex": "F"}]}')$q$) as individual_at_group_pre;
+select count(*) as nobody_written from refuge.individual where given_name = 'Only';
+select pg_temp.err(format($q$select refuge.update_individual(%L, '{"registration_level": "COMPREHENSIVE"}')$q$,
+    (select pa from fam where f = 3))) as upgrade_without_data;
+select refuge.update_individual(pa, '{"registration_level": "COMPREHENSIVE", "birth_country": "SSD", "place_of_birth": "Bor",
+    "marital_status": "MA", "education_level": "8", "arrival_date": "2025-01-10",
+    "nationalities": [{"country": "SSD"}], "languages": [{"language": "din", "mother_tongue": true}],
+    "occupations": [{"kind": "SKILL", "title": "tailoring"}], "contacts": [{"type": "MOBILE", "value": "+254 700 000 003"}],
+    "addresses": [{"type": "CoA", "country": "KEN", "text": "Block 2"}],
+    "flight_legs": [{"place": "Bor", "country": "SSD", "departed_on": "2025-01-01"}]}') ->> 'number' ~ '^KEN-' as upgraded
+  from fam where f = 3;
+select registration_level from refuge.individual where id = (select pa from fam where f = 3);
+select pg_temp.err($q$select refuge.pre_register_group('KEN', 'KAKUMA', 0)$q$) as empty_group;
+select pg_temp.err($q$select refuge.pre_register_group('KEN', 'KAKUMA', 5, '{"females": 9}')$q$) as too_many_females;
+select pg_temp.err($q$select refuge.pre_register_group('KEN', 'KAKUMA', 5, '{"colour": "red"}')$q$) as unknown_detail;
+select pg_temp.err($q$select refuge.pre_register_group('KEN', 'NOWHERE', 5)$q$) as unknown_site;
+select refuge.pre_register_group('KEN', 'KAKUMA', 6, '{"females": 3, "children": 4, "contact_name": "Achol", "origin_country": "SSD"}') as pre \gset
+select :'pre'::jsonb ->> 'token' ~ '^KEN-P-[0-9A-Z]{4}-[0-9A-Z]{4}$' as token_form, :'pre'::jsonb ->> 'head_count' as head_count;
+select site, groups, people from refuge.pre_registration_summary('KEN');
+select :'pre'::jsonb ->> 'token' as token \gset
+select refuge.register_group(jsonb_build_object('operation', 'KEN', 'site', 'KAKUMA', 'registration_level', 'EMERGENCY',
+    'population_type', 'ASY', 'pre_registration', :'token', 'members', jsonb_build_array(
+    jsonb_build_object('relationship', 'PA', 'given_name', 'Achol', 'sex', 'F')))) ->> 'group_number' ~ '^KEN-' as registered;
+select regexp_replace(pg_temp.err(format($q$select refuge.register_group(jsonb_build_object('operation', 'KEN', 'site', 'KAKUMA', 'registration_level', 'EMERGENCY',
+    'population_type', 'ASY', 'pre_registration', %L, 'members', '[{"relationship": "PA", "given_name": "Twice", "sex": "F"}]'::jsonb))$q$, :'token')),
+    'KEN-P-[0-9A-Z-]+', '<token>') as token_used_twice;
+select count(*) as twice_written from refuge.individual where given_name = 'Twice';
+select count(*) as awaiting from refuge.pre_registration_summary('KEN');
+reset role;
+
 -- leave the database as found for the next suite
 drop table fam;
 \i test/lib/reinstall.sql

@@ -60,7 +60,7 @@ select set_config('refuge.vault_key_file', :'keypath', false) is not null as key
 -- a family, its mother enrolled with a face photo
 create table fam as
 select (r -> 'members' -> 0 ->> 'individual_id')::uuid as mother, (r -> 'members' -> 1 ->> 'individual_id')::uuid as son
-  from refuge.register_group('{"operation": "KEN", "site": "KAKUMA", "registration_level": "COMPREHENSIVE",
+  from refuge.register_group('{"operation": "KEN", "site": "KAKUMA", "registration_level": "BASIC",
         "population_type": "REF", "origin_country": "SSD", "members": [
         {"relationship": "PA", "given_name": "Nyakim", "family_name": "Gatdet", "sex": "F", "date_of_birth": "1988-04-02",
          "specific_needs": [{"category": "WR"}]},

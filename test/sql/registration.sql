@@ -47,11 +47,12 @@ select refuge.register_group($${
                "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"},
      "specific_needs": ["SP-PT", {"code": "SV-VA", "identified_on": "2024-03-05", "comment": "referred to protection"}]},
     {"ref": "son", "relationship": "SON", "given_name": "Deng", "family_name": "Gatdet", "sex": "M",
-     "date_of_birth": "2012-07-01", "dob_precision": "MONTH"},
+     "date_of_birth": "2012-07-01", "dob_precision": "MONTH", "birth_country": "SSD", "nationalities": [{"country": "SSD"}]},
     {"ref": "daughter", "relationship": "DAU", "given_name": "Nyaluak", "family_name": "Gatdet", "sex": "F",
-     "date_of_birth": "2020-01-01", "dob_precision": "YEAR", "specific_needs": [{"category": "SM"}]},
+     "date_of_birth": "2020-01-01", "dob_precision": "YEAR", "specific_needs": [{"category": "SM"}],
+     "birth_country": "KEN", "nationalities": [{"country": "SSD"}]},
     {"ref": "nephew", "relationship": "NEP", "given_name": "Kuol", "sex": "M", "date_of_birth": "2010-06-15",
-     "dob_precision": "ESTIMATED", "specific_needs": ["SC-SC"],
+     "dob_precision": "ESTIMATED", "specific_needs": ["SC-SC"], "birth_country": "SSD", "nationalities": [{"country": "SSD"}],
      "flight_legs": [{"place": "Malakal", "country": "SSD", "departed_on": "2023-11-01", "reasons": ["FAMILY_REUNIFICATION"]},
                      {"place": "Kakuma", "country": "KEN", "arrived_on": "2024-03-02"}]}
   ]}$$) as r \gset

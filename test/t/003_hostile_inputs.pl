@@ -77,7 +77,7 @@ $node->safe_psql('postgres', q{
 	select refuge.create_operation('KEN', 'KEN', 'Kenya');
 	select refuge.create_site('KEN', 'KAKUMA', 'Kakuma', 'CAMP');
 	select refuge.assign_staff(r, 'KEN') from unnest(array['officer', 'operator']) r;
-	select refuge.register_group('{"operation": "KEN", "site": "KAKUMA", "registration_level": "COMPREHENSIVE",
+	select refuge.register_group('{"operation": "KEN", "site": "KAKUMA", "registration_level": "BASIC",
 	  "population_type": "REF", "origin_country": "SSD", "members": [
 	    {"relationship": "PA", "given_name": "Nyakim", "family_name": "Gatdet", "sex": "F", "date_of_birth": "1988-04-02"},
 	    {"relationship": "SON", "given_name": "Deng", "family_name": "Gatdet", "sex": "M", "date_of_birth": "2012-07-01"}]}');
