@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Writes sql/upgrade/refuge--0.9.0--0.10.0.sql from the sources (until 0.10.0
+# is released; then the script is history and this file goes with it).
+set -eu
+cd "$(dirname "$0")/../.."
+{
+cat <<'EOF'
+-- refuge 0.9.0 -> 0.10.0: the record over a refugee's life (status that
+-- follows decisions, with a dated history; registration levels as data and
+-- group pre-registration) and documents issued to refugees with a signed QR code
+\echo Use "ALTER EXTENSION refuge UPDATE TO '0.10.0'" to load this file. \quit
+
+EOF
+python3 sql/tools/gen_upgrade.py --part sql/75_lifecycle.sql --part sql/80_documents.sql \
+  --replace functions/30_registration.sql:register_group --replace functions/30_registration.sql:add_individual \
+  --replace functions/30_registration.sql:update_individual --replace functions/30_registration.sql:decide_status_change \
+  --replace functions/41_identity.sql:approve_merge --replace functions/50_assistance.sql:collect \
+  --replace functions/60_cases.sql:apply_transition --replace functions/80_warehouse.sql:snapshot \
+  --part functions/65_lifecycle.sql --part functions/95_documents.sql \
+  --tables status_history,status_rule,document_kind,document_key,issued_document,pre_registration,level_requirement
+cat sql/tools/upgrade-0.10.0-tail.sql
+} > sql/upgrade/refuge--0.9.0--0.10.0.sql
