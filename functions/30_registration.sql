@@ -1001,6 +1001,12 @@ begin
                 perform refuge.raise_field('42501', 'changes.status',
                     format('%s: a record closed as a duplicate changes only through adjudication (refuge.adjudicate)', cur.number));
             end if;
+            if cur.status = 'INACTIVE' and exists (select 1 from refuge.status_history h where h.individual_id = cur.id
+                                                       and h.valid_to is null and h.source = 'VERIFICATION') then
+                perform refuge.raise_field('42501', 'changes.status',
+                    format('%s was made inactive by verification exercises: reactivation is requested with refuge.request_status_change and approved by a supervisor',
+                           cur.number));
+            end if;
             if not (cur.status in ('ACTIVE', 'INACTIVE', 'HOLD') and r.status in ('ACTIVE', 'INACTIVE', 'HOLD')) then
                 perform refuge.raise_field('42501', 'changes.status',
                     format('%s to %s is requested with refuge.request_status_change and approved by a supervisor',

@@ -72,6 +72,9 @@ declare
     n_employment xml[];
     n_address xml[];
     n_vulnerability xml[];
+    n_relatives xml[];
+    rel_node xml;
+    r refuge.individual_relative;
     n_individual xml[];
 begin
     perform refuge.authorize('refuge_registration', 'import_rrf');
@@ -142,8 +145,9 @@ begin
     n_employment := refuge.rrf_nodes(kase, 'dataEmployment');
     n_address := refuge.rrf_nodes(kase, 'dataAddress');
     n_vulnerability := refuge.rrf_nodes(kase, 'dataVulnerability');
+    n_relatives := refuge.rrf_nodes(kase, 'dataIndividualRelatives');
     if cardinality(n_ipg) + cardinality(n_alias) + cardinality(n_language) + cardinality(n_education)
-       + cardinality(n_employment) + cardinality(n_address) + cardinality(n_vulnerability) > 5000 then
+       + cardinality(n_employment) + cardinality(n_address) + cardinality(n_vulnerability) + cardinality(n_relatives) > 5000 then
         perform refuge.raise_field('54000', 'CASE', 'holds more than 5,000 detail elements (aliases, languages, addresses ...)');
     end if;
     foreach ind in array n_individual loop
@@ -240,11 +244,41 @@ begin
      order by s.id = any (refuge.scope_sites()) desc, s.code limit 1;
     reg := refuge.register_group(jsonb_build_object(
         'request_id', refuge.derived_uuid(lower(refuge.rrf_text(pg, 'ProcessingGroupGUID'))::uuid, '00000000-0000-0000-0000-00000000e44f'),
-        'operation', op.code, 'site', site_code, 'registration_level', 'COMPREHENSIVE', 'population_type', 'REF',
+        -- basic: an eRRF carries no contacts or flight history, which comprehensive registration requires
+        'operation', op.code, 'site', site_code, 'registration_level', 'BASIC', 'population_type', 'REF',
         'registration_date', left(refuge.rrf_text(n_individual[1], 'RegistrationDate'), 10),
         'members', (select jsonb_agg(x - 'ref') from jsonb_array_elements(members) x)));
     -- members in the order given: the result lists them in the same order
     principal := (reg -> 'members' -> 0 ->> 'individual_id')::uuid;
+    -- relatives outside the case, each attached to the member it names
+    for i in 0 .. jsonb_array_length(members) - 1 loop
+        for rel_node in select x from unnest(n_relatives) x where refuge.rrf_text(x, 'IndividualGUID') = members -> i ->> 'ref' loop
+            p := format('CASE.dataIndividualRelatives[%s]', refuge.rrf_text(rel_node, 'IndividualRelativesGUID'));
+            r := refuge.relative_row((reg -> 'members' -> i ->> 'individual_id')::uuid, jsonb_strip_nulls(jsonb_build_object(
+                'relationship', coalesce(refuge.from_progres('relationship', refuge.rrf_text(rel_node, 'RelationshipCode'), p || '.RelationshipCode'), 'U'),
+                'family_name', refuge.rrf_text(rel_node, 'FamilyName'),
+                'second_family_name', refuge.rrf_text(rel_node, 'SecondFamilyName'),
+                'given_name', refuge.rrf_text(rel_node, 'GivenName'), 'middle_name', refuge.rrf_text(rel_node, 'MiddleName'),
+                'maiden_name', refuge.rrf_text(rel_node, 'MaidenName'),
+                'date_of_birth', left(refuge.rrf_text(rel_node, 'DateofBirth'), 10),
+                'dob_estimated', refuge.rrf_text(rel_node, 'DateofBirthEstimateFlag') in ('1', 'true'),
+                'birth_country', refuge.from_progres('country', refuge.rrf_text(rel_node, 'BirthCountryCode'), p || '.BirthCountryCode'),
+                'place_of_birth', refuge.rrf_text(rel_node, 'BirthCityTownVillage'),
+                'residence_country', refuge.from_progres('country', refuge.rrf_text(rel_node, 'ResidenceCountryCode'), p || '.ResidenceCountryCode'),
+                'sex', refuge.from_progres('sex', refuge.rrf_text(rel_node, 'SexCode'), p || '.SexCode'),
+                'nationality', refuge.from_progres('country', refuge.rrf_text(rel_node, 'NationalityCode'), p || '.NationalityCode'),
+                'marital_status', refuge.from_progres('marital_status', refuge.rrf_text(rel_node, 'MarriageStatusCode'), p || '.MarriageStatusCode'),
+                'deceased', refuge.rrf_text(rel_node, 'Deceased') in ('1', 'true'),
+                'deceased_on', case when refuge.rrf_text(rel_node, 'Deceased') in ('1', 'true')
+                                    then left(refuge.rrf_text(rel_node, 'DeceasedDate'), 10) end)), p);
+            insert into refuge.individual_relative (id, individual_id, relationship, given_name, middle_name, family_name,
+                second_family_name, maiden_name, sex, date_of_birth, dob_estimated, birth_country, place_of_birth,
+                residence_country, nationality, marital_status, deceased, deceased_on)
+            values (r.id, r.individual_id, r.relationship, r.given_name, r.middle_name, r.family_name, r.second_family_name,
+                    r.maiden_name, r.sex, r.date_of_birth, r.dob_estimated, r.birth_country, r.place_of_birth,
+                    r.residence_country, r.nationality, r.marital_status, r.deceased, r.deceased_on);
+        end loop;
+    end loop;
     c := refuge.open_case('RESETTLEMENT', principal,
         array(select (x ->> 'individual_id')::uuid from jsonb_array_elements(reg -> 'members') x),
         jsonb_strip_nulls(jsonb_build_object(

@@ -139,6 +139,24 @@ begin
                         refuge.to_progres('occupation', w.occupation) as "OccupationCode",
                         coalesce(w.title, '') as "OccupationText")) order by w.created_at, w.id)
                from refuge.individual_occupation w join m on m.id = w.individual_id),
+            -- relatives outside the case
+            (select xmlagg(xmlelement(name "dataIndividualRelatives", xmlforest(
+                        r.id as "IndividualRelativesGUID", r.individual_id as "IndividualGUID",
+                        coalesce(r.family_name, r.given_name) as "FamilyName", r.second_family_name as "SecondFamilyName",
+                        case when r.family_name is not null then r.given_name end as "GivenName",
+                        r.middle_name as "MiddleName", r.maiden_name as "MaidenName",
+                        refuge.to_progres('relationship', r.relationship) as "RelationshipCode",
+                        refuge.xml_datetime(r.date_of_birth) as "DateofBirth",
+                        case when r.date_of_birth is null then null when r.dob_estimated then 1 else 0 end as "DateofBirthEstimateFlag",
+                        refuge.to_progres('country', r.birth_country) as "BirthCountryCode",
+                        r.place_of_birth as "BirthCityTownVillage",
+                        refuge.to_progres('country', r.residence_country) as "ResidenceCountryCode",
+                        refuge.to_progres('sex', r.sex) as "SexCode",
+                        refuge.to_progres('country', r.nationality) as "NationalityCode",
+                        case when r.deceased then 1 else 0 end as "Deceased", refuge.xml_datetime(r.deceased_on) as "DeceasedDate",
+                        refuge.to_progres('marital_status', r.marital_status) as "MarriageStatusCode"))
+                    order by r.individual_id, r.created_at, r.id)
+               from refuge.individual_relative r join m on m.id = r.individual_id),
             (select xmlagg(xmlelement(name "dataLanguage", xmlforest(
                         l.id as "LanguageGUID", l.individual_id as "IndividualGUID",
                         refuge.to_progres('language', l.language) as "LanguageCode",
@@ -241,6 +259,48 @@ begin
                                      join refuge.specific_need_category cat on cat.code = n.category
                                      left join refuge.specific_need_code sc on sc.code = n.code
                                     where n.individual_id = i.id and n.active),
+                'original_script_name', (select concat_ws(' ', x.given_name, x.middle_name, x.family_name)
+                                           from refuge.individual_name x
+                                          where x.individual_id = i.id and x.kind = 'ORIGINAL_SCRIPT'
+                                          order by x.created_at limit 1),
+                'aliases', (select string_agg(concat_ws(' ', x.given_name, x.family_name), '; ' order by x.created_at)
+                              from refuge.individual_name x where x.individual_id = i.id and x.kind in ('ALIAS', 'PREVIOUS')),
+                'documents', (select jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+                                  'type', coalesce(dt.label, d.doc_type), 'number', d.number,
+                                  'issuing_country', (select k.name from refuge.country k where k.code = d.issuing_country),
+                                  'issued_on', to_char(d.issued_on, 'YYYY-MM-DD'), 'expires_on', to_char(d.expires_on, 'YYYY-MM-DD'),
+                                  'status', d.status)) order by d.created_at)
+                                from refuge.document d left join refuge.document_type dt on dt.code = d.doc_type
+                               where d.individual_id = i.id),
+                'addresses', (select jsonb_agg(concat_ws(', ', a.address_text, a.location_level3, a.location_level2,
+                                  a.location_level1, (select k.name from refuge.country k where k.code = a.country))
+                                  || coalesce(' (' || at.label || ')', '') order by a.created_at)
+                                from refuge.individual_address a left join refuge.address_type at on at.code = a.address_type
+                               where a.individual_id = i.id),
+                'flight', (select jsonb_agg(concat_ws(', ', f.place, (select k.name from refuge.country k where k.code = f.country))
+                               || coalesce(' arrived ' || to_char(f.arrived_on, 'YYYY-MM-DD'), '')
+                               || coalesce(' left ' || to_char(f.departed_on, 'YYYY-MM-DD'), '')
+                               || case when cardinality(f.reasons) > 0
+                                       then ' - ' || (select string_agg(coalesce(fr.label, x), ', ') from unnest(f.reasons) x
+                                                       left join refuge.flight_reason fr on fr.code = x) else '' end
+                               order by f.seq)
+                             from refuge.flight_leg f where f.individual_id = i.id),
+                'legal_status', (select jsonb_strip_nulls(jsonb_build_object(
+                                     'population_type', (select pt.label from refuge.population_type pt where pt.code = h.population_type),
+                                     'legal_basis', h.legal_basis, 'recognised_by', h.recognised_by,
+                                     'since', to_char(h.valid_from, 'YYYY-MM-DD')))
+                                   from refuge.status_history h where h.individual_id = i.id and h.valid_to is null),
+                'medical', (select jsonb_agg(coalesce(sc.label, cat.label) || coalesce(': ' || n.comment, '') order by n.category, n.code)
+                              from refuge.specific_need n
+                              join refuge.specific_need_category cat on cat.code = n.category
+                              left join refuge.specific_need_code sc on sc.code = n.code
+                             where n.individual_id = i.id and n.active and n.category in ('SM', 'DS')),
+                'bid', (select jsonb_strip_nulls(jsonb_build_object('case', b.number, 'state', b.state,
+                                  'decision', b.data ->> 'panel_decision', 'decided_on', b.data ->> 'panel_date',
+                                  'risk_level', b.data ->> 'risk_level'))
+                          from refuge.process_case b join refuge.case_member bm on bm.case_id = b.id
+                         where b.module = 'BID' and bm.individual_id = i.id
+                         order by b.closed, b.opened_at desc limit 1),
                 'photo', case when keyed then (
                     select encode(refuge.rrf_photo(v.id, c.number), 'base64')
                       from refuge.biometric_vault v
@@ -253,6 +313,26 @@ begin
                 order by cm.role desc, i.date_of_birth nulls last, i.number)
             from refuge.case_member cm join refuge.individual i on i.id = cm.individual_id
            where cm.case_id = c.id),
+        'relatives', (select jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+                'of', i.number, 'relationship', (select v.label from refuge.relationship v where v.code = r.relationship),
+                'name', concat_ws(' ', r.given_name, r.middle_name, r.family_name), 'sex', r.sex,
+                'date_of_birth', to_char(r.date_of_birth, 'YYYY-MM-DD') || case when r.dob_estimated then ' (estimated)' else '' end,
+                'birth_country', (select k.name from refuge.country k where k.code = r.birth_country),
+                'residence_country', (select k.name from refuge.country k where k.code = r.residence_country),
+                'nationality', (select k.name from refuge.country k where k.code = r.nationality),
+                'deceased', case when r.deceased then coalesce(to_char(r.deceased_on, 'YYYY-MM-DD'), 'yes') end))
+                order by i.number, r.created_at)
+            from refuge.case_member cm join refuge.individual i on i.id = cm.individual_id
+            join refuge.individual_relative r on r.individual_id = i.id
+           where cm.case_id = c.id),
+        -- the refugee claim: the RSD cases of the members (decision and basis, not the assessment)
+        'claim', (select jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+                'case', x.number, 'state', x.state, 'decision', x.data ->> 'decision',
+                'appeal_decision', x.data ->> 'appeal_decision', 'legal_basis', x.data ->> 'legal_basis',
+                'procedure', x.data ->> 'modality', 'closure_reason', x.data ->> 'closure_reason')) order by x.opened_at)
+            from refuge.process_case x
+           where x.module = 'RSD' and exists (select 1 from refuge.case_member a join refuge.case_member b on b.individual_id = a.individual_id
+                                               where a.case_id = x.id and b.case_id = c.id)),
         'resettlement_needs', jsonb_strip_nulls(jsonb_build_object(
             'needs_assessment', (select e.data ->> 'needs_assessment' from refuge.case_event e
                                   where e.case_id = c.id and e.data ? 'needs_assessment' order by e.id desc limit 1),
@@ -333,22 +413,88 @@ begin
         else
             lines := lines || ('PHOTO' || E'\t0');
         end if;
-        foreach f in array array['individual_number', 'sex', 'date_of_birth', 'place_of_birth', 'birth_country',
-                                 'origin_country', 'nationality', 'marital_status', 'religion', 'ethnicity',
-                                 'education_level', 'languages', 'occupations'] loop
+        foreach f in array array['individual_number', 'original_script_name', 'aliases', 'sex', 'date_of_birth',
+                                 'place_of_birth', 'birth_country', 'origin_country', 'nationality', 'marital_status',
+                                 'religion', 'ethnicity', 'education_level', 'languages', 'occupations'] loop
             if m ? f then
                 lines := lines || format(E'FIELD\t%s\t%s', initcap(replace(f, '_', ' ')),
                     (m ->> f) || case when f = 'date_of_birth' and (m ->> 'date_of_birth_estimated')::boolean
                                       then ' (estimated)' else '' end);
             end if;
         end loop;
-        lines := lines || format(E'FIELD\tSpecific needs\t%s',
-            coalesce((select string_agg((x ->> 'code') || ' ' || (x ->> 'label'), '; ') from jsonb_array_elements(m -> 'specific_needs') x), 'none'));
+        if m ? 'legal_status' then
+            lines := lines || format(E'FIELD\tLegal status\t%s', concat_ws(', ', m #>> '{legal_status,population_type}',
+                coalesce('basis ' || (m #>> '{legal_status,legal_basis}'), null),
+                coalesce('recognised by ' || lower(m #>> '{legal_status,recognised_by}'), null),
+                coalesce('since ' || (m #>> '{legal_status,since}'), null)));
+        end if;
     end loop;
-    lines := lines || ('SECTION' || E'\t' || '3. Resettlement needs and justification');
+    lines := lines || ('SECTION' || E'\t' || '3. Relatives outside the case');
+    if j -> 'relatives' is null or jsonb_typeof(j -> 'relatives') <> 'array' then
+        lines := lines || ('TEXT' || E'\t' || 'No relatives outside the case recorded.');
+    else
+        for n in select * from jsonb_array_elements(j -> 'relatives') loop
+            lines := lines || format(E'FIELD\t%s of %s\t%s', coalesce(n ->> 'relationship', 'Relative'), n ->> 'of',
+                concat_ws('; ', n ->> 'name', n ->> 'sex', 'born ' || (n ->> 'date_of_birth'),
+                          'in ' || (n ->> 'birth_country'), 'lives in ' || (n ->> 'residence_country'),
+                          'national of ' || (n ->> 'nationality'), 'deceased ' || (n ->> 'deceased')));
+        end loop;
+    end if;
+    lines := lines || ('SECTION' || E'\t' || '4. Refugee claim and basis of recognition');
+    if j -> 'claim' is null or jsonb_typeof(j -> 'claim') <> 'array' then
+        lines := lines || ('TEXT' || E'\t' || 'No refugee status determination case of these members in Refuge; legal status as shown for each member.');
+    else
+        for n in select * from jsonb_array_elements(j -> 'claim') loop
+            lines := lines || format(E'FIELD\tRSD case %s\t%s', n ->> 'case', concat_ws('; ', 'state ' || (n ->> 'state'),
+                'first instance ' || (n ->> 'decision'), 'appeal ' || (n ->> 'appeal_decision'),
+                'legal basis ' || (n ->> 'legal_basis'), 'procedure ' || (n ->> 'procedure'),
+                'closed as ' || (n ->> 'closure_reason')));
+        end loop;
+    end if;
+    lines := lines || ('SECTION' || E'\t' || '5. Addresses and flight history');
+    for m in select * from jsonb_array_elements(j -> 'members') loop
+        lines := lines || format(E'FIELD\t%s: addresses\t%s', m ->> 'individual_number',
+            coalesce((select string_agg(x, '; ') from jsonb_array_elements_text(m -> 'addresses') x), 'none recorded'));
+        lines := lines || format(E'FIELD\t%s: flight\t%s', m ->> 'individual_number',
+            coalesce((select string_agg(x, ' > ') from jsonb_array_elements_text(m -> 'flight') x), 'none recorded'));
+    end loop;
+    lines := lines || ('SECTION' || E'\t' || '6. Documents');
+    for m in select * from jsonb_array_elements(j -> 'members') loop
+        lines := lines || format(E'FIELD\t%s\t%s', m ->> 'individual_number',
+            coalesce((select string_agg(concat_ws(' ', x ->> 'type', x ->> 'number', '(' || (x ->> 'issuing_country') || ')',
+                                                  'issued ' || (x ->> 'issued_on'), 'expires ' || (x ->> 'expires_on'),
+                                                  lower(x ->> 'status')), '; ')
+                        from jsonb_array_elements(m -> 'documents') x), 'no documents'));
+    end loop;
+    lines := lines || ('SECTION' || E'\t' || '7. Specific needs, medical and best-interests summaries');
+    for m in select * from jsonb_array_elements(j -> 'members') loop
+        lines := lines || format(E'FIELD\t%s: specific needs\t%s', m ->> 'individual_number',
+            coalesce((select string_agg((x ->> 'code') || ' ' || (x ->> 'label'), '; ') from jsonb_array_elements(m -> 'specific_needs') x), 'none'));
+        if m ? 'medical' then
+            lines := lines || format(E'FIELD\t%s: medical\t%s', m ->> 'individual_number',
+                (select string_agg(x, '; ') from jsonb_array_elements_text(m -> 'medical') x));
+        end if;
+        if m ? 'bid' then
+            lines := lines || format(E'FIELD\t%s: best interests\t%s', m ->> 'individual_number',
+                concat_ws('; ', 'case ' || (m #>> '{bid,case}'), 'state ' || (m #>> '{bid,state}'),
+                          'risk ' || (m #>> '{bid,risk_level}'), 'BID panel decision ' || (m #>> '{bid,decision}'),
+                          'on ' || (m #>> '{bid,decided_on}')));
+        end if;
+    end loop;
+    lines := lines || ('SECTION' || E'\t' || '8. Resettlement needs and justification');
     lines := lines || ('TEXT' || E'\t' || coalesce(j #>> '{resettlement_needs,needs_assessment}', 'No needs assessment recorded.'));
     lines := lines || ('TEXT' || E'\t' || coalesce(j #>> '{resettlement_needs,justification}', 'No justification recorded.'));
-    lines := lines || ('SECTION' || E'\t' || '4. Confidential information');
+    lines := lines || ('SECTION' || E'\t' || '9. Declarations and signatures');
+    lines := lines || ('TEXT' || E'\t' || 'Declaration of the principal applicant: I declare that the information I have given is true and '
+        || 'complete to the best of my knowledge. I understand that false information may lead to the cancellation of my '
+        || 'resettlement submission. I consent to UNHCR sharing this information with the resettlement State and the '
+        || 'organisations that process my case, for the purpose of resettlement.');
+    lines := lines || ('TEXT' || E'\t' || 'Interpreter: I have interpreted this form faithfully to the applicant in a language they understand.');
+    lines := lines || format(E'FIELD\tPrincipal applicant\t%s', 'Signature: ______________________  Date: ____________');
+    lines := lines || format(E'FIELD\tInterpreter (name, language)\t%s', '______________________  Signature: ____________  Date: ________');
+    lines := lines || format(E'FIELD\tInterviewing officer\t%s', '______________________  Signature: ____________  Date: ________');
+    lines := lines || format(E'FIELD\tReviewing officer (UNHCR)\t%s', '______________________  Signature: ____________  Date: ________');
+    lines := lines || ('SECTION' || E'\t' || '10. Confidential information');
     if (j #>> '{confidential,included}')::boolean then
         if jsonb_array_length(j #> '{confidential,notes}') = 0 then
             lines := lines || ('TEXT' || E'\t' || 'No confidential notes.');

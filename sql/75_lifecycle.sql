@@ -47,12 +47,10 @@ comment on column refuge.status_history.source is
 comment on column refuge.status_history.legal_basis is
     'for a recognition: 1951_CONVENTION, OAU_1969, CARTAGENA, MANDATE or COMPLEMENTARY';
 alter table refuge.status_history replica identity full;
-create policy staff_read on refuge.status_history for select
-    to refuge_registration, refuge_supervisor, refuge_rsd, refuge_resettlement, refuge_protection
+create policy staff_read on refuge.status_history for select to refuge_registration, refuge_supervisor
     using (operation_id = any ((select refuge.scope_operations())::uuid[])
            or site_id = any ((select refuge.scope_sites())::uuid[]));
-grant select on refuge.status_history to refuge_registration, refuge_supervisor, refuge_rsd, refuge_resettlement,
-    refuge_protection;
+grant select on refuge.status_history to refuge_registration, refuge_supervisor;
 select pg_catalog.pg_extension_config_dump('refuge.status_history', '');
 
 -- How case decisions change the status and population type of the case's
@@ -90,10 +88,11 @@ comment on column refuge.status_rule.effective_key is 'the case data key holding
 create trigger check_codes before insert or update on refuge.status_rule
     for each row execute function refuge.check_codes('to_status', 'individual_status', 'to_population_type', 'population_type');
 create policy read_all on refuge.status_rule for select
-    to refuge_registration, refuge_supervisor, refuge_admin, refuge_rsd, refuge_resettlement, refuge_protection
+    to refuge_registration, refuge_supervisor, refuge_analyst, refuge_admin, refuge_biometrics, refuge_biometrics_admin, refuge_assistance, refuge_rsd, refuge_resettlement, refuge_protection, refuge_child_protection, refuge_partner
     using (true);
-grant select on refuge.status_rule to refuge_registration, refuge_supervisor, refuge_admin, refuge_rsd,
-    refuge_resettlement, refuge_protection;
+grant select on refuge.status_rule to refuge_registration, refuge_supervisor, refuge_analyst, refuge_admin,
+    refuge_biometrics, refuge_biometrics_admin, refuge_assistance, refuge_rsd, refuge_resettlement,
+    refuge_protection, refuge_child_protection, refuge_partner;
 select pg_catalog.pg_extension_config_dump('refuge.status_rule', 'where not shipped');
 select pg_catalog.pg_extension_config_dump('refuge.status_rule_id_seq', '');
 insert into refuge.status_rule (module, action, when_data, to_status, to_population_type, reason, legal_basis_key,
@@ -154,8 +153,11 @@ create table refuge.level_requirement (
 comment on table refuge.level_requirement is
     'the data each registration level requires, of every member, the principal representative or adults; checked on registration and on moving to the level';
 create policy read_all on refuge.level_requirement for select
-    to refuge_registration, refuge_supervisor, refuge_admin using (true);
-grant select on refuge.level_requirement to refuge_registration, refuge_supervisor, refuge_admin;
+    to refuge_registration, refuge_supervisor, refuge_analyst, refuge_admin, refuge_biometrics, refuge_biometrics_admin, refuge_assistance, refuge_rsd, refuge_resettlement, refuge_protection, refuge_child_protection, refuge_partner
+    using (true);
+grant select on refuge.level_requirement to refuge_registration, refuge_supervisor, refuge_analyst, refuge_admin,
+    refuge_biometrics, refuge_biometrics_admin, refuge_assistance, refuge_rsd, refuge_resettlement,
+    refuge_protection, refuge_child_protection, refuge_partner;
 select pg_catalog.pg_extension_config_dump('refuge.level_requirement', 'where not shipped');
 insert into refuge.level_requirement (level, field, who, shipped)
 select l, f, w, true from (values

@@ -34,10 +34,11 @@ create table refuge.document_kind (
 comment on table refuge.document_kind is
     'kinds of document issued to refugees: validity, the population types entitled (null: any), the layout, the minimum age';
 create policy read_all on refuge.document_kind for select
-    to refuge_registration, refuge_supervisor, refuge_admin, refuge_assistance, refuge_protection
+    to refuge_registration, refuge_supervisor, refuge_analyst, refuge_admin, refuge_biometrics, refuge_biometrics_admin, refuge_assistance, refuge_rsd, refuge_resettlement, refuge_protection, refuge_child_protection, refuge_partner
     using (true);
-grant select on refuge.document_kind to refuge_registration, refuge_supervisor, refuge_admin, refuge_assistance,
-    refuge_protection;
+grant select on refuge.document_kind to refuge_registration, refuge_supervisor, refuge_analyst, refuge_admin,
+    refuge_biometrics, refuge_biometrics_admin, refuge_assistance, refuge_rsd, refuge_resettlement,
+    refuge_protection, refuge_child_protection, refuge_partner;
 select pg_catalog.pg_extension_config_dump('refuge.document_kind', 'where not shipped');
 insert into refuge.document_kind (code, label, serial_prefix, validity, population_types, layout, min_age, shipped) values
   ('PROOF_OF_REGISTRATION', 'Proof of registration', 'PR', interval '1 year', null, 'A4', 0, true),
@@ -61,10 +62,11 @@ create unique index document_key_one_active on refuge.document_key (operation_id
 comment on table refuge.document_key is
     'public keys that sign the operations'' documents (refuge.register_document_key); retired keys still verify, revoked keys do not';
 create policy read_all on refuge.document_key for select
-    to refuge_registration, refuge_supervisor, refuge_admin, refuge_assistance, refuge_protection
+    to refuge_registration, refuge_supervisor, refuge_analyst, refuge_admin, refuge_biometrics, refuge_biometrics_admin, refuge_assistance, refuge_rsd, refuge_resettlement, refuge_protection, refuge_child_protection, refuge_partner
     using (true);
-grant select on refuge.document_key to refuge_registration, refuge_supervisor, refuge_admin, refuge_assistance,
-    refuge_protection;
+grant select on refuge.document_key to refuge_registration, refuge_supervisor, refuge_analyst, refuge_admin,
+    refuge_biometrics, refuge_biometrics_admin, refuge_assistance, refuge_rsd, refuge_resettlement,
+    refuge_protection, refuge_child_protection, refuge_partner;
 select pg_catalog.pg_extension_config_dump('refuge.document_key', '');
 
 create sequence refuge.document_serial_seq;

@@ -22,7 +22,8 @@ declare
 begin
     for t in select * from refuge.sync_table
               where table_name in ('status_history', 'status_rule', 'document_kind', 'document_key', 'issued_document',
-                                   'pre_registration', 'level_requirement')
+                                   'pre_registration', 'level_requirement', 'appointment_slot', 'appointment',
+                                   'verification_exercise', 'verification_subject', 'individual_relative')
               order by table_name loop
         checked := exists (select 1 from pg_catalog.pg_index i
                             where i.indrelid = ('refuge.' || quote_ident(t.table_name))::regclass
@@ -68,7 +69,12 @@ begin
         ('document_kind', array['none'], false),
         ('document_key', array['none'], false),
         ('pre_registration', array['self'], true),
-        ('level_requirement', array['none'], false)) v(tab, audit_args, stamped)
+        ('level_requirement', array['none'], false),
+        ('appointment_slot', array['self'], true),
+        ('appointment', array['self'], true),
+        ('verification_exercise', array['self'], true),
+        ('verification_subject', array['self'], false),
+        ('individual_relative', array['individual'], true)) v(tab, audit_args, stamped)
     loop
         if t.stamped then
             execute format('create trigger stamp before insert or update on refuge.%I

@@ -53,12 +53,10 @@ comment on column refuge.status_history.source is
 comment on column refuge.status_history.legal_basis is
     'for a recognition: 1951_CONVENTION, OAU_1969, CARTAGENA, MANDATE or COMPLEMENTARY';
 alter table refuge.status_history replica identity full;
-create policy staff_read on refuge.status_history for select
-    to refuge_registration, refuge_supervisor, refuge_rsd, refuge_resettlement, refuge_protection
+create policy staff_read on refuge.status_history for select to refuge_registration, refuge_supervisor
     using (operation_id = any ((select refuge.scope_operations())::uuid[])
            or site_id = any ((select refuge.scope_sites())::uuid[]));
-grant select on refuge.status_history to refuge_registration, refuge_supervisor, refuge_rsd, refuge_resettlement,
-    refuge_protection;
+grant select on refuge.status_history to refuge_registration, refuge_supervisor;
 select pg_catalog.pg_extension_config_dump('refuge.status_history', '');
 
 -- How case decisions change the status and population type of the case's
@@ -96,10 +94,11 @@ comment on column refuge.status_rule.effective_key is 'the case data key holding
 create trigger check_codes before insert or update on refuge.status_rule
     for each row execute function refuge.check_codes('to_status', 'individual_status', 'to_population_type', 'population_type');
 create policy read_all on refuge.status_rule for select
-    to refuge_registration, refuge_supervisor, refuge_admin, refuge_rsd, refuge_resettlement, refuge_protection
+    to refuge_registration, refuge_supervisor, refuge_analyst, refuge_admin, refuge_biometrics, refuge_biometrics_admin, refuge_assistance, refuge_rsd, refuge_resettlement, refuge_protection, refuge_child_protection, refuge_partner
     using (true);
-grant select on refuge.status_rule to refuge_registration, refuge_supervisor, refuge_admin, refuge_rsd,
-    refuge_resettlement, refuge_protection;
+grant select on refuge.status_rule to refuge_registration, refuge_supervisor, refuge_analyst, refuge_admin,
+    refuge_biometrics, refuge_biometrics_admin, refuge_assistance, refuge_rsd, refuge_resettlement,
+    refuge_protection, refuge_child_protection, refuge_partner;
 select pg_catalog.pg_extension_config_dump('refuge.status_rule', 'where not shipped');
 select pg_catalog.pg_extension_config_dump('refuge.status_rule_id_seq', '');
 insert into refuge.status_rule (module, action, when_data, to_status, to_population_type, reason, legal_basis_key,
@@ -160,8 +159,11 @@ create table refuge.level_requirement (
 comment on table refuge.level_requirement is
     'the data each registration level requires, of every member, the principal representative or adults; checked on registration and on moving to the level';
 create policy read_all on refuge.level_requirement for select
-    to refuge_registration, refuge_supervisor, refuge_admin using (true);
-grant select on refuge.level_requirement to refuge_registration, refuge_supervisor, refuge_admin;
+    to refuge_registration, refuge_supervisor, refuge_analyst, refuge_admin, refuge_biometrics, refuge_biometrics_admin, refuge_assistance, refuge_rsd, refuge_resettlement, refuge_protection, refuge_child_protection, refuge_partner
+    using (true);
+grant select on refuge.level_requirement to refuge_registration, refuge_supervisor, refuge_analyst, refuge_admin,
+    refuge_biometrics, refuge_biometrics_admin, refuge_assistance, refuge_rsd, refuge_resettlement,
+    refuge_protection, refuge_child_protection, refuge_partner;
 select pg_catalog.pg_extension_config_dump('refuge.level_requirement', 'where not shipped');
 insert into refuge.level_requirement (level, field, who, shipped)
 select l, f, w, true from (values
@@ -216,6 +218,212 @@ insert into refuge.sync_table (table_name, kind, up, down, route, parent_table, 
 alter table refuge.level_requirement replica identity full;
 insert into refuge.audit_scope (table_name, class) values ('pre_registration', 'registration'), ('level_requirement', 'config');
 
+-- sql/77_verification.sql
+-- Continuous registration: appointments (one mechanism for every module:
+-- verification, RSD and resettlement interviews, document collection) and
+-- verification exercises, in which every household of a population is
+-- seen again, each person confirmed by 1:1 biometric verification or a
+-- recorded fallback.  The functions are functions/66_verification.sql.
+
+-- Slots per site and day; capacity is how many appointments a slot takes.
+create table refuge.appointment_slot (
+    id            uuid primary key default gen_random_uuid(),
+    operation_id  uuid not null references refuge.operation,
+    site_id       uuid not null,
+    purpose       text not null check (purpose in ('VERIFICATION', 'RSD_INTERVIEW', 'RESETTLEMENT_INTERVIEW',
+                                                   'DOCUMENT_COLLECTION', 'REGISTRATION', 'OTHER')),
+    exercise_id   uuid,
+    day           date not null,
+    starts_at     time not null,
+    ends_at       time not null,
+    capacity      integer not null check (capacity between 1 and 1000),
+    booked        integer not null default 0 check (booked >= 0),
+    created_at    timestamptz not null default now(),
+    created_by    name not null default current_user,
+    updated_at    timestamptz not null default now(),
+    updated_by    name not null default current_user,
+    sync_owner    text not null default refuge.local_node(),
+    foreign key (operation_id, site_id) references refuge.site (operation_id, id),
+    check (ends_at > starts_at),
+    check (booked <= capacity)
+);
+create index on refuge.appointment_slot (site_id, day, purpose);
+create index on refuge.appointment_slot (exercise_id) where exercise_id is not null;
+comment on table refuge.appointment_slot is 'appointment slots of a site and day for a purpose, each with a capacity';
+alter table refuge.appointment_slot replica identity full;
+create policy staff_read on refuge.appointment_slot for select to refuge_registration, refuge_supervisor
+    using (operation_id = any ((select refuge.scope_operations())::uuid[])
+           or site_id = any ((select refuge.scope_sites())::uuid[]));
+grant select on refuge.appointment_slot to refuge_registration, refuge_supervisor;
+select pg_catalog.pg_extension_config_dump('refuge.appointment_slot', '');
+
+-- An appointment of a household (and, for an interview, a person and a
+-- case).  A booked appointment whose slot has passed becomes NO_SHOW when
+-- refuge.record_no_shows runs; the workflow acts on it (a case alert, an
+-- absence from a verification exercise).
+create table refuge.appointment (
+    id             uuid primary key default gen_random_uuid(),
+    slot_id        uuid not null references refuge.appointment_slot,
+    operation_id   uuid not null references refuge.operation,
+    site_id        uuid not null,
+    purpose        text not null,
+    group_id       uuid not null references refuge.registration_group,
+    individual_id  uuid references refuge.individual,
+    case_id        uuid references refuge.process_case,
+    status         text not null default 'BOOKED' check (status in ('BOOKED', 'ATTENDED', 'NO_SHOW', 'CANCELLED')),
+    reminded_at    timestamptz,
+    attended_at    timestamptz,
+    status_reason  text,
+    booked_at      timestamptz not null default now(),
+    booked_by      name not null default current_user,
+    created_at     timestamptz not null default now(),
+    created_by     name not null default current_user,
+    updated_at     timestamptz not null default now(),
+    updated_by     name not null default current_user,
+    sync_owner     text not null default refuge.local_node(),
+    foreign key (operation_id, site_id) references refuge.site (operation_id, id)
+);
+create index on refuge.appointment (slot_id);
+create index on refuge.appointment (group_id);
+create unique index appointment_one_booked on refuge.appointment (group_id, purpose, coalesce(case_id, group_id))
+    where status = 'BOOKED';
+comment on table refuge.appointment is
+    'appointments of households (and persons, cases) in slots: booked, attended, no-show or cancelled';
+alter table refuge.appointment replica identity full;
+create policy staff_read on refuge.appointment for select to refuge_registration, refuge_supervisor
+    using (operation_id = any ((select refuge.scope_operations())::uuid[])
+           or site_id = any ((select refuge.scope_sites())::uuid[]));
+grant select on refuge.appointment to refuge_registration, refuge_supervisor;
+select pg_catalog.pg_extension_config_dump('refuge.appointment', '');
+
+-- A verification exercise: the households of a population at some sites,
+-- between two dates.  absence_limit: exercises in a row a person may miss
+-- before the record becomes INACTIVE when the exercise closes.
+create table refuge.verification_exercise (
+    id                uuid primary key default gen_random_uuid(),
+    operation_id      uuid not null references refuge.operation,
+    code              text not null check (code ~ '^[A-Z0-9_-]{1,30}$'),
+    name              text not null,
+    site_ids          uuid[] not null check (cardinality(site_ids) > 0),
+    population_types  text[] not null check (cardinality(population_types) > 0),
+    starts_on         date not null,
+    ends_on           date not null,
+    absence_limit     integer not null default 2 check (absence_limit between 1 and 10),
+    status            text not null default 'OPEN' check (status in ('OPEN', 'CLOSED')),
+    closed_at         timestamptz,
+    closed_by         name,
+    created_at        timestamptz not null default now(),
+    created_by        name not null default current_user,
+    updated_at        timestamptz not null default now(),
+    updated_by        name not null default current_user,
+    sync_owner        text not null default refuge.local_node(),
+    unique (operation_id, code),
+    check (ends_on >= starts_on)
+);
+comment on table refuge.verification_exercise is
+    'verification exercises: the population and sites verified, the dates, and how many missed exercises make a record inactive';
+alter table refuge.verification_exercise replica identity full;
+create policy staff_read on refuge.verification_exercise for select to refuge_registration, refuge_supervisor
+    using (operation_id = any ((select refuge.scope_operations())::uuid[])
+           or site_ids && (select refuge.scope_sites())::uuid[]);
+grant select on refuge.verification_exercise to refuge_registration, refuge_supervisor;
+select pg_catalog.pg_extension_config_dump('refuge.verification_exercise', '');
+
+-- Who is expected: each person of the population when the exercise opened,
+-- with their household and site; seen_at and how once confirmed.
+create table refuge.verification_subject (
+    exercise_id      uuid not null references refuge.verification_exercise,
+    individual_id    uuid not null references refuge.individual,
+    group_id         uuid not null references refuge.registration_group,
+    operation_id     uuid not null references refuge.operation,
+    site_id          uuid not null,
+    appointment_id   uuid references refuge.appointment,
+    seen_at          timestamptz,
+    method           text check (method in ('BIOMETRIC', 'FALLBACK')),
+    verification_id  uuid,
+    fallback_reason  text,
+    decided_by       name,
+    desk             text check (length(desk) <= 40),
+    absent           boolean,
+    sync_owner       text not null default refuge.local_node(),
+    primary key (exercise_id, individual_id),
+    check ((seen_at is null) = (method is null)),
+    check (method is distinct from 'FALLBACK' or (fallback_reason is not null and decided_by is not null))
+);
+create index on refuge.verification_subject (individual_id);
+create index on refuge.verification_subject (exercise_id, group_id);
+comment on table refuge.verification_subject is
+    'the people a verification exercise expects, and how each was confirmed present (biometric 1:1 or a recorded fallback and who decided)';
+alter table refuge.verification_subject replica identity full;
+create policy staff_read on refuge.verification_subject for select to refuge_registration, refuge_supervisor
+    using (operation_id = any ((select refuge.scope_operations())::uuid[])
+           or site_id = any ((select refuge.scope_sites())::uuid[]));
+grant select on refuge.verification_subject to refuge_registration, refuge_supervisor;
+select pg_catalog.pg_extension_config_dump('refuge.verification_subject', '');
+
+insert into refuge.sync_table (table_name, kind, up, down, route, parent_table, parent_key, shared) values
+    ('appointment_slot', 'personal', true, true, 'operation_id', null, null, false),
+    ('appointment', 'personal', true, true, 'operation_id', null, null, false),
+    ('verification_exercise', 'personal', true, true, 'operation_id', null, null, false),
+    ('verification_subject', 'personal', true, true, 'operation_id', null, null, false);
+insert into refuge.audit_scope (table_name, class) values
+    ('appointment_slot', 'registration'), ('appointment', 'registration'),
+    ('verification_exercise', 'registration'), ('verification_subject', 'registration');
+
+-- a missed interview raises a case alert
+alter table refuge.case_alert drop constraint case_alert_kind_check;
+alter table refuge.case_alert add constraint case_alert_kind_check
+    check (kind in ('FLAG', 'OVERDUE', 'APPROVAL', 'TRANSFER', 'REFERRAL', 'ASSIGNMENT', 'NO_SHOW'));
+
+-- sql/79_relatives.sql
+-- Relatives of a registered person who are not registered with them
+-- (parents, siblings, children elsewhere, a deceased spouse): what the
+-- Resettlement Registration Form lists as relatives outside the case and
+-- the eRRF exchanges as dataIndividualRelatives.  Functions:
+-- functions/67_relatives.sql.
+create table refuge.individual_relative (
+    id                  uuid primary key default gen_random_uuid(),
+    individual_id       uuid not null references refuge.individual on delete cascade,
+    relationship        text not null,
+    given_name          text check (length(given_name) <= 100),
+    middle_name         text check (length(middle_name) <= 100),
+    family_name         text check (length(family_name) <= 100),
+    second_family_name  text check (length(second_family_name) <= 100),
+    maiden_name         text check (length(maiden_name) <= 100),
+    sex                 text,
+    date_of_birth       date check (date_of_birth >= date '1880-01-01'),
+    dob_estimated       boolean not null default false,
+    birth_country       text,
+    place_of_birth      text check (length(place_of_birth) <= 200),
+    residence_country   text,
+    nationality         text,
+    marital_status      text,
+    deceased            boolean not null default false,
+    deceased_on         date,
+    created_at          timestamptz not null default now(),
+    created_by          name not null default current_user,
+    updated_at          timestamptz not null default now(),
+    updated_by          name not null default current_user,
+    sync_owner          text not null default refuge.local_node(),
+    sync_operation      uuid,
+    check (coalesce(given_name, family_name) is not null),
+    check (deceased or deceased_on is null)
+);
+create index on refuge.individual_relative (individual_id);
+comment on table refuge.individual_relative is
+    'relatives of a person who are not registered with them (eRRF dataIndividualRelatives): name, relationship, birth, residence, nationality, whether deceased';
+create trigger check_codes before insert or update on refuge.individual_relative
+    for each row execute function refuge.check_codes('relationship', 'relationship', 'sex', 'sex', 'birth_country', 'country',
+        'residence_country', 'country', 'nationality', 'country', 'marital_status', 'marital_status');
+alter table refuge.individual_relative replica identity full;
+create policy staff_read on refuge.individual_relative for select to refuge_registration, refuge_supervisor
+    using (exists (select 1 from refuge.individual i where i.id = individual_relative.individual_id));
+grant select on refuge.individual_relative to refuge_registration, refuge_supervisor;
+select pg_catalog.pg_extension_config_dump('refuge.individual_relative', '');
+insert into refuge.sync_table (table_name, kind, up, down, route, parent_table, parent_key, shared) values
+    ('individual_relative', 'personal', true, true, 'sync_operation', 'individual', 'individual_id', false);
+insert into refuge.audit_scope (table_name, class) values ('individual_relative', 'registration');
+
 -- sql/80_documents.sql
 -- Documents issued to refugees: proof of registration, refugee ID card and
 -- attestation, each with a QR code that carries a payload signed with the
@@ -253,10 +461,11 @@ create table refuge.document_kind (
 comment on table refuge.document_kind is
     'kinds of document issued to refugees: validity, the population types entitled (null: any), the layout, the minimum age';
 create policy read_all on refuge.document_kind for select
-    to refuge_registration, refuge_supervisor, refuge_admin, refuge_assistance, refuge_protection
+    to refuge_registration, refuge_supervisor, refuge_analyst, refuge_admin, refuge_biometrics, refuge_biometrics_admin, refuge_assistance, refuge_rsd, refuge_resettlement, refuge_protection, refuge_child_protection, refuge_partner
     using (true);
-grant select on refuge.document_kind to refuge_registration, refuge_supervisor, refuge_admin, refuge_assistance,
-    refuge_protection;
+grant select on refuge.document_kind to refuge_registration, refuge_supervisor, refuge_analyst, refuge_admin,
+    refuge_biometrics, refuge_biometrics_admin, refuge_assistance, refuge_rsd, refuge_resettlement,
+    refuge_protection, refuge_child_protection, refuge_partner;
 select pg_catalog.pg_extension_config_dump('refuge.document_kind', 'where not shipped');
 insert into refuge.document_kind (code, label, serial_prefix, validity, population_types, layout, min_age, shipped) values
   ('PROOF_OF_REGISTRATION', 'Proof of registration', 'PR', interval '1 year', null, 'A4', 0, true),
@@ -280,10 +489,11 @@ create unique index document_key_one_active on refuge.document_key (operation_id
 comment on table refuge.document_key is
     'public keys that sign the operations'' documents (refuge.register_document_key); retired keys still verify, revoked keys do not';
 create policy read_all on refuge.document_key for select
-    to refuge_registration, refuge_supervisor, refuge_admin, refuge_assistance, refuge_protection
+    to refuge_registration, refuge_supervisor, refuge_analyst, refuge_admin, refuge_biometrics, refuge_biometrics_admin, refuge_assistance, refuge_rsd, refuge_resettlement, refuge_protection, refuge_child_protection, refuge_partner
     using (true);
-grant select on refuge.document_key to refuge_registration, refuge_supervisor, refuge_admin, refuge_assistance,
-    refuge_protection;
+grant select on refuge.document_key to refuge_registration, refuge_supervisor, refuge_analyst, refuge_admin,
+    refuge_biometrics, refuge_biometrics_admin, refuge_assistance, refuge_rsd, refuge_resettlement,
+    refuge_protection, refuge_child_protection, refuge_partner;
 select pg_catalog.pg_extension_config_dump('refuge.document_key', '');
 
 create sequence refuge.document_serial_seq;
@@ -373,6 +583,11 @@ declare
     prev refuge.status_history;
     eff date;
 begin
+    -- a bulk load (pg_restore, a migration) with row_security off brings
+    -- its history with it, as it brings its audit trail
+    if tg_op = 'INSERT' and not pg_catalog.current_setting('row_security')::boolean then
+        return null;
+    end if;
     if tg_op = 'UPDATE' and new.status = old.status and new.population_type = old.population_type
        and not ctx ? 'legal_basis' then
         return null;
@@ -822,6 +1037,614 @@ end;
 comment on function refuge.pre_registration_summary(text) is
     'groups and people pre-registered by head count and not yet registered, per site of the operation';
 grant execute on function refuge.pre_registration_summary(text) to refuge_registration, refuge_supervisor;
+
+-- functions/66_verification.sql
+-- Appointments and verification exercises (tables: sql/77_verification.sql).
+
+-- Slots of a site for a day: from starts to ends, slot_minutes each,
+-- capacity appointments per slot.  Returns the number of slots made.
+create function refuge.create_appointment_slots(operation text, site text, purpose text, day date, starts time,
+                                                ends time, slot_minutes integer, capacity integer,
+                                                exercise_id uuid default null)
+    returns integer
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    op uuid;
+    st uuid;
+    n integer;
+begin
+    perform refuge.authorize_any(array['refuge_registration', 'refuge_supervisor', 'refuge_rsd',
+                                       'refuge_resettlement']::name[], 'create_appointment_slots');
+    select o.id into op from refuge.operation o where o.code = create_appointment_slots.operation and o.active;
+    perform refuge.require_visible(op is not null and refuge.in_scope(op), 'operation');
+    select s.id into st from refuge.site s where s.operation_id = op and s.code = create_appointment_slots.site and s.active;
+    perform refuge.require_visible(st is not null and refuge.in_scope(op, st), 'site');
+    if purpose is null or purpose not in ('VERIFICATION', 'RSD_INTERVIEW', 'RESETTLEMENT_INTERVIEW', 'DOCUMENT_COLLECTION',
+                                          'REGISTRATION', 'OTHER') then
+        perform refuge.raise_field('22023', 'purpose', format('"%s" is not VERIFICATION, RSD_INTERVIEW, RESETTLEMENT_INTERVIEW, DOCUMENT_COLLECTION, REGISTRATION or OTHER',
+                                                             coalesce(refuge.excerpt(purpose), 'null')));
+    end if;
+    if day is null or day < current_date or day > current_date + 366 then
+        perform refuge.raise_field('22008', 'day', 'is required, from today to a year ahead');
+    end if;
+    if starts is null or ends is null or ends <= starts then
+        perform refuge.raise_field('22008', 'ends', 'starts and ends are required, ends after starts');
+    end if;
+    if slot_minutes is null or slot_minutes < 5 or slot_minutes > 480 then
+        perform refuge.raise_field('22023', 'slot_minutes', 'is 5 to 480 minutes');
+    end if;
+    if capacity is null or capacity < 1 or capacity > 1000 then
+        perform refuge.raise_field('22023', 'capacity', 'is 1 to 1000 appointments per slot');
+    end if;
+    if exercise_id is not null and not exists (select 1 from refuge.verification_exercise e
+            where e.id = create_appointment_slots.exercise_id and e.operation_id = op and st = any (e.site_ids)
+              and e.status = 'OPEN' and create_appointment_slots.day between e.starts_on and e.ends_on) then
+        perform refuge.raise_field('P0002', 'exercise_id', 'no open exercise of this operation and site on that day');
+    end if;
+    insert into refuge.appointment_slot (operation_id, site_id, purpose, exercise_id, day, starts_at, ends_at, capacity)
+    select op, st, create_appointment_slots.purpose, create_appointment_slots.exercise_id, create_appointment_slots.day,
+           t::time, (t + make_interval(mins => slot_minutes))::time, create_appointment_slots.capacity
+      from generate_series(create_appointment_slots.day + starts,
+                           create_appointment_slots.day + ends - make_interval(mins => slot_minutes),
+                           make_interval(mins => slot_minutes)) t;
+    get diagnostics n = row_count;
+    return n;
+end
+$$;
+comment on function refuge.create_appointment_slots(text, text, text, date, time, time, integer, integer, uuid) is
+    'make the appointment slots of a site and day for a purpose (slot length, capacity per slot; optionally for a verification exercise)';
+grant execute on function refuge.create_appointment_slots(text, text, text, date, time, time, integer, integer, uuid)
+    to refuge_registration, refuge_supervisor, refuge_rsd, refuge_resettlement;
+
+-- Book a household (and a person, a case) into a slot with room left.
+create function refuge.book_appointment(slot_id uuid, group_id uuid, individual_id uuid default null,
+                                        case_id uuid default null)
+    returns jsonb
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    s refuge.appointment_slot;
+    g refuge.registration_group;
+    new_id uuid;
+begin
+    perform refuge.authorize_any(array['refuge_registration', 'refuge_supervisor', 'refuge_rsd',
+                                       'refuge_resettlement']::name[], 'book_appointment');
+    select * into s from refuge.appointment_slot x where x.id = book_appointment.slot_id for update;
+    perform refuge.require_visible(s.id is not null and refuge.in_scope(s.operation_id, s.site_id), 'slot_id');
+    select * into g from refuge.registration_group x where x.id = book_appointment.group_id;
+    perform refuge.require_visible(g.id is not null and g.operation_id = s.operation_id, 'group_id');
+    if g.status <> 'ACTIVE' then
+        perform refuge.raise_field('55000', 'group_id', format('family %s is %s', g.number, lower(g.status)));
+    end if;
+    if individual_id is not null and not exists (select 1 from refuge.group_membership m
+            where m.group_id = g.id and m.individual_id = book_appointment.individual_id and m.valid_to is null) then
+        perform refuge.raise_field('22023', 'individual_id', format('is not a member of family %s', g.number));
+    end if;
+    if case_id is not null and not exists (select 1 from refuge.process_case c where c.id = book_appointment.case_id
+            and c.operation_id = s.operation_id and not c.closed
+            and refuge.may_work_case(c.module, c.operation_id, c.site_id)) then
+        perform refuge.raise_field('P0002', 'case_id', 'no open case of yours in this operation');
+    end if;
+    if s.day + s.starts_at < now()::timestamp then
+        perform refuge.raise_field('55000', 'slot_id', 'the slot has begun or passed');
+    end if;
+    if s.booked >= s.capacity then
+        perform refuge.raise_field('53400', 'slot_id', format('the slot is full (%s appointments)', s.capacity));
+    end if;
+    insert into refuge.appointment (slot_id, operation_id, site_id, purpose, group_id, individual_id, case_id)
+    values (s.id, s.operation_id, s.site_id, s.purpose, g.id, book_appointment.individual_id, book_appointment.case_id)
+    returning id into new_id;
+    update refuge.appointment_slot x set booked = x.booked + 1 where x.id = s.id;
+    if s.exercise_id is not null then
+        update refuge.verification_subject v set appointment_id = new_id
+         where v.exercise_id = s.exercise_id and v.group_id = g.id;
+    end if;
+    return jsonb_build_object('appointment_id', new_id, 'day', s.day, 'starts_at', s.starts_at, 'purpose', s.purpose);
+exception when unique_violation then
+    perform refuge.raise_field('23505', 'group_id', format('family %s already has a %s appointment booked', g.number, lower(s.purpose)));
+end
+$$;
+comment on function refuge.book_appointment(uuid, uuid, uuid, uuid) is
+    'book a household (optionally a person and a case) into an appointment slot with room left';
+grant execute on function refuge.book_appointment(uuid, uuid, uuid, uuid)
+    to refuge_registration, refuge_supervisor, refuge_rsd, refuge_resettlement;
+
+create function refuge.cancel_appointment(appointment_id uuid, reason text) returns void
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    a refuge.appointment;
+begin
+    perform refuge.authorize_any(array['refuge_registration', 'refuge_supervisor', 'refuge_rsd',
+                                       'refuge_resettlement']::name[], 'cancel_appointment');
+    perform refuge.require_text(reason, 'reason');
+    select * into a from refuge.appointment x where x.id = cancel_appointment.appointment_id for update;
+    perform refuge.require_visible(a.id is not null and refuge.in_scope(a.operation_id, a.site_id), 'appointment_id');
+    if a.status <> 'BOOKED' then
+        perform refuge.raise_field('55000', 'appointment_id', format('the appointment is %s', lower(a.status)));
+    end if;
+    update refuge.appointment x set status = 'CANCELLED', status_reason = left(btrim(reason), 500) where x.id = a.id;
+    update refuge.appointment_slot s set booked = s.booked - 1 where s.id = a.slot_id;
+end
+$$;
+comment on function refuge.cancel_appointment(uuid, text) is 'cancel a booked appointment (its place in the slot is freed)';
+grant execute on function refuge.cancel_appointment(uuid, text)
+    to refuge_registration, refuge_supervisor, refuge_rsd, refuge_resettlement;
+
+-- Reminders: the appointments of the coming days not yet reminded are
+-- marked and announced on channel refuge_appointment_reminder with their
+-- ids only (an SMS gateway listening reads the rest under its own rights).
+create function refuge.send_appointment_reminders(days_ahead integer default 1) returns integer
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    n integer := 0;
+    a record;
+begin
+    perform refuge.authorize_any(array['refuge_supervisor', 'refuge_dba']::name[], 'send_appointment_reminders');
+    if days_ahead is null or days_ahead < 0 or days_ahead > 14 then
+        perform refuge.raise_field('22023', 'days_ahead', 'is 0 to 14');
+    end if;
+    for a in update refuge.appointment x set reminded_at = now()
+               from refuge.appointment_slot s
+              where s.id = x.slot_id and x.status = 'BOOKED' and x.reminded_at is null
+                and s.day between current_date and current_date + days_ahead
+                and ((refuge.caller_is_superuser() or refuge.caller_has('refuge_dba')) or refuge.in_scope(x.operation_id, x.site_id))
+          returning x.id
+    loop
+        perform pg_notify('refuge_appointment_reminder', a.id::text);
+        n := n + 1;
+    end loop;
+    return n;
+end
+$$;
+comment on function refuge.send_appointment_reminders(integer) is
+    'mark the booked appointments of the coming days as reminded and NOTIFY refuge_appointment_reminder with each appointment id';
+grant execute on function refuge.send_appointment_reminders(integer) to refuge_supervisor, refuge_dba;
+
+-- Booked appointments whose slot has ended become NO_SHOW; the workflow
+-- acts: an alert on the case of an interview, an absence for a
+-- verification exercise (counted when the exercise closes).
+create function refuge.record_no_shows() returns integer
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    n integer := 0;
+    a record;
+    c refuge.process_case;
+begin
+    perform refuge.authorize_any(array['refuge_supervisor', 'refuge_dba']::name[], 'record_no_shows');
+    for a in update refuge.appointment x set status = 'NO_SHOW', status_reason = 'did not come'
+               from refuge.appointment_slot s
+              where s.id = x.slot_id and x.status = 'BOOKED' and s.day + s.ends_at < now()::timestamp
+                and ((refuge.caller_is_superuser() or refuge.caller_has('refuge_dba')) or refuge.in_scope(x.operation_id, x.site_id))
+          returning x.id, x.case_id, x.purpose, s.day
+    loop
+        n := n + 1;
+        if a.case_id is not null then
+            select * into c from refuge.process_case p where p.id = a.case_id;
+            if found and not c.closed then
+                perform refuge.raise_case_alert(c, 'NO_SHOW', format('no-show at the %s appointment of %s on case %s',
+                                                lower(replace(a.purpose, '_', ' ')), a.day, c.number),
+                                                coalesce(c.assigned_to, (select m.roles[1] from refuge.case_module m where m.code = c.module)));
+            end if;
+        end if;
+    end loop;
+    return n;
+end
+$$;
+comment on function refuge.record_no_shows() is
+    'booked appointments whose slot has ended become NO_SHOW; an interview''s case gets an alert (schedule with pg_cron)';
+grant execute on function refuge.record_no_shows() to refuge_supervisor, refuge_dba;
+
+-- Open a verification exercise: every active person of the population at
+-- the sites is expected, with their household.
+create function refuge.create_verification_exercise(operation text, code text, name text, sites text[],
+                                                    population_types text[], starts_on date, ends_on date,
+                                                    absence_limit integer default 2)
+    returns jsonb
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    op uuid;
+    sids uuid[];
+    ex uuid;
+    n bigint;
+    households bigint;
+begin
+    perform refuge.authorize('refuge_supervisor', 'create_verification_exercise');
+    select o.id into op from refuge.operation o where o.code = create_verification_exercise.operation and o.active;
+    perform refuge.require_visible(op is not null and refuge.in_scope(op), 'operation');
+    if code is null or code !~ '^[A-Z0-9_-]{1,30}$' then
+        perform refuge.raise_field('22023', 'code', 'is 1 to 30 capital letters, digits, _ or -');
+    end if;
+    perform refuge.require_text(name, 'name');
+    select array_agg(s.id order by s.code) into sids from refuge.site s
+     where s.operation_id = op and s.code = any (create_verification_exercise.sites);
+    if sids is null or cardinality(sids) <> (select count(distinct x) from unnest(create_verification_exercise.sites) x) then
+        perform refuge.raise_field('23503', 'sites', 'every site must be a site of the operation');
+    end if;
+    if population_types is null or cardinality(population_types) = 0
+       or exists (select 1 from unnest(population_types) t where not refuge.code_exists('population_type', t)) then
+        perform refuge.raise_field('23503', 'population_types', 'population type codes are required');
+    end if;
+    if starts_on is null or ends_on is null or ends_on < starts_on or ends_on > starts_on + 366 then
+        perform refuge.raise_field('22008', 'ends_on', 'starts_on and ends_on are required, at most a year apart');
+    end if;
+    if absence_limit is null or absence_limit not between 1 and 10 then
+        perform refuge.raise_field('22023', 'absence_limit', 'is 1 to 10 exercises');
+    end if;
+    insert into refuge.verification_exercise (operation_id, code, name, site_ids, population_types, starts_on, ends_on,
+                                              absence_limit)
+    values (op, create_verification_exercise.code, left(btrim(name), 200), sids, population_types,
+            create_verification_exercise.starts_on, create_verification_exercise.ends_on, absence_limit)
+    returning id into ex;
+    insert into refuge.verification_subject (exercise_id, individual_id, group_id, operation_id, site_id)
+    select ex, i.id, m.group_id, i.operation_id, g.site_id
+      from refuge.registration_group g
+      join refuge.group_membership m on m.group_id = g.id and m.valid_to is null
+      join refuge.individual i on i.id = m.individual_id
+     where g.operation_id = op and g.site_id = any (sids) and g.status = 'ACTIVE'
+       and i.status = 'ACTIVE' and i.population_type = any (population_types);
+    get diagnostics n = row_count;
+    select count(distinct v.group_id) into households from refuge.verification_subject v where v.exercise_id = ex;
+    return jsonb_build_object('exercise_id', ex, 'people', n, 'households', households);
+exception when unique_violation then
+    perform refuge.raise_field('23505', 'code', format('operation %s already has an exercise %s', operation, code));
+end
+$$;
+comment on function refuge.create_verification_exercise(text, text, text, text[], text[], date, date, integer) is
+    'open a verification exercise: every active person of the population types at the sites is expected (absence_limit: missed exercises in a row before INACTIVE)';
+grant execute on function refuge.create_verification_exercise(text, text, text, text[], text[], date, date, integer)
+    to refuge_supervisor;
+
+-- Book every expected household of an exercise at a site into the
+-- exercise's slots of that site, in order of family number, as far as the
+-- slots go.  Returns the households booked.
+create function refuge.schedule_verification(exercise_id uuid, site text) returns integer
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    e refuge.verification_exercise;
+    st uuid;
+    n integer;
+begin
+    perform refuge.authorize('refuge_supervisor', 'schedule_verification');
+    select * into e from refuge.verification_exercise x where x.id = schedule_verification.exercise_id for update;
+    perform refuge.require_visible(e.id is not null and refuge.in_scope(e.operation_id), 'exercise_id');
+    select s.id into st from refuge.site s where s.operation_id = e.operation_id and s.code = schedule_verification.site;
+    perform refuge.require_visible(st is not null and st = any (e.site_ids), 'site');
+    with need as (
+        select g.id as group_id, row_number() over (order by g.number) as k
+          from refuge.registration_group g
+         where g.id in (select v.group_id from refuge.verification_subject v
+                         where v.exercise_id = e.id and v.site_id = st and v.appointment_id is null)
+           and not exists (select 1 from refuge.appointment a where a.group_id = g.id and a.purpose = 'VERIFICATION'
+                                                             and a.status = 'BOOKED')),
+    places as (
+        select s.id as slot_id, row_number() over (order by s.day, s.starts_at, s.id, p) as k
+          from refuge.appointment_slot s, generate_series(1, s.capacity - s.booked) p
+         where s.exercise_id = e.id and s.site_id = st and s.day + s.starts_at >= now()::timestamp),
+    booked as (
+        insert into refuge.appointment (slot_id, operation_id, site_id, purpose, group_id)
+        select p.slot_id, e.operation_id, st, 'VERIFICATION', n.group_id
+          from need n join places p using (k)
+        returning id, slot_id, group_id),
+    counted as (
+        update refuge.appointment_slot s set booked = s.booked + b.n
+          from (select slot_id, count(*) as n from booked group by slot_id) b
+         where s.id = b.slot_id
+        returning 1)
+    update refuge.verification_subject v set appointment_id = b.id
+      from booked b
+     where v.exercise_id = e.id and v.group_id = b.group_id;
+    select count(distinct v.group_id) into n from refuge.verification_subject v
+     where v.exercise_id = e.id and v.site_id = st and v.appointment_id is not null;
+    return n;
+end
+$$;
+comment on function refuge.schedule_verification(uuid, text) is
+    'book the expected households of an exercise at a site into its slots, by family number, as far as the slots go';
+grant execute on function refuge.schedule_verification(uuid, text) to refuge_supervisor;
+
+-- Confirm a person present: 1:1 biometric verification against their own
+-- enrolment.  Answers verified, not_verified (the capture did not match;
+-- nothing recorded as present), or needs_fallback (not enrolled).
+create function refuge.check_in(exercise_id uuid, individual_id uuid, templates jsonb, desk text default null)
+    returns jsonb
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+    set plan_cache_mode = force_generic_plan
+as $$
+declare
+    e refuge.verification_exercise;
+    subj refuge.verification_subject;
+    ind refuge.individual;
+    p record;
+    v refuge.biometric_verification;
+begin
+    perform refuge.authorize('refuge_registration', 'check_in');
+    select * into e from refuge.verification_exercise x where x.id = check_in.exercise_id;
+    perform refuge.require_visible(e.id is not null and refuge.in_scope(e.operation_id), 'exercise_id');
+    if e.status <> 'OPEN' or current_date not between e.starts_on and e.ends_on then
+        perform refuge.raise_field('55000', 'exercise_id', format('exercise %s is not running today', e.code));
+    end if;
+    -- one desk at a time per person: the subject row is the lock
+    select * into subj from refuge.verification_subject x
+     where x.exercise_id = e.id and x.individual_id = check_in.individual_id for update;
+    if not found or not refuge.in_scope(subj.operation_id, subj.site_id) then
+        perform refuge.raise_field('P0002', 'individual_id', format('not expected at exercise %s', e.code));
+    end if;
+    if subj.seen_at is not null then
+        return jsonb_build_object('decision', 'already_verified', 'seen_at', subj.seen_at, 'method', subj.method);
+    end if;
+    if templates is null then
+        perform refuge.raise_field('22004', 'templates', 'is required: the person''s fingerprints or irises');
+    end if;
+    p := refuge.parse_biometrics(templates, false);
+    select * into ind from refuge.individual i where i.id = subj.individual_id;
+    v := refuge.verify_person(ind, p.fingers, p.irises, subj.site_id, 'verification_exercise', p.device);
+    if v.identity_id is null then
+        return jsonb_build_object('decision', 'needs_fallback', 'reason', 'not_enrolled');
+    end if;
+    if not v.match then
+        return jsonb_build_object('decision', 'not_verified', 'verification', refuge.verification_json(v));
+    end if;
+    update refuge.verification_subject x
+       set seen_at = now(), method = 'BIOMETRIC', verification_id = v.id, decided_by = refuge.caller(),
+           desk = left(check_in.desk, 40)
+     where x.exercise_id = e.id and x.individual_id = subj.individual_id;
+    update refuge.appointment a set status = 'ATTENDED', attended_at = now()
+     where a.id = subj.appointment_id and a.status in ('BOOKED', 'NO_SHOW');
+    return jsonb_build_object('decision', 'verified', 'verification', refuge.verification_json(v));
+end
+$$;
+comment on function refuge.check_in(uuid, uuid, jsonb, text) is
+    'confirm a person present at a verification exercise by 1:1 biometric verification (verified, not_verified, needs_fallback)';
+grant execute on function refuge.check_in(uuid, uuid, jsonb, text) to refuge_registration;
+
+-- When biometrics fail or cannot be taken: a supervisor confirms the
+-- person present, with the reason; recorded with who decided.
+create function refuge.check_in_fallback(exercise_id uuid, individual_id uuid, reason text, desk text default null)
+    returns jsonb
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    e refuge.verification_exercise;
+    subj refuge.verification_subject;
+    reasons constant text[] := array['UNDER_BIOMETRIC_AGE', 'NOT_ENROLLED', 'CAPTURE_FAILED', 'DISABILITY',
+                                     'DEVICE_FAILURE', 'KNOWN_TO_STAFF_WITH_DOCUMENT'];
+begin
+    perform refuge.authorize('refuge_supervisor', 'check_in_fallback');
+    if reason is null or not reason = any (reasons) then
+        perform refuge.raise_field('22023', 'reason', format('"%s" is not one of %s', coalesce(refuge.excerpt(reason), 'null'),
+                                                             array_to_string(reasons, ', ')));
+    end if;
+    select * into e from refuge.verification_exercise x where x.id = check_in_fallback.exercise_id;
+    perform refuge.require_visible(e.id is not null and refuge.in_scope(e.operation_id), 'exercise_id');
+    if e.status <> 'OPEN' or current_date not between e.starts_on and e.ends_on then
+        perform refuge.raise_field('55000', 'exercise_id', format('exercise %s is not running today', e.code));
+    end if;
+    select * into subj from refuge.verification_subject x
+     where x.exercise_id = e.id and x.individual_id = check_in_fallback.individual_id for update;
+    if not found or not refuge.in_scope(subj.operation_id, subj.site_id) then
+        perform refuge.raise_field('P0002', 'individual_id', format('not expected at exercise %s', e.code));
+    end if;
+    if subj.seen_at is not null then
+        return jsonb_build_object('decision', 'already_verified', 'seen_at', subj.seen_at, 'method', subj.method);
+    end if;
+    update refuge.verification_subject x
+       set seen_at = now(), method = 'FALLBACK', fallback_reason = reason, decided_by = refuge.caller(),
+           desk = left(check_in_fallback.desk, 40)
+     where x.exercise_id = e.id and x.individual_id = subj.individual_id;
+    update refuge.appointment a set status = 'ATTENDED', attended_at = now()
+     where a.id = subj.appointment_id and a.status in ('BOOKED', 'NO_SHOW');
+    return jsonb_build_object('decision', 'verified', 'method', 'FALLBACK', 'reason', reason,
+                              'decided_by', refuge.caller());
+end
+$$;
+comment on function refuge.check_in_fallback(uuid, uuid, text, text) is
+    'a supervisor confirms a person present without biometrics (UNDER_BIOMETRIC_AGE, NOT_ENROLLED, CAPTURE_FAILED, DISABILITY, DEVICE_FAILURE, KNOWN_TO_STAFF_WITH_DOCUMENT), recorded with who decided';
+grant execute on function refuge.check_in_fallback(uuid, uuid, text, text) to refuge_supervisor;
+
+-- Close an exercise: whoever was expected and not seen is absent; a person
+-- absent from absence_limit exercises in a row (closed exercises that
+-- expected them, this one included) becomes INACTIVE.  They come back
+-- through refuge.request_status_change, approved by a supervisor.
+create function refuge.close_verification_exercise(exercise_id uuid) returns jsonb
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    e refuge.verification_exercise;
+    ind refuge.individual;
+    absent_n bigint;
+    inactivated integer := 0;
+begin
+    perform refuge.authorize('refuge_supervisor', 'close_verification_exercise');
+    select * into e from refuge.verification_exercise x where x.id = close_verification_exercise.exercise_id for update;
+    perform refuge.require_visible(e.id is not null and refuge.in_scope(e.operation_id), 'exercise_id');
+    if e.status <> 'OPEN' then
+        perform refuge.raise_field('55000', 'exercise_id', format('exercise %s is already closed', e.code));
+    end if;
+    update refuge.verification_subject v set absent = (v.seen_at is null) where v.exercise_id = e.id;
+    select count(*) into absent_n from refuge.verification_subject v where v.exercise_id = e.id and v.absent;
+    update refuge.verification_exercise x set status = 'CLOSED', closed_at = now(), closed_by = refuge.caller()
+     where x.id = e.id;
+    for ind in
+        select i.* from refuge.verification_subject v join refuge.individual i on i.id = v.individual_id
+         where v.exercise_id = e.id and v.absent and i.status = 'ACTIVE'
+           and (select bool_and(w.absent) from (
+                    select s.absent from refuge.verification_subject s
+                      join refuge.verification_exercise x on x.id = s.exercise_id and x.status = 'CLOSED'
+                     where s.individual_id = i.id
+                     order by x.ends_on desc, x.closed_at desc limit e.absence_limit) w)
+           and (select count(*) from refuge.verification_subject s
+                  join refuge.verification_exercise x on x.id = s.exercise_id and x.status = 'CLOSED'
+                 where s.individual_id = i.id) >= e.absence_limit
+         order by i.id for update of i
+    loop
+        if refuge.set_individual_status(ind, 'INACTIVE', null,
+               format('absent from %s verification exercises in a row (last: %s)', e.absence_limit, e.code),
+               'VERIFICATION', e.id, null) then
+            inactivated := inactivated + 1;
+        end if;
+    end loop;
+    return jsonb_build_object('exercise_id', e.id, 'expected', (select count(*) from refuge.verification_subject v
+                                                                 where v.exercise_id = e.id),
+                              'absent', absent_n, 'inactivated', inactivated);
+end
+$$;
+comment on function refuge.close_verification_exercise(uuid) is
+    'close an exercise: those not seen are absent; absent from absence_limit exercises in a row makes a record INACTIVE (reactivation is a supervised status change)';
+grant execute on function refuge.close_verification_exercise(uuid) to refuge_supervisor;
+
+-- Coverage per site and day: households and people expected, seen that day
+-- and so far, by biometric verification or fallback.
+create function refuge.verification_coverage(exercise_id uuid)
+    returns table (site text, day date, households_expected bigint, people_expected bigint, seen_that_day bigint,
+                   biometric bigint, fallback bigint, people_seen bigint, households_seen bigint, coverage numeric)
+    language plpgsql stable security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    e refuge.verification_exercise;
+begin
+    perform refuge.authorize_any(array['refuge_registration', 'refuge_supervisor']::name[], 'verification_coverage');
+    select * into e from refuge.verification_exercise x where x.id = verification_coverage.exercise_id;
+    perform refuge.require_visible(e.id is not null and refuge.in_scope(e.operation_id), 'exercise_id');
+    return query
+    with subj as (
+        select v.*, v.seen_at::date as seen_day
+          from refuge.verification_subject v where v.exercise_id = e.id and refuge.in_scope(v.operation_id, v.site_id)),
+    days as (
+        select s.site_id, d::date as day
+          from (select distinct x.site_id from subj x) s,
+               generate_series(e.starts_on, least(e.ends_on, current_date), interval '1 day') d),
+    expected as (
+        select x.site_id, count(distinct x.group_id) as households, count(*) as people from subj x group by x.site_id)
+    select st.code, d.day, ex.households, ex.people,
+           count(x.*) filter (where x.seen_day = d.day),
+           count(x.*) filter (where x.seen_day = d.day and x.method = 'BIOMETRIC'),
+           count(x.*) filter (where x.seen_day = d.day and x.method = 'FALLBACK'),
+           count(x.*) filter (where x.seen_day <= d.day),
+           count(distinct x.group_id) filter (where x.seen_day <= d.day),
+           round(100.0 * count(x.*) filter (where x.seen_day <= d.day) / nullif(ex.people, 0), 1)
+      from days d
+      join refuge.site st on st.id = d.site_id
+      join expected ex on ex.site_id = d.site_id
+      left join subj x on x.site_id = d.site_id
+     group by st.code, d.day, ex.households, ex.people
+     order by st.code, d.day;
+end
+$$;
+comment on function refuge.verification_coverage(uuid) is
+    'coverage of a verification exercise per site and day: households and people expected, seen that day (biometric, fallback) and so far';
+grant execute on function refuge.verification_coverage(uuid) to refuge_registration, refuge_supervisor;
+
+-- functions/67_relatives.sql
+-- Relatives outside the registration group (table: sql/79_relatives.sql).
+
+-- The row of a relative from its JSON form (the fields of add_relative and
+-- of the eRRF import), checked field by field.
+create function refuge.relative_row(p_individual uuid, r jsonb, path text) returns refuge.individual_relative
+    language plpgsql stable
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    x refuge.individual_relative;
+begin
+    if jsonb_typeof(r) is distinct from 'object' then
+        perform refuge.raise_field('22023', path, format('expected an object, got %s', coalesce(jsonb_typeof(r), 'null')));
+    end if;
+    perform refuge.arg_fields(r, path, array['relationship', 'given_name', 'middle_name', 'family_name',
+        'second_family_name', 'maiden_name', 'sex', 'date_of_birth', 'dob_estimated', 'birth_country', 'place_of_birth',
+        'residence_country', 'nationality', 'marital_status', 'deceased', 'deceased_on']);
+    x.id := gen_random_uuid();
+    x.individual_id := p_individual;
+    x.relationship := refuge.arg_code(r, 'relationship', path, 'relationship', true);
+    x.given_name := refuge.arg_name(r, 'given_name', path, false, 100);
+    x.middle_name := refuge.arg_name(r, 'middle_name', path, false, 100);
+    x.family_name := refuge.arg_name(r, 'family_name', path, false, 100);
+    x.second_family_name := refuge.arg_name(r, 'second_family_name', path, false, 100);
+    x.maiden_name := refuge.arg_name(r, 'maiden_name', path, false, 100);
+    if x.given_name is null and x.family_name is null then
+        perform refuge.raise_field('22004', path || '.given_name', 'a given name or a family name is required');
+    end if;
+    x.sex := refuge.arg_code(r, 'sex', path, 'sex');
+    x.date_of_birth := refuge.arg_date(r, 'date_of_birth', path);
+    x.dob_estimated := coalesce(refuge.arg_bool(r, 'dob_estimated', path), false);
+    x.birth_country := refuge.arg_code(r, 'birth_country', path, 'country');
+    x.place_of_birth := refuge.arg_text(r, 'place_of_birth', path, false, 200);
+    x.residence_country := refuge.arg_code(r, 'residence_country', path, 'country');
+    x.nationality := refuge.arg_code(r, 'nationality', path, 'country');
+    x.marital_status := refuge.arg_code(r, 'marital_status', path, 'marital_status');
+    x.deceased := coalesce(refuge.arg_bool(r, 'deceased', path), false);
+    x.deceased_on := refuge.arg_date(r, 'deceased_on', path);
+    if x.deceased_on is not null and not x.deceased then
+        perform refuge.raise_field('22023', path || '.deceased_on', 'is given only for a deceased relative');
+    end if;
+    if x.date_of_birth is not null and x.date_of_birth < date '1880-01-01' then
+        perform refuge.raise_field('22008', path || '.date_of_birth', 'is before 1880');
+    end if;
+    return x;
+end
+$$;
+comment on function refuge.relative_row(uuid, jsonb, text) is 'internal: a relative''s row from its JSON form, checked';
+
+create function refuge.add_relative(individual_id uuid, relative jsonb) returns uuid
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    x refuge.individual_relative;
+begin
+    perform refuge.individual_for_update(add_relative.individual_id, 'refuge_registration', 'add_relative');
+    if (select count(*) from refuge.individual_relative r where r.individual_id = add_relative.individual_id) >= 100 then
+        perform refuge.raise_field('54000', 'relative', 'a person has at most 100 relatives recorded');
+    end if;
+    x := refuge.relative_row(add_relative.individual_id, relative, 'relative');
+    insert into refuge.individual_relative (id, individual_id, relationship, given_name, middle_name, family_name,
+        second_family_name, maiden_name, sex, date_of_birth, dob_estimated, birth_country, place_of_birth,
+        residence_country, nationality, marital_status, deceased, deceased_on)
+    values (x.id, x.individual_id, x.relationship, x.given_name, x.middle_name, x.family_name, x.second_family_name,
+            x.maiden_name, x.sex, x.date_of_birth, x.dob_estimated, x.birth_country, x.place_of_birth,
+            x.residence_country, x.nationality, x.marital_status, x.deceased, x.deceased_on);
+    return x.id;
+end
+$$;
+comment on function refuge.add_relative(uuid, jsonb) is
+    'record a relative who is not registered with the person (relationship, names, sex, date_of_birth, dob_estimated, birth_country, place_of_birth, residence_country, nationality, marital_status, deceased, deceased_on)';
+grant execute on function refuge.add_relative(uuid, jsonb) to refuge_registration;
+
+create function refuge.remove_relative(relative_id uuid, reason text) returns void
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    x refuge.individual_relative;
+begin
+    perform refuge.require_text(reason, 'reason');
+    select * into x from refuge.individual_relative r where r.id = remove_relative.relative_id;
+    if not found then
+        perform refuge.raise_field('P0002', 'relative_id', 'not found in your operations');
+    end if;
+    perform refuge.individual_for_update(x.individual_id, 'refuge_registration', 'remove_relative');
+    -- the audit trail keeps the row
+    delete from refuge.individual_relative r where r.id = x.id;
+end
+$$;
+comment on function refuge.remove_relative(uuid, text) is 'remove a relative recorded in error (the audit trail keeps the row)';
+grant execute on function refuge.remove_relative(uuid, text) to refuge_registration;
 
 -- functions/95_documents.sql
 -- Documents issued to refugees (tables: sql/80_documents.sql).
@@ -1418,6 +2241,12 @@ begin
                 perform refuge.raise_field('42501', 'changes.status',
                     format('%s: a record closed as a duplicate changes only through adjudication (refuge.adjudicate)', cur.number));
             end if;
+            if cur.status = 'INACTIVE' and exists (select 1 from refuge.status_history h where h.individual_id = cur.id
+                                                       and h.valid_to is null and h.source = 'VERIFICATION') then
+                perform refuge.raise_field('42501', 'changes.status',
+                    format('%s was made inactive by verification exercises: reactivation is requested with refuge.request_status_change and approved by a supervisor',
+                           cur.number));
+            end if;
             if not (cur.status in ('ACTIVE', 'INACTIVE', 'HOLD') and r.status in ('ACTIVE', 'INACTIVE', 'HOLD')) then
                 perform refuge.raise_field('42501', 'changes.status',
                     format('%s to %s is requested with refuge.request_status_change and approved by a supervisor',
@@ -1854,6 +2683,688 @@ begin
 end
 $$;
 
+-- functions/63_rrf_import.sql: import_rrf
+create or replace function refuge.import_rrf(document xml) returns jsonb
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    kase xml;
+    ind xml;
+    n xml;
+    guid text;
+    pg xml;
+    asylum text;
+    op refuge.operation;
+    site_code text;
+    members jsonb := '[]';
+    m jsonb;
+    i integer := 0;
+    rel text;
+    done jsonb;
+    reg jsonb;
+    ids jsonb;
+    principal uuid;
+    c jsonb;
+    existing refuge.process_case;
+    p text;
+    -- each kind of element parsed once (a lookup per member had made the import quadratic)
+    n_ipg xml[];
+    n_alias xml[];
+    n_language xml[];
+    n_education xml[];
+    n_employment xml[];
+    n_address xml[];
+    n_vulnerability xml[];
+    n_relatives xml[];
+    rel_node xml;
+    r refuge.individual_relative;
+    n_individual xml[];
+begin
+    perform refuge.authorize('refuge_registration', 'import_rrf');
+    perform refuge.authorize('refuge_resettlement', 'import_rrf');
+    if document is null then
+        perform refuge.raise_field('22004', 'document', 'is required');
+    end if;
+    if octet_length(document::text) > 20 * 1024 * 1024 then
+        perform refuge.raise_field('54000', 'document', format('%s bytes is more than the 20 MB an eRRF file may have',
+                                                               octet_length(document::text)));
+    end if;
+    -- eRRF files declare no DTD; entity declarations are refused, not expanded
+    if strpos(document::text, '<!DOCTYPE') > 0 then
+        perform refuge.raise_field('22023', 'document', 'has a DOCTYPE declaration, which an eRRF file does not');
+    end if;
+    if not xml_is_well_formed_document(document::text) then
+        perform refuge.raise_field('22023', 'document', 'is not a well-formed XML document');
+    end if;
+    if (xpath('local-name(/*)', document))[1]::text <> 'UNHCR_RRF' then
+        perform refuge.raise_field('22023', 'document', format('the root element is %s, not UNHCR_RRF',
+                                                               (xpath('local-name(/*)', document))[1]));
+    end if;
+    if cardinality(refuge.rrf_nodes(document, 'CASE')) <> 1 then
+        perform refuge.raise_field('22023', 'UNHCR_RRF.CASE', format('%s cases in the file: import one case per call',
+                                                                     cardinality(refuge.rrf_nodes(document, 'CASE'))));
+    end if;
+    if refuge.rrf_text((refuge.rrf_nodes(document, 'RRFBATCHTYPE'))[1], 'GroupIndividualIndicator')
+       is distinct from 'Single Submission' and
+       refuge.rrf_text((refuge.rrf_nodes(document, 'RRFBATCHTYPE'))[1], 'GroupIndividualIndicator')
+       is distinct from 'Group Submission' then
+        perform refuge.raise_field('22023', 'UNHCR_RRF.RRFBATCHTYPE.GroupIndividualIndicator',
+                                   'is not "Single Submission" or "Group Submission"');
+    end if;
+    kase := (refuge.rrf_nodes(document, 'CASE'))[1];
+    pg := (refuge.rrf_nodes(kase, 'dataProcessGroup'))[1];
+    if pg is null then
+        perform refuge.raise_field('22023', 'CASE.dataProcessGroup', 'is missing (required by the eRRF v4 schema)');
+    end if;
+    perform refuge.rrf_check(pg, 'CASE.dataProcessGroup', array['ProcessingGroupGUID', 'ProcessingGroupNumber', 'ProcessingGroupSize']);
+    guid := refuge.rrf_text(pg, 'ProcessingGroupGUID');
+    if guid !~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then
+        perform refuge.raise_field('22023', 'CASE.dataProcessGroup.ProcessingGroupGUID', format('"%s" is not a GUID', guid));
+    end if;
+    -- the same case imported before
+    select * into existing from refuge.process_case x
+     where x.module = 'RESETTLEMENT' and x.data ->> 'source_case_guid' = lower(guid)
+       and refuge.in_scope(x.operation_id, x.site_id);
+    if found then
+        return jsonb_build_object('status', 'exists', 'case_id', existing.id, 'number', existing.number);
+    end if;
+    if cardinality(refuge.rrf_nodes(kase, 'dataResettlement')) <> 1 then
+        perform refuge.raise_field('22023', 'CASE.dataResettlement', 'must appear once (required by the eRRF v4 schema)');
+    end if;
+    perform refuge.rrf_check((refuge.rrf_nodes(kase, 'dataResettlement'))[1], 'CASE.dataResettlement',
+                             array['IndividualGUID', 'ResettlementCriteriaCode', 'ResettlementPriorityCode']);
+    n_individual := refuge.rrf_nodes(kase, 'dataIndividual');
+    if cardinality(n_individual) = 0 then
+        perform refuge.raise_field('22023', 'CASE.dataIndividual', 'is missing: a case has at least one individual');
+    end if;
+    if cardinality(n_individual) > 100 then
+        perform refuge.raise_field('54000', 'CASE.dataIndividual',
+                                   format('%s individuals; a case holds at most 100', cardinality(n_individual)));
+    end if;
+    n_ipg := refuge.rrf_nodes(kase, 'dataIndividualProcessGroup');
+    n_alias := refuge.rrf_nodes(kase, 'dataAlias');
+    n_language := refuge.rrf_nodes(kase, 'dataLanguage');
+    n_education := refuge.rrf_nodes(kase, 'dataEducation');
+    n_employment := refuge.rrf_nodes(kase, 'dataEmployment');
+    n_address := refuge.rrf_nodes(kase, 'dataAddress');
+    n_vulnerability := refuge.rrf_nodes(kase, 'dataVulnerability');
+    n_relatives := refuge.rrf_nodes(kase, 'dataIndividualRelatives');
+    if cardinality(n_ipg) + cardinality(n_alias) + cardinality(n_language) + cardinality(n_education)
+       + cardinality(n_employment) + cardinality(n_address) + cardinality(n_vulnerability) + cardinality(n_relatives) > 5000 then
+        perform refuge.raise_field('54000', 'CASE', 'holds more than 5,000 detail elements (aliases, languages, addresses ...)');
+    end if;
+    foreach ind in array n_individual loop
+        p := format('CASE.dataIndividual[%s]', i);
+        perform refuge.rrf_check(ind, p, array['IndividualGUID', 'IndividualID', 'FamilyName', 'RegistrationDate',
+            'DateofBirthEstimate', 'BirthCountryCode', 'OriginCountryCode', 'AsylumCountryCode', 'SexCode', 'NationalityCode',
+            'MarriageStatusCode', 'ReligionCode', 'EthnicityCode', 'EducationLevelCode'],
+            array['RegistrationDate', 'DateofBirth', 'ArrivalDate'], array['DateofBirthEstimate']);
+        guid := refuge.rrf_text(ind, 'IndividualGUID');
+        rel := (select refuge.rrf_text(x, 'RelationshipToPrincipalRepresentative')
+                  from unnest(n_ipg) x
+                 where refuge.rrf_text(x, 'IndividualGUID') = guid limit 1);
+        if rel is null then
+            perform refuge.raise_field('22023', p || '.IndividualGUID',
+                format('%s has no dataIndividualProcessGroup (relationship to the principal representative)', guid));
+        end if;
+        asylum := coalesce(asylum, refuge.from_progres('country', refuge.rrf_text(ind, 'AsylumCountryCode'), p || '.AsylumCountryCode'));
+        m := jsonb_strip_nulls(jsonb_build_object(
+            'relationship', refuge.from_progres('relationship', rel, p || '.RelationshipToPrincipalRepresentative'),
+            'family_name', refuge.rrf_text(ind, 'FamilyName'),
+            'second_family_name', refuge.rrf_text(ind, 'SecondFamilyName'),
+            'given_name', refuge.rrf_text(ind, 'GivenName'), 'middle_name', refuge.rrf_text(ind, 'MiddleName'),
+            'maiden_name', refuge.rrf_text(ind, 'MaidenName'),
+            'mother_name', refuge.rrf_text(ind, 'MotherName'), 'father_name', refuge.rrf_text(ind, 'FatherName'),
+            'sex', refuge.from_progres('sex', refuge.rrf_text(ind, 'SexCode'), p || '.SexCode'),
+            'date_of_birth', left(refuge.rrf_text(ind, 'DateofBirth'), 10),
+            'dob_precision', case when refuge.rrf_text(ind, 'DateofBirth') is null then null
+                                  when refuge.rrf_text(ind, 'DateofBirthEstimate') in ('1', 'true') then 'ESTIMATED'
+                                  else 'EXACT' end,
+            'place_of_birth', refuge.rrf_text(ind, 'BirthCityTownVillage'),
+            'birth_country', refuge.from_progres('country', refuge.rrf_text(ind, 'BirthCountryCode'), p || '.BirthCountryCode'),
+            'origin_country', refuge.from_progres('country', refuge.rrf_text(ind, 'OriginCountryCode'), p || '.OriginCountryCode'),
+            'arrival_date', left(refuge.rrf_text(ind, 'ArrivalDate'), 10),
+            'marital_status', refuge.from_progres('marital_status', refuge.rrf_text(ind, 'MarriageStatusCode'), p || '.MarriageStatusCode'),
+            'religion', refuge.from_progres('religion', refuge.rrf_text(ind, 'ReligionCode'), p || '.ReligionCode'),
+            'ethnicity', refuge.from_progres('ethnicity', refuge.rrf_text(ind, 'EthnicityCode'), p || '.EthnicityCode'),
+            'education_level', refuge.from_progres('education_level', refuge.rrf_text(ind, 'EducationLevelCode'), p || '.EducationLevelCode'),
+            'nationalities', (select jsonb_agg(x) from (select refuge.from_progres('country', refuge.rrf_text(ind, 'NationalityCode'),
+                                                                                   p || '.NationalityCode') x) y where x is not null),
+            'names', (select jsonb_agg(jsonb_strip_nulls(jsonb_build_object('kind', 'ALIAS',
+                              'family_name', refuge.rrf_text(a, 'IndividualAliasLastName'),
+                              'given_name', refuge.rrf_text(a, 'IndividualAliasFirstName'))))
+                        from unnest(n_alias) a where refuge.rrf_text(a, 'IndividualGUID') = guid),
+            'languages', (select jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+                              'language', refuge.from_progres('language', refuge.rrf_text(l, 'LanguageCode'), 'CASE.dataLanguage.LanguageCode'),
+                              'read', refuge.from_progres('language_level', refuge.rrf_text(l, 'LanguageReadCode'), 'CASE.dataLanguage.LanguageReadCode'),
+                              'write', refuge.from_progres('language_level', refuge.rrf_text(l, 'LanguageWriteCode'), 'CASE.dataLanguage.LanguageWriteCode'),
+                              'speak', refuge.from_progres('language_level', refuge.rrf_text(l, 'LanguageSpeakCode'), 'CASE.dataLanguage.LanguageSpeakCode'),
+                              'understand', refuge.from_progres('language_level', refuge.rrf_text(l, 'LanguageUnderstandCode'), 'CASE.dataLanguage.LanguageUnderstandCode'))))
+                            from unnest(n_language) l
+                           where refuge.rrf_text(l, 'IndividualGUID') = guid
+                             and refuge.from_progres('language', refuge.rrf_text(l, 'LanguageCode'), 'CASE.dataLanguage.LanguageCode') is not null),
+            'education', (select jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+                              'level', refuge.from_progres('education_level', refuge.rrf_text(e, 'EducationLevelCode'), 'CASE.dataEducation.EducationLevelCode'),
+                              'degree', refuge.from_progres('education_degree', refuge.rrf_text(e, 'DegreeTypeCode'), 'CASE.dataEducation.DegreeTypeCode'))))
+                            from unnest(n_education) e
+                           where refuge.rrf_text(e, 'IndividualGUID') = guid
+                             and refuge.from_progres('education_level', refuge.rrf_text(e, 'EducationLevelCode'), 'CASE.dataEducation.EducationLevelCode') is not null),
+            'occupations', (select jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+                              'kind', case refuge.rrf_text(w, 'EmploymentTypeCode') when 'E' then 'EMPLOYED' when 'NE' then 'NOT_EMPLOYED' else 'SKILL' end,
+                              'occupation', refuge.from_progres('occupation', refuge.rrf_text(w, 'OccupationCode'), 'CASE.dataEmployment.OccupationCode'),
+                              'title', refuge.rrf_text(w, 'OccupationText'))))
+                              from unnest(n_employment) w where refuge.rrf_text(w, 'IndividualGUID') = guid),
+            'addresses', (select jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+                              'type', (select pc.code from refuge.progres_code pc where pc.domain = 'address_type'
+                                        and lower(pc.progres_code) = lower(refuge.rrf_text(a, 'AddressType'))),
+                              'country', refuge.from_progres('country', refuge.rrf_text(a, 'AddressCountry'), 'CASE.dataAddress.AddressCountry'),
+                              'level1', refuge.rrf_text(a, 'LocationLevel1Description'), 'level2', refuge.rrf_text(a, 'LocationLevel2Description'),
+                              'level3', refuge.rrf_text(a, 'LocationLevel3Description'), 'level4', refuge.rrf_text(a, 'LocationLevel4Description'),
+                              'level5', refuge.rrf_text(a, 'LocationLevel5Description'), 'level6', refuge.rrf_text(a, 'LocationLevel6'))))
+                            from unnest(n_address) a where refuge.rrf_text(a, 'IndividualGUID') = guid),
+            'specific_needs', (select jsonb_agg(jsonb_build_object('category',
+                              refuge.from_progres('vulnerability', refuge.rrf_text(v, 'VulnerabilityCode'), 'CASE.dataVulnerability.VulnerabilityCode')))
+                                 from unnest(n_vulnerability) v
+                                where refuge.rrf_text(v, 'IndividualGUID') = guid)))
+            || jsonb_build_object('ref', guid);
+        if m ->> 'relationship' = 'PA' then
+            members := jsonb_build_array(m) || members;
+        else
+            members := members || m;
+        end if;
+        i := i + 1;
+    end loop;
+    -- the operation of the country of asylum the caller works in, and a site of it
+    select o.* into op from refuge.operation o
+     where o.country = asylum and o.active and refuge.in_scope(o.id)
+     order by o.code limit 1;
+    if not found then
+        perform refuge.raise_field('23503', 'CASE.dataIndividual.AsylumCountryCode',
+            format('no operation in %s that you are assigned to', coalesce(asylum, 'an unknown country')));
+    end if;
+    select s.code into site_code from refuge.site s
+     where s.operation_id = op.id and s.active
+     order by s.id = any (refuge.scope_sites()) desc, s.code limit 1;
+    reg := refuge.register_group(jsonb_build_object(
+        'request_id', refuge.derived_uuid(lower(refuge.rrf_text(pg, 'ProcessingGroupGUID'))::uuid, '00000000-0000-0000-0000-00000000e44f'),
+        -- basic: an eRRF carries no contacts or flight history, which comprehensive registration requires
+        'operation', op.code, 'site', site_code, 'registration_level', 'BASIC', 'population_type', 'REF',
+        'registration_date', left(refuge.rrf_text(n_individual[1], 'RegistrationDate'), 10),
+        'members', (select jsonb_agg(x - 'ref') from jsonb_array_elements(members) x)));
+    -- members in the order given: the result lists them in the same order
+    principal := (reg -> 'members' -> 0 ->> 'individual_id')::uuid;
+    -- relatives outside the case, each attached to the member it names
+    for i in 0 .. jsonb_array_length(members) - 1 loop
+        for rel_node in select x from unnest(n_relatives) x where refuge.rrf_text(x, 'IndividualGUID') = members -> i ->> 'ref' loop
+            p := format('CASE.dataIndividualRelatives[%s]', refuge.rrf_text(rel_node, 'IndividualRelativesGUID'));
+            r := refuge.relative_row((reg -> 'members' -> i ->> 'individual_id')::uuid, jsonb_strip_nulls(jsonb_build_object(
+                'relationship', coalesce(refuge.from_progres('relationship', refuge.rrf_text(rel_node, 'RelationshipCode'), p || '.RelationshipCode'), 'U'),
+                'family_name', refuge.rrf_text(rel_node, 'FamilyName'),
+                'second_family_name', refuge.rrf_text(rel_node, 'SecondFamilyName'),
+                'given_name', refuge.rrf_text(rel_node, 'GivenName'), 'middle_name', refuge.rrf_text(rel_node, 'MiddleName'),
+                'maiden_name', refuge.rrf_text(rel_node, 'MaidenName'),
+                'date_of_birth', left(refuge.rrf_text(rel_node, 'DateofBirth'), 10),
+                'dob_estimated', refuge.rrf_text(rel_node, 'DateofBirthEstimateFlag') in ('1', 'true'),
+                'birth_country', refuge.from_progres('country', refuge.rrf_text(rel_node, 'BirthCountryCode'), p || '.BirthCountryCode'),
+                'place_of_birth', refuge.rrf_text(rel_node, 'BirthCityTownVillage'),
+                'residence_country', refuge.from_progres('country', refuge.rrf_text(rel_node, 'ResidenceCountryCode'), p || '.ResidenceCountryCode'),
+                'sex', refuge.from_progres('sex', refuge.rrf_text(rel_node, 'SexCode'), p || '.SexCode'),
+                'nationality', refuge.from_progres('country', refuge.rrf_text(rel_node, 'NationalityCode'), p || '.NationalityCode'),
+                'marital_status', refuge.from_progres('marital_status', refuge.rrf_text(rel_node, 'MarriageStatusCode'), p || '.MarriageStatusCode'),
+                'deceased', refuge.rrf_text(rel_node, 'Deceased') in ('1', 'true'),
+                'deceased_on', case when refuge.rrf_text(rel_node, 'Deceased') in ('1', 'true')
+                                    then left(refuge.rrf_text(rel_node, 'DeceasedDate'), 10) end)), p);
+            insert into refuge.individual_relative (id, individual_id, relationship, given_name, middle_name, family_name,
+                second_family_name, maiden_name, sex, date_of_birth, dob_estimated, birth_country, place_of_birth,
+                residence_country, nationality, marital_status, deceased, deceased_on)
+            values (r.id, r.individual_id, r.relationship, r.given_name, r.middle_name, r.family_name, r.second_family_name,
+                    r.maiden_name, r.sex, r.date_of_birth, r.dob_estimated, r.birth_country, r.place_of_birth,
+                    r.residence_country, r.nationality, r.marital_status, r.deceased, r.deceased_on);
+        end loop;
+    end loop;
+    c := refuge.open_case('RESETTLEMENT', principal,
+        array(select (x ->> 'individual_id')::uuid from jsonb_array_elements(reg -> 'members') x),
+        jsonb_strip_nulls(jsonb_build_object(
+            'submission_category', refuge.from_progres('resettlement_criteria',
+                refuge.rrf_text((refuge.rrf_nodes(kase, 'dataResettlement'))[1], 'ResettlementCriteriaCode'),
+                'CASE.dataResettlement.ResettlementCriteriaCode'),
+            'secondary_category', refuge.from_progres('resettlement_criteria',
+                refuge.rrf_text((refuge.rrf_nodes(kase, 'dataResettlement'))[1], 'ResettlementCriteria2Code'),
+                'CASE.dataResettlement.ResettlementCriteria2Code'),
+            'priority', refuge.from_progres('resettlement_priority',
+                refuge.rrf_text((refuge.rrf_nodes(kase, 'dataResettlement'))[1], 'ResettlementPriorityCode'),
+                'CASE.dataResettlement.ResettlementPriorityCode'),
+            'source_case_guid', lower(refuge.rrf_text(pg, 'ProcessingGroupGUID')),
+            'source_case_number', refuge.rrf_text(pg, 'ProcessingGroupNumber'),
+            'identification_method', 'PARTNER_REFERRAL')),
+        'imported from eRRF case ' || refuge.rrf_text(pg, 'ProcessingGroupNumber'));
+    return jsonb_build_object('status', 'imported', 'case_id', c -> 'case_id', 'number', c -> 'number',
+                              'group_id', reg -> 'group_id', 'operation', op.code, 'site', site_code,
+                              'members', jsonb_array_length(reg -> 'members'),
+                              'source_case_number', refuge.rrf_text(pg, 'ProcessingGroupNumber'));
+end
+$$;
+
+-- reports/40_errf.sql: rrf_xml
+create or replace function refuge.rrf_xml(case_id uuid) returns xml
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    c refuge.process_case;
+    asylum text;
+    keyed boolean;
+    doc xml;
+begin
+    c := refuge.rrf_case(rrf_xml.case_id, 'eRRF XML');
+    select o.country into asylum from refuge.operation o where o.id = c.operation_id;
+    keyed := refuge.vault_key_loaded();
+    with m as (
+        select i.*, cm.role, coalesce(cm.relationship, 'PA') as rel,
+               (select n.country from refuge.individual_nationality n where n.individual_id = i.id
+                 order by n.is_primary desc, n.created_at limit 1) as nationality
+          from refuge.case_member cm join refuge.individual i on i.id = cm.individual_id
+         where cm.case_id = c.id)
+    select xmlelement(name "UNHCR_RRF", xmlattributes('http://tempuri.org/ElectronicRRF.xsd' as xmlns),
+        xmlelement(name "RRFBATCHTYPE", xmlelement(name "GroupIndividualIndicator",
+            case when (select count(*) from m) > 1 then 'Group Submission' else 'Single Submission' end)),
+        xmlelement(name "CASE",
+            (select xmlagg(xmlelement(name "dataIndividual", xmlforest(
+                        m.id as "IndividualGUID", m.number as "IndividualID",
+                        coalesce(m.family_name, m.given_name) as "FamilyName", m.second_family_name as "SecondFamilyName",
+                        case when m.family_name is not null then m.given_name end as "GivenName",
+                        m.middle_name as "MiddleName", m.maiden_name as "MaidenName",
+                        refuge.xml_datetime(m.registration_date) as "RegistrationDate",
+                        refuge.xml_datetime(m.date_of_birth) as "DateofBirth",
+                        case when m.dob_precision = 'EXACT' then 0 else 1 end as "DateofBirthEstimate",
+                        refuge.to_progres('country', m.birth_country) as "BirthCountryCode",
+                        m.place_of_birth as "BirthCityTownVillage",
+                        refuge.to_progres('country', m.origin_country) as "OriginCountryCode",
+                        refuge.to_progres('country', asylum) as "AsylumCountryCode",
+                        refuge.xml_datetime(m.arrival_date) as "ArrivalDate",
+                        refuge.to_progres('sex', m.sex) as "SexCode",
+                        refuge.to_progres('country', m.nationality) as "NationalityCode",
+                        refuge.to_progres('marital_status', m.marital_status) as "MarriageStatusCode",
+                        refuge.to_progres('religion', m.religion) as "ReligionCode",
+                        refuge.to_progres('ethnicity', m.ethnicity) as "EthnicityCode",
+                        refuge.to_progres('education_level', m.education_level) as "EducationLevelCode",
+                        m.mother_name as "MotherName", m.father_name as "FatherName"))
+                    order by m.role desc, m.date_of_birth nulls last, m.number) from m),
+            (select xmlagg(xmlelement(name "dataIndividualProcessGroup", xmlforest(
+                        refuge.derived_uuid(c.id, m.id) as "IndividualProcessingGroupGUID", m.id as "IndividualGUID",
+                        c.id as "ProcessingGroupGUID",
+                        refuge.to_progres('relationship', m.rel) as "RelationshipToPrincipalRepresentative"))
+                    order by m.role desc, m.date_of_birth nulls last, m.number) from m),
+            xmlelement(name "dataProcessGroup", xmlforest(c.id as "ProcessingGroupGUID", c.number as "ProcessingGroupNumber",
+                       (select count(*) from m) as "ProcessingGroupSize")),
+            (select xmlagg(xmlelement(name "dataProcessGroupCrossReference", xmlforest(
+                        refuge.derived_uuid(c.id, l.linked_id) as "ProcessingGroupCrossReferenceGUID",
+                        c.id as "ProcessingGroupGUIDFrom", c.number as "ProcessingGroupNumberFrom",
+                        o.id as "ProcessingGroupGUIDTo", o.number as "ProcessingGroupNumberTo")) order by o.number)
+               from refuge.case_link l join refuge.process_case o on o.id = l.linked_id
+              where l.case_id = c.id and l.kind = 'process_case'),
+            (select xmlagg(xmlelement(name "dataAddress", xmlforest(
+                        a.id as "AddressGUID", a.individual_id as "IndividualGUID",
+                        refuge.to_progres('address_type', a.address_type) as "AddressType",
+                        refuge.to_progres('country', a.country) as "AddressCountry",
+                        a.location_level1 as "LocationLevel1Description", a.location_level2 as "LocationLevel2Description",
+                        a.location_level3 as "LocationLevel3Description", a.location_level4 as "LocationLevel4Description",
+                        a.location_level5 as "LocationLevel5Description", a.location_level6 as "LocationLevel6"))
+                    order by a.created_at, a.id)
+               from refuge.individual_address a join m on m.id = a.individual_id),
+            (select xmlagg(xmlelement(name "dataAlias", xmlforest(
+                        n.id as "AliasGUID", n.individual_id as "IndividualGUID",
+                        coalesce(n.family_name, n.given_name) as "IndividualAliasLastName",
+                        case when n.family_name is not null then n.given_name end as "IndividualAliasFirstName"))
+                    order by n.created_at, n.id)
+               from refuge.individual_name n join m on m.id = n.individual_id
+              where n.kind in ('ALIAS', 'PREVIOUS') and coalesce(n.family_name, n.given_name) is not null),
+            (select xmlagg(xmlelement(name "dataEducation", xmlforest(
+                        e.id as "EducationGUID", e.individual_id as "IndividualGUID",
+                        refuge.to_progres('education_level', e.level) as "EducationLevelCode",
+                        refuge.to_progres('education_degree', e.degree) as "DegreeTypeCode")) order by e.created_at, e.id)
+               from refuge.individual_education e join m on m.id = e.individual_id),
+            (select xmlagg(xmlelement(name "dataEmployment", xmlforest(
+                        w.id as "EmploymentGUID", w.individual_id as "IndividualGUID",
+                        case w.kind when 'EMPLOYED' then 'E' when 'NOT_EMPLOYED' then 'NE' else 'S' end as "EmploymentTypeCode",
+                        refuge.to_progres('occupation', w.occupation) as "OccupationCode",
+                        coalesce(w.title, '') as "OccupationText")) order by w.created_at, w.id)
+               from refuge.individual_occupation w join m on m.id = w.individual_id),
+            -- relatives outside the case
+            (select xmlagg(xmlelement(name "dataIndividualRelatives", xmlforest(
+                        r.id as "IndividualRelativesGUID", r.individual_id as "IndividualGUID",
+                        coalesce(r.family_name, r.given_name) as "FamilyName", r.second_family_name as "SecondFamilyName",
+                        case when r.family_name is not null then r.given_name end as "GivenName",
+                        r.middle_name as "MiddleName", r.maiden_name as "MaidenName",
+                        refuge.to_progres('relationship', r.relationship) as "RelationshipCode",
+                        refuge.xml_datetime(r.date_of_birth) as "DateofBirth",
+                        case when r.date_of_birth is null then null when r.dob_estimated then 1 else 0 end as "DateofBirthEstimateFlag",
+                        refuge.to_progres('country', r.birth_country) as "BirthCountryCode",
+                        r.place_of_birth as "BirthCityTownVillage",
+                        refuge.to_progres('country', r.residence_country) as "ResidenceCountryCode",
+                        refuge.to_progres('sex', r.sex) as "SexCode",
+                        refuge.to_progres('country', r.nationality) as "NationalityCode",
+                        case when r.deceased then 1 else 0 end as "Deceased", refuge.xml_datetime(r.deceased_on) as "DeceasedDate",
+                        refuge.to_progres('marital_status', r.marital_status) as "MarriageStatusCode"))
+                    order by r.individual_id, r.created_at, r.id)
+               from refuge.individual_relative r join m on m.id = r.individual_id),
+            (select xmlagg(xmlelement(name "dataLanguage", xmlforest(
+                        l.id as "LanguageGUID", l.individual_id as "IndividualGUID",
+                        refuge.to_progres('language', l.language) as "LanguageCode",
+                        coalesce(l.read_level, '-') as "LanguageReadCode", coalesce(l.write_level, '-') as "LanguageWriteCode",
+                        coalesce(l.speak_level, '-') as "LanguageSpeakCode",
+                        coalesce(l.understand_level, '-') as "LanguageUnderstandCode"))
+                    order by l.individual_id, l.mother_tongue desc, l.language)
+               from refuge.individual_language l join m on m.id = l.individual_id),
+            -- members' face images from the HQ vault, when the server holds the key (each opening logged)
+            (select xmlagg(xmlelement(name "dataPhotograph", xmlforest(
+                        v.id as "PhotoGUID", v.individual_id as "IndividualGUID", 1 as "PhotoTypeCode",
+                        encode(refuge.rrf_photo(v.id, c.number), 'base64') as "Photo")) order by m.number)
+               from m join lateral (select b.* from refuge.biometric_vault b
+                                     where b.individual_id = m.id and b.part = 'face' and keyed
+                                     order by b.created_at desc limit 1) v on true),
+            xmlelement(name "dataResettlement", xmlforest(c.principal_id as "IndividualGUID",
+                       coalesce(c.data ->> 'submission_category', '-') as "ResettlementCriteriaCode",
+                       c.data ->> 'secondary_category' as "ResettlementCriteria2Code",
+                       coalesce(c.data ->> 'priority', '-') as "ResettlementPriorityCode")),
+            (select xmlagg(xmlelement(name "dataVulnerability", xmlforest(
+                        n.id as "VulnerabilityGUID", n.individual_id as "IndividualGUID",
+                        refuge.to_progres('vulnerability', n.category) as "VulnerabilityCode")) order by n.identified_on, n.id)
+               from refuge.specific_need n join m on m.id = n.individual_id where n.active)))
+      into doc;
+    return xmlroot(doc, version '1.0');
+end
+$$;
+
+-- reports/40_errf.sql: rrf_json
+create or replace function refuge.rrf_json(case_id uuid) returns jsonb
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    c refuge.process_case;
+    entitled boolean;
+    keyed boolean;
+    res jsonb;
+begin
+    c := refuge.rrf_case(rrf_json.case_id, 'Resettlement Registration Form');
+    entitled := refuge.caller_is_superuser() or refuge.caller_has('refuge_supervisor');
+    keyed := refuge.vault_key_loaded();
+    select jsonb_build_object(
+        'form', 'Resettlement Registration Form',
+        'case', jsonb_strip_nulls(jsonb_build_object(
+            'number', c.number, 'state', c.state, 'size', (select count(*) from refuge.case_member m where m.case_id = c.id),
+            'operation', o.code, 'country_of_asylum', o.country,
+            'submission_category', c.data ->> 'submission_category',
+            'submission_category_label', (select p.label from refuge.progres_code p where p.domain = 'resettlement_criteria'
+                                                                                  and p.code = c.data ->> 'submission_category'),
+            'secondary_category', c.data ->> 'secondary_category',
+            'secondary_category_label', (select p.label from refuge.progres_code p where p.domain = 'resettlement_criteria'
+                                                                                 and p.code = c.data ->> 'secondary_category'),
+            'priority', c.data ->> 'priority',
+            'priority_label', (select p.label from refuge.progres_code p where p.domain = 'resettlement_priority'
+                                                                         and p.code = c.data ->> 'priority'),
+            'resettlement_country', c.data ->> 'resettlement_country',
+            'linked_cases', (select jsonb_agg(x.number order by x.number) from refuge.case_link l
+                               join refuge.process_case x on x.id = l.linked_id
+                              where l.case_id = c.id and l.kind = 'process_case'),
+            'prepared_on', to_char(current_date, 'YYYY-MM-DD'))),
+        'members', (select jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+                'individual_number', i.number, 'role', cm.role,
+                'relationship', coalesce(cm.relationship, 'PA'),
+                'relationship_label', (select r.label from refuge.relationship r where r.code = coalesce(cm.relationship, 'PA')),
+                'family_name', i.family_name, 'given_name', i.given_name, 'middle_name', i.middle_name,
+                'sex', i.sex, 'date_of_birth', to_char(i.date_of_birth, 'YYYY-MM-DD'),
+                'date_of_birth_estimated', i.dob_precision <> 'EXACT',
+                'place_of_birth', i.place_of_birth,
+                'birth_country', (select k.name from refuge.country k where k.code = i.birth_country),
+                'origin_country', (select k.name from refuge.country k where k.code = i.origin_country),
+                'nationality', (select string_agg(k.name, ', ' order by n.is_primary desc, k.name)
+                                  from refuge.individual_nationality n join refuge.country k on k.code = n.country
+                                 where n.individual_id = i.id),
+                'marital_status', (select v.label from refuge.marital_status v where v.code = i.marital_status),
+                'religion', (select v.label from refuge.religion v where v.code = i.religion),
+                'ethnicity', (select v.label from refuge.ethnicity v where v.code = i.ethnicity),
+                'education_level', (select v.label from refuge.education_level v where v.code = i.education_level),
+                'languages', (select string_agg(g.name || case when l.mother_tongue then ' (mother tongue)' else '' end, ', '
+                                                order by l.mother_tongue desc, g.name)
+                                from refuge.individual_language l join refuge.language g on g.code = l.language
+                               where l.individual_id = i.id),
+                'occupations', (select string_agg(coalesce(w.title, v.label), ', ')
+                                  from refuge.individual_occupation w left join refuge.occupation v on v.code = w.occupation
+                                 where w.individual_id = i.id),
+                'specific_needs', (select jsonb_agg(jsonb_build_object('code', coalesce(n.code, n.category),
+                                       'label', coalesce(sc.label, cat.label)) order by n.category, n.code)
+                                     from refuge.specific_need n
+                                     join refuge.specific_need_category cat on cat.code = n.category
+                                     left join refuge.specific_need_code sc on sc.code = n.code
+                                    where n.individual_id = i.id and n.active),
+                'original_script_name', (select concat_ws(' ', x.given_name, x.middle_name, x.family_name)
+                                           from refuge.individual_name x
+                                          where x.individual_id = i.id and x.kind = 'ORIGINAL_SCRIPT'
+                                          order by x.created_at limit 1),
+                'aliases', (select string_agg(concat_ws(' ', x.given_name, x.family_name), '; ' order by x.created_at)
+                              from refuge.individual_name x where x.individual_id = i.id and x.kind in ('ALIAS', 'PREVIOUS')),
+                'documents', (select jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+                                  'type', coalesce(dt.label, d.doc_type), 'number', d.number,
+                                  'issuing_country', (select k.name from refuge.country k where k.code = d.issuing_country),
+                                  'issued_on', to_char(d.issued_on, 'YYYY-MM-DD'), 'expires_on', to_char(d.expires_on, 'YYYY-MM-DD'),
+                                  'status', d.status)) order by d.created_at)
+                                from refuge.document d left join refuge.document_type dt on dt.code = d.doc_type
+                               where d.individual_id = i.id),
+                'addresses', (select jsonb_agg(concat_ws(', ', a.address_text, a.location_level3, a.location_level2,
+                                  a.location_level1, (select k.name from refuge.country k where k.code = a.country))
+                                  || coalesce(' (' || at.label || ')', '') order by a.created_at)
+                                from refuge.individual_address a left join refuge.address_type at on at.code = a.address_type
+                               where a.individual_id = i.id),
+                'flight', (select jsonb_agg(concat_ws(', ', f.place, (select k.name from refuge.country k where k.code = f.country))
+                               || coalesce(' arrived ' || to_char(f.arrived_on, 'YYYY-MM-DD'), '')
+                               || coalesce(' left ' || to_char(f.departed_on, 'YYYY-MM-DD'), '')
+                               || case when cardinality(f.reasons) > 0
+                                       then ' - ' || (select string_agg(coalesce(fr.label, x), ', ') from unnest(f.reasons) x
+                                                       left join refuge.flight_reason fr on fr.code = x) else '' end
+                               order by f.seq)
+                             from refuge.flight_leg f where f.individual_id = i.id),
+                'legal_status', (select jsonb_strip_nulls(jsonb_build_object(
+                                     'population_type', (select pt.label from refuge.population_type pt where pt.code = h.population_type),
+                                     'legal_basis', h.legal_basis, 'recognised_by', h.recognised_by,
+                                     'since', to_char(h.valid_from, 'YYYY-MM-DD')))
+                                   from refuge.status_history h where h.individual_id = i.id and h.valid_to is null),
+                'medical', (select jsonb_agg(coalesce(sc.label, cat.label) || coalesce(': ' || n.comment, '') order by n.category, n.code)
+                              from refuge.specific_need n
+                              join refuge.specific_need_category cat on cat.code = n.category
+                              left join refuge.specific_need_code sc on sc.code = n.code
+                             where n.individual_id = i.id and n.active and n.category in ('SM', 'DS')),
+                'bid', (select jsonb_strip_nulls(jsonb_build_object('case', b.number, 'state', b.state,
+                                  'decision', b.data ->> 'panel_decision', 'decided_on', b.data ->> 'panel_date',
+                                  'risk_level', b.data ->> 'risk_level'))
+                          from refuge.process_case b join refuge.case_member bm on bm.case_id = b.id
+                         where b.module = 'BID' and bm.individual_id = i.id
+                         order by b.closed, b.opened_at desc limit 1),
+                'photo', case when keyed then (
+                    select encode(refuge.rrf_photo(v.id, c.number), 'base64')
+                      from refuge.biometric_vault v
+                     where v.individual_id = i.id and v.part = 'face' and v.media_type in ('image/png', 'image/jpeg')
+                     order by v.created_at desc limit 1) end,
+                'photo_type', (select v.media_type from refuge.biometric_vault v
+                                where keyed and v.individual_id = i.id and v.part = 'face'
+                                  and v.media_type in ('image/png', 'image/jpeg')
+                                order by v.created_at desc limit 1)))
+                order by cm.role desc, i.date_of_birth nulls last, i.number)
+            from refuge.case_member cm join refuge.individual i on i.id = cm.individual_id
+           where cm.case_id = c.id),
+        'relatives', (select jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+                'of', i.number, 'relationship', (select v.label from refuge.relationship v where v.code = r.relationship),
+                'name', concat_ws(' ', r.given_name, r.middle_name, r.family_name), 'sex', r.sex,
+                'date_of_birth', to_char(r.date_of_birth, 'YYYY-MM-DD') || case when r.dob_estimated then ' (estimated)' else '' end,
+                'birth_country', (select k.name from refuge.country k where k.code = r.birth_country),
+                'residence_country', (select k.name from refuge.country k where k.code = r.residence_country),
+                'nationality', (select k.name from refuge.country k where k.code = r.nationality),
+                'deceased', case when r.deceased then coalesce(to_char(r.deceased_on, 'YYYY-MM-DD'), 'yes') end))
+                order by i.number, r.created_at)
+            from refuge.case_member cm join refuge.individual i on i.id = cm.individual_id
+            join refuge.individual_relative r on r.individual_id = i.id
+           where cm.case_id = c.id),
+        -- the refugee claim: the RSD cases of the members (decision and basis, not the assessment)
+        'claim', (select jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+                'case', x.number, 'state', x.state, 'decision', x.data ->> 'decision',
+                'appeal_decision', x.data ->> 'appeal_decision', 'legal_basis', x.data ->> 'legal_basis',
+                'procedure', x.data ->> 'modality', 'closure_reason', x.data ->> 'closure_reason')) order by x.opened_at)
+            from refuge.process_case x
+           where x.module = 'RSD' and exists (select 1 from refuge.case_member a join refuge.case_member b on b.individual_id = a.individual_id
+                                               where a.case_id = x.id and b.case_id = c.id)),
+        'resettlement_needs', jsonb_strip_nulls(jsonb_build_object(
+            'needs_assessment', (select e.data ->> 'needs_assessment' from refuge.case_event e
+                                  where e.case_id = c.id and e.data ? 'needs_assessment' order by e.id desc limit 1),
+            'justification', (select e.data ->> 'justification' from refuge.case_event e
+                               where e.case_id = c.id and e.data ? 'justification' order by e.id desc limit 1))),
+        'confidential', case when entitled then jsonb_build_object('included', true, 'notes',
+                (select coalesce(jsonb_agg(jsonb_build_object('kind', n.kind, 'written', to_char(n.created_at, 'YYYY-MM-DD'),
+                        'text', convert_from(refuge.vault_open(n.sealed, 'case_note:' || n.id), 'UTF8')) order by n.created_at), '[]')
+                   from refuge.case_note n where n.case_id = c.id and n.confidential and keyed))
+            else jsonb_build_object('included', false) end)
+      into res
+      from refuge.operation o where o.id = c.operation_id;
+    return res;
+end
+$$;
+
+-- reports/40_errf.sql: rrf_pdf
+create or replace function refuge.rrf_pdf(case_id uuid) returns bytea
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    j jsonb;
+    m jsonb;
+    n jsonb;
+    k integer := 0;
+    lines text[] := '{}';
+    images bytea[] := '{}';
+    f text;
+begin
+    j := refuge.rrf_json(rrf_pdf.case_id);
+    lines := lines || ('TITLE' || E'\t' || 'Resettlement Registration Form')
+                   || ('SUB' || E'\t' || format('Case %s - prepared %s - %s', j #>> '{case,number}', j #>> '{case,prepared_on}',
+                                                'CONFIDENTIAL: contains personal data'));
+    lines := lines || ('SECTION' || E'\t' || '1. Resettlement case information');
+    foreach f in array array['number', 'size', 'operation', 'country_of_asylum', 'submission_category',
+                             'secondary_category', 'priority', 'resettlement_country', 'state'] loop
+        if j -> 'case' ? f then
+            lines := lines || format(E'FIELD\t%s\t%s', initcap(replace(f, '_', ' ')),
+                (j -> 'case' ->> f) || coalesce(' - ' || (j -> 'case' ->> (f || '_label')), ''));
+        end if;
+    end loop;
+    lines := lines || format(E'FIELD\tLinked cases\t%s',
+        coalesce((select string_agg(x, ', ') from jsonb_array_elements_text(j -> 'case' -> 'linked_cases') x), 'none'));
+    lines := lines || ('SECTION' || E'\t' || '2. Case members');
+    for m in select * from jsonb_array_elements(j -> 'members') loop
+        k := k + 1;
+        lines := lines || format(E'MEMBER\t%s, %s (%s)', upper(coalesce(m ->> 'family_name', '')),
+                                 coalesce(m ->> 'given_name', ''), m ->> 'relationship_label');
+        if m ? 'photo' then
+            images := images || decode(m ->> 'photo', 'base64');
+            lines := lines || format(E'PHOTO\t%s\t%s', cardinality(images), m ->> 'photo_type');
+        else
+            lines := lines || ('PHOTO' || E'\t0');
+        end if;
+        foreach f in array array['individual_number', 'original_script_name', 'aliases', 'sex', 'date_of_birth',
+                                 'place_of_birth', 'birth_country', 'origin_country', 'nationality', 'marital_status',
+                                 'religion', 'ethnicity', 'education_level', 'languages', 'occupations'] loop
+            if m ? f then
+                lines := lines || format(E'FIELD\t%s\t%s', initcap(replace(f, '_', ' ')),
+                    (m ->> f) || case when f = 'date_of_birth' and (m ->> 'date_of_birth_estimated')::boolean
+                                      then ' (estimated)' else '' end);
+            end if;
+        end loop;
+        if m ? 'legal_status' then
+            lines := lines || format(E'FIELD\tLegal status\t%s', concat_ws(', ', m #>> '{legal_status,population_type}',
+                coalesce('basis ' || (m #>> '{legal_status,legal_basis}'), null),
+                coalesce('recognised by ' || lower(m #>> '{legal_status,recognised_by}'), null),
+                coalesce('since ' || (m #>> '{legal_status,since}'), null)));
+        end if;
+    end loop;
+    lines := lines || ('SECTION' || E'\t' || '3. Relatives outside the case');
+    if j -> 'relatives' is null or jsonb_typeof(j -> 'relatives') <> 'array' then
+        lines := lines || ('TEXT' || E'\t' || 'No relatives outside the case recorded.');
+    else
+        for n in select * from jsonb_array_elements(j -> 'relatives') loop
+            lines := lines || format(E'FIELD\t%s of %s\t%s', coalesce(n ->> 'relationship', 'Relative'), n ->> 'of',
+                concat_ws('; ', n ->> 'name', n ->> 'sex', 'born ' || (n ->> 'date_of_birth'),
+                          'in ' || (n ->> 'birth_country'), 'lives in ' || (n ->> 'residence_country'),
+                          'national of ' || (n ->> 'nationality'), 'deceased ' || (n ->> 'deceased')));
+        end loop;
+    end if;
+    lines := lines || ('SECTION' || E'\t' || '4. Refugee claim and basis of recognition');
+    if j -> 'claim' is null or jsonb_typeof(j -> 'claim') <> 'array' then
+        lines := lines || ('TEXT' || E'\t' || 'No refugee status determination case of these members in Refuge; legal status as shown for each member.');
+    else
+        for n in select * from jsonb_array_elements(j -> 'claim') loop
+            lines := lines || format(E'FIELD\tRSD case %s\t%s', n ->> 'case', concat_ws('; ', 'state ' || (n ->> 'state'),
+                'first instance ' || (n ->> 'decision'), 'appeal ' || (n ->> 'appeal_decision'),
+                'legal basis ' || (n ->> 'legal_basis'), 'procedure ' || (n ->> 'procedure'),
+                'closed as ' || (n ->> 'closure_reason')));
+        end loop;
+    end if;
+    lines := lines || ('SECTION' || E'\t' || '5. Addresses and flight history');
+    for m in select * from jsonb_array_elements(j -> 'members') loop
+        lines := lines || format(E'FIELD\t%s: addresses\t%s', m ->> 'individual_number',
+            coalesce((select string_agg(x, '; ') from jsonb_array_elements_text(m -> 'addresses') x), 'none recorded'));
+        lines := lines || format(E'FIELD\t%s: flight\t%s', m ->> 'individual_number',
+            coalesce((select string_agg(x, ' > ') from jsonb_array_elements_text(m -> 'flight') x), 'none recorded'));
+    end loop;
+    lines := lines || ('SECTION' || E'\t' || '6. Documents');
+    for m in select * from jsonb_array_elements(j -> 'members') loop
+        lines := lines || format(E'FIELD\t%s\t%s', m ->> 'individual_number',
+            coalesce((select string_agg(concat_ws(' ', x ->> 'type', x ->> 'number', '(' || (x ->> 'issuing_country') || ')',
+                                                  'issued ' || (x ->> 'issued_on'), 'expires ' || (x ->> 'expires_on'),
+                                                  lower(x ->> 'status')), '; ')
+                        from jsonb_array_elements(m -> 'documents') x), 'no documents'));
+    end loop;
+    lines := lines || ('SECTION' || E'\t' || '7. Specific needs, medical and best-interests summaries');
+    for m in select * from jsonb_array_elements(j -> 'members') loop
+        lines := lines || format(E'FIELD\t%s: specific needs\t%s', m ->> 'individual_number',
+            coalesce((select string_agg((x ->> 'code') || ' ' || (x ->> 'label'), '; ') from jsonb_array_elements(m -> 'specific_needs') x), 'none'));
+        if m ? 'medical' then
+            lines := lines || format(E'FIELD\t%s: medical\t%s', m ->> 'individual_number',
+                (select string_agg(x, '; ') from jsonb_array_elements_text(m -> 'medical') x));
+        end if;
+        if m ? 'bid' then
+            lines := lines || format(E'FIELD\t%s: best interests\t%s', m ->> 'individual_number',
+                concat_ws('; ', 'case ' || (m #>> '{bid,case}'), 'state ' || (m #>> '{bid,state}'),
+                          'risk ' || (m #>> '{bid,risk_level}'), 'BID panel decision ' || (m #>> '{bid,decision}'),
+                          'on ' || (m #>> '{bid,decided_on}')));
+        end if;
+    end loop;
+    lines := lines || ('SECTION' || E'\t' || '8. Resettlement needs and justification');
+    lines := lines || ('TEXT' || E'\t' || coalesce(j #>> '{resettlement_needs,needs_assessment}', 'No needs assessment recorded.'));
+    lines := lines || ('TEXT' || E'\t' || coalesce(j #>> '{resettlement_needs,justification}', 'No justification recorded.'));
+    lines := lines || ('SECTION' || E'\t' || '9. Declarations and signatures');
+    lines := lines || ('TEXT' || E'\t' || 'Declaration of the principal applicant: I declare that the information I have given is true and '
+        || 'complete to the best of my knowledge. I understand that false information may lead to the cancellation of my '
+        || 'resettlement submission. I consent to UNHCR sharing this information with the resettlement State and the '
+        || 'organisations that process my case, for the purpose of resettlement.');
+    lines := lines || ('TEXT' || E'\t' || 'Interpreter: I have interpreted this form faithfully to the applicant in a language they understand.');
+    lines := lines || format(E'FIELD\tPrincipal applicant\t%s', 'Signature: ______________________  Date: ____________');
+    lines := lines || format(E'FIELD\tInterpreter (name, language)\t%s', '______________________  Signature: ____________  Date: ________');
+    lines := lines || format(E'FIELD\tInterviewing officer\t%s', '______________________  Signature: ____________  Date: ________');
+    lines := lines || format(E'FIELD\tReviewing officer (UNHCR)\t%s', '______________________  Signature: ____________  Date: ________');
+    lines := lines || ('SECTION' || E'\t' || '10. Confidential information');
+    if (j #>> '{confidential,included}')::boolean then
+        if jsonb_array_length(j #> '{confidential,notes}') = 0 then
+            lines := lines || ('TEXT' || E'\t' || 'No confidential notes.');
+        end if;
+        for n in select * from jsonb_array_elements(j #> '{confidential,notes}') loop
+            lines := lines || format(E'NOTE\t%s, %s\t%s', n ->> 'kind', n ->> 'written', n ->> 'text');
+        end loop;
+    else
+        lines := lines || ('TEXT' || E'\t' || 'Withheld: this section is shown only to resettlement supervisors of the case.');
+    end if;
+    return refuge.render_pdf('Resettlement Registration Form ' || (j #>> '{case,number}'), lines, images);
+end
+$$;
+
 alter table refuge.status_history owner to refuge_owner;
 revoke all on table refuge.status_history from public;
 alter table refuge.status_history enable row level security;
@@ -1910,6 +3421,46 @@ create policy owner_all on refuge.level_requirement for all to refuge_owner usin
 create trigger no_truncate before truncate on refuge.level_requirement
     for each statement execute function refuge.refuse_truncate();
 alter table refuge.level_requirement enable always trigger no_truncate;
+alter table refuge.appointment_slot owner to refuge_owner;
+revoke all on table refuge.appointment_slot from public;
+alter table refuge.appointment_slot enable row level security;
+alter table refuge.appointment_slot force row level security;
+create policy owner_all on refuge.appointment_slot for all to refuge_owner using (true) with check (true);
+create trigger no_truncate before truncate on refuge.appointment_slot
+    for each statement execute function refuge.refuse_truncate();
+alter table refuge.appointment_slot enable always trigger no_truncate;
+alter table refuge.appointment owner to refuge_owner;
+revoke all on table refuge.appointment from public;
+alter table refuge.appointment enable row level security;
+alter table refuge.appointment force row level security;
+create policy owner_all on refuge.appointment for all to refuge_owner using (true) with check (true);
+create trigger no_truncate before truncate on refuge.appointment
+    for each statement execute function refuge.refuse_truncate();
+alter table refuge.appointment enable always trigger no_truncate;
+alter table refuge.verification_exercise owner to refuge_owner;
+revoke all on table refuge.verification_exercise from public;
+alter table refuge.verification_exercise enable row level security;
+alter table refuge.verification_exercise force row level security;
+create policy owner_all on refuge.verification_exercise for all to refuge_owner using (true) with check (true);
+create trigger no_truncate before truncate on refuge.verification_exercise
+    for each statement execute function refuge.refuse_truncate();
+alter table refuge.verification_exercise enable always trigger no_truncate;
+alter table refuge.verification_subject owner to refuge_owner;
+revoke all on table refuge.verification_subject from public;
+alter table refuge.verification_subject enable row level security;
+alter table refuge.verification_subject force row level security;
+create policy owner_all on refuge.verification_subject for all to refuge_owner using (true) with check (true);
+create trigger no_truncate before truncate on refuge.verification_subject
+    for each statement execute function refuge.refuse_truncate();
+alter table refuge.verification_subject enable always trigger no_truncate;
+alter table refuge.individual_relative owner to refuge_owner;
+revoke all on table refuge.individual_relative from public;
+alter table refuge.individual_relative enable row level security;
+alter table refuge.individual_relative force row level security;
+create policy owner_all on refuge.individual_relative for all to refuge_owner using (true) with check (true);
+create trigger no_truncate before truncate on refuge.individual_relative
+    for each statement execute function refuge.refuse_truncate();
+alter table refuge.individual_relative enable always trigger no_truncate;
 
 alter sequence refuge.document_serial_seq owner to refuge_owner;
 revoke all on sequence refuge.document_serial_seq from public;
@@ -1935,7 +3486,8 @@ declare
 begin
     for t in select * from refuge.sync_table
               where table_name in ('status_history', 'status_rule', 'document_kind', 'document_key', 'issued_document',
-                                   'pre_registration', 'level_requirement')
+                                   'pre_registration', 'level_requirement', 'appointment_slot', 'appointment',
+                                   'verification_exercise', 'verification_subject', 'individual_relative')
               order by table_name loop
         checked := exists (select 1 from pg_catalog.pg_index i
                             where i.indrelid = ('refuge.' || quote_ident(t.table_name))::regclass
@@ -1981,7 +3533,12 @@ begin
         ('document_kind', array['none'], false),
         ('document_key', array['none'], false),
         ('pre_registration', array['self'], true),
-        ('level_requirement', array['none'], false)) v(tab, audit_args, stamped)
+        ('level_requirement', array['none'], false),
+        ('appointment_slot', array['self'], true),
+        ('appointment', array['self'], true),
+        ('verification_exercise', array['self'], true),
+        ('verification_subject', array['self'], false),
+        ('individual_relative', array['individual'], true)) v(tab, audit_args, stamped)
     loop
         if t.stamped then
             execute format('create trigger stamp before insert or update on refuge.%I

@@ -95,7 +95,7 @@ select c.relname,
          when c.relname in ('sync_local', 'sync_node', 'sync_nearby', 'sync_table', 'sync_change', 'sync_conflict',
                             'global_check') then 'sync'
          when exists (select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = 'shipped') then 'shared'
-         when c.relname in ('operation', 'site', 'partner_organisation') then 'shared'
+         when c.relname in ('operation', 'site', 'partner_organisation', 'document_key') then 'shared'
          when c.relname in ('staff', 'staff_assignment') then 'staff'
          when c.relname in ('registration_group', 'individual') then 'person'
          -- identity management and assistance: readers listed in access_reader below
@@ -112,7 +112,8 @@ select c.relname,
          when c.relname in ('audit_seal', 'warehouse_key') then 'internal'
          when c.relname = 'audit_scope' then 'shared'
          when c.relname = 'audit_bulk_load' then 'bulk'
-         when c.relname = 'status_change' then 'person'
+         when c.relname in ('status_change', 'appointment', 'appointment_slot', 'pre_registration') then 'person'
+         when c.relname = 'verification_exercise' then 'exercise'
          when exists (select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = 'individual_id' and not a.attisdropped)
               and c.relname <> 'api_request' then 'person_child'
          when c.relname = 'audit_log' then 'audit'
@@ -279,6 +280,15 @@ begin
                             where i.id = x.individual_id and i.%s)', t, opfilter) into n;
         end if;
         return n;
+    elsif cls = 'exercise' then
+        -- verification exercises: registration staff of the operation, or of one of its sites
+        if r in ('tap_reg_ken', 'tap_sup_ken') then
+            select count(*) into n from refuge.verification_exercise where operation_id = ken; return n;
+        elsif r = 'tap_reg_kakuma' then
+            select count(*) into n from refuge.verification_exercise where kakuma = any (site_ids); return n;
+        elsif r = 'tap_expired' then return 0;
+        end if;
+        return -1;
     elsif cls = 'identity' then
         select * into rd from access_reader where tab = t;
         if exists (select 1 from unnest(rd.staff) g where pg_has_role(r, g, 'MEMBER')) then

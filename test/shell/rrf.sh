@@ -56,7 +56,11 @@ create function public.rrf_fields(doc xml) returns text[] language sql as $f$
                    ('dataLanguage', array['LanguageCode', 'LanguageReadCode', 'LanguageWriteCode', 'LanguageSpeakCode', 'LanguageUnderstandCode']),
                    ('dataAlias', array['IndividualAliasLastName', 'IndividualAliasFirstName']),
                    ('dataEducation', array['EducationLevelCode', 'DegreeTypeCode']),
-                   ('dataEmployment', array['EmploymentTypeCode', 'OccupationCode', 'OccupationText'])) s(e, ks),
+                   ('dataEmployment', array['EmploymentTypeCode', 'OccupationCode', 'OccupationText']),
+                   -- (a residence country 'U', unknown, comes back as '-')
+                   ('dataIndividualRelatives', array['FamilyName', 'GivenName', 'RelationshipCode', 'BirthCountryCode',
+                                                     'BirthCityTownVillage', 'SexCode', 'NationalityCode', 'Deceased',
+                                                     'MarriageStatusCode'])) s(e, ks),
            lateral unnest(xpath('//*[local-name()="' || e || '"]', doc)) with ordinality d(n, o),
            lateral unnest(ks) k
      group by e, d.o) t
@@ -80,6 +84,9 @@ select refuge.register_group('{"operation": "KEN", "site": "KAKUMA", "registrati
      "education": [{"level": "6"}], "occupations": [{"kind": "SKILL", "title": "baker"}],
      "addresses": [{"type": "CoO", "country": "SSD", "level1": "Jonglei"}], "specific_needs": [{"category": "WR"}, {"category": "SM"}]},
     {"relationship": "SON", "given_name": "Deng", "family_name": "Gatdet", "sex": "M", "date_of_birth": "2012-07-01"}]}');
+select refuge.add_relative(id, '{"relationship": "PRM", "given_name": "Chuol", "family_name": "Gatdet", "sex": "M",
+    "date_of_birth": "1960-01-01", "dob_estimated": true, "birth_country": "SSD", "residence_country": "ETH",
+    "nationality": "SSD", "marital_status": "MA"}') from refuge.individual where given_name = 'Nyakim';
 select refuge.open_case('RESETTLEMENT', i.id, array(select individual_id from refuge.group_membership where group_id = gm.group_id))
   from refuge.individual i join refuge.group_membership gm on gm.individual_id = i.id where i.given_name = 'Nyakim';
 select refuge.transition_case(id, 'ASSESS', '{"needs_assessment": "woman at risk"}') from refuge.process_case;
@@ -94,7 +101,10 @@ is "$(q $DB "select (xpath('count(//*[local-name()=''dataIndividual''])', refuge
                (xpath('string(//*[local-name()=''ResettlementCriteriaCode''])', refuge.rrf_xml(id)))[1]::text || ' ' ||
                (xpath('string(//*[local-name()=''LanguageCode''])', refuge.rrf_xml(id)))[1]::text
           from refuge.process_case")" "2 AWR NUS" "members, the submission category and proGres language codes are in it"
-is "$(q $DB "select count(*) from refuge.sensitive_read where purpose = 'eRRF XML'")" "4" "each production is logged"
+is "$(q $DB "select (xpath('string(//*[local-name()=''dataIndividualRelatives'']/*[local-name()=''RelationshipCode''])', refuge.rrf_xml(id)))[1]::text
+               || ' ' || (xpath('string(//*[local-name()=''dataIndividualRelatives'']/*[local-name()=''ResidenceCountryCode''])', refuge.rrf_xml(id)))[1]::text
+          from refuge.process_case")" "PRM ETH" "a relative outside the case is exported as dataIndividualRelatives"
+is "$(q $DB "select count(*) from refuge.sensitive_read where purpose = 'eRRF XML'")" "6" "each production is logged"
 case_id=$(q $DB "select id from refuge.process_case")
 is "$(PGOPTIONS="-c role=rrf_clerk" q $DB "select refuge.rrf_xml('$case_id')" 2>&1 | grep -o 'permission denied for function rrf_xml')" \
    "permission denied for function rrf_xml" "registration staff get an error, not a document"
@@ -111,7 +121,7 @@ for f in "$ERRF"/cases/V4-*.xml; do
     PGOPTIONS="-c role=rrf_officer" q $DB "select refuge.rrf_xml(id) from refuge.process_case" > /tmp/refuge_rrf_rt.xml
     is "$(validate /tmp/refuge_rrf_rt.xml)" "- validates" "$name exported again validates"
     is "$(q $DB "select public.rrf_fields(xmlparse(document pg_read_file('/tmp/refuge_rrf_rt.xml'))) = public.rrf_fields(doc) from public.rrf_in")" "t" \
-       "$name round-trips its data (names, dates, codes, relationships, needs, languages, aliases, education, employment, resettlement)"
+       "$name round-trips its data (names, dates, codes, relationships, needs, languages, aliases, education, employment, relatives, resettlement)"
 done
 
 # 3. invalid files are refused, naming the element, and nothing is written

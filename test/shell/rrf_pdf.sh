@@ -44,6 +44,16 @@ select refuge.transition_case(id, 'PREPARE_RRF', '{"submission_category": "AWR",
     "justification": "No prospect of safety in Kakuma; the family cannot return to Jonglei"}') from refuge.process_case;
 select refuge.add_case_note(id, 'Nyakim asked that the threats not be discussed in front of her children', true, 'INTERVIEW_TRANSCRIPT')
   from refuge.process_case;
+-- what the full form carries beyond the biodata: a relative outside the case, a name in Arabic script,
+-- a document, flight history
+reset role;
+select refuge.add_relative(id, '{"relationship": "PRF", "given_name": "Nyachuol", "family_name": "Kuol", "sex": "F",
+    "residence_country": "ETH", "nationality": "SSD", "deceased": false}') from refuge.individual where given_name = 'Nyakim';
+select refuge.update_individual(id, '{"names": [{"kind": "ORIGINAL_SCRIPT", "script": "Arab", "given_name": "نياكيم", "family_name": "قاتديت"}],
+    "flight_legs": [{"place": "Bor", "country": "SSD", "departed_on": "2024-02-10"}, {"place": "Kakuma", "country": "KEN", "arrived_on": "2024-03-02"}]}')
+  from refuge.individual where given_name = 'Nyakim';
+select refuge.add_document(id, '{"type": "NATIONAL_ID", "number": "SS-61-204", "issuing_country": "SSD"}')
+  from refuge.individual where given_name = 'Nyakim';
 SQL
 pdf() {   # pdf ROLE: the form as ROLE sees it, in $PDF
     PGOPTIONS="-c refuge.vault_key_file=$KEY -c role=$1" q $DB "select encode(refuge.rrf_pdf(id), 'base64') from refuge.process_case" \
@@ -68,6 +78,23 @@ echo "$text" | grep -q "No prospect of safety in Kakuma"
 ok $? "the resettlement justification is printed"
 echo "$text" | grep -q "WR Woman at risk"
 ok $? "specific needs are printed"
+for s in "1. Resettlement case information" "2. Case members" "3. Relatives outside the case" \
+         "4. Refugee claim and basis of recognition" "5. Addresses and flight history" "6. Documents" \
+         "7. Specific needs, medical and best-interests summaries" "8. Resettlement needs and justification" \
+         "9. Declarations and signatures" "10. Confidential information"; do
+    echo "$text" | grep -qF "$s"
+    ok $? "the form has section $s"
+done
+echo "$text" | grep -q "Nyachuol Kuol" && echo "$text" | grep -q "Mother of"
+ok $? "a relative outside the case is listed with the relationship"
+echo "$text" | grep -q "SS-61-204"
+ok $? "documents are listed"
+echo "$text" | grep -q "Bor, South Sudan"
+ok $? "the flight history is printed"
+echo "$text" | grep -q "Principal applicant" && echo "$text" | grep -q "Interpreter"
+ok $? "declarations and signature blocks are printed"
+python3 -c "import sys, unicodedata; t = unicodedata.normalize('NFKC', sys.stdin.read()); sys.exit(0 if ('نياكيم' in t or 'نياكيم'[::-1] in t) else 1)" <<<"$text"
+ok $? "the name in Arabic script is printed (extracted text, NFKC)"
 is "$(pdfimages -list "$PDF" 2>/dev/null | awk 'NR > 2 && $3 == "image"' | wc -l)" "1" "the principal's photo from the vault is in the form"
 is "$(q $DB "select count(*) from refuge.vault_access where purpose = 'Resettlement Registration Form $number'")" "1" \
    "opening the photo for the form is logged"
