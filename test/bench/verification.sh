@@ -36,9 +36,11 @@ psql -qX -d $DB -v ON_ERROR_STOP=1 >/dev/null <<SQL || die "load failed"
 select refuge.create_operation('KEN', 'KEN', 'Kenya');
 select refuge.create_site('KEN', 'KAKUMA', 'Kakuma', 'CAMP');
 do \$\$ begin
-  if not exists (select 1 from pg_roles where rolname = 'bench_sup') then create role bench_sup; end if;
-  if not exists (select 1 from pg_roles where rolname = 'bench_desk') then create role bench_desk; end if;
+  if not exists (select 1 from pg_roles where rolname = 'bench_sup') then create role bench_sup login; end if;
+  if not exists (select 1 from pg_roles where rolname = 'bench_desk') then create role bench_desk login; end if;
 end \$\$;
+alter role bench_sup login;
+alter role bench_desk login;
 grant refuge_supervisor, refuge_registration to bench_sup;
 grant refuge_registration to bench_desk;
 select refuge.assign_staff('bench_sup', 'KEN');
@@ -115,7 +117,7 @@ run_desks() {
     rm -rf "$logdir"
     echo "$tps $p50 $p95"
 }
-psql -qX -d $DB -c "grant select, delete on public.bench_queue, public.bench_probe to bench_desk" >/dev/null
+psql -qX -d $DB -c "grant select, update, delete on public.bench_queue, public.bench_probe to bench_desk" >/dev/null
 
 BASE=$(mktemp /tmp/refuge-bench-verify.XXXXXX.sql)
 cat > "$BASE" <<'SQL'

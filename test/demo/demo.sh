@@ -359,6 +359,7 @@ if [ -f "$XSD" ]; then
 fi
 pdftotext -layout "$OUTDIR/rrf.pdf" - 2>/dev/null | grep -v '^\s*$' | head -24
 
+source test/demo/documents.sh
 source test/demo/field.sh
 
 cat <<EOF

@@ -153,6 +153,47 @@ psql -X -q -d $DB -c "do \$\$ begin if not exists (select 1 from pg_roles where 
 is "$(PGOPTIONS="-c role=pdf_scripts_clerk" sqlstate "set refuge.font_dir = '/tmp'")" "42501" \
    "only a superuser sets refuge.font_dir"
 
+# --- documents issued to refugees (refuge.document_pdf): a card with an Arabic
+# name and an attestation with an Amharic name; their QR codes verify --------
+KEYDIR=$(q $DB "select current_setting('data_directory')")
+q $DB "copy (select unnest(array['-----BEGIN PRIVATE KEY-----', 'MC4CAQAwBQYDK2VwBCIEIIH1UftouTI45jokusAD/SOv56slunap+DaBfO4lDdQs',
+       '-----END PRIVATE KEY-----'])) to '$KEYDIR/KEN.pem'" >/dev/null
+chmod 600 "$KEYDIR/KEN.pem" 2>/dev/null
+export PGOPTIONS="-c refuge.document_key_dir=$KEYDIR"
+psql -X -q -v ON_ERROR_STOP=1 -d $DB >/dev/null <<SQL
+set client_min_messages = warning;
+select refuge.create_operation('KEN', 'KEN', 'Kenya');
+select refuge.create_site('KEN', 'KAKUMA', 'Kakuma', 'CAMP');
+select refuge.register_document_key('KEN');
+select refuge.register_group('{"operation": "KEN", "site": "KAKUMA", "registration_level": "BASIC", "population_type": "REF",
+  "members": [{"relationship": "PA", "given_name": "Ahmad", "family_name": "Othman", "sex": "M", "date_of_birth": "1985-03-01",
+               "names": [{"kind": "ORIGINAL_SCRIPT", "script": "Arab", "given_name": "أحمد", "family_name": "عثمان"}]},
+              {"relationship": "SBM", "given_name": "Abebe", "family_name": "Kebede", "sex": "M", "date_of_birth": "1990-01-01",
+               "names": [{"kind": "ORIGINAL_SCRIPT", "script": "Ethi", "given_name": "አበበ", "family_name": "ከበደ"}]}]}');
+create table public.docs as
+select i.given_name, d.* from refuge.individual i,
+       lateral jsonb_to_record(refuge.issue_document(i.id, case i.given_name when 'Ahmad' then 'REFUGEE_ID' else 'ATTESTATION' end))
+           as d(document_id uuid, serial text, payload text);
+SQL
+q $DB "select encode(refuge.document_pdf(document_id), 'base64') from public.docs where given_name = 'Ahmad'" | base64 -d > "$TMP/card.pdf"
+q $DB "select encode(refuge.document_pdf(document_id), 'base64') from public.docs where given_name = 'Abebe'" | base64 -d > "$TMP/attestation.pdf"
+pdfinfo "$TMP/card.pdf" | grep -q "^Page size: *242.65 x 153.07 pts" && pdfinfo "$TMP/card.pdf" | grep -q "^Pages: *2"
+ok $? "the refugee ID card is an ID-1 card with two sides"
+pdftotext "$TMP/card.pdf" "$TMP/card.txt" 2>/dev/null
+is "$(arabic_in "$TMP/card.txt" "أحمد عثمان")" "logical" "the card carries the Arabic name, shaped and extractable (pdftotext, NFKC)"
+grep -q "Ahmad Othman" "$TMP/card.txt"
+ok $? "and the name in Latin script"
+pdftotext "$TMP/attestation.pdf" "$TMP/attestation.txt" 2>/dev/null
+grep -q "አበበ ከበደ" "$TMP/attestation.txt"
+ok $? "the attestation carries the Amharic name (pdftotext)"
+card_qr=$(qr "$TMP/card.pdf" 2)
+is "$card_qr" "$(q $DB "select payload from public.docs where given_name = 'Ahmad'")" "the card's QR code (back) is the signed payload"
+is "$(q $DB "select refuge.verify_document('$card_qr') ->> 'valid'")" "true" "and it verifies"
+is "$(qr "$TMP/attestation.pdf" 1)" "$(q $DB "select payload from public.docs where given_name = 'Abebe'")" \
+   "the attestation's QR code is its signed payload"
+unset PGOPTIONS
+rm -f "$KEYDIR/KEN.pem"
+
 rm -rf "$TMP"
 q postgres "drop database $DB" >/dev/null
 q postgres "drop role if exists pdf_scripts_clerk" >/dev/null

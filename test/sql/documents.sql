@@ -81,6 +81,9 @@ select :'card'::jsonb ->> 'serial' as serial, :'card'::jsonb ->> 'kind' as kind,
        :'card'::jsonb ->> 'payload' ~ '^RF1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{86}$' as payload_format;
 select :'card'::jsonb ->> 'payload' as payload, :'card'::jsonb ->> 'document_id' as card_id \gset
 select refuge.issue_document(:'asy_id', 'PROOF_OF_REGISTRATION') ->> 'serial' as proof;
+-- the printed card and page are PDFs (their content is checked with pdftotext and zbarimg in test/shell/pdf_scripts.sh)
+select encode(substr(refuge.document_pdf(:'card_id'), 1, 5), 'escape') as card_pdf,
+       encode(substr(refuge.document_pdf((select id from refuge.issued_document where kind = 'PROOF_OF_REGISTRATION')), 1, 5), 'escape') as page_pdf;
 select refuge.issue_document(:'child_id', 'ATTESTATION') ->> 'serial' as attestation;
 
 -- verification: genuine, then every tampering
