@@ -1001,8 +1001,12 @@ begin
                 perform refuge.raise_field('42501', 'changes.status',
                     format('%s: a record closed as a duplicate changes only through adjudication (refuge.adjudicate)', cur.number));
             end if;
-            if cur.status = 'INACTIVE' and exists (select 1 from refuge.status_history h where h.individual_id = cur.id
-                                                       and h.valid_to is null and h.source = 'VERIFICATION') then
+            -- made inactive by verification exercises and not active since: a supervised reactivation
+            if cur.status = 'INACTIVE' and exists (
+                    select 1 from refuge.status_history v
+                     where v.individual_id = cur.id and v.source = 'VERIFICATION' and v.status = 'INACTIVE'
+                       and not exists (select 1 from refuge.status_history a where a.individual_id = cur.id
+                                          and a.status = 'ACTIVE' and a.recorded_at > v.recorded_at)) then
                 perform refuge.raise_field('42501', 'changes.status',
                     format('%s was made inactive by verification exercises: reactivation is requested with refuge.request_status_change and approved by a supervisor',
                            cur.number));

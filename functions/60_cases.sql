@@ -251,6 +251,11 @@ begin
         if not found then
             perform refuge.raise_field('22023', 'members', format('%s is not a current member of the principal''s family', member));
         end if;
+        -- a closed record (departed, deceased, a duplicate) joins no new case
+        if exists (select 1 from refuge.individual i where i.id = member and i.status in ('CLOSED', 'DECEASED', 'DUPLICATE')) then
+            perform refuge.raise_field('55000', 'members', format('%s is %s', (select i.number from refuge.individual i where i.id = member),
+                (select lower(i.status) from refuge.individual i where i.id = member)));
+        end if;
         insert into refuge.case_member (case_id, individual_id, role, relationship, added_by)
         values (c.id, member, 'DEPENDANT', rel, refuge.caller())
         on conflict do nothing;
@@ -593,6 +598,10 @@ begin
     if not found then
         perform refuge.raise_field('22023', 'individual_id',
             format('%s is not a current member of the principal''s family', add_case_member.individual_id));
+    end if;
+    if exists (select 1 from refuge.individual i where i.id = add_case_member.individual_id
+                                                and i.status in ('CLOSED', 'DECEASED', 'DUPLICATE')) then
+        perform refuge.raise_field('55000', 'individual_id', 'the record is closed: it joins no case');
     end if;
     insert into refuge.case_member (case_id, individual_id, role, relationship, added_by)
     values (c.id, add_case_member.individual_id, 'DEPENDANT', rel, refuge.caller());

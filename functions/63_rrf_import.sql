@@ -231,6 +231,20 @@ begin
         end if;
         i := i + 1;
     end loop;
+    -- relatives outside the case: each names a member, at most 100 per member, as the schema requires
+    foreach rel_node in array n_relatives loop
+        p := format('CASE.dataIndividualRelatives[%s]', coalesce(left(refuge.rrf_text(rel_node, 'IndividualRelativesGUID'), 40), '?'));
+        perform refuge.rrf_check(rel_node, p, array['IndividualRelativesGUID', 'IndividualGUID', 'FamilyName',
+            'RelationshipCode', 'BirthCountryCode', 'ResidenceCountryCode', 'SexCode', 'NationalityCode', 'Deceased',
+            'MarriageStatusCode'], array['DateofBirth', 'DeceasedDate'], array['DateofBirthEstimateFlag', 'Deceased']);
+        if not exists (select 1 from jsonb_array_elements(members) x where x ->> 'ref' = refuge.rrf_text(rel_node, 'IndividualGUID')) then
+            perform refuge.raise_field('22023', p || '.IndividualGUID',
+                format('"%s" names no member of the case', left(refuge.rrf_text(rel_node, 'IndividualGUID'), 40)));
+        end if;
+    end loop;
+    if exists (select 1 from unnest(n_relatives) x group by refuge.rrf_text(x, 'IndividualGUID') having count(*) > 100) then
+        perform refuge.raise_field('54000', 'CASE.dataIndividualRelatives', 'a member has more than 100 relatives');
+    end if;
     -- the operation of the country of asylum the caller works in, and a site of it
     select o.* into op from refuge.operation o
      where o.country = asylum and o.active and refuge.in_scope(o.id)

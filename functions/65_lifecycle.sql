@@ -5,14 +5,25 @@
 -- receiving assistance at once.
 
 -- The context of the status change the current statement makes: source,
--- reason, approver, effective date, legal basis.  Transaction-local; each
--- function that changes a status sets it just before and clears it just
--- after, so a value a caller set beforehand never describes a change.
+-- reason, actor, approver, effective date, legal basis.  Kept in backend
+-- memory by C (extension/status_context.c), never in a setting a caller
+-- could set; each function that changes a status sets it just before and
+-- clears it just after.
+create function refuge.set_status_context(ctx text) returns void
+    language c volatile
+    as 'MODULE_PATHNAME', 'refuge_set_status_context';
+comment on function refuge.set_status_context(text) is
+    'internal: the context of the status change the next update of refuge.individual makes (null clears it)';
+create function refuge.get_status_context() returns text
+    language c stable
+    as 'MODULE_PATHNAME', 'refuge_get_status_context';
+comment on function refuge.get_status_context() is
+    'internal: the context set by refuge.set_status_context in this transaction, or null';
 create function refuge.status_context(ctx jsonb) returns void
     language sql volatile
     set search_path = pg_catalog, pg_temp
 begin atomic
-    select pg_catalog.set_config('refuge_lifecycle.status_context', coalesce(ctx::text, ''), true);
+    select refuge.set_status_context(ctx::text);
 end;
 comment on function refuge.status_context(jsonb) is
     'internal: describes the status change the next update of refuge.individual makes (cleared with null)';
@@ -26,8 +37,8 @@ create function refuge.record_status_history() returns trigger
     set search_path = pg_catalog, refuge, pg_temp
 as $$
 declare
-    raw text := pg_catalog.current_setting('refuge_lifecycle.status_context', true);
-    ctx jsonb := case when raw is null or raw = '' then '{}' else raw::jsonb end;
+    -- a registration is described by nothing but itself
+    ctx jsonb := case when tg_op = 'UPDATE' then coalesce(refuge.get_status_context()::jsonb, '{}') else '{}' end;
     prev refuge.status_history;
     eff date;
 begin
@@ -62,6 +73,20 @@ begin
             eff, coalesce(ctx ->> 'reason', new.status_reason),
             coalesce(ctx ->> 'source', case when tg_op = 'INSERT' then 'REGISTRATION' else 'DIRECT' end),
             (ctx ->> 'source_id')::uuid, coalesce(ctx ->> 'actor', refuge.caller()), ctx ->> 'approved_by');
+    if tg_op = 'UPDATE' and new.status in ('CLOSED', 'DECEASED', 'DUPLICATE') and old.status <> new.status then
+        update refuge.issued_document d
+           set status = 'REVOKED', status_reason = format('the record is %s', lower(new.status)),
+               ended_at = now(), ended_by = coalesce(ctx ->> 'actor', refuge.caller())
+         where d.individual_id = new.id and d.status = 'VALID';
+    end if;
+    if tg_op = 'UPDATE' and new.population_type <> old.population_type then
+        update refuge.issued_document d
+           set status = 'REVOKED', status_reason = format('no longer %s', new.population_type),
+               ended_at = now(), ended_by = coalesce(ctx ->> 'actor', refuge.caller())
+          from refuge.document_kind k
+         where d.individual_id = new.id and d.status = 'VALID' and k.code = d.kind
+           and k.population_types is not null and not new.population_type = any (k.population_types);
+    end if;
     if tg_op = 'UPDATE' and old.status = 'ACTIVE' and new.status <> 'ACTIVE' then
         perform refuge.drop_from_open_cycles(new.id);
         update refuge.registration_group g set status = 'CLOSED', status_date = current_date
@@ -131,6 +156,9 @@ begin
     if p_ind.status = 'DUPLICATE' and p_source <> 'ADJUDICATION' then
         return false;
     end if;
+    if p_ind.status in ('CLOSED', 'DECEASED') and p_source not in ('STATUS_CHANGE', 'ADJUDICATION') then
+        return false;
+    end if;
     if new_status = p_ind.status and new_type = p_ind.population_type and p_legal_basis is null then
         return false;
     end if;
@@ -179,11 +207,13 @@ begin
                             where jsonb_typeof(w.value) <> 'array' or not (w.value ? coalesce(p_data ->> w.key, '')))
          order by r.when_data, r.operation_id nulls last
     loop
+        -- the second person: who approved this step, or the decision it carries out
+        approver := null;
         if p_approval is not null then
             select a.decided_by into approver from refuge.case_approval a where a.id = p_approval;
-        else
+        elsif rule.approved_step is not null then
             select a.decided_by into approver from refuge.case_approval a
-             where a.case_id = c.id and a.status = 'APPROVED' and a.decided_by <> p_actor
+             where a.case_id = c.id and a.action = rule.approved_step and a.status = 'APPROVED' and a.decided_by <> p_actor
              order by a.decided_at desc limit 1;
         end if;
         basis := case when rule.to_population_type = 'REF'
@@ -195,8 +225,12 @@ begin
         for m in select i.* from refuge.case_member cm join refuge.individual i on i.id = cm.individual_id
                   where cm.case_id = c.id order by i.id for update of i
         loop
+            -- a record already closed (deceased, departed, a duplicate) keeps its ending
+            if m.status in ('CLOSED', 'DECEASED', 'DUPLICATE') then
+                continue;
+            end if;
             if rule.to_population_type is not null and rule.to_population_type <> m.population_type
-               and approver is null and m.status <> 'DUPLICATE' then
+               and approver is null then
                 if not exists (select 1 from refuge.status_change s where s.individual_id = m.id and s.status = 'REQUESTED') then
                     insert into refuge.status_change (individual_id, operation_id, site_id, from_status, to_status,
                                                       from_population_type, to_population_type, reason, requested_by,

@@ -57,6 +57,34 @@ comment on function refuge.create_appointment_slots(text, text, text, date, time
 grant execute on function refuge.create_appointment_slots(text, text, text, date, time, time, integer, integer, uuid)
     to refuge_registration, refuge_supervisor, refuge_rsd, refuge_resettlement;
 
+-- The slots of a site for a purpose between two days, with the room left
+-- (what case officers, who do not read the slot table, book from).
+create function refuge.appointment_slots(operation text, site text, purpose text, from_day date, to_day date)
+    returns table (slot_id uuid, day date, starts_at time, ends_at time, capacity integer, booked integer, free integer)
+    language plpgsql stable security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+begin
+    perform refuge.authorize_any(array['refuge_registration', 'refuge_supervisor', 'refuge_rsd',
+                                       'refuge_resettlement']::name[], 'appointment_slots');
+    if from_day is null or to_day is null or to_day < from_day or to_day > from_day + 92 then
+        perform refuge.raise_field('22008', 'to_day', 'from_day and to_day are required, at most 92 days apart');
+    end if;
+    return query
+    select s.id, s.day, s.starts_at, s.ends_at, s.capacity, s.booked, s.capacity - s.booked
+      from refuge.appointment_slot s
+      join refuge.operation o on o.id = s.operation_id and o.code = appointment_slots.operation
+      join refuge.site st on st.id = s.site_id and st.code = appointment_slots.site
+     where s.purpose = appointment_slots.purpose and s.day between from_day and to_day
+       and refuge.in_scope(s.operation_id, s.site_id)
+     order by s.day, s.starts_at;
+end
+$$;
+comment on function refuge.appointment_slots(text, text, text, date, date) is
+    'the appointment slots of a site for a purpose between two days (at most 92), with the room left';
+grant execute on function refuge.appointment_slots(text, text, text, date, date)
+    to refuge_registration, refuge_supervisor, refuge_rsd, refuge_resettlement;
+
 -- Book a household (and a person, a case) into a slot with room left.
 create function refuge.book_appointment(slot_id uuid, group_id uuid, individual_id uuid default null,
                                         case_id uuid default null)
@@ -86,6 +114,14 @@ begin
             and c.operation_id = s.operation_id and not c.closed
             and refuge.may_work_case(c.module, c.operation_id, c.site_id)) then
         perform refuge.raise_field('P0002', 'case_id', 'no open case of yours in this operation');
+    end if;
+    -- the case is this household's (and the person, if named, is of the case)
+    if case_id is not null and not exists (
+            select 1 from refuge.case_member cm join refuge.group_membership m on m.individual_id = cm.individual_id
+             where cm.case_id = book_appointment.case_id and m.group_id = g.id and m.valid_to is null
+               and (book_appointment.individual_id is null or cm.individual_id = book_appointment.individual_id)) then
+        perform refuge.raise_field('22023', 'case_id', format('the case is not one of family %s%s', g.number,
+            case when book_appointment.individual_id is not null then ' and this person' else '' end));
     end if;
     if s.day + s.starts_at < now()::timestamp then
         perform refuge.raise_field('55000', 'slot_id', 'the slot has begun or passed');
@@ -434,6 +470,11 @@ begin
     perform refuge.require_visible(e.id is not null and refuge.in_scope(e.operation_id), 'exercise_id');
     if e.status <> 'OPEN' then
         perform refuge.raise_field('55000', 'exercise_id', format('exercise %s is already closed', e.code));
+    end if;
+    -- nobody is absent from an exercise that has not run its course
+    if current_date < e.ends_on then
+        perform refuge.raise_field('55000', 'exercise_id',
+            format('exercise %s runs until %s: it is closed after its last day', e.code, to_char(e.ends_on, 'YYYY-MM-DD')));
     end if;
     update refuge.verification_subject v set absent = (v.seen_at is null) where v.exercise_id = e.id;
     select count(*) into absent_n from refuge.verification_subject v where v.exercise_id = e.id and v.absent;

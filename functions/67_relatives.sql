@@ -80,7 +80,10 @@ declare
     x refuge.individual_relative;
 begin
     perform refuge.require_text(reason, 'reason');
-    select * into x from refuge.individual_relative r where r.id = remove_relative.relative_id;
+    perform refuge.authorize('refuge_registration', 'remove_relative');
+    -- the same answer whether the row is elsewhere or nowhere
+    select r.* into x from refuge.individual_relative r join refuge.individual i on i.id = r.individual_id
+     where r.id = remove_relative.relative_id and refuge.in_scope(i.operation_id, i.site_id);
     if not found then
         perform refuge.raise_field('P0002', 'relative_id', 'not found in your operations');
     end if;

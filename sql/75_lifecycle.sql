@@ -73,6 +73,7 @@ create table refuge.status_rule (
     legal_basis_key     text,
     default_legal_basis text,
     effective_key       text,
+    approved_step       text,
     shipped             boolean not null default false,
     check (to_status is not null or to_population_type is not null),
     check (to_status is null or to_status not in ('DUPLICATE', 'ACTIVE'))
@@ -84,6 +85,8 @@ comment on table refuge.status_rule is
 comment on column refuge.status_rule.when_data is
     'conditions on the case data after the step: key -> array of accepted values';
 comment on column refuge.status_rule.legal_basis_key is 'the case data key holding the legal basis of a recognition';
+comment on column refuge.status_rule.approved_step is
+    'the step whose approval by a second person carries this one (a closure carries out the approved decision); null: the step itself';
 comment on column refuge.status_rule.effective_key is 'the case data key holding the date the change takes effect (e.g. departure_date); today without one';
 create trigger check_codes before insert or update on refuge.status_rule
     for each row execute function refuge.check_codes('to_status', 'individual_status', 'to_population_type', 'population_type');
@@ -96,28 +99,30 @@ grant select on refuge.status_rule to refuge_registration, refuge_supervisor, re
 select pg_catalog.pg_extension_config_dump('refuge.status_rule', 'where not shipped');
 select pg_catalog.pg_extension_config_dump('refuge.status_rule_id_seq', '');
 insert into refuge.status_rule (module, action, when_data, to_status, to_population_type, reason, legal_basis_key,
-                                default_legal_basis, effective_key, shipped) values
+                                default_legal_basis, effective_key, approved_step, shipped) values
   -- recognition at first instance or on appeal: refugee, with the legal basis
   ('RSD', 'DECIDE', '{"decision": ["RECOGNIZED"]}', null, 'REF', 'recognised as a refugee (first instance)',
-   'legal_basis', '1951_CONVENTION', null, true),
+   'legal_basis', '1951_CONVENTION', null, null, true),
   ('RSD', 'DECIDE', '{"decision": ["COMPLEMENTARY_PROTECTION"]}', null, 'REF', 'complementary protection (first instance)',
-   null, 'COMPLEMENTARY', null, true),
+   null, 'COMPLEMENTARY', null, null, true),
   ('RSD', 'DECIDE_APPEAL', '{"appeal_decision": ["RECOGNIZED"]}', null, 'REF', 'recognised as a refugee on appeal',
-   'legal_basis', '1951_CONVENTION', null, true),
+   'legal_basis', '1951_CONVENTION', null, null, true),
   ('RSD', 'DECIDE_APPEAL', '{"appeal_decision": ["COMPLEMENTARY_PROTECTION"]}', null, 'REF',
-   'complementary protection on appeal', null, 'COMPLEMENTARY', null, true),
+   'complementary protection on appeal', null, 'COMPLEMENTARY', null, null, true),
   -- final rejection: the claim failed; the record closes as an asylum-seeker's
-  ('RSD', 'CLOSE', '{"closure_reason": ["NO_APPEAL", "FINAL_REJECTION"]}', 'CLOSED', 'ASY', 'FINAL_REJECTION',
-   null, null, null, true),
-  ('RSD', 'ABANDON', '{}', 'CLOSED', null, 'RSD_ABANDONED', null, null, null, true),
+  ('RSD', 'CLOSE', '{"closure_reason": ["NO_APPEAL"], "decision": ["REJECTED"]}', 'CLOSED', 'ASY', 'FINAL_REJECTION',
+   null, null, null, 'DECIDE', true),
+  ('RSD', 'CLOSE', '{"closure_reason": ["FINAL_REJECTION"], "appeal_decision": ["REJECTED"]}', 'CLOSED', 'ASY', 'FINAL_REJECTION',
+   null, null, null, 'DECIDE_APPEAL', true),
+  ('RSD', 'ABANDON', '{}', 'CLOSED', null, 'RSD_ABANDONED', null, null, null, null, true),
   -- refugee status ended
-  ('RSD', 'END_STATUS', '{"ending": ["CANCELLED"]}', 'CLOSED', 'ASY', 'STATUS_CANCELLED', null, null, null, true),
-  ('RSD', 'END_STATUS', '{"ending": ["REVOKED"]}', 'CLOSED', null, 'STATUS_REVOKED', null, null, null, true),
-  ('RSD', 'END_STATUS', '{"ending": ["CEASED"]}', 'CLOSED', null, 'STATUS_CEASED', null, null, null, true),
+  ('RSD', 'END_STATUS', '{"ending": ["CANCELLED"]}', 'CLOSED', 'ASY', 'STATUS_CANCELLED', null, null, null, null, true),
+  ('RSD', 'END_STATUS', '{"ending": ["REVOKED"]}', 'CLOSED', null, 'STATUS_REVOKED', null, null, null, null, true),
+  ('RSD', 'END_STATUS', '{"ending": ["CEASED"]}', 'CLOSED', null, 'STATUS_CEASED', null, null, null, null, true),
   -- departures close the record
-  ('RESETTLEMENT', 'CONFIRM_DEPARTURE', '{}', 'CLOSED', null, 'RESETTLED', null, null, 'departure_date', true),
-  ('VOLREP', 'CONFIRM_DEPARTURE', '{}', 'CLOSED', null, 'VOLUNTARY_REPATRIATION', null, null, 'departed_on', true),
-  ('VOLREP', 'SPONTANEOUS_DEPARTURE', '{}', 'CLOSED', null, 'SPONTANEOUS_RETURN', null, null, null, true);
+  ('RESETTLEMENT', 'CONFIRM_DEPARTURE', '{}', 'CLOSED', null, 'RESETTLED', null, null, 'departure_date', null, true),
+  ('VOLREP', 'CONFIRM_DEPARTURE', '{}', 'CLOSED', null, 'VOLUNTARY_REPATRIATION', null, null, 'departed_on', null, true),
+  ('VOLREP', 'SPONTANEOUS_DEPARTURE', '{}', 'CLOSED', null, 'SPONTANEOUS_RETURN', null, null, null, null, true);
 
 -- Requested changes carry the date they take effect and, for a
 -- recognition, its legal basis.

@@ -64,8 +64,8 @@ create table refuge.appointment (
 );
 create index on refuge.appointment (slot_id);
 create index on refuge.appointment (group_id);
-create unique index appointment_one_booked on refuge.appointment (group_id, purpose, coalesce(case_id, group_id))
-    where status = 'BOOKED';
+create unique index appointment_one_booked on refuge.appointment (group_id, purpose) where status = 'BOOKED' and case_id is null;
+create unique index appointment_one_booked_case on refuge.appointment (case_id, purpose) where status = 'BOOKED' and case_id is not null;
 comment on table refuge.appointment is
     'appointments of households (and persons, cases) in slots: booked, attended, no-show or cancelled';
 alter table refuge.appointment replica identity full;

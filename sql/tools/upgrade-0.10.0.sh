@@ -17,6 +17,7 @@ python3 sql/tools/gen_upgrade.py --part sql/75_lifecycle.sql --part sql/77_verif
   --replace functions/30_registration.sql:update_individual --replace functions/30_registration.sql:decide_status_change \
   --replace functions/41_identity.sql:approve_merge --replace functions/50_assistance.sql:collect \
   --replace functions/60_cases.sql:apply_transition --replace functions/80_warehouse.sql:snapshot \
+  --replace functions/60_cases.sql:open_case --replace functions/60_cases.sql:add_case_member \
   --replace functions/63_rrf_import.sql:import_rrf --replace reports/40_errf.sql:rrf_xml \
   --replace reports/40_errf.sql:rrf_json --replace reports/40_errf.sql:rrf_pdf \
   --part functions/65_lifecycle.sql --part functions/66_verification.sql --part functions/67_relatives.sql \

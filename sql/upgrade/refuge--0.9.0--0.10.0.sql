@@ -79,6 +79,7 @@ create table refuge.status_rule (
     legal_basis_key     text,
     default_legal_basis text,
     effective_key       text,
+    approved_step       text,
     shipped             boolean not null default false,
     check (to_status is not null or to_population_type is not null),
     check (to_status is null or to_status not in ('DUPLICATE', 'ACTIVE'))
@@ -90,6 +91,8 @@ comment on table refuge.status_rule is
 comment on column refuge.status_rule.when_data is
     'conditions on the case data after the step: key -> array of accepted values';
 comment on column refuge.status_rule.legal_basis_key is 'the case data key holding the legal basis of a recognition';
+comment on column refuge.status_rule.approved_step is
+    'the step whose approval by a second person carries this one (a closure carries out the approved decision); null: the step itself';
 comment on column refuge.status_rule.effective_key is 'the case data key holding the date the change takes effect (e.g. departure_date); today without one';
 create trigger check_codes before insert or update on refuge.status_rule
     for each row execute function refuge.check_codes('to_status', 'individual_status', 'to_population_type', 'population_type');
@@ -102,28 +105,30 @@ grant select on refuge.status_rule to refuge_registration, refuge_supervisor, re
 select pg_catalog.pg_extension_config_dump('refuge.status_rule', 'where not shipped');
 select pg_catalog.pg_extension_config_dump('refuge.status_rule_id_seq', '');
 insert into refuge.status_rule (module, action, when_data, to_status, to_population_type, reason, legal_basis_key,
-                                default_legal_basis, effective_key, shipped) values
+                                default_legal_basis, effective_key, approved_step, shipped) values
   -- recognition at first instance or on appeal: refugee, with the legal basis
   ('RSD', 'DECIDE', '{"decision": ["RECOGNIZED"]}', null, 'REF', 'recognised as a refugee (first instance)',
-   'legal_basis', '1951_CONVENTION', null, true),
+   'legal_basis', '1951_CONVENTION', null, null, true),
   ('RSD', 'DECIDE', '{"decision": ["COMPLEMENTARY_PROTECTION"]}', null, 'REF', 'complementary protection (first instance)',
-   null, 'COMPLEMENTARY', null, true),
+   null, 'COMPLEMENTARY', null, null, true),
   ('RSD', 'DECIDE_APPEAL', '{"appeal_decision": ["RECOGNIZED"]}', null, 'REF', 'recognised as a refugee on appeal',
-   'legal_basis', '1951_CONVENTION', null, true),
+   'legal_basis', '1951_CONVENTION', null, null, true),
   ('RSD', 'DECIDE_APPEAL', '{"appeal_decision": ["COMPLEMENTARY_PROTECTION"]}', null, 'REF',
-   'complementary protection on appeal', null, 'COMPLEMENTARY', null, true),
+   'complementary protection on appeal', null, 'COMPLEMENTARY', null, null, true),
   -- final rejection: the claim failed; the record closes as an asylum-seeker's
-  ('RSD', 'CLOSE', '{"closure_reason": ["NO_APPEAL", "FINAL_REJECTION"]}', 'CLOSED', 'ASY', 'FINAL_REJECTION',
-   null, null, null, true),
-  ('RSD', 'ABANDON', '{}', 'CLOSED', null, 'RSD_ABANDONED', null, null, null, true),
+  ('RSD', 'CLOSE', '{"closure_reason": ["NO_APPEAL"], "decision": ["REJECTED"]}', 'CLOSED', 'ASY', 'FINAL_REJECTION',
+   null, null, null, 'DECIDE', true),
+  ('RSD', 'CLOSE', '{"closure_reason": ["FINAL_REJECTION"], "appeal_decision": ["REJECTED"]}', 'CLOSED', 'ASY', 'FINAL_REJECTION',
+   null, null, null, 'DECIDE_APPEAL', true),
+  ('RSD', 'ABANDON', '{}', 'CLOSED', null, 'RSD_ABANDONED', null, null, null, null, true),
   -- refugee status ended
-  ('RSD', 'END_STATUS', '{"ending": ["CANCELLED"]}', 'CLOSED', 'ASY', 'STATUS_CANCELLED', null, null, null, true),
-  ('RSD', 'END_STATUS', '{"ending": ["REVOKED"]}', 'CLOSED', null, 'STATUS_REVOKED', null, null, null, true),
-  ('RSD', 'END_STATUS', '{"ending": ["CEASED"]}', 'CLOSED', null, 'STATUS_CEASED', null, null, null, true),
+  ('RSD', 'END_STATUS', '{"ending": ["CANCELLED"]}', 'CLOSED', 'ASY', 'STATUS_CANCELLED', null, null, null, null, true),
+  ('RSD', 'END_STATUS', '{"ending": ["REVOKED"]}', 'CLOSED', null, 'STATUS_REVOKED', null, null, null, null, true),
+  ('RSD', 'END_STATUS', '{"ending": ["CEASED"]}', 'CLOSED', null, 'STATUS_CEASED', null, null, null, null, true),
   -- departures close the record
-  ('RESETTLEMENT', 'CONFIRM_DEPARTURE', '{}', 'CLOSED', null, 'RESETTLED', null, null, 'departure_date', true),
-  ('VOLREP', 'CONFIRM_DEPARTURE', '{}', 'CLOSED', null, 'VOLUNTARY_REPATRIATION', null, null, 'departed_on', true),
-  ('VOLREP', 'SPONTANEOUS_DEPARTURE', '{}', 'CLOSED', null, 'SPONTANEOUS_RETURN', null, null, null, true);
+  ('RESETTLEMENT', 'CONFIRM_DEPARTURE', '{}', 'CLOSED', null, 'RESETTLED', null, null, 'departure_date', null, true),
+  ('VOLREP', 'CONFIRM_DEPARTURE', '{}', 'CLOSED', null, 'VOLUNTARY_REPATRIATION', null, null, 'departed_on', null, true),
+  ('VOLREP', 'SPONTANEOUS_DEPARTURE', '{}', 'CLOSED', null, 'SPONTANEOUS_RETURN', null, null, null, null, true);
 
 -- Requested changes carry the date they take effect and, for a
 -- recognition, its legal basis.
@@ -285,8 +290,8 @@ create table refuge.appointment (
 );
 create index on refuge.appointment (slot_id);
 create index on refuge.appointment (group_id);
-create unique index appointment_one_booked on refuge.appointment (group_id, purpose, coalesce(case_id, group_id))
-    where status = 'BOOKED';
+create unique index appointment_one_booked on refuge.appointment (group_id, purpose) where status = 'BOOKED' and case_id is null;
+create unique index appointment_one_booked_case on refuge.appointment (case_id, purpose) where status = 'BOOKED' and case_id is not null;
 comment on table refuge.appointment is
     'appointments of households (and persons, cases) in slots: booked, attended, no-show or cancelled';
 alter table refuge.appointment replica identity full;
@@ -557,14 +562,25 @@ insert into refuge.audit_scope (table_name, class) values
 -- receiving assistance at once.
 
 -- The context of the status change the current statement makes: source,
--- reason, approver, effective date, legal basis.  Transaction-local; each
--- function that changes a status sets it just before and clears it just
--- after, so a value a caller set beforehand never describes a change.
+-- reason, actor, approver, effective date, legal basis.  Kept in backend
+-- memory by C (extension/status_context.c), never in a setting a caller
+-- could set; each function that changes a status sets it just before and
+-- clears it just after.
+create function refuge.set_status_context(ctx text) returns void
+    language c volatile
+    as 'MODULE_PATHNAME', 'refuge_set_status_context';
+comment on function refuge.set_status_context(text) is
+    'internal: the context of the status change the next update of refuge.individual makes (null clears it)';
+create function refuge.get_status_context() returns text
+    language c stable
+    as 'MODULE_PATHNAME', 'refuge_get_status_context';
+comment on function refuge.get_status_context() is
+    'internal: the context set by refuge.set_status_context in this transaction, or null';
 create function refuge.status_context(ctx jsonb) returns void
     language sql volatile
     set search_path = pg_catalog, pg_temp
 begin atomic
-    select pg_catalog.set_config('refuge_lifecycle.status_context', coalesce(ctx::text, ''), true);
+    select refuge.set_status_context(ctx::text);
 end;
 comment on function refuge.status_context(jsonb) is
     'internal: describes the status change the next update of refuge.individual makes (cleared with null)';
@@ -578,8 +594,8 @@ create function refuge.record_status_history() returns trigger
     set search_path = pg_catalog, refuge, pg_temp
 as $$
 declare
-    raw text := pg_catalog.current_setting('refuge_lifecycle.status_context', true);
-    ctx jsonb := case when raw is null or raw = '' then '{}' else raw::jsonb end;
+    -- a registration is described by nothing but itself
+    ctx jsonb := case when tg_op = 'UPDATE' then coalesce(refuge.get_status_context()::jsonb, '{}') else '{}' end;
     prev refuge.status_history;
     eff date;
 begin
@@ -614,6 +630,20 @@ begin
             eff, coalesce(ctx ->> 'reason', new.status_reason),
             coalesce(ctx ->> 'source', case when tg_op = 'INSERT' then 'REGISTRATION' else 'DIRECT' end),
             (ctx ->> 'source_id')::uuid, coalesce(ctx ->> 'actor', refuge.caller()), ctx ->> 'approved_by');
+    if tg_op = 'UPDATE' and new.status in ('CLOSED', 'DECEASED', 'DUPLICATE') and old.status <> new.status then
+        update refuge.issued_document d
+           set status = 'REVOKED', status_reason = format('the record is %s', lower(new.status)),
+               ended_at = now(), ended_by = coalesce(ctx ->> 'actor', refuge.caller())
+         where d.individual_id = new.id and d.status = 'VALID';
+    end if;
+    if tg_op = 'UPDATE' and new.population_type <> old.population_type then
+        update refuge.issued_document d
+           set status = 'REVOKED', status_reason = format('no longer %s', new.population_type),
+               ended_at = now(), ended_by = coalesce(ctx ->> 'actor', refuge.caller())
+          from refuge.document_kind k
+         where d.individual_id = new.id and d.status = 'VALID' and k.code = d.kind
+           and k.population_types is not null and not new.population_type = any (k.population_types);
+    end if;
     if tg_op = 'UPDATE' and old.status = 'ACTIVE' and new.status <> 'ACTIVE' then
         perform refuge.drop_from_open_cycles(new.id);
         update refuge.registration_group g set status = 'CLOSED', status_date = current_date
@@ -683,6 +713,9 @@ begin
     if p_ind.status = 'DUPLICATE' and p_source <> 'ADJUDICATION' then
         return false;
     end if;
+    if p_ind.status in ('CLOSED', 'DECEASED') and p_source not in ('STATUS_CHANGE', 'ADJUDICATION') then
+        return false;
+    end if;
     if new_status = p_ind.status and new_type = p_ind.population_type and p_legal_basis is null then
         return false;
     end if;
@@ -731,11 +764,13 @@ begin
                             where jsonb_typeof(w.value) <> 'array' or not (w.value ? coalesce(p_data ->> w.key, '')))
          order by r.when_data, r.operation_id nulls last
     loop
+        -- the second person: who approved this step, or the decision it carries out
+        approver := null;
         if p_approval is not null then
             select a.decided_by into approver from refuge.case_approval a where a.id = p_approval;
-        else
+        elsif rule.approved_step is not null then
             select a.decided_by into approver from refuge.case_approval a
-             where a.case_id = c.id and a.status = 'APPROVED' and a.decided_by <> p_actor
+             where a.case_id = c.id and a.action = rule.approved_step and a.status = 'APPROVED' and a.decided_by <> p_actor
              order by a.decided_at desc limit 1;
         end if;
         basis := case when rule.to_population_type = 'REF'
@@ -747,8 +782,12 @@ begin
         for m in select i.* from refuge.case_member cm join refuge.individual i on i.id = cm.individual_id
                   where cm.case_id = c.id order by i.id for update of i
         loop
+            -- a record already closed (deceased, departed, a duplicate) keeps its ending
+            if m.status in ('CLOSED', 'DECEASED', 'DUPLICATE') then
+                continue;
+            end if;
             if rule.to_population_type is not null and rule.to_population_type <> m.population_type
-               and approver is null and m.status <> 'DUPLICATE' then
+               and approver is null then
                 if not exists (select 1 from refuge.status_change s where s.individual_id = m.id and s.status = 'REQUESTED') then
                     insert into refuge.status_change (individual_id, operation_id, site_id, from_status, to_status,
                                                       from_population_type, to_population_type, reason, requested_by,
@@ -1098,6 +1137,34 @@ comment on function refuge.create_appointment_slots(text, text, text, date, time
 grant execute on function refuge.create_appointment_slots(text, text, text, date, time, time, integer, integer, uuid)
     to refuge_registration, refuge_supervisor, refuge_rsd, refuge_resettlement;
 
+-- The slots of a site for a purpose between two days, with the room left
+-- (what case officers, who do not read the slot table, book from).
+create function refuge.appointment_slots(operation text, site text, purpose text, from_day date, to_day date)
+    returns table (slot_id uuid, day date, starts_at time, ends_at time, capacity integer, booked integer, free integer)
+    language plpgsql stable security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+begin
+    perform refuge.authorize_any(array['refuge_registration', 'refuge_supervisor', 'refuge_rsd',
+                                       'refuge_resettlement']::name[], 'appointment_slots');
+    if from_day is null or to_day is null or to_day < from_day or to_day > from_day + 92 then
+        perform refuge.raise_field('22008', 'to_day', 'from_day and to_day are required, at most 92 days apart');
+    end if;
+    return query
+    select s.id, s.day, s.starts_at, s.ends_at, s.capacity, s.booked, s.capacity - s.booked
+      from refuge.appointment_slot s
+      join refuge.operation o on o.id = s.operation_id and o.code = appointment_slots.operation
+      join refuge.site st on st.id = s.site_id and st.code = appointment_slots.site
+     where s.purpose = appointment_slots.purpose and s.day between from_day and to_day
+       and refuge.in_scope(s.operation_id, s.site_id)
+     order by s.day, s.starts_at;
+end
+$$;
+comment on function refuge.appointment_slots(text, text, text, date, date) is
+    'the appointment slots of a site for a purpose between two days (at most 92), with the room left';
+grant execute on function refuge.appointment_slots(text, text, text, date, date)
+    to refuge_registration, refuge_supervisor, refuge_rsd, refuge_resettlement;
+
 -- Book a household (and a person, a case) into a slot with room left.
 create function refuge.book_appointment(slot_id uuid, group_id uuid, individual_id uuid default null,
                                         case_id uuid default null)
@@ -1127,6 +1194,14 @@ begin
             and c.operation_id = s.operation_id and not c.closed
             and refuge.may_work_case(c.module, c.operation_id, c.site_id)) then
         perform refuge.raise_field('P0002', 'case_id', 'no open case of yours in this operation');
+    end if;
+    -- the case is this household's (and the person, if named, is of the case)
+    if case_id is not null and not exists (
+            select 1 from refuge.case_member cm join refuge.group_membership m on m.individual_id = cm.individual_id
+             where cm.case_id = book_appointment.case_id and m.group_id = g.id and m.valid_to is null
+               and (book_appointment.individual_id is null or cm.individual_id = book_appointment.individual_id)) then
+        perform refuge.raise_field('22023', 'case_id', format('the case is not one of family %s%s', g.number,
+            case when book_appointment.individual_id is not null then ' and this person' else '' end));
     end if;
     if s.day + s.starts_at < now()::timestamp then
         perform refuge.raise_field('55000', 'slot_id', 'the slot has begun or passed');
@@ -1476,6 +1551,11 @@ begin
     if e.status <> 'OPEN' then
         perform refuge.raise_field('55000', 'exercise_id', format('exercise %s is already closed', e.code));
     end if;
+    -- nobody is absent from an exercise that has not run its course
+    if current_date < e.ends_on then
+        perform refuge.raise_field('55000', 'exercise_id',
+            format('exercise %s runs until %s: it is closed after its last day', e.code, to_char(e.ends_on, 'YYYY-MM-DD')));
+    end if;
     update refuge.verification_subject v set absent = (v.seen_at is null) where v.exercise_id = e.id;
     select count(*) into absent_n from refuge.verification_subject v where v.exercise_id = e.id and v.absent;
     update refuge.verification_exercise x set status = 'CLOSED', closed_at = now(), closed_by = refuge.caller()
@@ -1634,7 +1714,10 @@ declare
     x refuge.individual_relative;
 begin
     perform refuge.require_text(reason, 'reason');
-    select * into x from refuge.individual_relative r where r.id = remove_relative.relative_id;
+    perform refuge.authorize('refuge_registration', 'remove_relative');
+    -- the same answer whether the row is elsewhere or nowhere
+    select r.* into x from refuge.individual_relative r join refuge.individual i on i.id = r.individual_id
+     where r.id = remove_relative.relative_id and refuge.in_scope(i.operation_id, i.site_id);
     if not found then
         perform refuge.raise_field('P0002', 'relative_id', 'not found in your operations');
     end if;
@@ -2241,8 +2324,12 @@ begin
                 perform refuge.raise_field('42501', 'changes.status',
                     format('%s: a record closed as a duplicate changes only through adjudication (refuge.adjudicate)', cur.number));
             end if;
-            if cur.status = 'INACTIVE' and exists (select 1 from refuge.status_history h where h.individual_id = cur.id
-                                                       and h.valid_to is null and h.source = 'VERIFICATION') then
+            -- made inactive by verification exercises and not active since: a supervised reactivation
+            if cur.status = 'INACTIVE' and exists (
+                    select 1 from refuge.status_history v
+                     where v.individual_id = cur.id and v.source = 'VERIFICATION' and v.status = 'INACTIVE'
+                       and not exists (select 1 from refuge.status_history a where a.individual_id = cur.id
+                                          and a.status = 'ACTIVE' and a.recorded_at > v.recorded_at)) then
                 perform refuge.raise_field('42501', 'changes.status',
                     format('%s was made inactive by verification exercises: reactivation is requested with refuge.request_status_change and approved by a supervisor',
                            cur.number));
@@ -2683,6 +2770,123 @@ begin
 end
 $$;
 
+-- functions/60_cases.sql: open_case
+create or replace function refuge.open_case(module text, principal_id uuid, members uuid[] default '{}', data jsonb default '{}',
+                                 reason text default null)
+    returns jsonb
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+    set plan_cache_mode = force_generic_plan
+as $$
+declare
+    m refuge.case_module;
+    p refuge.individual;
+    grp uuid;
+    d jsonb;
+    c refuge.process_case;
+    member uuid;
+    rel text;
+    k text;
+begin
+    m := refuge.case_module_row(open_case.module, 'module');
+    perform refuge.authorize_any(m.roles, 'open_case');
+    if principal_id is null then
+        perform refuge.raise_field('22004', 'principal_id', 'is required');
+    end if;
+    select * into p from refuge.individual i where i.id = open_case.principal_id;
+    if not found or not refuge.in_scope(p.operation_id, p.site_id) then
+        perform refuge.raise_field('P0002', 'principal_id', format('no individual %s in your operations', principal_id));
+    end if;
+    if p.status <> 'ACTIVE' then
+        perform refuge.raise_field('55000', 'principal_id', format('individual %s is %s, not active', p.number, lower(p.status)));
+    end if;
+    select gm.group_id into grp from refuge.group_membership gm
+     where gm.individual_id = p.id and gm.valid_to is null;
+    d := refuge.case_data(m.open_fields, open_case.data, 'data');
+    -- linked identity records of a fraud investigation must exist
+    foreach k in array array['fraud_alert_id', 'fraud_case_id', 'dedup_case_id'] loop
+        if d ? k and not exists (select 1 from refuge.fraud_alert a where k = 'fraud_alert_id' and a.id = (d ->> k)::uuid
+                                 union all select 1 from refuge.fraud_case f where k = 'fraud_case_id' and f.id = (d ->> k)::uuid
+                                 union all select 1 from refuge.dedup_case x where k = 'dedup_case_id' and x.id = (d ->> k)::uuid) then
+            perform refuge.raise_field('23503', 'data.' || k, format('no %s %s', replace(k, '_id', ''), d ->> k));
+        end if;
+    end loop;
+    insert into refuge.process_case (number, module, operation_id, site_id, group_id, principal_id, state, data,
+                                     due_at, opened_by)
+    select format('%s-%s-%s-%s%s', o.code, m.prefix, to_char(current_date, 'YY'), refuge.local_series(),
+                  lpad(n::text, greatest(6, length(n::text)), '0')),
+           m.code, p.operation_id, p.site_id, grp, p.id, m.initial_state, d,
+           refuge.case_due(m.code, m.initial_state, d), refuge.caller()
+      from refuge.operation o, nextval('refuge.case_number_seq') n
+     where o.id = p.operation_id
+    returning * into c;
+    insert into refuge.case_member (case_id, individual_id, role, relationship, added_by)
+    values (c.id, p.id, 'PRINCIPAL', 'PA', refuge.caller());
+    foreach member in array coalesce(members, '{}') loop
+        continue when member = p.id;
+        select gm.relationship into rel from refuge.group_membership gm
+         where gm.individual_id = member and gm.group_id = grp and gm.valid_to is null;
+        if not found then
+            perform refuge.raise_field('22023', 'members', format('%s is not a current member of the principal''s family', member));
+        end if;
+        -- a closed record (departed, deceased, a duplicate) joins no new case
+        if exists (select 1 from refuge.individual i where i.id = member and i.status in ('CLOSED', 'DECEASED', 'DUPLICATE')) then
+            perform refuge.raise_field('55000', 'members', format('%s is %s', (select i.number from refuge.individual i where i.id = member),
+                (select lower(i.status) from refuge.individual i where i.id = member)));
+        end if;
+        insert into refuge.case_member (case_id, individual_id, role, relationship, added_by)
+        values (c.id, member, 'DEPENDANT', rel, refuge.caller())
+        on conflict do nothing;
+    end loop;
+    foreach k in array array['fraud_alert_id', 'fraud_case_id', 'dedup_case_id'] loop
+        if d ? k then
+            insert into refuge.case_link (case_id, kind, linked_id, note)
+            values (c.id, replace(k, '_id', ''), (d ->> k)::uuid, 'opened from it');
+        end if;
+    end loop;
+    insert into refuge.case_event (case_id, actor, action, from_state, to_state, reason, data)
+    values (c.id, refuge.caller(), 'OPEN', null, c.state, reason, d);
+    return jsonb_build_object('case_id', c.id, 'number', c.number, 'module', c.module, 'state', c.state,
+                              'due_at', c.due_at,
+                              'members', (select count(*) from refuge.case_member cm where cm.case_id = c.id));
+exception when unique_violation then
+    if sqlerrm like '%process_case_one_open%' then
+        perform refuge.raise_field('23505', 'principal_id',
+            format('%s already has an open %s case', p.number, m.code));
+    end if;
+    raise;
+end
+$$;
+
+-- functions/60_cases.sql: add_case_member
+create or replace function refuge.add_case_member(case_id uuid, individual_id uuid, reason text) returns void
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    c refuge.process_case;
+    rel text;
+begin
+    c := refuge.open_case_for_update(add_case_member.case_id, 'add_case_member');
+    perform refuge.require_text(reason, 'reason');
+    select gm.relationship into rel from refuge.group_membership gm
+     where gm.individual_id = add_case_member.individual_id and gm.group_id = c.group_id and gm.valid_to is null;
+    if not found then
+        perform refuge.raise_field('22023', 'individual_id',
+            format('%s is not a current member of the principal''s family', add_case_member.individual_id));
+    end if;
+    if exists (select 1 from refuge.individual i where i.id = add_case_member.individual_id
+                                                and i.status in ('CLOSED', 'DECEASED', 'DUPLICATE')) then
+        perform refuge.raise_field('55000', 'individual_id', 'the record is closed: it joins no case');
+    end if;
+    insert into refuge.case_member (case_id, individual_id, role, relationship, added_by)
+    values (c.id, add_case_member.individual_id, 'DEPENDANT', rel, refuge.caller());
+    perform refuge.note_case_event(c, 'MEMBER_ADDED', reason, jsonb_build_object('individual_id', add_case_member.individual_id));
+exception when unique_violation then
+    perform refuge.raise_field('23505', 'individual_id', format('already a member of case %s', c.number));
+end
+$$;
+
 -- functions/63_rrf_import.sql: import_rrf
 create or replace function refuge.import_rrf(document xml) returns jsonb
     language plpgsql volatile security definer
@@ -2875,6 +3079,20 @@ begin
         end if;
         i := i + 1;
     end loop;
+    -- relatives outside the case: each names a member, at most 100 per member, as the schema requires
+    foreach rel_node in array n_relatives loop
+        p := format('CASE.dataIndividualRelatives[%s]', coalesce(left(refuge.rrf_text(rel_node, 'IndividualRelativesGUID'), 40), '?'));
+        perform refuge.rrf_check(rel_node, p, array['IndividualRelativesGUID', 'IndividualGUID', 'FamilyName',
+            'RelationshipCode', 'BirthCountryCode', 'ResidenceCountryCode', 'SexCode', 'NationalityCode', 'Deceased',
+            'MarriageStatusCode'], array['DateofBirth', 'DeceasedDate'], array['DateofBirthEstimateFlag', 'Deceased']);
+        if not exists (select 1 from jsonb_array_elements(members) x where x ->> 'ref' = refuge.rrf_text(rel_node, 'IndividualGUID')) then
+            perform refuge.raise_field('22023', p || '.IndividualGUID',
+                format('"%s" names no member of the case', left(refuge.rrf_text(rel_node, 'IndividualGUID'), 40)));
+        end if;
+    end loop;
+    if exists (select 1 from unnest(n_relatives) x group by refuge.rrf_text(x, 'IndividualGUID') having count(*) > 100) then
+        perform refuge.raise_field('54000', 'CASE.dataIndividualRelatives', 'a member has more than 100 relatives');
+    end if;
     -- the operation of the country of asylum the caller works in, and a site of it
     select o.* into op from refuge.operation o
      where o.country = asylum and o.active and refuge.in_scope(o.id)

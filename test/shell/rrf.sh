@@ -143,6 +143,12 @@ is "$(bad 's#^<!--      <DateofBirth>1980-08-01T00:00:00+02:00</DateofBirth>-->#
 is "$(bad 's#<ResettlementCriteriaCode>AWR</ResettlementCriteriaCode>#<ResettlementCriteriaCode>XYZ</ResettlementCriteriaCode>#')" \
    'CASE.dataResettlement.ResettlementCriteriaCode: "XYZ" is not a proGres resettlement criteria code' \
    "an unknown resettlement category is named"
+is "$(bad '/<IndividualRelativesGUID>/{n;s#<IndividualGUID>[^<]*#<IndividualGUID>00000000-0000-0000-0000-000000000000#}')" \
+   'CASE.dataIndividualRelatives[e25f9013-7db4-ea11-8122-00155d78e3a3].IndividualGUID: "00000000-0000-0000-0000-000000000000" names no member of the case' \
+   "a relative naming no member of the case is refused"
+is "$(bad '/<IndividualRelativesGUID>/,/<\/dataIndividualRelatives>/s#<RelationshipCode>[^<]*#<RelationshipCode>ZZZ#')" \
+   'CASE.dataIndividualRelatives[e25f9013-7db4-ea11-8122-00155d78e3a3].RelationshipCode: "ZZZ" is not a proGres relationship code' \
+   "a relative's unknown relationship code is named"
 is "$(bad 's#<AsylumCountryCode>TUR</AsylumCountryCode>#<AsylumCountryCode>NOR</AsylumCountryCode>#')" \
    "CASE.dataIndividual.AsylumCountryCode: no operation in NOR that you are assigned to" "a country without an operation is refused"
 is "$(bad 's#^<UNHCR_RRF #<!DOCTYPE UNHCR_RRF [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "\&a;\&a;\&a;\&a;">]><UNHCR_RRF #')" \

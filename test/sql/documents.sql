@@ -138,6 +138,20 @@ reset role;
 select serial ~ '^KEN-ID-\d{7}$' as serial_form, status, status_reason from refuge.issued_document
  where kind = 'REFUGEE_ID' order by issued_at, serial;
 
+-- a record that closes ends its documents: the attestation of a person who died no longer verifies
+set role dc_reg;
+select (refuge.register_group('{"operation": "KEN", "site": "KAKUMA", "registration_level": "BASIC", "population_type": "REF",
+    "members": [{"relationship": "PA", "given_name": "Mary", "family_name": "Achan", "sex": "F", "date_of_birth": "1950-01-01"}]}')
+    -> 'members' -> 0 ->> 'individual_id') as mary \gset
+select refuge.issue_document(:'mary', 'REFUGEE_ID') as mary_card \gset
+select refuge.request_closure(:'mary', 'DECEASED', current_date, 'died at the clinic') ->> 'status' as requested;
+reset role;
+set role dc_sup;
+select refuge.decide_status_change((select id from refuge.status_change where status = 'REQUESTED' and individual_id = :'mary'), true) ->> 'decision' as decided;
+reset role;
+select refuge.verify_document(:'mary_card'::jsonb ->> 'payload') ->> 'reason' as after_death;
+select status, status_reason from refuge.issued_document where individual_id = :'mary';
+
 -- a compromised key: nothing it signed verifies; a new key signs new documents
 set role dc_reg;
 select refuge.issue_document(:'asy_id', 'PROOF_OF_REGISTRATION') as proof2 \gset

@@ -242,6 +242,33 @@ select pg_temp.err($q$update refuge.status_history set status = 'ACTIVE'$q$);
 select pg_temp.err($q$select refuge.status_context('{"source": "ADJUDICATION"}')$q$);
 reset role;
 
+-- 10b. what a hostile review found, now refused: a context set by the caller
+-- does not describe a registration; a rejection closure after a recognition
+-- changes nobody; a record inactivated by verification stays so through
+-- other changes; a closed record joins no case and its documents end
+set role lc_reg;
+select set_config('refuge_lifecycle.status_context', '{"source": "ADJUDICATION", "approved_by": "lc_sup2", "legal_basis": "1951_CONVENTION"}', true) is not null as tried;
+select pg_temp.err($q$select refuge.set_status_context('{"source": "ADJUDICATION"}')$q$) as set_context;
+select (refuge.register_group('{"operation": "KEN", "site": "KAKUMA", "registration_level": "BASIC", "population_type": "REF",
+    "members": [{"relationship": "PA", "given_name": "Forged", "sex": "M", "date_of_birth": "1990-01-01"}]}') -> 'members' -> 0 ->> 'individual_id') as forged \gset
+reset role;
+select source, approved_by, legal_basis from refuge.status_history where individual_id = :'forged';
+set role lc_rsd1;
+select pg_temp.rsd_to_decision(:'forged', '{}', 'RECOGNIZED', null) as rsd_forged \gset
+reset role;
+set role lc_sup;
+select refuge.decide_approval((select id from refuge.case_approval where case_id = :'rsd_forged' and status = 'REQUESTED'), true) ->> 'records_changed' as recognised;
+reset role;
+set role lc_rsd1;
+select refuge.transition_case(:'rsd_forged', 'NOTIFY', jsonb_build_object('notified_on', current_date)) ->> 'state';
+select coalesce(refuge.transition_case(:'rsd_forged', 'CLOSE', '{"closure_reason": "NO_APPEAL"}') ->> 'records_changed', 'none') as rejection_closure_after_recognition;
+reset role;
+select status, population_type from refuge.individual where id = :'forged';
+-- a closed (deceased) record joins no new case
+set role lc_rsd1;
+select pg_temp.err(format($q$select refuge.open_case('RSD', %L, array[%L]::uuid[])$q$, (select pa from fam where f = 3), (select second from fam where f = 3))) as deceased_member;
+reset role;
+
 -- 11. registration levels: what each requires is data, checked on
 -- registration and on moving up; group pre-registration is a head count
 -- with a provisional token

@@ -80,6 +80,15 @@ select sl.id, sl.operation_id, sl.site_id, 'RSD_INTERVIEW', f.gid, f.pa, :'rsd'
 set role vx_sup;
 select refuge.record_no_shows() as no_shows;
 reset role;
+-- an interview booked on a case must be for the case's household
+set role vx_rsd;
+select refuge.create_appointment_slots('KEN', 'KAKUMA', 'RSD_INTERVIEW', current_date + 2, '08:00', '09:00', 60, 5) as rsd_slots;
+select capacity, booked, free from refuge.appointment_slots('KEN', 'KAKUMA', 'RSD_INTERVIEW', current_date + 2, current_date + 2);
+select pg_temp.err($q$select * from refuge.appointment_slots('KEN', 'KAKUMA', 'RSD_INTERVIEW', current_date, current_date + 400)$q$) as long_range;
+select pg_temp.err(format($q$select refuge.book_appointment(%L, %L, null, %L)$q$,
+    (select slot_id from refuge.appointment_slots('KEN', 'KAKUMA', 'RSD_INTERVIEW', current_date + 2, current_date + 2)),
+    (select gid from fam where f = 2), :'rsd')) as another_familys_case;
+reset role;
 select kind, message like 'no-show at the rsd interview appointment%' as message from refuge.case_alert where case_id = :'rsd';
 
 -- 2. a verification exercise of the refugees in Kakuma
@@ -122,13 +131,18 @@ select count(*) as verification_rows from refuge.biometric_verification where pu
 reset role;
 select a.status, count(*) from refuge.appointment a where a.purpose = 'VERIFICATION' group by 1 order by 1;
 
--- 3. absence: closing the first exercise marks absentees; a second missed exercise makes them INACTIVE
+-- 3. absence: an exercise is closed after its last day (nobody is absent from one still running);
+-- closing marks absentees; a second missed exercise makes them INACTIVE
+set role vx_sup;
+select pg_temp.err(format($q$select refuge.close_verification_exercise(%L)$q$, :'ex')) as before_its_end;
+reset role;
+update refuge.verification_exercise set ends_on = current_date where code = 'V1';  -- (the month has passed)
 set role vx_sup;
 select r ->> 'expected' as expected, r ->> 'absent' as absent, r ->> 'inactivated' as inactivated
   from refuge.close_verification_exercise(:'ex') r;
 select pg_temp.err(format($q$select refuge.close_verification_exercise(%L)$q$, :'ex')) as closed_twice;
 select pg_temp.err(format($q$select refuge.check_in(%L, %L, refuge.synthetic_templates(31, 30, 7))$q$, :'ex', (select pa from fam where f = 3))) as after_close;
-select refuge.create_verification_exercise('KEN', 'V2', 'Kakuma verification 2027', '{KAKUMA}', '{REF}', current_date, current_date + 30, 2) ->> 'people' as people;
+select refuge.create_verification_exercise('KEN', 'V2', 'Kakuma verification 2027', '{KAKUMA}', '{REF}', current_date, current_date, 2) ->> 'people' as people;
 select id as ex2 from refuge.verification_exercise where code = 'V2' \gset
 select refuge.check_in(:'ex2', pa, refuge.synthetic_templates(31, 30, 8)) ->> 'decision' as family_3_comes from fam where f = 3;
 select r ->> 'absent' as absent, r ->> 'inactivated' as inactivated from refuge.close_verification_exercise(:'ex2') r;
