@@ -42,7 +42,7 @@ end \$\$;
 alter role bench_sup login;
 alter role bench_desk login;
 grant refuge_supervisor, refuge_registration to bench_sup;
-grant refuge_registration to bench_desk;
+grant refuge_registration, refuge_biometrics to bench_desk;  -- (biometrics: the baseline's refuge.verify)
 select refuge.assign_staff('bench_sup', 'KEN');
 select refuge.assign_staff('bench_desk', 'KEN');
 set row_security = off;  -- a bulk load: recorded per statement in refuge.audit_bulk_load
@@ -149,6 +149,7 @@ select round(extract(epoch from clock_timestamp() - :'t0'::timestamptz) * 1000),
 SQL
 )"
 read -r close_ms absent <<<"$(psql -XAt -d $DB -F ' ' <<SQL | tail -1
+update refuge.verification_exercise set ends_on = current_date where id = '$EX';  -- (its last day has passed)
 set role bench_sup;
 select clock_timestamp() as t0 \gset
 select refuge.close_verification_exercise('$EX') ->> 'absent' as absent \gset
