@@ -11,13 +11,16 @@ select h.reason ~ '^(recognised|complementary)' as recognition, h.status, h.popu
        count(*) as people, count(h.approved_by) as approved_by_a_second_person
   from refuge.status_history h where h.source = 'CASE'
  group by 1, 2, 3, 4 order by 5 desc;
-\echo '== A person recognised in RSD: what they were before and are now (refuge.status_on)'
-select refuge.status_on(h.individual_id, h.valid_from - 1) ->> 'population_type' as before,
+\echo '== A person recognised in RSD: the period before and the one in force (refuge.status_history, refuge.status_on)'
+select (select p.population_type from refuge.status_history p where p.individual_id = h.individual_id and p.id <> h.id
+          and p.valid_to = h.valid_from order by p.recorded_at desc limit 1) as before,
        refuge.status_on(h.individual_id, current_date) ->> 'population_type' as now,
        refuge.status_on(h.individual_id, current_date) ->> 'legal_basis' as legal_basis,
+       refuge.status_on(h.individual_id, current_date) ->> 'changed_by' as decided_by,
        refuge.status_on(h.individual_id, current_date) ->> 'approved_by' as approved_by
-  from refuge.status_history h where h.source = 'CASE' and h.population_type = 'REF' and h.valid_to is null
- order by h.recorded_at limit 1;
+  from refuge.status_history h where h.source = 'CASE' and h.reason ~ '^recognised' and h.valid_to is null
+ order by (select p.population_type from refuge.status_history p where p.individual_id = h.individual_id and p.id <> h.id
+             and p.valid_to = h.valid_from order by p.recorded_at desc limit 1) = 'ASY' desc nulls last, h.recorded_at limit 1;
 SQL
 
 # the operation's signing key: a file only the server reads, named by a superuser-only setting
