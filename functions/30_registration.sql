@@ -1021,7 +1021,7 @@ begin
         end if;
         cur.status_reason := refuge.arg_text(changes, 'status_reason', 'changes', false, 500);
     end if;
-    perform refuge.status_context(jsonb_strip_nulls(jsonb_build_object('source', 'UPDATE', 'reason', cur.status_reason)));
+    perform refuge.set_status_context(jsonb_strip_nulls(jsonb_build_object('source', 'UPDATE', 'reason', cur.status_reason))::text);
     update refuge.individual i set
         given_name = r.given_name, middle_name = r.middle_name, family_name = r.family_name,
         second_family_name = r.second_family_name, maiden_name = r.maiden_name,
@@ -1035,7 +1035,7 @@ begin
         registration_level = r.registration_level, arrival_date = r.arrival_date,
         status = cur.status, status_date = cur.status_date, status_reason = cur.status_reason
      where i.id = cur.id;
-    perform refuge.status_context(null);
+    perform refuge.set_status_context(null);
     perform refuge.write_collections(cur.id, changes, 'changes');
     -- moving to another registration level: the record must hold what it requires
     if r.registration_level is distinct from cur.registration_level then
@@ -1079,6 +1079,15 @@ comment on function refuge.age_bracket(date, date, text) is
     'the UNHCR age bracket of a birth date on a date (profile: the bracket set, STD by default)';
 grant execute on function refuge.age_bracket(date, date, text) to refuge_registration, refuge_supervisor,
     refuge_analyst, refuge_admin;
+
+-- A person's name as written in its own script (the first recorded), or null.
+create function refuge.original_script_name(p_individual uuid) returns text
+    language sql stable
+    set search_path = pg_catalog, refuge, pg_temp
+    return (select concat_ws(' ', n.given_name, n.middle_name, n.family_name) from refuge.individual_name n
+             where n.individual_id = p_individual and n.kind = 'ORIGINAL_SCRIPT' order by n.created_at limit 1);
+comment on function refuge.original_script_name(uuid) is
+    'internal: a person''s name in its original script (the first recorded), for documents and forms';
 
 create function refuge.request_status_change(individual_id uuid, status text default null,
                                              population_type text default null, reason text default null)

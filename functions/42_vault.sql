@@ -12,6 +12,22 @@ create function refuge.vault_key_id() returns text
     language c volatile strict as 'MODULE_PATHNAME', 'refuge_vault_key_id';
 comment on function refuge.vault_key_id() is 'id (start of SHA-256) of the key in refuge.vault_key_file; never the key';
 
+-- Open one sealed image: the access is committed in vault_access first
+-- (it survives the caller's rollback), then the image is decrypted.
+create function refuge.vault_open_logged(v refuge.biometric_vault, purpose text) returns bytea
+    language plpgsql volatile
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+begin
+    perform refuge.log_durably(jsonb_build_object('vault_access', jsonb_build_array(jsonb_build_object(
+        'vault_id', v.id, 'individual_id', v.individual_id, 'purpose', left(btrim(purpose), 500),
+        'accessed_by', refuge.caller()))));
+    return refuge.vault_open(v.sealed, format('%s|%s|%s', v.id, v.individual_id, v.part));
+end
+$$;
+comment on function refuge.vault_open_logged(refuge.biometric_vault, text) is
+    'internal: decrypt a vault image after committing its access in vault_access';
+
 create function refuge.vault_image(vault_id uuid, purpose text) returns bytea
     language plpgsql volatile security definer
     set search_path = pg_catalog, refuge, pg_temp
@@ -28,10 +44,7 @@ begin
     if not found then
         perform refuge.raise_field('P0002', 'vault_id', 'no such vault image');
     end if;
-    perform refuge.log_durably(jsonb_build_object('vault_access', jsonb_build_array(jsonb_build_object(
-        'vault_id', v.id, 'individual_id', v.individual_id, 'purpose', left(btrim(purpose), 500),
-        'accessed_by', refuge.caller()))));
-    return refuge.vault_open(v.sealed, format('%s|%s|%s', v.id, v.individual_id, v.part));
+    return refuge.vault_open_logged(v, purpose);
 end
 $$;
 comment on function refuge.vault_image(uuid, text) is

@@ -285,12 +285,7 @@ begin
                 'deceased', refuge.rrf_text(rel_node, 'Deceased') in ('1', 'true'),
                 'deceased_on', case when refuge.rrf_text(rel_node, 'Deceased') in ('1', 'true')
                                     then left(refuge.rrf_text(rel_node, 'DeceasedDate'), 10) end)), p);
-            insert into refuge.individual_relative (id, individual_id, relationship, given_name, middle_name, family_name,
-                second_family_name, maiden_name, sex, date_of_birth, dob_estimated, birth_country, place_of_birth,
-                residence_country, nationality, marital_status, deceased, deceased_on)
-            values (r.id, r.individual_id, r.relationship, r.given_name, r.middle_name, r.family_name, r.second_family_name,
-                    r.maiden_name, r.sex, r.date_of_birth, r.dob_estimated, r.birth_country, r.place_of_birth,
-                    r.residence_country, r.nationality, r.marital_status, r.deceased, r.deceased_on);
+            perform refuge.insert_relative(r);
         end loop;
     end loop;
     c := refuge.open_case('RESETTLEMENT', principal,

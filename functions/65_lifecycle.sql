@@ -19,14 +19,6 @@ create function refuge.get_status_context() returns text
     as 'MODULE_PATHNAME', 'refuge_get_status_context';
 comment on function refuge.get_status_context() is
     'internal: the context set by refuge.set_status_context in this transaction, or null';
-create function refuge.status_context(ctx jsonb) returns void
-    language sql volatile
-    set search_path = pg_catalog, pg_temp
-begin atomic
-    select refuge.set_status_context(ctx::text);
-end;
-comment on function refuge.status_context(jsonb) is
-    'internal: describes the status change the next update of refuge.individual makes (cleared with null)';
 
 -- AFTER INSERT OR UPDATE OF status, population_type on refuge.individual:
 -- closes the period in force and opens the new one; a record that is no
@@ -162,9 +154,9 @@ begin
     if new_status = p_ind.status and new_type = p_ind.population_type and p_legal_basis is null then
         return false;
     end if;
-    perform refuge.status_context(jsonb_strip_nulls(jsonb_build_object(
+    perform refuge.set_status_context(jsonb_strip_nulls(jsonb_build_object(
         'source', p_source, 'source_id', p_source_id, 'reason', p_reason, 'approved_by', p_approved_by,
-        'effective', eff, 'legal_basis', p_legal_basis, 'recognised_by', p_recognised_by, 'actor', p_actor)));
+        'effective', eff, 'legal_basis', p_legal_basis, 'recognised_by', p_recognised_by, 'actor', p_actor))::text);
     update refuge.individual i
        set status = new_status,
            status_date = case when new_status <> p_ind.status then eff else i.status_date end,
@@ -172,7 +164,7 @@ begin
            population_type = new_type,
            population_type_date = case when new_type <> p_ind.population_type then eff else i.population_type_date end
      where i.id = p_ind.id;
-    perform refuge.status_context(null);
+    perform refuge.set_status_context(null);
     return true;
 end
 $$;

@@ -350,6 +350,50 @@ comment on function refuge.schedule_verification(uuid, text) is
     'book the expected households of an exercise at a site into its slots, by family number, as far as the slots go';
 grant execute on function refuge.schedule_verification(uuid, text) to refuge_supervisor;
 
+-- The person expected at a running exercise, locked: one desk at a time per
+-- person (check_in, check_in_fallback).
+create function refuge.exercise_subject_for_update(p_exercise uuid, p_individual uuid)
+    returns refuge.verification_subject
+    language plpgsql volatile
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    e refuge.verification_exercise;
+    subj refuge.verification_subject;
+begin
+    select * into e from refuge.verification_exercise x where x.id = p_exercise;
+    perform refuge.require_visible(e.id is not null and refuge.in_scope(e.operation_id), 'exercise_id');
+    if e.status <> 'OPEN' or current_date not between e.starts_on and e.ends_on then
+        perform refuge.raise_field('55000', 'exercise_id', format('exercise %s is not running today', e.code));
+    end if;
+    select * into subj from refuge.verification_subject x
+     where x.exercise_id = e.id and x.individual_id = p_individual for update;
+    if not found or not refuge.in_scope(subj.operation_id, subj.site_id) then
+        perform refuge.raise_field('P0002', 'individual_id', format('not expected at exercise %s', e.code));
+    end if;
+    return subj;
+end
+$$;
+comment on function refuge.exercise_subject_for_update(uuid, uuid) is
+    'internal: the person expected at a running verification exercise, locked';
+
+-- Record a person present (biometric or fallback) and their appointment attended.
+create function refuge.mark_present(subj refuge.verification_subject, p_method text, p_verification uuid,
+                                    p_reason text, p_desk text)
+    returns void
+    language sql volatile
+    set search_path = pg_catalog, refuge, pg_temp
+begin atomic
+    update refuge.verification_subject x
+       set seen_at = now(), method = p_method, verification_id = p_verification, fallback_reason = p_reason,
+           decided_by = refuge.caller(), desk = left(p_desk, 40)
+     where x.exercise_id = subj.exercise_id and x.individual_id = subj.individual_id;
+    update refuge.appointment a set status = 'ATTENDED', attended_at = now()
+     where a.id = subj.appointment_id and a.status in ('BOOKED', 'NO_SHOW');
+end;
+comment on function refuge.mark_present(refuge.verification_subject, text, uuid, text, text) is
+    'internal: a person confirmed present at a verification exercise, and their appointment attended';
+
 -- Confirm a person present: 1:1 biometric verification against their own
 -- enrolment.  Answers verified, not_verified (the capture did not match;
 -- nothing recorded as present), or needs_fallback (not enrolled).
@@ -360,24 +404,13 @@ create function refuge.check_in(exercise_id uuid, individual_id uuid, templates 
     set plan_cache_mode = force_generic_plan
 as $$
 declare
-    e refuge.verification_exercise;
     subj refuge.verification_subject;
     ind refuge.individual;
     p record;
     v refuge.biometric_verification;
 begin
     perform refuge.authorize('refuge_registration', 'check_in');
-    select * into e from refuge.verification_exercise x where x.id = check_in.exercise_id;
-    perform refuge.require_visible(e.id is not null and refuge.in_scope(e.operation_id), 'exercise_id');
-    if e.status <> 'OPEN' or current_date not between e.starts_on and e.ends_on then
-        perform refuge.raise_field('55000', 'exercise_id', format('exercise %s is not running today', e.code));
-    end if;
-    -- one desk at a time per person: the subject row is the lock
-    select * into subj from refuge.verification_subject x
-     where x.exercise_id = e.id and x.individual_id = check_in.individual_id for update;
-    if not found or not refuge.in_scope(subj.operation_id, subj.site_id) then
-        perform refuge.raise_field('P0002', 'individual_id', format('not expected at exercise %s', e.code));
-    end if;
+    subj := refuge.exercise_subject_for_update(check_in.exercise_id, check_in.individual_id);
     if subj.seen_at is not null then
         return jsonb_build_object('decision', 'already_verified', 'seen_at', subj.seen_at, 'method', subj.method);
     end if;
@@ -393,12 +426,7 @@ begin
     if not v.match then
         return jsonb_build_object('decision', 'not_verified', 'verification', refuge.verification_json(v));
     end if;
-    update refuge.verification_subject x
-       set seen_at = now(), method = 'BIOMETRIC', verification_id = v.id, decided_by = refuge.caller(),
-           desk = left(check_in.desk, 40)
-     where x.exercise_id = e.id and x.individual_id = subj.individual_id;
-    update refuge.appointment a set status = 'ATTENDED', attended_at = now()
-     where a.id = subj.appointment_id and a.status in ('BOOKED', 'NO_SHOW');
+    perform refuge.mark_present(subj, 'BIOMETRIC', v.id, null, desk);
     return jsonb_build_object('decision', 'verified', 'verification', refuge.verification_json(v));
 end
 $$;
@@ -414,7 +442,6 @@ create function refuge.check_in_fallback(exercise_id uuid, individual_id uuid, r
     set search_path = pg_catalog, refuge, pg_temp
 as $$
 declare
-    e refuge.verification_exercise;
     subj refuge.verification_subject;
     reasons constant text[] := array['UNDER_BIOMETRIC_AGE', 'NOT_ENROLLED', 'CAPTURE_FAILED', 'DISABILITY',
                                      'DEVICE_FAILURE', 'KNOWN_TO_STAFF_WITH_DOCUMENT'];
@@ -424,25 +451,11 @@ begin
         perform refuge.raise_field('22023', 'reason', format('"%s" is not one of %s', coalesce(refuge.excerpt(reason), 'null'),
                                                              array_to_string(reasons, ', ')));
     end if;
-    select * into e from refuge.verification_exercise x where x.id = check_in_fallback.exercise_id;
-    perform refuge.require_visible(e.id is not null and refuge.in_scope(e.operation_id), 'exercise_id');
-    if e.status <> 'OPEN' or current_date not between e.starts_on and e.ends_on then
-        perform refuge.raise_field('55000', 'exercise_id', format('exercise %s is not running today', e.code));
-    end if;
-    select * into subj from refuge.verification_subject x
-     where x.exercise_id = e.id and x.individual_id = check_in_fallback.individual_id for update;
-    if not found or not refuge.in_scope(subj.operation_id, subj.site_id) then
-        perform refuge.raise_field('P0002', 'individual_id', format('not expected at exercise %s', e.code));
-    end if;
+    subj := refuge.exercise_subject_for_update(check_in_fallback.exercise_id, check_in_fallback.individual_id);
     if subj.seen_at is not null then
         return jsonb_build_object('decision', 'already_verified', 'seen_at', subj.seen_at, 'method', subj.method);
     end if;
-    update refuge.verification_subject x
-       set seen_at = now(), method = 'FALLBACK', fallback_reason = reason, decided_by = refuge.caller(),
-           desk = left(check_in_fallback.desk, 40)
-     where x.exercise_id = e.id and x.individual_id = subj.individual_id;
-    update refuge.appointment a set status = 'ATTENDED', attended_at = now()
-     where a.id = subj.appointment_id and a.status in ('BOOKED', 'NO_SHOW');
+    perform refuge.mark_present(subj, 'FALLBACK', null, reason, desk);
     return jsonb_build_object('decision', 'verified', 'method', 'FALLBACK', 'reason', reason,
                               'decided_by', refuge.caller());
 end

@@ -47,25 +47,32 @@ end
 $$;
 comment on function refuge.relative_row(uuid, jsonb, text) is 'internal: a relative''s row from its JSON form, checked';
 
-create function refuge.add_relative(individual_id uuid, relative jsonb) returns uuid
-    language plpgsql volatile security definer
+-- Write a checked relative (from refuge.relative_row).
+create function refuge.insert_relative(x refuge.individual_relative) returns uuid
+    language sql volatile
     set search_path = pg_catalog, refuge, pg_temp
-as $$
-declare
-    x refuge.individual_relative;
-begin
-    perform refuge.individual_for_update(add_relative.individual_id, 'refuge_registration', 'add_relative');
-    if (select count(*) from refuge.individual_relative r where r.individual_id = add_relative.individual_id) >= 100 then
-        perform refuge.raise_field('54000', 'relative', 'a person has at most 100 relatives recorded');
-    end if;
-    x := refuge.relative_row(add_relative.individual_id, relative, 'relative');
+begin atomic
     insert into refuge.individual_relative (id, individual_id, relationship, given_name, middle_name, family_name,
         second_family_name, maiden_name, sex, date_of_birth, dob_estimated, birth_country, place_of_birth,
         residence_country, nationality, marital_status, deceased, deceased_on)
     values (x.id, x.individual_id, x.relationship, x.given_name, x.middle_name, x.family_name, x.second_family_name,
             x.maiden_name, x.sex, x.date_of_birth, x.dob_estimated, x.birth_country, x.place_of_birth,
-            x.residence_country, x.nationality, x.marital_status, x.deceased, x.deceased_on);
-    return x.id;
+            x.residence_country, x.nationality, x.marital_status, x.deceased, x.deceased_on)
+    returning id;
+end;
+comment on function refuge.insert_relative(refuge.individual_relative) is
+    'internal: write a relative checked by refuge.relative_row';
+
+create function refuge.add_relative(individual_id uuid, relative jsonb) returns uuid
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+begin
+    perform refuge.individual_for_update(add_relative.individual_id, 'refuge_registration', 'add_relative');
+    if (select count(*) from refuge.individual_relative r where r.individual_id = add_relative.individual_id) >= 100 then
+        perform refuge.raise_field('54000', 'relative', 'a person has at most 100 relatives recorded');
+    end if;
+    return refuge.insert_relative(refuge.relative_row(add_relative.individual_id, relative, 'relative'));
 end
 $$;
 comment on function refuge.add_relative(uuid, jsonb) is

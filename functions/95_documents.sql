@@ -125,9 +125,7 @@ begin
     if not found then
         return null;
     end if;
-    perform refuge.log_durably(jsonb_build_object('vault_access', jsonb_build_array(jsonb_build_object(
-        'vault_id', v.id, 'individual_id', v.individual_id, 'accessed_by', refuge.caller(), 'purpose', p_purpose))));
-    v.sealed := refuge.vault_open(v.sealed, format('%s|%s|%s', v.id, v.individual_id, v.part));
+    v.sealed := refuge.vault_open_logged(v, p_purpose);
     return v;
 end
 $$;
@@ -192,8 +190,7 @@ begin
     if photo.sealed is not null then
         digest := refuge.b64url(substr(sha256(photo.sealed), 1, 16));
     end if;
-    select concat_ws(' ', n.given_name, n.middle_name, n.family_name) into orig from refuge.individual_name n
-     where n.individual_id = ind.id and n.kind = 'ORIGINAL_SCRIPT' order by n.created_at limit 1;
+    orig := refuge.original_script_name(ind.id);
     to_day := (from_day + k.validity)::date;
     body := concat_ws('|', key.key_id, v_serial, k.code, ind.number,
                       refuge.payload_field(concat_ws(' ', ind.given_name, ind.middle_name)),
@@ -354,6 +351,7 @@ declare
     op refuge.operation;
     photo refuge.biometric_vault;
     orig text;
+    ptype text;
     lines text[];
     images bytea[] := '{}';
 begin
@@ -366,9 +364,9 @@ begin
     select * into k from refuge.document_kind x where x.code = d.kind;
     select * into ind from refuge.individual i where i.id = d.individual_id;
     select * into op from refuge.operation o where o.id = d.operation_id;
-    select concat_ws(' ', n.given_name, n.middle_name, n.family_name) into orig from refuge.individual_name n
-     where n.individual_id = ind.id and n.kind = 'ORIGINAL_SCRIPT' order by n.created_at limit 1;
+    orig := refuge.original_script_name(ind.id);
     photo := refuge.document_photo(ind.id, 'print ' || d.serial);
+    ptype := (select p.label from refuge.population_type p where p.code = ind.population_type);
     lines := array[format(E'PAGE\t%s', k.layout), format(E'TITLE\t%s', k.label),
                    format(E'SUB\t%s (%s)', op.name, op.code)];
     if photo.sealed is not null then
@@ -386,11 +384,10 @@ begin
     else
         lines := lines || format(E'TEXT\tThis is to certify that the person named above is registered with UNHCR in %s '
                                  'under the number shown, as %s. Check this document by scanning its QR code.',
-                                 op.name, (select p.label from refuge.population_type p where p.code = ind.population_type));
+                                 op.name, ptype);
     end if;
     lines := lines || format(E'QR\t%s', d.payload)
-                   || format(E'TEXT\tSerial %s, signed with key %s. %s, %s.', d.serial, d.key_id, op.name,
-                             (select p.label from refuge.population_type p where p.code = ind.population_type));
+                   || format(E'TEXT\tSerial %s, signed with key %s. %s, %s.', d.serial, d.key_id, op.name, ptype);
     return refuge.render_pdf(k.label || ' ' || d.serial, lines, images);
 end
 $$;

@@ -259,10 +259,7 @@ begin
                                      join refuge.specific_need_category cat on cat.code = n.category
                                      left join refuge.specific_need_code sc on sc.code = n.code
                                     where n.individual_id = i.id and n.active),
-                'original_script_name', (select concat_ws(' ', x.given_name, x.middle_name, x.family_name)
-                                           from refuge.individual_name x
-                                          where x.individual_id = i.id and x.kind = 'ORIGINAL_SCRIPT'
-                                          order by x.created_at limit 1),
+                'original_script_name', refuge.original_script_name(i.id),
                 'aliases', (select string_agg(concat_ws(' ', x.given_name, x.family_name), '; ' order by x.created_at)
                               from refuge.individual_name x where x.individual_id = i.id and x.kind in ('ALIAS', 'PREVIOUS')),
                 'documents', (select jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
@@ -362,10 +359,7 @@ declare
     v refuge.biometric_vault;
 begin
     select * into v from refuge.biometric_vault b where b.id = p_vault;
-    perform refuge.log_durably(jsonb_build_object('vault_access', jsonb_build_array(jsonb_build_object(
-        'vault_id', v.id, 'individual_id', v.individual_id, 'accessed_by', refuge.caller(),
-        'purpose', 'Resettlement Registration Form ' || p_case_number))));
-    return refuge.vault_open(v.sealed, format('%s|%s|%s', v.id, v.individual_id, v.part));
+    return refuge.vault_open_logged(v, 'Resettlement Registration Form ' || p_case_number);
 end
 $$;
 

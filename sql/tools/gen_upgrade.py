@@ -5,7 +5,8 @@
 
 --part copies a source file whole (new objects); --replace copies one
 function's definition from a source file as CREATE OR REPLACE (a changed
-body, same signature); --tables writes the rules sql/99_security.sql gives
+body, same signature); --new copies a function added to an existing file,
+with the COMMENT and GRANT statements that follow it; --tables writes the rules sql/99_security.sql gives
 every table (owner, forced row-level security, owner policy, no TRUNCATE,
 no PUBLIC grants, audit triggers; --stamped ones also the stamp trigger).
 The output is checked by test/shell/upgrade.sh, which compares the catalogue
@@ -17,7 +18,7 @@ import re
 import sys
 
 
-def function_text(path, name):
+def function_text(path, name, with_statements=False):
     src = open(path, encoding='utf-8').read()
     m = re.search(r'^create function refuge\.%s\(' % re.escape(name), src, re.M)
     if not m:
@@ -28,6 +29,11 @@ def function_text(path, name):
     if not body:
         sys.exit('%s: cannot find the end of %s' % (path, name))
     text = src[start:start + body.end()]
+    if with_statements:
+        # the comment and grants written right after it
+        rest = re.match(r'((?:(?:comment on|grant execute on) function refuge\.%s\(.*?;\n)*)' % re.escape(name),
+                        src[start + body.end():], re.S)
+        return text + rest.group(1)
     return 'create or replace function' + text[len('create function'):]
 
 
@@ -49,6 +55,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--part', action='append', default=[])
     ap.add_argument('--replace', action='append', default=[])
+    ap.add_argument('--new', action='append', default=[])
     ap.add_argument('--tables', default='')
     a = ap.parse_args()
     for p in a.part:
@@ -58,6 +65,10 @@ def main():
         path, name = r.split(':')
         print('-- %s: %s' % (path, name))
         print(function_text(path, name))
+    for r in a.new:
+        path, name = r.split(':')
+        print('-- %s: %s (new)' % (path, name))
+        print(function_text(path, name, True))
     if a.tables:
         print(tables_rules([t for t in a.tables.split(',') if t], []))
 

@@ -19,6 +19,8 @@ python3 sql/tools/gen_upgrade.py --part sql/75_lifecycle.sql --part sql/77_verif
   --replace functions/60_cases.sql:apply_transition --replace functions/80_warehouse.sql:snapshot \
   --replace functions/60_cases.sql:open_case --replace functions/60_cases.sql:add_case_member \
   --replace functions/63_rrf_import.sql:import_rrf --replace reports/40_errf.sql:rrf_xml \
+  --new functions/42_vault.sql:vault_open_logged --replace functions/42_vault.sql:vault_image \
+  --replace reports/40_errf.sql:rrf_photo --new functions/30_registration.sql:original_script_name \
   --replace reports/40_errf.sql:rrf_json --replace reports/40_errf.sql:rrf_pdf \
   --part functions/65_lifecycle.sql --part functions/66_verification.sql --part functions/67_relatives.sql \
   --part functions/95_documents.sql \

@@ -576,14 +576,6 @@ create function refuge.get_status_context() returns text
     as 'MODULE_PATHNAME', 'refuge_get_status_context';
 comment on function refuge.get_status_context() is
     'internal: the context set by refuge.set_status_context in this transaction, or null';
-create function refuge.status_context(ctx jsonb) returns void
-    language sql volatile
-    set search_path = pg_catalog, pg_temp
-begin atomic
-    select refuge.set_status_context(ctx::text);
-end;
-comment on function refuge.status_context(jsonb) is
-    'internal: describes the status change the next update of refuge.individual makes (cleared with null)';
 
 -- AFTER INSERT OR UPDATE OF status, population_type on refuge.individual:
 -- closes the period in force and opens the new one; a record that is no
@@ -719,9 +711,9 @@ begin
     if new_status = p_ind.status and new_type = p_ind.population_type and p_legal_basis is null then
         return false;
     end if;
-    perform refuge.status_context(jsonb_strip_nulls(jsonb_build_object(
+    perform refuge.set_status_context(jsonb_strip_nulls(jsonb_build_object(
         'source', p_source, 'source_id', p_source_id, 'reason', p_reason, 'approved_by', p_approved_by,
-        'effective', eff, 'legal_basis', p_legal_basis, 'recognised_by', p_recognised_by, 'actor', p_actor)));
+        'effective', eff, 'legal_basis', p_legal_basis, 'recognised_by', p_recognised_by, 'actor', p_actor))::text);
     update refuge.individual i
        set status = new_status,
            status_date = case when new_status <> p_ind.status then eff else i.status_date end,
@@ -729,7 +721,7 @@ begin
            population_type = new_type,
            population_type_date = case when new_type <> p_ind.population_type then eff else i.population_type_date end
      where i.id = p_ind.id;
-    perform refuge.status_context(null);
+    perform refuge.set_status_context(null);
     return true;
 end
 $$;
@@ -1430,6 +1422,50 @@ comment on function refuge.schedule_verification(uuid, text) is
     'book the expected households of an exercise at a site into its slots, by family number, as far as the slots go';
 grant execute on function refuge.schedule_verification(uuid, text) to refuge_supervisor;
 
+-- The person expected at a running exercise, locked: one desk at a time per
+-- person (check_in, check_in_fallback).
+create function refuge.exercise_subject_for_update(p_exercise uuid, p_individual uuid)
+    returns refuge.verification_subject
+    language plpgsql volatile
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    e refuge.verification_exercise;
+    subj refuge.verification_subject;
+begin
+    select * into e from refuge.verification_exercise x where x.id = p_exercise;
+    perform refuge.require_visible(e.id is not null and refuge.in_scope(e.operation_id), 'exercise_id');
+    if e.status <> 'OPEN' or current_date not between e.starts_on and e.ends_on then
+        perform refuge.raise_field('55000', 'exercise_id', format('exercise %s is not running today', e.code));
+    end if;
+    select * into subj from refuge.verification_subject x
+     where x.exercise_id = e.id and x.individual_id = p_individual for update;
+    if not found or not refuge.in_scope(subj.operation_id, subj.site_id) then
+        perform refuge.raise_field('P0002', 'individual_id', format('not expected at exercise %s', e.code));
+    end if;
+    return subj;
+end
+$$;
+comment on function refuge.exercise_subject_for_update(uuid, uuid) is
+    'internal: the person expected at a running verification exercise, locked';
+
+-- Record a person present (biometric or fallback) and their appointment attended.
+create function refuge.mark_present(subj refuge.verification_subject, p_method text, p_verification uuid,
+                                    p_reason text, p_desk text)
+    returns void
+    language sql volatile
+    set search_path = pg_catalog, refuge, pg_temp
+begin atomic
+    update refuge.verification_subject x
+       set seen_at = now(), method = p_method, verification_id = p_verification, fallback_reason = p_reason,
+           decided_by = refuge.caller(), desk = left(p_desk, 40)
+     where x.exercise_id = subj.exercise_id and x.individual_id = subj.individual_id;
+    update refuge.appointment a set status = 'ATTENDED', attended_at = now()
+     where a.id = subj.appointment_id and a.status in ('BOOKED', 'NO_SHOW');
+end;
+comment on function refuge.mark_present(refuge.verification_subject, text, uuid, text, text) is
+    'internal: a person confirmed present at a verification exercise, and their appointment attended';
+
 -- Confirm a person present: 1:1 biometric verification against their own
 -- enrolment.  Answers verified, not_verified (the capture did not match;
 -- nothing recorded as present), or needs_fallback (not enrolled).
@@ -1440,24 +1476,13 @@ create function refuge.check_in(exercise_id uuid, individual_id uuid, templates 
     set plan_cache_mode = force_generic_plan
 as $$
 declare
-    e refuge.verification_exercise;
     subj refuge.verification_subject;
     ind refuge.individual;
     p record;
     v refuge.biometric_verification;
 begin
     perform refuge.authorize('refuge_registration', 'check_in');
-    select * into e from refuge.verification_exercise x where x.id = check_in.exercise_id;
-    perform refuge.require_visible(e.id is not null and refuge.in_scope(e.operation_id), 'exercise_id');
-    if e.status <> 'OPEN' or current_date not between e.starts_on and e.ends_on then
-        perform refuge.raise_field('55000', 'exercise_id', format('exercise %s is not running today', e.code));
-    end if;
-    -- one desk at a time per person: the subject row is the lock
-    select * into subj from refuge.verification_subject x
-     where x.exercise_id = e.id and x.individual_id = check_in.individual_id for update;
-    if not found or not refuge.in_scope(subj.operation_id, subj.site_id) then
-        perform refuge.raise_field('P0002', 'individual_id', format('not expected at exercise %s', e.code));
-    end if;
+    subj := refuge.exercise_subject_for_update(check_in.exercise_id, check_in.individual_id);
     if subj.seen_at is not null then
         return jsonb_build_object('decision', 'already_verified', 'seen_at', subj.seen_at, 'method', subj.method);
     end if;
@@ -1473,12 +1498,7 @@ begin
     if not v.match then
         return jsonb_build_object('decision', 'not_verified', 'verification', refuge.verification_json(v));
     end if;
-    update refuge.verification_subject x
-       set seen_at = now(), method = 'BIOMETRIC', verification_id = v.id, decided_by = refuge.caller(),
-           desk = left(check_in.desk, 40)
-     where x.exercise_id = e.id and x.individual_id = subj.individual_id;
-    update refuge.appointment a set status = 'ATTENDED', attended_at = now()
-     where a.id = subj.appointment_id and a.status in ('BOOKED', 'NO_SHOW');
+    perform refuge.mark_present(subj, 'BIOMETRIC', v.id, null, desk);
     return jsonb_build_object('decision', 'verified', 'verification', refuge.verification_json(v));
 end
 $$;
@@ -1494,7 +1514,6 @@ create function refuge.check_in_fallback(exercise_id uuid, individual_id uuid, r
     set search_path = pg_catalog, refuge, pg_temp
 as $$
 declare
-    e refuge.verification_exercise;
     subj refuge.verification_subject;
     reasons constant text[] := array['UNDER_BIOMETRIC_AGE', 'NOT_ENROLLED', 'CAPTURE_FAILED', 'DISABILITY',
                                      'DEVICE_FAILURE', 'KNOWN_TO_STAFF_WITH_DOCUMENT'];
@@ -1504,25 +1523,11 @@ begin
         perform refuge.raise_field('22023', 'reason', format('"%s" is not one of %s', coalesce(refuge.excerpt(reason), 'null'),
                                                              array_to_string(reasons, ', ')));
     end if;
-    select * into e from refuge.verification_exercise x where x.id = check_in_fallback.exercise_id;
-    perform refuge.require_visible(e.id is not null and refuge.in_scope(e.operation_id), 'exercise_id');
-    if e.status <> 'OPEN' or current_date not between e.starts_on and e.ends_on then
-        perform refuge.raise_field('55000', 'exercise_id', format('exercise %s is not running today', e.code));
-    end if;
-    select * into subj from refuge.verification_subject x
-     where x.exercise_id = e.id and x.individual_id = check_in_fallback.individual_id for update;
-    if not found or not refuge.in_scope(subj.operation_id, subj.site_id) then
-        perform refuge.raise_field('P0002', 'individual_id', format('not expected at exercise %s', e.code));
-    end if;
+    subj := refuge.exercise_subject_for_update(check_in_fallback.exercise_id, check_in_fallback.individual_id);
     if subj.seen_at is not null then
         return jsonb_build_object('decision', 'already_verified', 'seen_at', subj.seen_at, 'method', subj.method);
     end if;
-    update refuge.verification_subject x
-       set seen_at = now(), method = 'FALLBACK', fallback_reason = reason, decided_by = refuge.caller(),
-           desk = left(check_in_fallback.desk, 40)
-     where x.exercise_id = e.id and x.individual_id = subj.individual_id;
-    update refuge.appointment a set status = 'ATTENDED', attended_at = now()
-     where a.id = subj.appointment_id and a.status in ('BOOKED', 'NO_SHOW');
+    perform refuge.mark_present(subj, 'FALLBACK', null, reason, desk);
     return jsonb_build_object('decision', 'verified', 'method', 'FALLBACK', 'reason', reason,
                               'decided_by', refuge.caller());
 end
@@ -1681,25 +1686,32 @@ end
 $$;
 comment on function refuge.relative_row(uuid, jsonb, text) is 'internal: a relative''s row from its JSON form, checked';
 
-create function refuge.add_relative(individual_id uuid, relative jsonb) returns uuid
-    language plpgsql volatile security definer
+-- Write a checked relative (from refuge.relative_row).
+create function refuge.insert_relative(x refuge.individual_relative) returns uuid
+    language sql volatile
     set search_path = pg_catalog, refuge, pg_temp
-as $$
-declare
-    x refuge.individual_relative;
-begin
-    perform refuge.individual_for_update(add_relative.individual_id, 'refuge_registration', 'add_relative');
-    if (select count(*) from refuge.individual_relative r where r.individual_id = add_relative.individual_id) >= 100 then
-        perform refuge.raise_field('54000', 'relative', 'a person has at most 100 relatives recorded');
-    end if;
-    x := refuge.relative_row(add_relative.individual_id, relative, 'relative');
+begin atomic
     insert into refuge.individual_relative (id, individual_id, relationship, given_name, middle_name, family_name,
         second_family_name, maiden_name, sex, date_of_birth, dob_estimated, birth_country, place_of_birth,
         residence_country, nationality, marital_status, deceased, deceased_on)
     values (x.id, x.individual_id, x.relationship, x.given_name, x.middle_name, x.family_name, x.second_family_name,
             x.maiden_name, x.sex, x.date_of_birth, x.dob_estimated, x.birth_country, x.place_of_birth,
-            x.residence_country, x.nationality, x.marital_status, x.deceased, x.deceased_on);
-    return x.id;
+            x.residence_country, x.nationality, x.marital_status, x.deceased, x.deceased_on)
+    returning id;
+end;
+comment on function refuge.insert_relative(refuge.individual_relative) is
+    'internal: write a relative checked by refuge.relative_row';
+
+create function refuge.add_relative(individual_id uuid, relative jsonb) returns uuid
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+begin
+    perform refuge.individual_for_update(add_relative.individual_id, 'refuge_registration', 'add_relative');
+    if (select count(*) from refuge.individual_relative r where r.individual_id = add_relative.individual_id) >= 100 then
+        perform refuge.raise_field('54000', 'relative', 'a person has at most 100 relatives recorded');
+    end if;
+    return refuge.insert_relative(refuge.relative_row(add_relative.individual_id, relative, 'relative'));
 end
 $$;
 comment on function refuge.add_relative(uuid, jsonb) is
@@ -1857,9 +1869,7 @@ begin
     if not found then
         return null;
     end if;
-    perform refuge.log_durably(jsonb_build_object('vault_access', jsonb_build_array(jsonb_build_object(
-        'vault_id', v.id, 'individual_id', v.individual_id, 'accessed_by', refuge.caller(), 'purpose', p_purpose))));
-    v.sealed := refuge.vault_open(v.sealed, format('%s|%s|%s', v.id, v.individual_id, v.part));
+    v.sealed := refuge.vault_open_logged(v, p_purpose);
     return v;
 end
 $$;
@@ -1924,8 +1934,7 @@ begin
     if photo.sealed is not null then
         digest := refuge.b64url(substr(sha256(photo.sealed), 1, 16));
     end if;
-    select concat_ws(' ', n.given_name, n.middle_name, n.family_name) into orig from refuge.individual_name n
-     where n.individual_id = ind.id and n.kind = 'ORIGINAL_SCRIPT' order by n.created_at limit 1;
+    orig := refuge.original_script_name(ind.id);
     to_day := (from_day + k.validity)::date;
     body := concat_ws('|', key.key_id, v_serial, k.code, ind.number,
                       refuge.payload_field(concat_ws(' ', ind.given_name, ind.middle_name)),
@@ -2086,6 +2095,7 @@ declare
     op refuge.operation;
     photo refuge.biometric_vault;
     orig text;
+    ptype text;
     lines text[];
     images bytea[] := '{}';
 begin
@@ -2098,9 +2108,9 @@ begin
     select * into k from refuge.document_kind x where x.code = d.kind;
     select * into ind from refuge.individual i where i.id = d.individual_id;
     select * into op from refuge.operation o where o.id = d.operation_id;
-    select concat_ws(' ', n.given_name, n.middle_name, n.family_name) into orig from refuge.individual_name n
-     where n.individual_id = ind.id and n.kind = 'ORIGINAL_SCRIPT' order by n.created_at limit 1;
+    orig := refuge.original_script_name(ind.id);
     photo := refuge.document_photo(ind.id, 'print ' || d.serial);
+    ptype := (select p.label from refuge.population_type p where p.code = ind.population_type);
     lines := array[format(E'PAGE\t%s', k.layout), format(E'TITLE\t%s', k.label),
                    format(E'SUB\t%s (%s)', op.name, op.code)];
     if photo.sealed is not null then
@@ -2118,11 +2128,10 @@ begin
     else
         lines := lines || format(E'TEXT\tThis is to certify that the person named above is registered with UNHCR in %s '
                                  'under the number shown, as %s. Check this document by scanning its QR code.',
-                                 op.name, (select p.label from refuge.population_type p where p.code = ind.population_type));
+                                 op.name, ptype);
     end if;
     lines := lines || format(E'QR\t%s', d.payload)
-                   || format(E'TEXT\tSerial %s, signed with key %s. %s, %s.', d.serial, d.key_id, op.name,
-                             (select p.label from refuge.population_type p where p.code = ind.population_type));
+                   || format(E'TEXT\tSerial %s, signed with key %s. %s, %s.', d.serial, d.key_id, op.name, ptype);
     return refuge.render_pdf(k.label || ' ' || d.serial, lines, images);
 end
 $$;
@@ -2344,7 +2353,7 @@ begin
         end if;
         cur.status_reason := refuge.arg_text(changes, 'status_reason', 'changes', false, 500);
     end if;
-    perform refuge.status_context(jsonb_strip_nulls(jsonb_build_object('source', 'UPDATE', 'reason', cur.status_reason)));
+    perform refuge.set_status_context(jsonb_strip_nulls(jsonb_build_object('source', 'UPDATE', 'reason', cur.status_reason))::text);
     update refuge.individual i set
         given_name = r.given_name, middle_name = r.middle_name, family_name = r.family_name,
         second_family_name = r.second_family_name, maiden_name = r.maiden_name,
@@ -2358,7 +2367,7 @@ begin
         registration_level = r.registration_level, arrival_date = r.arrival_date,
         status = cur.status, status_date = cur.status_date, status_reason = cur.status_reason
      where i.id = cur.id;
-    perform refuge.status_context(null);
+    perform refuge.set_status_context(null);
     perform refuge.write_collections(cur.id, changes, 'changes');
     -- moving to another registration level: the record must hold what it requires
     if r.registration_level is distinct from cur.registration_level then
@@ -3133,12 +3142,7 @@ begin
                 'deceased', refuge.rrf_text(rel_node, 'Deceased') in ('1', 'true'),
                 'deceased_on', case when refuge.rrf_text(rel_node, 'Deceased') in ('1', 'true')
                                     then left(refuge.rrf_text(rel_node, 'DeceasedDate'), 10) end)), p);
-            insert into refuge.individual_relative (id, individual_id, relationship, given_name, middle_name, family_name,
-                second_family_name, maiden_name, sex, date_of_birth, dob_estimated, birth_country, place_of_birth,
-                residence_country, nationality, marital_status, deceased, deceased_on)
-            values (r.id, r.individual_id, r.relationship, r.given_name, r.middle_name, r.family_name, r.second_family_name,
-                    r.maiden_name, r.sex, r.date_of_birth, r.dob_estimated, r.birth_country, r.place_of_birth,
-                    r.residence_country, r.nationality, r.marital_status, r.deceased, r.deceased_on);
+            perform refuge.insert_relative(r);
         end loop;
     end loop;
     c := refuge.open_case('RESETTLEMENT', principal,
@@ -3295,6 +3299,40 @@ begin
 end
 $$;
 
+-- functions/42_vault.sql: vault_image
+create or replace function refuge.vault_image(vault_id uuid, purpose text) returns bytea
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+    set plan_cache_mode = force_generic_plan
+as $$
+declare
+    v refuge.biometric_vault;
+begin
+    perform refuge.authorize('refuge_biometrics_admin', 'vault_image');
+    if nullif(btrim(purpose), '') is null then
+        perform refuge.raise_field('22004', 'purpose', 'is required: say why the image is opened');
+    end if;
+    select * into v from refuge.biometric_vault b where b.id = vault_image.vault_id;
+    if not found then
+        perform refuge.raise_field('P0002', 'vault_id', 'no such vault image');
+    end if;
+    return refuge.vault_open_logged(v, purpose);
+end
+$$;
+
+-- reports/40_errf.sql: rrf_photo
+create or replace function refuge.rrf_photo(p_vault uuid, p_case_number text) returns bytea
+    language plpgsql volatile
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    v refuge.biometric_vault;
+begin
+    select * into v from refuge.biometric_vault b where b.id = p_vault;
+    return refuge.vault_open_logged(v, 'Resettlement Registration Form ' || p_case_number);
+end
+$$;
+
 -- reports/40_errf.sql: rrf_json
 create or replace function refuge.rrf_json(case_id uuid) returns jsonb
     language plpgsql volatile security definer
@@ -3358,10 +3396,7 @@ begin
                                      join refuge.specific_need_category cat on cat.code = n.category
                                      left join refuge.specific_need_code sc on sc.code = n.code
                                     where n.individual_id = i.id and n.active),
-                'original_script_name', (select concat_ws(' ', x.given_name, x.middle_name, x.family_name)
-                                           from refuge.individual_name x
-                                          where x.individual_id = i.id and x.kind = 'ORIGINAL_SCRIPT'
-                                          order by x.created_at limit 1),
+                'original_script_name', refuge.original_script_name(i.id),
                 'aliases', (select string_agg(concat_ws(' ', x.given_name, x.family_name), '; ' order by x.created_at)
                               from refuge.individual_name x where x.individual_id = i.id and x.kind in ('ALIAS', 'PREVIOUS')),
                 'documents', (select jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
@@ -3582,6 +3617,30 @@ begin
     return refuge.render_pdf('Resettlement Registration Form ' || (j #>> '{case,number}'), lines, images);
 end
 $$;
+
+-- functions/42_vault.sql: vault_open_logged (new)
+create function refuge.vault_open_logged(v refuge.biometric_vault, purpose text) returns bytea
+    language plpgsql volatile
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+begin
+    perform refuge.log_durably(jsonb_build_object('vault_access', jsonb_build_array(jsonb_build_object(
+        'vault_id', v.id, 'individual_id', v.individual_id, 'purpose', left(btrim(purpose), 500),
+        'accessed_by', refuge.caller()))));
+    return refuge.vault_open(v.sealed, format('%s|%s|%s', v.id, v.individual_id, v.part));
+end
+$$;
+comment on function refuge.vault_open_logged(refuge.biometric_vault, text) is
+    'internal: decrypt a vault image after committing its access in vault_access';
+
+-- functions/30_registration.sql: original_script_name (new)
+create function refuge.original_script_name(p_individual uuid) returns text
+    language sql stable
+    set search_path = pg_catalog, refuge, pg_temp
+    return (select concat_ws(' ', n.given_name, n.middle_name, n.family_name) from refuge.individual_name n
+             where n.individual_id = p_individual and n.kind = 'ORIGINAL_SCRIPT' order by n.created_at limit 1);
+comment on function refuge.original_script_name(uuid) is
+    'internal: a person''s name in its original script (the first recorded), for documents and forms';
 
 alter table refuge.status_history owner to refuge_owner;
 revoke all on table refuge.status_history from public;

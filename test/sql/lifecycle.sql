@@ -239,7 +239,7 @@ select h.source from refuge.status_history h where h.individual_id = (select sec
 -- 10. the history is append-only for staff and scoped to their operations
 set role lc_reg;
 select pg_temp.err($q$update refuge.status_history set status = 'ACTIVE'$q$);
-select pg_temp.err($q$select refuge.status_context('{"source": "ADJUDICATION"}')$q$);
+select pg_temp.err($q$select refuge.set_status_context('{"source": "ADJUDICATION"}')$q$);
 reset role;
 
 -- 10b. what a hostile review found, now refused: a context set by the caller
