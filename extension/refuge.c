@@ -57,6 +57,7 @@ _PG_init(void)
 	RefugeDisclosureInit();
 	RefugeSyncInit();
 	RefugePdfInit();
+	RefugeNamesInit();
 	MarkGUCPrefixReserved("refuge");
 }
 

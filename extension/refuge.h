@@ -13,6 +13,9 @@ extern bool RefugePreloaded;
 extern void RefugeRequirePreload(const char *what);
 extern void RefugeDocumentKeyInit(void);
 
+/* the settings of demographic deduplication (names.c) */
+extern void RefugeNamesInit(void);
+
 /* the settings of printed documents (pdf_text.c) */
 extern void RefugePdfInit(void);
 

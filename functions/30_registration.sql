@@ -891,6 +891,8 @@ begin
     for i in 0 .. n - 1 loop
         perform refuge.require_level((results -> i ->> 'individual_id')::uuid, format('payload.members[%s]', i));
     end loop;
+    -- the same people registered before? (demographic comparison)
+    results := refuge.with_possible_duplicates(results);
     -- a group pre-registered by head count: its token is used up
     if payload ? 'pre_registration' then
         update refuge.pre_registration p set group_id = gid, registered_at = now()
@@ -960,8 +962,9 @@ begin
     perform refuge.insert_rows(rows);
     perform refuge.require_level((select (r ->> 'individual_id')::uuid from unnest(rows) r where r ->> '_t' = '_result'),
                                  'member');
-    return refuge.finish_request(request_id, (select r - '_t' from unnest(rows) r where r ->> '_t' = '_result')
-                                             || jsonb_build_object('group_id', g.id));
+    return refuge.finish_request(request_id,
+        (refuge.with_possible_duplicates((select jsonb_agg(r - '_t') from unnest(rows) r where r ->> '_t' = '_result')) -> 0)
+        || jsonb_build_object('group_id', g.id));
 end
 $$;
 comment on function refuge.add_individual(uuid, jsonb, uuid) is
@@ -1040,6 +1043,16 @@ begin
     -- moving to another registration level: the record must hold what it requires
     if r.registration_level is distinct from cur.registration_level then
         perform refuge.require_level(cur.id, 'changes');
+    end if;
+    -- names or date of birth changed: compared again
+    if changes ? 'names' or (r.given_name, r.middle_name, r.family_name, r.second_family_name, r.maiden_name,
+                             r.date_of_birth, r.dob_precision)
+                            is distinct from
+                            (cur.given_name, cur.middle_name, cur.family_name, cur.second_family_name, cur.maiden_name,
+                             cur.date_of_birth, cur.dob_precision) then
+        return refuge.with_possible_duplicates(jsonb_build_array(jsonb_build_object(
+            'individual_id', cur.id, 'number', cur.number,
+            'fields', (select jsonb_agg(k order by k) from jsonb_object_keys(changes) k)))) -> 0;
     end if;
     return jsonb_build_object('individual_id', cur.id, 'number', cur.number,
                               'fields', (select jsonb_agg(k order by k) from jsonb_object_keys(changes) k));

@@ -286,7 +286,8 @@ begin
         perform refuge.raise_field('23505', 'individual_id',
             format('%s is already enrolled (%s since %s)', ind.number, lower(existing.status), refuge.iso(existing.enrolled_at::date)));
     end if;
-    select d.id into open_case from refuge.dedup_case d where d.individual_id = ind.id and d.status <> 'CLOSED';
+    select d.id into open_case from refuge.dedup_case d
+     where d.individual_id = ind.id and d.kind = 'biometric' and d.status <> 'CLOSED';
     if found then
         perform refuge.raise_field('55000', 'individual_id',
             format('%s has an enrolment awaiting adjudication (case %s)', ind.number, open_case));
@@ -419,6 +420,10 @@ begin
     elsif matched_id is not null then
         perform refuge.raise_field('22023', 'matched_id', 'must be empty when the people are different');
     end if;
+    if c.kind = 'demographic' and decision = 'link' then
+        perform refuge.raise_field('22023', 'decision',
+            'link joins biometric enrolments: a demographic case is decided merge (same person), different or fraud');
+    end if;
     select * into cap from refuge.biometric_capture b where b.id = c.capture_id;
 
     if decision = 'link' then
@@ -437,6 +442,12 @@ begin
         returning id into fraud;
         res := jsonb_build_object('decision', 'fraud', 'fraud_case_id', fraud);
         update refuge.dedup_case d set status = 'CLOSED' where d.id = c.id;
+    elsif c.kind = 'demographic' then
+        -- the decision itself clears the pairs for the demographic search
+        -- (refuge.demographic_cleared); a decision on names alone does not
+        -- stop a biometric match later
+        update refuge.dedup_case d set status = 'CLOSED' where d.id = c.id;
+        res := jsonb_build_object('decision', 'different');
     else
         insert into refuge.dedup_cleared_pair (individual_a, individual_b, case_id, cleared_by)
         select least(c.individual_id, d.candidate_id), greatest(c.individual_id, d.candidate_id), c.id, refuge.caller()
@@ -459,7 +470,7 @@ begin
 end
 $$;
 comment on function refuge.adjudicate(uuid, text, uuid, text) is
-    'decide an adjudication case: link, merge (then approve_merge), different (pair cleared, enrolment decided again) or fraud';
+    'decide an adjudication case: link (biometric only), merge (then approve_merge), different (pairs cleared: a biometric enrolment is decided again; a demographic pair is not raised again) or fraud';
 grant execute on function refuge.adjudicate(uuid, text, uuid, text) to refuge_biometrics_admin;
 
 create function refuge.approve_merge(case_id uuid, approve boolean, reason text default null) returns jsonb
@@ -502,7 +513,13 @@ begin
     end if;
 
     select * into subject from refuge.individual i where i.id = c.individual_id for update;
-    select * into target from refuge.individual i where i.id = c.matched_id;
+    select * into target from refuge.individual i where i.id = c.matched_id for update;
+    -- two merges must not retire both records of one person
+    if target.status = 'DUPLICATE' or subject.status = 'DUPLICATE' then
+        perform refuge.raise_field('55000', 'case_id',
+            format('%s is already closed as a duplicate: reject this merge and decide the case again',
+                   case when target.status = 'DUPLICATE' then target.number else subject.number end));
+    end if;
     select * into membership from refuge.group_membership m where m.individual_id = subject.id and m.valid_to is null;
     if membership.relationship = 'PA' and exists (select 1 from refuge.group_membership m
             where m.group_id = membership.group_id and m.valid_to is null and m.individual_id <> subject.id) then
@@ -510,10 +527,14 @@ begin
             format('%s is the principal of a family with other members; set another principal first', subject.number));
     end if;
     select * into cap from refuge.biometric_capture b where b.id = c.capture_id;
-    perform refuge.enrolment_lock();
-    identity := refuge.identity_of(c.matched_id);
-    insert into refuge.biometric_enrolment (individual_id, identity_id, operation_id, site_id, capture_id, status)
-    values (subject.id, identity, cap.operation_id, cap.site_id, cap.id, 'MERGED');
+    -- a biometric merge joins the subject's enrolment to the identity; a
+    -- demographic one has no capture, and the matched identity (if any) stays
+    if c.kind = 'biometric' then
+        perform refuge.enrolment_lock();
+        identity := refuge.identity_of(c.matched_id);
+        insert into refuge.biometric_enrolment (individual_id, identity_id, operation_id, site_id, capture_id, status)
+        values (subject.id, identity, cap.operation_id, cap.site_id, cap.id, 'MERGED');
+    end if;
     -- the duplicate record stays, closed, with everything attached to it
     perform refuge.set_individual_status(subject, 'DUPLICATE', null,
         format('merged into %s (adjudication case %s)', target.number, c.id), 'ADJUDICATION', c.id, refuge.caller());
@@ -526,6 +547,10 @@ begin
        set status = 'CLOSED', approval = 'approved', approved_by = refuge.caller(), approved_at = now(),
            outcome = d.outcome || jsonb_build_object('identity_id', identity, 'merged_into', target.id)
      where d.id = c.id;
+    -- the subject's other open cases (biometric or demographic) are moot now
+    update refuge.dedup_case d
+       set status = 'CLOSED', outcome = jsonb_build_object('superseded_by', c.id, 'merged_into', target.id)
+     where d.individual_id = subject.id and d.id <> c.id and d.status <> 'CLOSED';
     return jsonb_build_object('case_id', c.id, 'approval', 'approved', 'merged_into', target.id, 'identity_id', identity);
 end
 $$;

@@ -752,38 +752,48 @@ create function refuge.tracing_matches(case_id uuid, max_results integer default
 as $$
 declare
     c refuge.process_case;
-    fam text;
-    giv text;
+    probe refuge.match_profile;
+    yob integer;
+    sought_sex text;
+    w double precision[] := refuge.match_weight_vector();
     found_rows refuge.tracing_match[];
 begin
     c := refuge.case_for_update(tracing_matches.case_id, 'tracing_matches', false);
     if c.module <> 'TRACING' then
         perform refuge.raise_field('22023', 'case_id', format('case %s is a %s case, not a tracing request', c.number, c.module));
     end if;
-    fam := lower(c.data ->> 'sought_family_name');
-    giv := lower(c.data ->> 'sought_given_name');
+    -- the sought person as a match profile: the demographic engine's names,
+    -- keys and blocking, everywhere this server holds people
+    probe.names := array_remove(array[refuge.name_canonical(concat_ws(' ', c.data ->> 'sought_given_name',
+                                                                         c.data ->> 'sought_family_name'))], null);
+    probe.keys := refuge.name_block_keys(probe.names);
+    yob := case when c.data ->> 'sought_birth_year' ~ '^[0-9]{4}$' then (c.data ->> 'sought_birth_year')::integer end;
+    probe.birth_year := coalesce(yob, 0);
+    sought_sex := c.data ->> 'sought_sex';
     select coalesce(array_agg(row(y.id, y.number, y.given_name, y.family_name, y.sex, y.yob, y.code, y.score)::refuge.tracing_match
                               order by y.score desc, y.number), '{}')
       into found_rows
-      from (select x.id, x.number, x.given_name, x.family_name, x.sex, x.yob, o.code, x.score
+      from (select x.id, x.number, x.given_name, x.family_name, x.sex, x.yob, o.code,
+                   round(10 * (w[x.name_level + 1] + w[x.dob_level + 11] + w[x.sex_level + 21]))::integer as score
               from (select i.id, i.number, i.given_name, i.family_name, i.sex, i.operation_id,
                            extract(year from i.date_of_birth)::integer as yob,
-                           (case when lower(i.family_name) = fam then 4
-                                 when left(lower(i.family_name), 4) = left(fam, 4) then 2 else 0 end
-                          + case when giv is null then 0
-                                 when lower(i.given_name) = giv then 3
-                                 when left(lower(i.given_name), 3) = left(giv, 3) then 1 else 0 end
-                          + case when c.data ? 'sought_sex' and i.sex = c.data ->> 'sought_sex' then 1 else 0 end
-                          + case when not c.data ? 'sought_birth_year' or i.date_of_birth is null then 0
-                                 when abs(extract(year from i.date_of_birth) - (c.data ->> 'sought_birth_year')::integer) <= 2 then 2
-                                 else -2 end)::integer as score
-                      from refuge.individual i
+                           refuge.name_match_level(probe.names, mp.names) as name_level,
+                           case when yob is null or i.date_of_birth is null then 0
+                                when abs(extract(year from i.date_of_birth) - yob) = 0 then 2
+                                when abs(extract(year from i.date_of_birth) - yob) <= 1 then 3
+                                when abs(extract(year from i.date_of_birth) - yob) <= 3 then 4
+                                else 5 end as dob_level,
+                           case when sought_sex is null or i.sex = 'U' then 0 when i.sex = sought_sex then 1 else 2 end
+                               as sex_level
+                      from refuge.demographic_blocked(probe, 3, 500) b(id)
+                      join refuge.individual i on i.id = b.id
+                      join refuge.match_profile mp on mp.individual_id = i.id
                      where i.status = 'ACTIVE'
-                       and left(lower(i.family_name), 4) = left(fam, 4)
                        and not exists (select 1 from refuge.case_member cm where cm.case_id = c.id and cm.individual_id = i.id)) x
               join refuge.operation o on o.id = x.operation_id
-             where x.score >= 5
-             order by x.score desc, x.number
+             where x.name_level >= 2
+               and w[x.name_level + 1] + w[x.dob_level + 11] + w[x.sex_level + 21] > 0
+             order by 8 desc, x.number
              limit greatest(1, least(coalesce(max_results, 10), 100))) y;
     perform refuge.log_durably(jsonb_build_object('sensitive_read', jsonb_build_array(jsonb_build_object(
         'actor', refuge.caller(), 'kind', 'tracing_search', 'object_id', c.id, 'case_id', c.id, 'module', c.module,
@@ -794,7 +804,7 @@ begin
 end
 $$;
 comment on function refuge.tracing_matches(uuid, integer) is
-    'people who may be the person a tracing case seeks (names and birth year), logged';
+    'people who may be the person a tracing case seeks, through the demographic engine (names in any script and spelling, birth year, sex; score in tenths of the log10 likelihood ratio), logged';
 grant execute on function refuge.tracing_matches(uuid, integer) to refuge_supervisor, refuge_assistance,
     refuge_rsd, refuge_resettlement, refuge_protection, refuge_child_protection;
 

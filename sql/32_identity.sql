@@ -30,7 +30,7 @@ create table refuge.dedup_case (
 create index on refuge.dedup_case (individual_id);
 create index on refuge.dedup_case (capture_id);
 create index on refuge.dedup_case (status) where status <> 'CLOSED';
-comment on table refuge.dedup_case is 'adjudication case: an enrolment whose best matches fell in the grey zone, with the reviewer''s decision';
+comment on table refuge.dedup_case is 'adjudication case: an enrolment whose best matches fell in the grey zone (biometric), or a registration whose demographic comparison reached the case threshold (demographic, sql/82_demographic.sql), with the reviewer''s decision';
 create policy hq_read on refuge.dedup_case for select to refuge_biometrics_admin
     using (true);
 create policy staff_read on refuge.dedup_case for select to refuge_supervisor

@@ -166,6 +166,9 @@ select n.category, c.label, count(*) from refuge.specific_need n
 \echo '== Planted duplicates (same person registering again in the other operation)'
 select outcome, coalesce(sqlstate || ' document already recorded', 'needs biometric deduplication') as why, count(*)
   from demo.duplicate_attempt group by 1, 2 order by 1;
+\echo '== ... of which registration's demographic check (names, birth date, family; before any biometrics) found'
+select demographic as registration_check, count(*) from demo.duplicate_attempt where outcome = 'admitted' group by 1 order by 1;
+select refuge.demographic_thresholds();
 
 \echo '== Biometric enrolment with deduplication (refuge.enrol_biometrics): decisions'
 select case when q.phase = 1 then 'first registration'
@@ -179,7 +182,8 @@ select count(*) filter (where r.decision = 'enrolled') as duplicates_enrolled_mi
        count(*) filter (where r.decision = 'adjudication') as sent_to_adjudication,
        count(*) filter (where coalesce((select a.other_id from refuge.fraud_alert a where a.individual_id = q.individual_id),
                                        (select d.candidate_id from refuge.dedup_case c join refuge.dedup_candidate d
-                                            on d.case_id = c.id and d.rank = 1 where c.individual_id = q.individual_id))
+                                            on d.case_id = c.id and d.rank = 1
+                                         where c.individual_id = q.individual_id and c.kind = 'biometric'))
                             = q.original) as pointing_at_the_original
   from demo.enrol_result r join demo.enrol_queue q using (individual_id) where q.phase = 2;
 select count(*) filter (where r.decision <> 'enrolled') as first_registrations_wrongly_flagged
@@ -202,7 +206,7 @@ select c.id as case_id, i.number as subject, m.number as best_candidate, d.evide
   join refuge.individual i on i.id = c.individual_id
   join refuge.dedup_candidate d on d.case_id = c.id and d.rank = 1
   join refuge.individual m on m.id = d.candidate_id
- where c.status = 'OPEN';
+ where c.status = 'OPEN' and c.kind = 'biometric';
 reset role;
 set role supervisor_ken;
 select refuge.approve_merge(c.id, true, 'photographs compared') ->> 'approval' as kenya_approval
@@ -212,7 +216,18 @@ set role supervisor_uga;
 select refuge.approve_merge(c.id, true, 'photographs compared') ->> 'approval' as uganda_approval
   from refuge.dedup_case c where c.status = 'AWAITING_APPROVAL';
 reset role;
-select decision, approval, count(*) from refuge.dedup_case group by 1, 2 order by 1, 2;
+\echo '== Demographic cases left open (the merges above closed those of the same people): the reviewer decides'
+set role hq_biometrics;
+select x.decision, count(*) from (
+    select refuge.adjudicate(c.id, case when d.candidate_id = a.original_individual then 'fraud' else 'different' end, null,
+                             case when d.candidate_id = a.original_individual then 'registered again under another spelling'
+                                  else 'photographs, documents and families differ' end) ->> 'decision' as decision
+      from refuge.dedup_case c
+      join refuge.dedup_candidate d on d.case_id = c.id and d.rank = 1
+      left join demo.duplicate_attempt a on a.duplicate_individual = c.individual_id
+     where c.status = 'OPEN' and c.kind = 'demographic' order by c.created_at) x group by 1 order by 1;
+reset role;
+select kind, decision, approval, count(*) from refuge.dedup_case group by 1, 2, 3 order by 1, 2, 3;
 select e.status as biometric_record, i.status as individual_status, count(*)
   from refuge.biometric_enrolment e join refuge.individual i on i.id = e.individual_id group by 1, 2 order by 1, 2;
 

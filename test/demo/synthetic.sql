@@ -30,7 +30,8 @@ insert into demo.site values
 -- the truth about planted duplicates, for scoring later dedup stages
 create table demo.duplicate_attempt (
     original_individual uuid, operation text, given_name text, family_name text,
-    outcome text, sqlstate text, message text, duplicate_individual uuid);
+    outcome text, sqlstate text, message text, duplicate_individual uuid,
+    demographic text);  -- what registration's demographic check said: found (and queued), found, missed
 
 create function demo.pick(a anyarray) returns anyelement language sql volatile as
   $$ select a[1 + floor(random() * array_length(a, 1))::int] $$;
@@ -203,10 +204,14 @@ begin
         begin
             res := refuge.register_group(p);
             insert into demo.duplicate_attempt values (r.id, p ->> 'operation', alias, r.family_name, 'admitted', null, null,
-                                                       (res -> 'members' -> 0 ->> 'individual_id')::uuid);
+                (res -> 'members' -> 0 ->> 'individual_id')::uuid,
+                case when not res -> 'members' -> 0 -> 'possible_duplicates' -> 'candidates'
+                              @> jsonb_build_array(jsonb_build_object('individual_id', r.id)) then 'missed'
+                     when res -> 'members' -> 0 -> 'possible_duplicates' ? 'case_id' then 'found, queued for adjudication'
+                     else 'found' end);
         exception when others then
             get stacked diagnostics state = returned_sqlstate, msg = message_text;
-            insert into demo.duplicate_attempt values (r.id, p ->> 'operation', alias, r.family_name, 'blocked', state, msg, null);
+            insert into demo.duplicate_attempt values (r.id, p ->> 'operation', alias, r.family_name, 'blocked', state, msg, null, null);
         end;
     end loop;
     return query

@@ -110,6 +110,8 @@ select c.relname,
                             'case_referral', 'case_transfer', 'case_note', 'case_document', 'gbv_incident',
                             'partner_staff', 'sensitive_read') then 'case'
          when c.relname in ('audit_seal', 'warehouse_key') then 'internal'
+         -- the demographic search's derived index and model: read only through the API
+         when c.relname in ('match_profile', 'match_block', 'match_weight', 'match_model') then 'internal'
          when c.relname = 'audit_scope' then 'shared'
          when c.relname = 'audit_bulk_load' then 'bulk'
          when c.relname in ('status_change', 'appointment', 'appointment_slot', 'pre_registration') then 'person'

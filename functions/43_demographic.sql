@@ -1,0 +1,954 @@
+-- Demographic deduplication: names across scripts (extension/names.c,
+-- matcher/names.c), each person's match profile and blocking keys, the
+-- Fellegi-Sunter comparison with weights estimated from the data, its
+-- thresholds from a target false-candidate rate, the search
+-- (refuge.possible_duplicates), the check at registration and the
+-- adjudication queue it feeds.  Tables: sql/34_demographic.sql.
+
+create function refuge.name_fold(name text) returns text
+    language c immutable strict parallel safe as 'MODULE_PATHNAME', 'refuge_name_fold';
+comment on function refuge.name_fold(text) is
+    'a name in any script as lower-case ASCII Latin: Arabic letter variants unified, transliterated (ICU), diacritics and case folded';
+
+create function refuge.name_canonical(name text) returns text
+    language c immutable strict parallel safe as 'MODULE_PATHNAME', 'refuge_name_canonical';
+comment on function refuge.name_canonical(text) is
+    'the canonical tokens of a name in any script: folded, titles and connectors dropped, Abd compounds joined, spellings folded (null when nothing is left)';
+
+create function refuge.name_keys(name text) returns text[]
+    language c immutable strict parallel safe as 'MODULE_PATHNAME', 'refuge_name_keys';
+comment on function refuge.name_keys(text) is
+    'phonetic keys of each part of a name in any script (consonant classes for the names of the populations served; several readings of ambiguous letters)';
+
+create function refuge.name_block_keys(forms text[]) returns text[]
+    language c immutable strict parallel safe as 'MODULE_PATHNAME', 'refuge_name_block_keys';
+comment on function refuge.name_block_keys(text[]) is
+    'blocking keys of canonical name forms: each part''s keys and each pair of parts'' keys';
+
+create function refuge.jaro_winkler(a text, b text) returns double precision
+    language c immutable strict parallel safe as 'MODULE_PATHNAME', 'refuge_jaro_winkler';
+comment on function refuge.jaro_winkler(text, text) is 'Jaro-Winkler similarity of two strings (bytes), 0 to 1';
+
+create function refuge.name_match_level(a text[], b text[]) returns integer
+    language c immutable strict parallel safe as 'MODULE_PATHNAME', 'refuge_name_match_level';
+comment on function refuge.name_match_level(text[], text[]) is
+    'best comparison level (0-5) of two people''s canonical name forms, parts aligned in any order';
+
+grant execute on function refuge.name_fold(text), refuge.name_canonical(text), refuge.name_keys(text),
+    refuge.name_block_keys(text[]), refuge.jaro_winkler(text, text), refuge.name_match_level(text[], text[])
+    to refuge_registration, refuge_supervisor, refuge_analyst, refuge_biometrics, refuge_biometrics_admin,
+       refuge_assistance, refuge_rsd, refuge_resettlement, refuge_protection, refuge_child_protection;
+
+-- The compared features, in the order of a comparison's levels.
+create function refuge.match_features() returns text[]
+    language sql immutable parallel safe
+    return array['name', 'birth_date', 'sex', 'birth_place', 'parents', 'family', 'document', 'phone', 'registration'];
+comment on function refuge.match_features() is
+    'the features a demographic comparison scores, in the order of its levels array';
+grant execute on function refuge.match_features() to refuge_registration, refuge_supervisor, refuge_analyst,
+    refuge_biometrics_admin, refuge_protection;
+
+-- The shipped model: m and u estimated by refuge.estimate_match_model() on
+-- the labelled synthetic population of test/bench/demographic.sh (100,000
+-- people; README "Demographic deduplication").  An operation estimates its
+-- own from its data; until then this one is in force.
+create function refuge.default_match_weights()
+    returns table (feature text, level smallint, label text, m double precision, u double precision)
+    language sql immutable parallel safe
+begin atomic
+    select v.feature, v.level::smallint, v.label, v.m, v.u
+      from (values
+        ('name', 1, 'a part similar (>= 0.80)', 0.02, 0.30),
+        ('name', 2, 'one part agrees', 0.08, 0.55),
+        ('name', 3, 'all parts but one agree, or all similar', 0.25, 0.10),
+        ('name', 4, 'every part agrees (spelling, transliteration)', 0.35, 0.03),
+        ('name', 5, 'every part the same', 0.30, 0.02),
+        ('birth_date', 1, 'same day', 0.45, 0.002),
+        ('birth_date', 2, 'same within its precision', 0.30, 0.03),
+        ('birth_date', 3, 'a year apart', 0.15, 0.20),
+        ('birth_date', 4, 'two or three years apart', 0.07, 0.35),
+        ('birth_date', 5, 'further apart', 0.03, 0.42),
+        ('sex', 1, 'same', 0.98, 0.55),
+        ('sex', 2, 'different', 0.02, 0.45),
+        ('birth_place', 1, 'same place', 0.60, 0.10),
+        ('birth_place', 2, 'same country', 0.35, 0.60),
+        ('birth_place', 3, 'different', 0.05, 0.30),
+        ('parents', 1, 'a parent''s name agrees', 0.80, 0.05),
+        ('parents', 2, 'parents'' names differ', 0.20, 0.95),
+        ('family', 1, 'another member matches a member of the other household', 0.60, 0.02),
+        ('family', 2, 'same household', 0.01, 0.10),
+        ('family', 3, 'other members, none matching', 0.39, 0.88),
+        ('document', 1, 'same document number', 0.90, 0.0001),
+        ('document', 2, 'different numbers of the same kind', 0.10, 0.9999),
+        ('phone', 1, 'a phone number shared', 0.50, 0.001),
+        ('phone', 2, 'no phone number shared', 0.50, 0.999),
+        ('registration', 1, 'same site within 90 days', 0.15, 0.05),
+        ('registration', 2, 'same site', 0.20, 0.30),
+        ('registration', 3, 'same operation, another site', 0.25, 0.30),
+        ('registration', 4, 'another operation', 0.40, 0.35)) v(feature, level, label, m, u);
+end;
+comment on function refuge.default_match_weights() is
+    'the shipped demographic comparison model (m, u per feature and level), in force until refuge.estimate_match_model() runs';
+grant execute on function refuge.default_match_weights() to refuge_supervisor, refuge_biometrics_admin, refuge_admin;
+
+-- The model in force: the operation's estimate, else the shipped one.
+create function refuge.match_weights_in_force()
+    returns table (feature text, level smallint, label text, m double precision, u double precision,
+                   weight double precision)
+    language sql stable
+    set search_path = pg_catalog, refuge, pg_temp
+begin atomic
+    select w.feature, w.level, w.label, w.m, w.u, log(w.m / w.u)
+      from refuge.match_weight w
+    union all
+    select d.feature, d.level, d.label, d.m, d.u, log(d.m / d.u)
+      from refuge.default_match_weights() d
+     where not exists (select 1 from refuge.match_weight);
+end;
+
+-- The weights as one array: element (feature - 1) * 10 + level + 1; level 0
+-- (not known on one side) weighs nothing.
+create function refuge.match_weight_vector() returns double precision[]
+    language sql stable
+    set search_path = pg_catalog, refuge, pg_temp
+begin atomic
+    select array_agg(coalesce(w.weight, 0) order by f.ord, l.level)
+      from unnest(refuge.match_features()) with ordinality f(name, ord)
+     cross join generate_series(0, 9) l(level)
+      left join refuge.match_weights_in_force() w on w.feature = f.name and w.level = l.level and l.level > 0;
+end;
+
+-- The false candidates per search the model in force expects at each
+-- score: the operation's estimate, else the curve measured with the shipped
+-- model on the benchmark population.
+create function refuge.match_rate_curve(out scores double precision[], out rates double precision[], out source text)
+    language sql stable
+    set search_path = pg_catalog, refuge, pg_temp
+begin atomic
+    select m.curve_scores, m.curve_rates, m.source from refuge.match_model m
+    union all
+    select array[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+           array[1.0, 0.3, 0.05, 0.01, 0.003, 0.001, 0.0003], 'shipped'
+     where not exists (select 1 from refuge.match_model)
+    limit 1;
+end;
+
+-- The score at which the model in force expects `rate` false candidates
+-- per search: the lowest score of its curve whose rate is at most that.
+create function refuge.demographic_threshold(rate double precision) returns double precision
+    language sql stable
+    set search_path = pg_catalog, refuge, pg_temp
+begin atomic
+    select coalesce(min(c.s) filter (where c.r <= rate), max(c.s) + 0.1)
+      from refuge.match_rate_curve() m, unnest(m.scores, m.rates) c(s, r);
+end;
+comment on function refuge.demographic_threshold(double precision) is
+    'the demographic score (log10 likelihood ratio) at which the model in force expects this many false candidates per search';
+grant execute on function refuge.demographic_threshold(double precision) to refuge_registration, refuge_supervisor,
+    refuge_biometrics_admin, refuge_admin, refuge_protection;
+
+-- The thresholds in force (settings refuge.demographic_candidate_rate and
+-- refuge.demographic_case_rate through the model's non-matching scores).
+create function refuge.demographic_thresholds(out candidate_threshold double precision, out case_threshold double precision,
+                                              out candidate_rate double precision, out case_rate double precision,
+                                              out model text)
+    language sql stable
+    set search_path = pg_catalog, refuge, pg_temp
+begin atomic
+    select refuge.demographic_threshold(current_setting('refuge.demographic_candidate_rate')::double precision),
+           greatest(refuge.demographic_threshold(current_setting('refuge.demographic_case_rate')::double precision),
+                    refuge.demographic_threshold(current_setting('refuge.demographic_candidate_rate')::double precision)),
+           current_setting('refuge.demographic_candidate_rate')::double precision,
+           current_setting('refuge.demographic_case_rate')::double precision,
+           (select c.source from refuge.match_rate_curve() c);
+end;
+comment on function refuge.demographic_thresholds() is
+    'the demographic candidate and adjudication thresholds in force, the rates they come from and the model''s source';
+grant execute on function refuge.demographic_thresholds() to refuge_registration, refuge_supervisor,
+    refuge_biometrics_admin, refuge_admin, refuge_protection;
+
+-- Each person's canonical name forms (as registered, the maiden name in
+-- place of the family name, every row of individual_name), parents' names
+-- and place of birth.
+create function refuge.match_profile_rows(ids uuid[]) returns setof refuge.match_profile
+    language sql stable
+    set search_path = pg_catalog, refuge, pg_temp
+begin atomic
+    select i.id, f.names, refuge.name_block_keys(f.names),
+           coalesce(extract(year from i.date_of_birth)::smallint, 0::smallint),
+           array_remove(array[refuge.name_canonical(i.mother_name), refuge.name_canonical(i.father_name)], null),
+           refuge.name_canonical(i.place_of_birth), now()
+      from refuge.individual i
+     cross join lateral (
+        -- the registered name first, then its other forms, 16 at most
+        select coalesce(array_agg(y.c order by y.ord), '{}') as names
+          from (select x.c, min(x.ord) as ord
+                  from (select 1::bigint as ord,
+                               refuge.name_canonical(concat_ws(' ', i.given_name, i.middle_name, i.family_name,
+                                                               i.second_family_name)) as c
+                        union all
+                        select 2, refuge.name_canonical(concat_ws(' ', i.given_name, i.middle_name, i.maiden_name))
+                         where i.maiden_name is not null
+                        union all
+                        select 2 + 2 * row_number() over (order by n.created_at, n.id),
+                               refuge.name_canonical(concat_ws(' ', n.given_name, n.middle_name, n.family_name,
+                                                               n.second_family_name))
+                          from refuge.individual_name n where n.individual_id = i.id
+                        union all
+                        select 3 + 2 * row_number() over (order by n.created_at, n.id),
+                               refuge.name_canonical(concat_ws(' ', n.given_name, n.middle_name, n.maiden_name))
+                          from refuge.individual_name n where n.individual_id = i.id and n.maiden_name is not null) x
+                 where x.c is not null
+                 group by x.c order by 2 limit 16) y) f
+     where i.id in (select unnest(ids));
+end;
+
+-- Recompute the match profiles and blocking keys of these people.
+create function refuge.refresh_match_profiles(ids uuid[]) returns void
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+    -- the owner's policies apply even where a superuser turned row security off
+    set row_security = on
+as $$
+begin
+    delete from refuge.match_block b
+     using (select p.individual_id, p.birth_year, k.key
+              from refuge.match_profile p cross join unnest(p.keys) k(key)
+             where p.individual_id in (select unnest(ids))) o
+     where b.key = o.key and b.birth_year = o.birth_year and b.individual_id = o.individual_id;
+    insert into refuge.match_profile as p
+    select * from refuge.match_profile_rows(ids)
+    on conflict (individual_id) do update
+       set names = excluded.names, keys = excluded.keys, birth_year = excluded.birth_year,
+           parents = excluded.parents, place = excluded.place, updated_at = excluded.updated_at;
+    insert into refuge.match_block (key, birth_year, individual_id)
+    select distinct k.key, p.birth_year, p.individual_id
+      from refuge.match_profile p cross join unnest(p.keys) k(key)
+     where p.individual_id in (select unnest(ids))
+    on conflict do nothing;
+end
+$$;
+
+-- Every profile again (after a bulk load with row security off, which the
+-- triggers leave to the dump it restores, or a change of the name rules).
+create function refuge.rebuild_match_profiles() returns bigint
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    batch uuid[];
+    n bigint := 0;
+begin
+    perform refuge.authorize('refuge_dba', 'rebuild_match_profiles');
+    delete from refuge.match_block;
+    delete from refuge.match_profile;
+    for batch in select array_agg(x.id) from (select i.id, (row_number() over (order by i.id) - 1) / 5000 as b
+                                                 from refuge.individual i) x group by x.b loop
+        perform refuge.refresh_match_profiles(batch);
+        n := n + cardinality(batch);
+    end loop;
+    return n;
+end
+$$;
+comment on function refuge.rebuild_match_profiles() is
+    'recompute every person''s canonical names and blocking keys (after a bulk load with row security off, or an ICU upgrade); returns how many';
+grant execute on function refuge.rebuild_match_profiles() to refuge_dba;
+
+-- Triggers: profiles follow individual and individual_name.  Statement
+-- triggers for the API's set-wise writes; a row trigger for rows a logical
+-- replication worker applies (it fires no statement triggers).  Rows loaded
+-- with row security off (pg_restore) bring their profiles with the dump.
+create function refuge.match_profile_sync() returns trigger
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    ids uuid[];
+begin
+    -- a restore (row security off) brings the profiles with the dump
+    if current_setting('row_security') = 'off' and tg_op = 'INSERT' then
+        return null;
+    end if;
+    if tg_level = 'ROW' and tg_table_name = 'individual' then
+        ids := array[new.id];
+    elsif tg_level = 'ROW' and tg_op = 'DELETE' then
+        ids := array[old.individual_id];
+    elsif tg_level = 'ROW' then
+        ids := array[new.individual_id];
+    elsif tg_table_name = 'individual' and tg_op = 'INSERT' then
+        ids := array(select n.id from new_rows n);
+    elsif tg_table_name = 'individual' then
+        ids := array(select n.id from new_rows n join old_rows o on o.id = n.id
+                      where (n.given_name, n.middle_name, n.family_name, n.second_family_name, n.maiden_name,
+                             n.mother_name, n.father_name, n.date_of_birth, n.place_of_birth)
+                            is distinct from
+                            (o.given_name, o.middle_name, o.family_name, o.second_family_name, o.maiden_name,
+                             o.mother_name, o.father_name, o.date_of_birth, o.place_of_birth));
+    elsif tg_op = 'INSERT' then
+        ids := array(select distinct n.individual_id from new_rows n);
+    elsif tg_op = 'UPDATE' then
+        ids := array(select n.individual_id from new_rows n union select o.individual_id from old_rows o);
+    else
+        ids := array(select distinct o.individual_id from old_rows o);
+    end if;
+    if cardinality(ids) > 0 then
+        perform refuge.refresh_match_profiles(ids);
+    end if;
+    return null;
+end
+$$;
+
+create trigger match_profile_insert after insert on refuge.individual
+    referencing new table as new_rows for each statement execute function refuge.match_profile_sync();
+create trigger match_profile_update after update on refuge.individual
+    referencing old table as old_rows new table as new_rows for each statement execute function refuge.match_profile_sync();
+create trigger match_profile_applied after insert or update on refuge.individual
+    for each row when (pg_catalog.current_setting('session_replication_role') = 'replica')
+    execute function refuge.match_profile_sync();
+create trigger match_profile_insert after insert on refuge.individual_name
+    referencing new table as new_rows for each statement execute function refuge.match_profile_sync();
+create trigger match_profile_update after update on refuge.individual_name
+    referencing old table as old_rows new table as new_rows for each statement execute function refuge.match_profile_sync();
+create trigger match_profile_delete after delete on refuge.individual_name
+    referencing old table as old_rows for each statement execute function refuge.match_profile_sync();
+create trigger match_profile_applied after insert or update or delete on refuge.individual_name
+    for each row when (pg_catalog.current_setting('session_replication_role') = 'replica')
+    execute function refuge.match_profile_sync();
+alter table refuge.individual enable always trigger match_profile_insert;
+alter table refuge.individual enable always trigger match_profile_update;
+alter table refuge.individual enable always trigger match_profile_applied;
+alter table refuge.individual_name enable always trigger match_profile_insert;
+alter table refuge.individual_name enable always trigger match_profile_update;
+alter table refuge.individual_name enable always trigger match_profile_delete;
+alter table refuge.individual_name enable always trigger match_profile_applied;
+
+-- Half-width of the birth-year window a person is searched in, from the
+-- precision of their date of birth.
+create function refuge.birth_year_window(dob_precision text) returns integer
+    language sql immutable parallel safe
+    return case dob_precision when 'EXACT' then 1 when 'MONTH' then 1 when 'YEAR' then 2 else 3 end;
+comment on function refuge.birth_year_window(text) is
+    'years either side of the birth year that the demographic search looks in, by the precision of the date of birth';
+grant execute on function refuge.birth_year_window(text) to refuge_registration, refuge_supervisor,
+    refuge_biometrics_admin, refuge_protection;
+
+-- Comparison level of two dates of birth, their precisions considered.
+create function refuge.birth_date_level(a date, a_precision text, b date, b_precision text) returns integer
+    language sql immutable parallel safe
+    return case
+        when a is null or b is null then 0
+        when a = b and a_precision = 'EXACT' and b_precision = 'EXACT' then 1
+        when extract(year from a) = extract(year from b)
+             and (a_precision not in ('EXACT', 'MONTH') or b_precision not in ('EXACT', 'MONTH')
+                  or abs(a - b) <= 31
+                  or (extract(day from a) = extract(month from b) and extract(month from a) = extract(day from b)))
+            then 2
+        when abs(extract(year from a) - extract(year from b)) <= 1 then 3
+        when abs(extract(year from a) - extract(year from b)) <= 3 then 4
+        else 5 end;
+comment on function refuge.birth_date_level(date, text, date, text) is
+    'demographic comparison of two dates of birth: 1 same day, 2 same within their precision (or day and month swapped), 3 a year apart, 4 up to three, 5 further, 0 unknown';
+grant execute on function refuge.birth_date_level(date, text, date, text) to refuge_registration, refuge_supervisor,
+    refuge_biometrics_admin, refuge_protection;
+
+-- A phone number as compared: its last nine digits.
+create function refuge.phone_key(value text) returns text
+    language sql immutable parallel safe
+    return nullif(right(regexp_replace(value, '[^0-9]', '', 'g'), 9), '');
+
+-- Was this pair decided to be two different people?  Biometrically (a
+-- cleared pair), or by a reviewer of a demographic case either way round.
+create function refuge.demographic_cleared(a uuid, b uuid) returns boolean
+    language sql stable
+    set search_path = pg_catalog, refuge, pg_temp
+begin atomic
+    select a is not null and b is not null and (
+           exists (select 1 from refuge.dedup_cleared_pair c
+                    where c.individual_a = least(a, b) and c.individual_b = greatest(a, b))
+        or exists (select 1 from refuge.dedup_case dc join refuge.dedup_candidate d on d.case_id = dc.id
+                    where dc.kind = 'demographic' and dc.decision = 'different'
+                      and ((dc.individual_id = a and d.candidate_id = b) or (dc.individual_id = b and d.candidate_id = a))));
+end;
+
+-- The blocked candidates of one person: people under one of their keys
+-- within the birth-year window (or with no birth year), a key's block
+-- taken whole or not at all: p_cap people for a part's key, four times as
+-- many for a pair's (a part as common as Mohamed is found through its
+-- pairs; this bounds the work of a search whatever the names); not the
+-- person, not a pair cleared as different.
+create function refuge.demographic_blocked(p refuge.match_profile, p_window integer, p_cap integer)
+    returns setof uuid
+    language sql stable
+    set search_path = pg_catalog, refuge, pg_temp
+begin atomic
+    select distinct x.id
+      from (select s.id
+              from unnest(p.keys) k(key)
+             cross join lateral (select case when strpos(k.key, '+') > 0 then 4 * p_cap else p_cap end as cap) c
+             cross join lateral (select array_agg(b.individual_id) as ids
+                                   from (select b.individual_id from refuge.match_block b
+                                          where b.key = k.key
+                                            and (p.birth_year = 0 or b.birth_year = 0
+                                                 or b.birth_year between p.birth_year - p_window and p.birth_year + p_window)
+                                          limit c.cap + 1) b) blk
+             cross join lateral unnest(blk.ids) s(id)
+             where cardinality(blk.ids) <= c.cap) x
+     where x.id is distinct from p.individual_id
+       and not refuge.demographic_cleared(p.individual_id, x.id);
+end;
+
+-- The household a person belongs to now.
+create function refuge.current_group(p_individual uuid) returns uuid
+    language sql stable
+    set search_path = pg_catalog, refuge, pg_temp
+    return (select m.group_id from refuge.group_membership m
+             where m.individual_id = p_individual and m.valid_to is null limit 1);
+
+-- Family context of a pair: 1 another member of one household matches a
+-- member of the other (the same mother and child registered twice), 2 the
+-- same household (twins, siblings), 3 other members and none matching, 0
+-- nothing to compare.
+create function refuge.family_level(a uuid, a_group uuid, b uuid, b_group uuid) returns integer
+    language sql stable
+    set search_path = pg_catalog, refuge, pg_temp
+begin atomic
+    select case
+        when a_group is null or b_group is null then 0
+        when a_group = b_group then 2
+        when not exists (select 1 from refuge.group_membership m
+                          where m.group_id = a_group and m.valid_to is null and m.individual_id <> a)
+          or not exists (select 1 from refuge.group_membership m
+                          where m.group_id = b_group and m.valid_to is null and m.individual_id <> b) then 0
+        when exists (select 1
+                       from refuge.group_membership ma
+                       join refuge.match_profile pa on pa.individual_id = ma.individual_id
+                       join refuge.group_membership mb on mb.group_id = b_group and mb.valid_to is null
+                                                        and mb.individual_id <> b
+                       join refuge.match_profile pb on pb.individual_id = mb.individual_id
+                      where ma.group_id = a_group and ma.valid_to is null and ma.individual_id <> a
+                        and (pa.birth_year = 0 or pb.birth_year = 0 or abs(pa.birth_year - pb.birth_year) <= 2)
+                        and refuge.name_match_level(pa.names, pb.names) >= 3) then 1
+        else 3 end;
+end;
+
+-- Documents and phones: 1 a number shared, 2 both have some and none is
+-- shared, 0 otherwise.
+create function refuge.document_level(a uuid, b uuid) returns integer
+    language sql stable
+    set search_path = pg_catalog, refuge, pg_temp
+begin atomic
+    select case
+        when exists (select 1 from refuge.document da join refuge.document db
+                        on refuge.identifier_key(db.number) = refuge.identifier_key(da.number)
+                     where da.individual_id = a and db.individual_id = b) then 1
+        when exists (select 1 from refuge.document da join refuge.document db
+                        on db.doc_type = da.doc_type and db.issuing_country is not distinct from da.issuing_country
+                     where da.individual_id = a and db.individual_id = b) then 2
+        else 0 end;
+end;
+
+create function refuge.phone_level(a uuid, b uuid) returns integer
+    language sql stable
+    set search_path = pg_catalog, refuge, pg_temp
+begin atomic
+    select case
+        when not exists (select 1 from refuge.individual_contact c where c.individual_id = a
+                            and c.contact_type in ('PHONE', 'MOBILE', 'MESSAGING'))
+          or not exists (select 1 from refuge.individual_contact c where c.individual_id = b
+                            and c.contact_type in ('PHONE', 'MOBILE', 'MESSAGING')) then 0
+        when exists (select 1 from refuge.individual_contact ca join refuge.individual_contact cb
+                        on refuge.phone_key(cb.value) = refuge.phone_key(ca.value)
+                     where ca.individual_id = a and cb.individual_id = b
+                       and ca.contact_type in ('PHONE', 'MOBILE', 'MESSAGING')
+                       and cb.contact_type in ('PHONE', 'MOBILE', 'MESSAGING')) then 1
+        else 2 end;
+end;
+
+-- Why a pair scored: the labels of its levels that weigh for a match.
+create function refuge.match_reasons(levels integer[], w double precision[]) returns text[]
+    language sql stable
+    set search_path = pg_catalog, refuge, pg_temp
+begin atomic
+    select coalesce(array_agg(f.name || ': ' || wf.label order by w[(f.ord - 1) * 10 + levels[f.ord] + 1] desc), '{}')
+      from unnest(refuge.match_features()) with ordinality f(name, ord)
+      join refuge.match_weights_in_force() wf on wf.feature = f.name and wf.level = levels[f.ord]
+     where levels[f.ord] > 0 and w[(f.ord - 1) * 10 + levels[f.ord] + 1] > 0;
+end;
+
+-- The score of a comparison: the sum of the weights of its levels.
+create function refuge.match_score(lv integer[], w double precision[]) returns double precision
+    language sql immutable parallel safe
+    return w[lv[1] + 1] + w[lv[2] + 11] + w[lv[3] + 21] + w[lv[4] + 31] + w[lv[5] + 41] + w[lv[6] + 51]
+         + w[lv[7] + 61] + w[lv[8] + 71] + w[lv[9] + 81];
+comment on function refuge.match_score(integer[], double precision[]) is
+    'demographic score of a comparison''s levels under a weight vector (refuge.match_weight_vector)';
+grant execute on function refuge.match_score(integer[], double precision[]) to refuge_supervisor,
+    refuge_biometrics_admin, refuge_admin;
+
+-- The demographic search: blocked candidates of each person compared on
+-- every feature, scored as the sum of the model's weights (log10 of how
+-- much more likely the levels are for the same person than for two), those
+-- at or above min_score, strongest first, at most p_limit per person.  One
+-- statement for all the people of a registration.  Cheap features first;
+-- households, documents and phones only for each person's strongest
+-- candidates that they could lift over min_score (p_limit + 10 of them),
+-- and only those the person can reach (a household with other members,
+-- documents, phones).  Internal: callers check who may see what.
+create function refuge.demographic_search_many(p_ids uuid[], p_min_score double precision, p_limit integer,
+                                               p_weights double precision[] default null)
+    returns table (individual_id uuid, candidate_id uuid, score double precision, levels integer[])
+    language sql stable
+    set search_path = pg_catalog, refuge, pg_temp
+begin atomic
+    with wv as materialized (
+        select coalesce(p_weights, refuge.match_weight_vector()) as w),
+    probe as materialized (
+        select pi.id, pi.date_of_birth, pi.dob_precision, pi.sex, pi.birth_country, pi.site_id, pi.operation_id,
+               pi.registration_date, pp as profile, g.grp,
+               (case when exists (select 1 from refuge.group_membership m
+                                   where m.group_id = g.grp and m.valid_to is null and m.individual_id <> pi.id)
+                     then (select max(wv.w[50 + l]) from generate_series(1, 10) l) else 0 end
+                + case when exists (select 1 from refuge.document d where d.individual_id = pi.id)
+                       then (select max(wv.w[60 + l]) from generate_series(1, 10) l) else 0 end
+                + case when exists (select 1 from refuge.individual_contact c where c.individual_id = pi.id)
+                       then (select max(wv.w[70 + l]) from generate_series(1, 10) l) else 0 end) as late_max,
+               exists (select 1 from refuge.group_membership m
+                        where m.group_id = g.grp and m.valid_to is null and m.individual_id <> pi.id) as has_co
+          from unnest(p_ids) x(id)
+          join refuge.individual pi on pi.id = x.id
+          join refuge.match_profile pp on pp.individual_id = x.id
+         cross join lateral (select refuge.current_group(pi.id) as grp) g
+         cross join wv
+         where cardinality(pp.names) > 0),
+    cand as materialized (
+        select pr.id as probe, c.id,
+               array[refuge.name_match_level((pr.profile).names, cp.names),
+                     refuge.birth_date_level(pr.date_of_birth, pr.dob_precision, c.date_of_birth, c.dob_precision),
+                     case when pr.sex = 'U' or c.sex = 'U' then 0 when pr.sex = c.sex then 1 else 2 end,
+                     case when (pr.profile).place is not null and cp.place is not null
+                               and refuge.name_match_level(array[(pr.profile).place], array[cp.place]) >= 3 then 1
+                          when pr.birth_country is not null and c.birth_country is not null
+                               and pr.birth_country = c.birth_country then 2
+                          when (pr.birth_country is not null and c.birth_country is not null)
+                               or ((pr.profile).place is not null and cp.place is not null) then 3
+                          else 0 end,
+                     case when cardinality((pr.profile).parents) = 0 or cardinality(cp.parents) = 0 then 0
+                          when refuge.name_match_level((pr.profile).parents, cp.parents) >= 3 then 1 else 2 end,
+                     0, 0, 0,
+                     case when c.site_id = pr.site_id and abs(c.registration_date - pr.registration_date) <= 90 then 1
+                          when c.site_id = pr.site_id then 2
+                          when c.operation_id = pr.operation_id then 3 else 4 end] as lv
+          from probe pr
+         cross join lateral refuge.demographic_blocked(pr.profile, refuge.birth_year_window(pr.dob_precision), 500) b(id)
+          join refuge.individual c on c.id = b.id
+          join refuge.match_profile cp on cp.individual_id = b.id
+         where c.status <> 'DUPLICATE'),
+    ranked as materialized (
+        select c.probe, c.id, c.lv,
+               row_number() over (partition by c.probe order by refuge.match_score(c.lv, wv.w) desc, c.id) as rn
+          from cand c join probe pr on pr.id = c.probe cross join wv
+         where refuge.match_score(c.lv, wv.w) + pr.late_max >= p_min_score),
+    late as materialized (
+        select r.probe, r.id,
+               r.lv[1:5] || array[case when pr.has_co then refuge.family_level(r.probe, pr.grp, r.id, refuge.current_group(r.id))
+                                       else 0 end,
+                                  refuge.document_level(r.probe, r.id),
+                                  refuge.phone_level(r.probe, r.id)] || r.lv[9:9] as lv
+          from ranked r join probe pr on pr.id = r.probe
+         where r.rn <= greatest(p_limit, 1) + 10),
+    scored as (
+        select l.probe, l.id, refuge.match_score(l.lv, wv.w) as s, l.lv,
+               row_number() over (partition by l.probe order by refuge.match_score(l.lv, wv.w) desc, l.id) as rn
+          from late l cross join wv
+         where refuge.match_score(l.lv, wv.w) >= p_min_score)
+    select sc.probe, sc.id, sc.s, sc.lv from scored sc where sc.rn <= p_limit order by sc.probe, sc.s desc, sc.id;
+end;
+
+-- The demographic search of one person (refuge.demographic_search_many).
+create function refuge.demographic_search(p_individual uuid, p_min_score double precision, p_limit integer,
+                                          p_weights double precision[] default null)
+    returns table (candidate_id uuid, score double precision, levels integer[])
+    language sql stable
+    set search_path = pg_catalog, refuge, pg_temp
+begin atomic
+    select s.candidate_id, s.score, s.levels
+      from refuge.demographic_search_many(array[p_individual], p_min_score, p_limit, p_weights) s
+     order by s.score desc, s.candidate_id;
+end;
+
+-- What a search was for, as the read log keeps it: the canonical names and
+-- birth year searched (the record searched may be rolled back).
+create function refuge.match_probe_text(p_individual uuid) returns text
+    language sql stable
+    set search_path = pg_catalog, refuge, pg_temp
+begin atomic
+    select coalesce(array_to_string(p.names, ' / '), '?') || ', born ' ||
+           coalesce(nullif(p.birth_year, 0)::text, 'unknown')
+      from refuge.match_profile p where p.individual_id = p_individual;
+end;
+
+-- Possible duplicates of one person among everyone held here.  Candidates
+-- outside the caller's scope come as a row with no id: counted, not named.
+create function refuge.possible_duplicates(individual_id uuid, max_results integer default 10)
+    returns table (candidate_id uuid, score double precision, reasons text[])
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    ind refuge.individual;
+    found_rows jsonb;
+    w double precision[] := refuge.match_weight_vector();
+begin
+    perform refuge.authorize_any(array['refuge_registration', 'refuge_supervisor', 'refuge_biometrics_admin',
+                                       'refuge_protection']::name[], 'possible_duplicates');
+    if possible_duplicates.individual_id is null then
+        perform refuge.raise_field('22004', 'individual_id', 'is required');
+    end if;
+    if max_results is null or max_results < 1 or max_results > 100 then
+        perform refuge.raise_field('22023', 'max_results', format('%s is not between 1 and 100', coalesce(max_results::text, 'null')));
+    end if;
+    select * into ind from refuge.individual i where i.id = possible_duplicates.individual_id;
+    perform refuge.require_visible(ind.id is not null and refuge.may_see(ind.operation_id, ind.site_id), 'individual_id');
+    -- a candidate outside the caller's scope: counted, with neither id nor
+    -- score nor reasons (they would tell what the hidden record holds)
+    select coalesce(jsonb_agg(jsonb_build_object(
+               'id', case when refuge.may_see(c.operation_id, c.site_id) then s.candidate_id end,
+               'held', s.candidate_id,
+               'score', case when refuge.may_see(c.operation_id, c.site_id) then s.score end, 'reasons',
+               case when refuge.may_see(c.operation_id, c.site_id) then to_jsonb(refuge.match_reasons(s.levels, w))
+                    else '["held outside your operations: ask HQ''s biometrics administrators"]'::jsonb end)
+               order by refuge.may_see(c.operation_id, c.site_id) desc, s.score desc, s.candidate_id), '[]')
+      into found_rows
+      from refuge.demographic_search(ind.id, (refuge.demographic_thresholds()).candidate_threshold, max_results, w) s
+      join refuge.individual c on c.id = s.candidate_id;
+    -- the log names every candidate, hidden ones too, and what was searched
+    perform refuge.log_durably(jsonb_build_object('sensitive_read', jsonb_build_array(jsonb_build_object(
+        'actor', refuge.caller(), 'kind', 'possible_duplicates', 'object_id', ind.id, 'individual_id', ind.id,
+        'operation_id', ind.operation_id,
+        'purpose', format('demographic duplicate search: %s candidates (%s) for %s',
+                          jsonb_array_length(found_rows),
+                          coalesce((select string_agg(e ->> 'held' || case when e ->> 'id' is null then ' (outside scope)' else '' end, ', ')
+                                      from jsonb_array_elements(found_rows) e), ''),
+                          refuge.match_probe_text(ind.id))))));
+    return query
+    select (e ->> 'id')::uuid, (e ->> 'score')::double precision,
+           array(select jsonb_array_elements_text(e -> 'reasons'))
+      from jsonb_array_elements(found_rows) e;
+end
+$$;
+comment on function refuge.possible_duplicates(uuid, integer) is
+    'people who may be this person registered again (demographic comparison at or above the candidate threshold), strongest first; outside your scope: counted, no id, score or reasons; logged';
+grant execute on function refuge.possible_duplicates(uuid, integer) to refuge_registration, refuge_supervisor,
+    refuge_biometrics_admin, refuge_protection;
+
+-- The check a registration runs for the people it wrote or changed: per
+-- person, the candidates the caller may see (number, score, reasons), how
+-- many others there are, and the adjudication case opened when the
+-- strongest reaches the case threshold (with every candidate, so that a
+-- decision "different" clears them all).  A person with an open
+-- demographic case gets no second one.
+create function refuge.demographic_check(ids uuid[]) returns jsonb
+    language plpgsql volatile
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    t record;
+    w double precision[];
+    res jsonb := '{}';
+    pid uuid;
+    ind refuge.individual;
+    found_rows jsonb;
+    found_all jsonb;
+    reads jsonb := '[]';
+    case_id uuid;
+    rk integer;
+    s record;
+begin
+    if cardinality(ids) = 0 then
+        return res;
+    end if;
+    t := refuge.demographic_thresholds();
+    w := refuge.match_weight_vector();
+    select coalesce(jsonb_agg(jsonb_build_object('i', f.individual_id, 'c', f.candidate_id, 's', f.score, 'l', f.levels)), '[]')
+      into found_all
+      from refuge.demographic_search_many(ids, t.candidate_threshold, 10, w) f;
+    if jsonb_array_length(found_all) = 0 then
+        return res;
+    end if;
+    foreach pid in array ids loop
+        found_rows := '[]';
+        case_id := null;
+        rk := 0;
+        continue when not found_all @> jsonb_build_array(jsonb_build_object('i', pid));
+        select * into ind from refuge.individual i where i.id = pid;
+        for s in select (e ->> 'c')::uuid as candidate_id, (e ->> 's')::double precision as score,
+                        array(select jsonb_array_elements_text(e -> 'l'))::integer[] as levels,
+                        c.number, c.operation_id, c.site_id
+                   from jsonb_array_elements(found_all) e
+                   join refuge.individual c on c.id = (e ->> 'c')::uuid
+                  where (e ->> 'i')::uuid = pid
+                  order by 2 desc, 1 loop
+            rk := rk + 1;
+            if rk = 1 and s.score >= t.case_threshold
+               and not exists (select 1 from refuge.dedup_case dc
+                                where dc.individual_id = pid and dc.kind = 'demographic' and dc.status <> 'CLOSED') then
+                insert into refuge.dedup_case (kind, capture_id, individual_id, operation_id, site_id)
+                values ('demographic', null, pid, ind.operation_id, ind.site_id)
+                returning dedup_case.id into case_id;
+            end if;
+            if case_id is not null then
+                insert into refuge.dedup_candidate (case_id, candidate_id, rank, evidence, modalities, fpir, scores, reasons)
+                values (case_id, s.candidate_id, rk, s.score, 0, 0, s.levels::double precision[],
+                        refuge.match_reasons(s.levels, w));
+            end if;
+            found_rows := found_rows || jsonb_build_object(
+                'held', s.candidate_id, 'visible', refuge.may_see(s.operation_id, s.site_id),
+                'individual_id', s.candidate_id, 'number', s.number,
+                'score', round(s.score::numeric, 2), 'reasons', to_jsonb(refuge.match_reasons(s.levels, w)));
+        end loop;
+        -- candidates were found: a logged read naming every one (hidden ones
+        -- too) and what was searched, whether or not the clerk sees them
+        reads := reads || jsonb_build_object(
+            'actor', refuge.caller(), 'kind', 'possible_duplicates', 'object_id', pid, 'individual_id', pid,
+            'operation_id', ind.operation_id,
+            'purpose', format('registration duplicate check: %s for %s',
+                              (select string_agg(case when (e ->> 'visible')::boolean then e ->> 'number'
+                                                      else (e ->> 'held') || ' (outside scope)' end, ', ')
+                                 from jsonb_array_elements(found_rows) e),
+                              refuge.match_probe_text(pid)));
+        -- the clerk sees the candidates in scope; the others only counted
+        -- (no score, and no case that would tell one of them is strong)
+        res := res || jsonb_build_object(pid::text, jsonb_strip_nulls(jsonb_build_object(
+            'candidates', (select coalesce(jsonb_agg(e - 'held' - 'visible'), '[]') from jsonb_array_elements(found_rows) e
+                            where (e ->> 'visible')::boolean),
+            'outside_scope', (select count(*) from jsonb_array_elements(found_rows) e where not (e ->> 'visible')::boolean),
+            'case_id', case when not exists (select 1 from jsonb_array_elements(found_rows) e
+                                              where not (e ->> 'visible')::boolean) then case_id end)));
+    end loop;
+    if jsonb_array_length(reads) > 0 then
+        perform refuge.log_durably(jsonb_build_object('sensitive_read', reads));
+    end if;
+    return res;
+end
+$$;
+
+-- Registration results (objects with an individual_id) with each person's
+-- possible_duplicates: {"candidates": [{individual_id, number, score,
+-- reasons}], "outside_scope": n, "case_id": the adjudication case opened}.
+create function refuge.with_possible_duplicates(results jsonb) returns jsonb
+    language plpgsql volatile
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    dups jsonb;
+begin
+    if not current_setting('refuge.demographic_check')::boolean then
+        return results;
+    end if;
+    dups := refuge.demographic_check(array(select (r ->> 'individual_id')::uuid from jsonb_array_elements(results) r));
+    return (select jsonb_agg(x.r || jsonb_build_object('possible_duplicates',
+                                 coalesce(dups -> (x.r ->> 'individual_id'), '{"candidates": [], "outside_scope": 0}'))
+                             order by x.ord)
+              from jsonb_array_elements(results) with ordinality x(r, ord));
+end
+$$;
+
+-- The comparison levels of given pairs of people (all features).
+create function refuge.match_levels(a uuid, b uuid) returns integer[]
+    language sql stable
+    set search_path = pg_catalog, refuge, pg_temp
+begin atomic
+    select array[refuge.name_match_level(pa.names, pb.names),
+                 refuge.birth_date_level(ia.date_of_birth, ia.dob_precision, ib.date_of_birth, ib.dob_precision),
+                 case when ia.sex = 'U' or ib.sex = 'U' then 0 when ia.sex = ib.sex then 1 else 2 end,
+                 case when pa.place is not null and pb.place is not null
+                           and refuge.name_match_level(array[pa.place], array[pb.place]) >= 3 then 1
+                      when ia.birth_country is not null and ib.birth_country is not null
+                           and ia.birth_country = ib.birth_country then 2
+                      when (ia.birth_country is not null and ib.birth_country is not null)
+                           or (pa.place is not null and pb.place is not null) then 3
+                      else 0 end,
+                 case when cardinality(pa.parents) = 0 or cardinality(pb.parents) = 0 then 0
+                      when refuge.name_match_level(pa.parents, pb.parents) >= 3 then 1 else 2 end,
+                 refuge.family_level(a, refuge.current_group(a), b, refuge.current_group(b)),
+                 refuge.document_level(a, b),
+                 refuge.phone_level(a, b),
+                 case when ib.site_id = ia.site_id and abs(ib.registration_date - ia.registration_date) <= 90 then 1
+                      when ib.site_id = ia.site_id then 2
+                      when ib.operation_id = ia.operation_id then 3 else 4 end]
+      from refuge.individual ia, refuge.individual ib, refuge.match_profile pa, refuge.match_profile pb
+     where ia.id = a and ib.id = b and pa.individual_id = a and pb.individual_id = b;
+end;
+
+-- Estimate the comparison model from the data (Fellegi-Sunter):
+-- u, the levels' probabilities between different people, from random
+-- pairs of the people held here; m, their probabilities for the same
+-- person, from labelled pairs: the given table's (columns a uuid, b uuid,
+-- same boolean), else the pairs reviewers decided were one person
+-- (adjudicated merges and links), else m stays that of the model in force.
+-- Then a random sample of people is searched as a registration would be,
+-- the share of true matches among blocked pairs fitted by EM, and each
+-- pair's score kept with its probability of being two different people:
+-- the false candidates per search at each score, from which thresholds
+-- follow (refuge.demographic_thresholds).  Writes refuge.match_weight and
+-- refuge.match_model; a DBA schedules it (README).
+create function refuge.estimate_match_model_from(sample integer, same_a uuid[], same_b uuid[], m_from text)
+    returns jsonb
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    nlev constant integer[] := array[5, 5, 2, 3, 2, 3, 2, 2, 4];
+    probes integer;
+    pairs bigint;
+    same_pairs bigint := 0;
+    m_source text;
+    lambda double precision := 0.01;
+    prev double precision;
+    it integer := 0;
+    w double precision[];
+    scores double precision[];
+    sweights double precision[];
+begin
+    perform refuge.authorize('refuge_dba', 'estimate_match_model');
+    if sample is null or sample < 100 or sample > 1000000 then
+        perform refuge.raise_field('22023', 'sample', format('%s is not between 100 and 1000000', coalesce(sample::text, 'null')));
+    end if;
+    probes := least(sample, (select count(*) from refuge.match_profile))::integer;
+    if probes < 100 then
+        perform refuge.raise_field('55000', 'sample',
+            format('%s people hold a match profile: at least 100 are needed to estimate a model', probes));
+    end if;
+    create temp table if not exists match_estimate_level (kind text, levels integer[]) on commit drop;
+    truncate match_estimate_level;
+
+    -- u: random pairs of different people (two random orders of everyone, side by side)
+    insert into match_estimate_level
+    select 'random', refuge.match_levels(x.id, y.id)
+      from (select p.individual_id as id, row_number() over (order by random()) as k from refuge.match_profile p) x
+      join (select p.individual_id as id, row_number() over (order by random()) as k from refuge.match_profile p) y
+        on y.k = x.k
+     where x.k <= probes and x.id <> y.id;
+
+    -- m: labelled pairs of the same person, else the reviewers' decisions
+    if same_a is not null then
+        if cardinality(same_a) is distinct from cardinality(same_b) then
+            perform refuge.raise_field('22023', 'same_b', 'must have as many elements as same_a');
+        end if;
+        insert into match_estimate_level
+        select 'same', refuge.match_levels(l.a, l.b) from unnest(same_a, same_b) l(a, b) where l.a <> l.b;
+        m_source := coalesce(m_from, 'labelled pairs');
+    else
+        insert into match_estimate_level
+        select 'same', refuge.match_levels(c.individual_id, c.matched_id)
+          from refuge.dedup_case c
+         where c.decision in ('link', 'merge') and c.matched_id is not null
+           and (c.decision = 'link' or c.approval = 'approved');
+        m_source := 'adjudicated decisions (same person)';
+    end if;
+    delete from match_estimate_level where levels is null;
+    select count(*) into same_pairs from match_estimate_level where kind = 'same';
+    if same_pairs < 50 then
+        m_source := format('the model in force (only %s pairs known to be the same person)', same_pairs);
+    end if;
+
+    create temp table if not exists match_estimate_weight (feature text, level smallint, label text,
+        m double precision, u double precision) on commit drop;
+    truncate match_estimate_weight;
+    insert into match_estimate_weight
+    select d.feature, d.level, d.label,
+           case when same_pairs < 50 then d.m
+                else (coalesce(ms.n, 0) + 0.5) / (ms.total + 0.5 * nlev[f.ord]) end,
+           (coalesce(us.n, 0) + 0.5) / (us.total + 0.5 * nlev[f.ord])
+      from refuge.match_weights_in_force() d
+      join unnest(refuge.match_features()) with ordinality f(name, ord) on f.name = d.feature
+      left join lateral (select count(*) filter (where e.levels[f.ord] = d.level) as n,
+                                count(*) filter (where e.levels[f.ord] > 0) as total
+                           from match_estimate_level e where e.kind = 'same') ms on true
+      left join lateral (select count(*) filter (where e.levels[f.ord] = d.level) as n,
+                                count(*) filter (where e.levels[f.ord] > 0) as total
+                           from match_estimate_level e where e.kind = 'random') us on true;
+    delete from refuge.match_weight;
+    insert into refuge.match_weight (feature, level, label, m, u)
+    select e.feature, e.level, e.label, e.m, e.u from match_estimate_weight e;
+    w := refuge.match_weight_vector();
+
+    -- the searches: blocked pairs of a random sample, scored
+    create temp table if not exists match_estimate_pair (s double precision) on commit drop;
+    truncate match_estimate_pair;
+    insert into match_estimate_pair
+    select s.score
+      from (select p.individual_id as id from refuge.match_profile p order by random() limit probes) x
+     cross join lateral refuge.demographic_search(x.id, '-Infinity'::double precision, 1000) s;
+    get diagnostics pairs = row_count;
+
+    -- the share of true matches among blocked pairs (EM with m and u fixed)
+    loop
+        it := it + 1;
+        prev := lambda;
+        select avg(lambda * power(10, s) / (lambda * power(10, s) + 1 - lambda)) into lambda
+          from match_estimate_pair;
+        lambda := least(greatest(coalesce(lambda, 1e-6), 1e-6), 0.5);
+        exit when abs(lambda - prev) < 1e-9 or it >= 500;
+    end loop;
+
+    -- the curve: false candidates per search at or above each score, on a
+    -- grid of 0.05 (a pair counts at the grid point at or below its score)
+    select array_agg(g.s order by g.s), array_agg(g.r order by g.s)
+      into scores, sweights
+      from (select b.s, sum(b.q) over (order by b.s desc) / probes as r
+              from (select floor(t.s * 20) / 20 as s, sum((1 - lambda) / (lambda * power(10, t.s) + 1 - lambda)) as q
+                      from match_estimate_pair t group by 1) b) g;
+    insert into refuge.match_model as mm (singleton, estimated_at, estimated_by, source, probes, pairs, match_share,
+                                          iterations, curve_scores, curve_rates)
+    values (true, now(), refuge.caller(),
+            format('u from %s random pairs here, m from %s, thresholds from %s people searched here',
+                   probes, m_source, probes),
+            probes, pairs, lambda, it, coalesce(scores, '{0}'), coalesce(sweights, '{0}'))
+    on conflict (singleton) do update
+       set estimated_at = excluded.estimated_at, estimated_by = excluded.estimated_by, source = excluded.source,
+           probes = excluded.probes, pairs = excluded.pairs, match_share = excluded.match_share,
+           iterations = excluded.iterations, curve_scores = excluded.curve_scores, curve_rates = excluded.curve_rates;
+    return jsonb_build_object('probes', probes, 'pairs', pairs, 'same_person_pairs', same_pairs, 'm_from', m_source,
+        'match_share', round(lambda::numeric, 6), 'iterations', it,
+        'thresholds', (select to_jsonb(t) from refuge.demographic_thresholds() t),
+        'weights', (select jsonb_object_agg(wf.feature || ':' || wf.level, round(wf.weight::numeric, 3))
+                      from refuge.match_weights_in_force() wf));
+end
+$$;
+comment on function refuge.estimate_match_model_from(integer, uuid[], uuid[], text) is
+    'estimate the demographic comparison model from given pairs of the same person (refuge.estimate_match_model reads them)';
+grant execute on function refuge.estimate_match_model_from(integer, uuid[], uuid[], text) to refuge_dba;
+
+-- The same, reading the labelled pairs from a table or view as the caller
+-- (never as the owner: whatever the relation runs, it runs with the
+-- caller's rights).
+create function refuge.estimate_match_model(sample integer default 5000, labelled regclass default null)
+    returns jsonb
+    language plpgsql volatile
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    a uuid[];
+    b uuid[];
+begin
+    -- (EXECUTE is refuge_dba's; refuge.estimate_match_model_from authorises again)
+    if labelled is null then
+        return refuge.estimate_match_model_from(sample, null, null, null);
+    end if;
+    if not exists (select 1 from pg_catalog.pg_attribute t where t.attrelid = labelled and t.attname = 'same'
+                      and t.atttypid = 'boolean'::regtype and not t.attisdropped)
+       or (select count(*) from pg_catalog.pg_attribute t where t.attrelid = labelled and not t.attisdropped
+              and t.attname in ('a', 'b') and t.atttypid = 'uuid'::regtype) <> 2 then
+        raise exception using errcode = '22023', schema = 'refuge',
+            message = format('labelled: %s needs columns a uuid, b uuid, same boolean', labelled);
+    end if;
+    execute format('select array_agg(l.a), array_agg(l.b) from %s l where l.same and l.a is not null and l.b is not null',
+                   labelled) into a, b;
+    return refuge.estimate_match_model_from(sample, coalesce(a, '{}'), coalesce(b, '{}'),
+                                            format('labelled pairs of %s', labelled));
+end
+$$;
+comment on function refuge.estimate_match_model(integer, regclass) is
+    'estimate the demographic comparison model: u from random pairs, m from labelled pairs (a table read as the caller, else adjudicated decisions), the false-candidate curve from a sample of searches; replaces the model in force';
+grant execute on function refuge.estimate_match_model(integer, regclass) to refuge_dba;

@@ -1,0 +1,216 @@
+-- Demographic deduplication: names in every script folded to the same
+-- canonical tokens and keys (each rule), the aligned comparison, the same
+-- mother and child registered again (found at registration, named only in
+-- scope, queued for adjudication), transliterated and Arabic-script names,
+-- possible_duplicates and its logged read, decisions (different: never
+-- raised again; merge: a duplicate; link refused), tracing through the same
+-- engine, a name change compared again, the estimator's guards.
+\set VERBOSITY terse
+set client_min_messages = warning;
+set search_path = public, refuge;
+create function pg_temp.err(q text) returns text language plpgsql as $$
+begin
+    execute q;
+    return 'no error';
+exception when others then
+    return sqlstate || ' ' || regexp_replace(regexp_replace(sqlerrm,
+        '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}', '<id>', 'g'), '([A-Z]{3})-\d\d-(\d{6})', '\1-YY-\2', 'g');
+end $$;
+
+-- 1. every script to the same canonical tokens and keys
+select x as entered, refuge.name_fold(x) as folded, refuge.name_canonical(x) as canonical, refuge.name_keys(x) as keys
+  from unnest(array[
+    'Ahmad Othman', 'أحمد عثمان', 'احمد عثمان', 'إبراهيم', 'آمنة', 'فاطمة الزهراء', 'مصطفى', 'محمّد', 'مـحـمـد',
+    'Ahmed Osman', 'Maxamed Cabdi Xasan', 'Mohamed Abdi Hassan', 'محمد عبدي حسن',
+    'Abd al-Rahman bin Yusuf', 'Abdirahman', 'Abdurrahman', 'عبد الرحمن', 'Cabdiraxmaan',
+    'Abdullahi', 'Haji Sheikh Ali', 'Mohamed ould Abdallahi', 'Al-Hassan', 'Alhassan',
+    'Salahuddin', 'Nur ad-Din', 'Youssouf Oumar', 'Fatimah', 'Mohd Ali',
+    'ተስፋዬ ገብረማርያም', 'Tesfaye Gebremariam', 'ትግስት', 'Хасан Юсуф', 'मोहम्मद अली', 'မောင်မောင်',
+    'پرویز', 'Parwiz', 'گل چمن', 'Nyandeng Garang', 'Ŋor Mabɛɔr', 'Chol', 'Cuol', 'ÉLODIE Ñúñez']) x;
+-- nothing left of a name of punctuation; sizes capped
+select refuge.name_canonical('-- ..') is null as punctuation_only, length(refuge.name_canonical(repeat('abcde ', 300))) <= 400 as capped;
+select pg_temp.err($$select refuge.name_fold(repeat('x', 5000))$$) as too_long;
+-- text that grows in transliteration (U+FDFA is 19 letters, ŋ two) stays in bounds
+select length(refuge.name_fold(repeat('ŋ', 510) || repeat(U&'\FDFA', 326))) > 3000 as grown_in_bounds;
+-- look-alike letters typed into a Latin name: Cyrillic У and Greek Η read as Y and H
+select refuge.name_canonical('Уusuf Ηassan') as lookalikes, refuge.name_canonical('Хасан Юсуф') as cyrillic_stays;
+select pg_temp.err($$select refuge.jaro_winkler(repeat('a', 500), 'a')$$) as jw_too_long;
+
+-- 2. comparison of aligned parts, in any order, in any script
+select a, b, refuge.name_match_level(array[refuge.name_canonical(a)], array[refuge.name_canonical(b)]) as level
+  from (values ('Ahmad Othman', 'أحمد عثمان'), ('Ahmad Othman', 'Ahmed Osman'), ('Osman Ahmed', 'Ahmed Osman'),
+               ('Mohamed Abdi Hassan', 'Mohamed Hassan'), ('Maxamed Cabdi Xasan', 'Mohamed Abdi Hassan'),
+               ('Tesfaye Gebremariam', 'ተስፋዬ ገብረማርያም'), ('Nyan Deng Garang', 'Nyandeng Garang'),
+               ('Amina Warsame', 'Halima Jama'), ('Amina Warsame', 'Amina Jama')) v(a, b);
+select round(refuge.jaro_winkler('martha', 'marhta')::numeric, 3) as jw_martha, round(refuge.jaro_winkler('dixon', 'dicksonx')::numeric, 3) as jw_dixon;
+
+-- 3. registration: a mother and her child under five
+select refuge.create_operation('KEN', 'KEN', 'Kenya') is not null as ken, refuge.create_operation('UGA', 'UGA', 'Uganda') is not null as uga;
+select refuge.create_site('KEN', 'KAKUMA', 'Kakuma', 'CAMP', 34.85, 3.72) is not null as kakuma,
+       refuge.create_site('KEN', 'DADAAB', 'Dadaab', 'CAMP', 40.31, 0.06) is not null as dadaab,
+       refuge.create_site('UGA', 'NAKIVALE', 'Nakivale', 'CAMP', 30.95, -0.78) is not null as nakivale;
+drop role if exists dm_reg, dm_reg_uga, dm_sup, dm_bio, dm_prot, dm_dba;
+create role dm_reg;     grant refuge_registration to dm_reg;
+create role dm_reg_uga; grant refuge_registration to dm_reg_uga;
+create role dm_sup;     grant refuge_supervisor, refuge_registration to dm_sup;
+create role dm_bio;     grant refuge_biometrics_admin to dm_bio;
+create role dm_prot;    grant refuge_protection to dm_prot;
+create role dm_dba;     grant refuge_dba to dm_dba;
+select count(*) as assigned from (select refuge.assign_staff('dm_reg', 'KEN'), refuge.assign_staff('dm_sup', 'KEN'),
+       refuge.assign_staff('dm_reg_uga', 'UGA'), refuge.assign_staff('dm_prot', 'KEN')) x;
+
+create table reg (k text primary key, r jsonb);
+grant select, insert on reg to public;
+create function pg_temp.family(site text, op text, mother text, child text, child_dob text, extra jsonb default '[]') returns jsonb
+    language sql as $$
+    select jsonb_build_object('operation', op, 'site', site, 'registration_level', 'BASIC', 'population_type', 'REF',
+        'origin_country', 'SOM', 'members', jsonb_build_array(
+            jsonb_build_object('relationship', 'PA', 'given_name', split_part(mother, ' ', 1),
+                               'family_name', substr(mother, strpos(mother, ' ') + 1), 'sex', 'F',
+                               'date_of_birth', '1990-03-14', 'place_of_birth', 'Kismayo', 'birth_country', 'SOM'),
+            jsonb_build_object('relationship', 'SON', 'given_name', split_part(child, ' ', 1),
+                               'family_name', substr(child, strpos(child, ' ') + 1), 'sex', 'M',
+                               'date_of_birth', child_dob, 'mother_name', mother)) || extra)
+$$;
+grant execute on function pg_temp.family(text, text, text, text, text, jsonb) to public;
+
+set role dm_reg;
+insert into reg values ('first', refuge.register_group(pg_temp.family('KAKUMA', 'KEN', 'Faadumo Cali Warsame', 'Maxamed Cabdi Xasan', '2023-06-02')));
+-- nobody like them before: empty possible_duplicates
+select m ->> 'relationship' as rel, m -> 'possible_duplicates' as possible_duplicates
+  from reg, jsonb_array_elements(r -> 'members') m where k = 'first';
+-- unrelated people with common names, born elsewhere and other years
+insert into reg values ('others', refuge.register_group(pg_temp.family('KAKUMA', 'KEN', 'Fatuma Ali Jama', 'Mohamed Abdi Farah', '2019-01-20')));
+reset role;
+
+-- the same mother and child at another camp of the other operation, in
+-- other spellings: the Uganda clerk sees that there are candidates, not who
+set role dm_reg_uga;
+insert into reg values ('again_uga', refuge.register_group(pg_temp.family('NAKIVALE', 'UGA', 'Fadumo Ali Warsame', 'Mohamed Abdi Hassan', '2023-06-02')));
+select m ->> 'relationship' as rel, jsonb_array_length(m -> 'possible_duplicates' -> 'candidates') as named,
+       m -> 'possible_duplicates' ->> 'outside_scope' as outside_scope, m -> 'possible_duplicates' ? 'case_id' as queued
+  from reg, jsonb_array_elements(r -> 'members') m where k = 'again_uga';
+reset role;
+-- a Kenya clerk registering them again at Dadaab sees the originals by number
+set role dm_reg;
+insert into reg values ('again_ken', refuge.register_group(pg_temp.family('DADAAB', 'KEN', 'فاطمة علي ورسمه', 'Mohammed Abdi Hassan', '2023-06-02')));
+select m ->> 'relationship' as rel, c ->> 'number' = (select o ->> 'number' from reg, jsonb_array_elements(r -> 'members') o
+                                                        where k = 'first' and o ->> 'relationship' = m ->> 'relationship') as names_original,
+       (c ->> 'score')::numeric > 0 as scored, c -> 'reasons' ->> 0 is not null as has_reasons
+  from reg, jsonb_array_elements(r -> 'members') m, jsonb_array_elements(m -> 'possible_duplicates' -> 'candidates') c
+ where k = 'again_ken' order by 1, 2 desc;
+reset role;
+-- the cases in the adjudication queue: demographic, no capture
+select kind, capture_id is null as no_capture, status, (select count(*) from refuge.dedup_candidate d where d.case_id = c.id) > 0 as has_candidates
+  from refuge.dedup_case c order by created_at;
+
+-- 4. Ahmad Othman / احمد beside Ahmed Osman / أحمد, same birth date
+set role dm_reg;
+insert into reg values ('ahmad', refuge.register_group(jsonb_build_object('operation', 'KEN', 'site', 'KAKUMA',
+    'registration_level', 'BASIC', 'population_type', 'REF', 'members', jsonb_build_array(jsonb_build_object(
+        'relationship', 'PA', 'given_name', 'Ahmad', 'family_name', 'Othman', 'sex', 'M', 'date_of_birth', '1985-07-01',
+        'names', jsonb_build_array(jsonb_build_object('kind', 'ORIGINAL_SCRIPT', 'script', 'Arab', 'given_name', 'احمد', 'family_name', 'عثمان')))))));
+insert into reg values ('ahmed', refuge.register_group(jsonb_build_object('operation', 'KEN', 'site', 'DADAAB',
+    'registration_level', 'BASIC', 'population_type', 'REF', 'members', jsonb_build_array(jsonb_build_object(
+        'relationship', 'PA', 'given_name', 'Ahmed', 'family_name', 'Osman', 'sex', 'M', 'date_of_birth', '1985-07-01',
+        'names', jsonb_build_array(jsonb_build_object('kind', 'ORIGINAL_SCRIPT', 'script', 'Arab', 'given_name', 'أحمد', 'family_name', 'عثمان')))))));
+select (select r -> 'members' -> 0 ->> 'number' from reg where k = 'ahmad')
+       = (select r -> 'members' -> 0 -> 'possible_duplicates' -> 'candidates' -> 0 ->> 'number' from reg where k = 'ahmed') as ahmad_found;
+-- possible_duplicates for any person: strongest first, reasons; logged even when rolled back
+begin;
+select candidate_id = (select (r -> 'members' -> 0 ->> 'individual_id')::uuid from reg where k = 'ahmad') as is_ahmad,
+       score > 0 as positive, 'name: every part agrees (spelling, transliteration)' = any (reasons) as name_reason
+  from refuge.possible_duplicates((select (r -> 'members' -> 0 ->> 'individual_id')::uuid from reg where k = 'ahmed'));
+rollback;
+reset role;
+select kind, actor, purpose like 'demographic duplicate search: 1 candidates%' as purpose
+  from refuge.sensitive_read where kind = 'possible_duplicates' and purpose like 'demographic%';
+-- the Uganda clerk may not search a Kenyan record; bad arguments
+set role dm_reg_uga;
+select pg_temp.err(format('select * from refuge.possible_duplicates(%L)', (select r -> 'members' -> 0 ->> 'individual_id' from reg where k = 'ahmed'))) as other_operation;
+-- the Uganda clerk's own record: its Kenyan candidates come without ids
+select candidate_id is null as hidden, cardinality(reasons) as reasons
+  from refuge.possible_duplicates((select (r -> 'members' -> 0 ->> 'individual_id')::uuid from reg where k = 'again_uga'));
+select pg_temp.err('select * from refuge.possible_duplicates(null)') as null_id,
+       pg_temp.err(format('select * from refuge.possible_duplicates(%L, 0)', (select r -> 'members' -> 0 ->> 'individual_id' from reg where k = 'again_uga'))) as zero_results,
+       pg_temp.err('select * from refuge.possible_duplicates(''00000000-0000-0000-0000-000000000000'')') as unknown;
+reset role;
+set role dm_prot;
+select count(*) as protection_may_search from refuge.possible_duplicates((select (r -> 'members' -> 0 ->> 'individual_id')::uuid from reg where k = 'ahmed'));
+reset role;
+
+-- 5. decisions: different people are never raised again; link is for biometrics
+select id as uga_case from refuge.dedup_case
+ where individual_id = (select (r -> 'members' -> 0 ->> 'individual_id')::uuid from reg where k = 'again_uga') \gset
+set role dm_bio;
+select pg_temp.err(format('select refuge.adjudicate(%L, ''link'', %L, ''same'')', :'uga_case',
+       (select candidate_id from refuge.dedup_candidate where case_id = :'uga_case' and rank = 1))) as link_refused;
+select refuge.adjudicate(:'uga_case', 'different', null, 'two women of the same clan, photographs and documents differ') ->> 'decision' as decided;
+reset role;
+set role dm_reg_uga;
+select count(*) as raised_again, count(*) filter (where candidate_id is null) as hidden
+  from refuge.possible_duplicates((select (r -> 'members' -> 0 ->> 'individual_id')::uuid from reg where k = 'again_uga'));
+reset role;
+-- (cleared for the demographic search only: biometrics may still match them)
+select count(p.case_id) as biometric_cleared_pairs, bool_and(refuge.demographic_cleared(c.individual_id, d.candidate_id)) as demographic_cleared
+  from refuge.dedup_case c join refuge.dedup_candidate d on d.case_id = c.id
+  left join refuge.dedup_cleared_pair p on p.case_id = c.id
+ where c.id = :'uga_case';
+-- the Dadaab child: the same person (merge, approved by another supervisor)
+select c.id as child_case, d.candidate_id as child_original from refuge.dedup_case c join refuge.dedup_candidate d on d.case_id = c.id and d.rank = 1
+ where c.individual_id = (select (r -> 'members' -> 1 ->> 'individual_id')::uuid from reg where k = 'again_ken') \gset
+select :'child_original' in (select r -> 'members' -> 1 ->> 'individual_id' from reg where k in ('first', 'again_uga')) as child_found;
+set role dm_bio;
+select refuge.adjudicate(:'child_case', 'merge', :'child_original', 'same mother and child, same birth dates') ->> 'status' as merge;
+reset role;
+set role dm_sup;
+select refuge.approve_merge(:'child_case', true) ->> 'approval' as approval;
+reset role;
+select status from refuge.individual where id = (select (r -> 'members' -> 1 ->> 'individual_id')::uuid from reg where k = 'again_ken');
+
+-- 6. tracing through the same engine: Muhamed finds Mohamed, and Arabic script
+set role dm_prot;
+select refuge.open_case('TRACING', (select (r -> 'members' -> 0 ->> 'individual_id')::uuid from reg where k = 'first'), '{}',
+    '{"sought_family_name": "Abdi Farah", "sought_given_name": "Muhamed", "sought_sex": "M", "sought_birth_year": 2019, "sought_relationship": "nephew"}') ->> 'state' as tracing;
+select given_name, family_name, score > 0 as positive from refuge.tracing_matches((select id from refuge.process_case where module = 'TRACING' order by created_at desc limit 1));
+select refuge.open_case('TRACING', (select (r -> 'members' -> 0 ->> 'individual_id')::uuid from reg where k = 'others'), '{}',
+    '{"sought_family_name": "عثمان", "sought_given_name": "أحمد", "sought_sex": "M", "sought_relationship": "brother"}') ->> 'state' as tracing_arabic;
+select given_name, family_name from refuge.tracing_matches((select id from refuge.process_case where module = 'TRACING' order by created_at desc limit 1))
+ order by 1, 2;
+reset role;
+
+-- 7. a name corrected: compared again
+set role dm_reg;
+select refuge.update_individual((select (r -> 'members' -> 0 ->> 'individual_id')::uuid from reg where k = 'others'),
+    '{"given_name": "Faadumo", "family_name": "Cali Warsame", "date_of_birth": "1990-03-14"}') -> 'possible_duplicates' -> 'candidates' -> 0 ? 'number' as compared_again;
+select refuge.update_individual((select (r -> 'members' -> 0 ->> 'individual_id')::uuid from reg where k = 'others'),
+    '{"marital_status": "MA"}') ? 'possible_duplicates' as not_compared_without_name_change;
+reset role;
+
+-- 8. the model: only a DBA estimates it, from enough people
+set role dm_reg;
+select pg_temp.err('select refuge.estimate_match_model()') as clerk;
+reset role;
+set role dm_dba;
+select pg_temp.err('select refuge.estimate_match_model(10)') as tiny_sample, pg_temp.err('select refuge.estimate_match_model()') as too_few_people;
+-- labelled pairs are read with the caller's rights, never the owner's
+select pg_temp.err('select refuge.estimate_match_model(100, ''refuge.individual'')') as not_labelled,
+       pg_temp.err('select refuge.estimate_match_model(100, ''refuge.dedup_cleared_pair'')') as not_readable;
+create temp table lab (a uuid, b uuid, same boolean);
+insert into lab values (gen_random_uuid(), gen_random_uuid(), true);
+create function pg_temp.who() returns boolean language plpgsql as $$ begin raise exception 'read as %', current_user; end $$;
+create temp view lab_spy as select l.a, l.b, l.same from lab l where pg_temp.who();
+select pg_temp.err('select refuge.estimate_match_model(100, ''pg_temp.lab_spy'')') as spy_view;
+drop view lab_spy;
+drop table lab;
+drop function pg_temp.who();
+reset role;
+select candidate_threshold > 0 as positive, case_threshold >= candidate_threshold as ordered, model from refuge.demographic_thresholds();
+-- the profiles follow the records: an alias added, a profile rebuilt
+select cardinality(names) as forms from refuge.match_profile
+ where individual_id = (select (r -> 'members' -> 0 ->> 'individual_id')::uuid from reg where k = 'ahmad');
+
+-- leave the database as found for the next suite
+drop table reg;
+\i test/lib/reinstall.sql
+drop role dm_reg, dm_reg_uga, dm_sup, dm_bio, dm_prot, dm_dba;
