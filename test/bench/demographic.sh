@@ -9,7 +9,8 @@
 #     half; against a trigram-only baseline (pg_trgm similarity >= 0.65 on
 #     the full name, same birth year) on the same probes;
 #  2. registration throughput with the check on and off (pgbench, 2
-#     clients, durable commits) on that database;
+#     clients, BENCH_REGISTRATIONS families each, durable commits) on that
+#     database, families kept back from the load;
 #  3. candidate search time at BENCH_SCALE_PEOPLE (1,000,000; 0 skips it).
 # Prints a Markdown block for RESULTS.md.  The shipped model
 # (refuge.default_match_weights) is the model this run estimates.
@@ -18,7 +19,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 cd "$REFUGE_ROOT"
 PEOPLE=${BENCH_PEOPLE:-100000}
 SCALE=${BENCH_SCALE_PEOPLE:-1000000}
-SECONDS_RUN=${BENCH_SECONDS:-30}
+REGISTRATIONS=${BENCH_REGISTRATIONS:-600}   # per client and run: 2 x 2 x 600 of the 3,000 households kept back
 OUT="$REFUGE_ROOT/test/bench/out"
 mkdir -p "$OUT"
 
@@ -38,13 +39,14 @@ select refuge.create_site('KEN', 'KAKUMA', 'Kakuma', 'CAMP', 34.85, 3.72), refug
        refuge.create_site('KEN', 'NAIROBI', 'Nairobi', 'URBAN', 36.82, -1.29), refuge.create_site('UGA', 'NAKIVALE', 'Nakivale', 'CAMP', 30.95, -0.78),
        refuge.create_site('UGA', 'KYANGWALI', 'Kyangwali', 'CAMP', 30.75, 1.21), refuge.create_site('UGA', 'KAMPALA', 'Kampala', 'URBAN', 32.58, 0.35);
 \i test/bench/demographic_gen.sql
-select * from dgen.generate($2, 0.03, $3);
+-- (3,000 households, about 13,500 people, are kept back for the registration runs)
+select * from dgen.generate($2 + 14000, 0.03, $3);
 \i test/bench/demographic_load.sql
 -- households kept back: the registrations of the throughput runs (no duplicates among them)
 create table bench.reserved as
 select p.hh from dgen.person p
  where p.dup_of is null and not exists (select 1 from dgen.person d where d.dup_of = p.pid)
- group by p.hh having bool_and(p.dup_of is null) order by p.hh desc limit 8000;
+ group by p.hh having bool_and(p.dup_of is null) order by p.hh desc limit 3000;
 delete from bench.reserved r where exists (select 1 from dgen.person p join dgen.person d on d.dup_of = p.pid
                                              where p.hh = r.hh or d.hh = r.hh);
 SQL
@@ -60,12 +62,13 @@ psql -qX -v ON_ERROR_STOP=1 -c "set client_min_messages = warning" \
 loaded=$(psql -XAtc "select count(*) from refuge.individual")
 log "loaded $loaded people in $(( $(date +%s) - start )) s"
 
-log "estimating the model (u from random pairs, m from the labelled even half of the duplicates)"
+log "estimating the model (u from random pairs, m from the labelled even half of the duplicates, every planted pair known)"
 psql -qX -v ON_ERROR_STOP=1 >/dev/null <<'SQL' || die "estimation failed"
+-- m from the even half; every planted pair is known to be one person
 create table bench.label as
-select m.iid as a, o.iid as b, true as same
+select m.iid as a, o.iid as b, true as same, p.pid % 2 = 0 as train
   from dgen.person p join bench.map m on m.pid = p.pid join bench.map o on o.pid = p.dup_of
- where p.dup_of is not null and p.pid % 2 = 0;
+ where p.dup_of is not null;
 select setseed(0.3);
 create table bench.model as select refuge.estimate_match_model(5000, 'bench.label') as m;
 SQL
@@ -75,7 +78,7 @@ log "model: $(psql -XAtc "select m -> 'thresholds' from bench.model")"
 log "evaluating (engine and trigram baseline on the same probes)"
 psql -qX -v ON_ERROR_STOP=1 -f test/bench/demographic_eval.sql >/dev/null || die "evaluation failed"
 
-log "registration throughput, check off then on (${SECONDS_RUN}s each, 2 clients)"
+log "registration throughput, check off then on ($REGISTRATIONS families per client each, 2 clients)"
 psql -qX -v ON_ERROR_STOP=1 >/dev/null <<'SQL' || die "payloads failed"
 create sequence bench.payload_seq;
 create table bench.payload as
@@ -94,18 +97,18 @@ select row_number() over (order by h.hh) as id,
 having count(*) filter (where p.rel = 'PA') = 1;
 SQL
 cat > "$OUT/demographic_register.sql" <<'SQL'
-select refuge.register_group(p) from bench.payload where id = nextval('bench.payload_seq');
+select refuge.register_group(p) from bench.payload where id = (select nextval('bench.payload_seq'));
 SQL
 run() {  # run NAME PGOPTIONS -> "tps p50 p95 n"
     rm -f "$OUT"/"$1".log*
-    PGOPTIONS="$2" pgbench -n -c 2 -j 2 -T "$SECONDS_RUN" -f "$OUT/demographic_register.sql" -l --log-prefix="$OUT/$1.log" \
+    PGOPTIONS="$2" pgbench -n -c 2 -j 2 -t "$REGISTRATIONS" -f "$OUT/demographic_register.sql" -l --log-prefix="$OUT/$1.log" \
         > "$OUT/$1.txt" 2>&1 || { cat "$OUT/$1.txt"; die "pgbench $1 failed"; }
     tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$OUT/$1.txt")
     cat "$OUT"/"$1".log* | awk '{print $3/1000}' | sort -n | awk -v tps="$tps" '
         {a[NR]=$1} END {printf "%.1f %.2f %.2f %d\n", tps, a[int(NR*0.5)], a[int(NR*0.95)], NR}'
 }
 read -r off_tps off_p50 off_p95 off_n < <(run dedup_off "-c refuge.demographic_check=off")
-psql -qXc "select setval('bench.payload_seq', 4000)" >/dev/null
+psql -qXc "select setval('bench.payload_seq', 1500)" >/dev/null
 read -r on_tps on_p50 on_p95 on_n < <(run dedup_on "")
 members=$(psql -XAtc "select round(avg(jsonb_array_length(p -> 'members')), 2) from bench.payload")
 
@@ -177,7 +180,7 @@ Candidate search (\`refuge.demographic_search\` at the candidate threshold, 1,00
 p50 $(val 'search ms p50') ms, p95 $(val 'search ms p95') ms, p99 $(val 'search ms p99') ms at $(val people) people.
 $( [ -n "$scale_rows" ] && set -- $scale_rows && echo "At $SCALE people: p50 $1 ms, p95 $2 ms, p99 $3 ms (candidates per search $4, threshold $5; $6 blocking rows, index and profiles $7 $8).")
 
-Registration (\`refuge.register_group\`, 2 pgbench clients, ${SECONDS_RUN} s each, durable commits,
+Registration (\`refuge.register_group\`, 2 pgbench clients, $REGISTRATIONS families each per run, durable commits,
 $members people per family, on the $(val people)-person database):
 
 | | families/s | p50 ms | p95 ms | transactions |
@@ -186,5 +189,5 @@ $members people per family, on the $(val people)-person database):
 | check on (default) | $on_tps | $on_p50 | $on_p95 | $on_n |
 | ratio on / off | $(awk -v a="$on_tps" -v b="$off_tps" 'BEGIN {printf "%.3f", a / b}') | | | |
 
-Command: \`BENCH_PEOPLE=$PEOPLE BENCH_SCALE_PEOPLE=$SCALE BENCH_SECONDS=$SECONDS_RUN bash test/bench/demographic.sh\`
+Command: \`BENCH_PEOPLE=$PEOPLE BENCH_SCALE_PEOPLE=$SCALE BENCH_REGISTRATIONS=$REGISTRATIONS bash test/bench/demographic.sh\`
 EOF

@@ -38,10 +38,10 @@ select p.iid as probe, s.candidate_id as cand, s.score, (select o.root from benc
 -- the baseline: trigram similarity on the full name, same birth year
 create extension if not exists pg_trgm;
 create table bench.fullname as
-select i.id as iid, lower(concat_ws(' ', i.given_name, i.middle_name, i.family_name)) as full,
+select i.id as iid, lower(concat_ws(' ', i.given_name, i.middle_name, i.family_name)) as nm,
        extract(year from i.date_of_birth)::int as yob
   from refuge.individual i;
-create index on bench.fullname using gin (full gin_trgm_ops);
+create index on bench.fullname using gin (nm gin_trgm_ops);
 create index on bench.fullname (iid);
 analyze bench.fullname;
 set pg_trgm.similarity_threshold = 0.65;
@@ -49,7 +49,7 @@ create table bench.base as
 select p.iid as probe, c.iid as cand, (select o.root from bench.root o where o.iid = c.iid) = p.root as same
   from bench.probe p
   join bench.fullname f on f.iid = p.iid
-  join bench.fullname c on c.full % f.full and c.yob = f.yob and c.iid <> p.iid;
+  join bench.fullname c on c.nm % f.nm and c.yob = f.yob and c.iid <> p.iid;
 
 -- recall (duplicates with a right candidate) and false candidates per search, by threshold
 create table bench.curve as
