@@ -36,7 +36,7 @@ comment on function refuge.name_match_level(text[], text[]) is
 
 grant execute on function refuge.name_fold(text), refuge.name_canonical(text), refuge.name_keys(text),
     refuge.name_block_keys(text[]), refuge.jaro_winkler(text, text), refuge.name_match_level(text[], text[])
-    to refuge_registration, refuge_supervisor, refuge_analyst, refuge_biometrics, refuge_biometrics_admin,
+    to refuge_registration, refuge_supervisor, refuge_biometrics, refuge_biometrics_admin,
        refuge_assistance, refuge_rsd, refuge_resettlement, refuge_protection, refuge_child_protection;
 
 -- The compared features, in the order of a comparison's levels.
@@ -45,7 +45,7 @@ create function refuge.match_features() returns text[]
     return array['name', 'birth_date', 'sex', 'birth_place', 'parents', 'family', 'document', 'phone', 'registration'];
 comment on function refuge.match_features() is
     'the features a demographic comparison scores, in the order of its levels array';
-grant execute on function refuge.match_features() to refuge_registration, refuge_supervisor, refuge_analyst,
+grant execute on function refuge.match_features() to refuge_registration, refuge_supervisor,
     refuge_biometrics_admin, refuge_protection;
 
 -- The shipped model: m and u estimated by refuge.estimate_match_model() on
@@ -388,9 +388,14 @@ end;
 -- person, not a pair decided to be different people.
 create function refuge.demographic_blocked(p refuge.match_profile, p_window integer, p_cap integer)
     returns setof uuid
-    language sql stable
+    -- (a few dozen people: the planner must look them up by index, never scan everyone)
+    rows 50
+    language plpgsql stable
     set search_path = pg_catalog, refuge, pg_temp
-begin atomic
+    set plan_cache_mode = force_generic_plan
+as $$
+begin
+    return query
     select y.id
       from (select x.id
               from (select s.id, count(*) as shared, min(s.gap) as gap
@@ -412,7 +417,8 @@ begin atomic
              order by x.shared desc, x.gap, x.id
              limit 200) y
      where not refuge.demographic_cleared(p.individual_id, y.id);
-end;
+end
+$$;
 
 -- The household a person belongs to now.
 create function refuge.current_group(p_individual uuid) returns uuid
@@ -517,9 +523,13 @@ grant execute on function refuge.match_score(integer[], double precision[]) to r
 create function refuge.demographic_search_many(p_ids uuid[], p_min_score double precision, p_limit integer,
                                                p_weights double precision[] default null)
     returns table (individual_id uuid, candidate_id uuid, score double precision, levels integer[])
-    language sql stable
+    language plpgsql stable
     set search_path = pg_catalog, refuge, pg_temp
-begin atomic
+    -- (PL/pgSQL keeps the plan of this long statement: an SQL function would plan it on every call)
+    set plan_cache_mode = force_generic_plan
+as $$
+begin
+    return query
     with wv as materialized (
         select coalesce(p_weights, refuge.match_weight_vector()) as w),
     probe as materialized (
@@ -585,7 +595,8 @@ begin atomic
           from late l cross join wv
          where refuge.match_score(l.lv, wv.w) >= p_min_score)
     select sc.probe, sc.id, sc.s, sc.lv from scored sc where sc.rn <= p_limit order by sc.probe, sc.s desc, sc.id;
-end;
+end
+$$;
 
 -- The demographic search of one person (refuge.demographic_search_many).
 create function refuge.demographic_search(p_individual uuid, p_min_score double precision, p_limit integer,
