@@ -100,54 +100,64 @@ grant execute on function refuge.default_match_weights() to refuge_supervisor, r
 create function refuge.match_weights_in_force()
     returns table (feature text, level smallint, label text, m double precision, u double precision,
                    weight double precision)
-    language sql stable
+    language plpgsql stable
     set search_path = pg_catalog, refuge, pg_temp
-begin atomic
+as $$
+begin
+    return query
     select w.feature, w.level, w.label, w.m, w.u, log(w.m / w.u)
       from refuge.match_weight w
     union all
     select d.feature, d.level, d.label, d.m, d.u, log(d.m / d.u)
       from refuge.default_match_weights() d
      where not exists (select 1 from refuge.match_weight);
-end;
+end
+$$;
 
 -- The weights as one array: element (feature - 1) * 10 + level + 1; level 0
 -- (not known on one side) weighs nothing.
 create function refuge.match_weight_vector() returns double precision[]
-    language sql stable
+    language plpgsql stable
     set search_path = pg_catalog, refuge, pg_temp
-begin atomic
-    select array_agg(coalesce(w.weight, 0) order by f.ord, l.level)
+as $$
+begin
+    return (select array_agg(coalesce(w.weight, 0) order by f.ord, l.level)
       from unnest(refuge.match_features()) with ordinality f(name, ord)
      cross join generate_series(0, 9) l(level)
-      left join refuge.match_weights_in_force() w on w.feature = f.name and w.level = l.level and l.level > 0;
-end;
+      left join refuge.match_weights_in_force() w on w.feature = f.name and w.level = l.level and l.level > 0);
+end
+$$;
 
 -- The false candidates per search the model in force expects at each
 -- score: the operation's estimate, else the curve measured with the shipped
 -- model on the benchmark population (5000 searches, 232671 compared pairs).
 create function refuge.match_rate_curve(out scores double precision[], out rates double precision[], out source text)
-    language sql stable
+    language plpgsql stable
     set search_path = pg_catalog, refuge, pg_temp
-begin atomic
-    select m.curve_scores, m.curve_rates, m.source from refuge.match_model m
+as $$
+begin
+    select x.a, x.b, x.c into scores, rates, source
+      from (select m.curve_scores as a, m.curve_rates as b, m.source as c from refuge.match_model m
     union all
     select '{-13.05,-12.80,-12.70,-12.60,-12.55,-12.45,-12.35,-12.25,-12.10,-11.95,-11.90,-11.70,-11.60,-11.45,-11.35,-11.25,-11.10,-11.05,-11.00,-10.90,-10.85,-10.80,-10.70,-10.60,-10.55,-10.50,-10.45,-10.40,-10.35,-10.30,-10.25,-10.15,-10.10,-10.05,-10.00,-9.90,-9.85,-9.80,-9.75,-9.70,-9.65,-9.60,-9.55,-9.50,-9.45,-9.40,-9.35,-9.30,-9.25,-9.20,-9.15,-9.10,-9.05,-9.00,-8.90,-8.85,-8.80,-8.75,-8.70,-8.65,-8.60,-8.55,-8.50,-8.45,-8.40,-8.35,-8.30,-8.25,-8.20,-8.15,-8.10,-8.05,-8.00,-7.95,-7.90,-7.85,-7.80,-7.75,-7.70,-7.65,-7.60,-7.55,-7.50,-7.45,-7.40,-7.35,-7.30,-7.25,-7.20,-7.15,-7.10,-7.05,-7.00,-6.95,-6.90,-6.85,-6.80,-6.75,-6.70,-6.65,-6.60,-6.55,-6.50,-6.45,-6.40,-6.35,-6.30,-6.25,-6.20,-6.15,-6.10,-6.05,-6.00,-5.95,-5.90,-5.85,-5.80,-5.75,-5.70,-5.65,-5.60,-5.55,-5.50,-5.45,-5.40,-5.35,-5.30,-5.25,-5.20,-5.15,-5.10,-5.05,-5.00,-4.95,-4.90,-4.85,-4.80,-4.75,-4.70,-4.65,-4.60,-4.55,-4.50,-4.45,-4.40,-4.35,-4.30,-4.25,-4.20,-4.15,-4.10,-4.05,-4.00,-3.95,-3.90,-3.85,-3.80,-3.75,-3.70,-3.65,-3.60,-3.55,-3.50,-3.45,-3.40,-3.35,-3.30,-3.25,-3.20,-3.15,-3.10,-3.05,-3.00,-2.95,-2.90,-2.85,-2.80,-2.75,-2.70,-2.65,-2.60,-2.55,-2.50,-2.45,-2.40,-2.35,-2.30,-2.25,-2.20,-2.15,-2.10,-2.05,-2.00,-1.95,-1.90,-1.85,-1.80,-1.75,-1.70,-1.65,-1.60,-1.55,-1.50,-1.45,-1.40,-1.35,-1.30,-1.25,-1.20,-1.15,-1.10,-1.05,-1.00,-0.95,-0.90,-0.85,-0.80,-0.75,-0.70,-0.65,-0.60,-0.55,-0.50,-0.45,-0.40,-0.35,-0.30,-0.25,-0.20,-0.15,-0.10,-0.05,0.00,0.05,0.10,0.15,0.20,0.25,0.30,0.35,0.40,0.45,0.50,0.55,0.60,0.65,0.70,0.75,0.80,0.85,0.90,0.95,1.00,1.05,1.10,1.15,1.20,1.25,1.30,1.35,1.40,1.45,1.50,1.55,1.60,1.65,1.70,1.75,1.80,1.85,1.90,1.95,2.00,2.05,2.10,2.15,2.20,2.25,2.30,2.35,2.50,2.55,2.60,2.65,2.70,2.75,2.80,2.85,2.95,3.00,3.05,3.10,3.15,3.20,3.25,3.35,3.45,3.55,3.60,3.70,3.75,3.80,3.85,3.90,3.95,4.00,4.05,4.10,4.15,4.20,4.25,4.35,4.45,4.60,4.65,4.75,4.80,4.95,5.00,5.10,5.15,5.25,5.35,5.40,5.50,5.55,5.60,5.70,5.80,5.90,6.00,6.05,6.15,6.25,6.30,6.35,6.45,6.50,6.55,6.60,6.70,6.75,7.00,7.50,7.55,7.60,7.75,8.00,9.45,9.90,10.20}'::double precision[],
            '{46.472600,46.471200,46.468000,46.467800,46.444400,46.444000,46.438400,46.421200,46.375800,46.270200,46.262200,46.261400,46.259200,46.239400,46.200800,46.200600,46.150800,46.140600,46.125200,46.110000,46.046400,46.045000,45.946000,45.944400,45.927000,45.926400,45.923800,45.923600,45.919800,45.911600,45.910200,45.880200,45.847200,45.825000,45.824200,45.821800,45.726000,45.722400,45.717200,45.689400,45.673600,45.575400,45.574200,45.383800,45.379000,44.859400,44.824400,44.766800,44.758400,44.710800,44.579000,44.570200,44.525000,44.493400,44.367200,44.188400,44.187800,43.712000,43.700400,43.697200,43.659800,43.650800,43.233600,43.231600,43.099200,43.092400,42.856000,42.696400,42.146600,42.109600,41.986600,40.686400,40.684000,40.551800,40.535200,40.288000,40.052800,39.793000,39.784400,39.588800,39.174400,39.167600,38.607400,38.526600,37.625200,37.592600,37.522400,37.491800,37.413200,37.086200,36.927000,36.850600,36.778400,36.379600,36.253200,36.243000,35.882000,35.595200,35.134000,34.853200,34.504600,34.326600,34.108600,33.286200,32.611000,32.489600,32.139600,31.231400,31.198600,31.042600,30.883200,30.547400,30.471000,30.124200,29.991600,29.846200,29.017000,28.709200,28.556400,28.385400,27.300800,27.258600,27.219400,26.890800,26.074800,25.587600,25.555000,24.604600,24.270200,22.834400,22.691600,21.757200,21.500200,19.744800,19.637400,19.470400,19.380200,18.945600,18.622000,18.365400,17.770600,17.689600,16.551600,16.293000,15.876800,15.746200,15.619400,14.788400,14.692400,14.665800,14.501400,14.194000,13.889800,13.805800,13.529200,13.046600,12.556800,12.502400,12.282800,11.775400,11.447200,11.030400,10.813600,10.439200,9.878600,9.644400,9.351800,9.055600,8.781800,8.329200,7.896200,7.786600,7.497000,7.394800,7.072600,6.925400,6.624800,6.382400,6.264200,5.983200,5.803000,5.518200,5.233000,4.991200,4.894200,4.661400,4.408000,4.256800,4.083800,4.007600,3.646800,3.573000,3.287600,3.174600,3.104800,2.762800,2.679200,2.586800,2.460000,2.321600,2.225000,2.162600,2.107200,1.966200,1.887800,1.690800,1.639200,1.591400,1.425800,1.359800,1.274200,1.260200,1.198800,1.149800,1.118200,1.077800,1.037800,0.997400,0.923800,0.880400,0.856600,0.813400,0.762200,0.708200,0.691000,0.649800,0.606200,0.573400,0.538400,0.509200,0.480400,0.436400,0.408000,0.405600,0.376800,0.340200,0.299800,0.291800,0.280600,0.248400,0.234800,0.227800,0.217200,0.211000,0.188000,0.171800,0.170400,0.162400,0.148000,0.128200,0.126600,0.115400,0.098800,0.084400,0.083200,0.079400,0.078400,0.071200,0.067400,0.064800,0.064400,0.057200,0.055200,0.054200,0.048600,0.046200,0.037200,0.037000,0.035600,0.035200,0.030200,0.029200,0.027400,0.026400,0.025000,0.022000,0.021200,0.017400,0.016400,0.012200,0.010800,0.009000,0.008800,0.007800,0.007600,0.007600,0.006000,0.005800,0.004600,0.003000,0.002600,0.002400,0.002400,0.002400,0.002400,0.002200,0.002200,0.002200,0.001600,0.001400,0.001400,0.001400,0.001400,0.001000,0.001000,0.001000,0.000800,0.000800,0.000600,0.000600,0.000200,0.000200,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000}'::double precision[],
            'shipped: measured by test/bench/demographic.sh on 104,481 synthetic people'
-     where not exists (select 1 from refuge.match_model)
+     where not exists (select 1 from refuge.match_model)) x
     limit 1;
-end;
+end
+$$;
 
 -- The score at which the model in force expects `rate` false candidates
 -- per search: the lowest score of its curve whose rate is at most that.
 create function refuge.demographic_threshold(rate double precision) returns double precision
-    language sql stable
+    language plpgsql stable
     set search_path = pg_catalog, refuge, pg_temp
-begin atomic
-    select coalesce(min(c.s) filter (where c.r <= rate), max(c.s) + 0.1)
-      from refuge.match_rate_curve() m, unnest(m.scores, m.rates) c(s, r);
-end;
+as $$
+begin
+    return (select coalesce(min(c.s) filter (where c.r <= rate), max(c.s) + 0.1)
+      from refuge.match_rate_curve() m, unnest(m.scores, m.rates) c(s, r));
+end
+$$;
 comment on function refuge.demographic_threshold(double precision) is
     'the demographic score (log10 likelihood ratio) at which the model in force expects this many false candidates per search';
 grant execute on function refuge.demographic_threshold(double precision) to refuge_registration, refuge_supervisor,
@@ -158,16 +168,17 @@ grant execute on function refuge.demographic_threshold(double precision) to refu
 create function refuge.demographic_thresholds(out candidate_threshold double precision, out case_threshold double precision,
                                               out candidate_rate double precision, out case_rate double precision,
                                               out model text)
-    language sql stable
+    language plpgsql stable
     set search_path = pg_catalog, refuge, pg_temp
-begin atomic
-    select refuge.demographic_threshold(current_setting('refuge.demographic_candidate_rate')::double precision),
-           greatest(refuge.demographic_threshold(current_setting('refuge.demographic_case_rate')::double precision),
-                    refuge.demographic_threshold(current_setting('refuge.demographic_candidate_rate')::double precision)),
-           current_setting('refuge.demographic_candidate_rate')::double precision,
-           current_setting('refuge.demographic_case_rate')::double precision,
-           (select c.source from refuge.match_rate_curve() c);
-end;
+as $$
+begin
+    candidate_rate := current_setting('refuge.demographic_candidate_rate')::double precision;
+    case_rate := current_setting('refuge.demographic_case_rate')::double precision;
+    candidate_threshold := refuge.demographic_threshold(candidate_rate);
+    case_threshold := greatest(refuge.demographic_threshold(case_rate), candidate_threshold);
+    model := (select c.source from refuge.match_rate_curve() c);
+end
+$$;
 comment on function refuge.demographic_thresholds() is
     'the demographic candidate and adjudication thresholds in force, the rates they come from and the model''s source';
 grant execute on function refuge.demographic_thresholds() to refuge_registration, refuge_supervisor,
@@ -383,7 +394,7 @@ end;
 -- within the birth-year window (or with no birth year), a key's block
 -- taken whole or not at all: p_cap people for a part's key, four times as
 -- many for a pair's (a part as common as Mohamed is found through its
--- pairs); of those, the 200 sharing most keys, born nearest, are
+-- pairs); of those, the 80 sharing most keys, born nearest, are
 -- compared (this bounds the work of a search whatever the names); not the
 -- person, not a pair decided to be different people.
 create function refuge.demographic_blocked(p refuge.match_profile, p_window integer, p_cap integer)
@@ -415,7 +426,7 @@ begin
              where x.id is distinct from p.individual_id
              -- the people sharing most keys, born nearest: the comparison's work is bounded
              order by x.shared desc, x.gap, x.id
-             limit 200) y
+             limit 80) y
      where not refuge.demographic_cleared(p.individual_id, y.id);
 end
 $$;
@@ -492,14 +503,16 @@ end;
 
 -- Why a pair scored: the labels of its levels that weigh for a match.
 create function refuge.match_reasons(levels integer[], w double precision[]) returns text[]
-    language sql stable
+    language plpgsql stable
     set search_path = pg_catalog, refuge, pg_temp
-begin atomic
-    select coalesce(array_agg(f.name || ': ' || wf.label order by w[(f.ord - 1) * 10 + levels[f.ord] + 1] desc), '{}')
+as $$
+begin
+    return (select coalesce(array_agg(f.name || ': ' || wf.label order by w[(f.ord - 1) * 10 + levels[f.ord] + 1] desc), '{}')
       from unnest(refuge.match_features()) with ordinality f(name, ord)
       join refuge.match_weights_in_force() wf on wf.feature = f.name and wf.level = levels[f.ord]
-     where levels[f.ord] > 0 and w[(f.ord - 1) * 10 + levels[f.ord] + 1] > 0;
-end;
+     where levels[f.ord] > 0 and w[(f.ord - 1) * 10 + levels[f.ord] + 1] > 0);
+end
+$$;
 
 -- The score of a comparison: the sum of the weights of its levels.
 create function refuge.match_score(lv integer[], w double precision[]) returns double precision

@@ -158,8 +158,8 @@ cat <<EOF
 ### Demographic deduplication ($(date -u +%Y-%m-%d), $(nproc) cores, PostgreSQL $(psql -XAtc "show server_version"))
 
 Population: $(val people) people from \`test/bench/demographic_gen.sql\` (seed 0.5, 3 % of people
-registered again); model: u from 5,000 random pairs, m from the labelled even half of the
-planted duplicates, thresholds from 5,000 searches (\`$(psql -XAtc "select m ->> 'm_from' from bench.model")\`).
+registered again); model: m from the labelled even half of the planted duplicates, u and the
+false-candidate curve from the pairs 5,000 searches compared (\`$(psql -XAtc "select m ->> 'm_from' from bench.model")\`).
 Probes: $(val 'planted duplicates searched') planted duplicates of the odd half and $(val 'ordinary registrations searched') ordinary registrations.
 
 | | recall (duplicates found) | false candidates per registration |
