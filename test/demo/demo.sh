@@ -166,7 +166,7 @@ select n.category, c.label, count(*) from refuge.specific_need n
 \echo '== Planted duplicates (same person registering again in the other operation)'
 select outcome, coalesce(sqlstate || ' document already recorded', 'needs biometric deduplication') as why, count(*)
   from demo.duplicate_attempt group by 1, 2 order by 1;
-\echo '== ... of which registration's demographic check (names, birth date, family; before any biometrics) found'
+\echo '== ... of which the demographic check at registration (names, birth date, family; before any biometrics) found'
 select demographic as registration_check, count(*) from demo.duplicate_attempt where outcome = 'admitted' group by 1 order by 1;
 select refuge.demographic_thresholds();
 
