@@ -524,6 +524,33 @@ comment on function refuge.match_score(integer[], double precision[]) is
 grant execute on function refuge.match_score(integer[], double precision[]) to refuge_supervisor,
     refuge_biometrics_admin, refuge_admin;
 
+-- The levels of a pair on the features a search compares for every
+-- candidate (family, document and phone, 0 here, only for the strongest):
+-- one definition for the search and the estimator.  Identical first name
+-- forms, places and a parent's name short-cut the C comparison to the level
+-- it would give.
+create function refuge.early_levels(p refuge.match_profile, pi refuge.individual, cp refuge.match_profile,
+                                    c refuge.individual) returns integer[]
+    language sql immutable parallel safe
+    return array[case when p.names[1] = cp.names[1] and strpos(cp.names[1], ' ') > 0 then 5
+                      else refuge.name_match_level(p.names, cp.names) end,
+                 refuge.birth_date_level(pi.date_of_birth, pi.dob_precision, c.date_of_birth, c.dob_precision),
+                 case when pi.sex = 'U' or c.sex = 'U' then 0 when pi.sex = c.sex then 1 else 2 end,
+                 case when p.place is not null and cp.place is not null
+                           and (p.place = cp.place or refuge.name_match_level(array[p.place], array[cp.place]) >= 3) then 1
+                      when pi.birth_country is not null and c.birth_country is not null
+                           and pi.birth_country = c.birth_country then 2
+                      when (pi.birth_country is not null and c.birth_country is not null)
+                           or (p.place is not null and cp.place is not null) then 3
+                      else 0 end,
+                 case when cardinality(p.parents) = 0 or cardinality(cp.parents) = 0 then 0
+                      when p.parents && cp.parents or refuge.name_match_level(p.parents, cp.parents) >= 3 then 1
+                      else 2 end,
+                 0, 0, 0,
+                 case when c.site_id = pi.site_id and abs(c.registration_date - pi.registration_date) <= 90 then 1
+                      when c.site_id = pi.site_id then 2
+                      when c.operation_id = pi.operation_id then 3 else 4 end];
+
 -- The demographic search: blocked candidates of each person compared on
 -- every feature, scored as the sum of the model's weights (log10 of how
 -- much more likely the levels are for the same person than for two), those
@@ -546,46 +573,26 @@ begin
     with wv as materialized (
         select coalesce(p_weights, refuge.match_weight_vector()) as w),
     probe as materialized (
-        select pi.id, pi.date_of_birth, pi.dob_precision, pi.sex, pi.birth_country, pi.site_id, pi.operation_id,
-               pi.registration_date, pp as profile, g.grp,
-               (case when exists (select 1 from refuge.group_membership m
-                                   where m.group_id = g.grp and m.valid_to is null and m.individual_id <> pi.id)
-                     then (select max(wv.w[50 + l]) from generate_series(1, 10) l) else 0 end
+        select pi.id, pi as ind, pp as profile, g.grp, g.has_co,
+               (case when g.has_co then (select max(wv.w[50 + l]) from generate_series(1, 10) l) else 0 end
                 + case when exists (select 1 from refuge.document d where d.individual_id = pi.id)
                        then (select max(wv.w[60 + l]) from generate_series(1, 10) l) else 0 end
                 + case when exists (select 1 from refuge.individual_contact c where c.individual_id = pi.id)
-                       then (select max(wv.w[70 + l]) from generate_series(1, 10) l) else 0 end) as late_max,
-               exists (select 1 from refuge.group_membership m
-                        where m.group_id = g.grp and m.valid_to is null and m.individual_id <> pi.id) as has_co
+                       then (select max(wv.w[70 + l]) from generate_series(1, 10) l) else 0 end) as late_max
           from unnest(p_ids) x(id)
           join refuge.individual pi on pi.id = x.id
           join refuge.match_profile pp on pp.individual_id = x.id
-         cross join lateral (select refuge.current_group(pi.id) as grp) g
+         cross join lateral (select y.grp,
+                                    exists (select 1 from refuge.group_membership m
+                                             where m.group_id = y.grp and m.valid_to is null and m.individual_id <> pi.id)
+                                        as has_co
+                               from (select refuge.current_group(pi.id) as grp) y) g
          cross join wv
          where cardinality(pp.names) > 0),
     cand as materialized (
-        select pr.id as probe, c.id,
-               array[case when (pr.profile).names[1] = cp.names[1] and strpos(cp.names[1], ' ') > 0 then 5
-                          else refuge.name_match_level((pr.profile).names, cp.names) end,
-                     refuge.birth_date_level(pr.date_of_birth, pr.dob_precision, c.date_of_birth, c.dob_precision),
-                     case when pr.sex = 'U' or c.sex = 'U' then 0 when pr.sex = c.sex then 1 else 2 end,
-                     case when (pr.profile).place is not null and cp.place is not null
-                               and ((pr.profile).place = cp.place
-                                    or refuge.name_match_level(array[(pr.profile).place], array[cp.place]) >= 3) then 1
-                          when pr.birth_country is not null and c.birth_country is not null
-                               and pr.birth_country = c.birth_country then 2
-                          when (pr.birth_country is not null and c.birth_country is not null)
-                               or ((pr.profile).place is not null and cp.place is not null) then 3
-                          else 0 end,
-                     case when cardinality((pr.profile).parents) = 0 or cardinality(cp.parents) = 0 then 0
-                          when (pr.profile).parents && cp.parents
-                               or refuge.name_match_level((pr.profile).parents, cp.parents) >= 3 then 1 else 2 end,
-                     0, 0, 0,
-                     case when c.site_id = pr.site_id and abs(c.registration_date - pr.registration_date) <= 90 then 1
-                          when c.site_id = pr.site_id then 2
-                          when c.operation_id = pr.operation_id then 3 else 4 end] as lv
+        select pr.id as probe, c.id, refuge.early_levels(pr.profile, pr.ind, cp, c) as lv
           from probe pr
-         cross join lateral refuge.demographic_blocked(pr.profile, refuge.birth_year_window(pr.dob_precision), 500) b(id)
+         cross join lateral refuge.demographic_blocked(pr.profile, refuge.birth_year_window((pr.ind).dob_precision), 500) b(id)
           join refuge.individual c on c.id = b.id
           join refuge.match_profile cp on cp.individual_id = b.id
          where c.status <> 'DUPLICATE'),
@@ -805,25 +812,10 @@ create function refuge.match_levels(a uuid, b uuid) returns integer[]
     language sql stable
     set search_path = pg_catalog, refuge, pg_temp
 begin atomic
-    select array[refuge.name_match_level(pa.names, pb.names),
-                 refuge.birth_date_level(ia.date_of_birth, ia.dob_precision, ib.date_of_birth, ib.dob_precision),
-                 case when ia.sex = 'U' or ib.sex = 'U' then 0 when ia.sex = ib.sex then 1 else 2 end,
-                 case when pa.place is not null and pb.place is not null
-                           and refuge.name_match_level(array[pa.place], array[pb.place]) >= 3 then 1
-                      when ia.birth_country is not null and ib.birth_country is not null
-                           and ia.birth_country = ib.birth_country then 2
-                      when (ia.birth_country is not null and ib.birth_country is not null)
-                           or (pa.place is not null and pb.place is not null) then 3
-                      else 0 end,
-                 case when cardinality(pa.parents) = 0 or cardinality(pb.parents) = 0 then 0
-                      when refuge.name_match_level(pa.parents, pb.parents) >= 3 then 1 else 2 end,
-                 refuge.family_level(a, refuge.current_group(a), b, refuge.current_group(b)),
-                 refuge.document_level(a, b),
-                 refuge.phone_level(a, b),
-                 case when ib.site_id = ia.site_id and abs(ib.registration_date - ia.registration_date) <= 90 then 1
-                      when ib.site_id = ia.site_id then 2
-                      when ib.operation_id = ia.operation_id then 3 else 4 end]
-      from refuge.individual ia, refuge.individual ib, refuge.match_profile pa, refuge.match_profile pb
+    select e.lv[1:5] || array[refuge.family_level(a, refuge.current_group(a), b, refuge.current_group(b)),
+                              refuge.document_level(a, b), refuge.phone_level(a, b)] || e.lv[9:9]
+      from refuge.individual ia, refuge.individual ib, refuge.match_profile pa, refuge.match_profile pb,
+           lateral (select refuge.early_levels(pa, ia, pb, ib) as lv) e
      where ia.id = a and ib.id = b and pa.individual_id = a and pb.individual_id = b;
 end;
 

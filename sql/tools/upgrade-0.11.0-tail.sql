@@ -11,14 +11,5 @@ end
 $security$;
 revoke all on all functions in schema refuge, refuge_warehouse from public;
 
--- everyone already registered gets a match profile (5,000 people a statement)
-do $profiles$
-declare
-    batch uuid[];
-begin
-    for batch in select array_agg(x.id) from (select i.id, (row_number() over (order by i.id) - 1) / 5000 as b
-                                                 from refuge.individual i) x group by x.b loop
-        perform refuge.refresh_match_profiles(batch);
-    end loop;
-end
-$profiles$;
+-- everyone already registered gets a match profile (refuge.rebuild_match_profiles, by batches)
+select refuge.rebuild_match_profiles();
