@@ -62,35 +62,40 @@ begin atomic
     select v.feature, v.level::smallint, v.label, v.m, v.u
       from (values
         ('name', 1, 'a part similar (>= 0.80)', 0.000303, 0.000303),
-        ('name', 2, 'one part agrees', 0.003330, 0.633018),
-        ('name', 3, 'all parts but one agree, or all similar', 0.050560, 0.169137),
-        ('name', 4, 'every part agrees (spelling, transliteration)', 0.327278, 0.095025),
-        ('name', 5, 'every part the same', 0.618529, 0.102819),
-        ('birth_date', 1, 'same day', 0.332022, 0.001108),
-        ('birth_date', 2, 'same within its precision', 0.407688, 0.318293),
-        ('birth_date', 3, 'a year apart', 0.155266, 0.547462),
-        ('birth_date', 4, 'two or three years apart', 0.023305, 0.132186),
+        ('name', 2, 'one part agrees', 0.003326, 0.624100),
+        ('name', 3, 'all parts but one agree, or all similar', 0.050499, 0.182275),
+        ('name', 4, 'every part agrees (spelling, transliteration), a common name (over 15 namesakes)', 0.090414, 0.081372),
+        ('name', 5, 'every part the same, a common name (over 15 namesakes)', 0.098276, 0.077152),
+        ('name', 6, 'every part agrees (spelling, transliteration), 4 to 15 namesakes', 0.080738, 0.013217),
+        ('name', 7, 'every part the same, 4 to 15 namesakes', 0.172059, 0.016235),
+        ('name', 8, 'every part agrees (spelling, transliteration), 3 namesakes at most', 0.156335, 0.002050),
+        ('name', 9, 'every part the same, 3 namesakes at most', 0.348050, 0.003597),
+        ('birth_date', 1, 'same day', 0.331921, 0.000774),
+        ('birth_date', 2, 'same within its precision', 0.381543, 0.383537),
+        ('birth_date', 3, 'a year apart', 0.155219, 0.487359),
+        ('birth_date', 4, 'two or three years apart', 0.023298, 0.084605),
         ('birth_date', 5, 'further apart', 0.000303, 0.000303),
-        ('birth_date', 6, 'same day and month, the year off by one or two', 0.081416, 0.000949),
-        ('sex', 1, 'same', 0.999697, 0.872409),
-        ('sex', 2, 'different', 0.000303, 0.127591),
-        ('birth_place', 1, 'same place', 0.800924, 0.106264),
-        ('birth_place', 2, 'same country', 0.194453, 0.591243),
-        ('birth_place', 3, 'different', 0.004622, 0.302493),
-        ('parents', 1, 'a parent''s name agrees', 0.999545, 0.622429),
-        ('parents', 2, 'parents'' names differ', 0.000455, 0.377571),
-        ('family', 1, 'two or more other members match members of the other household', 0.914948, 0.005405),
-        ('family', 2, 'same household', 0.000368, 0.004786),
-        ('family', 3, 'one other member matches a member of the other household', 0.075479, 0.047461),
-        ('family', 4, 'other members, none matching', 0.009205, 0.942348),
+        ('birth_date', 6, 'same day and month, the year off by one or two', 0.081392, 0.000437),
+        ('birth_date', 7, 'both exact, within a month or day and month swapped', 0.026324, 0.043286),
+        ('sex', 1, 'same', 0.999697, 0.804502),
+        ('sex', 2, 'different', 0.000303, 0.195498),
+        ('birth_place', 1, 'same place', 0.800924, 0.077007),
+        ('birth_place', 2, 'same country', 0.194453, 0.544208),
+        ('birth_place', 3, 'different', 0.004622, 0.378786),
+        ('parents', 1, 'a parent''s name agrees', 0.999545, 0.456454),
+        ('parents', 2, 'parents'' names differ', 0.000455, 0.543546),
+        ('family', 1, 'two or more other members match members of the other household', 0.914948, 0.004687),
+        ('family', 2, 'same household', 0.000368, 0.003134),
+        ('family', 3, 'one other member matches a member of the other household', 0.075479, 0.040069),
+        ('family', 4, 'other members, none matching', 0.009205, 0.952110),
         ('document', 1, 'same document number', 0.9, 0.0001),
         ('document', 2, 'different numbers of the same kind', 0.1, 0.9999),
-        ('phone', 1, 'a phone number shared', 0.650510, 0.000203),
-        ('phone', 2, 'no phone number shared', 0.349490, 0.999797),
-        ('registration', 1, 'same site within 90 days', 0.030588, 0.042797),
-        ('registration', 2, 'same site', 0.072380, 0.169808),
-        ('registration', 3, 'same operation, another site', 0.284373, 0.300783),
-        ('registration', 4, 'another operation', 0.612659, 0.486612)) v(feature, level, label, m, u);
+        ('phone', 1, 'a phone number shared', 0.650510, 0.000058),
+        ('phone', 2, 'no phone number shared', 0.349490, 0.999942),
+        ('registration', 1, 'same site within 90 days', 0.030588, 0.040506),
+        ('registration', 2, 'same site', 0.072380, 0.185458),
+        ('registration', 3, 'same operation, another site', 0.284373, 0.315790),
+        ('registration', 4, 'another operation', 0.612659, 0.458246)) v(feature, level, label, m, u);
 end;
 comment on function refuge.default_match_weights() is
     'the shipped demographic comparison model (m, u per feature and level), in force until refuge.estimate_match_model() runs';
@@ -130,7 +135,7 @@ $$;
 
 -- The false candidates per search the model in force expects at each
 -- score: the operation's estimate, else the curve measured with the shipped
--- model on the benchmark population (5000 searches, 232671 compared pairs).
+-- model on the benchmark population (5000 searches, 232292 compared pairs).
 create function refuge.match_rate_curve(out scores double precision[], out rates double precision[], out source text)
     language plpgsql stable
     set search_path = pg_catalog, refuge, pg_temp
@@ -139,8 +144,8 @@ begin
     select x.a, x.b, x.c into scores, rates, source
       from (select m.curve_scores as a, m.curve_rates as b, m.source as c from refuge.match_model m
     union all
-    select '{-13.05,-12.80,-12.70,-12.60,-12.55,-12.45,-12.35,-12.25,-12.10,-11.95,-11.90,-11.70,-11.60,-11.45,-11.35,-11.25,-11.10,-11.05,-11.00,-10.90,-10.85,-10.80,-10.70,-10.60,-10.55,-10.50,-10.45,-10.40,-10.35,-10.30,-10.25,-10.15,-10.10,-10.05,-10.00,-9.90,-9.85,-9.80,-9.75,-9.70,-9.65,-9.60,-9.55,-9.50,-9.45,-9.40,-9.35,-9.30,-9.25,-9.20,-9.15,-9.10,-9.05,-9.00,-8.90,-8.85,-8.80,-8.75,-8.70,-8.65,-8.60,-8.55,-8.50,-8.45,-8.40,-8.35,-8.30,-8.25,-8.20,-8.15,-8.10,-8.05,-8.00,-7.95,-7.90,-7.85,-7.80,-7.75,-7.70,-7.65,-7.60,-7.55,-7.50,-7.45,-7.40,-7.35,-7.30,-7.25,-7.20,-7.15,-7.10,-7.05,-7.00,-6.95,-6.90,-6.85,-6.80,-6.75,-6.70,-6.65,-6.60,-6.55,-6.50,-6.45,-6.40,-6.35,-6.30,-6.25,-6.20,-6.15,-6.10,-6.05,-6.00,-5.95,-5.90,-5.85,-5.80,-5.75,-5.70,-5.65,-5.60,-5.55,-5.50,-5.45,-5.40,-5.35,-5.30,-5.25,-5.20,-5.15,-5.10,-5.05,-5.00,-4.95,-4.90,-4.85,-4.80,-4.75,-4.70,-4.65,-4.60,-4.55,-4.50,-4.45,-4.40,-4.35,-4.30,-4.25,-4.20,-4.15,-4.10,-4.05,-4.00,-3.95,-3.90,-3.85,-3.80,-3.75,-3.70,-3.65,-3.60,-3.55,-3.50,-3.45,-3.40,-3.35,-3.30,-3.25,-3.20,-3.15,-3.10,-3.05,-3.00,-2.95,-2.90,-2.85,-2.80,-2.75,-2.70,-2.65,-2.60,-2.55,-2.50,-2.45,-2.40,-2.35,-2.30,-2.25,-2.20,-2.15,-2.10,-2.05,-2.00,-1.95,-1.90,-1.85,-1.80,-1.75,-1.70,-1.65,-1.60,-1.55,-1.50,-1.45,-1.40,-1.35,-1.30,-1.25,-1.20,-1.15,-1.10,-1.05,-1.00,-0.95,-0.90,-0.85,-0.80,-0.75,-0.70,-0.65,-0.60,-0.55,-0.50,-0.45,-0.40,-0.35,-0.30,-0.25,-0.20,-0.15,-0.10,-0.05,0.00,0.05,0.10,0.15,0.20,0.25,0.30,0.35,0.40,0.45,0.50,0.55,0.60,0.65,0.70,0.75,0.80,0.85,0.90,0.95,1.00,1.05,1.10,1.15,1.20,1.25,1.30,1.35,1.40,1.45,1.50,1.55,1.60,1.65,1.70,1.75,1.80,1.85,1.90,1.95,2.00,2.05,2.10,2.15,2.20,2.25,2.30,2.35,2.50,2.55,2.60,2.65,2.70,2.75,2.80,2.85,2.95,3.00,3.05,3.10,3.15,3.20,3.25,3.35,3.45,3.55,3.60,3.70,3.75,3.80,3.85,3.90,3.95,4.00,4.05,4.10,4.15,4.20,4.25,4.35,4.45,4.60,4.65,4.75,4.80,4.95,5.00,5.10,5.15,5.25,5.35,5.40,5.50,5.55,5.60,5.70,5.80,5.90,6.00,6.05,6.15,6.25,6.30,6.35,6.45,6.50,6.55,6.60,6.70,6.75,7.00,7.50,7.55,7.60,7.75,8.00,9.45,9.90,10.20}'::double precision[],
-           '{46.472600,46.471200,46.468000,46.467800,46.444400,46.444000,46.438400,46.421200,46.375800,46.270200,46.262200,46.261400,46.259200,46.239400,46.200800,46.200600,46.150800,46.140600,46.125200,46.110000,46.046400,46.045000,45.946000,45.944400,45.927000,45.926400,45.923800,45.923600,45.919800,45.911600,45.910200,45.880200,45.847200,45.825000,45.824200,45.821800,45.726000,45.722400,45.717200,45.689400,45.673600,45.575400,45.574200,45.383800,45.379000,44.859400,44.824400,44.766800,44.758400,44.710800,44.579000,44.570200,44.525000,44.493400,44.367200,44.188400,44.187800,43.712000,43.700400,43.697200,43.659800,43.650800,43.233600,43.231600,43.099200,43.092400,42.856000,42.696400,42.146600,42.109600,41.986600,40.686400,40.684000,40.551800,40.535200,40.288000,40.052800,39.793000,39.784400,39.588800,39.174400,39.167600,38.607400,38.526600,37.625200,37.592600,37.522400,37.491800,37.413200,37.086200,36.927000,36.850600,36.778400,36.379600,36.253200,36.243000,35.882000,35.595200,35.134000,34.853200,34.504600,34.326600,34.108600,33.286200,32.611000,32.489600,32.139600,31.231400,31.198600,31.042600,30.883200,30.547400,30.471000,30.124200,29.991600,29.846200,29.017000,28.709200,28.556400,28.385400,27.300800,27.258600,27.219400,26.890800,26.074800,25.587600,25.555000,24.604600,24.270200,22.834400,22.691600,21.757200,21.500200,19.744800,19.637400,19.470400,19.380200,18.945600,18.622000,18.365400,17.770600,17.689600,16.551600,16.293000,15.876800,15.746200,15.619400,14.788400,14.692400,14.665800,14.501400,14.194000,13.889800,13.805800,13.529200,13.046600,12.556800,12.502400,12.282800,11.775400,11.447200,11.030400,10.813600,10.439200,9.878600,9.644400,9.351800,9.055600,8.781800,8.329200,7.896200,7.786600,7.497000,7.394800,7.072600,6.925400,6.624800,6.382400,6.264200,5.983200,5.803000,5.518200,5.233000,4.991200,4.894200,4.661400,4.408000,4.256800,4.083800,4.007600,3.646800,3.573000,3.287600,3.174600,3.104800,2.762800,2.679200,2.586800,2.460000,2.321600,2.225000,2.162600,2.107200,1.966200,1.887800,1.690800,1.639200,1.591400,1.425800,1.359800,1.274200,1.260200,1.198800,1.149800,1.118200,1.077800,1.037800,0.997400,0.923800,0.880400,0.856600,0.813400,0.762200,0.708200,0.691000,0.649800,0.606200,0.573400,0.538400,0.509200,0.480400,0.436400,0.408000,0.405600,0.376800,0.340200,0.299800,0.291800,0.280600,0.248400,0.234800,0.227800,0.217200,0.211000,0.188000,0.171800,0.170400,0.162400,0.148000,0.128200,0.126600,0.115400,0.098800,0.084400,0.083200,0.079400,0.078400,0.071200,0.067400,0.064800,0.064400,0.057200,0.055200,0.054200,0.048600,0.046200,0.037200,0.037000,0.035600,0.035200,0.030200,0.029200,0.027400,0.026400,0.025000,0.022000,0.021200,0.017400,0.016400,0.012200,0.010800,0.009000,0.008800,0.007800,0.007600,0.007600,0.006000,0.005800,0.004600,0.003000,0.002600,0.002400,0.002400,0.002400,0.002400,0.002200,0.002200,0.002200,0.001600,0.001400,0.001400,0.001400,0.001400,0.001000,0.001000,0.001000,0.000800,0.000800,0.000600,0.000600,0.000200,0.000200,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000}'::double precision[],
+    select '{-13.50,-13.10,-13.00,-12.95,-12.80,-12.75,-12.70,-12.65,-12.55,-12.50,-12.45,-12.40,-12.25,-12.20,-12.15,-12.05,-12.00,-11.70,-11.65,-11.60,-11.55,-11.45,-11.35,-11.30,-11.25,-11.20,-11.10,-11.05,-11.00,-10.95,-10.90,-10.85,-10.80,-10.75,-10.70,-10.65,-10.60,-10.55,-10.50,-10.45,-10.40,-10.35,-10.30,-10.25,-10.20,-10.15,-10.10,-10.05,-10.00,-9.95,-9.90,-9.85,-9.80,-9.75,-9.70,-9.65,-9.60,-9.55,-9.50,-9.45,-9.40,-9.35,-9.30,-9.25,-9.20,-9.15,-9.10,-9.05,-9.00,-8.95,-8.90,-8.85,-8.80,-8.75,-8.70,-8.65,-8.60,-8.55,-8.50,-8.45,-8.40,-8.35,-8.30,-8.25,-8.20,-8.15,-8.10,-8.05,-8.00,-7.95,-7.90,-7.85,-7.80,-7.75,-7.70,-7.65,-7.60,-7.55,-7.50,-7.45,-7.40,-7.35,-7.30,-7.25,-7.20,-7.15,-7.10,-7.05,-7.00,-6.95,-6.90,-6.85,-6.80,-6.75,-6.70,-6.65,-6.60,-6.55,-6.50,-6.45,-6.40,-6.35,-6.30,-6.25,-6.20,-6.15,-6.10,-6.05,-6.00,-5.95,-5.90,-5.85,-5.80,-5.75,-5.70,-5.65,-5.60,-5.55,-5.50,-5.45,-5.40,-5.35,-5.30,-5.25,-5.20,-5.15,-5.10,-5.05,-5.00,-4.95,-4.90,-4.85,-4.80,-4.75,-4.70,-4.65,-4.60,-4.55,-4.50,-4.45,-4.40,-4.35,-4.30,-4.25,-4.20,-4.15,-4.10,-4.05,-4.00,-3.95,-3.90,-3.85,-3.80,-3.75,-3.70,-3.65,-3.60,-3.55,-3.50,-3.45,-3.40,-3.35,-3.30,-3.25,-3.20,-3.15,-3.10,-3.05,-3.00,-2.95,-2.90,-2.85,-2.80,-2.75,-2.70,-2.65,-2.60,-2.55,-2.50,-2.45,-2.40,-2.35,-2.30,-2.25,-2.20,-2.15,-2.10,-2.05,-2.00,-1.95,-1.90,-1.85,-1.80,-1.75,-1.70,-1.65,-1.60,-1.55,-1.50,-1.45,-1.40,-1.35,-1.30,-1.25,-1.20,-1.15,-1.10,-1.05,-1.00,-0.95,-0.90,-0.85,-0.80,-0.75,-0.70,-0.65,-0.60,-0.55,-0.50,-0.45,-0.40,-0.35,-0.30,-0.25,-0.20,-0.15,-0.10,-0.05,0.00,0.05,0.10,0.15,0.20,0.25,0.30,0.35,0.40,0.45,0.50,0.55,0.60,0.65,0.70,0.75,0.80,0.85,0.90,0.95,1.00,1.05,1.10,1.15,1.20,1.25,1.30,1.35,1.40,1.45,1.50,1.55,1.60,1.65,1.70,1.75,1.80,1.85,1.90,1.95,2.00,2.05,2.10,2.15,2.20,2.25,2.30,2.35,2.40,2.45,2.50,2.60,2.65,2.70,2.75,2.80,2.85,2.90,3.00,3.05,3.10,3.20,3.30,3.35,3.40,3.45,3.55,3.60,3.65,3.70,3.75,3.80,3.85,3.90,3.95,4.00,4.15,4.20,4.25,4.30,4.35,4.45,4.55,4.70,4.80,4.85,4.90,4.95,5.00,5.05,5.10,5.15,5.20,5.25,5.30,5.35,5.40,5.45,5.50,5.55,5.60,5.65,5.70,5.80,5.85,5.90,6.00,6.05,6.15,6.20,6.25,6.35,6.40,6.60,6.65,6.70,6.75,6.85,6.90,6.95,7.00,7.05,7.10,7.25,7.35,7.50,7.60,7.70,7.80,7.85,7.95,8.00,8.05,8.10,8.20,8.30,8.35,8.45,9.00,9.15,9.20,9.25,9.50,9.55,10.25,10.95,11.05}'::double precision[],
+           '{46.399800,46.399600,46.396200,46.372400,46.372200,46.372000,46.362800,46.356600,46.308600,46.292200,46.174400,46.172000,46.159800,46.157200,46.136800,46.096200,46.096000,45.977000,45.976600,45.976000,45.969000,45.915800,45.915000,45.912800,45.911200,45.878400,45.805000,45.792000,45.752800,45.607400,45.603600,45.580000,45.578800,45.577400,45.532600,45.467800,45.465400,45.465200,45.463400,45.335400,45.330400,45.327000,45.320800,45.319600,45.308800,45.297800,45.289800,45.151600,45.145200,45.136000,45.112800,45.105200,45.012000,44.973000,44.582400,44.576000,44.498800,43.350000,43.273600,43.270800,43.121800,43.023800,42.957000,42.764600,42.148200,42.144000,42.120600,41.128000,40.920800,40.899200,40.874200,40.757800,40.745600,40.692600,40.584800,40.525200,40.007200,40.002600,39.821400,39.738400,39.714600,39.664200,39.403200,38.585800,38.566600,38.404200,37.762800,36.297000,36.190800,35.937400,35.687200,35.619400,35.130200,34.368800,34.113200,34.076200,33.888600,32.320800,32.209000,32.088200,31.764800,31.694400,31.395600,31.093600,30.917400,30.714600,30.651200,30.293400,30.037200,29.914800,29.591400,29.445000,29.345600,29.158000,28.830000,28.551200,27.800400,27.765600,27.197000,26.416800,26.136200,25.635600,25.244800,25.167800,24.998800,24.338200,23.794600,23.587600,23.380000,22.633600,22.435400,21.953600,21.718200,21.478000,21.284400,21.260400,20.843200,20.733600,20.182400,20.040800,19.888200,19.720800,19.644600,19.391600,18.936000,18.370800,18.280000,17.679600,16.844200,16.540400,16.200800,16.148200,15.742800,15.408200,15.084400,14.047000,13.878400,13.573600,12.899000,12.636400,12.113600,11.929600,11.540800,11.283000,11.204000,10.662200,10.475400,10.167800,10.105000,9.777600,9.471800,9.328600,8.862600,8.633000,8.502800,8.365800,8.264400,8.114600,7.857000,7.392600,7.283000,7.158400,6.894800,6.633600,6.331600,6.126200,5.901400,5.744400,5.588800,4.999200,4.901000,4.715400,4.443000,4.386800,4.239200,4.009000,3.825000,3.769200,3.532800,3.279800,3.212600,2.993000,2.842400,2.639400,2.595000,2.517600,2.379600,2.316200,2.210400,2.109800,2.061400,1.960800,1.889200,1.770600,1.699400,1.657200,1.566800,1.523000,1.408000,1.322800,1.279400,1.199400,1.150400,1.106600,1.026600,0.993400,0.974000,0.949600,0.887800,0.837800,0.803000,0.760600,0.705600,0.666400,0.639800,0.581200,0.561600,0.538600,0.498800,0.488000,0.454200,0.433400,0.404000,0.385200,0.370800,0.332200,0.310400,0.290200,0.260800,0.250000,0.235200,0.224000,0.216800,0.206400,0.197000,0.181800,0.173400,0.163600,0.151400,0.143400,0.139600,0.130600,0.124200,0.118400,0.104800,0.096800,0.091400,0.084800,0.080600,0.077000,0.074400,0.070400,0.065000,0.061200,0.056800,0.054000,0.050400,0.046600,0.040800,0.038400,0.036200,0.034000,0.031600,0.030200,0.027400,0.022200,0.020200,0.018400,0.017000,0.014800,0.014200,0.013400,0.012800,0.012600,0.010400,0.009400,0.008400,0.008200,0.008200,0.006400,0.005800,0.005600,0.005400,0.004600,0.004000,0.003600,0.002800,0.002600,0.002400,0.002200,0.002000,0.001800,0.001600,0.001400,0.001200,0.001200,0.001200,0.001000,0.000800,0.000600,0.000600,0.000600,0.000600,0.000400,0.000400,0.000200,0.000200,0.000200,0.000200,0.000200,0.000200,0.000200,0.000200,0.000200,0.000200,0.000200,0.000200,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000}'::double precision[],
            'shipped: measured by test/bench/demographic.sh on 104,481 synthetic people'
      where not exists (select 1 from refuge.match_model)) x
     limit 1;
@@ -355,6 +360,11 @@ create function refuge.birth_date_level(a date, a_precision text, b date, b_prec
     return case
         when a is null or b is null then 0
         when a = b and a_precision = 'EXACT' and b_precision = 'EXACT' then 1
+        -- both exact and nearly the same: a day typed wrong, day and month swapped
+        when a_precision = 'EXACT' and b_precision = 'EXACT' and extract(year from a) = extract(year from b)
+             and (abs(a - b) <= 31
+                  or (extract(day from a) = extract(month from b) and extract(month from a) = extract(day from b)))
+            then 7
         when extract(year from a) = extract(year from b)
              and (a_precision not in ('EXACT', 'MONTH') or b_precision not in ('EXACT', 'MONTH')
                   or abs(a - b) <= 31
@@ -396,9 +406,11 @@ end;
 -- many for a pair's (a part as common as Mohamed is found through its
 -- pairs); of those, the 80 sharing most keys, born nearest, are
 -- compared (this bounds the work of a search whatever the names); not the
--- person, not a pair decided to be different people.
+-- person, not a pair decided to be different people.  With each, how many
+-- people stand under the smallest block the pair shares (both of them
+-- included): how common the name they agree on is.
 create function refuge.demographic_blocked(p refuge.match_profile, p_window integer, p_cap integer)
-    returns setof uuid
+    returns table (candidate_id uuid, namesakes integer)
     -- (a few dozen people: the planner must look them up by index, never scan everyone)
     rows 50
     language plpgsql stable
@@ -407,9 +419,9 @@ create function refuge.demographic_blocked(p refuge.match_profile, p_window inte
 as $$
 begin
     return query
-    select y.id
-      from (select x.id
-              from (select s.id, count(*) as shared, min(s.gap) as gap
+    select y.id, y.namesakes
+      from (select x.id, x.namesakes
+              from (select s.id, count(*) as shared, min(s.gap) as gap, min(bn.n)::integer as namesakes
                       from unnest(p.keys) k(key)
                      cross join lateral (select case when strpos(k.key, '+') > 0 then 4 * p_cap else p_cap end as cap) c
                      cross join lateral (select array_agg(b.individual_id) as ids,
@@ -421,6 +433,7 @@ begin
                                                                              and p.birth_year + p_window)
                                                   limit c.cap + 1) b) blk
                      cross join lateral unnest(blk.ids, blk.gaps) s(id, gap)
+                     cross join lateral (select cardinality(blk.ids) as n) bn
                      where cardinality(blk.ids) <= c.cap
                      group by s.id) x
              where x.id is distinct from p.individual_id
@@ -430,6 +443,39 @@ begin
      where not refuge.demographic_cleared(p.individual_id, y.id);
 end
 $$;
+
+-- The same count for a given pair (refuge.match_levels): people under the
+-- smallest block of p's window that p and q share, at most 16 counted.
+create function refuge.shared_namesakes(p refuge.match_profile, q refuge.match_profile, p_window integer)
+    returns integer
+    language sql stable
+    set search_path = pg_catalog, refuge, pg_temp
+begin atomic
+    select min(n.c)::integer
+      from unnest(p.keys) k(key)
+     cross join lateral (select count(*) as c
+                           from (select 1 from refuge.match_block b
+                                  where b.key = k.key
+                                    and (p.birth_year = 0 or b.birth_year = 0
+                                         or b.birth_year between p.birth_year - p_window and p.birth_year + p_window)
+                                  limit 16) z) n
+     where k.key = any (q.keys);
+end;
+
+-- A name level with the frequency of the name agreed on (value-specific
+-- weights, as in Winkler's frequency-based matching): every part agreeing
+-- on a name two or three people share says more than on a name twenty
+-- share.  Levels 4 and 5 (common: more than 15 under the smallest shared
+-- block) become 6 and 7 (4 to 15) or 8 and 9 (3 at most).
+create function refuge.name_level_by_frequency(level integer, namesakes integer) returns integer
+    language sql immutable parallel safe
+    return case when level in (4, 5) and namesakes <= 3 then level + 4
+                when level in (4, 5) and namesakes <= 15 then level + 2
+                else level end;
+comment on function refuge.name_level_by_frequency(integer, integer) is
+    'the demographic name level with the name''s frequency: 4/5 (agrees/same, more than 15 namesakes), 6/7 (4 to 15), 8/9 (3 at most)';
+grant execute on function refuge.name_level_by_frequency(integer, integer) to refuge_supervisor,
+    refuge_biometrics_admin, refuge_admin;
 
 -- The household a person belongs to now.
 create function refuge.current_group(p_individual uuid) returns uuid
@@ -530,10 +576,11 @@ grant execute on function refuge.match_score(integer[], double precision[]) to r
 -- forms, places and a parent's name short-cut the C comparison to the level
 -- it would give.
 create function refuge.early_levels(p refuge.match_profile, pi refuge.individual, cp refuge.match_profile,
-                                    c refuge.individual) returns integer[]
+                                    c refuge.individual, namesakes integer) returns integer[]
     language sql immutable parallel safe
-    return array[case when p.names[1] = cp.names[1] and strpos(cp.names[1], ' ') > 0 then 5
-                      else refuge.name_match_level(p.names, cp.names) end,
+    return array[refuge.name_level_by_frequency(
+                     case when p.names[1] = cp.names[1] and strpos(cp.names[1], ' ') > 0 then 5
+                          else refuge.name_match_level(p.names, cp.names) end, namesakes),
                  refuge.birth_date_level(pi.date_of_birth, pi.dob_precision, c.date_of_birth, c.dob_precision),
                  case when pi.sex = 'U' or c.sex = 'U' then 0 when pi.sex = c.sex then 1 else 2 end,
                  case when p.place is not null and cp.place is not null
@@ -559,7 +606,8 @@ create function refuge.early_levels(p refuge.match_profile, pi refuge.individual
 -- households, documents and phones only for each person's strongest
 -- candidates that they could lift over min_score (p_limit + 10 of them),
 -- and only those the person can reach (a household with other members,
--- documents, phones).  Internal: callers check who may see what.
+-- documents, phones).  Of the members of one household, only the
+-- strongest.  Internal: callers check who may see what.
 create function refuge.demographic_search_many(p_ids uuid[], p_min_score double precision, p_limit integer,
                                                p_weights double precision[] default null)
     returns table (individual_id uuid, candidate_id uuid, score double precision, levels integer[])
@@ -590,11 +638,11 @@ begin
          cross join wv
          where cardinality(pp.names) > 0),
     cand as materialized (
-        select pr.id as probe, c.id, refuge.early_levels(pr.profile, pr.ind, cp, c) as lv
+        select pr.id as probe, c.id, refuge.early_levels(pr.profile, pr.ind, cp, c, b.namesakes) as lv
           from probe pr
-         cross join lateral refuge.demographic_blocked(pr.profile, refuge.birth_year_window((pr.ind).dob_precision), 500) b(id)
-          join refuge.individual c on c.id = b.id
-          join refuge.match_profile cp on cp.individual_id = b.id
+         cross join lateral refuge.demographic_blocked(pr.profile, refuge.birth_year_window((pr.ind).dob_precision), 500) b
+          join refuge.individual c on c.id = b.candidate_id
+          join refuge.match_profile cp on cp.individual_id = b.candidate_id
          where c.status <> 'DUPLICATE'),
     ranked as materialized (
         select c.probe, c.id, c.lv,
@@ -602,7 +650,7 @@ begin
           from cand c join probe pr on pr.id = c.probe cross join wv
          where refuge.match_score(c.lv, wv.w) + pr.late_max >= p_min_score),
     late as materialized (
-        select r.probe, r.id,
+        select r.probe, r.id, refuge.current_group(r.id) as grp,
                r.lv[1:5] || array[case when pr.has_co then refuge.family_level(r.probe, pr.grp, r.id, refuge.current_group(r.id))
                                        else 0 end,
                                   refuge.document_level(r.probe, r.id),
@@ -611,10 +659,17 @@ begin
          where r.rn <= greatest(p_limit, 1) + 10),
     scored as (
         select l.probe, l.id, refuge.match_score(l.lv, wv.w) as s, l.lv,
-               row_number() over (partition by l.probe order by refuge.match_score(l.lv, wv.w) desc, l.id) as rn
+               -- one person is at most one member of a household: the best
+               -- of a household's members explains the others (siblings of
+               -- a household registered twice)
+               row_number() over (partition by l.probe, coalesce(l.grp, l.id)
+                                  order by refuge.match_score(l.lv, wv.w) desc, l.id) as in_household
           from late l cross join wv
-         where refuge.match_score(l.lv, wv.w) >= p_min_score)
-    select sc.probe, sc.id, sc.s, sc.lv from scored sc where sc.rn <= p_limit order by sc.probe, sc.s desc, sc.id;
+         where refuge.match_score(l.lv, wv.w) >= p_min_score),
+    kept as (
+        select sc.probe, sc.id, sc.s, sc.lv, row_number() over (partition by sc.probe order by sc.s desc, sc.id) as rn
+          from scored sc where sc.in_household = 1)
+    select k.probe, k.id, k.s, k.lv from kept k where k.rn <= p_limit order by k.probe, k.s desc, k.id;
 end
 $$;
 
@@ -815,7 +870,8 @@ begin atomic
     select e.lv[1:5] || array[refuge.family_level(a, refuge.current_group(a), b, refuge.current_group(b)),
                               refuge.document_level(a, b), refuge.phone_level(a, b)] || e.lv[9:9]
       from refuge.individual ia, refuge.individual ib, refuge.match_profile pa, refuge.match_profile pb,
-           lateral (select refuge.early_levels(pa, ia, pb, ib) as lv) e
+           lateral (select refuge.early_levels(pa, ia, pb, ib,
+                                               refuge.shared_namesakes(pa, pb, refuge.birth_year_window(ia.dob_precision))) as lv) e
      where ia.id = a and ib.id = b and pa.individual_id = a and pb.individual_id = b;
 end;
 
@@ -838,7 +894,7 @@ create function refuge.estimate_match_model_from(sample integer, same_a uuid[], 
     set search_path = pg_catalog, refuge, pg_temp
 as $$
 declare
-    nlev constant integer[] := array[5, 6, 2, 3, 2, 4, 2, 2, 4];
+    nlev constant integer[] := array[9, 7, 2, 3, 2, 4, 2, 2, 4];
     probes integer;
     pairs bigint;
     same_pairs bigint := 0;

@@ -777,7 +777,9 @@ begin
                    round(10 * (w[x.name_level + 1] + w[x.dob_level + 11] + w[x.sex_level + 21]))::integer as score
               from (select i.id, i.number, i.given_name, i.family_name, i.sex, i.operation_id,
                            extract(year from i.date_of_birth)::integer as yob,
-                           refuge.name_match_level(probe.names, mp.names) as name_level,
+                           -- (the sought person is not among the namesakes the blocks counted)
+                           refuge.name_level_by_frequency(refuge.name_match_level(probe.names, mp.names),
+                                                          b.namesakes + 1) as name_level,
                            case when yob is null or i.date_of_birth is null then 0
                                 when abs(extract(year from i.date_of_birth) - yob) = 0 then 2
                                 when abs(extract(year from i.date_of_birth) - yob) <= 1 then 3
@@ -785,8 +787,8 @@ begin
                                 else 5 end as dob_level,
                            case when sought_sex is null or i.sex = 'U' then 0 when i.sex = sought_sex then 1 else 2 end
                                as sex_level
-                      from refuge.demographic_blocked(probe, 3, 500) b(id)
-                      join refuge.individual i on i.id = b.id
+                      from refuge.demographic_blocked(probe, 3, 500) b
+                      join refuge.individual i on i.id = b.candidate_id
                       join refuge.match_profile mp on mp.individual_id = i.id
                      where i.status = 'ACTIVE'
                        and not exists (select 1 from refuge.case_member cm where cm.case_id = c.id and cm.individual_id = i.id)) x

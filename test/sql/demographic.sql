@@ -4,7 +4,8 @@
 -- scope, queued for adjudication), transliterated and Arabic-script names,
 -- possible_duplicates and its logged read, decisions (different: never
 -- raised again; merge: a duplicate; link refused), tracing through the same
--- engine, a name change compared again, the estimator's guards.
+-- engine, a name change compared again, the estimator's guards, how common
+-- a name is, one candidate per household.
 \set VERBOSITY terse
 set client_min_messages = warning;
 set search_path = public, refuge;
@@ -223,6 +224,51 @@ select candidate_threshold > 0 as positive, case_threshold >= candidate_threshol
 -- the profiles follow the records: an alias added, a profile rebuilt
 select cardinality(names) as forms from refuge.match_profile
  where individual_id = (select (r -> 'members' -> 0 ->> 'individual_id')::uuid from reg where k = 'ahmad');
+
+-- 9. how common the name agreed on is (since 0.11.1): levels 4/5 split by
+-- the people under the smallest shared block
+select l, n, refuge.name_level_by_frequency(l, n) as level
+  from (values (5, 2), (5, 3), (4, 3), (5, 4), (4, 15), (5, 16), (4, 40), (3, 2), (5, null)) v(l, n);
+set role dm_reg;
+-- twenty different people called Ali Hassan, born in 1985
+insert into reg
+select 'ali' || g, refuge.register_group(jsonb_build_object('operation', 'KEN', 'site', 'DADAAB', 'registration_level', 'BASIC',
+           'population_type', 'REF', 'origin_country', 'SOM', 'members', jsonb_build_array(
+           jsonb_build_object('relationship', 'PA', 'given_name', 'Ali', 'family_name', 'Hassan', 'sex', 'M',
+                              'date_of_birth', format('1985-%s-%s', lpad((1 + g % 12)::text, 2, '0'), lpad((1 + g)::text, 2, '0')),
+                              'dob_precision', 'EXACT'))))
+  from generate_series(1, 20) g;
+reset role;
+create function pg_temp.pa(key text) returns uuid language sql as $$
+    select (m ->> 'individual_id')::uuid from reg, jsonb_array_elements(r -> 'members') m
+     where k = key and m ->> 'relationship' = 'PA' $$;
+-- the same name: common among the Ali Hassans, rare for Faadumo Cali Warsame
+select refuge.shared_namesakes(a, b, 1) as ali_namesakes, (refuge.match_levels(a.individual_id, b.individual_id))[1] as ali_level
+  from refuge.match_profile a, refuge.match_profile b
+ where a.individual_id = pg_temp.pa('ali1') and b.individual_id = pg_temp.pa('ali2');
+select (refuge.match_levels(pg_temp.pa('again_uga'), pg_temp.pa('first')))[1] as warsame_level;
+-- and it weighs accordingly
+select w[9 + 1] > w[5 + 1] + 1 as rare_weighs_more from (select refuge.match_weight_vector() as w) x;
+
+-- 10. one person is at most one member of a household: twins registered
+-- again, one of them alone, meets only the twin who is the same person
+set role dm_reg;
+insert into reg values ('twins', refuge.register_group(jsonb_build_object('operation', 'KEN', 'site', 'KAKUMA',
+    'registration_level', 'BASIC', 'population_type', 'REF', 'origin_country', 'SSD', 'members', jsonb_build_array(
+    jsonb_build_object('relationship', 'PA', 'given_name', 'Nyandeng', 'family_name', 'Garang', 'sex', 'F', 'date_of_birth', '1988-02-10'),
+    jsonb_build_object('relationship', 'DAU', 'given_name', 'Achol', 'family_name', 'Deng Garang', 'sex', 'F', 'date_of_birth', '2015-05-01'),
+    jsonb_build_object('relationship', 'DAU', 'given_name', 'Akech', 'family_name', 'Deng Garang', 'sex', 'F', 'date_of_birth', '2015-05-01')))));
+insert into reg values ('twin_again', refuge.register_group(jsonb_build_object('operation', 'KEN', 'site', 'DADAAB',
+    'registration_level', 'BASIC', 'population_type', 'REF', 'origin_country', 'SSD', 'members', jsonb_build_array(
+    jsonb_build_object('relationship', 'PA', 'given_name', 'Nyandeng', 'family_name', 'Garang', 'sex', 'F', 'date_of_birth', '1988-02-10'),
+    jsonb_build_object('relationship', 'DAU', 'given_name', 'Achol', 'family_name', 'Deng Garang', 'sex', 'F', 'date_of_birth', '2015-05-01')))));
+reset role;
+select i.given_name, count(*) over () as from_that_household
+  from refuge.demographic_search((select (m ->> 'individual_id')::uuid from reg, jsonb_array_elements(r -> 'members') m
+                                   where k = 'twin_again' and m ->> 'relationship' = 'DAU'), '-Infinity', 20) s
+  join refuge.individual i on i.id = s.candidate_id
+  join refuge.group_membership m on m.individual_id = i.id and m.valid_to is null
+ where m.group_id = (select (r ->> 'group_id')::uuid from reg where k = 'twins') and m.relationship = 'DAU';
 
 -- leave the database as found for the next suite
 drop table reg;

@@ -1,0 +1,492 @@
+-- refuge 0.11.0 -> 0.11.1: value-specific name weights in the demographic
+-- comparison (how many people share the name a pair agrees on)
+\echo Use "ALTER EXTENSION refuge UPDATE TO '0.11.1'" to load this file. \quit
+
+-- signatures that change: match_levels (a SQL-standard body) depends on
+-- early_levels, so it goes first
+drop function refuge.match_levels(uuid, uuid);
+drop function refuge.early_levels(refuge.match_profile, refuge.individual, refuge.match_profile, refuge.individual);
+drop function refuge.demographic_blocked(refuge.match_profile, integer, integer);
+
+-- functions/43_demographic.sql: default_match_weights
+create or replace function refuge.default_match_weights()
+    returns table (feature text, level smallint, label text, m double precision, u double precision)
+    language sql immutable parallel safe
+begin atomic
+    select v.feature, v.level::smallint, v.label, v.m, v.u
+      from (values
+        ('name', 1, 'a part similar (>= 0.80)', 0.000303, 0.000303),
+        ('name', 2, 'one part agrees', 0.003326, 0.624100),
+        ('name', 3, 'all parts but one agree, or all similar', 0.050499, 0.182275),
+        ('name', 4, 'every part agrees (spelling, transliteration), a common name (over 15 namesakes)', 0.090414, 0.081372),
+        ('name', 5, 'every part the same, a common name (over 15 namesakes)', 0.098276, 0.077152),
+        ('name', 6, 'every part agrees (spelling, transliteration), 4 to 15 namesakes', 0.080738, 0.013217),
+        ('name', 7, 'every part the same, 4 to 15 namesakes', 0.172059, 0.016235),
+        ('name', 8, 'every part agrees (spelling, transliteration), 3 namesakes at most', 0.156335, 0.002050),
+        ('name', 9, 'every part the same, 3 namesakes at most', 0.348050, 0.003597),
+        ('birth_date', 1, 'same day', 0.331921, 0.000774),
+        ('birth_date', 2, 'same within its precision', 0.381543, 0.383537),
+        ('birth_date', 3, 'a year apart', 0.155219, 0.487359),
+        ('birth_date', 4, 'two or three years apart', 0.023298, 0.084605),
+        ('birth_date', 5, 'further apart', 0.000303, 0.000303),
+        ('birth_date', 6, 'same day and month, the year off by one or two', 0.081392, 0.000437),
+        ('birth_date', 7, 'both exact, within a month or day and month swapped', 0.026324, 0.043286),
+        ('sex', 1, 'same', 0.999697, 0.804502),
+        ('sex', 2, 'different', 0.000303, 0.195498),
+        ('birth_place', 1, 'same place', 0.800924, 0.077007),
+        ('birth_place', 2, 'same country', 0.194453, 0.544208),
+        ('birth_place', 3, 'different', 0.004622, 0.378786),
+        ('parents', 1, 'a parent''s name agrees', 0.999545, 0.456454),
+        ('parents', 2, 'parents'' names differ', 0.000455, 0.543546),
+        ('family', 1, 'two or more other members match members of the other household', 0.914948, 0.004687),
+        ('family', 2, 'same household', 0.000368, 0.003134),
+        ('family', 3, 'one other member matches a member of the other household', 0.075479, 0.040069),
+        ('family', 4, 'other members, none matching', 0.009205, 0.952110),
+        ('document', 1, 'same document number', 0.9, 0.0001),
+        ('document', 2, 'different numbers of the same kind', 0.1, 0.9999),
+        ('phone', 1, 'a phone number shared', 0.650510, 0.000058),
+        ('phone', 2, 'no phone number shared', 0.349490, 0.999942),
+        ('registration', 1, 'same site within 90 days', 0.030588, 0.040506),
+        ('registration', 2, 'same site', 0.072380, 0.185458),
+        ('registration', 3, 'same operation, another site', 0.284373, 0.315790),
+        ('registration', 4, 'another operation', 0.612659, 0.458246)) v(feature, level, label, m, u);
+end;
+
+-- functions/43_demographic.sql: birth_date_level
+create or replace function refuge.birth_date_level(a date, a_precision text, b date, b_precision text) returns integer
+    language sql immutable parallel safe
+    return case
+        when a is null or b is null then 0
+        when a = b and a_precision = 'EXACT' and b_precision = 'EXACT' then 1
+        -- both exact and nearly the same: a day typed wrong, day and month swapped
+        when a_precision = 'EXACT' and b_precision = 'EXACT' and extract(year from a) = extract(year from b)
+             and (abs(a - b) <= 31
+                  or (extract(day from a) = extract(month from b) and extract(month from a) = extract(day from b)))
+            then 7
+        when extract(year from a) = extract(year from b)
+             and (a_precision not in ('EXACT', 'MONTH') or b_precision not in ('EXACT', 'MONTH')
+                  or abs(a - b) <= 31
+                  or (extract(day from a) = extract(month from b) and extract(month from a) = extract(day from b)))
+            then 2
+        -- a year typed wrong: the same day and month
+        when a_precision = 'EXACT' and b_precision = 'EXACT' and extract(month from a) = extract(month from b)
+             and extract(day from a) = extract(day from b) and abs(extract(year from a) - extract(year from b)) <= 2 then 6
+        when abs(extract(year from a) - extract(year from b)) <= 1 then 3
+        when abs(extract(year from a) - extract(year from b)) <= 3 then 4
+        else 5 end;
+
+-- functions/43_demographic.sql: match_rate_curve
+create or replace function refuge.match_rate_curve(out scores double precision[], out rates double precision[], out source text)
+    language plpgsql stable
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+begin
+    select x.a, x.b, x.c into scores, rates, source
+      from (select m.curve_scores as a, m.curve_rates as b, m.source as c from refuge.match_model m
+    union all
+    select '{-13.50,-13.10,-13.00,-12.95,-12.80,-12.75,-12.70,-12.65,-12.55,-12.50,-12.45,-12.40,-12.25,-12.20,-12.15,-12.05,-12.00,-11.70,-11.65,-11.60,-11.55,-11.45,-11.35,-11.30,-11.25,-11.20,-11.10,-11.05,-11.00,-10.95,-10.90,-10.85,-10.80,-10.75,-10.70,-10.65,-10.60,-10.55,-10.50,-10.45,-10.40,-10.35,-10.30,-10.25,-10.20,-10.15,-10.10,-10.05,-10.00,-9.95,-9.90,-9.85,-9.80,-9.75,-9.70,-9.65,-9.60,-9.55,-9.50,-9.45,-9.40,-9.35,-9.30,-9.25,-9.20,-9.15,-9.10,-9.05,-9.00,-8.95,-8.90,-8.85,-8.80,-8.75,-8.70,-8.65,-8.60,-8.55,-8.50,-8.45,-8.40,-8.35,-8.30,-8.25,-8.20,-8.15,-8.10,-8.05,-8.00,-7.95,-7.90,-7.85,-7.80,-7.75,-7.70,-7.65,-7.60,-7.55,-7.50,-7.45,-7.40,-7.35,-7.30,-7.25,-7.20,-7.15,-7.10,-7.05,-7.00,-6.95,-6.90,-6.85,-6.80,-6.75,-6.70,-6.65,-6.60,-6.55,-6.50,-6.45,-6.40,-6.35,-6.30,-6.25,-6.20,-6.15,-6.10,-6.05,-6.00,-5.95,-5.90,-5.85,-5.80,-5.75,-5.70,-5.65,-5.60,-5.55,-5.50,-5.45,-5.40,-5.35,-5.30,-5.25,-5.20,-5.15,-5.10,-5.05,-5.00,-4.95,-4.90,-4.85,-4.80,-4.75,-4.70,-4.65,-4.60,-4.55,-4.50,-4.45,-4.40,-4.35,-4.30,-4.25,-4.20,-4.15,-4.10,-4.05,-4.00,-3.95,-3.90,-3.85,-3.80,-3.75,-3.70,-3.65,-3.60,-3.55,-3.50,-3.45,-3.40,-3.35,-3.30,-3.25,-3.20,-3.15,-3.10,-3.05,-3.00,-2.95,-2.90,-2.85,-2.80,-2.75,-2.70,-2.65,-2.60,-2.55,-2.50,-2.45,-2.40,-2.35,-2.30,-2.25,-2.20,-2.15,-2.10,-2.05,-2.00,-1.95,-1.90,-1.85,-1.80,-1.75,-1.70,-1.65,-1.60,-1.55,-1.50,-1.45,-1.40,-1.35,-1.30,-1.25,-1.20,-1.15,-1.10,-1.05,-1.00,-0.95,-0.90,-0.85,-0.80,-0.75,-0.70,-0.65,-0.60,-0.55,-0.50,-0.45,-0.40,-0.35,-0.30,-0.25,-0.20,-0.15,-0.10,-0.05,0.00,0.05,0.10,0.15,0.20,0.25,0.30,0.35,0.40,0.45,0.50,0.55,0.60,0.65,0.70,0.75,0.80,0.85,0.90,0.95,1.00,1.05,1.10,1.15,1.20,1.25,1.30,1.35,1.40,1.45,1.50,1.55,1.60,1.65,1.70,1.75,1.80,1.85,1.90,1.95,2.00,2.05,2.10,2.15,2.20,2.25,2.30,2.35,2.40,2.45,2.50,2.60,2.65,2.70,2.75,2.80,2.85,2.90,3.00,3.05,3.10,3.20,3.30,3.35,3.40,3.45,3.55,3.60,3.65,3.70,3.75,3.80,3.85,3.90,3.95,4.00,4.15,4.20,4.25,4.30,4.35,4.45,4.55,4.70,4.80,4.85,4.90,4.95,5.00,5.05,5.10,5.15,5.20,5.25,5.30,5.35,5.40,5.45,5.50,5.55,5.60,5.65,5.70,5.80,5.85,5.90,6.00,6.05,6.15,6.20,6.25,6.35,6.40,6.60,6.65,6.70,6.75,6.85,6.90,6.95,7.00,7.05,7.10,7.25,7.35,7.50,7.60,7.70,7.80,7.85,7.95,8.00,8.05,8.10,8.20,8.30,8.35,8.45,9.00,9.15,9.20,9.25,9.50,9.55,10.25,10.95,11.05}'::double precision[],
+           '{46.399800,46.399600,46.396200,46.372400,46.372200,46.372000,46.362800,46.356600,46.308600,46.292200,46.174400,46.172000,46.159800,46.157200,46.136800,46.096200,46.096000,45.977000,45.976600,45.976000,45.969000,45.915800,45.915000,45.912800,45.911200,45.878400,45.805000,45.792000,45.752800,45.607400,45.603600,45.580000,45.578800,45.577400,45.532600,45.467800,45.465400,45.465200,45.463400,45.335400,45.330400,45.327000,45.320800,45.319600,45.308800,45.297800,45.289800,45.151600,45.145200,45.136000,45.112800,45.105200,45.012000,44.973000,44.582400,44.576000,44.498800,43.350000,43.273600,43.270800,43.121800,43.023800,42.957000,42.764600,42.148200,42.144000,42.120600,41.128000,40.920800,40.899200,40.874200,40.757800,40.745600,40.692600,40.584800,40.525200,40.007200,40.002600,39.821400,39.738400,39.714600,39.664200,39.403200,38.585800,38.566600,38.404200,37.762800,36.297000,36.190800,35.937400,35.687200,35.619400,35.130200,34.368800,34.113200,34.076200,33.888600,32.320800,32.209000,32.088200,31.764800,31.694400,31.395600,31.093600,30.917400,30.714600,30.651200,30.293400,30.037200,29.914800,29.591400,29.445000,29.345600,29.158000,28.830000,28.551200,27.800400,27.765600,27.197000,26.416800,26.136200,25.635600,25.244800,25.167800,24.998800,24.338200,23.794600,23.587600,23.380000,22.633600,22.435400,21.953600,21.718200,21.478000,21.284400,21.260400,20.843200,20.733600,20.182400,20.040800,19.888200,19.720800,19.644600,19.391600,18.936000,18.370800,18.280000,17.679600,16.844200,16.540400,16.200800,16.148200,15.742800,15.408200,15.084400,14.047000,13.878400,13.573600,12.899000,12.636400,12.113600,11.929600,11.540800,11.283000,11.204000,10.662200,10.475400,10.167800,10.105000,9.777600,9.471800,9.328600,8.862600,8.633000,8.502800,8.365800,8.264400,8.114600,7.857000,7.392600,7.283000,7.158400,6.894800,6.633600,6.331600,6.126200,5.901400,5.744400,5.588800,4.999200,4.901000,4.715400,4.443000,4.386800,4.239200,4.009000,3.825000,3.769200,3.532800,3.279800,3.212600,2.993000,2.842400,2.639400,2.595000,2.517600,2.379600,2.316200,2.210400,2.109800,2.061400,1.960800,1.889200,1.770600,1.699400,1.657200,1.566800,1.523000,1.408000,1.322800,1.279400,1.199400,1.150400,1.106600,1.026600,0.993400,0.974000,0.949600,0.887800,0.837800,0.803000,0.760600,0.705600,0.666400,0.639800,0.581200,0.561600,0.538600,0.498800,0.488000,0.454200,0.433400,0.404000,0.385200,0.370800,0.332200,0.310400,0.290200,0.260800,0.250000,0.235200,0.224000,0.216800,0.206400,0.197000,0.181800,0.173400,0.163600,0.151400,0.143400,0.139600,0.130600,0.124200,0.118400,0.104800,0.096800,0.091400,0.084800,0.080600,0.077000,0.074400,0.070400,0.065000,0.061200,0.056800,0.054000,0.050400,0.046600,0.040800,0.038400,0.036200,0.034000,0.031600,0.030200,0.027400,0.022200,0.020200,0.018400,0.017000,0.014800,0.014200,0.013400,0.012800,0.012600,0.010400,0.009400,0.008400,0.008200,0.008200,0.006400,0.005800,0.005600,0.005400,0.004600,0.004000,0.003600,0.002800,0.002600,0.002400,0.002200,0.002000,0.001800,0.001600,0.001400,0.001200,0.001200,0.001200,0.001000,0.000800,0.000600,0.000600,0.000600,0.000600,0.000400,0.000400,0.000200,0.000200,0.000200,0.000200,0.000200,0.000200,0.000200,0.000200,0.000200,0.000200,0.000200,0.000200,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000}'::double precision[],
+           'shipped: measured by test/bench/demographic.sh on 104,481 synthetic people'
+     where not exists (select 1 from refuge.match_model)) x
+    limit 1;
+end
+$$;
+
+-- functions/43_demographic.sql: demographic_search_many
+create or replace function refuge.demographic_search_many(p_ids uuid[], p_min_score double precision, p_limit integer,
+                                               p_weights double precision[] default null)
+    returns table (individual_id uuid, candidate_id uuid, score double precision, levels integer[])
+    language plpgsql stable
+    set search_path = pg_catalog, refuge, pg_temp
+    -- (PL/pgSQL keeps the plan of this long statement: an SQL function would plan it on every call)
+    set plan_cache_mode = force_generic_plan
+as $$
+begin
+    return query
+    with wv as materialized (
+        select coalesce(p_weights, refuge.match_weight_vector()) as w),
+    probe as materialized (
+        select pi.id, pi as ind, pp as profile, g.grp, g.has_co,
+               (case when g.has_co then (select max(wv.w[50 + l]) from generate_series(1, 10) l) else 0 end
+                + case when exists (select 1 from refuge.document d where d.individual_id = pi.id)
+                       then (select max(wv.w[60 + l]) from generate_series(1, 10) l) else 0 end
+                + case when exists (select 1 from refuge.individual_contact c where c.individual_id = pi.id)
+                       then (select max(wv.w[70 + l]) from generate_series(1, 10) l) else 0 end) as late_max
+          from unnest(p_ids) x(id)
+          join refuge.individual pi on pi.id = x.id
+          join refuge.match_profile pp on pp.individual_id = x.id
+         cross join lateral (select y.grp,
+                                    exists (select 1 from refuge.group_membership m
+                                             where m.group_id = y.grp and m.valid_to is null and m.individual_id <> pi.id)
+                                        as has_co
+                               from (select refuge.current_group(pi.id) as grp) y) g
+         cross join wv
+         where cardinality(pp.names) > 0),
+    cand as materialized (
+        select pr.id as probe, c.id, refuge.early_levels(pr.profile, pr.ind, cp, c, b.namesakes) as lv
+          from probe pr
+         cross join lateral refuge.demographic_blocked(pr.profile, refuge.birth_year_window((pr.ind).dob_precision), 500) b
+          join refuge.individual c on c.id = b.candidate_id
+          join refuge.match_profile cp on cp.individual_id = b.candidate_id
+         where c.status <> 'DUPLICATE'),
+    ranked as materialized (
+        select c.probe, c.id, c.lv,
+               row_number() over (partition by c.probe order by refuge.match_score(c.lv, wv.w) desc, c.id) as rn
+          from cand c join probe pr on pr.id = c.probe cross join wv
+         where refuge.match_score(c.lv, wv.w) + pr.late_max >= p_min_score),
+    late as materialized (
+        select r.probe, r.id, refuge.current_group(r.id) as grp,
+               r.lv[1:5] || array[case when pr.has_co then refuge.family_level(r.probe, pr.grp, r.id, refuge.current_group(r.id))
+                                       else 0 end,
+                                  refuge.document_level(r.probe, r.id),
+                                  refuge.phone_level(r.probe, r.id)] || r.lv[9:9] as lv
+          from ranked r join probe pr on pr.id = r.probe
+         where r.rn <= greatest(p_limit, 1) + 10),
+    scored as (
+        select l.probe, l.id, refuge.match_score(l.lv, wv.w) as s, l.lv,
+               -- one person is at most one member of a household: the best
+               -- of a household's members explains the others (siblings of
+               -- a household registered twice)
+               row_number() over (partition by l.probe, coalesce(l.grp, l.id)
+                                  order by refuge.match_score(l.lv, wv.w) desc, l.id) as in_household
+          from late l cross join wv
+         where refuge.match_score(l.lv, wv.w) >= p_min_score),
+    kept as (
+        select sc.probe, sc.id, sc.s, sc.lv, row_number() over (partition by sc.probe order by sc.s desc, sc.id) as rn
+          from scored sc where sc.in_household = 1)
+    select k.probe, k.id, k.s, k.lv from kept k where k.rn <= p_limit order by k.probe, k.s desc, k.id;
+end
+$$;
+
+-- functions/43_demographic.sql: estimate_match_model_from
+create or replace function refuge.estimate_match_model_from(sample integer, same_a uuid[], same_b uuid[], known_a uuid[],
+                                                known_b uuid[], m_from text)
+    returns jsonb
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    nlev constant integer[] := array[9, 7, 2, 3, 2, 4, 2, 2, 4];
+    probes integer;
+    pairs bigint;
+    same_pairs bigint := 0;
+    m_source text;
+    lambda double precision;
+    w double precision[];
+    scores double precision[];
+    sweights double precision[];
+    chunk uuid[];
+begin
+    perform refuge.authorize('refuge_dba', 'estimate_match_model');
+    if sample is null or sample < 100 or sample > 1000000 then
+        perform refuge.raise_field('22023', 'sample', format('%s is not between 100 and 1000000', coalesce(sample::text, 'null')));
+    end if;
+    probes := least(sample, (select count(*) from refuge.match_profile))::integer;
+    if probes < 100 then
+        perform refuge.raise_field('55000', 'sample',
+            format('%s people hold a match profile: at least 100 are needed to estimate a model', probes));
+    end if;
+    create temp table if not exists match_estimate_level (kind text, levels integer[]) on commit drop;
+    truncate match_estimate_level;
+
+    -- m: labelled pairs of the same person, else the reviewers' decisions;
+    -- known: every pair known to be one person (not counted as false below)
+    create temp table if not exists match_estimate_known (a uuid, b uuid) on commit drop;
+    truncate match_estimate_known;
+    if same_a is not null then
+        if cardinality(same_a) is distinct from cardinality(same_b)
+           or cardinality(known_a) is distinct from cardinality(known_b) then
+            perform refuge.raise_field('22023', 'same_b', 'must have as many elements as same_a (known_b as known_a)');
+        end if;
+        insert into match_estimate_level
+        select 'same', refuge.match_levels(l.a, l.b) from unnest(same_a, same_b) l(a, b) where l.a <> l.b;
+        insert into match_estimate_known
+        select l.a, l.b from unnest(coalesce(known_a, same_a), coalesce(known_b, same_b)) l(a, b);
+        m_source := coalesce(m_from, 'labelled pairs');
+    else
+        insert into match_estimate_known
+        select c.individual_id, c.matched_id
+          from refuge.dedup_case c
+         where c.decision in ('link', 'merge') and c.matched_id is not null
+           and (c.decision = 'link' or c.approval = 'approved');
+        insert into match_estimate_level select 'same', refuge.match_levels(k.a, k.b) from match_estimate_known k;
+        m_source := 'adjudicated decisions (same person)';
+    end if;
+    insert into match_estimate_known select k.b, k.a from match_estimate_known k;
+    delete from match_estimate_level where levels is null;
+    select count(*) into same_pairs from match_estimate_level where kind = 'same';
+    if same_pairs < 50 then
+        m_source := format('the model in force (only %s pairs known to be the same person)', same_pairs);
+    end if;
+
+    -- the searches, as registrations run them (with the model in force), of
+    -- a random sample: every blocked pair, each person's 50 strongest
+    -- (the false candidates that matter are near the top), 500 people a
+    -- statement
+    create temp table if not exists match_estimate_pair (levels integer[], known boolean) on commit drop;
+    truncate match_estimate_pair;
+    w := refuge.match_weight_vector();
+    for chunk in select array_agg(x.id) from (select y.id, (row_number() over () - 1) / 500 as b
+                                                  from (select p.individual_id as id from refuge.match_profile p
+                                                         order by random() limit probes) y) x group by x.b loop
+        insert into match_estimate_pair
+        select s.levels, exists (select 1 from match_estimate_known k where k.a = s.individual_id and k.b = s.candidate_id)
+          from refuge.demographic_search_many(chunk, '-Infinity'::double precision, 50, w) s;
+    end loop;
+    select count(*) into pairs from match_estimate_pair;
+
+    -- u: the levels of different people among the pairs a search compares
+    -- (blocking chose them for their names: what agrees by chance there,
+    -- parents' names and households of common names above all, is worth
+    -- less than between two people drawn at random); m: of the same person
+    create temp table if not exists match_estimate_weight (feature text, level smallint, label text,
+        m double precision, u double precision) on commit drop;
+    truncate match_estimate_weight;
+    insert into match_estimate_weight
+    select x.feature, x.level, x.label,
+           -- a level seen fewer than 20 times both among pairs of one person
+           -- and among compared pairs tells nothing here: the model in force
+           -- keeps it (documents, where the sample holds none)
+           case when x.un < 20 and x.mn < 20 then x.m0 else x.m end,
+           case when x.un < 20 and x.mn < 20 then x.u0 else x.u end
+      from (select dd.feature, dd.level, dd.label, coalesce(d.m, dd.m) as m0, coalesce(d.u, dd.u) as u0,
+                   case when same_pairs < 50 then coalesce(d.m, dd.m)
+                        else (coalesce(ms.n, 0) + 0.5) / (ms.total + 0.5 * nlev[f.ord]) end as m,
+                   case when same_pairs < 50 then 20 else coalesce(ms.n, 0) end as mn,
+                   (coalesce(us.n, 0) + 0.5) / (us.total + 0.5 * nlev[f.ord]) as u, coalesce(us.n, 0) as un
+              from refuge.default_match_weights() dd
+              join unnest(refuge.match_features()) with ordinality f(name, ord) on f.name = dd.feature
+              left join refuge.match_weights_in_force() d on d.feature = dd.feature and d.level = dd.level
+              left join lateral (select count(*) filter (where e.levels[f.ord] = dd.level) as n,
+                                        count(*) filter (where e.levels[f.ord] > 0) as total
+                                   from match_estimate_level e where e.kind = 'same') ms on true
+              left join lateral (select count(*) filter (where e.levels[f.ord] = dd.level) as n,
+                                        count(*) filter (where e.levels[f.ord] > 0) as total
+                                   from match_estimate_pair e where not e.known) us on true) x;
+    delete from refuge.match_weight;
+    insert into refuge.match_weight (feature, level, label, m, u)
+    select e.feature, e.level, e.label, e.m, e.u from match_estimate_weight e;
+    w := refuge.match_weight_vector();
+
+    -- the share of the compared pairs known to be one person
+    lambda := greatest((select count(*) filter (where t.known)::double precision / greatest(count(*), 1)
+                          from match_estimate_pair t), 1e-9);
+    -- the curve: false candidates per search at or above each score, on a
+    -- grid of 0.05 (a pair counts at the grid point at or below its score).
+    -- Every pair not known to be one person counts as false: the model's
+    -- own posterior would trust the independence of features that common
+    -- names and estimated birth dates break (and thresholds would be too
+    -- low); unlabelled duplicates in the sample err towards fewer false
+    -- candidates.  Reviewers' decisions sharpen it.
+    select array_agg(g.s order by g.s), array_agg(g.r order by g.s)
+      into scores, sweights
+      from (select b.s, sum(b.q) over (order by b.s desc) / probes as r
+              from (select floor(refuge.match_score(t.levels, w) * 20) / 20 as s,
+                           count(*) filter (where not t.known)::double precision as q
+                      from match_estimate_pair t group by 1) b) g;
+    insert into refuge.match_model as mm (singleton, estimated_at, estimated_by, source, probes, pairs, match_share,
+                                          iterations, curve_scores, curve_rates)
+    values (true, now(), refuge.caller(),
+            format('m from %s; u and thresholds from the %s pairs that searches of %s people here compared',
+                   m_source, pairs, probes),
+            probes, pairs, lambda, 0, coalesce(scores, '{0}'), coalesce(sweights, '{0}'))
+    on conflict (singleton) do update
+       set estimated_at = excluded.estimated_at, estimated_by = excluded.estimated_by, source = excluded.source,
+           probes = excluded.probes, pairs = excluded.pairs, match_share = excluded.match_share,
+           iterations = excluded.iterations, curve_scores = excluded.curve_scores, curve_rates = excluded.curve_rates;
+    return jsonb_build_object('probes', probes, 'pairs', pairs, 'same_person_pairs', same_pairs, 'm_from', m_source,
+        'match_share', round(lambda::numeric, 6),
+        'thresholds', (select to_jsonb(t) from refuge.demographic_thresholds() t),
+        'weights', (select jsonb_object_agg(wf.feature || ':' || wf.level, round(wf.weight::numeric, 3))
+                      from refuge.match_weights_in_force() wf));
+end
+$$;
+
+-- functions/60_cases.sql: tracing_matches
+create or replace function refuge.tracing_matches(case_id uuid, max_results integer default 10)
+    returns table (individual_id uuid, number text, given_name text, family_name text, sex text, birth_year integer,
+                   operation text, score integer)
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    c refuge.process_case;
+    probe refuge.match_profile;
+    yob integer;
+    sought_sex text;
+    w double precision[] := refuge.match_weight_vector();
+    found_rows refuge.tracing_match[];
+begin
+    c := refuge.case_for_update(tracing_matches.case_id, 'tracing_matches', false);
+    if c.module <> 'TRACING' then
+        perform refuge.raise_field('22023', 'case_id', format('case %s is a %s case, not a tracing request', c.number, c.module));
+    end if;
+    -- the sought person as a match profile: the demographic engine's names,
+    -- keys and blocking, everywhere this server holds people
+    probe.names := array_remove(array[refuge.name_canonical(concat_ws(' ', c.data ->> 'sought_given_name',
+                                                                         c.data ->> 'sought_family_name'))], null);
+    probe.keys := refuge.name_block_keys(probe.names);
+    yob := case when c.data ->> 'sought_birth_year' ~ '^[0-9]{4}$' then (c.data ->> 'sought_birth_year')::integer end;
+    probe.birth_year := coalesce(yob, 0);
+    sought_sex := c.data ->> 'sought_sex';
+    select coalesce(array_agg(row(y.id, y.number, y.given_name, y.family_name, y.sex, y.yob, y.code, y.score)::refuge.tracing_match
+                              order by y.score desc, y.number), '{}')
+      into found_rows
+      from (select x.id, x.number, x.given_name, x.family_name, x.sex, x.yob, o.code,
+                   round(10 * (w[x.name_level + 1] + w[x.dob_level + 11] + w[x.sex_level + 21]))::integer as score
+              from (select i.id, i.number, i.given_name, i.family_name, i.sex, i.operation_id,
+                           extract(year from i.date_of_birth)::integer as yob,
+                           -- (the sought person is not among the namesakes the blocks counted)
+                           refuge.name_level_by_frequency(refuge.name_match_level(probe.names, mp.names),
+                                                          b.namesakes + 1) as name_level,
+                           case when yob is null or i.date_of_birth is null then 0
+                                when abs(extract(year from i.date_of_birth) - yob) = 0 then 2
+                                when abs(extract(year from i.date_of_birth) - yob) <= 1 then 3
+                                when abs(extract(year from i.date_of_birth) - yob) <= 3 then 4
+                                else 5 end as dob_level,
+                           case when sought_sex is null or i.sex = 'U' then 0 when i.sex = sought_sex then 1 else 2 end
+                               as sex_level
+                      from refuge.demographic_blocked(probe, 3, 500) b
+                      join refuge.individual i on i.id = b.candidate_id
+                      join refuge.match_profile mp on mp.individual_id = i.id
+                     where i.status = 'ACTIVE'
+                       and not exists (select 1 from refuge.case_member cm where cm.case_id = c.id and cm.individual_id = i.id)) x
+              join refuge.operation o on o.id = x.operation_id
+             where x.name_level >= 2
+               and w[x.name_level + 1] + w[x.dob_level + 11] + w[x.sex_level + 21] > 0
+             order by 8 desc, x.number
+             limit greatest(1, least(coalesce(max_results, 10), 100))) y;
+    perform refuge.log_durably(jsonb_build_object('sensitive_read', jsonb_build_array(jsonb_build_object(
+        'actor', refuge.caller(), 'kind', 'tracing_search', 'object_id', c.id, 'case_id', c.id, 'module', c.module,
+        'individual_id', c.principal_id, 'operation_id', c.operation_id,
+        'purpose', format('tracing search: %s people returned%s', cardinality(found_rows),
+                          coalesce(' (' || (select string_agg(f.number, ', ') from unnest(found_rows) f) || ')', ''))))));
+    return query select * from unnest(found_rows);
+end
+$$;
+
+-- functions/43_demographic.sql: demographic_blocked (new)
+create function refuge.demographic_blocked(p refuge.match_profile, p_window integer, p_cap integer)
+    returns table (candidate_id uuid, namesakes integer)
+    -- (a few dozen people: the planner must look them up by index, never scan everyone)
+    rows 50
+    language plpgsql stable
+    set search_path = pg_catalog, refuge, pg_temp
+    set plan_cache_mode = force_generic_plan
+as $$
+begin
+    return query
+    select y.id, y.namesakes
+      from (select x.id, x.namesakes
+              from (select s.id, count(*) as shared, min(s.gap) as gap, min(bn.n)::integer as namesakes
+                      from unnest(p.keys) k(key)
+                     cross join lateral (select case when strpos(k.key, '+') > 0 then 4 * p_cap else p_cap end as cap) c
+                     cross join lateral (select array_agg(b.individual_id) as ids,
+                                                array_agg(abs(b.birth_year - p.birth_year)) as gaps
+                                           from (select b.individual_id, b.birth_year from refuge.match_block b
+                                                  where b.key = k.key
+                                                    and (p.birth_year = 0 or b.birth_year = 0
+                                                         or b.birth_year between p.birth_year - p_window
+                                                                             and p.birth_year + p_window)
+                                                  limit c.cap + 1) b) blk
+                     cross join lateral unnest(blk.ids, blk.gaps) s(id, gap)
+                     cross join lateral (select cardinality(blk.ids) as n) bn
+                     where cardinality(blk.ids) <= c.cap
+                     group by s.id) x
+             where x.id is distinct from p.individual_id
+             -- the people sharing most keys, born nearest: the comparison's work is bounded
+             order by x.shared desc, x.gap, x.id
+             limit 80) y
+     where not refuge.demographic_cleared(p.individual_id, y.id);
+end
+$$;
+
+-- functions/43_demographic.sql: shared_namesakes (new)
+create function refuge.shared_namesakes(p refuge.match_profile, q refuge.match_profile, p_window integer)
+    returns integer
+    language sql stable
+    set search_path = pg_catalog, refuge, pg_temp
+begin atomic
+    select min(n.c)::integer
+      from unnest(p.keys) k(key)
+     cross join lateral (select count(*) as c
+                           from (select 1 from refuge.match_block b
+                                  where b.key = k.key
+                                    and (p.birth_year = 0 or b.birth_year = 0
+                                         or b.birth_year between p.birth_year - p_window and p.birth_year + p_window)
+                                  limit 16) z) n
+     where k.key = any (q.keys);
+end;
+
+-- functions/43_demographic.sql: name_level_by_frequency (new)
+create function refuge.name_level_by_frequency(level integer, namesakes integer) returns integer
+    language sql immutable parallel safe
+    return case when level in (4, 5) and namesakes <= 3 then level + 4
+                when level in (4, 5) and namesakes <= 15 then level + 2
+                else level end;
+comment on function refuge.name_level_by_frequency(integer, integer) is
+    'the demographic name level with the name''s frequency: 4/5 (agrees/same, more than 15 namesakes), 6/7 (4 to 15), 8/9 (3 at most)';
+grant execute on function refuge.name_level_by_frequency(integer, integer) to refuge_supervisor,
+    refuge_biometrics_admin, refuge_admin;
+
+-- functions/43_demographic.sql: early_levels (new)
+create function refuge.early_levels(p refuge.match_profile, pi refuge.individual, cp refuge.match_profile,
+                                    c refuge.individual, namesakes integer) returns integer[]
+    language sql immutable parallel safe
+    return array[refuge.name_level_by_frequency(
+                     case when p.names[1] = cp.names[1] and strpos(cp.names[1], ' ') > 0 then 5
+                          else refuge.name_match_level(p.names, cp.names) end, namesakes),
+                 refuge.birth_date_level(pi.date_of_birth, pi.dob_precision, c.date_of_birth, c.dob_precision),
+                 case when pi.sex = 'U' or c.sex = 'U' then 0 when pi.sex = c.sex then 1 else 2 end,
+                 case when p.place is not null and cp.place is not null
+                           and (p.place = cp.place or refuge.name_match_level(array[p.place], array[cp.place]) >= 3) then 1
+                      when pi.birth_country is not null and c.birth_country is not null
+                           and pi.birth_country = c.birth_country then 2
+                      when (pi.birth_country is not null and c.birth_country is not null)
+                           or (p.place is not null and cp.place is not null) then 3
+                      else 0 end,
+                 case when cardinality(p.parents) = 0 or cardinality(cp.parents) = 0 then 0
+                      when p.parents && cp.parents or refuge.name_match_level(p.parents, cp.parents) >= 3 then 1
+                      else 2 end,
+                 0, 0, 0,
+                 case when c.site_id = pi.site_id and abs(c.registration_date - pi.registration_date) <= 90 then 1
+                      when c.site_id = pi.site_id then 2
+                      when c.operation_id = pi.operation_id then 3 else 4 end];
+
+-- functions/43_demographic.sql: match_levels (new)
+create function refuge.match_levels(a uuid, b uuid) returns integer[]
+    language sql stable
+    set search_path = pg_catalog, refuge, pg_temp
+begin atomic
+    select e.lv[1:5] || array[refuge.family_level(a, refuge.current_group(a), b, refuge.current_group(b)),
+                              refuge.document_level(a, b), refuge.phone_level(a, b)] || e.lv[9:9]
+      from refuge.individual ia, refuge.individual ib, refuge.match_profile pa, refuge.match_profile pb,
+           lateral (select refuge.early_levels(pa, ia, pb, ib,
+                                               refuge.shared_namesakes(pa, pb, refuge.birth_year_window(ia.dob_precision))) as lv) e
+     where ia.id = a and ib.id = b and pa.individual_id = a and pb.individual_id = b;
+end;
+
+alter function refuge.demographic_blocked(refuge.match_profile, integer, integer) owner to refuge_owner;
+alter function refuge.shared_namesakes(refuge.match_profile, refuge.match_profile, integer) owner to refuge_owner;
+alter function refuge.name_level_by_frequency(integer, integer) owner to refuge_owner;
+alter function refuge.early_levels(refuge.match_profile, refuge.individual, refuge.match_profile, refuge.individual, integer)
+    owner to refuge_owner;
+alter function refuge.match_levels(uuid, uuid) owner to refuge_owner;
+revoke all on function refuge.demographic_blocked(refuge.match_profile, integer, integer),
+    refuge.shared_namesakes(refuge.match_profile, refuge.match_profile, integer),
+    refuge.name_level_by_frequency(integer, integer),
+    refuge.early_levels(refuge.match_profile, refuge.individual, refuge.match_profile, refuge.individual, integer),
+    refuge.match_levels(uuid, uuid) from public;
+
+-- A model estimated here under 0.11.0 has no frequency levels and its
+-- levels 4 and 5 meant every frequency: the shipped model is in force
+-- until the DBA estimates again.
+do $$
+begin
+    if exists (select 1 from refuge.match_weight) then
+        delete from refuge.match_weight;
+        delete from refuge.match_model;
+        raise notice 'refuge 0.11.1: the demographic model estimated here predates name frequencies; the shipped model is in force until refuge.estimate_match_model() runs again';
+    end if;
+end
+$$;
