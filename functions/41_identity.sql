@@ -281,6 +281,8 @@ begin
             format('%s is under %s (born %s); biometrics are taken from age %s (refuge.biometric_min_age)',
                    ind.number, pol.min_age, refuge.iso(ind.date_of_birth), pol.min_age));
     end if;
+    -- where an operation bases biometrics on consent, none is taken without it
+    perform refuge.require_consent(ind.id, 'BIOMETRICS', 'individual_id');
     select * into existing from refuge.biometric_enrolment e where e.individual_id = ind.id;
     if found then
         perform refuge.raise_field('23505', 'individual_id',

@@ -230,6 +230,8 @@ begin
                            and gm.valid_to is null)
              or exists (select 1 from refuge.collector c where c.group_id = ent.group_id and c.individual_id = who.id)),
         'collector_id');
+    -- where an operation bases assistance on consent, a withdrawal stops collection at once
+    perform refuge.require_consent(who.id, 'ASSISTANCE', 'collector_id');
     if templates is null then
         perform refuge.raise_field('22004', 'templates', 'is required: the collector''s fingerprints or irises');
     end if;

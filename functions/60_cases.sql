@@ -222,6 +222,8 @@ begin
     if p.status <> 'ACTIVE' then
         perform refuge.raise_field('55000', 'principal_id', format('individual %s is %s, not active', p.number, lower(p.status)));
     end if;
+    -- a module whose purpose rests on consent needs the principal's
+    perform refuge.require_consent(p.id, m.code, 'principal_id');
     select gm.group_id into grp from refuge.group_membership gm
      where gm.individual_id = p.id and gm.valid_to is null;
     d := refuge.case_data(m.open_fields, open_case.data, 'data');

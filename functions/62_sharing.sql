@@ -102,9 +102,13 @@ comment on function refuge.decide_case_transfer(uuid, text, text) is
 grant execute on function refuge.decide_case_transfer(uuid, text, text) to refuge_supervisor,
     refuge_assistance, refuge_rsd, refuge_resettlement, refuge_protection, refuge_child_protection;
 
--- Refer a case to a partner, sharing the listed parts (refuge.referral_field).
--- SGBV cases are shared only with the survivor's consent to sharing.
-create function refuge.refer_case(case_id uuid, partner text, fields text[], purpose text, valid_until date default null)
+-- Refer a case to a partner, sharing the listed parts (refuge.referral_field)
+-- under a sharing agreement with that partner that covers purpose REFERRAL
+-- and those parts, with the principal's consent to referral (when its legal
+-- basis is consent); never beyond the agreement's end.  SGBV cases are
+-- shared only with the survivor's consent to sharing.
+create function refuge.refer_case(case_id uuid, partner text, fields text[], purpose text, valid_until date default null,
+                                  agreement text default null)
     returns uuid
     language plpgsql volatile security definer
     set search_path = pg_catalog, refuge, pg_temp
@@ -114,6 +118,8 @@ declare
     pid uuid;
     f text;
     new_id uuid;
+    a refuge.sharing_agreement;
+    until date := valid_until;
 begin
     c := refuge.open_case_for_update(refer_case.case_id, 'refer_case');
     select p.id into pid from refuge.partner_organisation p where p.code = partner;
@@ -141,18 +147,25 @@ begin
     if valid_until is not null and valid_until < current_date then
         perform refuge.raise_field('22008', 'valid_until', format('%s is in the past', refuge.iso(valid_until)));
     end if;
-    insert into refuge.case_referral (case_id, partner_id, fields, purpose, valid_until, referred_by)
-    values (c.id, pid, (select array_agg(distinct x order by x) from unnest(fields) x), purpose, valid_until, refuge.caller())
+    a := refuge.agreement_for(agreement, 'PARTNER', pid, 'REFERRAL', fields, 'agreement');
+    perform refuge.require_consent(c.principal_id, 'REFERRAL', 'case_id', a.id);
+    if until > a.valid_until then
+        perform refuge.raise_field('22008', 'valid_until', format('%s is after the end of agreement %s (%s)', refuge.iso(until),
+                                                                a.code, refuge.iso(a.valid_until)));
+    end if;
+    until := coalesce(until, a.valid_until);
+    insert into refuge.case_referral (case_id, partner_id, fields, purpose, valid_until, referred_by, agreement_id)
+    values (c.id, pid, (select array_agg(distinct x order by x) from unnest(fields) x), purpose, until, refuge.caller(), a.id)
     returning id into new_id;
     perform refuge.note_case_event(c, 'REFERRED', purpose,
-        jsonb_build_object('referral_id', new_id, 'partner', partner, 'fields', fields));
+        jsonb_build_object('referral_id', new_id, 'partner', partner, 'fields', fields, 'agreement', a.code));
     perform refuge.raise_case_alert(c, 'REFERRAL', format('case %s referred to %s', c.number, partner), 'refuge_partner');
     return new_id;
 end
 $$;
-comment on function refuge.refer_case(uuid, text, text[], text, date) is
-    'refer a case to a partner: the fields shared, the purpose, until a date (consent checked)';
-grant execute on function refuge.refer_case(uuid, text, text[], text, date) to refuge_supervisor,
+comment on function refuge.refer_case(uuid, text, text[], text, date, text) is
+    'refer a case to a partner under a sharing agreement: the fields shared, the purpose, until a date (agreement and consent checked)';
+grant execute on function refuge.refer_case(uuid, text, text[], text, date, text) to refuge_supervisor,
     refuge_assistance, refuge_rsd, refuge_resettlement, refuge_protection, refuge_child_protection;
 
 create function refuge.end_referral(referral_id uuid, status text, reason text) returns void
@@ -203,6 +216,10 @@ begin atomic
       from refuge.case_referral r join refuge.process_case c on c.id = r.case_id
      where r.partner_id = refuge.caller_partner() and r.status = 'ACTIVE'
        and (r.valid_until is null or r.valid_until >= current_date)
+       -- the agreement it was made under is in force, the principal still consents
+       and refuge.agreement_in_force((select a from refuge.sharing_agreement a where a.id = r.agreement_id))
+       and (not exists (select 1 from refuge.processing_purpose pp where pp.code = 'REFERRAL' and pp.legal_basis = 'CONSENT')
+            or refuge.valid_consent(c.principal_id, 'REFERRAL', r.agreement_id))
        and (c.module <> 'SGBV'
             or coalesce((select g.consent_sharing from refuge.gbv_incident g where g.case_id = c.id), false))
      order by r.referred_at;
@@ -220,6 +237,7 @@ declare
     c refuge.process_case;
     res jsonb;
     g refuge.gbv_incident;
+    a refuge.sharing_agreement;
 begin
     perform refuge.authorize('refuge_partner', 'referred_case');
     select * into r from refuge.case_referral x where x.id = referral_id;
@@ -238,7 +256,21 @@ begin
             message = format('referred_case: referral %s is %s', r.id,
                              case when r.status <> 'ACTIVE' then lower(r.status) else 'expired' end);
     end if;
-    perform refuge.log_sensitive_read('referral', r.id, c, coalesce(purpose, r.purpose));
+    -- the agreement must be in force and the consent valid at every read
+    select * into a from refuge.sharing_agreement x where x.id = r.agreement_id;
+    if not refuge.agreement_in_force(a) then
+        raise exception using errcode = '42501',
+            message = format('referred_case: referral %s rests on no agreement in force (%s)', r.id,
+                             case when a.id is null then 'made before agreements were required'
+                                  when a.status <> 'ACTIVE' then a.code || ' is ' || lower(a.status)
+                                  else a.code || ' is valid ' || refuge.iso(a.valid_from) || ' to ' || refuge.iso(a.valid_until) end);
+    end if;
+    if exists (select 1 from refuge.processing_purpose pp where pp.code = 'REFERRAL' and pp.legal_basis = 'CONSENT')
+       and not refuge.valid_consent(c.principal_id, 'REFERRAL', a.id) then
+        raise exception using errcode = '42501',
+            message = format('referred_case: referral %s ended: the person''s consent to referral is withdrawn or expired', r.id);
+    end if;
+    perform refuge.log_sensitive_read('referral', r.id, c, coalesce(purpose, r.purpose) || ' (agreement ' || a.code || ')');
     res := jsonb_build_object('referral_id', r.id, 'fields', r.fields);
     if 'CASE' = any (r.fields) then
         res := res || jsonb_build_object('case_number', c.number, 'module', c.module, 'state', c.state, 'due_at', c.due_at);

@@ -39,23 +39,38 @@ create function refuge.derived_uuid(a uuid, b uuid) returns uuid
     language sql immutable parallel safe
 return md5(a::text || '/' || b::text)::uuid;
 
-create function refuge.rrf_case(p_case uuid, p_purpose text) returns refuge.process_case
+-- The case a Resettlement Registration Form is made of, under a sharing
+-- agreement with a resettlement state covering RESETTLEMENT_SUBMISSION and
+-- the form (RRF), with the consent of the principal and of every adult
+-- member (when that purpose rests on consent); the read is logged with the
+-- agreement.
+create function refuge.rrf_case(p_case uuid, p_purpose text, p_agreement text) returns refuge.process_case
     language plpgsql volatile
     set search_path = pg_catalog, refuge, pg_temp
 as $$
 declare
     c refuge.process_case;
+    a refuge.sharing_agreement;
+    m uuid;
 begin
     c := refuge.case_for_update(p_case, 'rrf', false);
     if c.module <> 'RESETTLEMENT' then
         perform refuge.raise_field('22023', 'case_id', format('case %s is a %s case: a Resettlement Registration Form is made for resettlement cases', c.number, c.module));
     end if;
-    perform refuge.log_sensitive_read('case_detail', c.id, c, p_purpose);
+    a := refuge.agreement_for(p_agreement, 'RESETTLEMENT_STATE', null, 'RESETTLEMENT_SUBMISSION', array['RRF'], 'agreement');
+    for m in select cm.individual_id from refuge.case_member cm join refuge.individual i on i.id = cm.individual_id
+              where cm.case_id = c.id
+                and (cm.individual_id = c.principal_id or i.date_of_birth is null or i.date_of_birth <= current_date - interval '18 years')
+              order by cm.individual_id = c.principal_id desc, i.number loop
+        perform refuge.require_consent(m, 'RESETTLEMENT_SUBMISSION', 'case_id', a.id);
+    end loop;
+    perform refuge.log_sensitive_read('case_detail', c.id, c,
+        format('%s for %s under agreement %s', p_purpose, a.party_name, a.code));
     return c;
 end
 $$;
 
-create function refuge.rrf_xml(case_id uuid) returns xml
+create function refuge.rrf_xml(case_id uuid, agreement text default null) returns xml
     language plpgsql volatile security definer
     set search_path = pg_catalog, refuge, pg_temp
 as $$
@@ -65,7 +80,7 @@ declare
     keyed boolean;
     doc xml;
 begin
-    c := refuge.rrf_case(rrf_xml.case_id, 'eRRF XML');
+    c := refuge.rrf_case(rrf_xml.case_id, 'eRRF XML', rrf_xml.agreement);
     select o.country into asylum from refuge.operation o where o.id = c.operation_id;
     keyed := refuge.vault_key_loaded();
     with m as (
@@ -184,9 +199,9 @@ begin
     return xmlroot(doc, version '1.0');
 end
 $$;
-comment on function refuge.rrf_xml(uuid) is
-    'a resettlement case as an eRRF v4 document (logged)';
-grant execute on function refuge.rrf_xml(uuid) to refuge_resettlement;
+comment on function refuge.rrf_xml(uuid, text) is
+    'a resettlement case as an eRRF v4 document for a resettlement state, under a sharing agreement naming it (consent checked, logged)';
+grant execute on function refuge.rrf_xml(uuid, text) to refuge_resettlement;
 
 -- The printable Resettlement Registration Form: refuge.rrf_json() gathers
 -- its content (case information, each member's biodata and photo, specific
@@ -197,7 +212,7 @@ grant execute on function refuge.rrf_xml(uuid) to refuge_resettlement;
 -- opening logged in vault_access.  Confidential notes are shown to
 -- resettlement supervisors of the case; others see that a section was
 -- withheld.
-create function refuge.rrf_json(case_id uuid) returns jsonb
+create function refuge.rrf_json(case_id uuid, agreement text default null) returns jsonb
     language plpgsql volatile security definer
     set search_path = pg_catalog, refuge, pg_temp
 as $$
@@ -207,7 +222,7 @@ declare
     keyed boolean;
     res jsonb;
 begin
-    c := refuge.rrf_case(rrf_json.case_id, 'Resettlement Registration Form');
+    c := refuge.rrf_case(rrf_json.case_id, 'Resettlement Registration Form', rrf_json.agreement);
     entitled := refuge.caller_is_superuser() or refuge.caller_has('refuge_supervisor');
     keyed := refuge.vault_key_loaded();
     select jsonb_build_object(
@@ -345,9 +360,9 @@ begin
     return res;
 end
 $$;
-comment on function refuge.rrf_json(uuid) is
-    'a resettlement case''s Resettlement Registration Form as JSON (logged)';
-grant execute on function refuge.rrf_json(uuid) to refuge_resettlement;
+comment on function refuge.rrf_json(uuid, text) is
+    'a resettlement case''s Resettlement Registration Form as JSON, under a sharing agreement (consent checked, logged)';
+grant execute on function refuge.rrf_json(uuid, text) to refuge_resettlement;
 
 -- Members' face images for the Resettlement Registration Form: every
 -- opening committed in vault_access first.
@@ -369,7 +384,7 @@ create function refuge.render_pdf(title text, lines text[], images bytea[]) retu
     language c volatile
     as 'MODULE_PATHNAME', 'refuge_render_pdf';
 
-create function refuge.rrf_pdf(case_id uuid) returns bytea
+create function refuge.rrf_pdf(case_id uuid, agreement text default null) returns bytea
     language plpgsql volatile security definer
     set search_path = pg_catalog, refuge, pg_temp
 as $$
@@ -382,7 +397,7 @@ declare
     images bytea[] := '{}';
     f text;
 begin
-    j := refuge.rrf_json(rrf_pdf.case_id);
+    j := refuge.rrf_json(rrf_pdf.case_id, rrf_pdf.agreement);
     lines := lines || ('TITLE' || E'\t' || 'Resettlement Registration Form')
                    || ('SUB' || E'\t' || format('Case %s - prepared %s - %s', j #>> '{case,number}', j #>> '{case,prepared_on}',
                                                 'CONFIDENTIAL: contains personal data'));
@@ -502,6 +517,6 @@ begin
     return refuge.render_pdf('Resettlement Registration Form ' || (j #>> '{case,number}'), lines, images);
 end
 $$;
-comment on function refuge.rrf_pdf(uuid) is
-    'a resettlement case''s Resettlement Registration Form as PDF (logged)';
-grant execute on function refuge.rrf_pdf(uuid) to refuge_resettlement;
+comment on function refuge.rrf_pdf(uuid, text) is
+    'a resettlement case''s Resettlement Registration Form as PDF, under a sharing agreement (consent checked, logged)';
+grant execute on function refuge.rrf_pdf(uuid, text) to refuge_resettlement;

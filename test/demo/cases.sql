@@ -158,13 +158,17 @@ begin
      where i.sex = 'F' and i.date_of_birth < current_date - interval '18 years' and i.status = 'ACTIVE'
      order by i.number desc limit 1;
     set role prot_kakuma;
+    -- SGBV case management and the referral rest on the survivor's consent
+    perform refuge.record_consent(w, 'SGBV', 'ORAL', notice_version => 'GBV-NOTICE-2026');
+    perform refuge.record_consent(w, 'REFERRAL', 'ORAL', agreement => 'IRC-KEN-2026');
     c := (refuge.open_case('SGBV', w) ->> 'case_id')::uuid;
     perform refuge.record_gbv_incident(c, jsonb_build_object('violence_type', 'PHYSICAL_ASSAULT',
         'incident_date', current_date - 3, 'consent_services', true, 'consent_sharing', true,
         'narrative', 'Assaulted on the way to the water point', 'location', 'Kakuma 3, block 12'));
     perform refuge.transition_case(c, 'RECORD_CONSENT');
     perform refuge.transition_case(c, 'ASSESS', '{"risk_level": "HIGH"}');
-    perform refuge.refer_case(c, 'IRC', array['CASE', 'INCIDENT', 'MEMBERS'], 'medical care and psychosocial support');
+    perform refuge.refer_case(c, 'IRC', array['CASE', 'INCIDENT', 'MEMBERS'], 'medical care and psychosocial support',
+                              agreement => 'IRC-KEN-2026');
     perform refuge.flag_case(c, 'Perpetrator lives in the same block: consider relocation', 'refuge_protection', 'CRITICAL');
     perform refuge.read_gbv_incident(c, 'case conference on relocation');
     reset role;

@@ -26,6 +26,7 @@ end $$;
 select set_config('refuge.vault_key_file', :'keypath', true) is not null as k \gset
 -- an SGBV case of the Kakuma mother, an incident, a note; an RSD case
 set local role tap_prot;
+select refuge.record_consent((select id from refuge.individual where given_name = 'GivenK1'), 'SGBV') is not null as sgbv_consent \gset
 select (refuge.open_case('SGBV', (select id from refuge.individual where given_name = 'GivenK1')) ->> 'case_id') as sgbv \gset
 select refuge.record_gbv_incident(:'sgbv', '{"violence_type": "RAPE", "consent_services": true, "consent_sharing": false,
     "narrative": "Attacked near the latrines"}') is null as i \gset

@@ -16,6 +16,10 @@ select count(refuge.assign_staff(r, 'KEN')) as a from unnest(array['tap_rsd', 't
     'tap_assist', 'tap_rsd_sup']) r \gset
 select refuge.assign_staff('tap_rsd_uga', 'UGA') is not null as a \gset
 select refuge.create_partner('IRC', 'International Rescue Committee') is not null as p \gset
+select refuge.define_agreement('{"code": "IRC-TAP", "title": "IRC referrals", "party_kind": "PARTNER", "partner": "IRC",
+    "party_name": "International Rescue Committee", "purposes": ["REFERRAL"], "fields": ["CASE", "MEMBERS"], "legal_basis": "CONSENT",
+    "valid_from": "2026-01-01", "valid_until": "2030-12-31", "security_terms": "need-to-know", "signed_by": "Representative",
+    "signed_on": "2026-01-01"}') is not null as agr \gset
 select refuge.assign_partner_staff('tap_partner', 'IRC') is not null as p \gset
 
 create temp table cm_role (role text primary key);
@@ -39,6 +43,10 @@ insert into cm_module values
 create function pg_temp.person(tag text) returns uuid language sql as
   $f$ select id from refuge.individual where given_name = tag $f$;
 -- one case of every module for the Kakuma family (KEN), opened by a superuser
+-- (with the consents the purposes resting on consent need)
+select count(refuge.record_consent(pg_temp.person(w.tag), p.code)) as consents
+  from refuge.processing_purpose p, unnest(array['SonK1', 'GivenK1']) w(tag)
+ where p.legal_basis = 'CONSENT' and (p.code in (select module from cm_module) or p.code = 'REFERRAL') \gset
 create temp table cm_case as
 select m.module, (refuge.open_case(m.module, pg_temp.person('SonK1'), '{}', m.open_data) ->> 'case_id')::uuid as id
   from cm_module m;
@@ -162,7 +170,7 @@ select is(pg_temp.count_as('tap_rsd', 'RSD'), '0', 'the sending side no longer s
 -- partner referral and revocation
 select (select id from cm_case where module = 'RESETTLEMENT') as rst \gset
 set local role tap_rst;
-select refuge.refer_case(:'rst', 'IRC', array['CASE', 'MEMBERS'], 'legal counselling') as ref \gset
+select refuge.refer_case(:'rst', 'IRC', array['CASE', 'MEMBERS'], 'legal counselling', agreement => 'IRC-TAP') as ref \gset
 reset role;
 set local role tap_partner;
 select is((select fields from refuge.referred_cases()), array['CASE', 'MEMBERS'], 'the partner sees its referral');

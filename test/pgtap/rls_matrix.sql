@@ -56,9 +56,16 @@ create role tap_partner;        grant refuge_partner to tap_partner;
 select refuge.assign_staff('tap_rsd_ken', 'KEN') is not null as a8 \gset
 select refuge.assign_staff('tap_prot_kakuma', 'KEN', 'KAKUMA') is not null as a9 \gset
 select refuge.create_partner('IRC', 'International Rescue Committee') is not null as p1 \gset
+select refuge.define_agreement('{"code": "IRC-TAP", "title": "IRC referrals", "party_kind": "PARTNER", "partner": "IRC",
+    "party_name": "International Rescue Committee", "purposes": ["REFERRAL"], "fields": ["CASE", "MEMBERS"], "legal_basis": "CONSENT",
+    "valid_from": "2026-01-01", "valid_until": "2030-12-31", "security_terms": "need-to-know", "signed_by": "Representative",
+    "signed_on": "2026-01-01"}') is not null as agr \gset
 select refuge.assign_partner_staff('tap_partner', 'IRC') is not null as p2 \gset
 select refuge.open_case('RSD', pg_temp.person('GivenK1'), array[pg_temp.person('SonK1')]) ->> 'case_id' as rsd_k \gset
 select refuge.open_case('RSD', pg_temp.person('GivenU1')) ->> 'case_id' as rsd_u \gset
+select refuge.record_consent(pg_temp.person('GivenK1'), 'REFERRAL') is not null as c0,
+       refuge.record_consent(pg_temp.person('GivenK1'), 'SGBV') is not null as c1,
+       refuge.record_consent(pg_temp.person('GivenN1'), 'SGBV') is not null as c2 \gset
 select refuge.open_case('SGBV', pg_temp.person('GivenK1')) ->> 'case_id' as sgbv_k \gset
 select refuge.open_case('SGBV', pg_temp.person('GivenN1')) ->> 'case_id' as sgbv_n \gset
 select refuge.open_case('VULNERABILITY', pg_temp.person('SonN1')) ->> 'case_id' as vul_n \gset
@@ -75,7 +82,7 @@ select refuge.read_case_note(:'note_sgbv', 'follow-up') is not null as n2 \gset
 select refuge.add_case_document(:'rsd_k', 'ID copy', 'image/png', '\x89504e47', false) is not null as n3 \gset
 select refuge.add_case_document(:'sgbv_n', 'Medical form', 'application/pdf', '\x25504446', false) is not null as n4 \gset
 select refuge.link_case(:'rsd_k', 'process_case', :'bid_k', 'same family') is null as l1 \gset
-select refuge.refer_case(:'rsd_k', 'IRC', array['CASE'], 'legal aid') is not null as r2 \gset
+select refuge.refer_case(:'rsd_k', 'IRC', array['CASE'], 'legal aid', agreement => 'IRC-TAP') is not null as r2 \gset
 select refuge.request_case_transfer(:'sgbv_n', 'UGA', 'NAKIVALE', 'moved') is not null as x1 \gset
 
 -- Field-site records: requests, conflicts and global checks of both operations.
@@ -95,7 +102,7 @@ select c.relname,
          when c.relname in ('sync_local', 'sync_node', 'sync_nearby', 'sync_table', 'sync_change', 'sync_conflict',
                             'global_check') then 'sync'
          when exists (select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = 'shipped') then 'shared'
-         when c.relname in ('operation', 'site', 'partner_organisation', 'document_key') then 'shared'
+         when c.relname in ('operation', 'site', 'partner_organisation', 'document_key', 'sharing_agreement') then 'shared'
          when c.relname in ('staff', 'staff_assignment') then 'staff'
          when c.relname in ('registration_group', 'individual') then 'person'
          -- identity management and assistance: readers listed in access_reader below
@@ -184,6 +191,12 @@ declare
 begin
     if r = 'tap_nobody' then return -1; end if;
     if cls = 'shared' then
+        -- a partner's staff read their own organisation's agreements only
+        if t = 'sharing_agreement' and r = 'tap_partner' then
+            select count(*) into n from refuge.sharing_agreement x
+             where x.partner_id = (select partner_id from refuge.partner_staff where role_name = r);
+            return n;
+        end if;
         execute format('select count(*) from refuge.%I', t) into n;
         return n;
     elsif cls = 'staff' then

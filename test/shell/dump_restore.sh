@@ -64,7 +64,11 @@ select refuge.open_case('RSD', id, '{}', '{"application_type": "NEW"}') ->> 'cas
 select refuge.transition_case(:'rsd', 'ASSIGN_MODALITY', '{"modality": "SIMPLIFIED"}');
 select refuge.add_case_note(:'rsd', 'Confidential: detained twice at the border', true, 'INTERVIEW_TRANSCRIPT');
 select refuge.create_partner('HIAS', 'HIAS');
-select refuge.refer_case(:'rsd', 'HIAS', array['CASE'], 'legal representation');
+select refuge.define_agreement('{"code": "HIAS-2026", "title": "HIAS legal aid", "party_kind": "PARTNER", "partner": "HIAS",
+    "party_name": "HIAS", "purposes": ["REFERRAL"], "fields": ["CASE"], "legal_basis": "CONSENT", "valid_from": "2026-01-01",
+    "valid_until": "2030-12-31", "security_terms": "need-to-know", "signed_by": "Representative", "signed_on": "2026-01-01"}');
+select refuge.record_consent(id, 'REFERRAL', 'WRITTEN', agreement => 'HIAS-2026') from refuge.individual where given_name = 'Nyakim';
+select refuge.refer_case(:'rsd', 'HIAS', array['CASE'], 'legal representation', agreement => 'HIAS-2026');
 select refuge.verify_audit() ->> 'intact';
 -- the warehouse (0.6.0): a frozen snapshot
 set client_min_messages = warning;

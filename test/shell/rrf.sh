@@ -34,6 +34,15 @@ select refuge.create_site('KEN', 'KAKUMA', 'Kakuma', 'CAMP');
 select refuge.create_operation('TUR', 'TUR', 'Turkey');
 select refuge.create_site('TUR', 'ANKARA', 'Ankara', 'URBAN');
 select refuge.assign_staff(r, o) from unnest(array['rrf_officer', 'rrf_clerk']) r, unnest(array['KEN', 'TUR']) o;
+-- exports go to a resettlement state under a sharing agreement (issue 18), with the members' consent
+select refuge.define_agreement('{"code": "RST-CAN", "title": "Resettlement submissions to Canada", "party_kind": "RESETTLEMENT_STATE",
+    "country": "CAN", "party_name": "IRCC", "purposes": ["RESETTLEMENT_SUBMISSION"], "fields": ["RRF"], "legal_basis": "CONSENT",
+    "valid_from": "2026-01-01", "valid_until": "2030-12-31", "security_terms": "encrypted channel", "signed_by": "Representative",
+    "signed_on": "2026-01-01"}');
+create function public.consent_all() returns bigint language sql as $f$
+  select count(refuge.record_consent(cm.individual_id, 'RESETTLEMENT_SUBMISSION', 'WRITTEN'))
+    from (select distinct individual_id from refuge.case_member) cm
+   where not refuge.valid_consent(cm.individual_id, 'RESETTLEMENT_SUBMISSION') $f$;
 -- the fields of an eRRF document that must survive an import and an export
 -- (GUIDs and numbers are the receiving system's own)
 create function public.rrf_fields(doc xml) returns text[] language sql as $f$
@@ -94,17 +103,18 @@ select refuge.transition_case(id, 'INTERVIEW', '{"interview_date": "2026-11-01"}
 select refuge.transition_case(id, 'PREPARE_RRF', '{"submission_category": "AWR", "secondary_category": "MED", "priority": "UG",
     "justification": "woman at risk with a serious medical condition"}') from refuge.process_case;
 SQL
-PGOPTIONS="-c role=rrf_officer" q $DB "select refuge.rrf_xml(id) from refuge.process_case" > /tmp/refuge_rrf_out.xml
+q $DB "select public.consent_all()" >/dev/null
+PGOPTIONS="-c role=rrf_officer" q $DB "select refuge.rrf_xml(id, 'RST-CAN') from refuge.process_case" > /tmp/refuge_rrf_out.xml
 out=$(validate /tmp/refuge_rrf_out.xml)
 is "$out" "- validates" "an exported case validates against rrf-v4.xsd"
-is "$(q $DB "select (xpath('count(//*[local-name()=''dataIndividual''])', refuge.rrf_xml(id)))[1]::text || ' ' ||
-               (xpath('string(//*[local-name()=''ResettlementCriteriaCode''])', refuge.rrf_xml(id)))[1]::text || ' ' ||
-               (xpath('string(//*[local-name()=''LanguageCode''])', refuge.rrf_xml(id)))[1]::text
+is "$(q $DB "select (xpath('count(//*[local-name()=''dataIndividual''])', refuge.rrf_xml(id, 'RST-CAN')))[1]::text || ' ' ||
+               (xpath('string(//*[local-name()=''ResettlementCriteriaCode''])', refuge.rrf_xml(id, 'RST-CAN')))[1]::text || ' ' ||
+               (xpath('string(//*[local-name()=''LanguageCode''])', refuge.rrf_xml(id, 'RST-CAN')))[1]::text
           from refuge.process_case")" "2 AWR NUS" "members, the submission category and proGres language codes are in it"
-is "$(q $DB "select (xpath('string(//*[local-name()=''dataIndividualRelatives'']/*[local-name()=''RelationshipCode''])', refuge.rrf_xml(id)))[1]::text
-               || ' ' || (xpath('string(//*[local-name()=''dataIndividualRelatives'']/*[local-name()=''ResidenceCountryCode''])', refuge.rrf_xml(id)))[1]::text
+is "$(q $DB "select (xpath('string(//*[local-name()=''dataIndividualRelatives'']/*[local-name()=''RelationshipCode''])', refuge.rrf_xml(id, 'RST-CAN')))[1]::text
+               || ' ' || (xpath('string(//*[local-name()=''dataIndividualRelatives'']/*[local-name()=''ResidenceCountryCode''])', refuge.rrf_xml(id, 'RST-CAN')))[1]::text
           from refuge.process_case")" "PRM ETH" "a relative outside the case is exported as dataIndividualRelatives"
-is "$(q $DB "select count(*) from refuge.sensitive_read where purpose = 'eRRF XML'")" "6" "each production is logged"
+is "$(q $DB "select count(*) from refuge.sensitive_read where purpose like 'eRRF XML for IRCC under agreement RST-CAN'")" "6" "each production is logged, with the agreement"
 case_id=$(q $DB "select id from refuge.process_case")
 is "$(PGOPTIONS="-c role=rrf_clerk" q $DB "select refuge.rrf_xml('$case_id')" 2>&1 | grep -o 'permission denied for function rrf_xml')" \
    "permission denied for function rrf_xml" "registration staff get an error, not a document"
@@ -118,7 +128,8 @@ for f in "$ERRF"/cases/V4-*.xml; do
     is "$r" "imported" "$name imports"
     is "$(PGOPTIONS="-c role=rrf_officer" q $DB "select refuge.import_rrf(doc) ->> 'status' from public.rrf_in" 2>&1)" "exists" \
        "$name imported again returns the same case"
-    PGOPTIONS="-c role=rrf_officer" q $DB "select refuge.rrf_xml(id) from refuge.process_case" > /tmp/refuge_rrf_rt.xml
+    q $DB "select public.consent_all()" >/dev/null
+    PGOPTIONS="-c role=rrf_officer" q $DB "select refuge.rrf_xml(id, 'RST-CAN') from refuge.process_case" > /tmp/refuge_rrf_rt.xml
     is "$(validate /tmp/refuge_rrf_rt.xml)" "- validates" "$name exported again validates"
     is "$(q $DB "select public.rrf_fields(xmlparse(document pg_read_file('/tmp/refuge_rrf_rt.xml'))) = public.rrf_fields(doc) from public.rrf_in")" "t" \
        "$name round-trips its data (names, dates, codes, relationships, needs, languages, aliases, education, employment, relatives, resettlement)"

@@ -25,6 +25,11 @@ grant refuge_registration to pdf_clerk;
 select refuge.create_operation('KEN', 'KEN', 'Kenya');
 select refuge.create_site('KEN', 'KAKUMA', 'Kakuma', 'CAMP');
 select refuge.assign_staff(r, 'KEN') from unnest(array['pdf_officer', 'pdf_supervisor', 'pdf_clerk']) r;
+-- exports go to a resettlement state under a sharing agreement, with the principal's consent (issue 18)
+select refuge.define_agreement('{"code": "RST-CAN", "title": "Resettlement submissions to Canada", "party_kind": "RESETTLEMENT_STATE",
+    "country": "CAN", "party_name": "IRCC", "purposes": ["RESETTLEMENT_SUBMISSION"], "fields": ["RRF"], "legal_basis": "CONSENT",
+    "valid_from": "2026-01-01", "valid_until": "2030-12-31", "security_terms": "encrypted channel", "signed_by": "Representative",
+    "signed_on": "2026-01-01"}');
 select refuge.register_group('{"operation": "KEN", "site": "KAKUMA", "registration_level": "BASIC", "population_type": "REF",
   "origin_country": "SSD", "members": [
     {"relationship": "PA", "given_name": "Nyakim", "family_name": "Gatdet", "sex": "F", "date_of_birth": "1988-04-02",
@@ -44,6 +49,7 @@ select refuge.transition_case(id, 'PREPARE_RRF', '{"submission_category": "AWR",
     "justification": "No prospect of safety in Kakuma; the family cannot return to Jonglei"}') from refuge.process_case;
 select refuge.add_case_note(id, 'Nyakim asked that the threats not be discussed in front of her children', true, 'INTERVIEW_TRANSCRIPT')
   from refuge.process_case;
+select refuge.record_consent(id, 'RESETTLEMENT_SUBMISSION', 'WRITTEN') from refuge.individual where given_name = 'Nyakim';
 -- what the full form carries beyond the biodata: a relative outside the case, a name in Arabic script,
 -- a document, flight history
 reset role;
@@ -56,7 +62,7 @@ select refuge.add_document(id, '{"type": "NATIONAL_ID", "number": "SS-61-204", "
   from refuge.individual where given_name = 'Nyakim';
 SQL
 pdf() {   # pdf ROLE: the form as ROLE sees it, in $PDF
-    PGOPTIONS="-c refuge.vault_key_file=$KEY -c role=$1" q $DB "select encode(refuge.rrf_pdf(id), 'base64') from refuge.process_case" \
+    PGOPTIONS="-c refuge.vault_key_file=$KEY -c role=$1" q $DB "select encode(refuge.rrf_pdf(id, 'RST-CAN'), 'base64') from refuge.process_case" \
         | base64 -d > "$PDF"
 }
 pdf pdf_officer
@@ -110,12 +116,12 @@ is "$(PGOPTIONS="-c role=pdf_clerk" q $DB "select refuge.rrf_pdf('$case_id')" 2>
    "permission denied for function rrf_pdf" "registration staff get an error, not a document"
 is "$(PGOPTIONS="-c role=pdf_officer" q $DB "select j #>> '{case,number}' || ' ' || jsonb_array_length(j -> 'members') || ' ' ||
         (j #>> '{confidential,included}') || ' ' || (j #>> '{members,0,given_name}')
-        from (select refuge.rrf_json(id) j from refuge.process_case) x")" "$number 3 false Nyakim" \
+        from (select refuge.rrf_json(id, 'RST-CAN') j from refuge.process_case) x")" "$number 3 false Nyakim" \
    "rrf_json holds the same content"
-is "$(q $DB "select count(*) from refuge.sensitive_read where purpose = 'Resettlement Registration Form'")" "3" \
-   "every production of the form is logged as a sensitive read"
+is "$(q $DB "select count(*) from refuge.sensitive_read where purpose = 'Resettlement Registration Form for IRCC under agreement RST-CAN'")" "3" \
+   "every production of the form is logged as a sensitive read, with the agreement"
 # the eRRF XML carries the same photo (dataPhotograph), and still validates where the schema is at hand
-PGOPTIONS="-c refuge.vault_key_file=$KEY -c role=pdf_officer" q $DB "select refuge.rrf_xml(id) from refuge.process_case" > "$PDF.xml"
+PGOPTIONS="-c refuge.vault_key_file=$KEY -c role=pdf_officer" q $DB "select refuge.rrf_xml(id, 'RST-CAN') from refuge.process_case" > "$PDF.xml"
 is "$(q $DB "select (xpath('count(//*[local-name()=''dataPhotograph''])', pg_read_file('$PDF.xml')::xml))[1]")" "1" \
    "the eRRF XML carries the principal's photo"
 XSD="${REFUGE_SHARED:-$(cd "$(dirname "$0")/../../.." && pwd)/shared}/data/errf/xsd/rrf-v4.xsd"

@@ -262,8 +262,18 @@ set role cs_admin;
 select refuge.assign_partner_staff('cs_partner', 'IRC');
 select refuge.assign_partner_staff('cs_partner2', 'MSF');
 select pg_temp.err($q$select refuge.assign_partner_staff('cs_rsd1', 'IRC')$q$);
+-- referrals go to IRC under a sharing agreement (issue 18)
+select refuge.define_agreement('{"code": "IRC-2026", "title": "IRC case management", "party_kind": "PARTNER", "partner": "IRC",
+    "party_name": "International Rescue Committee", "purposes": ["REFERRAL"], "fields": ["CASE", "INCIDENT", "MEMBERS"],
+    "legal_basis": "CONSENT", "valid_from": "2026-01-01", "valid_until": "2030-12-31",
+    "security_terms": "encrypted transfer, need-to-know access, deletion at case closure", "signed_by": "Representative",
+    "signed_on": "2026-01-01"}') is not null as agreement;
 reset role;
 set role cs_prot;
+-- SGBV case management rests on the survivor's consent
+select pg_temp.err(format($q$select refuge.open_case('SGBV', %L)$q$, (select second from fam where f = 2))) as no_consent;
+select refuge.record_consent((select second from fam where f = 2), 'SGBV', 'ORAL', notice_version => 'GBV-2026') is not null as consent,
+       refuge.record_consent((select second from fam where f = 2), 'REFERRAL', 'ORAL') is not null as consent_referral;
 select refuge.open_case('SGBV', (select second from fam where f = 2)) ->> 'state' as sgbv;
 select id as gbv from refuge.process_case where module = 'SGBV' \gset
 select pg_temp.err(format($q$select refuge.record_gbv_incident(%L, '{"violence_type": "THEFT", "consent_services": true, "consent_sharing": false, "narrative": "x"}')$q$, :'gbv'));
@@ -273,7 +283,8 @@ select pg_temp.err(format($q$select refuge.refer_case(%L, 'IRC', array['CASE', '
 select refuge.read_gbv_incident(:'gbv', 'case conference') - 'case_number' - 'reported_on' as incident;
 select refuge.record_gbv_incident(:'gbv', '{"violence_type": "PHYSICAL_ASSAULT", "incident_date": "2026-10-02",
     "consent_services": true, "consent_sharing": true, "narrative": "Assaulted at the water point", "location": "Block 4"}');
-select refuge.refer_case(:'gbv', 'IRC', array['CASE', 'INCIDENT', 'MEMBERS'], 'medical and psychosocial care') as referral \gset
+select refuge.refer_case(:'gbv', 'IRC', array['CASE', 'INCIDENT', 'MEMBERS'], 'medical and psychosocial care',
+                         agreement => 'IRC-2026') as referral \gset
 reset role;
 set role cs_prot;
 select pg_temp.err('select count(*) from refuge.gbv_incident');

@@ -225,7 +225,7 @@ select candidate_threshold > 0 as positive, case_threshold >= candidate_threshol
 select cardinality(names) as forms from refuge.match_profile
  where individual_id = (select (r -> 'members' -> 0 ->> 'individual_id')::uuid from reg where k = 'ahmad');
 
--- 9. how common the name agreed on is (since 0.11.1): levels 4/5 split by
+-- 9. how common the name agreed on is (since 0.12.0): levels 4/5 split by
 -- the people under the smallest shared block
 select l, n, refuge.name_level_by_frequency(l, n) as level
   from (values (5, 2), (5, 3), (4, 3), (5, 4), (4, 15), (5, 16), (4, 40), (3, 2), (5, null)) v(l, n);

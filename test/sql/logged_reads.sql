@@ -44,6 +44,15 @@ select count(*) as assigned from (select refuge.assign_staff(r, 'KEN')
     from unnest(array['lr_rsd', 'lr_prot', 'lr_rst', 'lr_bio', 'lr_reg', 'lr_assist']) r) x;
 select refuge.create_partner('IRC', 'International Rescue Committee') is not null as partner;
 select refuge.assign_partner_staff('lr_partner', 'IRC');
+-- the sharing agreements referrals and resettlement submissions name (issue 18)
+select refuge.define_agreement(jsonb_build_object('code', 'IRC-REF', 'title', 'IRC referrals', 'party_kind', 'PARTNER',
+           'partner', 'IRC', 'party_name', 'International Rescue Committee', 'purposes', array['REFERRAL'],
+           'fields', array['CASE', 'INCIDENT'], 'legal_basis', 'CONSENT', 'valid_from', '2026-01-01', 'valid_until', '2030-12-31',
+           'security_terms', 'need-to-know access', 'signed_by', 'Representative', 'signed_on', '2026-01-01')) is not null as irc,
+       refuge.define_agreement(jsonb_build_object('code', 'CAN-RST', 'title', 'Resettlement to Canada', 'party_kind', 'RESETTLEMENT_STATE',
+           'country', 'CAN', 'party_name', 'Immigration, Refugees and Citizenship Canada', 'purposes', array['RESETTLEMENT_SUBMISSION'],
+           'fields', array['RRF'], 'legal_basis', 'CONSENT', 'valid_from', '2026-01-01', 'valid_until', '2030-12-31',
+           'security_terms', 'encrypted channel', 'signed_by', 'Representative', 'signed_on', '2026-01-01')) is not null as canada;
 
 -- the vault key, readable by the server only
 select current_setting('data_directory') || '/refuge_logged_reads.key' as keypath \gset
@@ -79,16 +88,19 @@ select refuge.add_case_note(:'rsd', 'Detained twice at the border.', true, 'INTE
 select refuge.add_case_document(:'rsd', 'Medical report', 'application/pdf', '\x255044462d', true) as doc \gset
 reset role;
 set role lr_prot;
+select refuge.record_consent(mother, 'SGBV') is not null as sgbv_consent, refuge.record_consent(mother, 'REFERRAL') is not null as referral_consent from fam;
 select (refuge.open_case('SGBV', mother) ->> 'case_id') as sgbv from fam \gset
 select refuge.record_gbv_incident(:'sgbv', '{"violence_type": "PHYSICAL_ASSAULT", "incident_date": "2026-10-02",
     "consent_services": true, "consent_sharing": true, "narrative": "Assaulted at the water point"}');
-select refuge.refer_case(:'sgbv', 'IRC', array['CASE', 'INCIDENT'], 'psychosocial support') as referral \gset
+select refuge.refer_case(:'sgbv', 'IRC', array['CASE', 'INCIDENT'], 'psychosocial support', agreement => 'IRC-REF') as referral \gset
 select (refuge.open_case('TRACING', son, '{}', '{"sought_family_name": "Gatdet", "sought_given_name": "Nyakim"}') ->> 'case_id') as tracing
   from fam \gset
 select (refuge.open_case('VULNERABILITY', mother) ->> 'case_id') as vul from fam \gset
 reset role;
 set role lr_rst;
 select (refuge.open_case('RESETTLEMENT', mother, array[son]) ->> 'case_id') as rst from fam \gset
+select refuge.record_consent(mother, 'RESETTLEMENT_SUBMISSION', 'WRITTEN') is not null as rst_consent,
+       refuge.record_consent(son, 'RESETTLEMENT_SUBMISSION', 'WRITTEN', 'PARENT', mother) is not null as son_consent from fam;
 reset role;
 select id as vault from refuge.biometric_vault \gset
 select pg_temp.mark();
@@ -192,21 +204,21 @@ select pg_temp.mark();
 
 begin;
 set local role lr_rst;
-select refuge.rrf_json(:'rst') -> 'case' ->> 'state' as rrf_json;
+select refuge.rrf_json(:'rst', 'CAN-RST') -> 'case' ->> 'state' as rrf_json;
 rollback;
 select pg_temp.new_logs() as after_rrf_json;
 select pg_temp.mark();
 
 begin;
 set local role lr_rst;
-select length(refuge.rrf_pdf(:'rst')) > 1000 as rrf_pdf;
+select length(refuge.rrf_pdf(:'rst', 'CAN-RST')) > 1000 as rrf_pdf;
 rollback;
 select pg_temp.new_logs() as after_rrf_pdf;
 select pg_temp.mark();
 
 begin;
 set local role lr_rst;
-select refuge.rrf_xml(:'rst') is not null as rrf_xml;
+select refuge.rrf_xml(:'rst', 'CAN-RST') is not null as rrf_xml;
 rollback;
 select pg_temp.new_logs() as after_rrf_xml;
 select pg_temp.mark();

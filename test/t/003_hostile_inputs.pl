@@ -192,19 +192,23 @@ $node->safe_psql('postgres', qq{
 	       refuge.vault_seal(decode('@{[ b64($bad_crc_png) ]}', 'base64'), format('%s|%s|face', v.id, c.individual_id))
 	  from refuge.biometric_capture c join refuge.individual i on i.id = c.individual_id and i.given_name = 'Nyakim',
 	       (select gen_random_uuid() as id) v;
+	select refuge.define_agreement('{"code": "RST-CAN", "title": "Resettlement to Canada", "party_kind": "RESETTLEMENT_STATE",
+	    "country": "CAN", "party_name": "IRCC", "purposes": ["RESETTLEMENT_SUBMISSION"], "fields": ["RRF"], "legal_basis": "CONSENT",
+	    "valid_from": "2026-01-01", "valid_until": "2030-12-31", "security_terms": "s", "signed_by": "s", "signed_on": "2026-01-01"}');
 	set role officer;
 	select refuge.open_case('RESETTLEMENT', i.id, array(select individual_id from refuge.group_membership where group_id = gm.group_id))
 	  from refuge.individual i join refuge.group_membership gm on gm.individual_id = i.id where i.given_name = 'Nyakim';
+	select refuge.record_consent(id, 'RESETTLEMENT_SUBMISSION', 'WRITTEN') from refuge.individual where given_name = 'Nyakim';
 	select refuge.transition_case(id, 'ASSESS', jsonb_build_object('needs_assessment', repeat('Threats from the clan. ', 46000)))
 	  from refuge.process_case;
 });
 $t0 = time;
 ($ret, $out, $err) = $node->psql('postgres',
-	"set role officer; select length(refuge.rrf_pdf(id)) > 1000 from refuge.process_case");
+	"set role officer; select length(refuge.rrf_pdf(id, 'RST-CAN')) > 1000 from refuge.process_case");
 is($ret, 0, 'the form of a family whose vault photo is a corrupt PNG is printed') or diag($err);
 my $pdf_seconds = time - $t0;
 ($ret, $out, $err) = $node->psql('postgres',
-	"set role officer; set statement_timeout = '100ms'; select length(refuge.rrf_pdf(id)) from refuge.process_case");
+	"set role officer; set statement_timeout = '100ms'; select length(refuge.rrf_pdf(id, 'RST-CAN')) from refuge.process_case");
 ok($ret == 0 || $err =~ /canceling statement due to statement timeout/,
 	"statement_timeout is honoured while the form is laid out (1 MB of text printed in ${pdf_seconds}s)");
 
@@ -234,6 +238,7 @@ $node->safe_psql('postgres', q{
 	grant refuge_protection to protector;
 	select refuge.assign_staff('protector', 'KEN');
 	set role protector;
+	select refuge.record_consent(id, 'SGBV') from refuge.individual where given_name = 'Deng';
 	select refuge.open_case('SGBV', id) from refuge.individual where given_name = 'Deng';
 });
 ($ret, $out, $err) = $node->psql('postgres', q{

@@ -1,0 +1,164 @@
+-- Data protection (issue 18): what personal data is processed for
+-- (purposes and their legal basis), the consents and information notices
+-- of each person per purpose, and the agreements under which data leaves
+-- for partners, governments and resettlement states.  The functions are
+-- functions/45_data_protection.sql.
+
+-- Each processing purpose with its legal basis (UNHCR Data Protection
+-- Policy 2015, 2.2: consent, vital or best interests, the mandate, legal
+-- obligation, public interest, legitimate interest).  A function that
+-- processes for a CONSENT purpose refuses without the person's consent.
+create table refuge.processing_purpose (
+    code             text primary key check (code ~ '^[A-Z][A-Z0-9_]{1,39}$'),
+    label            text not null check (length(label) between 1 and 200),
+    legal_basis      text not null check (legal_basis in ('CONSENT', 'VITAL_INTEREST', 'MANDATE', 'LEGAL_OBLIGATION',
+                                                          'PUBLIC_INTEREST', 'LEGITIMATE_INTEREST')),
+    sharing          boolean not null default false,
+    description      text check (length(description) <= 2000),
+    -- (who changed a purpose when: the audit trail)
+    shipped          boolean not null default false
+);
+comment on table refuge.processing_purpose is
+    'processing purposes and their legal basis; CONSENT purposes need the person''s valid consent (refuge.record_consent)';
+comment on column refuge.processing_purpose.sharing is 'data leaves UNHCR for this purpose: an agreement must cover it';
+create policy read_all on refuge.processing_purpose for select to refuge_registration, refuge_supervisor, refuge_analyst, refuge_admin, refuge_biometrics, refuge_biometrics_admin, refuge_assistance, refuge_rsd, refuge_resettlement, refuge_protection, refuge_child_protection, refuge_partner
+    using (true);
+grant select on refuge.processing_purpose to refuge_registration, refuge_supervisor, refuge_analyst, refuge_admin,
+    refuge_biometrics, refuge_biometrics_admin, refuge_assistance, refuge_rsd, refuge_resettlement,
+    refuge_protection, refuge_child_protection, refuge_partner;
+select pg_catalog.pg_extension_config_dump('refuge.processing_purpose', 'where not shipped');
+-- The case modules are purposes of their own (same codes); the legal basis
+-- of each is the operation's to change (refuge.define_purpose).
+insert into refuge.processing_purpose (code, label, legal_basis, sharing, description, shipped) values
+  ('REGISTRATION', 'Registration and the record of a person', 'MANDATE', false,
+   'identifying persons of concern, their families and needs', true),
+  ('BIOMETRICS', 'Biometric enrolment and identity checks', 'LEGITIMATE_INTEREST', false,
+   'preventing double registration and fraud, verifying identity at assistance', true),
+  ('ASSISTANCE', 'Assistance and distributions', 'MANDATE', false, 'entitlements, distributions and collection', true),
+  ('RSD', 'Refugee status determination', 'MANDATE', false, null, true),
+  ('RESETTLEMENT', 'Resettlement case processing', 'MANDATE', false, 'identification, interviews and assessment', true),
+  ('BID', 'Best interests procedure for children at risk', 'VITAL_INTEREST', false, 'the best interests of the child', true),
+  ('SGBV', 'SGBV incident management', 'CONSENT', false,
+   'case management of a survivor, only with the survivor''s informed consent', true),
+  ('STATELESSNESS', 'Statelessness determination', 'MANDATE', false, null, true),
+  ('TRACING', 'Family tracing', 'VITAL_INTEREST', false, 'restoring family links', true),
+  ('VULNERABILITY', 'Vulnerability assessment', 'MANDATE', false, null, true),
+  ('REFERRAL', 'Referral of a case to a partner', 'CONSENT', true,
+   'sharing the parts of a case a referral names with a partner under an agreement', true),
+  ('RESETTLEMENT_SUBMISSION', 'Resettlement submission to a resettlement state', 'CONSENT', true,
+   'the Resettlement Registration Form sent to a state under an agreement', true),
+  ('GOVERNMENT_SHARING', 'Sharing with the host government', 'LEGAL_OBLIGATION', true,
+   'registration data the host state''s law requires, under an agreement', true),
+  ('RESEARCH', 'Research on anonymised microdata', 'PUBLIC_INTEREST', true,
+   'anonymised extracts only, under an agreement', true);
+
+-- A person's consent to a purpose: given (by the person, or a parent or
+-- guardian for a child), how, after which information notice, until when;
+-- withdrawn at any time (never deleted: the record of what was allowed
+-- when).  A consent to a sharing purpose may be limited to one agreement.
+create table refuge.consent (
+    id               uuid primary key default gen_random_uuid(),
+    individual_id    uuid not null references refuge.individual,
+    purpose          text not null references refuge.processing_purpose,
+    agreement_id     uuid,
+    given_by         text not null default 'SELF' check (given_by in ('SELF', 'PARENT', 'GUARDIAN', 'CAREGIVER')),
+    guardian_id      uuid references refuge.individual,
+    method           text not null check (method in ('ORAL', 'WRITTEN', 'THUMBPRINT', 'ELECTRONIC')),
+    notice_version   text check (length(notice_version) <= 100),
+    given_at         timestamptz not null default now(),
+    valid_until      date,
+    recorded_by      name not null,
+    withdrawn_at     timestamptz,
+    withdrawn_by     name,
+    withdrawal_reason text check (length(withdrawal_reason) <= 2000),
+    created_at       timestamptz not null default now(),
+    created_by       name not null default current_user,
+    updated_at       timestamptz not null default now(),
+    updated_by       name not null default current_user,
+    check ((withdrawn_at is null) = (withdrawn_by is null)),
+    check ((given_by = 'SELF') = (guardian_id is null) or given_by = 'CAREGIVER')
+);
+create index on refuge.consent (individual_id, purpose) where withdrawn_at is null;
+comment on table refuge.consent is
+    'consents per person and purpose (who gave it, how, after which notice, until when, withdrawn when and why)';
+create policy staff_read on refuge.consent for select to refuge_registration, refuge_supervisor
+    using (exists (select 1 from refuge.individual i where (i.id = consent.individual_id)));
+grant select on refuge.consent to refuge_registration, refuge_supervisor;
+select pg_catalog.pg_extension_config_dump('refuge.consent', '');
+
+-- The right to be informed: which notice a person was given, for which
+-- purpose, in which language.
+create table refuge.information_notice (
+    id               uuid primary key default gen_random_uuid(),
+    individual_id    uuid not null references refuge.individual,
+    purpose          text not null references refuge.processing_purpose,
+    notice_version   text not null check (length(notice_version) between 1 and 100),
+    language         text check (length(language) <= 20),
+    given_at         timestamptz not null default now(),
+    given_by         name not null,
+    created_at       timestamptz not null default now(),
+    created_by       name not null default current_user,
+    updated_at       timestamptz not null default now(),
+    updated_by       name not null default current_user
+);
+create index on refuge.information_notice (individual_id);
+comment on table refuge.information_notice is 'information notices given to a person per purpose (the right to be informed)';
+create policy staff_read on refuge.information_notice for select to refuge_registration, refuge_supervisor
+    using (exists (select 1 from refuge.individual i where (i.id = information_notice.individual_id)));
+grant select on refuge.information_notice to refuge_registration, refuge_supervisor;
+select pg_catalog.pg_extension_config_dump('refuge.information_notice', '');
+
+-- Data-sharing agreements: with whom (a partner, a government, a
+-- resettlement state, researchers), for which purposes, which fields, on
+-- which legal basis, from when until when, under which security terms.
+-- Every referral and eRRF export names one; it ends access when it
+-- expires or is ended.
+create table refuge.sharing_agreement (
+    id               uuid primary key default gen_random_uuid(),
+    code             text not null unique check (code ~ '^[A-Z0-9][A-Z0-9_-]{1,39}$'),
+    title            text not null check (length(title) between 1 and 200),
+    party_kind       text not null check (party_kind in ('PARTNER', 'GOVERNMENT', 'RESETTLEMENT_STATE', 'RESEARCHER')),
+    partner_id       uuid references refuge.partner_organisation,
+    country          text check (country ~ '^[A-Z]{3}$'),
+    party_name       text not null check (length(party_name) between 1 and 200),
+    purposes         text[] not null check (cardinality(purposes) > 0),
+    fields           text[] not null check (cardinality(fields) > 0),
+    legal_basis      text not null check (legal_basis in ('CONSENT', 'VITAL_INTEREST', 'MANDATE', 'LEGAL_OBLIGATION',
+                                                          'PUBLIC_INTEREST', 'LEGITIMATE_INTEREST')),
+    valid_from       date not null,
+    valid_until      date not null,
+    security_terms   text not null check (length(security_terms) between 1 and 4000),
+    signed_by        text not null check (length(signed_by) between 1 and 200),
+    signed_on        date not null,
+    status           text not null default 'ACTIVE' check (status in ('ACTIVE', 'SUSPENDED', 'TERMINATED')),
+    ended_at         timestamptz,
+    ended_by         name,
+    end_reason       text check (length(end_reason) <= 2000),
+    created_at       timestamptz not null default now(),
+    created_by       name not null default current_user,
+    updated_at       timestamptz not null default now(),
+    updated_by       name not null default current_user,
+    check ((party_kind = 'PARTNER') = (partner_id is not null)),
+    check (party_kind not in ('GOVERNMENT', 'RESETTLEMENT_STATE') or country is not null),
+    check (valid_until >= valid_from),
+    check ((status = 'ACTIVE') = (ended_at is null) or status = 'SUSPENDED')
+);
+comment on table refuge.sharing_agreement is
+    'data-sharing agreements: party, purposes, fields, legal basis, validity, security terms; referrals and exports name one';
+create policy staff_read on refuge.sharing_agreement for select to refuge_registration, refuge_supervisor, refuge_analyst, refuge_admin, refuge_biometrics, refuge_biometrics_admin, refuge_assistance, refuge_rsd, refuge_resettlement, refuge_protection, refuge_child_protection
+    using (true);
+-- a partner's staff read their own organisation's agreements only
+create policy partner_read on refuge.sharing_agreement for select to refuge_partner
+    using (partner_id = refuge.caller_partner());
+grant select on refuge.sharing_agreement to refuge_registration, refuge_supervisor, refuge_analyst, refuge_admin,
+    refuge_biometrics, refuge_biometrics_admin, refuge_assistance, refuge_rsd, refuge_resettlement,
+    refuge_protection, refuge_child_protection, refuge_partner;
+select pg_catalog.pg_extension_config_dump('refuge.sharing_agreement', '');
+
+alter table refuge.consent add foreign key (agreement_id) references refuge.sharing_agreement;
+comment on column refuge.consent.agreement_id is 'a consent to a sharing purpose limited to this agreement (null: any agreement covering the purpose)';
+
+-- Referrals name the agreement they are made under (null for referrals
+-- made before 0.12.0: partners no longer read those).
+alter table refuge.case_referral add column agreement_id uuid references refuge.sharing_agreement;
+comment on column refuge.case_referral.agreement_id is 'the sharing agreement the referral was made under';

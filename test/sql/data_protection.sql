@@ -1,0 +1,240 @@
+-- Data protection (issue 18): purposes and their legal basis, consent gates
+-- naming the purpose, withdrawal taking effect at once (referrals, exports,
+-- openings), information notices, sharing agreements (party, purpose,
+-- fields, validity; suspension, expiry and termination ending access),
+-- who reads what.
+\set VERBOSITY terse
+set client_min_messages = warning;
+set search_path = public, refuge;
+create function pg_temp.err(q text) returns text language plpgsql as $$
+begin
+    execute q;
+    return 'no error';
+exception when others then
+    return sqlstate || ' ' || regexp_replace(regexp_replace(sqlerrm,
+        '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}', '<id>', 'g'), '([A-Z]{3})-\d\d-(\d{6})', '\1-YY-\2', 'g');
+end $$;
+
+select refuge.create_operation('KEN', 'KEN', 'Kenya') is not null as ken, refuge.create_operation('UGA', 'UGA', 'Uganda') is not null as uga;
+select refuge.create_site('KEN', 'KAKUMA', 'Kakuma', 'CAMP', 34.85, 3.72) is not null as kakuma;
+select refuge.create_partner('IRC', 'International Rescue Committee') is not null as irc, refuge.create_partner('MSF', 'MSF') is not null as msf;
+drop role if exists dp_reg, dp_reg_uga, dp_prot, dp_rst, dp_admin, dp_irc, dp_msf;
+create role dp_reg;     grant refuge_registration to dp_reg;
+create role dp_reg_uga; grant refuge_registration to dp_reg_uga;
+create role dp_prot;    grant refuge_protection to dp_prot;
+create role dp_rst;     grant refuge_resettlement to dp_rst;
+create role dp_admin;   grant refuge_admin to dp_admin;
+create role dp_irc;     grant refuge_partner to dp_irc;
+create role dp_msf;     grant refuge_partner to dp_msf;
+select count(*) as assigned from (select refuge.assign_staff('dp_reg', 'KEN'), refuge.assign_staff('dp_reg_uga', 'UGA'),
+       refuge.assign_staff('dp_prot', 'KEN'), refuge.assign_staff('dp_rst', 'KEN'),
+       refuge.assign_partner_staff('dp_irc', 'IRC'), refuge.assign_partner_staff('dp_msf', 'MSF')) x;
+
+create table fam (k text primary key, mother uuid, daughter uuid, son uuid);
+grant select, insert on fam to public;
+set role dp_reg;
+insert into fam
+select 'a', (r -> 'members' -> 0 ->> 'individual_id')::uuid, (r -> 'members' -> 1 ->> 'individual_id')::uuid,
+       (r -> 'members' -> 2 ->> 'individual_id')::uuid
+  from (select refuge.register_group('{"operation": "KEN", "site": "KAKUMA", "registration_level": "BASIC", "population_type": "REF",
+          "origin_country": "SSD", "members": [
+            {"relationship": "PA", "given_name": "Nyakim", "family_name": "Gatdet", "sex": "F", "date_of_birth": "1985-04-02"},
+            {"relationship": "DAU", "given_name": "Nyaluak", "family_name": "Gatdet", "sex": "F", "date_of_birth": "2004-06-11"},
+            {"relationship": "SON", "given_name": "Gatluak", "family_name": "Gatdet", "sex": "M", "date_of_birth": "2016-01-20"}]}') r) x;
+reset role;
+
+-- 1. purposes and their legal basis: data, shipped and the operation's own
+select code, legal_basis, sharing from refuge.processing_purpose order by code;
+set role dp_reg;
+select pg_temp.err($$select refuge.define_purpose('CASH_PILOT', 'Cash pilot', 'CONSENT')$$) as clerk_defines;
+reset role;
+set role dp_admin;
+select refuge.define_purpose('CASH_PILOT', 'Cash transfers pilot (mobile money)', 'CONSENT', false, 'a pilot with a mobile operator');
+select pg_temp.err($$select refuge.define_purpose('SGBV', 'x', 'MANDATE')$$) as shipped_changed,
+       pg_temp.err($$select refuge.define_purpose('cash', 'x', 'CONSENT')$$) as bad_code,
+       pg_temp.err($$select refuge.define_purpose('CASH2', 'x', 'BECAUSE')$$) as bad_basis;
+reset role;
+
+-- 2. consent: recorded with who, how, after which notice; refused when wrong
+set role dp_reg;
+select pg_temp.err(format($q$select refuge.record_consent(%L, 'NOPE')$q$, mother)) as unknown_purpose,
+       pg_temp.err(format($q$select refuge.record_consent(%L, 'SGBV', 'SMOKE')$q$, mother)) as bad_method,
+       pg_temp.err(format($q$select refuge.record_consent(%L, 'SGBV', 'ORAL', 'PARENT')$q$, son)) as parent_unnamed,
+       pg_temp.err(format($q$select refuge.record_consent(%L, 'SGBV', 'ORAL', 'SELF', %L)$q$, son, mother)) as self_with_guardian,
+       pg_temp.err(format($q$select refuge.record_consent(%L, 'SGBV', valid_until => '2020-01-01')$q$, mother)) as past,
+       pg_temp.err(format($q$select refuge.record_consent(%L, 'SGBV')$q$, gen_random_uuid())) as unknown_person
+  from fam;
+reset role;
+-- a clerk of another operation cannot record consents of people they do not serve
+set role dp_reg_uga;
+select pg_temp.err(format($q$select refuge.record_consent(%L, 'SGBV')$q$, mother)) as out_of_scope from fam;
+select pg_temp.err(format($q$select * from refuge.consents(%L)$q$, mother)) as out_of_scope_list from fam;
+reset role;
+
+-- 3. a consent-based purpose is refused without consent, naming it; allowed with it
+set role dp_prot;
+select pg_temp.err(format($q$select refuge.open_case('SGBV', %L)$q$, mother)) as sgbv_without_consent from fam;
+select refuge.record_consent(mother, 'SGBV', 'ORAL', notice_version => 'GBV-NOTICE-2026') is not null as consented from fam;
+select refuge.open_case('SGBV', mother) ->> 'state' as sgbv_opened from fam;
+-- a mandate-based module needs none
+select refuge.open_case('VULNERABILITY', mother) ->> 'state' as vulnerability_opened from fam;
+select purpose, legal_basis, status, given_by, method, notice_version from refuge.consents((select mother from fam));
+reset role;
+-- the notice is on record
+select purpose, notice_version from refuge.information_notice order by purpose;
+set role dp_reg;
+select pg_temp.err(format($q$select refuge.record_notice(%L, 'REGISTRATION', 'REG-1', 'klingon!')$q$, mother)) as bad_language,
+       refuge.record_notice(mother, 'REGISTRATION', 'REG-NOTICE-2026', 'nus') is not null as notice
+  from fam;
+reset role;
+
+-- 4. sharing agreements: only an administrator defines them, validated field by field
+set role dp_reg;
+select pg_temp.err($$select refuge.define_agreement('{}')$$) as clerk_defines_agreement;
+reset role;
+set role dp_admin;
+select pg_temp.err($$select refuge.define_agreement('{"code": "X", "nonsense": 1}')$$) as unknown_key,
+       pg_temp.err($$select refuge.define_agreement('{"code": "IRC-1", "title": "t", "party_kind": "PARTNER", "partner": "NOBODY",
+           "party_name": "p", "purposes": ["REFERRAL"], "fields": ["CASE"], "legal_basis": "CONSENT", "valid_from": "2026-01-01",
+           "valid_until": "2030-01-01", "security_terms": "s", "signed_by": "s", "signed_on": "2026-01-01"}')$$) as unknown_partner,
+       pg_temp.err($$select refuge.define_agreement('{"code": "IRC-1", "title": "t", "party_kind": "PARTNER", "partner": "IRC",
+           "party_name": "p", "purposes": ["SGBV"], "fields": ["CASE"], "legal_basis": "CONSENT", "valid_from": "2026-01-01",
+           "valid_until": "2030-01-01", "security_terms": "s", "signed_by": "s", "signed_on": "2026-01-01"}')$$) as not_sharing_purpose,
+       pg_temp.err($$select refuge.define_agreement('{"code": "IRC-1", "title": "t", "party_kind": "PARTNER", "partner": "IRC",
+           "party_name": "p", "purposes": ["REFERRAL"], "fields": ["PASSWORDS"], "legal_basis": "CONSENT", "valid_from": "2026-01-01",
+           "valid_until": "2030-01-01", "security_terms": "s", "signed_by": "s", "signed_on": "2026-01-01"}')$$) as unknown_field,
+       pg_temp.err($$select refuge.define_agreement('{"code": "GOV-1", "title": "t", "party_kind": "GOVERNMENT",
+           "party_name": "p", "purposes": ["GOVERNMENT_SHARING"], "fields": ["CASE"], "legal_basis": "LEGAL_OBLIGATION",
+           "valid_from": "2026-01-01", "valid_until": "2030-01-01", "security_terms": "s", "signed_by": "s",
+           "signed_on": "2026-01-01"}')$$) as government_without_country,
+       pg_temp.err($$select refuge.define_agreement('{"code": "IRC-1", "title": "t", "party_kind": "PARTNER", "partner": "IRC",
+           "party_name": "p", "purposes": ["REFERRAL"], "fields": ["CASE"], "legal_basis": "CONSENT", "valid_from": "2026-01-01",
+           "valid_until": "2020-01-01", "security_terms": "s", "signed_by": "s", "signed_on": "2026-01-01"}')$$) as ends_before_start;
+select refuge.define_agreement('{"code": "IRC-2026", "title": "IRC protection referrals", "party_kind": "PARTNER", "partner": "IRC",
+    "party_name": "International Rescue Committee", "purposes": ["REFERRAL"], "fields": ["CASE", "MEMBERS"],
+    "legal_basis": "CONSENT", "valid_from": "2026-01-01", "valid_until": "2030-12-31",
+    "security_terms": "encrypted transfer; need-to-know; deletion at closure", "signed_by": "Representative, Kenya",
+    "signed_on": "2026-01-05"}') is not null as irc_agreement;
+select refuge.define_agreement('{"code": "MSF-2026", "title": "MSF medical referrals", "party_kind": "PARTNER", "partner": "MSF",
+    "party_name": "Medecins Sans Frontieres", "purposes": ["REFERRAL"], "fields": ["CASE"], "legal_basis": "CONSENT",
+    "valid_from": "2026-01-01", "valid_until": "2030-12-31", "security_terms": "s", "signed_by": "s",
+    "signed_on": "2026-01-05"}') is not null as msf_agreement;
+select refuge.define_agreement('{"code": "CAN-RST", "title": "Resettlement submissions to Canada", "party_kind": "RESETTLEMENT_STATE",
+    "country": "CAN", "party_name": "IRCC", "purposes": ["RESETTLEMENT_SUBMISSION"], "fields": ["RRF"], "legal_basis": "CONSENT",
+    "valid_from": "2026-01-01", "valid_until": "2030-12-31", "security_terms": "encrypted channel", "signed_by": "s",
+    "signed_on": "2026-01-05"}') is not null as canada;
+select pg_temp.err($$select refuge.define_agreement('{"code": "CAN-RST", "title": "t", "party_kind": "RESETTLEMENT_STATE", "country": "CAN",
+    "party_name": "p", "purposes": ["RESETTLEMENT_SUBMISSION"], "fields": ["RRF"], "legal_basis": "CONSENT", "valid_from": "2026-01-01",
+    "valid_until": "2030-01-01", "security_terms": "s", "signed_by": "s", "signed_on": "2026-01-01"}')$$) as duplicate_code;
+reset role;
+-- partners read their own organisation's agreements only; staff read all
+set role dp_irc;
+select code from refuge.sharing_agreement order by code;
+reset role;
+set role dp_prot;
+select code, party_kind, in_force from refuge.agreements() order by code;
+reset role;
+
+-- 5. a referral names an agreement with that partner covering REFERRAL and
+-- the fields, and needs the principal's consent to referral
+set role dp_prot;
+select (refuge.open_case('VULNERABILITY', daughter) ->> 'case_id') as vul from fam \gset
+select id as vul_mother from refuge.process_case where module = 'VULNERABILITY' and principal_id = (select mother from fam) \gset
+select pg_temp.err(format($q$select refuge.refer_case(%L, 'IRC', array['CASE'], 'shelter')$q$, :'vul_mother')) as no_agreement,
+       pg_temp.err(format($q$select refuge.refer_case(%L, 'IRC', array['CASE'], 'shelter', agreement => 'NOPE')$q$, :'vul_mother')) as unknown,
+       pg_temp.err(format($q$select refuge.refer_case(%L, 'IRC', array['CASE'], 'shelter', agreement => 'MSF-2026')$q$, :'vul_mother')) as other_partner,
+       pg_temp.err(format($q$select refuge.refer_case(%L, 'IRC', array['CASE', 'NOTES'], 'shelter', agreement => 'IRC-2026')$q$, :'vul_mother')) as field_not_covered,
+       pg_temp.err(format($q$select refuge.refer_case(%L, 'IRC', array['CASE'], 'shelter', agreement => 'CAN-RST')$q$, :'vul_mother')) as state_agreement,
+       pg_temp.err(format($q$select refuge.refer_case(%L, 'IRC', array['CASE'], 'shelter', agreement => 'IRC-2026')$q$, :'vul_mother')) as no_consent;
+select refuge.record_consent(mother, 'REFERRAL', 'THUMBPRINT', agreement => 'IRC-2026') is not null as consent_irc_only from fam;
+-- a consent limited to IRC's agreement does not cover MSF
+select pg_temp.err(format($q$select refuge.refer_case(%L, 'MSF', array['CASE'], 'clinic', agreement => 'MSF-2026')$q$, :'vul_mother')) as msf_not_consented,
+       pg_temp.err(format($q$select refuge.refer_case(%L, 'IRC', array['CASE'], 'shelter', '2031-06-01', 'IRC-2026')$q$, :'vul_mother')) as beyond_agreement;
+select refuge.refer_case(:'vul_mother', 'IRC', array['CASE', 'MEMBERS'], 'shelter', agreement => 'IRC-2026') as ref1 \gset
+select valid_until, (select code from refuge.sharing_agreement a where a.id = agreement_id) as agreement
+  from refuge.case_referral where id = :'ref1';
+reset role;
+set role dp_irc;
+select count(*) as irc_sees from refuge.referred_cases();
+select refuge.referred_case(:'ref1', 'shelter intake') ->> 'module' as irc_reads;
+reset role;
+
+-- 6. withdrawal takes effect at once: the referral is revoked, the partner
+-- reads nothing more, a new referral is refused
+set role dp_prot;
+select pg_temp.err(format($q$select refuge.withdraw_consent(%L, 'REFERRAL', '')$q$, mother)) as no_reason from fam;
+select refuge.withdraw_consent(mother, 'REFERRAL', 'she asked us to stop sharing') - 'individual_id' as withdrawn from fam;
+select status, end_reason from refuge.case_referral where id = :'ref1';
+select pg_temp.err(format($q$select refuge.refer_case(%L, 'IRC', array['CASE'], 'shelter', agreement => 'IRC-2026')$q$, :'vul_mother')) as refer_again;
+select pg_temp.err(format($q$select refuge.withdraw_consent(%L, 'REFERRAL', 'again')$q$, mother)) as nothing_left from fam;
+select purpose, status from refuge.consents((select mother from fam)) order by purpose, status;
+reset role;
+set role dp_irc;
+select count(*) as irc_sees_after from refuge.referred_cases();
+select pg_temp.err(format($q$select refuge.referred_case(%L)$q$, :'ref1')) as irc_reads_after;
+reset role;
+
+-- 7. agreements end access: suspended (reads refused, resumed later),
+-- expired (by date), terminated (referrals revoked)
+set role dp_prot;
+select refuge.record_consent(mother, 'REFERRAL', 'WRITTEN') is not null as consent_again from fam;
+select refuge.refer_case(:'vul_mother', 'IRC', array['CASE'], 'shelter', agreement => 'IRC-2026') as ref2 \gset
+reset role;
+set role dp_admin;
+select refuge.set_agreement_status('IRC-2026', 'SUSPENDED', 'audit of the partner''s storage') - 'agreement' as suspended;
+reset role;
+set role dp_irc;
+select count(*) as while_suspended from refuge.referred_cases();
+select pg_temp.err(format($q$select refuge.referred_case(%L)$q$, :'ref2')) as read_while_suspended;
+reset role;
+set role dp_prot;
+select pg_temp.err(format($q$select refuge.refer_case(%L, 'IRC', array['CASE'], 'x', agreement => 'IRC-2026')$q$, :'vul_mother')) as refer_while_suspended;
+reset role;
+set role dp_admin;
+select refuge.set_agreement_status('IRC-2026', 'ACTIVE', 'audit passed') - 'agreement' as resumed;
+reset role;
+set role dp_irc;
+select count(*) as after_resume from refuge.referred_cases();
+reset role;
+-- the agreement's end date passes (simulated by the superuser moving it)
+begin;
+alter table refuge.sharing_agreement disable trigger audit;
+update refuge.sharing_agreement set valid_from = '2020-01-01', valid_until = '2021-01-01' where code = 'IRC-2026';
+set local role dp_irc;
+select count(*) as after_expiry from refuge.referred_cases();
+select pg_temp.err(format($q$select refuge.referred_case(%L)$q$, :'ref2')) as read_after_expiry;
+rollback;
+set role dp_admin;
+select refuge.set_agreement_status('IRC-2026', 'TERMINATED', 'partner left the country') - 'agreement' as terminated;
+select pg_temp.err($$select refuge.set_agreement_status('IRC-2026', 'ACTIVE', 'x')$$) as resume_terminated;
+reset role;
+select status, end_reason from refuge.case_referral where id = :'ref2';
+
+-- 8. eRRF exports: an agreement with a resettlement state, and the consent
+-- of the principal and every adult member
+set role dp_rst;
+select (refuge.open_case('RESETTLEMENT', mother, array[daughter, son]) ->> 'case_id') as rst from fam \gset
+select pg_temp.err(format($q$select refuge.rrf_json(%L)$q$, :'rst')) as no_agreement,
+       pg_temp.err(format($q$select refuge.rrf_json(%L, 'MSF-2026')$q$, :'rst')) as partner_agreement,
+       pg_temp.err(format($q$select refuge.rrf_xml(%L, 'CAN-RST')$q$, :'rst')) as no_consent;
+select refuge.record_consent(mother, 'RESETTLEMENT_SUBMISSION', 'WRITTEN') is not null as mother_consents from fam;
+-- the daughter is an adult: her own consent is needed
+select pg_temp.err(format($q$select refuge.rrf_xml(%L, 'CAN-RST')$q$, :'rst')) as adult_daughter;
+select refuge.record_consent(daughter, 'RESETTLEMENT_SUBMISSION', 'WRITTEN') is not null as daughter_consents from fam;
+select refuge.rrf_json(:'rst', 'CAN-RST') -> 'case' ->> 'state' as exported;
+-- withdrawal stops the next export at once
+select refuge.withdraw_consent(daughter, 'RESETTLEMENT_SUBMISSION', 'changed her mind') ->> 'consents_withdrawn' as withdrawn from fam;
+select pg_temp.err(format($q$select refuge.rrf_pdf(%L, 'CAN-RST')$q$, :'rst')) as after_withdrawal;
+reset role;
+-- the export's logged read names the agreement and the state
+select kind, purpose from refuge.sensitive_read where case_id = :'rst' order by at;
+
+-- 9. consents and agreements are audited like everything else
+select table_name, action, count(*) from refuge.audit_log
+ where table_name in ('consent', 'sharing_agreement', 'processing_purpose', 'information_notice')
+ group by 1, 2 order by 1, 2;
+
+-- leave the database as found for the next suite
+drop table fam;
+\i test/lib/reinstall.sql
+drop role dp_reg, dp_reg_uga, dp_prot, dp_rst, dp_admin, dp_irc, dp_msf;
