@@ -45,6 +45,64 @@ begin
 end
 $$;
 
+-- The legal basis in force for a purpose: the operation's choice for a
+-- shipped purpose, else the purpose's own (null: no such purpose).
+create function refuge.legal_basis_of(p_purpose text) returns text
+    language sql stable
+    set search_path = pg_catalog, refuge, pg_temp
+begin atomic
+    select coalesce((select b.legal_basis from refuge.purpose_legal_basis b where b.purpose = p_purpose),
+                    (select p.legal_basis from refuge.processing_purpose p where p.code = p_purpose));
+end;
+comment on function refuge.legal_basis_of(text) is 'the legal basis in force for a processing purpose';
+grant execute on function refuge.legal_basis_of(text) to refuge_registration, refuge_supervisor,
+    refuge_admin, refuge_biometrics, refuge_biometrics_admin, refuge_assistance, refuge_rsd, refuge_resettlement,
+    refuge_protection, refuge_child_protection, refuge_partner;
+
+-- Change the legal basis of a shipped purpose (refuge_admin), with the
+-- reason; null restores the shipped one.
+create function refuge.set_legal_basis(purpose text, legal_basis text, reason text) returns text
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    pur refuge.processing_purpose;
+begin
+    perform refuge.authorize('refuge_admin', 'set_legal_basis');
+    pur := refuge.purpose_row(set_legal_basis.purpose, 'purpose');
+    perform refuge.require_text(reason, 'reason');
+    if length(reason) > 2000 then
+        perform refuge.raise_field('22001', 'reason', 'is longer than 2000 characters');
+    end if;
+    if legal_basis is null then
+        delete from refuge.purpose_legal_basis b where b.purpose = pur.code;
+        return pur.legal_basis;
+    end if;
+    if legal_basis not in ('CONSENT', 'VITAL_INTEREST', 'MANDATE', 'LEGAL_OBLIGATION', 'PUBLIC_INTEREST', 'LEGITIMATE_INTEREST') then
+        perform refuge.raise_field('22023', 'legal_basis', format('"%s" is not one of CONSENT, VITAL_INTEREST, MANDATE, '
+            'LEGAL_OBLIGATION, PUBLIC_INTEREST, LEGITIMATE_INTEREST', refuge.excerpt(legal_basis)));
+    end if;
+    insert into refuge.purpose_legal_basis as b (purpose, legal_basis, reason)
+    values (pur.code, legal_basis, reason)
+    on conflict on constraint purpose_legal_basis_pkey do update set legal_basis = excluded.legal_basis, reason = excluded.reason;
+    return legal_basis;
+end
+$$;
+comment on function refuge.set_legal_basis(text, text, text) is
+    'change the legal basis of a processing purpose (e.g. ASSISTANCE on CONSENT for a pilot), with the reason; null restores the shipped one';
+grant execute on function refuge.set_legal_basis(text, text, text) to refuge_admin;
+
+-- May the caller handle consents to this purpose for this person?  A
+-- purpose that is a sensitive module (SGBV) is that module's staff's only:
+-- a consent to it would tell who is a survivor.
+create function refuge.purpose_in_reach(p_purpose text, p refuge.individual) returns boolean
+    language sql stable
+    set search_path = pg_catalog, refuge, pg_temp
+begin atomic
+    select not exists (select 1 from refuge.case_module m where m.code = p_purpose and m.sensitive)
+        or refuge.may_work_case(p_purpose, p.operation_id, p.site_id);
+end;
+
 -- Does this person hold a valid consent to this purpose (for this
 -- agreement, when the consent names one)?
 create function refuge.valid_consent(p_individual uuid, p_purpose text, p_agreement uuid default null) returns boolean
@@ -69,7 +127,8 @@ declare
     p refuge.processing_purpose;
 begin
     select * into p from refuge.processing_purpose x where x.code = p_purpose;
-    if not found or p.legal_basis <> 'CONSENT' or refuge.valid_consent(p_individual, p_purpose, p_agreement) then
+    if not found or refuge.legal_basis_of(p_purpose) <> 'CONSENT'
+       or refuge.valid_consent(p_individual, p_purpose, p_agreement) then
         return;
     end if;
     perform refuge.raise_field('55000', p_field,
@@ -92,13 +151,17 @@ begin
         perform refuge.raise_field('22023', 'code', format('"%s" is not 2 to 40 capital letters, digits or _', refuge.excerpt(code)));
     end if;
     perform refuge.require_text(label, 'label');
+    if length(label) > 200 or length(description) > 2000 then
+        perform refuge.raise_field('22001', case when length(label) > 200 then 'label' else 'description' end,
+                                   'is too long (label 200, description 2000 characters)');
+    end if;
     if legal_basis is null or legal_basis not in ('CONSENT', 'VITAL_INTEREST', 'MANDATE', 'LEGAL_OBLIGATION',
                                                   'PUBLIC_INTEREST', 'LEGITIMATE_INTEREST') then
         perform refuge.raise_field('22023', 'legal_basis', format('"%s" is not one of CONSENT, VITAL_INTEREST, MANDATE, '
             'LEGAL_OBLIGATION, PUBLIC_INTEREST, LEGITIMATE_INTEREST', refuge.excerpt(legal_basis)));
     end if;
     if exists (select 1 from refuge.processing_purpose p where p.code = define_purpose.code and p.shipped) then
-        perform refuge.raise_field('55000', 'code', format('%s is shipped with Refuge: a release changes it', code));
+        perform refuge.raise_field('55000', 'code', format('%s is shipped with Refuge: change its legal basis with refuge.set_legal_basis', code));
     end if;
     insert into refuge.processing_purpose as p (code, label, legal_basis, sharing, description)
     values (code, left(label, 200), legal_basis, coalesce(sharing, false), left(description, 2000))
@@ -129,6 +192,10 @@ begin
     perform refuge.authorize_any(refuge.consent_roles(), 'record_consent');
     p := refuge.person_in_reach(record_consent.individual_id, 'individual_id');
     pur := refuge.purpose_row(record_consent.purpose, 'purpose');
+    if not refuge.purpose_in_reach(pur.code, p) then
+        raise exception using errcode = '42501',
+            message = format('record_consent: consents to %s are recorded by the staff of that module', pur.code);
+    end if;
     if method is null or method not in ('ORAL', 'WRITTEN', 'THUMBPRINT', 'ELECTRONIC') then
         perform refuge.raise_field('22023', 'method', format('"%s" is not ORAL, WRITTEN, THUMBPRINT or ELECTRONIC', refuge.excerpt(method)));
     end if;
@@ -190,29 +257,54 @@ declare
     pur refuge.processing_purpose;
     n integer;
     revoked integer := 0;
+    seen integer := 0;
+    r record;
     c refuge.process_case;
 begin
     perform refuge.authorize_any(refuge.consent_roles(), 'withdraw_consent');
     p := refuge.person_in_reach(withdraw_consent.individual_id, 'individual_id');
     pur := refuge.purpose_row(withdraw_consent.purpose, 'purpose');
+    if not refuge.purpose_in_reach(pur.code, p) then
+        raise exception using errcode = '42501',
+            message = format('withdraw_consent: consents to %s are withdrawn through the staff of that module', pur.code);
+    end if;
     perform refuge.require_text(reason, 'reason');
-    update refuge.consent x set withdrawn_at = now(), withdrawn_by = refuge.caller(), withdrawal_reason = left(reason, 2000)
+    if length(reason) > 2000 then
+        perform refuge.raise_field('22001', 'reason', 'is longer than 2000 characters');
+    end if;
+    update refuge.consent x set withdrawn_at = now(), withdrawn_by = refuge.caller(), withdrawal_reason = reason
      where x.individual_id = p.id and x.purpose = pur.code and x.withdrawn_at is null;
     get diagnostics n = row_count;
     if n = 0 then
         perform refuge.raise_field('55000', 'purpose', format('%s holds no consent to %s to withdraw', p.number, pur.code));
     end if;
-    -- referrals rest on the principal's consent: those left without one end now
+    -- the referrals of the person's cases that no longer rest on a consent
+    -- of everyone whose data they share end now (the reason stays here:
+    -- the partner reads only that consent was withdrawn)
     if pur.code = 'REFERRAL' then
-        for c in select pc.* from refuge.process_case pc
-                  where pc.principal_id = p.id
-                    and exists (select 1 from refuge.case_referral r where r.case_id = pc.id and r.status = 'ACTIVE')
-                    for update loop
-            revoked := revoked + refuge.revoke_referrals_without_consent(c, 'consent to referral withdrawn: ' || left(reason, 1900));
+        for r in select x.*, pc.module, pc.operation_id as op, pc.site_id as site
+                   from refuge.case_referral x join refuge.process_case pc on pc.id = x.case_id
+                  where x.status = 'ACTIVE'
+                    and exists (select 1 from refuge.case_member cm where cm.case_id = x.case_id and cm.individual_id = p.id)
+                  order by x.referred_at
+                    for update of x loop
+            continue when refuge.referral_consented(r.case_id, r.fields, r.agreement_id);
+            select * into c from refuge.process_case pc where pc.id = r.case_id;
+            update refuge.case_referral x set status = 'REVOKED', ended_by = refuge.caller(), ended_at = now(),
+                                              end_reason = 'consent to referral withdrawn'
+             where x.id = r.id;
+            perform refuge.note_case_event(c, 'REFERRAL_REVOKED', 'consent to referral withdrawn',
+                                           jsonb_build_object('referral_id', r.id));
+            revoked := revoked + 1;
+            -- (counted for the caller only where they work the case: a
+            -- count would otherwise tell of an SGBV referral)
+            if refuge.may_work_case(r.module, r.op, r.site) then
+                seen := seen + 1;
+            end if;
         end loop;
     end if;
     return jsonb_build_object('individual_id', p.id, 'purpose', pur.code, 'consents_withdrawn', n,
-                              'referrals_revoked', revoked);
+                              'referrals_revoked', seen);
 end
 $$;
 comment on function refuge.withdraw_consent(uuid, text, text) is
@@ -234,6 +326,10 @@ begin
     perform refuge.authorize_any(refuge.consent_roles(), 'record_notice');
     p := refuge.person_in_reach(record_notice.individual_id, 'individual_id');
     pur := refuge.purpose_row(record_notice.purpose, 'purpose');
+    if not refuge.purpose_in_reach(pur.code, p) then
+        raise exception using errcode = '42501',
+            message = format('record_notice: notices of %s are recorded by the staff of that module', pur.code);
+    end if;
     if notice_version is null or btrim(notice_version) = '' or length(notice_version) > 100 then
         perform refuge.raise_field('22023', 'notice_version', 'must be 1 to 100 characters');
     end if;
@@ -265,14 +361,14 @@ begin
     perform refuge.authorize_any(refuge.consent_roles(), 'consents');
     p := refuge.person_in_reach(consents.individual_id, 'individual_id');
     return query
-    select c.purpose, pp.label, pp.legal_basis,
+    select c.purpose, pp.label, refuge.legal_basis_of(pp.code),
            case when c.withdrawn_at is not null then 'WITHDRAWN'
                 when c.valid_until < current_date then 'EXPIRED' else 'VALID' end,
            c.given_at, c.given_by, c.method, c.notice_version, c.valid_until, a.code, c.withdrawn_at, c.withdrawal_reason
       from refuge.consent c
       join refuge.processing_purpose pp on pp.code = c.purpose
       left join refuge.sharing_agreement a on a.id = c.agreement_id
-     where c.individual_id = p.id
+     where c.individual_id = p.id and refuge.purpose_in_reach(c.purpose, p)
      order by c.purpose, c.given_at;
 end
 $$;
@@ -281,14 +377,15 @@ comment on function refuge.consents(uuid) is
 grant execute on function refuge.consents(uuid) to refuge_registration, refuge_supervisor, refuge_protection,
     refuge_resettlement, refuge_rsd, refuge_child_protection, refuge_assistance;
 
--- The fields an agreement can cover: the parts of a referral, and RRF (the
--- whole Resettlement Registration Form, photos included).
+-- The fields an agreement can cover: the parts of a referral, RRF (the
+-- whole Resettlement Registration Form, photos included) and MICRODATA (an
+-- anonymised extract, refuge.microdata_extract).
 create function refuge.shareable_fields() returns text[]
     language sql stable
     set search_path = pg_catalog, refuge, pg_temp
 begin atomic
     select array_agg(x.code order by x.code)
-      from (select f.code from refuge.referral_field f union select 'RRF') x;
+      from (select f.code from refuge.referral_field f union select 'RRF' union select 'MICRODATA') x;
 end;
 
 -- Define a data-sharing agreement (refuge_admin): the JSON object's
@@ -326,7 +423,13 @@ begin
     if exists (select 1 from refuge.sharing_agreement s where s.code = a.code) then
         perform refuge.raise_field('23505', 'agreement.code', format('%s exists already', a.code));
     end if;
-    a.title := left(agreement ->> 'title', 200);
+    foreach k in array array['title', 'party_name', 'signed_by', 'security_terms'] loop
+        if length(agreement ->> k) > (case when k = 'security_terms' then 4000 else 200 end) then
+            perform refuge.raise_field('22001', 'agreement.' || k, format('is longer than %s characters',
+                                       (case when k = 'security_terms' then 4000 else 200 end)));
+        end if;
+    end loop;
+    a.title := agreement ->> 'title';
     a.party_kind := agreement ->> 'party_kind';
     if a.party_kind not in ('PARTNER', 'GOVERNMENT', 'RESETTLEMENT_STATE', 'RESEARCHER') then
         perform refuge.raise_field('22023', 'agreement.party_kind', format('"%s" is not PARTNER, GOVERNMENT, RESETTLEMENT_STATE or RESEARCHER',
@@ -347,7 +450,7 @@ begin
     if a.party_kind in ('GOVERNMENT', 'RESETTLEMENT_STATE') and not refuge.code_exists('country', a.country) then
         perform refuge.raise_field('22023', 'agreement.country', format('"%s" is not a country code (ISO 3166 alpha-3)', refuge.excerpt(a.country)));
     end if;
-    a.party_name := left(agreement ->> 'party_name', 200);
+    a.party_name := agreement ->> 'party_name';
     if jsonb_typeof(agreement -> 'purposes') is distinct from 'array' or jsonb_array_length(agreement -> 'purposes') = 0 then
         perform refuge.raise_field('22004', 'agreement.purposes', 'is required (a non-empty list of purposes)');
     end if;
@@ -382,8 +485,8 @@ begin
     if a.valid_until < current_date then
         perform refuge.raise_field('22008', 'agreement.valid_until', format('%s is in the past', refuge.iso(a.valid_until)));
     end if;
-    a.security_terms := left(agreement ->> 'security_terms', 4000);
-    a.signed_by := left(agreement ->> 'signed_by', 200);
+    a.security_terms := agreement ->> 'security_terms';
+    a.signed_by := agreement ->> 'signed_by';
     insert into refuge.sharing_agreement (code, title, party_kind, partner_id, country, party_name, purposes, fields,
                                           legal_basis, valid_from, valid_until, security_terms, signed_by, signed_on)
     values (a.code, a.title, a.party_kind, a.partner_id, case when a.party_kind in ('GOVERNMENT', 'RESETTLEMENT_STATE') then a.country end,
@@ -431,7 +534,7 @@ begin
         for r in select * from refuge.case_referral x where x.agreement_id = a.id and x.status = 'ACTIVE' for update loop
             select * into c from refuge.process_case p where p.id = r.case_id;
             update refuge.case_referral x set status = 'REVOKED', ended_by = refuge.caller(), ended_at = now(),
-                                              end_reason = left('agreement ' || a.code || ' terminated: ' || reason, 2000)
+                                              end_reason = 'agreement ' || a.code || ' terminated'
              where x.id = r.id;
             perform refuge.note_case_event(c, 'REFERRAL_REVOKED', 'agreement ' || a.code || ' terminated',
                                            jsonb_build_object('referral_id', r.id));
@@ -452,7 +555,7 @@ create function refuge.agreement_in_force(a refuge.sharing_agreement) returns bo
 comment on function refuge.agreement_in_force(refuge.sharing_agreement) is
     'is this sharing agreement active and within its validity today?';
 grant execute on function refuge.agreement_in_force(refuge.sharing_agreement) to refuge_registration, refuge_supervisor,
-    refuge_analyst, refuge_admin, refuge_biometrics, refuge_biometrics_admin, refuge_assistance, refuge_rsd,
+    refuge_admin, refuge_biometrics, refuge_biometrics_admin, refuge_assistance, refuge_rsd,
     refuge_resettlement, refuge_protection, refuge_child_protection, refuge_partner;
 
 -- The agreement a transfer names, or an error saying why it does not cover
@@ -461,7 +564,7 @@ grant execute on function refuge.agreement_in_force(refuge.sharing_agreement) to
 create function refuge.agreement_for(p_code text, p_party_kind text, p_partner uuid, p_purpose text, p_fields text[],
                                      p_field text)
     returns refuge.sharing_agreement
-    language plpgsql stable
+    language plpgsql volatile
     set search_path = pg_catalog, refuge, pg_temp
 as $$
 declare
@@ -472,7 +575,8 @@ begin
         perform refuge.raise_field('22004', p_field, format('is required: name the sharing agreement that covers purpose %s', p_purpose),
                                    'refuge_admin defines agreements with refuge.define_agreement');
     end if;
-    select * into a from refuge.sharing_agreement x where x.code = p_code;
+    -- (locked until the transfer commits: a termination waits for it, then revokes it)
+    select * into a from refuge.sharing_agreement x where x.code = p_code for share;
     if not found then
         perform refuge.raise_field('23503', p_field, format('unknown agreement "%s"', refuge.excerpt(p_code)));
     end if;
@@ -517,6 +621,216 @@ begin atomic
 end;
 comment on function refuge.agreements(boolean) is
     'sharing agreements (those in force, or all) with parties, purposes, fields and validity, as far as the caller may read them';
-grant execute on function refuge.agreements(boolean) to refuge_registration, refuge_supervisor, refuge_analyst,
+grant execute on function refuge.agreements(boolean) to refuge_registration, refuge_supervisor,
     refuge_admin, refuge_biometrics, refuge_biometrics_admin, refuge_assistance, refuge_rsd, refuge_resettlement,
     refuge_protection, refuge_child_protection, refuge_partner;
+
+-- A row as the subject sees it: without internal keys and bookkeeping.
+create function refuge.subject_row(j jsonb) returns jsonb
+    language sql immutable parallel safe
+    return jsonb_strip_nulls(j - array['id', 'individual_id', 'operation_id', 'site_id', 'group_id', 'case_id', 'created_by',
+                                       'updated_at', 'updated_by', 'sync_operation', 'sync_shared', 'sync_owner', 'sealed',
+                                       'template', 'content', 'capture_id', 'identity_id', 'seq', 'agreement_id',
+                                       'guardian_id', 'partner_id', 'entitlement_id', 'event_id', 'verification_id', 'alert_id']);
+
+-- Everything Refuge holds on a person, for their request of access (Policy
+-- 2015, 3.3), in the structure the README documents: biodata, names,
+-- family, needs, documents, legal status, cases (those they are the
+-- principal of; of others, only non-sensitive modules; never notes, files
+-- or assessments; a sensitive module's only when the caller works it),
+-- assistance, biometric enrolment facts (never templates or images),
+-- documents issued, consents and notices, referrals, and who read their
+-- sensitive records.  The request is logged durably.
+create function refuge.subject_access(individual_id uuid) returns jsonb
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    p refuge.individual;
+    res jsonb;
+begin
+    perform refuge.authorize_any(array['refuge_supervisor', 'refuge_protection']::name[], 'subject_access');
+    if subject_access.individual_id is null then
+        perform refuge.raise_field('22004', 'individual_id', 'is required');
+    end if;
+    select * into p from refuge.individual i where i.id = subject_access.individual_id;
+    perform refuge.require_visible(p.id is not null and refuge.in_scope(p.operation_id, p.site_id), 'individual_id');
+    res := jsonb_build_object(
+        'request', jsonb_build_object('number', p.number, 'requested_by', refuge.caller(), 'requested_at', now(),
+                                      'note', 'records of protection modules (SGBV, best interests) are disclosed by their own case workers',
+                                      'operation', (select o.code from refuge.operation o where o.id = p.operation_id),
+                                      'site', (select s.code from refuge.site s where s.id = p.site_id)),
+        'person', refuge.subject_row(to_jsonb(p) - 'number'),
+        'names', (select coalesce(jsonb_agg(refuge.subject_row(to_jsonb(n)) order by n.created_at), '[]')
+                    from refuge.individual_name n where n.individual_id = p.id),
+        'nationalities', (select coalesce(jsonb_agg(refuge.subject_row(to_jsonb(n)) order by n.created_at), '[]')
+                            from refuge.individual_nationality n where n.individual_id = p.id),
+        'languages', (select coalesce(jsonb_agg(refuge.subject_row(to_jsonb(n)) order by n.created_at), '[]')
+                        from refuge.individual_language n where n.individual_id = p.id),
+        'education', (select coalesce(jsonb_agg(refuge.subject_row(to_jsonb(n)) order by n.created_at), '[]')
+                        from refuge.individual_education n where n.individual_id = p.id),
+        'occupations', (select coalesce(jsonb_agg(refuge.subject_row(to_jsonb(n)) order by n.created_at), '[]')
+                          from refuge.individual_occupation n where n.individual_id = p.id),
+        'contacts', (select coalesce(jsonb_agg(refuge.subject_row(to_jsonb(n)) order by n.created_at), '[]')
+                       from refuge.individual_contact n where n.individual_id = p.id),
+        'addresses', (select coalesce(jsonb_agg(refuge.subject_row(to_jsonb(n)) order by n.created_at), '[]')
+                        from refuge.individual_address n where n.individual_id = p.id),
+        'flight_history', (select coalesce(jsonb_agg(refuge.subject_row(to_jsonb(n)) order by n.created_at), '[]')
+                             from refuge.flight_leg n where n.individual_id = p.id),
+        'identity_documents', (select coalesce(jsonb_agg(refuge.subject_row(to_jsonb(n)) order by n.created_at), '[]')
+                                 from refuge.document n where n.individual_id = p.id),
+        'specific_needs', (select coalesce(jsonb_agg(refuge.subject_row(to_jsonb(n)) order by n.created_at), '[]')
+                             from refuge.specific_need n where n.individual_id = p.id),
+        'relatives', (select coalesce(jsonb_agg(refuge.subject_row(to_jsonb(n)) order by n.created_at), '[]')
+                        from refuge.individual_relative n where n.individual_id = p.id),
+        'legal_status_history', (select coalesce(jsonb_agg(refuge.subject_row(to_jsonb(n)) order by n.valid_from, n.id), '[]')
+                                   from refuge.status_history n where n.individual_id = p.id),
+        'household', (select jsonb_build_object('number', g.number, 'relationship', gm.relationship, 'since', gm.valid_from,
+                          'members', (select jsonb_agg(jsonb_strip_nulls(jsonb_build_object('number', i.number,
+                                              'given_name', i.given_name, 'family_name', i.family_name, 'sex', i.sex,
+                                              'date_of_birth', i.date_of_birth, 'relationship', o.relationship))
+                                              order by o.relationship <> 'PA', i.date_of_birth)
+                                        from refuge.group_membership o join refuge.individual i on i.id = o.individual_id
+                                       where o.group_id = g.id and o.valid_to is null and o.individual_id <> p.id))
+                        from refuge.group_membership gm join refuge.registration_group g on g.id = gm.group_id
+                       where gm.individual_id = p.id and gm.valid_to is null),
+        'cases', (select coalesce(jsonb_agg(jsonb_build_object('number', c.number, 'module', c.module, 'state', c.state,
+                                                            'role', cm.role, 'opened_at', c.opened_at, 'closed', c.closed)
+                                          order by c.opened_at), '[]')
+                    from refuge.case_member cm join refuge.process_case c on c.id = cm.case_id
+                    join refuge.case_module m on m.code = c.module
+                   where cm.individual_id = p.id and (c.principal_id = p.id or not m.sensitive)
+                     and (not m.sensitive or refuge.may_work_case(c.module, c.operation_id, c.site_id))),
+        'referrals', (select coalesce(jsonb_agg(jsonb_build_object('case', c.number, 'partner', po.name, 'fields', r.fields,
+                                                                'purpose', r.purpose, 'referred_at', r.referred_at,
+                                                                'status', r.status, 'valid_until', r.valid_until,
+                                                                'agreement', a.code) order by r.referred_at), '[]')
+                        from refuge.case_referral r join refuge.process_case c on c.id = r.case_id
+                        join refuge.partner_organisation po on po.id = r.partner_id
+                        left join refuge.sharing_agreement a on a.id = r.agreement_id
+                        join refuge.case_module m on m.code = c.module
+                       where exists (select 1 from refuge.case_member cm where cm.case_id = c.id and cm.individual_id = p.id)
+                         and (c.principal_id = p.id or not m.sensitive)
+                         and (not m.sensitive or refuge.may_work_case(c.module, c.operation_id, c.site_id))),
+        'assistance', (select coalesce(jsonb_agg(jsonb_build_object('outcome', x.outcome, 'at', x.created_at,
+                                                                 'site', (select s.code from refuge.site s where s.id = x.site_id))
+                                               order by x.created_at), '[]')
+                         from refuge.collection x where x.collector_id = p.id),
+        'biometrics', (select jsonb_build_object('enrolled', e.individual_id is not null, 'status', e.status,
+                                                 'enrolled_at', e.enrolled_at,
+                                                 'fingers', (select count(*) from refuge.biometric_finger f where f.individual_id = p.id),
+                                                 'irises', (select count(*) from refuge.biometric_iris f where f.individual_id = p.id),
+                                                 'images_held', (select count(*) from refuge.biometric_vault v where v.individual_id = p.id))
+                         from (select 1) one left join refuge.biometric_enrolment e on e.individual_id = p.id),
+        'documents_issued', (select coalesce(jsonb_agg(refuge.subject_row(to_jsonb(d) - 'payload' - 'key_id' - 'photo_digest' - 'replaces') order by d.created_at), '[]')
+                               from refuge.issued_document d where d.individual_id = p.id),
+        'consents', (select coalesce(jsonb_agg(jsonb_strip_nulls(to_jsonb(c)) order by c.purpose, c.given_at), '[]')
+                       from refuge.consents(p.id) c),
+        'notices', (select coalesce(jsonb_agg(jsonb_build_object('purpose', n.purpose, 'notice_version', n.notice_version,
+                                                              'language', n.language, 'given_at', n.given_at) order by n.given_at), '[]')
+                      from refuge.information_notice n where n.individual_id = p.id),
+        'reads_of_sensitive_records', (select coalesce(jsonb_agg(jsonb_build_object('at', r.at, 'by', r.actor, 'kind', r.kind,
+                                                                                 'purpose', r.purpose) order by r.at), '[]')
+                                         from refuge.sensitive_read r
+                                        where r.individual_id = p.id
+                                          and (r.module is null or not exists (select 1 from refuge.case_module m
+                                                                                where m.code = r.module and m.sensitive)
+                                               or refuge.may_work_case(r.module, p.operation_id, p.site_id))),
+        'image_openings', (select coalesce(jsonb_agg(jsonb_build_object('at', v.accessed_at, 'by', v.accessed_by,
+                                                                     'purpose', v.purpose) order by v.accessed_at), '[]')
+                             from refuge.vault_access v where v.individual_id = p.id));
+    perform refuge.log_durably(jsonb_build_object('sensitive_read', jsonb_build_array(jsonb_build_object(
+        'actor', refuge.caller(), 'kind', 'subject_access', 'object_id', p.id, 'individual_id', p.id,
+        'operation_id', p.operation_id, 'purpose', 'subject access request of ' || p.number))));
+    return res;
+end
+$$;
+comment on function refuge.subject_access(uuid) is
+    'everything Refuge holds on a person, for their request of access (structure in the README); the request is logged';
+grant execute on function refuge.subject_access(uuid) to refuge_supervisor, refuge_protection;
+
+-- The same as a PDF to hand to the person (libharu, refuge.render_pdf).
+create function refuge.subject_access_pdf(individual_id uuid) returns bytea
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    j jsonb := refuge.subject_access(subject_access_pdf.individual_id);
+    lines text[];
+    k text;
+    v jsonb;
+    e jsonb;
+begin
+    lines := array['TITLE' || chr(9) || 'Personal data held by UNHCR in Refuge',
+                   'SUB' || chr(9) || format('%s - requested %s by %s', j -> 'request' ->> 'number',
+                                             to_char((j -> 'request' ->> 'requested_at')::timestamptz, 'YYYY-MM-DD'),
+                                             j -> 'request' ->> 'requested_by')];
+    for k, v in select x.key, x.value from jsonb_each(j) with ordinality x(key, value, ord)
+                 where x.key <> 'request' order by x.ord loop
+        lines := lines || ('SECTION' || chr(9) || initcap(replace(k, '_', ' ')));
+        if jsonb_typeof(v) = 'object' then
+            lines := lines || array(select 'FIELD' || chr(9) || replace(f.key, '_', ' ') || chr(9)
+                                           || left(regexp_replace(case when jsonb_typeof(f.value) = 'string' then f.value #>> '{}'
+                                                                       else f.value::text end, '[\t\r\n]', ' ', 'g'), 900)
+                                      from jsonb_each(v) f);
+        elsif jsonb_typeof(v) = 'array' and jsonb_array_length(v) = 0 then
+            lines := lines || ('TEXT' || chr(9) || 'none');
+        elsif jsonb_typeof(v) = 'array' then
+            for e in select jsonb_array_elements(v) loop
+                lines := lines || ('TEXT' || chr(9) || left(regexp_replace(
+                    (select string_agg(replace(f.key, '_', ' ') || ': ' || case when jsonb_typeof(f.value) = 'string'
+                                                                            then f.value #>> '{}' else f.value::text end, '; ')
+                       from jsonb_each(case when jsonb_typeof(e) = 'object' then e else jsonb_build_object('value', e) end) f),
+                    '[\t\r\n]', ' ', 'g'), 900));
+            end loop;
+        else
+            lines := lines || ('TEXT' || chr(9) || 'none');
+        end if;
+    end loop;
+    return refuge.render_pdf('Personal data held by UNHCR', lines, '{}');
+end
+$$;
+comment on function refuge.subject_access_pdf(uuid) is
+    'a person''s subject access report as a PDF to hand to them (the request is logged)';
+grant execute on function refuge.subject_access_pdf(uuid) to refuge_supervisor, refuge_protection;
+
+-- Does a referral rest on the consent to referral of everyone whose data it
+-- shares: the principal, and every adult member when it shares members'
+-- details (MEMBERS, CONTACTS, SPECIFIC_NEEDS)?  (Always, when referral is
+-- not based on consent.)
+create function refuge.referral_consented(p_case uuid, p_fields text[], p_agreement uuid) returns boolean
+    language sql stable
+    set search_path = pg_catalog, refuge, pg_temp
+begin atomic
+    select refuge.legal_basis_of('REFERRAL') is distinct from 'CONSENT'
+        or not exists (select 1 from refuge.case_member cm
+                         join refuge.process_case c on c.id = cm.case_id
+                         join refuge.individual i on i.id = cm.individual_id
+                        where cm.case_id = p_case
+                          and (cm.individual_id = c.principal_id
+                               or (p_fields && array['MEMBERS', 'CONTACTS', 'SPECIFIC_NEEDS']
+                                   and (i.date_of_birth is null or i.date_of_birth <= current_date - interval '18 years')))
+                          and not refuge.valid_consent(cm.individual_id, 'REFERRAL', p_agreement));
+end;
+
+-- The same as a gate naming the first person without consent; their
+-- consents are locked until the referral commits (a withdrawal waits, then
+-- revokes it).
+create function refuge.require_referral_consent(c refuge.process_case, p_fields text[], p_agreement uuid) returns void
+    language plpgsql volatile
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    m uuid;
+begin
+    for m in select cm.individual_id from refuge.case_member cm join refuge.individual i on i.id = cm.individual_id
+              where cm.case_id = c.id
+                and (cm.individual_id = c.principal_id
+                     or (p_fields && array['MEMBERS', 'CONTACTS', 'SPECIFIC_NEEDS']
+                         and (i.date_of_birth is null or i.date_of_birth <= current_date - interval '18 years')))
+              order by cm.individual_id = c.principal_id desc, i.number loop
+        perform 1 from refuge.consent x where x.individual_id = m and x.purpose = 'REFERRAL' and x.withdrawn_at is null for share;
+        perform refuge.require_consent(m, 'REFERRAL', 'case_id', p_agreement);
+    end loop;
+end
+$$;

@@ -261,7 +261,7 @@ begin
     perform refuge.note_case_event(c, 'CONSENT_CHANGED', reason,
         jsonb_build_object('consent_services', consent_services, 'consent_sharing', consent_sharing));
     if not consent_sharing then
-        revoked := refuge.revoke_referrals_without_consent(c, 'consent to sharing withdrawn: ' || reason);
+        revoked := refuge.revoke_referrals_without_consent(c, 'consent to sharing withdrawn');
     end if;
     return jsonb_build_object('case_id', c.id, 'number', c.number, 'consent_services', consent_services,
                               'consent_sharing', consent_sharing, 'referrals_revoked', revoked);

@@ -148,7 +148,7 @@ begin
         perform refuge.raise_field('22008', 'valid_until', format('%s is in the past', refuge.iso(valid_until)));
     end if;
     a := refuge.agreement_for(agreement, 'PARTNER', pid, 'REFERRAL', fields, 'agreement');
-    perform refuge.require_consent(c.principal_id, 'REFERRAL', 'case_id', a.id);
+    perform refuge.require_referral_consent(c, fields, a.id);
     if until > a.valid_until then
         perform refuge.raise_field('22008', 'valid_until', format('%s is after the end of agreement %s (%s)', refuge.iso(until),
                                                                 a.code, refuge.iso(a.valid_until)));
@@ -211,6 +211,8 @@ create function refuge.referred_cases()
                    referred_at timestamptz, valid_until date)
     language sql stable security definer
     set search_path = pg_catalog, pg_temp
+    -- (dates of validity are UTC's, whatever the caller's time zone)
+    set timezone = 'UTC'
 begin atomic
     select r.id, c.number, c.module, r.fields, r.purpose, r.referred_at, r.valid_until
       from refuge.case_referral r join refuge.process_case c on c.id = r.case_id
@@ -218,8 +220,7 @@ begin atomic
        and (r.valid_until is null or r.valid_until >= current_date)
        -- the agreement it was made under is in force, the principal still consents
        and refuge.agreement_in_force((select a from refuge.sharing_agreement a where a.id = r.agreement_id))
-       and (not exists (select 1 from refuge.processing_purpose pp where pp.code = 'REFERRAL' and pp.legal_basis = 'CONSENT')
-            or refuge.valid_consent(c.principal_id, 'REFERRAL', r.agreement_id))
+       and refuge.referral_consented(c.id, r.fields, r.agreement_id)
        and (c.module <> 'SGBV'
             or coalesce((select g.consent_sharing from refuge.gbv_incident g where g.case_id = c.id), false))
      order by r.referred_at;
@@ -231,6 +232,7 @@ grant execute on function refuge.referred_cases() to refuge_partner;
 create function refuge.referred_case(referral_id uuid, purpose text default null) returns jsonb
     language plpgsql volatile security definer
     set search_path = pg_catalog, refuge, pg_temp
+    set timezone = 'UTC'
 as $$
 declare
     r refuge.case_referral;
@@ -265,12 +267,11 @@ begin
                                   when a.status <> 'ACTIVE' then a.code || ' is ' || lower(a.status)
                                   else a.code || ' is valid ' || refuge.iso(a.valid_from) || ' to ' || refuge.iso(a.valid_until) end);
     end if;
-    if exists (select 1 from refuge.processing_purpose pp where pp.code = 'REFERRAL' and pp.legal_basis = 'CONSENT')
-       and not refuge.valid_consent(c.principal_id, 'REFERRAL', a.id) then
+    if not refuge.referral_consented(c.id, r.fields, a.id) then
         raise exception using errcode = '42501',
             message = format('referred_case: referral %s ended: the person''s consent to referral is withdrawn or expired', r.id);
     end if;
-    perform refuge.log_sensitive_read('referral', r.id, c, coalesce(purpose, r.purpose) || ' (agreement ' || a.code || ')');
+    perform refuge.log_sensitive_read('referral', r.id, c, coalesce(purpose, r.purpose) || ' (' || a.party_name || ', agreement ' || a.code || ')');
     res := jsonb_build_object('referral_id', r.id, 'fields', r.fields);
     if 'CASE' = any (r.fields) then
         res := res || jsonb_build_object('case_number', c.number, 'module', c.module, 'state', c.state, 'due_at', c.due_at);

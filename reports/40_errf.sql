@@ -58,6 +58,11 @@ begin
         perform refuge.raise_field('22023', 'case_id', format('case %s is a %s case: a Resettlement Registration Form is made for resettlement cases', c.number, c.module));
     end if;
     a := refuge.agreement_for(p_agreement, 'RESETTLEMENT_STATE', null, 'RESETTLEMENT_SUBMISSION', array['RRF'], 'agreement');
+    -- a case submitted to a state goes under that state's agreement only
+    if c.data ->> 'resettlement_country' is not null and c.data ->> 'resettlement_country' <> a.country then
+        perform refuge.raise_field('22023', 'agreement', format('%s is with %s (%s); case %s is submitted to %s', a.code,
+                                                              a.party_name, a.country, c.number, c.data ->> 'resettlement_country'));
+    end if;
     for m in select cm.individual_id from refuge.case_member cm join refuge.individual i on i.id = cm.individual_id
               where cm.case_id = c.id
                 and (cm.individual_id = c.principal_id or i.date_of_birth is null or i.date_of_birth <= current_date - interval '18 years')

@@ -213,7 +213,8 @@ create table refuge.sensitive_read (
     module           text,
     constraint sensitive_read_kind_check
         check (kind in ('case_note', 'case_document', 'gbv_incident', 'case_detail', 'referral', 'biometric_templates',
-                        'tracing_search', 'vulnerability_assessment', 'rrf', 'document_match', 'possible_duplicates'))
+                        'tracing_search', 'vulnerability_assessment', 'rrf', 'document_match', 'possible_duplicates',
+                        'subject_access', 'microdata_extract'))
 );
 create index on refuge.sensitive_read (object_id);
 create index on refuge.sensitive_read (actor, at);

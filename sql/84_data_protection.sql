@@ -27,8 +27,9 @@ grant select on refuge.processing_purpose to refuge_registration, refuge_supervi
     refuge_biometrics, refuge_biometrics_admin, refuge_assistance, refuge_rsd, refuge_resettlement,
     refuge_protection, refuge_child_protection, refuge_partner;
 select pg_catalog.pg_extension_config_dump('refuge.processing_purpose', 'where not shipped');
--- The case modules are purposes of their own (same codes); the legal basis
--- of each is the operation's to change (refuge.define_purpose).
+-- The case modules are purposes of their own (same codes).  An operation
+-- changes the legal basis of a shipped purpose with refuge.set_legal_basis
+-- (refuge.purpose_legal_basis), adds its own with refuge.define_purpose.
 insert into refuge.processing_purpose (code, label, legal_basis, sharing, description, shipped) values
   ('REGISTRATION', 'Registration and the record of a person', 'MANDATE', false,
    'identifying persons of concern, their families and needs', true),
@@ -43,6 +44,9 @@ insert into refuge.processing_purpose (code, label, legal_basis, sharing, descri
   ('STATELESSNESS', 'Statelessness determination', 'MANDATE', false, null, true),
   ('TRACING', 'Family tracing', 'VITAL_INTEREST', false, 'restoring family links', true),
   ('VULNERABILITY', 'Vulnerability assessment', 'MANDATE', false, null, true),
+  ('VOLREP', 'Voluntary repatriation', 'MANDATE', false, 'counselling and return of those who choose to go home', true),
+  ('LOCAL_INTEGRATION', 'Local integration', 'MANDATE', false, null, true),
+  ('FRAUD', 'Fraud investigation', 'LEGITIMATE_INTEREST', false, 'the integrity of registration and assistance', true),
   ('REFERRAL', 'Referral of a case to a partner', 'CONSENT', true,
    'sharing the parts of a case a referral names with a partner under an agreement', true),
   ('RESETTLEMENT_SUBMISSION', 'Resettlement submission to a resettlement state', 'CONSENT', true,
@@ -51,6 +55,26 @@ insert into refuge.processing_purpose (code, label, legal_basis, sharing, descri
    'registration data the host state''s law requires, under an agreement', true),
   ('RESEARCH', 'Research on anonymised microdata', 'PUBLIC_INTEREST', true,
    'anonymised extracts only, under an agreement', true);
+
+-- The legal basis an operation chose for a shipped purpose instead of the
+-- shipped one (e.g. assistance on consent for a cash pilot), and why.
+create table refuge.purpose_legal_basis (
+    purpose          text primary key references refuge.processing_purpose,
+    legal_basis      text not null check (legal_basis in ('CONSENT', 'VITAL_INTEREST', 'MANDATE', 'LEGAL_OBLIGATION',
+                                                          'PUBLIC_INTEREST', 'LEGITIMATE_INTEREST')),
+    reason           text not null check (length(reason) between 1 and 2000),
+    created_at       timestamptz not null default now(),
+    created_by       name not null default current_user,
+    updated_at       timestamptz not null default now(),
+    updated_by       name not null default current_user
+);
+comment on table refuge.purpose_legal_basis is 'the legal basis chosen for a shipped purpose in place of the shipped one, and why';
+create policy read_all on refuge.purpose_legal_basis for select to refuge_registration, refuge_supervisor, refuge_analyst, refuge_admin, refuge_biometrics, refuge_biometrics_admin, refuge_assistance, refuge_rsd, refuge_resettlement, refuge_protection, refuge_child_protection, refuge_partner
+    using (true);
+grant select on refuge.purpose_legal_basis to refuge_registration, refuge_supervisor, refuge_analyst, refuge_admin,
+    refuge_biometrics, refuge_biometrics_admin, refuge_assistance, refuge_rsd, refuge_resettlement,
+    refuge_protection, refuge_child_protection, refuge_partner;
+select pg_catalog.pg_extension_config_dump('refuge.purpose_legal_basis', '');
 
 -- A person's consent to a purpose: given (by the person, or a parent or
 -- guardian for a child), how, after which information notice, until when;
@@ -81,8 +105,11 @@ create table refuge.consent (
 create index on refuge.consent (individual_id, purpose) where withdrawn_at is null;
 comment on table refuge.consent is
     'consents per person and purpose (who gave it, how, after which notice, until when, withdrawn when and why)';
+-- (a consent to a sensitive module's purpose, SGBV, would tell who is a
+-- survivor: only that module's staff see it, through refuge.consents)
 create policy staff_read on refuge.consent for select to refuge_registration, refuge_supervisor
-    using (exists (select 1 from refuge.individual i where (i.id = consent.individual_id)));
+    using (exists (select 1 from refuge.individual i where (i.id = consent.individual_id))
+           and not exists (select 1 from refuge.case_module m where m.code = consent.purpose and m.sensitive));
 grant select on refuge.consent to refuge_registration, refuge_supervisor;
 select pg_catalog.pg_extension_config_dump('refuge.consent', '');
 
@@ -104,7 +131,8 @@ create table refuge.information_notice (
 create index on refuge.information_notice (individual_id);
 comment on table refuge.information_notice is 'information notices given to a person per purpose (the right to be informed)';
 create policy staff_read on refuge.information_notice for select to refuge_registration, refuge_supervisor
-    using (exists (select 1 from refuge.individual i where (i.id = information_notice.individual_id)));
+    using (exists (select 1 from refuge.individual i where (i.id = information_notice.individual_id))
+           and not exists (select 1 from refuge.case_module m where m.code = information_notice.purpose and m.sensitive));
 grant select on refuge.information_notice to refuge_registration, refuge_supervisor;
 select pg_catalog.pg_extension_config_dump('refuge.information_notice', '');
 
@@ -145,14 +173,14 @@ create table refuge.sharing_agreement (
 );
 comment on table refuge.sharing_agreement is
     'data-sharing agreements: party, purposes, fields, legal basis, validity, security terms; referrals and exports name one';
-create policy staff_read on refuge.sharing_agreement for select to refuge_registration, refuge_supervisor, refuge_analyst, refuge_admin, refuge_biometrics, refuge_biometrics_admin, refuge_assistance, refuge_rsd, refuge_resettlement, refuge_protection, refuge_child_protection
+create policy staff_read on refuge.sharing_agreement for select to refuge_registration, refuge_supervisor, refuge_admin, refuge_biometrics, refuge_biometrics_admin, refuge_assistance, refuge_rsd, refuge_resettlement, refuge_protection, refuge_child_protection, refuge_dba
     using (true);
 -- a partner's staff read their own organisation's agreements only
 create policy partner_read on refuge.sharing_agreement for select to refuge_partner
     using (partner_id = refuge.caller_partner());
-grant select on refuge.sharing_agreement to refuge_registration, refuge_supervisor, refuge_analyst, refuge_admin,
+grant select on refuge.sharing_agreement to refuge_registration, refuge_supervisor, refuge_admin,
     refuge_biometrics, refuge_biometrics_admin, refuge_assistance, refuge_rsd, refuge_resettlement,
-    refuge_protection, refuge_child_protection, refuge_partner;
+    refuge_protection, refuge_child_protection, refuge_partner, refuge_dba;
 select pg_catalog.pg_extension_config_dump('refuge.sharing_agreement', '');
 
 alter table refuge.consent add foreign key (agreement_id) references refuge.sharing_agreement;
@@ -162,3 +190,57 @@ comment on column refuge.consent.agreement_id is 'a consent to a sharing purpose
 -- made before 0.12.0: partners no longer read those).
 alter table refuge.case_referral add column agreement_id uuid references refuge.sharing_agreement;
 comment on column refuge.case_referral.agreement_id is 'the sharing agreement the referral was made under';
+
+-- Anonymised microdata for researchers (the UNHCR Microdata Library
+-- practice): an extract of a snapshot's people, quasi-identifiers recoded
+-- (age in five-year bands, top-coded; family size banded; arrival year
+-- bottom-coded) and locally suppressed until every combination is shared by
+-- at least k records, the sensitive attribute suppressed in classes with
+-- fewer than l distinct values; with its disclosure-risk report.
+create table refuge_warehouse.microdata_extract (
+    id               integer generated always as identity primary key,
+    snapshot_id      integer not null references refuge_warehouse.snapshot,
+    agreement_id     uuid not null references refuge.sharing_agreement,
+    k                integer not null check (k between 2 and 100),
+    l                integer not null check (l between 1 and 20),
+    quasi_identifiers text[] not null,
+    sensitive        text not null,
+    report           jsonb not null,
+    created_at       timestamptz not null default now(),
+    created_by       name not null default current_user
+);
+comment on table refuge_warehouse.microdata_extract is
+    'anonymised microdata extracts: snapshot, agreement, k and l, quasi-identifiers, and the disclosure-risk report';
+-- (the DBA makes and hands over an extract; analysts read the published tables only)
+create policy dba_read on refuge_warehouse.microdata_extract for select to refuge_dba using (true);
+grant select on refuge_warehouse.microdata_extract to refuge_dba;
+select pg_catalog.pg_extension_config_dump('refuge_warehouse.microdata_extract', '');
+
+create table refuge_warehouse.microdata_record (
+    extract_id       integer not null references refuge_warehouse.microdata_extract on delete cascade,
+    record           integer not null,
+    operation        text,
+    sex              text,
+    age_band         text,
+    origin_country   text,
+    family_size      text,
+    arrival_year     text,
+    population_type  text not null,
+    specific_needs   text,
+    primary key (extract_id, record)
+);
+comment on table refuge_warehouse.microdata_record is
+    'the records of an anonymised extract (null: suppressed); every combination of the quasi-identifiers is shared by at least k records';
+create policy dba_read on refuge_warehouse.microdata_record for select to refuge_dba using (true);
+grant select on refuge_warehouse.microdata_record to refuge_dba;
+select pg_catalog.pg_extension_config_dump('refuge_warehouse.microdata_record', '');
+
+-- Purposes and agreements are HQ's, sent whole to every field site (where
+-- they are read-only), so that referrals replicated there name an agreement
+-- the site holds.
+insert into refuge.sync_table (table_name, kind, up, down, route, parent_table, parent_key, shared) values
+    ('processing_purpose', 'reference', false, true, null, null, null, false),
+    ('purpose_legal_basis', 'reference', false, true, null, null, null, false),
+    ('sharing_agreement', 'reference', false, true, null, null, null, false);
+insert into refuge.audit_scope (table_name, class) values
+    ('processing_purpose', 'config'), ('purpose_legal_basis', 'config'), ('sharing_agreement', 'config');

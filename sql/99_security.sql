@@ -124,6 +124,7 @@ begin
         ('photo', array['individual'], true),
         ('population_type', array['none'], false),
         ('processing_purpose', array['none'], false),
+        ('purpose_legal_basis', array['none'], true),
         ('process_case', array['self'], true),
         ('progres_code', array['none'], false),
         ('referral_field', array['none'], false),

@@ -15,6 +15,12 @@ drop function refuge.rrf_pdf(uuid);
 drop function refuge.rrf_json(uuid);
 drop function refuge.rrf_xml(uuid);
 drop function refuge.rrf_case(uuid, text);
+-- subject access requests and microdata extracts are logged reads
+alter table refuge.sensitive_read drop constraint sensitive_read_kind_check;
+alter table refuge.sensitive_read add constraint sensitive_read_kind_check
+    check (kind in ('case_note', 'case_document', 'gbv_incident', 'case_detail', 'referral', 'biometric_templates',
+                    'tracing_search', 'vulnerability_assessment', 'rrf', 'document_match', 'possible_duplicates',
+                    'subject_access', 'microdata_extract'));
 
 -- sql/84_data_protection.sql
 -- Data protection (issue 18): what personal data is processed for
@@ -46,8 +52,9 @@ grant select on refuge.processing_purpose to refuge_registration, refuge_supervi
     refuge_biometrics, refuge_biometrics_admin, refuge_assistance, refuge_rsd, refuge_resettlement,
     refuge_protection, refuge_child_protection, refuge_partner;
 select pg_catalog.pg_extension_config_dump('refuge.processing_purpose', 'where not shipped');
--- The case modules are purposes of their own (same codes); the legal basis
--- of each is the operation's to change (refuge.define_purpose).
+-- The case modules are purposes of their own (same codes).  An operation
+-- changes the legal basis of a shipped purpose with refuge.set_legal_basis
+-- (refuge.purpose_legal_basis), adds its own with refuge.define_purpose.
 insert into refuge.processing_purpose (code, label, legal_basis, sharing, description, shipped) values
   ('REGISTRATION', 'Registration and the record of a person', 'MANDATE', false,
    'identifying persons of concern, their families and needs', true),
@@ -62,6 +69,9 @@ insert into refuge.processing_purpose (code, label, legal_basis, sharing, descri
   ('STATELESSNESS', 'Statelessness determination', 'MANDATE', false, null, true),
   ('TRACING', 'Family tracing', 'VITAL_INTEREST', false, 'restoring family links', true),
   ('VULNERABILITY', 'Vulnerability assessment', 'MANDATE', false, null, true),
+  ('VOLREP', 'Voluntary repatriation', 'MANDATE', false, 'counselling and return of those who choose to go home', true),
+  ('LOCAL_INTEGRATION', 'Local integration', 'MANDATE', false, null, true),
+  ('FRAUD', 'Fraud investigation', 'LEGITIMATE_INTEREST', false, 'the integrity of registration and assistance', true),
   ('REFERRAL', 'Referral of a case to a partner', 'CONSENT', true,
    'sharing the parts of a case a referral names with a partner under an agreement', true),
   ('RESETTLEMENT_SUBMISSION', 'Resettlement submission to a resettlement state', 'CONSENT', true,
@@ -70,6 +80,26 @@ insert into refuge.processing_purpose (code, label, legal_basis, sharing, descri
    'registration data the host state''s law requires, under an agreement', true),
   ('RESEARCH', 'Research on anonymised microdata', 'PUBLIC_INTEREST', true,
    'anonymised extracts only, under an agreement', true);
+
+-- The legal basis an operation chose for a shipped purpose instead of the
+-- shipped one (e.g. assistance on consent for a cash pilot), and why.
+create table refuge.purpose_legal_basis (
+    purpose          text primary key references refuge.processing_purpose,
+    legal_basis      text not null check (legal_basis in ('CONSENT', 'VITAL_INTEREST', 'MANDATE', 'LEGAL_OBLIGATION',
+                                                          'PUBLIC_INTEREST', 'LEGITIMATE_INTEREST')),
+    reason           text not null check (length(reason) between 1 and 2000),
+    created_at       timestamptz not null default now(),
+    created_by       name not null default current_user,
+    updated_at       timestamptz not null default now(),
+    updated_by       name not null default current_user
+);
+comment on table refuge.purpose_legal_basis is 'the legal basis chosen for a shipped purpose in place of the shipped one, and why';
+create policy read_all on refuge.purpose_legal_basis for select to refuge_registration, refuge_supervisor, refuge_analyst, refuge_admin, refuge_biometrics, refuge_biometrics_admin, refuge_assistance, refuge_rsd, refuge_resettlement, refuge_protection, refuge_child_protection, refuge_partner
+    using (true);
+grant select on refuge.purpose_legal_basis to refuge_registration, refuge_supervisor, refuge_analyst, refuge_admin,
+    refuge_biometrics, refuge_biometrics_admin, refuge_assistance, refuge_rsd, refuge_resettlement,
+    refuge_protection, refuge_child_protection, refuge_partner;
+select pg_catalog.pg_extension_config_dump('refuge.purpose_legal_basis', '');
 
 -- A person's consent to a purpose: given (by the person, or a parent or
 -- guardian for a child), how, after which information notice, until when;
@@ -100,8 +130,11 @@ create table refuge.consent (
 create index on refuge.consent (individual_id, purpose) where withdrawn_at is null;
 comment on table refuge.consent is
     'consents per person and purpose (who gave it, how, after which notice, until when, withdrawn when and why)';
+-- (a consent to a sensitive module's purpose, SGBV, would tell who is a
+-- survivor: only that module's staff see it, through refuge.consents)
 create policy staff_read on refuge.consent for select to refuge_registration, refuge_supervisor
-    using (exists (select 1 from refuge.individual i where (i.id = consent.individual_id)));
+    using (exists (select 1 from refuge.individual i where (i.id = consent.individual_id))
+           and not exists (select 1 from refuge.case_module m where m.code = consent.purpose and m.sensitive));
 grant select on refuge.consent to refuge_registration, refuge_supervisor;
 select pg_catalog.pg_extension_config_dump('refuge.consent', '');
 
@@ -123,7 +156,8 @@ create table refuge.information_notice (
 create index on refuge.information_notice (individual_id);
 comment on table refuge.information_notice is 'information notices given to a person per purpose (the right to be informed)';
 create policy staff_read on refuge.information_notice for select to refuge_registration, refuge_supervisor
-    using (exists (select 1 from refuge.individual i where (i.id = information_notice.individual_id)));
+    using (exists (select 1 from refuge.individual i where (i.id = information_notice.individual_id))
+           and not exists (select 1 from refuge.case_module m where m.code = information_notice.purpose and m.sensitive));
 grant select on refuge.information_notice to refuge_registration, refuge_supervisor;
 select pg_catalog.pg_extension_config_dump('refuge.information_notice', '');
 
@@ -164,14 +198,14 @@ create table refuge.sharing_agreement (
 );
 comment on table refuge.sharing_agreement is
     'data-sharing agreements: party, purposes, fields, legal basis, validity, security terms; referrals and exports name one';
-create policy staff_read on refuge.sharing_agreement for select to refuge_registration, refuge_supervisor, refuge_analyst, refuge_admin, refuge_biometrics, refuge_biometrics_admin, refuge_assistance, refuge_rsd, refuge_resettlement, refuge_protection, refuge_child_protection
+create policy staff_read on refuge.sharing_agreement for select to refuge_registration, refuge_supervisor, refuge_admin, refuge_biometrics, refuge_biometrics_admin, refuge_assistance, refuge_rsd, refuge_resettlement, refuge_protection, refuge_child_protection, refuge_dba
     using (true);
 -- a partner's staff read their own organisation's agreements only
 create policy partner_read on refuge.sharing_agreement for select to refuge_partner
     using (partner_id = refuge.caller_partner());
-grant select on refuge.sharing_agreement to refuge_registration, refuge_supervisor, refuge_analyst, refuge_admin,
+grant select on refuge.sharing_agreement to refuge_registration, refuge_supervisor, refuge_admin,
     refuge_biometrics, refuge_biometrics_admin, refuge_assistance, refuge_rsd, refuge_resettlement,
-    refuge_protection, refuge_child_protection, refuge_partner;
+    refuge_protection, refuge_child_protection, refuge_partner, refuge_dba;
 select pg_catalog.pg_extension_config_dump('refuge.sharing_agreement', '');
 
 alter table refuge.consent add foreign key (agreement_id) references refuge.sharing_agreement;
@@ -181,6 +215,60 @@ comment on column refuge.consent.agreement_id is 'a consent to a sharing purpose
 -- made before 0.12.0: partners no longer read those).
 alter table refuge.case_referral add column agreement_id uuid references refuge.sharing_agreement;
 comment on column refuge.case_referral.agreement_id is 'the sharing agreement the referral was made under';
+
+-- Anonymised microdata for researchers (the UNHCR Microdata Library
+-- practice): an extract of a snapshot's people, quasi-identifiers recoded
+-- (age in five-year bands, top-coded; family size banded; arrival year
+-- bottom-coded) and locally suppressed until every combination is shared by
+-- at least k records, the sensitive attribute suppressed in classes with
+-- fewer than l distinct values; with its disclosure-risk report.
+create table refuge_warehouse.microdata_extract (
+    id               integer generated always as identity primary key,
+    snapshot_id      integer not null references refuge_warehouse.snapshot,
+    agreement_id     uuid not null references refuge.sharing_agreement,
+    k                integer not null check (k between 2 and 100),
+    l                integer not null check (l between 1 and 20),
+    quasi_identifiers text[] not null,
+    sensitive        text not null,
+    report           jsonb not null,
+    created_at       timestamptz not null default now(),
+    created_by       name not null default current_user
+);
+comment on table refuge_warehouse.microdata_extract is
+    'anonymised microdata extracts: snapshot, agreement, k and l, quasi-identifiers, and the disclosure-risk report';
+-- (the DBA makes and hands over an extract; analysts read the published tables only)
+create policy dba_read on refuge_warehouse.microdata_extract for select to refuge_dba using (true);
+grant select on refuge_warehouse.microdata_extract to refuge_dba;
+select pg_catalog.pg_extension_config_dump('refuge_warehouse.microdata_extract', '');
+
+create table refuge_warehouse.microdata_record (
+    extract_id       integer not null references refuge_warehouse.microdata_extract on delete cascade,
+    record           integer not null,
+    operation        text,
+    sex              text,
+    age_band         text,
+    origin_country   text,
+    family_size      text,
+    arrival_year     text,
+    population_type  text not null,
+    specific_needs   text,
+    primary key (extract_id, record)
+);
+comment on table refuge_warehouse.microdata_record is
+    'the records of an anonymised extract (null: suppressed); every combination of the quasi-identifiers is shared by at least k records';
+create policy dba_read on refuge_warehouse.microdata_record for select to refuge_dba using (true);
+grant select on refuge_warehouse.microdata_record to refuge_dba;
+select pg_catalog.pg_extension_config_dump('refuge_warehouse.microdata_record', '');
+
+-- Purposes and agreements are HQ's, sent whole to every field site (where
+-- they are read-only), so that referrals replicated there name an agreement
+-- the site holds.
+insert into refuge.sync_table (table_name, kind, up, down, route, parent_table, parent_key, shared) values
+    ('processing_purpose', 'reference', false, true, null, null, null, false),
+    ('purpose_legal_basis', 'reference', false, true, null, null, null, false),
+    ('sharing_agreement', 'reference', false, true, null, null, null, false);
+insert into refuge.audit_scope (table_name, class) values
+    ('processing_purpose', 'config'), ('purpose_legal_basis', 'config'), ('sharing_agreement', 'config');
 
 -- functions/45_data_protection.sql
 -- Data protection (issue 18): purposes and consent, information notices,
@@ -230,6 +318,64 @@ begin
 end
 $$;
 
+-- The legal basis in force for a purpose: the operation's choice for a
+-- shipped purpose, else the purpose's own (null: no such purpose).
+create function refuge.legal_basis_of(p_purpose text) returns text
+    language sql stable
+    set search_path = pg_catalog, refuge, pg_temp
+begin atomic
+    select coalesce((select b.legal_basis from refuge.purpose_legal_basis b where b.purpose = p_purpose),
+                    (select p.legal_basis from refuge.processing_purpose p where p.code = p_purpose));
+end;
+comment on function refuge.legal_basis_of(text) is 'the legal basis in force for a processing purpose';
+grant execute on function refuge.legal_basis_of(text) to refuge_registration, refuge_supervisor,
+    refuge_admin, refuge_biometrics, refuge_biometrics_admin, refuge_assistance, refuge_rsd, refuge_resettlement,
+    refuge_protection, refuge_child_protection, refuge_partner;
+
+-- Change the legal basis of a shipped purpose (refuge_admin), with the
+-- reason; null restores the shipped one.
+create function refuge.set_legal_basis(purpose text, legal_basis text, reason text) returns text
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    pur refuge.processing_purpose;
+begin
+    perform refuge.authorize('refuge_admin', 'set_legal_basis');
+    pur := refuge.purpose_row(set_legal_basis.purpose, 'purpose');
+    perform refuge.require_text(reason, 'reason');
+    if length(reason) > 2000 then
+        perform refuge.raise_field('22001', 'reason', 'is longer than 2000 characters');
+    end if;
+    if legal_basis is null then
+        delete from refuge.purpose_legal_basis b where b.purpose = pur.code;
+        return pur.legal_basis;
+    end if;
+    if legal_basis not in ('CONSENT', 'VITAL_INTEREST', 'MANDATE', 'LEGAL_OBLIGATION', 'PUBLIC_INTEREST', 'LEGITIMATE_INTEREST') then
+        perform refuge.raise_field('22023', 'legal_basis', format('"%s" is not one of CONSENT, VITAL_INTEREST, MANDATE, '
+            'LEGAL_OBLIGATION, PUBLIC_INTEREST, LEGITIMATE_INTEREST', refuge.excerpt(legal_basis)));
+    end if;
+    insert into refuge.purpose_legal_basis as b (purpose, legal_basis, reason)
+    values (pur.code, legal_basis, reason)
+    on conflict on constraint purpose_legal_basis_pkey do update set legal_basis = excluded.legal_basis, reason = excluded.reason;
+    return legal_basis;
+end
+$$;
+comment on function refuge.set_legal_basis(text, text, text) is
+    'change the legal basis of a processing purpose (e.g. ASSISTANCE on CONSENT for a pilot), with the reason; null restores the shipped one';
+grant execute on function refuge.set_legal_basis(text, text, text) to refuge_admin;
+
+-- May the caller handle consents to this purpose for this person?  A
+-- purpose that is a sensitive module (SGBV) is that module's staff's only:
+-- a consent to it would tell who is a survivor.
+create function refuge.purpose_in_reach(p_purpose text, p refuge.individual) returns boolean
+    language sql stable
+    set search_path = pg_catalog, refuge, pg_temp
+begin atomic
+    select not exists (select 1 from refuge.case_module m where m.code = p_purpose and m.sensitive)
+        or refuge.may_work_case(p_purpose, p.operation_id, p.site_id);
+end;
+
 -- Does this person hold a valid consent to this purpose (for this
 -- agreement, when the consent names one)?
 create function refuge.valid_consent(p_individual uuid, p_purpose text, p_agreement uuid default null) returns boolean
@@ -254,7 +400,8 @@ declare
     p refuge.processing_purpose;
 begin
     select * into p from refuge.processing_purpose x where x.code = p_purpose;
-    if not found or p.legal_basis <> 'CONSENT' or refuge.valid_consent(p_individual, p_purpose, p_agreement) then
+    if not found or refuge.legal_basis_of(p_purpose) <> 'CONSENT'
+       or refuge.valid_consent(p_individual, p_purpose, p_agreement) then
         return;
     end if;
     perform refuge.raise_field('55000', p_field,
@@ -277,13 +424,17 @@ begin
         perform refuge.raise_field('22023', 'code', format('"%s" is not 2 to 40 capital letters, digits or _', refuge.excerpt(code)));
     end if;
     perform refuge.require_text(label, 'label');
+    if length(label) > 200 or length(description) > 2000 then
+        perform refuge.raise_field('22001', case when length(label) > 200 then 'label' else 'description' end,
+                                   'is too long (label 200, description 2000 characters)');
+    end if;
     if legal_basis is null or legal_basis not in ('CONSENT', 'VITAL_INTEREST', 'MANDATE', 'LEGAL_OBLIGATION',
                                                   'PUBLIC_INTEREST', 'LEGITIMATE_INTEREST') then
         perform refuge.raise_field('22023', 'legal_basis', format('"%s" is not one of CONSENT, VITAL_INTEREST, MANDATE, '
             'LEGAL_OBLIGATION, PUBLIC_INTEREST, LEGITIMATE_INTEREST', refuge.excerpt(legal_basis)));
     end if;
     if exists (select 1 from refuge.processing_purpose p where p.code = define_purpose.code and p.shipped) then
-        perform refuge.raise_field('55000', 'code', format('%s is shipped with Refuge: a release changes it', code));
+        perform refuge.raise_field('55000', 'code', format('%s is shipped with Refuge: change its legal basis with refuge.set_legal_basis', code));
     end if;
     insert into refuge.processing_purpose as p (code, label, legal_basis, sharing, description)
     values (code, left(label, 200), legal_basis, coalesce(sharing, false), left(description, 2000))
@@ -314,6 +465,10 @@ begin
     perform refuge.authorize_any(refuge.consent_roles(), 'record_consent');
     p := refuge.person_in_reach(record_consent.individual_id, 'individual_id');
     pur := refuge.purpose_row(record_consent.purpose, 'purpose');
+    if not refuge.purpose_in_reach(pur.code, p) then
+        raise exception using errcode = '42501',
+            message = format('record_consent: consents to %s are recorded by the staff of that module', pur.code);
+    end if;
     if method is null or method not in ('ORAL', 'WRITTEN', 'THUMBPRINT', 'ELECTRONIC') then
         perform refuge.raise_field('22023', 'method', format('"%s" is not ORAL, WRITTEN, THUMBPRINT or ELECTRONIC', refuge.excerpt(method)));
     end if;
@@ -375,29 +530,54 @@ declare
     pur refuge.processing_purpose;
     n integer;
     revoked integer := 0;
+    seen integer := 0;
+    r record;
     c refuge.process_case;
 begin
     perform refuge.authorize_any(refuge.consent_roles(), 'withdraw_consent');
     p := refuge.person_in_reach(withdraw_consent.individual_id, 'individual_id');
     pur := refuge.purpose_row(withdraw_consent.purpose, 'purpose');
+    if not refuge.purpose_in_reach(pur.code, p) then
+        raise exception using errcode = '42501',
+            message = format('withdraw_consent: consents to %s are withdrawn through the staff of that module', pur.code);
+    end if;
     perform refuge.require_text(reason, 'reason');
-    update refuge.consent x set withdrawn_at = now(), withdrawn_by = refuge.caller(), withdrawal_reason = left(reason, 2000)
+    if length(reason) > 2000 then
+        perform refuge.raise_field('22001', 'reason', 'is longer than 2000 characters');
+    end if;
+    update refuge.consent x set withdrawn_at = now(), withdrawn_by = refuge.caller(), withdrawal_reason = reason
      where x.individual_id = p.id and x.purpose = pur.code and x.withdrawn_at is null;
     get diagnostics n = row_count;
     if n = 0 then
         perform refuge.raise_field('55000', 'purpose', format('%s holds no consent to %s to withdraw', p.number, pur.code));
     end if;
-    -- referrals rest on the principal's consent: those left without one end now
+    -- the referrals of the person's cases that no longer rest on a consent
+    -- of everyone whose data they share end now (the reason stays here:
+    -- the partner reads only that consent was withdrawn)
     if pur.code = 'REFERRAL' then
-        for c in select pc.* from refuge.process_case pc
-                  where pc.principal_id = p.id
-                    and exists (select 1 from refuge.case_referral r where r.case_id = pc.id and r.status = 'ACTIVE')
-                    for update loop
-            revoked := revoked + refuge.revoke_referrals_without_consent(c, 'consent to referral withdrawn: ' || left(reason, 1900));
+        for r in select x.*, pc.module, pc.operation_id as op, pc.site_id as site
+                   from refuge.case_referral x join refuge.process_case pc on pc.id = x.case_id
+                  where x.status = 'ACTIVE'
+                    and exists (select 1 from refuge.case_member cm where cm.case_id = x.case_id and cm.individual_id = p.id)
+                  order by x.referred_at
+                    for update of x loop
+            continue when refuge.referral_consented(r.case_id, r.fields, r.agreement_id);
+            select * into c from refuge.process_case pc where pc.id = r.case_id;
+            update refuge.case_referral x set status = 'REVOKED', ended_by = refuge.caller(), ended_at = now(),
+                                              end_reason = 'consent to referral withdrawn'
+             where x.id = r.id;
+            perform refuge.note_case_event(c, 'REFERRAL_REVOKED', 'consent to referral withdrawn',
+                                           jsonb_build_object('referral_id', r.id));
+            revoked := revoked + 1;
+            -- (counted for the caller only where they work the case: a
+            -- count would otherwise tell of an SGBV referral)
+            if refuge.may_work_case(r.module, r.op, r.site) then
+                seen := seen + 1;
+            end if;
         end loop;
     end if;
     return jsonb_build_object('individual_id', p.id, 'purpose', pur.code, 'consents_withdrawn', n,
-                              'referrals_revoked', revoked);
+                              'referrals_revoked', seen);
 end
 $$;
 comment on function refuge.withdraw_consent(uuid, text, text) is
@@ -419,6 +599,10 @@ begin
     perform refuge.authorize_any(refuge.consent_roles(), 'record_notice');
     p := refuge.person_in_reach(record_notice.individual_id, 'individual_id');
     pur := refuge.purpose_row(record_notice.purpose, 'purpose');
+    if not refuge.purpose_in_reach(pur.code, p) then
+        raise exception using errcode = '42501',
+            message = format('record_notice: notices of %s are recorded by the staff of that module', pur.code);
+    end if;
     if notice_version is null or btrim(notice_version) = '' or length(notice_version) > 100 then
         perform refuge.raise_field('22023', 'notice_version', 'must be 1 to 100 characters');
     end if;
@@ -450,14 +634,14 @@ begin
     perform refuge.authorize_any(refuge.consent_roles(), 'consents');
     p := refuge.person_in_reach(consents.individual_id, 'individual_id');
     return query
-    select c.purpose, pp.label, pp.legal_basis,
+    select c.purpose, pp.label, refuge.legal_basis_of(pp.code),
            case when c.withdrawn_at is not null then 'WITHDRAWN'
                 when c.valid_until < current_date then 'EXPIRED' else 'VALID' end,
            c.given_at, c.given_by, c.method, c.notice_version, c.valid_until, a.code, c.withdrawn_at, c.withdrawal_reason
       from refuge.consent c
       join refuge.processing_purpose pp on pp.code = c.purpose
       left join refuge.sharing_agreement a on a.id = c.agreement_id
-     where c.individual_id = p.id
+     where c.individual_id = p.id and refuge.purpose_in_reach(c.purpose, p)
      order by c.purpose, c.given_at;
 end
 $$;
@@ -466,14 +650,15 @@ comment on function refuge.consents(uuid) is
 grant execute on function refuge.consents(uuid) to refuge_registration, refuge_supervisor, refuge_protection,
     refuge_resettlement, refuge_rsd, refuge_child_protection, refuge_assistance;
 
--- The fields an agreement can cover: the parts of a referral, and RRF (the
--- whole Resettlement Registration Form, photos included).
+-- The fields an agreement can cover: the parts of a referral, RRF (the
+-- whole Resettlement Registration Form, photos included) and MICRODATA (an
+-- anonymised extract, refuge.microdata_extract).
 create function refuge.shareable_fields() returns text[]
     language sql stable
     set search_path = pg_catalog, refuge, pg_temp
 begin atomic
     select array_agg(x.code order by x.code)
-      from (select f.code from refuge.referral_field f union select 'RRF') x;
+      from (select f.code from refuge.referral_field f union select 'RRF' union select 'MICRODATA') x;
 end;
 
 -- Define a data-sharing agreement (refuge_admin): the JSON object's
@@ -511,7 +696,13 @@ begin
     if exists (select 1 from refuge.sharing_agreement s where s.code = a.code) then
         perform refuge.raise_field('23505', 'agreement.code', format('%s exists already', a.code));
     end if;
-    a.title := left(agreement ->> 'title', 200);
+    foreach k in array array['title', 'party_name', 'signed_by', 'security_terms'] loop
+        if length(agreement ->> k) > (case when k = 'security_terms' then 4000 else 200 end) then
+            perform refuge.raise_field('22001', 'agreement.' || k, format('is longer than %s characters',
+                                       (case when k = 'security_terms' then 4000 else 200 end)));
+        end if;
+    end loop;
+    a.title := agreement ->> 'title';
     a.party_kind := agreement ->> 'party_kind';
     if a.party_kind not in ('PARTNER', 'GOVERNMENT', 'RESETTLEMENT_STATE', 'RESEARCHER') then
         perform refuge.raise_field('22023', 'agreement.party_kind', format('"%s" is not PARTNER, GOVERNMENT, RESETTLEMENT_STATE or RESEARCHER',
@@ -532,7 +723,7 @@ begin
     if a.party_kind in ('GOVERNMENT', 'RESETTLEMENT_STATE') and not refuge.code_exists('country', a.country) then
         perform refuge.raise_field('22023', 'agreement.country', format('"%s" is not a country code (ISO 3166 alpha-3)', refuge.excerpt(a.country)));
     end if;
-    a.party_name := left(agreement ->> 'party_name', 200);
+    a.party_name := agreement ->> 'party_name';
     if jsonb_typeof(agreement -> 'purposes') is distinct from 'array' or jsonb_array_length(agreement -> 'purposes') = 0 then
         perform refuge.raise_field('22004', 'agreement.purposes', 'is required (a non-empty list of purposes)');
     end if;
@@ -567,8 +758,8 @@ begin
     if a.valid_until < current_date then
         perform refuge.raise_field('22008', 'agreement.valid_until', format('%s is in the past', refuge.iso(a.valid_until)));
     end if;
-    a.security_terms := left(agreement ->> 'security_terms', 4000);
-    a.signed_by := left(agreement ->> 'signed_by', 200);
+    a.security_terms := agreement ->> 'security_terms';
+    a.signed_by := agreement ->> 'signed_by';
     insert into refuge.sharing_agreement (code, title, party_kind, partner_id, country, party_name, purposes, fields,
                                           legal_basis, valid_from, valid_until, security_terms, signed_by, signed_on)
     values (a.code, a.title, a.party_kind, a.partner_id, case when a.party_kind in ('GOVERNMENT', 'RESETTLEMENT_STATE') then a.country end,
@@ -616,7 +807,7 @@ begin
         for r in select * from refuge.case_referral x where x.agreement_id = a.id and x.status = 'ACTIVE' for update loop
             select * into c from refuge.process_case p where p.id = r.case_id;
             update refuge.case_referral x set status = 'REVOKED', ended_by = refuge.caller(), ended_at = now(),
-                                              end_reason = left('agreement ' || a.code || ' terminated: ' || reason, 2000)
+                                              end_reason = 'agreement ' || a.code || ' terminated'
              where x.id = r.id;
             perform refuge.note_case_event(c, 'REFERRAL_REVOKED', 'agreement ' || a.code || ' terminated',
                                            jsonb_build_object('referral_id', r.id));
@@ -637,7 +828,7 @@ create function refuge.agreement_in_force(a refuge.sharing_agreement) returns bo
 comment on function refuge.agreement_in_force(refuge.sharing_agreement) is
     'is this sharing agreement active and within its validity today?';
 grant execute on function refuge.agreement_in_force(refuge.sharing_agreement) to refuge_registration, refuge_supervisor,
-    refuge_analyst, refuge_admin, refuge_biometrics, refuge_biometrics_admin, refuge_assistance, refuge_rsd,
+    refuge_admin, refuge_biometrics, refuge_biometrics_admin, refuge_assistance, refuge_rsd,
     refuge_resettlement, refuge_protection, refuge_child_protection, refuge_partner;
 
 -- The agreement a transfer names, or an error saying why it does not cover
@@ -646,7 +837,7 @@ grant execute on function refuge.agreement_in_force(refuge.sharing_agreement) to
 create function refuge.agreement_for(p_code text, p_party_kind text, p_partner uuid, p_purpose text, p_fields text[],
                                      p_field text)
     returns refuge.sharing_agreement
-    language plpgsql stable
+    language plpgsql volatile
     set search_path = pg_catalog, refuge, pg_temp
 as $$
 declare
@@ -657,7 +848,8 @@ begin
         perform refuge.raise_field('22004', p_field, format('is required: name the sharing agreement that covers purpose %s', p_purpose),
                                    'refuge_admin defines agreements with refuge.define_agreement');
     end if;
-    select * into a from refuge.sharing_agreement x where x.code = p_code;
+    -- (locked until the transfer commits: a termination waits for it, then revokes it)
+    select * into a from refuge.sharing_agreement x where x.code = p_code for share;
     if not found then
         perform refuge.raise_field('23503', p_field, format('unknown agreement "%s"', refuge.excerpt(p_code)));
     end if;
@@ -702,9 +894,345 @@ begin atomic
 end;
 comment on function refuge.agreements(boolean) is
     'sharing agreements (those in force, or all) with parties, purposes, fields and validity, as far as the caller may read them';
-grant execute on function refuge.agreements(boolean) to refuge_registration, refuge_supervisor, refuge_analyst,
+grant execute on function refuge.agreements(boolean) to refuge_registration, refuge_supervisor,
     refuge_admin, refuge_biometrics, refuge_biometrics_admin, refuge_assistance, refuge_rsd, refuge_resettlement,
     refuge_protection, refuge_child_protection, refuge_partner;
+
+-- A row as the subject sees it: without internal keys and bookkeeping.
+create function refuge.subject_row(j jsonb) returns jsonb
+    language sql immutable parallel safe
+    return jsonb_strip_nulls(j - array['id', 'individual_id', 'operation_id', 'site_id', 'group_id', 'case_id', 'created_by',
+                                       'updated_at', 'updated_by', 'sync_operation', 'sync_shared', 'sync_owner', 'sealed',
+                                       'template', 'content', 'capture_id', 'identity_id', 'seq', 'agreement_id',
+                                       'guardian_id', 'partner_id', 'entitlement_id', 'event_id', 'verification_id', 'alert_id']);
+
+-- Everything Refuge holds on a person, for their request of access (Policy
+-- 2015, 3.3), in the structure the README documents: biodata, names,
+-- family, needs, documents, legal status, cases (those they are the
+-- principal of; of others, only non-sensitive modules; never notes, files
+-- or assessments; a sensitive module's only when the caller works it),
+-- assistance, biometric enrolment facts (never templates or images),
+-- documents issued, consents and notices, referrals, and who read their
+-- sensitive records.  The request is logged durably.
+create function refuge.subject_access(individual_id uuid) returns jsonb
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    p refuge.individual;
+    res jsonb;
+begin
+    perform refuge.authorize_any(array['refuge_supervisor', 'refuge_protection']::name[], 'subject_access');
+    if subject_access.individual_id is null then
+        perform refuge.raise_field('22004', 'individual_id', 'is required');
+    end if;
+    select * into p from refuge.individual i where i.id = subject_access.individual_id;
+    perform refuge.require_visible(p.id is not null and refuge.in_scope(p.operation_id, p.site_id), 'individual_id');
+    res := jsonb_build_object(
+        'request', jsonb_build_object('number', p.number, 'requested_by', refuge.caller(), 'requested_at', now(),
+                                      'note', 'records of protection modules (SGBV, best interests) are disclosed by their own case workers',
+                                      'operation', (select o.code from refuge.operation o where o.id = p.operation_id),
+                                      'site', (select s.code from refuge.site s where s.id = p.site_id)),
+        'person', refuge.subject_row(to_jsonb(p) - 'number'),
+        'names', (select coalesce(jsonb_agg(refuge.subject_row(to_jsonb(n)) order by n.created_at), '[]')
+                    from refuge.individual_name n where n.individual_id = p.id),
+        'nationalities', (select coalesce(jsonb_agg(refuge.subject_row(to_jsonb(n)) order by n.created_at), '[]')
+                            from refuge.individual_nationality n where n.individual_id = p.id),
+        'languages', (select coalesce(jsonb_agg(refuge.subject_row(to_jsonb(n)) order by n.created_at), '[]')
+                        from refuge.individual_language n where n.individual_id = p.id),
+        'education', (select coalesce(jsonb_agg(refuge.subject_row(to_jsonb(n)) order by n.created_at), '[]')
+                        from refuge.individual_education n where n.individual_id = p.id),
+        'occupations', (select coalesce(jsonb_agg(refuge.subject_row(to_jsonb(n)) order by n.created_at), '[]')
+                          from refuge.individual_occupation n where n.individual_id = p.id),
+        'contacts', (select coalesce(jsonb_agg(refuge.subject_row(to_jsonb(n)) order by n.created_at), '[]')
+                       from refuge.individual_contact n where n.individual_id = p.id),
+        'addresses', (select coalesce(jsonb_agg(refuge.subject_row(to_jsonb(n)) order by n.created_at), '[]')
+                        from refuge.individual_address n where n.individual_id = p.id),
+        'flight_history', (select coalesce(jsonb_agg(refuge.subject_row(to_jsonb(n)) order by n.created_at), '[]')
+                             from refuge.flight_leg n where n.individual_id = p.id),
+        'identity_documents', (select coalesce(jsonb_agg(refuge.subject_row(to_jsonb(n)) order by n.created_at), '[]')
+                                 from refuge.document n where n.individual_id = p.id),
+        'specific_needs', (select coalesce(jsonb_agg(refuge.subject_row(to_jsonb(n)) order by n.created_at), '[]')
+                             from refuge.specific_need n where n.individual_id = p.id),
+        'relatives', (select coalesce(jsonb_agg(refuge.subject_row(to_jsonb(n)) order by n.created_at), '[]')
+                        from refuge.individual_relative n where n.individual_id = p.id),
+        'legal_status_history', (select coalesce(jsonb_agg(refuge.subject_row(to_jsonb(n)) order by n.valid_from, n.id), '[]')
+                                   from refuge.status_history n where n.individual_id = p.id),
+        'household', (select jsonb_build_object('number', g.number, 'relationship', gm.relationship, 'since', gm.valid_from,
+                          'members', (select jsonb_agg(jsonb_strip_nulls(jsonb_build_object('number', i.number,
+                                              'given_name', i.given_name, 'family_name', i.family_name, 'sex', i.sex,
+                                              'date_of_birth', i.date_of_birth, 'relationship', o.relationship))
+                                              order by o.relationship <> 'PA', i.date_of_birth)
+                                        from refuge.group_membership o join refuge.individual i on i.id = o.individual_id
+                                       where o.group_id = g.id and o.valid_to is null and o.individual_id <> p.id))
+                        from refuge.group_membership gm join refuge.registration_group g on g.id = gm.group_id
+                       where gm.individual_id = p.id and gm.valid_to is null),
+        'cases', (select coalesce(jsonb_agg(jsonb_build_object('number', c.number, 'module', c.module, 'state', c.state,
+                                                            'role', cm.role, 'opened_at', c.opened_at, 'closed', c.closed)
+                                          order by c.opened_at), '[]')
+                    from refuge.case_member cm join refuge.process_case c on c.id = cm.case_id
+                    join refuge.case_module m on m.code = c.module
+                   where cm.individual_id = p.id and (c.principal_id = p.id or not m.sensitive)
+                     and (not m.sensitive or refuge.may_work_case(c.module, c.operation_id, c.site_id))),
+        'referrals', (select coalesce(jsonb_agg(jsonb_build_object('case', c.number, 'partner', po.name, 'fields', r.fields,
+                                                                'purpose', r.purpose, 'referred_at', r.referred_at,
+                                                                'status', r.status, 'valid_until', r.valid_until,
+                                                                'agreement', a.code) order by r.referred_at), '[]')
+                        from refuge.case_referral r join refuge.process_case c on c.id = r.case_id
+                        join refuge.partner_organisation po on po.id = r.partner_id
+                        left join refuge.sharing_agreement a on a.id = r.agreement_id
+                        join refuge.case_module m on m.code = c.module
+                       where exists (select 1 from refuge.case_member cm where cm.case_id = c.id and cm.individual_id = p.id)
+                         and (c.principal_id = p.id or not m.sensitive)
+                         and (not m.sensitive or refuge.may_work_case(c.module, c.operation_id, c.site_id))),
+        'assistance', (select coalesce(jsonb_agg(jsonb_build_object('outcome', x.outcome, 'at', x.created_at,
+                                                                 'site', (select s.code from refuge.site s where s.id = x.site_id))
+                                               order by x.created_at), '[]')
+                         from refuge.collection x where x.collector_id = p.id),
+        'biometrics', (select jsonb_build_object('enrolled', e.individual_id is not null, 'status', e.status,
+                                                 'enrolled_at', e.enrolled_at,
+                                                 'fingers', (select count(*) from refuge.biometric_finger f where f.individual_id = p.id),
+                                                 'irises', (select count(*) from refuge.biometric_iris f where f.individual_id = p.id),
+                                                 'images_held', (select count(*) from refuge.biometric_vault v where v.individual_id = p.id))
+                         from (select 1) one left join refuge.biometric_enrolment e on e.individual_id = p.id),
+        'documents_issued', (select coalesce(jsonb_agg(refuge.subject_row(to_jsonb(d) - 'payload' - 'key_id' - 'photo_digest' - 'replaces') order by d.created_at), '[]')
+                               from refuge.issued_document d where d.individual_id = p.id),
+        'consents', (select coalesce(jsonb_agg(jsonb_strip_nulls(to_jsonb(c)) order by c.purpose, c.given_at), '[]')
+                       from refuge.consents(p.id) c),
+        'notices', (select coalesce(jsonb_agg(jsonb_build_object('purpose', n.purpose, 'notice_version', n.notice_version,
+                                                              'language', n.language, 'given_at', n.given_at) order by n.given_at), '[]')
+                      from refuge.information_notice n where n.individual_id = p.id),
+        'reads_of_sensitive_records', (select coalesce(jsonb_agg(jsonb_build_object('at', r.at, 'by', r.actor, 'kind', r.kind,
+                                                                                 'purpose', r.purpose) order by r.at), '[]')
+                                         from refuge.sensitive_read r
+                                        where r.individual_id = p.id
+                                          and (r.module is null or not exists (select 1 from refuge.case_module m
+                                                                                where m.code = r.module and m.sensitive)
+                                               or refuge.may_work_case(r.module, p.operation_id, p.site_id))),
+        'image_openings', (select coalesce(jsonb_agg(jsonb_build_object('at', v.accessed_at, 'by', v.accessed_by,
+                                                                     'purpose', v.purpose) order by v.accessed_at), '[]')
+                             from refuge.vault_access v where v.individual_id = p.id));
+    perform refuge.log_durably(jsonb_build_object('sensitive_read', jsonb_build_array(jsonb_build_object(
+        'actor', refuge.caller(), 'kind', 'subject_access', 'object_id', p.id, 'individual_id', p.id,
+        'operation_id', p.operation_id, 'purpose', 'subject access request of ' || p.number))));
+    return res;
+end
+$$;
+comment on function refuge.subject_access(uuid) is
+    'everything Refuge holds on a person, for their request of access (structure in the README); the request is logged';
+grant execute on function refuge.subject_access(uuid) to refuge_supervisor, refuge_protection;
+
+-- The same as a PDF to hand to the person (libharu, refuge.render_pdf).
+create function refuge.subject_access_pdf(individual_id uuid) returns bytea
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    j jsonb := refuge.subject_access(subject_access_pdf.individual_id);
+    lines text[];
+    k text;
+    v jsonb;
+    e jsonb;
+begin
+    lines := array['TITLE' || chr(9) || 'Personal data held by UNHCR in Refuge',
+                   'SUB' || chr(9) || format('%s - requested %s by %s', j -> 'request' ->> 'number',
+                                             to_char((j -> 'request' ->> 'requested_at')::timestamptz, 'YYYY-MM-DD'),
+                                             j -> 'request' ->> 'requested_by')];
+    for k, v in select x.key, x.value from jsonb_each(j) with ordinality x(key, value, ord)
+                 where x.key <> 'request' order by x.ord loop
+        lines := lines || ('SECTION' || chr(9) || initcap(replace(k, '_', ' ')));
+        if jsonb_typeof(v) = 'object' then
+            lines := lines || array(select 'FIELD' || chr(9) || replace(f.key, '_', ' ') || chr(9)
+                                           || left(regexp_replace(case when jsonb_typeof(f.value) = 'string' then f.value #>> '{}'
+                                                                       else f.value::text end, '[\t\r\n]', ' ', 'g'), 900)
+                                      from jsonb_each(v) f);
+        elsif jsonb_typeof(v) = 'array' and jsonb_array_length(v) = 0 then
+            lines := lines || ('TEXT' || chr(9) || 'none');
+        elsif jsonb_typeof(v) = 'array' then
+            for e in select jsonb_array_elements(v) loop
+                lines := lines || ('TEXT' || chr(9) || left(regexp_replace(
+                    (select string_agg(replace(f.key, '_', ' ') || ': ' || case when jsonb_typeof(f.value) = 'string'
+                                                                            then f.value #>> '{}' else f.value::text end, '; ')
+                       from jsonb_each(case when jsonb_typeof(e) = 'object' then e else jsonb_build_object('value', e) end) f),
+                    '[\t\r\n]', ' ', 'g'), 900));
+            end loop;
+        else
+            lines := lines || ('TEXT' || chr(9) || 'none');
+        end if;
+    end loop;
+    return refuge.render_pdf('Personal data held by UNHCR', lines, '{}');
+end
+$$;
+comment on function refuge.subject_access_pdf(uuid) is
+    'a person''s subject access report as a PDF to hand to them (the request is logged)';
+grant execute on function refuge.subject_access_pdf(uuid) to refuge_supervisor, refuge_protection;
+
+-- Does a referral rest on the consent to referral of everyone whose data it
+-- shares: the principal, and every adult member when it shares members'
+-- details (MEMBERS, CONTACTS, SPECIFIC_NEEDS)?  (Always, when referral is
+-- not based on consent.)
+create function refuge.referral_consented(p_case uuid, p_fields text[], p_agreement uuid) returns boolean
+    language sql stable
+    set search_path = pg_catalog, refuge, pg_temp
+begin atomic
+    select refuge.legal_basis_of('REFERRAL') is distinct from 'CONSENT'
+        or not exists (select 1 from refuge.case_member cm
+                         join refuge.process_case c on c.id = cm.case_id
+                         join refuge.individual i on i.id = cm.individual_id
+                        where cm.case_id = p_case
+                          and (cm.individual_id = c.principal_id
+                               or (p_fields && array['MEMBERS', 'CONTACTS', 'SPECIFIC_NEEDS']
+                                   and (i.date_of_birth is null or i.date_of_birth <= current_date - interval '18 years')))
+                          and not refuge.valid_consent(cm.individual_id, 'REFERRAL', p_agreement));
+end;
+
+-- The same as a gate naming the first person without consent; their
+-- consents are locked until the referral commits (a withdrawal waits, then
+-- revokes it).
+create function refuge.require_referral_consent(c refuge.process_case, p_fields text[], p_agreement uuid) returns void
+    language plpgsql volatile
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    m uuid;
+begin
+    for m in select cm.individual_id from refuge.case_member cm join refuge.individual i on i.id = cm.individual_id
+              where cm.case_id = c.id
+                and (cm.individual_id = c.principal_id
+                     or (p_fields && array['MEMBERS', 'CONTACTS', 'SPECIFIC_NEEDS']
+                         and (i.date_of_birth is null or i.date_of_birth <= current_date - interval '18 years')))
+              order by cm.individual_id = c.principal_id desc, i.number loop
+        perform 1 from refuge.consent x where x.individual_id = m and x.purpose = 'REFERRAL' and x.withdrawn_at is null for share;
+        perform refuge.require_consent(m, 'REFERRAL', 'case_id', p_agreement);
+    end loop;
+end
+$$;
+
+-- reports/50_microdata.sql
+-- Anonymised microdata for researchers (issue 18): the active people of a
+-- warehouse snapshot as records a research agreement may receive, with
+-- sdcMicro's methods (Templ, Kowarik and Meindl, 2015) done set-wise:
+-- global recoding with top and bottom coding, local suppression until
+-- every combination of the quasi-identifiers is shared by at least k
+-- records (a suppressed value counts as a value of its own, "*", which is
+-- never less protective than sdcMicro's wildcard), record suppression of
+-- what remains, and l-diversity of the sensitive attribute (the record's
+-- specific-need categories) by suppressing it in classes with fewer than l
+-- distinct values.  The report gives the disclosure risk that remains.
+
+create function refuge.microdata_extract(snapshot_id integer, agreement text, k integer default 5, l integer default 2)
+    returns jsonb
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    a refuge.sharing_agreement;
+    -- suppressed in this order: the least useful to research first
+    order_of_suppression constant text[] := array['arrival_year', 'family_size', 'origin_country', 'age_band', 'sex',
+                                                  'operation'];
+    att text;
+    n_in bigint;
+    n bigint;
+    suppressed jsonb := '{}';
+    dropped bigint;
+    sensitive_suppressed bigint;
+    eid integer;
+    report jsonb;
+begin
+    perform refuge.authorize('refuge_dba', 'microdata_extract');
+    if not exists (select 1 from refuge_warehouse.snapshot s where s.id = microdata_extract.snapshot_id) then
+        perform refuge.raise_field('P0002', 'snapshot_id', format('no snapshot %s', coalesce(snapshot_id::text, 'null')));
+    end if;
+    if k is null or k < 2 or k > 100 then
+        perform refuge.raise_field('22023', 'k', format('%s is not between 2 and 100', coalesce(k::text, 'null')));
+    end if;
+    if l is null or l < 1 or l > 20 then
+        perform refuge.raise_field('22023', 'l', format('%s is not between 1 and 20', coalesce(l::text, 'null')));
+    end if;
+    a := refuge.agreement_for(agreement, 'RESEARCHER', null, 'RESEARCH', array['MICRODATA'], 'agreement');
+
+    -- global recoding: five-year age bands top-coded at 60, family size
+    -- banded and top-coded at 7, arrival year bottom-coded at 2000
+    create temp table if not exists md (operation text, sex text, age_band text, origin_country text, family_size text,
+                                        arrival_year text, population_type text, specific_needs text, ck text) on commit drop;
+    truncate md;
+    insert into md
+    select f.operation, f.sex,
+           case when f.age is null then null when f.age >= 60 then '60+'
+                else (f.age / 5 * 5)::text || '-' || (f.age / 5 * 5 + 4)::text end,
+           f.origin_country,
+           case when fs.size is null then null when fs.size >= 7 then '7+' when fs.size >= 5 then '5-6' else fs.size::text end,
+           case when f.arrival_date is null then null when f.arrival_date < date '2001-01-01' then '2000 or before'
+                else extract(year from f.arrival_date)::integer::text end,
+           f.population_type,
+           coalesce(nullif(array_to_string(array(select distinct x from unnest(f.specific_needs) x order by x), ','), ''), 'none')
+      from refuge_warehouse.individual_fact f
+      left join (select x.family, count(*) as size from refuge_warehouse.individual_fact x
+                  where x.snapshot_id = microdata_extract.snapshot_id and x.status = 'ACTIVE' and x.family is not null
+                  group by x.family) fs on fs.family = f.family
+     where f.snapshot_id = microdata_extract.snapshot_id and f.status = 'ACTIVE';
+    get diagnostics n_in = row_count;
+
+    -- local suppression: the records of classes smaller than k lose the
+    -- next quasi-identifier, the classes are formed again
+    update md set ck = concat_ws('|', coalesce(md.operation, '*'), coalesce(md.sex, '*'), coalesce(md.age_band, '*'),
+                                 coalesce(md.origin_country, '*'), coalesce(md.family_size, '*'), coalesce(md.arrival_year, '*'));
+    foreach att in array order_of_suppression loop
+        execute format('update md set %1$I = null where %1$I is not null
+                          and ck in (select m.ck from md m group by m.ck having count(*) < $1)', att) using k;
+        get diagnostics n = row_count;
+        suppressed := suppressed || jsonb_build_object(att, n);
+        update md set ck = concat_ws('|', coalesce(md.operation, '*'), coalesce(md.sex, '*'), coalesce(md.age_band, '*'),
+                                     coalesce(md.origin_country, '*'), coalesce(md.family_size, '*'), coalesce(md.arrival_year, '*'));
+    end loop;
+    -- what is still alone is not released
+    delete from md where ck in (select m.ck from md m group by m.ck having count(*) < k);
+    get diagnostics dropped = row_count;
+    -- l-diversity: a class whose members share fewer than l distinct
+    -- specific-need values would tell them; the attribute is suppressed there
+    update md set specific_needs = null
+     where ck in (select m.ck from md m group by m.ck having count(distinct m.specific_needs) < l);
+    get diagnostics sensitive_suppressed = row_count;
+
+    with cls as (select m.ck, count(*) as size from md m group by m.ck)
+    select jsonb_build_object(
+               'records_in', n_in, 'records_released', (select count(*) from md), 'records_suppressed', dropped,
+               'values_suppressed', suppressed, 'sensitive_values_suppressed', sensitive_suppressed,
+               'k', k, 'l', l, 'equivalence_classes', (select count(*) from cls),
+               'smallest_class', (select min(size) from cls),
+               -- each record's re-identification risk taken as 1 / its class's size (the sample is the population)
+               'max_individual_risk', (select round(1.0 / min(size), 4) from cls),
+               'mean_individual_risk', (select round(count(*)::numeric / nullif(sum(size), 0), 4) from cls),
+               'expected_reidentifications', (select count(*) from cls),
+               'records_at_risk_above_0.1', (select coalesce(sum(size), 0) from cls where size < 10),
+               'min_distinct_sensitive', (select min(d) from (select count(distinct m.specific_needs) as d from md m
+                                                              where m.specific_needs is not null group by m.ck) x),
+               'quasi_identifiers', to_jsonb(array['operation', 'sex', 'age_band', 'origin_country', 'family_size', 'arrival_year']),
+               'sensitive', 'specific_needs',
+               'recoding', jsonb_build_object('age_band', 'five-year bands, top-coded at 60+',
+                                              'family_size', '1, 2, 3, 4, 5-6, 7+ (active members)',
+                                              'arrival_year', 'year, bottom-coded at 2000 or before'))
+      into report;
+    insert into refuge_warehouse.microdata_extract (snapshot_id, agreement_id, k, l, quasi_identifiers, sensitive, report)
+    values (microdata_extract.snapshot_id, a.id, k, l,
+            array['operation', 'sex', 'age_band', 'origin_country', 'family_size', 'arrival_year'], 'specific_needs', report)
+    returning id into eid;
+    -- records in random order: nothing of the registration order is kept
+    insert into refuge_warehouse.microdata_record (extract_id, record, operation, sex, age_band, origin_country, family_size,
+                                                   arrival_year, population_type, specific_needs)
+    select eid, row_number() over (order by random()), m.operation, m.sex, m.age_band, m.origin_country, m.family_size,
+           m.arrival_year, m.population_type, m.specific_needs
+      from md m;
+    perform refuge.log_durably(jsonb_build_object('sensitive_read', jsonb_build_array(jsonb_build_object(
+        'actor', refuge.caller(), 'kind', 'microdata_extract', 'object_id', a.id,
+        'purpose', format('microdata extract %s of snapshot %s for %s under agreement %s (k = %s, l = %s, %s records)',
+                          eid, snapshot_id, a.party_name, a.code, k, l, report ->> 'records_released')))));
+    return jsonb_build_object('extract_id', eid, 'agreement', a.code) || report;
+end
+$$;
+comment on function refuge.microdata_extract(integer, text, integer, integer) is
+    'an anonymised microdata extract of a snapshot for researchers under an agreement (k-anonymity, l-diversity, local suppression, top/bottom coding), with its disclosure-risk report';
+grant execute on function refuge.microdata_extract(integer, text, integer, integer) to refuge_dba;
 
 -- functions/62_sharing.sql: referred_cases
 create or replace function refuge.referred_cases()
@@ -712,6 +1240,8 @@ create or replace function refuge.referred_cases()
                    referred_at timestamptz, valid_until date)
     language sql stable security definer
     set search_path = pg_catalog, pg_temp
+    -- (dates of validity are UTC's, whatever the caller's time zone)
+    set timezone = 'UTC'
 begin atomic
     select r.id, c.number, c.module, r.fields, r.purpose, r.referred_at, r.valid_until
       from refuge.case_referral r join refuge.process_case c on c.id = r.case_id
@@ -719,8 +1249,7 @@ begin atomic
        and (r.valid_until is null or r.valid_until >= current_date)
        -- the agreement it was made under is in force, the principal still consents
        and refuge.agreement_in_force((select a from refuge.sharing_agreement a where a.id = r.agreement_id))
-       and (not exists (select 1 from refuge.processing_purpose pp where pp.code = 'REFERRAL' and pp.legal_basis = 'CONSENT')
-            or refuge.valid_consent(c.principal_id, 'REFERRAL', r.agreement_id))
+       and refuge.referral_consented(c.id, r.fields, r.agreement_id)
        and (c.module <> 'SGBV'
             or coalesce((select g.consent_sharing from refuge.gbv_incident g where g.case_id = c.id), false))
      order by r.referred_at;
@@ -730,6 +1259,7 @@ end;
 create or replace function refuge.referred_case(referral_id uuid, purpose text default null) returns jsonb
     language plpgsql volatile security definer
     set search_path = pg_catalog, refuge, pg_temp
+    set timezone = 'UTC'
 as $$
 declare
     r refuge.case_referral;
@@ -764,12 +1294,11 @@ begin
                                   when a.status <> 'ACTIVE' then a.code || ' is ' || lower(a.status)
                                   else a.code || ' is valid ' || refuge.iso(a.valid_from) || ' to ' || refuge.iso(a.valid_until) end);
     end if;
-    if exists (select 1 from refuge.processing_purpose pp where pp.code = 'REFERRAL' and pp.legal_basis = 'CONSENT')
-       and not refuge.valid_consent(c.principal_id, 'REFERRAL', a.id) then
+    if not refuge.referral_consented(c.id, r.fields, a.id) then
         raise exception using errcode = '42501',
             message = format('referred_case: referral %s ended: the person''s consent to referral is withdrawn or expired', r.id);
     end if;
-    perform refuge.log_sensitive_read('referral', r.id, c, coalesce(purpose, r.purpose) || ' (agreement ' || a.code || ')');
+    perform refuge.log_sensitive_read('referral', r.id, c, coalesce(purpose, r.purpose) || ' (' || a.party_name || ', agreement ' || a.code || ')');
     res := jsonb_build_object('referral_id', r.id, 'fields', r.fields);
     if 'CASE' = any (r.fields) then
         res := res || jsonb_build_object('case_number', c.number, 'module', c.module, 'state', c.state, 'due_at', c.due_at);
@@ -1084,6 +1613,43 @@ begin
         'gallery_size', gallery, 'target_fpir', pol.target_fpir, 'candidates', coalesce(cands, '{}'),
         'device', p.device, 'searched_by', refuge.caller()))));
     return decision;
+end
+$$;
+
+-- functions/61_case_records.sql: set_gbv_consent
+create or replace function refuge.set_gbv_consent(case_id uuid, consent_services boolean, consent_sharing boolean, reason text)
+    returns jsonb
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    c refuge.process_case;
+    g refuge.gbv_incident;
+    revoked integer := 0;
+begin
+    c := refuge.case_for_update(set_gbv_consent.case_id, 'set_gbv_consent');
+    if c.module <> 'SGBV' then
+        perform refuge.raise_field('22023', 'case_id', format('case %s is a %s case, not SGBV', c.number, c.module));
+    end if;
+    if consent_services is null or consent_sharing is null then
+        perform refuge.raise_field('22004', case when consent_services is null then 'consent_services' else 'consent_sharing' end,
+                                   'is required (true or false)');
+    end if;
+    perform refuge.require_text(reason, 'reason');
+    select * into g from refuge.gbv_incident x where x.case_id = c.id for update;
+    if not found then
+        perform refuge.raise_field('P0002', 'case_id', format('case %s has no incident recorded', c.number));
+    end if;
+    update refuge.gbv_incident x set consent_services = set_gbv_consent.consent_services,
+                                     consent_sharing = set_gbv_consent.consent_sharing
+     where x.case_id = c.id;
+    perform refuge.note_case_event(c, 'CONSENT_CHANGED', reason,
+        jsonb_build_object('consent_services', consent_services, 'consent_sharing', consent_sharing));
+    if not consent_sharing then
+        revoked := refuge.revoke_referrals_without_consent(c, 'consent to sharing withdrawn');
+    end if;
+    return jsonb_build_object('case_id', c.id, 'number', c.number, 'consent_services', consent_services,
+                              'consent_sharing', consent_sharing, 'referrals_revoked', revoked);
 end
 $$;
 
@@ -1486,7 +2052,7 @@ begin
         perform refuge.raise_field('22008', 'valid_until', format('%s is in the past', refuge.iso(valid_until)));
     end if;
     a := refuge.agreement_for(agreement, 'PARTNER', pid, 'REFERRAL', fields, 'agreement');
-    perform refuge.require_consent(c.principal_id, 'REFERRAL', 'case_id', a.id);
+    perform refuge.require_referral_consent(c, fields, a.id);
     if until > a.valid_until then
         perform refuge.raise_field('22008', 'valid_until', format('%s is after the end of agreement %s (%s)', refuge.iso(until),
                                                                 a.code, refuge.iso(a.valid_until)));
@@ -1521,6 +2087,11 @@ begin
         perform refuge.raise_field('22023', 'case_id', format('case %s is a %s case: a Resettlement Registration Form is made for resettlement cases', c.number, c.module));
     end if;
     a := refuge.agreement_for(p_agreement, 'RESETTLEMENT_STATE', null, 'RESETTLEMENT_SUBMISSION', array['RRF'], 'agreement');
+    -- a case submitted to a state goes under that state's agreement only
+    if c.data ->> 'resettlement_country' is not null and c.data ->> 'resettlement_country' <> a.country then
+        perform refuge.raise_field('22023', 'agreement', format('%s is with %s (%s); case %s is submitted to %s', a.code,
+                                                              a.party_name, a.country, c.number, c.data ->> 'resettlement_country'));
+    end if;
     for m in select cm.individual_id from refuge.case_member cm join refuge.individual i on i.id = cm.individual_id
               where cm.case_id = c.id
                 and (cm.individual_id = c.principal_id or i.date_of_birth is null or i.date_of_birth <= current_date - interval '18 years')
@@ -2067,6 +2638,14 @@ create policy owner_all on refuge.processing_purpose for all to refuge_owner usi
 create trigger no_truncate before truncate on refuge.processing_purpose
     for each statement execute function refuge.refuse_truncate();
 alter table refuge.processing_purpose enable always trigger no_truncate;
+alter table refuge.purpose_legal_basis owner to refuge_owner;
+revoke all on table refuge.purpose_legal_basis from public;
+alter table refuge.purpose_legal_basis enable row level security;
+alter table refuge.purpose_legal_basis force row level security;
+create policy owner_all on refuge.purpose_legal_basis for all to refuge_owner using (true) with check (true);
+create trigger no_truncate before truncate on refuge.purpose_legal_basis
+    for each statement execute function refuge.refuse_truncate();
+alter table refuge.purpose_legal_basis enable always trigger no_truncate;
 alter table refuge.consent owner to refuge_owner;
 revoke all on table refuge.consent from public;
 alter table refuge.consent enable row level security;
@@ -2096,6 +2675,29 @@ alter table refuge.sharing_agreement enable always trigger no_truncate;
 create trigger stamp before insert or update on refuge.consent for each row execute function refuge.stamp_row();
 create trigger stamp before insert or update on refuge.information_notice for each row execute function refuge.stamp_row();
 create trigger stamp before insert or update on refuge.sharing_agreement for each row execute function refuge.stamp_row();
+create trigger stamp before insert or update on refuge.purpose_legal_basis for each row execute function refuge.stamp_row();
+alter table refuge.purpose_legal_basis enable always trigger stamp;
+create trigger audit after insert or update or delete on refuge.purpose_legal_basis for each row execute function refuge.audit_row('none');
+create trigger audit_flush after insert or update or delete on refuge.purpose_legal_basis for each statement execute function refuge.audit_flush();
+alter table refuge.purpose_legal_basis enable always trigger audit;
+alter table refuge.purpose_legal_basis enable always trigger audit_flush;
+-- the reference tables join replication (functions/90_sync.sql's wiring); a
+-- field site's publication takes them when refuge.add_site runs again
+create trigger sync_local before insert or update or delete on refuge.processing_purpose
+    for each row execute function refuge.sync_reference_local();
+create trigger sync_local before insert or update or delete on refuge.purpose_legal_basis
+    for each row execute function refuge.sync_reference_local();
+create trigger sync_local before insert or update or delete on refuge.sharing_agreement
+    for each row execute function refuge.sync_reference_local();
+create trigger a_sync_apply before insert or update or delete on refuge.processing_purpose
+    for each row execute function refuge.sync_row_apply('direct', '');
+create trigger a_sync_apply before insert or update or delete on refuge.purpose_legal_basis
+    for each row execute function refuge.sync_row_apply('direct', '');
+create trigger a_sync_apply before insert or update or delete on refuge.sharing_agreement
+    for each row execute function refuge.sync_row_apply('checked', '');
+alter table refuge.processing_purpose enable replica trigger a_sync_apply;
+alter table refuge.purpose_legal_basis enable replica trigger a_sync_apply;
+alter table refuge.sharing_agreement enable replica trigger a_sync_apply;
 alter table refuge.consent enable always trigger stamp;
 alter table refuge.information_notice enable always trigger stamp;
 alter table refuge.sharing_agreement enable always trigger stamp;
@@ -2115,6 +2717,18 @@ alter table refuge.consent enable always trigger audit_flush;
 alter table refuge.information_notice enable always trigger audit_flush;
 alter table refuge.processing_purpose enable always trigger audit_flush;
 alter table refuge.sharing_agreement enable always trigger audit_flush;
+
+-- the warehouse's new tables as sql/99_security.sql makes them
+alter table refuge_warehouse.microdata_extract owner to refuge_owner;
+alter table refuge_warehouse.microdata_record owner to refuge_owner;
+revoke all on table refuge_warehouse.microdata_extract from public;
+revoke all on table refuge_warehouse.microdata_record from public;
+alter table refuge_warehouse.microdata_extract enable row level security;
+alter table refuge_warehouse.microdata_extract force row level security;
+alter table refuge_warehouse.microdata_record enable row level security;
+alter table refuge_warehouse.microdata_record force row level security;
+create policy owner_all on refuge_warehouse.microdata_extract for all to refuge_owner using (true) with check (true);
+create policy owner_all on refuge_warehouse.microdata_record for all to refuge_owner using (true) with check (true);
 
 -- every function owned by refuge_owner, none executable by PUBLIC (as sql/99_security.sql)
 do $$

@@ -102,7 +102,8 @@ select c.relname,
          when c.relname in ('sync_local', 'sync_node', 'sync_nearby', 'sync_table', 'sync_change', 'sync_conflict',
                             'global_check') then 'sync'
          when exists (select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = 'shipped') then 'shared'
-         when c.relname in ('operation', 'site', 'partner_organisation', 'document_key', 'sharing_agreement') then 'shared'
+         when c.relname in ('operation', 'site', 'partner_organisation', 'document_key', 'sharing_agreement',
+                            'purpose_legal_basis') then 'shared'
          when c.relname in ('staff', 'staff_assignment') then 'staff'
          when c.relname in ('registration_group', 'individual') then 'person'
          -- identity management and assistance: readers listed in access_reader below
@@ -192,6 +193,10 @@ begin
     if r = 'tap_nobody' then return -1; end if;
     if cls = 'shared' then
         -- a partner's staff read their own organisation's agreements only
+        -- analysts have no business with agreements (they read published aggregates)
+        if t = 'sharing_agreement' and r = 'tap_analyst' then
+            return -1;
+        end if;
         if t = 'sharing_agreement' and r = 'tap_partner' then
             select count(*) into n from refuge.sharing_agreement x
              where x.partner_id = (select partner_id from refuge.partner_staff where role_name = r);
@@ -290,6 +295,12 @@ begin
                          else format('operation_id = %L', ken) end;
         if cls = 'person' then
             execute format('select count(*) from refuge.%I where %s', t, opfilter) into n;
+        elsif t in ('consent', 'information_notice') then
+            -- consents and notices of a sensitive module's purpose (SGBV) are that module's staff's only
+            execute format('select count(*) from refuge.%I x where exists (select 1 from refuge.individual i
+                            where i.id = x.individual_id and i.%s)
+                              and not exists (select 1 from refuge.case_module m where m.code = x.purpose and m.sensitive)',
+                           t, opfilter) into n;
         else
             execute format('select count(*) from refuge.%I x where exists (select 1 from refuge.individual i
                             where i.id = x.individual_id and i.%s)', t, opfilter) into n;

@@ -55,6 +55,10 @@ select count(refuge.register_group(jsonb_build_object(
   from generate_series(1, 1500) f;
 -- cases of several modules, some moved on
 set role dc_officer;
+-- (SGBV case management rests on the survivor's consent, since 0.12.0)
+select count(refuge.record_consent(i.id, 'SGBV'))
+  from refuge.individual i join refuge.group_membership gm on gm.individual_id = i.id and gm.relationship = 'PA'
+ where i.operation_id = (select id from refuge.operation where code = 'KEN');
 select count(refuge.open_case(module, i.id)) from (
     select i.id, case when row_number() over () % 3 = 0 then 'RSD' when row_number() over () % 3 = 1 then 'SGBV'
                       else 'RESETTLEMENT' end as module
@@ -97,7 +101,8 @@ reference="'country','language','script','sex','relationship','marital_status','
  'specific_need_category','specific_need_code','registration_level','date_precision','document_type','flight_reason',
  'contact_type','individual_status','group_status','site_type','operation','site','case_module','workflow_state',
  'workflow_transition','referral_field','vulnerability_factor','partner_organisation','progres_code','audit_scope',
- 'biometric_exception_reason','status_rule','level_requirement','document_kind','document_key'"
+ 'biometric_exception_reason','status_rule','level_requirement','document_kind','document_key','processing_purpose',
+ 'purpose_legal_basis'"
 published="'snapshot','population_cell','population_row','population_total','population_band','case_summary','flow_summary',
  'case_step_summary','population','population_trend','population_statistics','case_processing','case_states'"
 readable=$(q $DB "select string_agg(n.nspname || '.' || c.relname, ' ' order by 1) from pg_class c join pg_namespace n on n.oid = c.relnamespace

@@ -39,7 +39,15 @@ select refuge.define_agreement('{"code": "RST-CAN", "title": "Resettlement submi
     "country": "CAN", "party_name": "IRCC", "purposes": ["RESETTLEMENT_SUBMISSION"], "fields": ["RRF"], "legal_basis": "CONSENT",
     "valid_from": "2026-01-01", "valid_until": "2030-12-31", "security_terms": "encrypted channel", "signed_by": "Representative",
     "signed_on": "2026-01-01"}');
+-- before an export: an agreement with each case's resettlement state, and the members' consent
 create function public.consent_all() returns bigint language sql as $f$
+  select count(refuge.define_agreement(jsonb_build_object('code', 'RST-' || x.country, 'title', 'Resettlement to ' || x.country,
+             'party_kind', 'RESETTLEMENT_STATE', 'country', x.country, 'party_name', 'IRCC', 'purposes', array['RESETTLEMENT_SUBMISSION'],
+             'fields', array['RRF'], 'legal_basis', 'CONSENT', 'valid_from', '2026-01-01', 'valid_until', '2030-12-31',
+             'security_terms', 'encrypted channel', 'signed_by', 'Representative', 'signed_on', '2026-01-01')))
+    from (select distinct c.data ->> 'resettlement_country' as country from refuge.process_case c
+           where c.data ->> 'resettlement_country' is not null) x
+   where not exists (select 1 from refuge.sharing_agreement a where a.code = 'RST-' || x.country);
   select count(refuge.record_consent(cm.individual_id, 'RESETTLEMENT_SUBMISSION', 'WRITTEN'))
     from (select distinct individual_id from refuge.case_member) cm
    where not refuge.valid_consent(cm.individual_id, 'RESETTLEMENT_SUBMISSION') $f$;
@@ -104,17 +112,17 @@ select refuge.transition_case(id, 'PREPARE_RRF', '{"submission_category": "AWR",
     "justification": "woman at risk with a serious medical condition"}') from refuge.process_case;
 SQL
 q $DB "select public.consent_all()" >/dev/null
-PGOPTIONS="-c role=rrf_officer" q $DB "select refuge.rrf_xml(id, 'RST-CAN') from refuge.process_case" > /tmp/refuge_rrf_out.xml
+PGOPTIONS="-c role=rrf_officer" q $DB "select refuge.rrf_xml(id, 'RST-' || coalesce(data ->> 'resettlement_country', 'CAN')) from refuge.process_case" > /tmp/refuge_rrf_out.xml
 out=$(validate /tmp/refuge_rrf_out.xml)
 is "$out" "- validates" "an exported case validates against rrf-v4.xsd"
-is "$(q $DB "select (xpath('count(//*[local-name()=''dataIndividual''])', refuge.rrf_xml(id, 'RST-CAN')))[1]::text || ' ' ||
-               (xpath('string(//*[local-name()=''ResettlementCriteriaCode''])', refuge.rrf_xml(id, 'RST-CAN')))[1]::text || ' ' ||
-               (xpath('string(//*[local-name()=''LanguageCode''])', refuge.rrf_xml(id, 'RST-CAN')))[1]::text
+is "$(q $DB "select (xpath('count(//*[local-name()=''dataIndividual''])', refuge.rrf_xml(id, 'RST-' || coalesce(data ->> 'resettlement_country', 'CAN'))))[1]::text || ' ' ||
+               (xpath('string(//*[local-name()=''ResettlementCriteriaCode''])', refuge.rrf_xml(id, 'RST-' || coalesce(data ->> 'resettlement_country', 'CAN'))))[1]::text || ' ' ||
+               (xpath('string(//*[local-name()=''LanguageCode''])', refuge.rrf_xml(id, 'RST-' || coalesce(data ->> 'resettlement_country', 'CAN'))))[1]::text
           from refuge.process_case")" "2 AWR NUS" "members, the submission category and proGres language codes are in it"
-is "$(q $DB "select (xpath('string(//*[local-name()=''dataIndividualRelatives'']/*[local-name()=''RelationshipCode''])', refuge.rrf_xml(id, 'RST-CAN')))[1]::text
-               || ' ' || (xpath('string(//*[local-name()=''dataIndividualRelatives'']/*[local-name()=''ResidenceCountryCode''])', refuge.rrf_xml(id, 'RST-CAN')))[1]::text
+is "$(q $DB "select (xpath('string(//*[local-name()=''dataIndividualRelatives'']/*[local-name()=''RelationshipCode''])', refuge.rrf_xml(id, 'RST-' || coalesce(data ->> 'resettlement_country', 'CAN'))))[1]::text
+               || ' ' || (xpath('string(//*[local-name()=''dataIndividualRelatives'']/*[local-name()=''ResidenceCountryCode''])', refuge.rrf_xml(id, 'RST-' || coalesce(data ->> 'resettlement_country', 'CAN'))))[1]::text
           from refuge.process_case")" "PRM ETH" "a relative outside the case is exported as dataIndividualRelatives"
-is "$(q $DB "select count(*) from refuge.sensitive_read where purpose like 'eRRF XML for IRCC under agreement RST-CAN'")" "6" "each production is logged, with the agreement"
+is "$(q $DB "select count(*) from refuge.sensitive_read where purpose like 'eRRF XML for IRCC under agreement RST-%'")" "6" "each production is logged, with the agreement"
 case_id=$(q $DB "select id from refuge.process_case")
 is "$(PGOPTIONS="-c role=rrf_clerk" q $DB "select refuge.rrf_xml('$case_id')" 2>&1 | grep -o 'permission denied for function rrf_xml')" \
    "permission denied for function rrf_xml" "registration staff get an error, not a document"
@@ -129,7 +137,7 @@ for f in "$ERRF"/cases/V4-*.xml; do
     is "$(PGOPTIONS="-c role=rrf_officer" q $DB "select refuge.import_rrf(doc) ->> 'status' from public.rrf_in" 2>&1)" "exists" \
        "$name imported again returns the same case"
     q $DB "select public.consent_all()" >/dev/null
-    PGOPTIONS="-c role=rrf_officer" q $DB "select refuge.rrf_xml(id, 'RST-CAN') from refuge.process_case" > /tmp/refuge_rrf_rt.xml
+    PGOPTIONS="-c role=rrf_officer" q $DB "select refuge.rrf_xml(id, 'RST-' || coalesce(data ->> 'resettlement_country', 'CAN')) from refuge.process_case" > /tmp/refuge_rrf_rt.xml
     is "$(validate /tmp/refuge_rrf_rt.xml)" "- validates" "$name exported again validates"
     is "$(q $DB "select public.rrf_fields(xmlparse(document pg_read_file('/tmp/refuge_rrf_rt.xml'))) = public.rrf_fields(doc) from public.rrf_in")" "t" \
        "$name round-trips its data (names, dates, codes, relationships, needs, languages, aliases, education, employment, relatives, resettlement)"

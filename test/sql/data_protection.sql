@@ -18,7 +18,7 @@ end $$;
 select refuge.create_operation('KEN', 'KEN', 'Kenya') is not null as ken, refuge.create_operation('UGA', 'UGA', 'Uganda') is not null as uga;
 select refuge.create_site('KEN', 'KAKUMA', 'Kakuma', 'CAMP', 34.85, 3.72) is not null as kakuma;
 select refuge.create_partner('IRC', 'International Rescue Committee') is not null as irc, refuge.create_partner('MSF', 'MSF') is not null as msf;
-drop role if exists dp_reg, dp_reg_uga, dp_prot, dp_rst, dp_admin, dp_irc, dp_msf;
+drop role if exists dp_reg, dp_reg_uga, dp_prot, dp_rst, dp_admin, dp_irc, dp_msf, dp_sup, dp_sup_uga, dp_dba, dp_analyst, dp_bio, dp_cp;
 create role dp_reg;     grant refuge_registration to dp_reg;
 create role dp_reg_uga; grant refuge_registration to dp_reg_uga;
 create role dp_prot;    grant refuge_protection to dp_prot;
@@ -26,9 +26,16 @@ create role dp_rst;     grant refuge_resettlement to dp_rst;
 create role dp_admin;   grant refuge_admin to dp_admin;
 create role dp_irc;     grant refuge_partner to dp_irc;
 create role dp_msf;     grant refuge_partner to dp_msf;
+create role dp_sup;     grant refuge_supervisor to dp_sup;
+create role dp_sup_uga; grant refuge_supervisor to dp_sup_uga;
+create role dp_dba;     grant refuge_dba to dp_dba;
+create role dp_analyst; grant refuge_analyst to dp_analyst;
+create role dp_bio;     grant refuge_biometrics to dp_bio;
+create role dp_cp;      grant refuge_child_protection to dp_cp;
 select count(*) as assigned from (select refuge.assign_staff('dp_reg', 'KEN'), refuge.assign_staff('dp_reg_uga', 'UGA'),
        refuge.assign_staff('dp_prot', 'KEN'), refuge.assign_staff('dp_rst', 'KEN'),
-       refuge.assign_partner_staff('dp_irc', 'IRC'), refuge.assign_partner_staff('dp_msf', 'MSF')) x;
+       refuge.assign_partner_staff('dp_irc', 'IRC'), refuge.assign_partner_staff('dp_msf', 'MSF'),
+       refuge.assign_staff('dp_sup', 'KEN'), refuge.assign_staff('dp_sup_uga', 'UGA'), refuge.assign_staff('dp_bio', 'KEN'), refuge.assign_staff('dp_cp', 'KEN')) x;
 
 create table fam (k text primary key, mother uuid, daughter uuid, son uuid);
 grant select, insert on fam to public;
@@ -58,16 +65,16 @@ reset role;
 -- 2. consent: recorded with who, how, after which notice; refused when wrong
 set role dp_reg;
 select pg_temp.err(format($q$select refuge.record_consent(%L, 'NOPE')$q$, mother)) as unknown_purpose,
-       pg_temp.err(format($q$select refuge.record_consent(%L, 'SGBV', 'SMOKE')$q$, mother)) as bad_method,
-       pg_temp.err(format($q$select refuge.record_consent(%L, 'SGBV', 'ORAL', 'PARENT')$q$, son)) as parent_unnamed,
-       pg_temp.err(format($q$select refuge.record_consent(%L, 'SGBV', 'ORAL', 'SELF', %L)$q$, son, mother)) as self_with_guardian,
-       pg_temp.err(format($q$select refuge.record_consent(%L, 'SGBV', valid_until => '2020-01-01')$q$, mother)) as past,
-       pg_temp.err(format($q$select refuge.record_consent(%L, 'SGBV')$q$, gen_random_uuid())) as unknown_person
+       pg_temp.err(format($q$select refuge.record_consent(%L, 'REFERRAL', 'SMOKE')$q$, mother)) as bad_method,
+       pg_temp.err(format($q$select refuge.record_consent(%L, 'REFERRAL', 'ORAL', 'PARENT')$q$, son)) as parent_unnamed,
+       pg_temp.err(format($q$select refuge.record_consent(%L, 'REFERRAL', 'ORAL', 'SELF', %L)$q$, son, mother)) as self_with_guardian,
+       pg_temp.err(format($q$select refuge.record_consent(%L, 'REFERRAL', valid_until => '2020-01-01')$q$, mother)) as past,
+       pg_temp.err(format($q$select refuge.record_consent(%L, 'REFERRAL')$q$, gen_random_uuid())) as unknown_person
   from fam;
 reset role;
 -- a clerk of another operation cannot record consents of people they do not serve
 set role dp_reg_uga;
-select pg_temp.err(format($q$select refuge.record_consent(%L, 'SGBV')$q$, mother)) as out_of_scope from fam;
+select pg_temp.err(format($q$select refuge.record_consent(%L, 'REFERRAL')$q$, mother)) as out_of_scope from fam;
 select pg_temp.err(format($q$select * from refuge.consents(%L)$q$, mother)) as out_of_scope_list from fam;
 reset role;
 
@@ -86,6 +93,30 @@ set role dp_reg;
 select pg_temp.err(format($q$select refuge.record_notice(%L, 'REGISTRATION', 'REG-1', 'klingon!')$q$, mother)) as bad_language,
        refuge.record_notice(mother, 'REGISTRATION', 'REG-NOTICE-2026', 'nus') is not null as notice
   from fam;
+reset role;
+
+-- a consent to SGBV case management would tell who is a survivor: the
+-- registration clerk neither reads it nor records or withdraws one
+set role dp_reg;
+select count(*) filter (where purpose = 'SGBV') as sgbv_rows_seen, count(*) as rows_seen
+  from refuge.consent where individual_id = (select mother from fam);
+select array(select purpose from refuge.consents((select mother from fam))) as purposes_listed;
+select pg_temp.err(format($q$select refuge.record_consent(%L, 'SGBV')$q$, daughter)) as clerk_records_sgbv,
+       pg_temp.err(format($q$select refuge.withdraw_consent(%L, 'SGBV', 'x')$q$, mother)) as clerk_withdraws_sgbv
+  from fam;
+reset role;
+
+-- an operation bases a shipped purpose on consent: biometrics for a pilot
+set role dp_admin;
+select pg_temp.err($$select refuge.set_legal_basis('BIOMETRICS', 'CONSENT', '')$$) as no_reason;
+select refuge.set_legal_basis('BIOMETRICS', 'CONSENT', 'pilot: biometrics only with consent in Kakuma') as basis;
+reset role;
+set role dp_bio;
+select pg_temp.err(format($q$select refuge.enrol_biometrics(%L, refuge.synthetic_templates(11, 1))$q$, daughter)) as enrol_without_consent
+  from fam;
+reset role;
+set role dp_admin;
+select refuge.set_legal_basis('BIOMETRICS', null, 'pilot over') as restored;
 reset role;
 
 -- 4. sharing agreements: only an administrator defines them, validated field by field
@@ -226,6 +257,22 @@ select refuge.rrf_json(:'rst', 'CAN-RST') -> 'case' ->> 'state' as exported;
 select refuge.withdraw_consent(daughter, 'RESETTLEMENT_SUBMISSION', 'changed her mind') ->> 'consents_withdrawn' as withdrawn from fam;
 select pg_temp.err(format($q$select refuge.rrf_pdf(%L, 'CAN-RST')$q$, :'rst')) as after_withdrawal;
 reset role;
+-- a referral sharing members' details needs every adult member's consent;
+-- an adult member withdrawing ends it
+reset role;
+set role dp_admin;
+select refuge.define_agreement('{"code": "IRC-2027", "title": "IRC referrals", "party_kind": "PARTNER", "partner": "IRC",
+    "party_name": "International Rescue Committee", "purposes": ["REFERRAL"], "fields": ["CASE", "MEMBERS"], "legal_basis": "CONSENT",
+    "valid_from": "2026-01-01", "valid_until": "2030-12-31", "security_terms": "s", "signed_by": "s", "signed_on": "2026-01-05"}') is not null as irc_2027;
+reset role;
+set role dp_rst;
+select pg_temp.err(format($q$select refuge.refer_case(%L, 'IRC', array['CASE', 'MEMBERS'], 'legal aid', agreement => 'IRC-2027')$q$, :'rst')) as daughter_not_consented;
+select refuge.record_consent(daughter, 'REFERRAL', 'WRITTEN') is not null as daughter_consents_referral from fam;
+select refuge.refer_case(:'rst', 'IRC', array['CASE', 'MEMBERS'], 'legal aid', agreement => 'IRC-2027') as ref3 \gset
+select refuge.withdraw_consent(daughter, 'REFERRAL', 'private reasons') ->> 'referrals_revoked' as revoked_by_member from fam;
+-- the partner learns that consent was withdrawn, not why
+select status, end_reason from refuge.case_referral where id = :'ref3';
+reset role;
 -- the export's logged read names the agreement and the state
 select kind, purpose from refuge.sensitive_read where case_id = :'rst' order by at;
 
@@ -234,7 +281,98 @@ select table_name, action, count(*) from refuge.audit_log
  where table_name in ('consent', 'sharing_agreement', 'processing_purpose', 'information_notice')
  group by 1, 2 order by 1, 2;
 
+-- 10. subject access: everything held on a person, in a documented
+-- structure; the cases of others' sensitive modules left out; the request
+-- logged even when rolled back; a PDF to hand over
+set role dp_cp;
+select (refuge.open_case('BID', son, array[mother], '{"child_status": "AT_RISK"}') ->> 'case_id') is not null as bid_of_the_son from fam;
+reset role;
+set role dp_sup_uga;
+select pg_temp.err(format($q$select refuge.subject_access(%L)$q$, mother)) as out_of_scope from fam;
+reset role;
+set role dp_reg;
+select pg_temp.err(format($q$select refuge.subject_access(%L)$q$, mother)) as clerk from fam;
+reset role;
+begin;
+set local role dp_sup;
+select array(select jsonb_object_keys(refuge.subject_access(mother))) as sections from fam;
+select j -> 'person' ->> 'given_name' as given_name, j -> 'request' ->> 'number' ~ '^KEN-' as numbered,
+       jsonb_array_length(j -> 'household' -> 'members') as household_members,
+       (select array_agg(c ->> 'module' order by c ->> 'module') from jsonb_array_elements(j -> 'cases') c) as cases,
+       (select array_agg(distinct c ->> 'purpose') from jsonb_array_elements(j -> 'consents') c) as consents,
+       jsonb_array_length(j -> 'referrals') as referrals,
+       j -> 'biometrics' ->> 'enrolled' as enrolled,
+       jsonb_array_length(j -> 'reads_of_sensitive_records') > 0 as reads_listed,
+       j::text !~ 'sealed|template' as no_secrets
+  from (select refuge.subject_access(mother) as j from fam) x;
+-- the son's own access shows his BID case; his mother's does not (she is a member, not its subject)
+select (select array_agg(c ->> 'module') from jsonb_array_elements(refuge.subject_access(son) -> 'cases') c) as son_cases from fam;
+select substr(encode(refuge.subject_access_pdf(daughter), 'escape'), 1, 5) as pdf from fam;
+rollback;
+select kind, count(*) as logged_after_rollback from refuge.sensitive_read where kind = 'subject_access' group by kind;
+
+-- 11. microdata for researchers: k-anonymous and l-diverse, checked here
+-- independently of the code that made it
+set role dp_reg;
+select count(refuge.register_group(jsonb_build_object('operation', 'KEN', 'site', 'KAKUMA', 'registration_level', 'BASIC',
+           'population_type', case when g % 7 = 0 then 'ASY' else 'REF' end,
+           'origin_country', (array['SSD', 'SOM', 'COD', 'ETH', 'BDI'])[1 + g % 5], 'members', jsonb_build_array(
+           jsonb_build_object('relationship', 'PA', 'given_name', 'P' || g, 'family_name', 'F' || g, 'sex', (array['F', 'M'])[1 + g % 2],
+                              'date_of_birth', to_char(date '1960-01-01' + (g * 211) % 15000, 'YYYY-MM-DD'),
+                              'arrival_date', to_char(date '1998-01-01' + (g * 97) % 9000, 'YYYY-MM-DD'),
+                              'specific_needs', case when g % 3 = 0 then '[{"category": "SM"}]'::jsonb when g % 5 = 0 then '[{"category": "DS"}]'::jsonb else '[]'::jsonb end),
+           jsonb_build_object('relationship', 'SON', 'given_name', 'S' || g, 'family_name', 'F' || g, 'sex', 'M',
+                              'date_of_birth', to_char(date '2010-01-01' + (g * 37) % 5000, 'YYYY-MM-DD'))))))
+  from generate_series(1, 120) g;
+reset role;
+set role dp_dba;
+select refuge.snapshot(now(), 'for research') ->> 'snapshot_id' as snap \gset
+select pg_temp.err(format('select refuge.microdata_extract(%s, null)', :snap)) as no_agreement,
+       pg_temp.err(format('select refuge.microdata_extract(%s, ''MSF-2026'')', :snap)) as partner_agreement,
+       pg_temp.err(format('select refuge.microdata_extract(%s, ''X'', 1)', :snap)) as k_too_small,
+       pg_temp.err('select refuge.microdata_extract(99999, ''X'')') as no_snapshot;
+reset role;
+set role dp_admin;
+select refuge.define_agreement('{"code": "UNI-RESEARCH", "title": "Livelihoods study", "party_kind": "RESEARCHER",
+    "party_name": "A university", "purposes": ["RESEARCH"], "fields": ["MICRODATA"], "legal_basis": "PUBLIC_INTEREST",
+    "valid_from": "2026-01-01", "valid_until": "2027-12-31", "security_terms": "no linkage, no re-identification attempts",
+    "signed_by": "Head of statistics", "signed_on": "2026-02-01"}') is not null as research_agreement;
+reset role;
+set role dp_dba;
+select refuge.microdata_extract(:snap, 'UNI-RESEARCH', 3, 2) as report \gset
+select (:'report'::jsonb ->> 'records_in')::int > 200 as records_in,
+       (:'report'::jsonb ->> 'smallest_class')::int >= 3 as reported_k,
+       :'report'::jsonb - array['extract_id', 'agreement', 'quasi_identifiers', 'recoding', 'sensitive', 'records_in',
+                                'mean_individual_risk', 'max_individual_risk'] as report;
+-- without suppression this population is not 3-anonymous: the check below is not vacuous
+select (:'report'::jsonb -> 'values_suppressed' ->> 'arrival_year')::int > 0 as something_was_suppressed;
+reset role;
+set role dp_dba;
+-- k-anonymity: every combination of the quasi-identifiers (a suppressed value as a value) at least k times
+select min(n) >= 3 as k_anonymous, count(*) as classes
+  from (select count(*) as n from refuge_warehouse.microdata_record
+         where extract_id = (:'report'::jsonb ->> 'extract_id')::int
+         group by operation, sex, age_band, origin_country, family_size, arrival_year) c;
+-- l-diversity: in every class at least l distinct specific-need values, or none released
+select bool_and(d >= 2 or all_suppressed) as l_diverse
+  from (select count(distinct specific_needs) as d, bool_and(specific_needs is null) as all_suppressed
+          from refuge_warehouse.microdata_record where extract_id = (:'report'::jsonb ->> 'extract_id')::int
+         group by operation, sex, age_band, origin_country, family_size, arrival_year) c;
+-- the report tells what was released; nothing identifies anyone
+select (select count(*) from refuge_warehouse.microdata_record where extract_id = (:'report'::jsonb ->> 'extract_id')::int)
+       = (:'report'::jsonb ->> 'records_released')::int as report_counts,
+       (select count(*) from refuge_warehouse.microdata_record where extract_id = (:'report'::jsonb ->> 'extract_id')::int
+           and (age_band !~ '^([0-9]+-[0-9]+|60\+)$' or arrival_year !~ '^([0-9]{4}|2000 or before)$')) as unrecoded;
+reset role;
+set role dp_reg;
+select pg_temp.err('select count(*) from refuge_warehouse.microdata_record') as clerk_reads_microdata;
+reset role;
+set role dp_analyst;
+select pg_temp.err('select count(*) from refuge_warehouse.microdata_record') as analyst_reads_microdata;
+reset role;
+select kind, purpose ~ 'UNI-RESEARCH' as names_agreement from refuge.sensitive_read where kind = 'microdata_extract';
+
 -- leave the database as found for the next suite
 drop table fam;
 \i test/lib/reinstall.sql
-drop role dp_reg, dp_reg_uga, dp_prot, dp_rst, dp_admin, dp_irc, dp_msf;
+drop role dp_reg, dp_reg_uga, dp_prot, dp_rst, dp_admin, dp_irc, dp_msf, dp_sup, dp_sup_uga, dp_dba, dp_analyst, dp_bio, dp_cp;
