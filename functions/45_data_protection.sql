@@ -302,6 +302,15 @@ begin
                 seen := seen + 1;
             end if;
         end loop;
+    -- consent to a module's case work withdrawn: nothing of those cases is
+    -- shared any more (the case itself stays, for its staff to close)
+    elsif exists (select 1 from refuge.case_module m where m.code = pur.code) then
+        for c in select pc.* from refuge.process_case pc
+                  where pc.principal_id = p.id and pc.module = pur.code
+                    and exists (select 1 from refuge.case_referral x where x.case_id = pc.id and x.status = 'ACTIVE')
+                    for update loop
+            seen := seen + refuge.revoke_referrals_without_consent(c, 'consent to ' || lower(pur.code) || ' case work withdrawn');
+        end loop;
     end if;
     return jsonb_build_object('individual_id', p.id, 'purpose', pur.code, 'consents_withdrawn', n,
                               'referrals_revoked', seen);
@@ -834,3 +843,104 @@ begin
     end loop;
 end
 $$;
+
+-- Set a retention period (refuge_admin, as the data protection officer).
+create function refuge.set_retention(category text, keep_for interval, active boolean) returns void
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+begin
+    perform refuge.authorize('refuge_admin', 'set_retention');
+    if not exists (select 1 from refuge.retention_rule r where r.category = set_retention.category) then
+        perform refuge.raise_field('22023', 'category', format('"%s" is not one of %s', refuge.excerpt(category),
+            (select string_agg(r.category, ', ' order by r.category) from refuge.retention_rule r)));
+    end if;
+    if keep_for is null or keep_for < interval '1 day' or keep_for > interval '100 years' then
+        perform refuge.raise_field('22023', 'keep_for', 'must be between 1 day and 100 years');
+    end if;
+    if active is null then
+        perform refuge.raise_field('22004', 'active', 'is required');
+    end if;
+    insert into refuge.retention_setting as x (category, keep_for, active)
+    values (set_retention.category, set_retention.keep_for, set_retention.active)
+    on conflict on constraint retention_setting_pkey do update set keep_for = excluded.keep_for, active = excluded.active;
+end
+$$;
+comment on function refuge.set_retention(text, interval, boolean) is
+    'set how long a category of data is kept and whether refuge.apply_retention erases it';
+grant execute on function refuge.set_retention(text, interval, boolean) to refuge_admin;
+
+-- Apply the retention schedule (refuge_dba; with pg_cron, see the README):
+-- a dry run lists per active category what would be erased and why; the
+-- real run erases it.  Both are recorded in refuge.retention_run (counts
+-- and dates, never the data).  Images are deleted from the vault; SGBV
+-- narratives are replaced by a sealed marker.  The audit trail holds of
+-- these only sizes and digests, so nothing of them remains and
+-- refuge.verify_audit() still verifies.
+create function refuge.apply_retention(dry_run boolean default true)
+    returns table (category text, action text, affected bigint, oldest timestamptz, newest timestamptz, reason text)
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    r record;
+    n bigint;
+    o timestamptz;
+    nw timestamptz;
+    why text;
+    keyed boolean := refuge.vault_key_loaded();
+begin
+    perform refuge.authorize('refuge_dba', 'apply_retention');
+    if dry_run is null then
+        perform refuge.raise_field('22004', 'dry_run', 'is required');
+    end if;
+    for r in select x.category, x.label, x.action, x.counted_from, st.keep_for
+               from refuge.retention_rule x join refuge.retention_setting st on st.category = x.category
+              where st.active order by x.category loop
+        why := format('%s older than %s days counted from %s', r.label,
+                      round(extract(epoch from r.keep_for) / 86400), r.counted_from);
+        if r.category = 'BIOMETRIC_SOURCE_IMAGES' then
+            select count(*), min(v.created_at), max(v.created_at) into n, o, nw
+              from refuge.biometric_vault v where v.part <> 'face' and v.created_at < now() - r.keep_for;
+            if not dry_run and n > 0 then
+                delete from refuge.biometric_vault v where v.part <> 'face' and v.created_at < now() - r.keep_for;
+            end if;
+        elsif r.category = 'FACE_IMAGES_INACTIVE' then
+            select count(*), min(v.created_at), max(v.created_at) into n, o, nw
+              from refuge.biometric_vault v join refuge.individual i on i.id = v.individual_id
+             where v.part = 'face' and i.status <> 'ACTIVE' and i.status_date < current_date - r.keep_for;
+            if not dry_run and n > 0 then
+                delete from refuge.biometric_vault v using refuge.individual i
+                 where i.id = v.individual_id and v.part = 'face' and i.status <> 'ACTIVE'
+                   and i.status_date < current_date - r.keep_for;
+            end if;
+        elsif r.category = 'SGBV_NARRATIVES' then
+            select count(*), min(c.updated_at), max(c.updated_at) into n, o, nw
+              from refuge.gbv_incident g join refuge.process_case c on c.id = g.case_id
+             where c.closed and c.updated_at < now() - r.keep_for and g.narrative_erased_at is null;
+            if not keyed then
+                why := why || '; the vault key is not loaded here: nothing erased';
+                if not dry_run then
+                    n := 0;
+                end if;
+            elsif not dry_run and n > 0 then
+                update refuge.gbv_incident g
+                   set sealed = refuge.vault_seal(convert_to(jsonb_build_object('narrative_erased_at', now())::text, 'UTF8'),
+                                                  'gbv_incident:' || g.case_id),
+                       narrative_erased_at = now()
+                  from refuge.process_case c
+                 where c.id = g.case_id and c.closed and c.updated_at < now() - r.keep_for and g.narrative_erased_at is null;
+            end if;
+        else
+            continue;
+        end if;
+        insert into refuge.retention_run (run_by, dry_run, category, action, affected, oldest, newest, note)
+        values (refuge.caller(), dry_run, r.category, r.action, n, o, nw, why);
+        category := r.category; action := r.action; affected := n; oldest := o; newest := nw; reason := why;
+        return next;
+    end loop;
+end
+$$;
+comment on function refuge.apply_retention(boolean) is
+    'apply the retention schedule: dry run (the default) lists what would be erased and why; false erases it; both recorded in refuge.retention_run';
+grant execute on function refuge.apply_retention(boolean) to refuge_dba;

@@ -244,3 +244,80 @@ insert into refuge.sync_table (table_name, kind, up, down, route, parent_table, 
     ('sharing_agreement', 'reference', false, true, null, null, null, false);
 insert into refuge.audit_scope (table_name, class) values
     ('processing_purpose', 'config'), ('purpose_legal_basis', 'config'), ('sharing_agreement', 'config');
+
+-- Retention: how long each category of data is kept, and what happens
+-- then.  Only categories whose every copy can be destroyed are listed: the
+-- audit trail keeps of these columns only their size and digest (sealed
+-- images and narratives), so the erasure is real and refuge.verify_audit
+-- still verifies.  Rules ship inactive: the data protection officer sets
+-- the periods (refuge.set_retention), a DBA schedules
+-- refuge.apply_retention with pg_cron.
+create table refuge.retention_rule (
+    category         text primary key,
+    label            text not null,
+    keep_for         interval not null check (keep_for >= interval '1 day'),
+    counted_from     text not null,
+    action           text not null check (action in ('ERASE')),
+    shipped          boolean not null default false
+);
+comment on table refuge.retention_rule is
+    'retention schedule: the categories of data, the default period (from which event) and what happens then; applied by refuge.apply_retention';
+create policy read_all on refuge.retention_rule for select to refuge_registration, refuge_supervisor, refuge_analyst, refuge_admin, refuge_biometrics, refuge_biometrics_admin, refuge_assistance, refuge_rsd, refuge_resettlement, refuge_protection, refuge_child_protection, refuge_partner
+    using (true);
+grant select on refuge.retention_rule to refuge_registration, refuge_supervisor, refuge_analyst, refuge_admin,
+    refuge_biometrics, refuge_biometrics_admin, refuge_assistance, refuge_rsd, refuge_resettlement,
+    refuge_protection, refuge_child_protection, refuge_partner;
+select pg_catalog.pg_extension_config_dump('refuge.retention_rule', 'where not shipped');
+insert into refuge.retention_rule (category, label, keep_for, counted_from, action, shipped) values
+  ('BIOMETRIC_SOURCE_IMAGES', 'finger and iris images in the vault (the templates stay for deduplication)',
+   interval '1 year', 'capture', 'ERASE', true),
+  ('FACE_IMAGES_INACTIVE', 'face images of people no longer active (resettled, returned, naturalised, deceased, ...)',
+   interval '5 years', 'the status change', 'ERASE', true),
+  ('SGBV_NARRATIVES', 'narratives of SGBV incidents (the classification and dates stay for statistics)',
+   interval '5 years', 'the closure of the case', 'ERASE', true);
+
+-- The period and state an operation chose for a category (absent: the
+-- rule's period, inactive).  Its own table so that a dump keeps it.
+create table refuge.retention_setting (
+    category         text primary key references refuge.retention_rule,
+    keep_for         interval not null check (keep_for >= interval '1 day'),
+    active           boolean not null,
+    created_at       timestamptz not null default now(),
+    created_by       name not null default current_user,
+    updated_at       timestamptz not null default now(),
+    updated_by       name not null default current_user
+);
+comment on table refuge.retention_setting is 'the retention period and state chosen for a category (refuge.set_retention)';
+create policy read_all on refuge.retention_setting for select to refuge_registration, refuge_supervisor, refuge_analyst, refuge_admin, refuge_biometrics, refuge_biometrics_admin, refuge_assistance, refuge_rsd, refuge_resettlement, refuge_protection, refuge_child_protection, refuge_partner
+    using (true);
+grant select on refuge.retention_setting to refuge_registration, refuge_supervisor, refuge_analyst, refuge_admin,
+    refuge_biometrics, refuge_biometrics_admin, refuge_assistance, refuge_rsd, refuge_resettlement,
+    refuge_protection, refuge_child_protection, refuge_partner;
+select pg_catalog.pg_extension_config_dump('refuge.retention_setting', '');
+
+-- What each run did (never the data): when, who, dry or not, per category
+-- how many and from when to when.
+create table refuge.retention_run (
+    id               bigint generated always as identity primary key,
+    run_at           timestamptz not null default now(),
+    run_by           name not null,
+    dry_run          boolean not null,
+    category         text not null,
+    action           text not null,
+    affected         bigint not null,
+    oldest           timestamptz,
+    newest           timestamptz,
+    note             text
+);
+comment on table refuge.retention_run is 'what each retention run erased or would erase: category, how many, from when to when (never the data)';
+create policy dba_read on refuge.retention_run for select to refuge_dba using (true);
+grant select on refuge.retention_run to refuge_dba;
+select pg_catalog.pg_extension_config_dump('refuge.retention_run', '');
+insert into refuge.audit_scope (table_name, class) values ('retention_rule', 'config'), ('retention_setting', 'config');
+create trigger append_only before delete or update on refuge.retention_run
+    for each row execute function refuge.append_only();
+alter table refuge.retention_run enable always trigger append_only;
+
+-- An SGBV narrative erased by retention (the classification stays).
+alter table refuge.gbv_incident add column narrative_erased_at timestamptz;
+comment on column refuge.gbv_incident.narrative_erased_at is 'when retention erased the narrative (null: held)';

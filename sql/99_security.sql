@@ -128,6 +128,8 @@ begin
         ('process_case', array['self'], true),
         ('progres_code', array['none'], false),
         ('referral_field', array['none'], false),
+        ('retention_rule', array['none'], false),
+        ('retention_setting', array['none'], true),
         ('registration_group', array['self'], true),
         ('registration_level', array['none'], false),
         ('relationship', array['none'], false),

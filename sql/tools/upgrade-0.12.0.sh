@@ -37,7 +37,7 @@ python3 sql/tools/gen_upgrade.py \
   --replace functions/62_sharing.sql:referred_cases --replace functions/62_sharing.sql:referred_case \
   --replace functions/60_cases.sql:open_case --replace functions/50_assistance.sql:collect \
   --replace functions/41_identity.sql:enrol_biometrics --replace functions/61_case_records.sql:set_gbv_consent \
-  --tables processing_purpose,purpose_legal_basis,consent,information_notice,sharing_agreement \
+  --tables processing_purpose,purpose_legal_basis,consent,information_notice,sharing_agreement,retention_rule,retention_setting,retention_run \
   --new functions/43_demographic.sql:demographic_blocked --new functions/43_demographic.sql:shared_namesakes \
   --new functions/43_demographic.sql:name_level_by_frequency --new functions/43_demographic.sql:early_levels \
   --new functions/43_demographic.sql:match_levels \
@@ -57,6 +57,16 @@ create trigger audit after insert or update or delete on refuge.purpose_legal_ba
 create trigger audit_flush after insert or update or delete on refuge.purpose_legal_basis for each statement execute function refuge.audit_flush();
 alter table refuge.purpose_legal_basis enable always trigger audit;
 alter table refuge.purpose_legal_basis enable always trigger audit_flush;
+create trigger audit after insert or update or delete on refuge.retention_rule for each row execute function refuge.audit_row('none');
+create trigger audit_flush after insert or update or delete on refuge.retention_rule for each statement execute function refuge.audit_flush();
+alter table refuge.retention_rule enable always trigger audit;
+alter table refuge.retention_rule enable always trigger audit_flush;
+create trigger stamp before insert or update on refuge.retention_setting for each row execute function refuge.stamp_row();
+alter table refuge.retention_setting enable always trigger stamp;
+create trigger audit after insert or update or delete on refuge.retention_setting for each row execute function refuge.audit_row('none');
+create trigger audit_flush after insert or update or delete on refuge.retention_setting for each statement execute function refuge.audit_flush();
+alter table refuge.retention_setting enable always trigger audit;
+alter table refuge.retention_setting enable always trigger audit_flush;
 -- the reference tables join replication (functions/90_sync.sql's wiring); a
 -- field site's publication takes them when refuge.add_site runs again
 create trigger sync_local before insert or update or delete on refuge.processing_purpose

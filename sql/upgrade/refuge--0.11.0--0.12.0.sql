@@ -270,6 +270,83 @@ insert into refuge.sync_table (table_name, kind, up, down, route, parent_table, 
 insert into refuge.audit_scope (table_name, class) values
     ('processing_purpose', 'config'), ('purpose_legal_basis', 'config'), ('sharing_agreement', 'config');
 
+-- Retention: how long each category of data is kept, and what happens
+-- then.  Only categories whose every copy can be destroyed are listed: the
+-- audit trail keeps of these columns only their size and digest (sealed
+-- images and narratives), so the erasure is real and refuge.verify_audit
+-- still verifies.  Rules ship inactive: the data protection officer sets
+-- the periods (refuge.set_retention), a DBA schedules
+-- refuge.apply_retention with pg_cron.
+create table refuge.retention_rule (
+    category         text primary key,
+    label            text not null,
+    keep_for         interval not null check (keep_for >= interval '1 day'),
+    counted_from     text not null,
+    action           text not null check (action in ('ERASE')),
+    shipped          boolean not null default false
+);
+comment on table refuge.retention_rule is
+    'retention schedule: the categories of data, the default period (from which event) and what happens then; applied by refuge.apply_retention';
+create policy read_all on refuge.retention_rule for select to refuge_registration, refuge_supervisor, refuge_analyst, refuge_admin, refuge_biometrics, refuge_biometrics_admin, refuge_assistance, refuge_rsd, refuge_resettlement, refuge_protection, refuge_child_protection, refuge_partner
+    using (true);
+grant select on refuge.retention_rule to refuge_registration, refuge_supervisor, refuge_analyst, refuge_admin,
+    refuge_biometrics, refuge_biometrics_admin, refuge_assistance, refuge_rsd, refuge_resettlement,
+    refuge_protection, refuge_child_protection, refuge_partner;
+select pg_catalog.pg_extension_config_dump('refuge.retention_rule', 'where not shipped');
+insert into refuge.retention_rule (category, label, keep_for, counted_from, action, shipped) values
+  ('BIOMETRIC_SOURCE_IMAGES', 'finger and iris images in the vault (the templates stay for deduplication)',
+   interval '1 year', 'capture', 'ERASE', true),
+  ('FACE_IMAGES_INACTIVE', 'face images of people no longer active (resettled, returned, naturalised, deceased, ...)',
+   interval '5 years', 'the status change', 'ERASE', true),
+  ('SGBV_NARRATIVES', 'narratives of SGBV incidents (the classification and dates stay for statistics)',
+   interval '5 years', 'the closure of the case', 'ERASE', true);
+
+-- The period and state an operation chose for a category (absent: the
+-- rule's period, inactive).  Its own table so that a dump keeps it.
+create table refuge.retention_setting (
+    category         text primary key references refuge.retention_rule,
+    keep_for         interval not null check (keep_for >= interval '1 day'),
+    active           boolean not null,
+    created_at       timestamptz not null default now(),
+    created_by       name not null default current_user,
+    updated_at       timestamptz not null default now(),
+    updated_by       name not null default current_user
+);
+comment on table refuge.retention_setting is 'the retention period and state chosen for a category (refuge.set_retention)';
+create policy read_all on refuge.retention_setting for select to refuge_registration, refuge_supervisor, refuge_analyst, refuge_admin, refuge_biometrics, refuge_biometrics_admin, refuge_assistance, refuge_rsd, refuge_resettlement, refuge_protection, refuge_child_protection, refuge_partner
+    using (true);
+grant select on refuge.retention_setting to refuge_registration, refuge_supervisor, refuge_analyst, refuge_admin,
+    refuge_biometrics, refuge_biometrics_admin, refuge_assistance, refuge_rsd, refuge_resettlement,
+    refuge_protection, refuge_child_protection, refuge_partner;
+select pg_catalog.pg_extension_config_dump('refuge.retention_setting', '');
+
+-- What each run did (never the data): when, who, dry or not, per category
+-- how many and from when to when.
+create table refuge.retention_run (
+    id               bigint generated always as identity primary key,
+    run_at           timestamptz not null default now(),
+    run_by           name not null,
+    dry_run          boolean not null,
+    category         text not null,
+    action           text not null,
+    affected         bigint not null,
+    oldest           timestamptz,
+    newest           timestamptz,
+    note             text
+);
+comment on table refuge.retention_run is 'what each retention run erased or would erase: category, how many, from when to when (never the data)';
+create policy dba_read on refuge.retention_run for select to refuge_dba using (true);
+grant select on refuge.retention_run to refuge_dba;
+select pg_catalog.pg_extension_config_dump('refuge.retention_run', '');
+insert into refuge.audit_scope (table_name, class) values ('retention_rule', 'config'), ('retention_setting', 'config');
+create trigger append_only before delete or update on refuge.retention_run
+    for each row execute function refuge.append_only();
+alter table refuge.retention_run enable always trigger append_only;
+
+-- An SGBV narrative erased by retention (the classification stays).
+alter table refuge.gbv_incident add column narrative_erased_at timestamptz;
+comment on column refuge.gbv_incident.narrative_erased_at is 'when retention erased the narrative (null: held)';
+
 -- functions/45_data_protection.sql
 -- Data protection (issue 18): purposes and consent, information notices,
 -- data-sharing agreements (sql/84_data_protection.sql), and the gates the
@@ -574,6 +651,15 @@ begin
             if refuge.may_work_case(r.module, r.op, r.site) then
                 seen := seen + 1;
             end if;
+        end loop;
+    -- consent to a module's case work withdrawn: nothing of those cases is
+    -- shared any more (the case itself stays, for its staff to close)
+    elsif exists (select 1 from refuge.case_module m where m.code = pur.code) then
+        for c in select pc.* from refuge.process_case pc
+                  where pc.principal_id = p.id and pc.module = pur.code
+                    and exists (select 1 from refuge.case_referral x where x.case_id = pc.id and x.status = 'ACTIVE')
+                    for update loop
+            seen := seen + refuge.revoke_referrals_without_consent(c, 'consent to ' || lower(pur.code) || ' case work withdrawn');
         end loop;
     end if;
     return jsonb_build_object('individual_id', p.id, 'purpose', pur.code, 'consents_withdrawn', n,
@@ -1107,6 +1193,107 @@ begin
     end loop;
 end
 $$;
+
+-- Set a retention period (refuge_admin, as the data protection officer).
+create function refuge.set_retention(category text, keep_for interval, active boolean) returns void
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+begin
+    perform refuge.authorize('refuge_admin', 'set_retention');
+    if not exists (select 1 from refuge.retention_rule r where r.category = set_retention.category) then
+        perform refuge.raise_field('22023', 'category', format('"%s" is not one of %s', refuge.excerpt(category),
+            (select string_agg(r.category, ', ' order by r.category) from refuge.retention_rule r)));
+    end if;
+    if keep_for is null or keep_for < interval '1 day' or keep_for > interval '100 years' then
+        perform refuge.raise_field('22023', 'keep_for', 'must be between 1 day and 100 years');
+    end if;
+    if active is null then
+        perform refuge.raise_field('22004', 'active', 'is required');
+    end if;
+    insert into refuge.retention_setting as x (category, keep_for, active)
+    values (set_retention.category, set_retention.keep_for, set_retention.active)
+    on conflict on constraint retention_setting_pkey do update set keep_for = excluded.keep_for, active = excluded.active;
+end
+$$;
+comment on function refuge.set_retention(text, interval, boolean) is
+    'set how long a category of data is kept and whether refuge.apply_retention erases it';
+grant execute on function refuge.set_retention(text, interval, boolean) to refuge_admin;
+
+-- Apply the retention schedule (refuge_dba; with pg_cron, see the README):
+-- a dry run lists per active category what would be erased and why; the
+-- real run erases it.  Both are recorded in refuge.retention_run (counts
+-- and dates, never the data).  Images are deleted from the vault; SGBV
+-- narratives are replaced by a sealed marker.  The audit trail holds of
+-- these only sizes and digests, so nothing of them remains and
+-- refuge.verify_audit() still verifies.
+create function refuge.apply_retention(dry_run boolean default true)
+    returns table (category text, action text, affected bigint, oldest timestamptz, newest timestamptz, reason text)
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    r record;
+    n bigint;
+    o timestamptz;
+    nw timestamptz;
+    why text;
+    keyed boolean := refuge.vault_key_loaded();
+begin
+    perform refuge.authorize('refuge_dba', 'apply_retention');
+    if dry_run is null then
+        perform refuge.raise_field('22004', 'dry_run', 'is required');
+    end if;
+    for r in select x.category, x.label, x.action, x.counted_from, st.keep_for
+               from refuge.retention_rule x join refuge.retention_setting st on st.category = x.category
+              where st.active order by x.category loop
+        why := format('%s older than %s days counted from %s', r.label,
+                      round(extract(epoch from r.keep_for) / 86400), r.counted_from);
+        if r.category = 'BIOMETRIC_SOURCE_IMAGES' then
+            select count(*), min(v.created_at), max(v.created_at) into n, o, nw
+              from refuge.biometric_vault v where v.part <> 'face' and v.created_at < now() - r.keep_for;
+            if not dry_run and n > 0 then
+                delete from refuge.biometric_vault v where v.part <> 'face' and v.created_at < now() - r.keep_for;
+            end if;
+        elsif r.category = 'FACE_IMAGES_INACTIVE' then
+            select count(*), min(v.created_at), max(v.created_at) into n, o, nw
+              from refuge.biometric_vault v join refuge.individual i on i.id = v.individual_id
+             where v.part = 'face' and i.status <> 'ACTIVE' and i.status_date < current_date - r.keep_for;
+            if not dry_run and n > 0 then
+                delete from refuge.biometric_vault v using refuge.individual i
+                 where i.id = v.individual_id and v.part = 'face' and i.status <> 'ACTIVE'
+                   and i.status_date < current_date - r.keep_for;
+            end if;
+        elsif r.category = 'SGBV_NARRATIVES' then
+            select count(*), min(c.updated_at), max(c.updated_at) into n, o, nw
+              from refuge.gbv_incident g join refuge.process_case c on c.id = g.case_id
+             where c.closed and c.updated_at < now() - r.keep_for and g.narrative_erased_at is null;
+            if not keyed then
+                why := why || '; the vault key is not loaded here: nothing erased';
+                if not dry_run then
+                    n := 0;
+                end if;
+            elsif not dry_run and n > 0 then
+                update refuge.gbv_incident g
+                   set sealed = refuge.vault_seal(convert_to(jsonb_build_object('narrative_erased_at', now())::text, 'UTF8'),
+                                                  'gbv_incident:' || g.case_id),
+                       narrative_erased_at = now()
+                  from refuge.process_case c
+                 where c.id = g.case_id and c.closed and c.updated_at < now() - r.keep_for and g.narrative_erased_at is null;
+            end if;
+        else
+            continue;
+        end if;
+        insert into refuge.retention_run (run_by, dry_run, category, action, affected, oldest, newest, note)
+        values (refuge.caller(), dry_run, r.category, r.action, n, o, nw, why);
+        category := r.category; action := r.action; affected := n; oldest := o; newest := nw; reason := why;
+        return next;
+    end loop;
+end
+$$;
+comment on function refuge.apply_retention(boolean) is
+    'apply the retention schedule: dry run (the default) lists what would be erased and why; false erases it; both recorded in refuge.retention_run';
+grant execute on function refuge.apply_retention(boolean) to refuge_dba;
 
 -- reports/50_microdata.sql
 -- Anonymised microdata for researchers (issue 18): the active people of a
@@ -2670,6 +2857,30 @@ create policy owner_all on refuge.sharing_agreement for all to refuge_owner usin
 create trigger no_truncate before truncate on refuge.sharing_agreement
     for each statement execute function refuge.refuse_truncate();
 alter table refuge.sharing_agreement enable always trigger no_truncate;
+alter table refuge.retention_rule owner to refuge_owner;
+revoke all on table refuge.retention_rule from public;
+alter table refuge.retention_rule enable row level security;
+alter table refuge.retention_rule force row level security;
+create policy owner_all on refuge.retention_rule for all to refuge_owner using (true) with check (true);
+create trigger no_truncate before truncate on refuge.retention_rule
+    for each statement execute function refuge.refuse_truncate();
+alter table refuge.retention_rule enable always trigger no_truncate;
+alter table refuge.retention_setting owner to refuge_owner;
+revoke all on table refuge.retention_setting from public;
+alter table refuge.retention_setting enable row level security;
+alter table refuge.retention_setting force row level security;
+create policy owner_all on refuge.retention_setting for all to refuge_owner using (true) with check (true);
+create trigger no_truncate before truncate on refuge.retention_setting
+    for each statement execute function refuge.refuse_truncate();
+alter table refuge.retention_setting enable always trigger no_truncate;
+alter table refuge.retention_run owner to refuge_owner;
+revoke all on table refuge.retention_run from public;
+alter table refuge.retention_run enable row level security;
+alter table refuge.retention_run force row level security;
+create policy owner_all on refuge.retention_run for all to refuge_owner using (true) with check (true);
+create trigger no_truncate before truncate on refuge.retention_run
+    for each statement execute function refuge.refuse_truncate();
+alter table refuge.retention_run enable always trigger no_truncate;
 
 -- how sql/99_security.sql audits the new tables
 create trigger stamp before insert or update on refuge.consent for each row execute function refuge.stamp_row();
@@ -2681,6 +2892,16 @@ create trigger audit after insert or update or delete on refuge.purpose_legal_ba
 create trigger audit_flush after insert or update or delete on refuge.purpose_legal_basis for each statement execute function refuge.audit_flush();
 alter table refuge.purpose_legal_basis enable always trigger audit;
 alter table refuge.purpose_legal_basis enable always trigger audit_flush;
+create trigger audit after insert or update or delete on refuge.retention_rule for each row execute function refuge.audit_row('none');
+create trigger audit_flush after insert or update or delete on refuge.retention_rule for each statement execute function refuge.audit_flush();
+alter table refuge.retention_rule enable always trigger audit;
+alter table refuge.retention_rule enable always trigger audit_flush;
+create trigger stamp before insert or update on refuge.retention_setting for each row execute function refuge.stamp_row();
+alter table refuge.retention_setting enable always trigger stamp;
+create trigger audit after insert or update or delete on refuge.retention_setting for each row execute function refuge.audit_row('none');
+create trigger audit_flush after insert or update or delete on refuge.retention_setting for each statement execute function refuge.audit_flush();
+alter table refuge.retention_setting enable always trigger audit;
+alter table refuge.retention_setting enable always trigger audit_flush;
 -- the reference tables join replication (functions/90_sync.sql's wiring); a
 -- field site's publication takes them when refuge.add_site runs again
 create trigger sync_local before insert or update or delete on refuge.processing_purpose

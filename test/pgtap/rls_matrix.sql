@@ -103,7 +103,7 @@ select c.relname,
                             'global_check') then 'sync'
          when exists (select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = 'shipped') then 'shared'
          when c.relname in ('operation', 'site', 'partner_organisation', 'document_key', 'sharing_agreement',
-                            'purpose_legal_basis') then 'shared'
+                            'purpose_legal_basis', 'retention_setting') then 'shared'
          when c.relname in ('staff', 'staff_assignment') then 'staff'
          when c.relname in ('registration_group', 'individual') then 'person'
          -- identity management and assistance: readers listed in access_reader below
@@ -117,7 +117,7 @@ select c.relname,
          when c.relname in ('process_case', 'case_member', 'case_event', 'case_approval', 'case_alert', 'case_link',
                             'case_referral', 'case_transfer', 'case_note', 'case_document', 'gbv_incident',
                             'partner_staff', 'sensitive_read') then 'case'
-         when c.relname in ('audit_seal', 'warehouse_key') then 'internal'
+         when c.relname in ('audit_seal', 'warehouse_key', 'retention_run') then 'internal'
          -- the demographic search's derived index and model: read only through the API
          when c.relname in ('match_profile', 'match_block', 'match_weight', 'match_model') then 'internal'
          when c.relname = 'audit_scope' then 'shared'

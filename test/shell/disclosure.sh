@@ -102,7 +102,7 @@ reference="'country','language','script','sex','relationship','marital_status','
  'contact_type','individual_status','group_status','site_type','operation','site','case_module','workflow_state',
  'workflow_transition','referral_field','vulnerability_factor','partner_organisation','progres_code','audit_scope',
  'biometric_exception_reason','status_rule','level_requirement','document_kind','document_key','processing_purpose',
- 'purpose_legal_basis'"
+ 'purpose_legal_basis','retention_rule','retention_setting'"
 published="'snapshot','population_cell','population_row','population_total','population_band','case_summary','flow_summary',
  'case_step_summary','population','population_trend','population_statistics','case_processing','case_states'"
 readable=$(q $DB "select string_agg(n.nspname || '.' || c.relname, ' ' order by 1) from pg_class c join pg_namespace n on n.oid = c.relnamespace

@@ -372,6 +372,68 @@ select pg_temp.err('select count(*) from refuge_warehouse.microdata_record') as 
 reset role;
 select kind, purpose ~ 'UNI-RESEARCH' as names_agreement from refuge.sensitive_read where kind = 'microdata_extract';
 
+-- 12. retention: periods set by the data protection officer, a dry run
+-- that lists and a run that erases, both recorded; the audit chain still
+-- verifies
+select current_setting('data_directory') || '/refuge_dp.key' as keypath \gset
+do $$
+begin
+    execute format('copy (select encode(%L::bytea, %L)) to %L',
+                   decode('505152535455565758595a5b5c5d5e5f606162636465666768696a6b6c6d6e6f', 'hex'), 'hex',
+                   current_setting('data_directory') || '/refuge_dp.key');
+end $$;
+\setenv REFUGE_TEST_KEY :keypath
+\! chmod 600 "$REFUGE_TEST_KEY"
+select set_config('refuge.vault_key_file', :'keypath', false) is not null as key_file_set;
+set role dp_prot;
+select refuge.record_gbv_incident(id, '{"violence_type": "PHYSICAL_ASSAULT", "consent_services": false, "consent_sharing": false,
+    "narrative": "NARRATIVE-RETENTION-4411"}') from refuge.process_case where module = 'SGBV';
+select refuge.transition_case(id, 'DECLINE_SERVICES') ->> 'state' as closed
+  from refuge.process_case where module = 'SGBV';
+reset role;
+set role dp_bio;
+select refuge.enrol_biometrics(daughter, refuge.synthetic_templates(13, 1) || jsonb_build_object('images', jsonb_build_array(
+    jsonb_build_object('part', 'face', 'media_type', 'image/png', 'data', 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=='),
+    jsonb_build_object('part', 'finger_1', 'media_type', 'image/png', 'data', 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==')))) ->> 'decision' as enrolled
+  from fam;
+reset role;
+set role dp_reg;
+select pg_temp.err($$select refuge.set_retention('SGBV_NARRATIVES', '1 day', true)$$) as clerk_sets_retention;
+reset role;
+set role dp_admin;
+select pg_temp.err($$select refuge.set_retention('EVERYTHING', '1 day', true)$$) as unknown_category,
+       pg_temp.err($$select refuge.set_retention('SGBV_NARRATIVES', '1 hour', true)$$) as too_short;
+select refuge.set_retention('SGBV_NARRATIVES', '1 day', true), refuge.set_retention('BIOMETRIC_SOURCE_IMAGES', '1 day', true);
+reset role;
+set role dp_dba;
+select category, affected from refuge.apply_retention() order by 1;
+reset role;
+-- two days pass (the superuser moves the clock of the case and the images back)
+begin;
+alter table refuge.process_case disable trigger stamp;
+alter table refuge.biometric_vault disable trigger stamp;
+update refuge.process_case set updated_at = now() - interval '2 days' where module = 'SGBV';
+update refuge.biometric_vault set created_at = now() - interval '2 days';
+alter table refuge.process_case enable trigger stamp;
+alter table refuge.biometric_vault enable trigger stamp;
+commit;
+set role dp_dba;
+select category, affected, reason from refuge.apply_retention(true) order by 1;
+select category, affected from refuge.apply_retention(false) order by 1;
+select category, affected from refuge.apply_retention(false) order by 1;
+select dry_run, category, affected from refuge.retention_run order by id;
+select pg_temp.err('delete from refuge.retention_run') as run_log_kept;
+reset role;
+-- the face stays (she is active), the finger image is gone; the narrative is no more, its classification stays
+select part from refuge.biometric_vault order by part;
+set role dp_prot;
+select refuge.read_gbv_incident(id, 'retention check') ? 'narrative' as narrative_left,
+       refuge.read_gbv_incident(id, 'retention check') ->> 'violence_type' as classification
+  from refuge.process_case where module = 'SGBV';
+reset role;
+select refuge.seal_audit() is not null as sealed, refuge.verify_audit() ->> 'intact' as audit_intact;
+reset refuge.vault_key_file;
+
 -- leave the database as found for the next suite
 drop table fam;
 \i test/lib/reinstall.sql
