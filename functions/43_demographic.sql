@@ -914,13 +914,14 @@ begin
         perform refuge.raise_field('55000', 'sample',
             format('%s people hold a match profile: at least 100 are needed to estimate a model', probes));
     end if;
-    create temp table if not exists match_estimate_level (kind text, levels integer[]) on commit drop;
-    truncate match_estimate_level;
+    -- (never "if not exists": a table the caller made beforehand, with
+    -- triggers of theirs, would run them with the owner's rights; dropped
+    -- at the end so that the estimate can run again in one transaction)
+    create temp table match_estimate_level (kind text, levels integer[]) on commit drop;
 
     -- m: labelled pairs of the same person, else the reviewers' decisions;
     -- known: every pair known to be one person (not counted as false below)
-    create temp table if not exists match_estimate_known (a uuid, b uuid) on commit drop;
-    truncate match_estimate_known;
+    create temp table match_estimate_known (a uuid, b uuid) on commit drop;
     if same_a is not null then
         if cardinality(same_a) is distinct from cardinality(same_b)
            or cardinality(known_a) is distinct from cardinality(known_b) then
@@ -951,8 +952,7 @@ begin
     -- a random sample: every blocked pair, each person's 50 strongest
     -- (the false candidates that matter are near the top), 500 people a
     -- statement
-    create temp table if not exists match_estimate_pair (levels integer[], known boolean) on commit drop;
-    truncate match_estimate_pair;
+    create temp table match_estimate_pair (levels integer[], known boolean) on commit drop;
     w := refuge.match_weight_vector();
     for chunk in select array_agg(x.id) from (select y.id, (row_number() over () - 1) / 500 as b
                                                   from (select p.individual_id as id from refuge.match_profile p
@@ -967,9 +967,8 @@ begin
     -- (blocking chose them for their names: what agrees by chance there,
     -- parents' names and households of common names above all, is worth
     -- less than between two people drawn at random); m: of the same person
-    create temp table if not exists match_estimate_weight (feature text, level smallint, label text,
+    create temp table match_estimate_weight (feature text, level smallint, label text,
         m double precision, u double precision) on commit drop;
-    truncate match_estimate_weight;
     insert into match_estimate_weight
     select x.feature, x.level, x.label,
            -- a level seen fewer than 20 times both among pairs of one person
@@ -1022,6 +1021,7 @@ begin
        set estimated_at = excluded.estimated_at, estimated_by = excluded.estimated_by, source = excluded.source,
            probes = excluded.probes, pairs = excluded.pairs, match_share = excluded.match_share,
            iterations = excluded.iterations, curve_scores = excluded.curve_scores, curve_rates = excluded.curve_rates;
+    drop table match_estimate_level, match_estimate_known, match_estimate_pair, match_estimate_weight;
     return jsonb_build_object('probes', probes, 'pairs', pairs, 'same_person_pairs', same_pairs, 'm_from', m_source,
         'match_share', round(lambda::numeric, 6),
         'thresholds', (select to_jsonb(t) from refuge.demographic_thresholds() t),

@@ -74,6 +74,12 @@ begin
     if length(reason) > 2000 then
         perform refuge.raise_field('22001', 'reason', 'is longer than 2000 characters');
     end if;
+    -- what rests on consent as shipped (SGBV case work, referrals, resettlement
+    -- submissions) stays so: leaving it would make withdrawn or missing
+    -- consents count again
+    if pur.shipped and pur.legal_basis = 'CONSENT' and legal_basis is distinct from 'CONSENT' then
+        perform refuge.raise_field('55000', 'purpose', format('%s rests on consent: its legal basis does not change', pur.code));
+    end if;
     if legal_basis is null then
         delete from refuge.purpose_legal_basis b where b.purpose = pur.code;
         return pur.legal_basis;
@@ -666,7 +672,7 @@ begin
     perform refuge.require_visible(p.id is not null and refuge.in_scope(p.operation_id, p.site_id), 'individual_id');
     res := jsonb_build_object(
         'request', jsonb_build_object('number', p.number, 'requested_by', refuge.caller(), 'requested_at', now(),
-                                      'note', 'records of protection modules (SGBV, best interests) are disclosed by their own case workers',
+                                      'note', 'records of protection modules (SGBV, best interests) are disclosed by their own case workers; fraud investigations are not disclosed while open (Policy 3.3)',
                                       'operation', (select o.code from refuge.operation o where o.id = p.operation_id),
                                       'site', (select s.code from refuge.site s where s.id = p.site_id)),
         'person', refuge.subject_row(to_jsonb(p) - 'number'),
@@ -708,7 +714,7 @@ begin
                                           order by c.opened_at), '[]')
                     from refuge.case_member cm join refuge.process_case c on c.id = cm.case_id
                     join refuge.case_module m on m.code = c.module
-                   where cm.individual_id = p.id and (c.principal_id = p.id or not m.sensitive)
+                   where cm.individual_id = p.id and (c.principal_id = p.id or not m.sensitive) and c.module <> 'FRAUD'
                      and (not m.sensitive or refuge.may_work_case(c.module, c.operation_id, c.site_id))),
         'referrals', (select coalesce(jsonb_agg(jsonb_build_object('case', c.number, 'partner', po.name, 'fields', r.fields,
                                                                 'purpose', r.purpose, 'referred_at', r.referred_at,
@@ -719,7 +725,7 @@ begin
                         left join refuge.sharing_agreement a on a.id = r.agreement_id
                         join refuge.case_module m on m.code = c.module
                        where exists (select 1 from refuge.case_member cm where cm.case_id = c.id and cm.individual_id = p.id)
-                         and (c.principal_id = p.id or not m.sensitive)
+                         and (c.principal_id = p.id or not m.sensitive) and c.module <> 'FRAUD'
                          and (not m.sensitive or refuge.may_work_case(c.module, c.operation_id, c.site_id))),
         'assistance', (select coalesce(jsonb_agg(jsonb_build_object('outcome', x.outcome, 'at', x.created_at,
                                                                  'site', (select s.code from refuge.site s where s.id = x.site_id))
@@ -737,16 +743,18 @@ begin
                        from refuge.consents(p.id) c),
         'notices', (select coalesce(jsonb_agg(jsonb_build_object('purpose', n.purpose, 'notice_version', n.notice_version,
                                                               'language', n.language, 'given_at', n.given_at) order by n.given_at), '[]')
-                      from refuge.information_notice n where n.individual_id = p.id),
-        'reads_of_sensitive_records', (select coalesce(jsonb_agg(jsonb_build_object('at', r.at, 'by', r.actor, 'kind', r.kind,
-                                                                                 'purpose', r.purpose) order by r.at), '[]')
+                      from refuge.information_notice n where n.individual_id = p.id and refuge.purpose_in_reach(n.purpose, p)),
+        -- (the purposes written with a read can name other people, such as a
+        -- search's candidates: when, who and what kind only)
+        'reads_of_sensitive_records', (select coalesce(jsonb_agg(jsonb_build_object('at', r.at, 'by', r.actor, 'kind', r.kind)
+                                                               order by r.at), '[]')
                                          from refuge.sensitive_read r
-                                        where r.individual_id = p.id
+                                        where r.individual_id = p.id and r.module is distinct from 'FRAUD'
                                           and (r.module is null or not exists (select 1 from refuge.case_module m
                                                                                 where m.code = r.module and m.sensitive)
                                                or refuge.may_work_case(r.module, p.operation_id, p.site_id))),
-        'image_openings', (select coalesce(jsonb_agg(jsonb_build_object('at', v.accessed_at, 'by', v.accessed_by,
-                                                                     'purpose', v.purpose) order by v.accessed_at), '[]')
+        'image_openings', (select coalesce(jsonb_agg(jsonb_build_object('at', v.accessed_at, 'by', v.accessed_by)
+                                                  order by v.accessed_at), '[]')
                              from refuge.vault_access v where v.individual_id = p.id));
     perform refuge.log_durably(jsonb_build_object('sensitive_read', jsonb_build_array(jsonb_build_object(
         'actor', refuge.caller(), 'kind', 'subject_access', 'object_id', p.id, 'individual_id', p.id,
@@ -806,12 +814,15 @@ grant execute on function refuge.subject_access_pdf(uuid) to refuge_supervisor, 
 -- Does a referral rest on the consent to referral of everyone whose data it
 -- shares: the principal, and every adult member when it shares members'
 -- details (MEMBERS, CONTACTS, SPECIFIC_NEEDS)?  (Always, when referral is
--- not based on consent.)
+-- not based on consent.)  And, for a module resting on consent (SGBV), on
+-- the principal's consent to the case work.
 create function refuge.referral_consented(p_case uuid, p_fields text[], p_agreement uuid) returns boolean
     language sql stable
     set search_path = pg_catalog, refuge, pg_temp
 begin atomic
-    select refuge.legal_basis_of('REFERRAL') is distinct from 'CONSENT'
+    select (select refuge.legal_basis_of(c.module) is distinct from 'CONSENT' or refuge.valid_consent(c.principal_id, c.module)
+              from refuge.process_case c where c.id = p_case)
+       and (refuge.legal_basis_of('REFERRAL') is distinct from 'CONSENT'
         or not exists (select 1 from refuge.case_member cm
                          join refuge.process_case c on c.id = cm.case_id
                          join refuge.individual i on i.id = cm.individual_id
@@ -819,7 +830,7 @@ begin atomic
                           and (cm.individual_id = c.principal_id
                                or (p_fields && array['MEMBERS', 'CONTACTS', 'SPECIFIC_NEEDS']
                                    and (i.date_of_birth is null or i.date_of_birth <= current_date - interval '18 years')))
-                          and not refuge.valid_consent(cm.individual_id, 'REFERRAL', p_agreement));
+                          and not refuge.valid_consent(cm.individual_id, 'REFERRAL', p_agreement)));
 end;
 
 -- The same as a gate naming the first person without consent; their
@@ -832,6 +843,9 @@ as $$
 declare
     m uuid;
 begin
+    perform 1 from refuge.consent x where x.individual_id = c.principal_id and x.purpose = c.module and x.withdrawn_at is null
+        for share;
+    perform refuge.require_consent(c.principal_id, c.module, 'case_id');
     for m in select cm.individual_id from refuge.case_member cm join refuge.individual i on i.id = cm.individual_id
               where cm.case_id = c.id
                 and (cm.individual_id = c.principal_id
@@ -894,30 +908,50 @@ begin
     if dry_run is null then
         perform refuge.raise_field('22004', 'dry_run', 'is required');
     end if;
+    -- one run at a time (two would count the same erasure twice)
+    perform pg_advisory_xact_lock(hashtext('refuge.apply_retention'));
     for r in select x.category, x.label, x.action, x.counted_from, st.keep_for
                from refuge.retention_rule x join refuge.retention_setting st on st.category = x.category
               where st.active order by x.category loop
         why := format('%s older than %s days counted from %s', r.label,
                       round(extract(epoch from r.keep_for) / 86400), r.counted_from);
         if r.category = 'BIOMETRIC_SOURCE_IMAGES' then
+            -- (each node erases the rows it owns: erasing another's would send
+            -- the row's content back to it through replication)
             select count(*), min(v.created_at), max(v.created_at) into n, o, nw
-              from refuge.biometric_vault v where v.part <> 'face' and v.created_at < now() - r.keep_for;
+              from refuge.biometric_vault v
+             where v.part <> 'face' and v.created_at < now() - r.keep_for and v.sync_owner = refuge.local_node();
             if not dry_run and n > 0 then
-                delete from refuge.biometric_vault v where v.part <> 'face' and v.created_at < now() - r.keep_for;
+                delete from refuge.biometric_vault v
+                 where v.part <> 'face' and v.created_at < now() - r.keep_for and v.sync_owner = refuge.local_node();
+                get diagnostics n = row_count;
             end if;
         elsif r.category = 'FACE_IMAGES_INACTIVE' then
+            -- closed or deceased for the period (counted from the later of the
+            -- status date and the last change of the record: a back-dated
+            -- status does not shorten it), no document still valid that
+            -- prints the face, the image itself older than the period
             select count(*), min(v.created_at), max(v.created_at) into n, o, nw
               from refuge.biometric_vault v join refuge.individual i on i.id = v.individual_id
-             where v.part = 'face' and i.status <> 'ACTIVE' and i.status_date < current_date - r.keep_for;
+             where v.part = 'face' and i.status in ('CLOSED', 'DECEASED')
+               and greatest(i.status_date, i.updated_at::date) < current_date - r.keep_for
+               and v.created_at < now() - r.keep_for and v.sync_owner = refuge.local_node()
+               and not exists (select 1 from refuge.issued_document d where d.individual_id = i.id and d.status = 'VALID'
+                                  and d.valid_to >= current_date);
             if not dry_run and n > 0 then
                 delete from refuge.biometric_vault v using refuge.individual i
-                 where i.id = v.individual_id and v.part = 'face' and i.status <> 'ACTIVE'
-                   and i.status_date < current_date - r.keep_for;
+                 where i.id = v.individual_id and v.part = 'face' and i.status in ('CLOSED', 'DECEASED')
+                   and greatest(i.status_date, i.updated_at::date) < current_date - r.keep_for
+                   and v.created_at < now() - r.keep_for and v.sync_owner = refuge.local_node()
+                   and not exists (select 1 from refuge.issued_document d where d.individual_id = i.id and d.status = 'VALID'
+                                      and d.valid_to >= current_date);
+                get diagnostics n = row_count;
             end if;
         elsif r.category = 'SGBV_NARRATIVES' then
             select count(*), min(c.updated_at), max(c.updated_at) into n, o, nw
               from refuge.gbv_incident g join refuge.process_case c on c.id = g.case_id
-             where c.closed and c.updated_at < now() - r.keep_for and g.narrative_erased_at is null;
+             where c.closed and c.updated_at < now() - r.keep_for and g.narrative_erased_at is null
+               and g.sync_owner = refuge.local_node();
             if not keyed then
                 why := why || '; the vault key is not loaded here: nothing erased';
                 if not dry_run then
@@ -929,7 +963,9 @@ begin
                                                   'gbv_incident:' || g.case_id),
                        narrative_erased_at = now()
                   from refuge.process_case c
-                 where c.id = g.case_id and c.closed and c.updated_at < now() - r.keep_for and g.narrative_erased_at is null;
+                 where c.id = g.case_id and c.closed and c.updated_at < now() - r.keep_for and g.narrative_erased_at is null
+                   and g.sync_owner = refuge.local_node();
+                get diagnostics n = row_count;
             end if;
         else
             continue;

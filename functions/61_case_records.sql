@@ -193,7 +193,9 @@ begin
     on conflict on constraint gbv_incident_pkey do update
        set violence_type = excluded.violence_type, incident_date = excluded.incident_date,
            reported_on = excluded.reported_on, consent_services = excluded.consent_services,
-           consent_sharing = excluded.consent_sharing, sealed = excluded.sealed;
+           consent_sharing = excluded.consent_sharing, sealed = excluded.sealed,
+           -- a narrative recorded again is held again (and retention counts again)
+           narrative_erased_at = null;
     perform refuge.note_case_event(c, 'INCIDENT_RECORDED', null,
         jsonb_build_object('violence_type', vt, 'consent_services', incident -> 'consent_services',
                            'consent_sharing', incident -> 'consent_sharing'));

@@ -17,8 +17,8 @@ as $$
 declare
     a refuge.sharing_agreement;
     -- suppressed in this order: the least useful to research first
-    order_of_suppression constant text[] := array['arrival_year', 'family_size', 'origin_country', 'age_band', 'sex',
-                                                  'operation'];
+    order_of_suppression constant text[] := array['arrival_year', 'family_size', 'population_type', 'origin_country',
+                                                  'age_band', 'sex', 'operation'];
     att text;
     n_in bigint;
     n bigint;
@@ -32,19 +32,20 @@ begin
     if not exists (select 1 from refuge_warehouse.snapshot s where s.id = microdata_extract.snapshot_id) then
         perform refuge.raise_field('P0002', 'snapshot_id', format('no snapshot %s', coalesce(snapshot_id::text, 'null')));
     end if;
-    if k is null or k < 2 or k > 100 then
-        perform refuge.raise_field('22023', 'k', format('%s is not between 2 and 100', coalesce(k::text, 'null')));
+    if k is null or k < 3 or k > 100 then
+        perform refuge.raise_field('22023', 'k', format('%s is not between 3 and 100', coalesce(k::text, 'null')));
     end if;
-    if l is null or l < 1 or l > 20 then
-        perform refuge.raise_field('22023', 'l', format('%s is not between 1 and 20', coalesce(l::text, 'null')));
+    if l is null or l < 2 or l > 20 then
+        perform refuge.raise_field('22023', 'l', format('%s is not between 2 and 20', coalesce(l::text, 'null')));
     end if;
     a := refuge.agreement_for(agreement, 'RESEARCHER', null, 'RESEARCH', array['MICRODATA'], 'agreement');
 
     -- global recoding: five-year age bands top-coded at 60, family size
     -- banded and top-coded at 7, arrival year bottom-coded at 2000
-    create temp table if not exists md (operation text, sex text, age_band text, origin_country text, family_size text,
-                                        arrival_year text, population_type text, specific_needs text, ck text) on commit drop;
-    truncate md;
+    -- (never "if not exists": a table the caller made beforehand, with
+    -- triggers of theirs, would run them with the owner's rights)
+    create temp table md (operation text, sex text, age_band text, origin_country text, family_size text,
+                          arrival_year text, population_type text, specific_needs text, ck text) on commit drop;
     insert into md
     select f.operation, f.sex,
            case when f.age is null then null when f.age >= 60 then '60+'
@@ -65,14 +66,16 @@ begin
     -- local suppression: the records of classes smaller than k lose the
     -- next quasi-identifier, the classes are formed again
     update md set ck = concat_ws('|', coalesce(md.operation, '*'), coalesce(md.sex, '*'), coalesce(md.age_band, '*'),
-                                 coalesce(md.origin_country, '*'), coalesce(md.family_size, '*'), coalesce(md.arrival_year, '*'));
+                                 coalesce(md.origin_country, '*'), coalesce(md.family_size, '*'), coalesce(md.arrival_year, '*'),
+                                 coalesce(md.population_type, '*'));
     foreach att in array order_of_suppression loop
         execute format('update md set %1$I = null where %1$I is not null
                           and ck in (select m.ck from md m group by m.ck having count(*) < $1)', att) using k;
         get diagnostics n = row_count;
         suppressed := suppressed || jsonb_build_object(att, n);
         update md set ck = concat_ws('|', coalesce(md.operation, '*'), coalesce(md.sex, '*'), coalesce(md.age_band, '*'),
-                                     coalesce(md.origin_country, '*'), coalesce(md.family_size, '*'), coalesce(md.arrival_year, '*'));
+                                     coalesce(md.origin_country, '*'), coalesce(md.family_size, '*'), coalesce(md.arrival_year, '*'),
+                                     coalesce(md.population_type, '*'));
     end loop;
     -- what is still alone is not released
     delete from md where ck in (select m.ck from md m group by m.ck having count(*) < k);
@@ -96,7 +99,8 @@ begin
                'records_at_risk_above_0.1', (select coalesce(sum(size), 0) from cls where size < 10),
                'min_distinct_sensitive', (select min(d) from (select count(distinct m.specific_needs) as d from md m
                                                               where m.specific_needs is not null group by m.ck) x),
-               'quasi_identifiers', to_jsonb(array['operation', 'sex', 'age_band', 'origin_country', 'family_size', 'arrival_year']),
+               'quasi_identifiers', to_jsonb(array['operation', 'sex', 'age_band', 'origin_country', 'family_size', 'arrival_year',
+                                                   'population_type']),
                'sensitive', 'specific_needs',
                'recoding', jsonb_build_object('age_band', 'five-year bands, top-coded at 60+',
                                               'family_size', '1, 2, 3, 4, 5-6, 7+ (active members)',
@@ -104,7 +108,8 @@ begin
       into report;
     insert into refuge_warehouse.microdata_extract (snapshot_id, agreement_id, k, l, quasi_identifiers, sensitive, report)
     values (microdata_extract.snapshot_id, a.id, k, l,
-            array['operation', 'sex', 'age_band', 'origin_country', 'family_size', 'arrival_year'], 'specific_needs', report)
+            array['operation', 'sex', 'age_band', 'origin_country', 'family_size', 'arrival_year', 'population_type'],
+            'specific_needs', report)
     returning id into eid;
     -- records in random order: nothing of the registration order is kept
     insert into refuge_warehouse.microdata_record (extract_id, record, operation, sex, age_band, origin_country, family_size,
@@ -116,6 +121,7 @@ begin
         'actor', refuge.caller(), 'kind', 'microdata_extract', 'object_id', a.id,
         'purpose', format('microdata extract %s of snapshot %s for %s under agreement %s (k = %s, l = %s, %s records)',
                           eid, snapshot_id, a.party_name, a.code, k, l, report ->> 'records_released')))));
+    drop table md;
     return jsonb_build_object('extract_id', eid, 'agreement', a.code) || report;
 end
 $$;

@@ -201,8 +201,8 @@ create table refuge_warehouse.microdata_extract (
     id               integer generated always as identity primary key,
     snapshot_id      integer not null references refuge_warehouse.snapshot,
     agreement_id     uuid not null references refuge.sharing_agreement,
-    k                integer not null check (k between 2 and 100),
-    l                integer not null check (l between 1 and 20),
+    k                integer not null check (k between 3 and 100),
+    l                integer not null check (l between 2 and 20),
     quasi_identifiers text[] not null,
     sensitive        text not null,
     report           jsonb not null,
@@ -225,7 +225,7 @@ create table refuge_warehouse.microdata_record (
     origin_country   text,
     family_size      text,
     arrival_year     text,
-    population_type  text not null,
+    population_type  text,
     specific_needs   text,
     primary key (extract_id, record)
 );
@@ -271,7 +271,7 @@ select pg_catalog.pg_extension_config_dump('refuge.retention_rule', 'where not s
 insert into refuge.retention_rule (category, label, keep_for, counted_from, action, shipped) values
   ('BIOMETRIC_SOURCE_IMAGES', 'finger and iris images in the vault (the templates stay for deduplication)',
    interval '1 year', 'capture', 'ERASE', true),
-  ('FACE_IMAGES_INACTIVE', 'face images of people no longer active (resettled, returned, naturalised, deceased, ...)',
+  ('FACE_IMAGES_INACTIVE', 'face images of people whose record is closed or who died, with no valid document printing it',
    interval '5 years', 'the status change', 'ERASE', true),
   ('SGBV_NARRATIVES', 'narratives of SGBV incidents (the classification and dates stay for statistics)',
    interval '5 years', 'the closure of the case', 'ERASE', true);

@@ -36,7 +36,7 @@ python3 sql/tools/gen_upgrade.py \
   --new reports/40_errf.sql:rrf_json --new reports/40_errf.sql:rrf_pdf \
   --replace functions/62_sharing.sql:referred_cases --replace functions/62_sharing.sql:referred_case \
   --replace functions/60_cases.sql:open_case --replace functions/50_assistance.sql:collect \
-  --replace functions/41_identity.sql:enrol_biometrics --replace functions/61_case_records.sql:set_gbv_consent \
+  --replace functions/41_identity.sql:enrol_biometrics --replace functions/61_case_records.sql:set_gbv_consent --replace functions/61_case_records.sql:record_gbv_incident \
   --tables processing_purpose,purpose_legal_basis,consent,information_notice,sharing_agreement,retention_rule,retention_setting,retention_run \
   --new functions/43_demographic.sql:demographic_blocked --new functions/43_demographic.sql:shared_namesakes \
   --new functions/43_demographic.sql:name_level_by_frequency --new functions/43_demographic.sql:early_levels \

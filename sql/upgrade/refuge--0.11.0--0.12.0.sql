@@ -226,8 +226,8 @@ create table refuge_warehouse.microdata_extract (
     id               integer generated always as identity primary key,
     snapshot_id      integer not null references refuge_warehouse.snapshot,
     agreement_id     uuid not null references refuge.sharing_agreement,
-    k                integer not null check (k between 2 and 100),
-    l                integer not null check (l between 1 and 20),
+    k                integer not null check (k between 3 and 100),
+    l                integer not null check (l between 2 and 20),
     quasi_identifiers text[] not null,
     sensitive        text not null,
     report           jsonb not null,
@@ -250,7 +250,7 @@ create table refuge_warehouse.microdata_record (
     origin_country   text,
     family_size      text,
     arrival_year     text,
-    population_type  text not null,
+    population_type  text,
     specific_needs   text,
     primary key (extract_id, record)
 );
@@ -296,7 +296,7 @@ select pg_catalog.pg_extension_config_dump('refuge.retention_rule', 'where not s
 insert into refuge.retention_rule (category, label, keep_for, counted_from, action, shipped) values
   ('BIOMETRIC_SOURCE_IMAGES', 'finger and iris images in the vault (the templates stay for deduplication)',
    interval '1 year', 'capture', 'ERASE', true),
-  ('FACE_IMAGES_INACTIVE', 'face images of people no longer active (resettled, returned, naturalised, deceased, ...)',
+  ('FACE_IMAGES_INACTIVE', 'face images of people whose record is closed or who died, with no valid document printing it',
    interval '5 years', 'the status change', 'ERASE', true),
   ('SGBV_NARRATIVES', 'narratives of SGBV incidents (the classification and dates stay for statistics)',
    interval '5 years', 'the closure of the case', 'ERASE', true);
@@ -423,6 +423,12 @@ begin
     perform refuge.require_text(reason, 'reason');
     if length(reason) > 2000 then
         perform refuge.raise_field('22001', 'reason', 'is longer than 2000 characters');
+    end if;
+    -- what rests on consent as shipped (SGBV case work, referrals, resettlement
+    -- submissions) stays so: leaving it would make withdrawn or missing
+    -- consents count again
+    if pur.shipped and pur.legal_basis = 'CONSENT' and legal_basis is distinct from 'CONSENT' then
+        perform refuge.raise_field('55000', 'purpose', format('%s rests on consent: its legal basis does not change', pur.code));
     end if;
     if legal_basis is null then
         delete from refuge.purpose_legal_basis b where b.purpose = pur.code;
@@ -1016,7 +1022,7 @@ begin
     perform refuge.require_visible(p.id is not null and refuge.in_scope(p.operation_id, p.site_id), 'individual_id');
     res := jsonb_build_object(
         'request', jsonb_build_object('number', p.number, 'requested_by', refuge.caller(), 'requested_at', now(),
-                                      'note', 'records of protection modules (SGBV, best interests) are disclosed by their own case workers',
+                                      'note', 'records of protection modules (SGBV, best interests) are disclosed by their own case workers; fraud investigations are not disclosed while open (Policy 3.3)',
                                       'operation', (select o.code from refuge.operation o where o.id = p.operation_id),
                                       'site', (select s.code from refuge.site s where s.id = p.site_id)),
         'person', refuge.subject_row(to_jsonb(p) - 'number'),
@@ -1058,7 +1064,7 @@ begin
                                           order by c.opened_at), '[]')
                     from refuge.case_member cm join refuge.process_case c on c.id = cm.case_id
                     join refuge.case_module m on m.code = c.module
-                   where cm.individual_id = p.id and (c.principal_id = p.id or not m.sensitive)
+                   where cm.individual_id = p.id and (c.principal_id = p.id or not m.sensitive) and c.module <> 'FRAUD'
                      and (not m.sensitive or refuge.may_work_case(c.module, c.operation_id, c.site_id))),
         'referrals', (select coalesce(jsonb_agg(jsonb_build_object('case', c.number, 'partner', po.name, 'fields', r.fields,
                                                                 'purpose', r.purpose, 'referred_at', r.referred_at,
@@ -1069,7 +1075,7 @@ begin
                         left join refuge.sharing_agreement a on a.id = r.agreement_id
                         join refuge.case_module m on m.code = c.module
                        where exists (select 1 from refuge.case_member cm where cm.case_id = c.id and cm.individual_id = p.id)
-                         and (c.principal_id = p.id or not m.sensitive)
+                         and (c.principal_id = p.id or not m.sensitive) and c.module <> 'FRAUD'
                          and (not m.sensitive or refuge.may_work_case(c.module, c.operation_id, c.site_id))),
         'assistance', (select coalesce(jsonb_agg(jsonb_build_object('outcome', x.outcome, 'at', x.created_at,
                                                                  'site', (select s.code from refuge.site s where s.id = x.site_id))
@@ -1087,16 +1093,18 @@ begin
                        from refuge.consents(p.id) c),
         'notices', (select coalesce(jsonb_agg(jsonb_build_object('purpose', n.purpose, 'notice_version', n.notice_version,
                                                               'language', n.language, 'given_at', n.given_at) order by n.given_at), '[]')
-                      from refuge.information_notice n where n.individual_id = p.id),
-        'reads_of_sensitive_records', (select coalesce(jsonb_agg(jsonb_build_object('at', r.at, 'by', r.actor, 'kind', r.kind,
-                                                                                 'purpose', r.purpose) order by r.at), '[]')
+                      from refuge.information_notice n where n.individual_id = p.id and refuge.purpose_in_reach(n.purpose, p)),
+        -- (the purposes written with a read can name other people, such as a
+        -- search's candidates: when, who and what kind only)
+        'reads_of_sensitive_records', (select coalesce(jsonb_agg(jsonb_build_object('at', r.at, 'by', r.actor, 'kind', r.kind)
+                                                               order by r.at), '[]')
                                          from refuge.sensitive_read r
-                                        where r.individual_id = p.id
+                                        where r.individual_id = p.id and r.module is distinct from 'FRAUD'
                                           and (r.module is null or not exists (select 1 from refuge.case_module m
                                                                                 where m.code = r.module and m.sensitive)
                                                or refuge.may_work_case(r.module, p.operation_id, p.site_id))),
-        'image_openings', (select coalesce(jsonb_agg(jsonb_build_object('at', v.accessed_at, 'by', v.accessed_by,
-                                                                     'purpose', v.purpose) order by v.accessed_at), '[]')
+        'image_openings', (select coalesce(jsonb_agg(jsonb_build_object('at', v.accessed_at, 'by', v.accessed_by)
+                                                  order by v.accessed_at), '[]')
                              from refuge.vault_access v where v.individual_id = p.id));
     perform refuge.log_durably(jsonb_build_object('sensitive_read', jsonb_build_array(jsonb_build_object(
         'actor', refuge.caller(), 'kind', 'subject_access', 'object_id', p.id, 'individual_id', p.id,
@@ -1156,12 +1164,15 @@ grant execute on function refuge.subject_access_pdf(uuid) to refuge_supervisor, 
 -- Does a referral rest on the consent to referral of everyone whose data it
 -- shares: the principal, and every adult member when it shares members'
 -- details (MEMBERS, CONTACTS, SPECIFIC_NEEDS)?  (Always, when referral is
--- not based on consent.)
+-- not based on consent.)  And, for a module resting on consent (SGBV), on
+-- the principal's consent to the case work.
 create function refuge.referral_consented(p_case uuid, p_fields text[], p_agreement uuid) returns boolean
     language sql stable
     set search_path = pg_catalog, refuge, pg_temp
 begin atomic
-    select refuge.legal_basis_of('REFERRAL') is distinct from 'CONSENT'
+    select (select refuge.legal_basis_of(c.module) is distinct from 'CONSENT' or refuge.valid_consent(c.principal_id, c.module)
+              from refuge.process_case c where c.id = p_case)
+       and (refuge.legal_basis_of('REFERRAL') is distinct from 'CONSENT'
         or not exists (select 1 from refuge.case_member cm
                          join refuge.process_case c on c.id = cm.case_id
                          join refuge.individual i on i.id = cm.individual_id
@@ -1169,7 +1180,7 @@ begin atomic
                           and (cm.individual_id = c.principal_id
                                or (p_fields && array['MEMBERS', 'CONTACTS', 'SPECIFIC_NEEDS']
                                    and (i.date_of_birth is null or i.date_of_birth <= current_date - interval '18 years')))
-                          and not refuge.valid_consent(cm.individual_id, 'REFERRAL', p_agreement));
+                          and not refuge.valid_consent(cm.individual_id, 'REFERRAL', p_agreement)));
 end;
 
 -- The same as a gate naming the first person without consent; their
@@ -1182,6 +1193,9 @@ as $$
 declare
     m uuid;
 begin
+    perform 1 from refuge.consent x where x.individual_id = c.principal_id and x.purpose = c.module and x.withdrawn_at is null
+        for share;
+    perform refuge.require_consent(c.principal_id, c.module, 'case_id');
     for m in select cm.individual_id from refuge.case_member cm join refuge.individual i on i.id = cm.individual_id
               where cm.case_id = c.id
                 and (cm.individual_id = c.principal_id
@@ -1244,30 +1258,50 @@ begin
     if dry_run is null then
         perform refuge.raise_field('22004', 'dry_run', 'is required');
     end if;
+    -- one run at a time (two would count the same erasure twice)
+    perform pg_advisory_xact_lock(hashtext('refuge.apply_retention'));
     for r in select x.category, x.label, x.action, x.counted_from, st.keep_for
                from refuge.retention_rule x join refuge.retention_setting st on st.category = x.category
               where st.active order by x.category loop
         why := format('%s older than %s days counted from %s', r.label,
                       round(extract(epoch from r.keep_for) / 86400), r.counted_from);
         if r.category = 'BIOMETRIC_SOURCE_IMAGES' then
+            -- (each node erases the rows it owns: erasing another's would send
+            -- the row's content back to it through replication)
             select count(*), min(v.created_at), max(v.created_at) into n, o, nw
-              from refuge.biometric_vault v where v.part <> 'face' and v.created_at < now() - r.keep_for;
+              from refuge.biometric_vault v
+             where v.part <> 'face' and v.created_at < now() - r.keep_for and v.sync_owner = refuge.local_node();
             if not dry_run and n > 0 then
-                delete from refuge.biometric_vault v where v.part <> 'face' and v.created_at < now() - r.keep_for;
+                delete from refuge.biometric_vault v
+                 where v.part <> 'face' and v.created_at < now() - r.keep_for and v.sync_owner = refuge.local_node();
+                get diagnostics n = row_count;
             end if;
         elsif r.category = 'FACE_IMAGES_INACTIVE' then
+            -- closed or deceased for the period (counted from the later of the
+            -- status date and the last change of the record: a back-dated
+            -- status does not shorten it), no document still valid that
+            -- prints the face, the image itself older than the period
             select count(*), min(v.created_at), max(v.created_at) into n, o, nw
               from refuge.biometric_vault v join refuge.individual i on i.id = v.individual_id
-             where v.part = 'face' and i.status <> 'ACTIVE' and i.status_date < current_date - r.keep_for;
+             where v.part = 'face' and i.status in ('CLOSED', 'DECEASED')
+               and greatest(i.status_date, i.updated_at::date) < current_date - r.keep_for
+               and v.created_at < now() - r.keep_for and v.sync_owner = refuge.local_node()
+               and not exists (select 1 from refuge.issued_document d where d.individual_id = i.id and d.status = 'VALID'
+                                  and d.valid_to >= current_date);
             if not dry_run and n > 0 then
                 delete from refuge.biometric_vault v using refuge.individual i
-                 where i.id = v.individual_id and v.part = 'face' and i.status <> 'ACTIVE'
-                   and i.status_date < current_date - r.keep_for;
+                 where i.id = v.individual_id and v.part = 'face' and i.status in ('CLOSED', 'DECEASED')
+                   and greatest(i.status_date, i.updated_at::date) < current_date - r.keep_for
+                   and v.created_at < now() - r.keep_for and v.sync_owner = refuge.local_node()
+                   and not exists (select 1 from refuge.issued_document d where d.individual_id = i.id and d.status = 'VALID'
+                                      and d.valid_to >= current_date);
+                get diagnostics n = row_count;
             end if;
         elsif r.category = 'SGBV_NARRATIVES' then
             select count(*), min(c.updated_at), max(c.updated_at) into n, o, nw
               from refuge.gbv_incident g join refuge.process_case c on c.id = g.case_id
-             where c.closed and c.updated_at < now() - r.keep_for and g.narrative_erased_at is null;
+             where c.closed and c.updated_at < now() - r.keep_for and g.narrative_erased_at is null
+               and g.sync_owner = refuge.local_node();
             if not keyed then
                 why := why || '; the vault key is not loaded here: nothing erased';
                 if not dry_run then
@@ -1279,7 +1313,9 @@ begin
                                                   'gbv_incident:' || g.case_id),
                        narrative_erased_at = now()
                   from refuge.process_case c
-                 where c.id = g.case_id and c.closed and c.updated_at < now() - r.keep_for and g.narrative_erased_at is null;
+                 where c.id = g.case_id and c.closed and c.updated_at < now() - r.keep_for and g.narrative_erased_at is null
+                   and g.sync_owner = refuge.local_node();
+                get diagnostics n = row_count;
             end if;
         else
             continue;
@@ -1315,8 +1351,8 @@ as $$
 declare
     a refuge.sharing_agreement;
     -- suppressed in this order: the least useful to research first
-    order_of_suppression constant text[] := array['arrival_year', 'family_size', 'origin_country', 'age_band', 'sex',
-                                                  'operation'];
+    order_of_suppression constant text[] := array['arrival_year', 'family_size', 'population_type', 'origin_country',
+                                                  'age_band', 'sex', 'operation'];
     att text;
     n_in bigint;
     n bigint;
@@ -1330,19 +1366,20 @@ begin
     if not exists (select 1 from refuge_warehouse.snapshot s where s.id = microdata_extract.snapshot_id) then
         perform refuge.raise_field('P0002', 'snapshot_id', format('no snapshot %s', coalesce(snapshot_id::text, 'null')));
     end if;
-    if k is null or k < 2 or k > 100 then
-        perform refuge.raise_field('22023', 'k', format('%s is not between 2 and 100', coalesce(k::text, 'null')));
+    if k is null or k < 3 or k > 100 then
+        perform refuge.raise_field('22023', 'k', format('%s is not between 3 and 100', coalesce(k::text, 'null')));
     end if;
-    if l is null or l < 1 or l > 20 then
-        perform refuge.raise_field('22023', 'l', format('%s is not between 1 and 20', coalesce(l::text, 'null')));
+    if l is null or l < 2 or l > 20 then
+        perform refuge.raise_field('22023', 'l', format('%s is not between 2 and 20', coalesce(l::text, 'null')));
     end if;
     a := refuge.agreement_for(agreement, 'RESEARCHER', null, 'RESEARCH', array['MICRODATA'], 'agreement');
 
     -- global recoding: five-year age bands top-coded at 60, family size
     -- banded and top-coded at 7, arrival year bottom-coded at 2000
-    create temp table if not exists md (operation text, sex text, age_band text, origin_country text, family_size text,
-                                        arrival_year text, population_type text, specific_needs text, ck text) on commit drop;
-    truncate md;
+    -- (never "if not exists": a table the caller made beforehand, with
+    -- triggers of theirs, would run them with the owner's rights)
+    create temp table md (operation text, sex text, age_band text, origin_country text, family_size text,
+                          arrival_year text, population_type text, specific_needs text, ck text) on commit drop;
     insert into md
     select f.operation, f.sex,
            case when f.age is null then null when f.age >= 60 then '60+'
@@ -1363,14 +1400,16 @@ begin
     -- local suppression: the records of classes smaller than k lose the
     -- next quasi-identifier, the classes are formed again
     update md set ck = concat_ws('|', coalesce(md.operation, '*'), coalesce(md.sex, '*'), coalesce(md.age_band, '*'),
-                                 coalesce(md.origin_country, '*'), coalesce(md.family_size, '*'), coalesce(md.arrival_year, '*'));
+                                 coalesce(md.origin_country, '*'), coalesce(md.family_size, '*'), coalesce(md.arrival_year, '*'),
+                                 coalesce(md.population_type, '*'));
     foreach att in array order_of_suppression loop
         execute format('update md set %1$I = null where %1$I is not null
                           and ck in (select m.ck from md m group by m.ck having count(*) < $1)', att) using k;
         get diagnostics n = row_count;
         suppressed := suppressed || jsonb_build_object(att, n);
         update md set ck = concat_ws('|', coalesce(md.operation, '*'), coalesce(md.sex, '*'), coalesce(md.age_band, '*'),
-                                     coalesce(md.origin_country, '*'), coalesce(md.family_size, '*'), coalesce(md.arrival_year, '*'));
+                                     coalesce(md.origin_country, '*'), coalesce(md.family_size, '*'), coalesce(md.arrival_year, '*'),
+                                     coalesce(md.population_type, '*'));
     end loop;
     -- what is still alone is not released
     delete from md where ck in (select m.ck from md m group by m.ck having count(*) < k);
@@ -1394,7 +1433,8 @@ begin
                'records_at_risk_above_0.1', (select coalesce(sum(size), 0) from cls where size < 10),
                'min_distinct_sensitive', (select min(d) from (select count(distinct m.specific_needs) as d from md m
                                                               where m.specific_needs is not null group by m.ck) x),
-               'quasi_identifiers', to_jsonb(array['operation', 'sex', 'age_band', 'origin_country', 'family_size', 'arrival_year']),
+               'quasi_identifiers', to_jsonb(array['operation', 'sex', 'age_band', 'origin_country', 'family_size', 'arrival_year',
+                                                   'population_type']),
                'sensitive', 'specific_needs',
                'recoding', jsonb_build_object('age_band', 'five-year bands, top-coded at 60+',
                                               'family_size', '1, 2, 3, 4, 5-6, 7+ (active members)',
@@ -1402,7 +1442,8 @@ begin
       into report;
     insert into refuge_warehouse.microdata_extract (snapshot_id, agreement_id, k, l, quasi_identifiers, sensitive, report)
     values (microdata_extract.snapshot_id, a.id, k, l,
-            array['operation', 'sex', 'age_band', 'origin_country', 'family_size', 'arrival_year'], 'specific_needs', report)
+            array['operation', 'sex', 'age_band', 'origin_country', 'family_size', 'arrival_year', 'population_type'],
+            'specific_needs', report)
     returning id into eid;
     -- records in random order: nothing of the registration order is kept
     insert into refuge_warehouse.microdata_record (extract_id, record, operation, sex, age_band, origin_country, family_size,
@@ -1414,6 +1455,7 @@ begin
         'actor', refuge.caller(), 'kind', 'microdata_extract', 'object_id', a.id,
         'purpose', format('microdata extract %s of snapshot %s for %s under agreement %s (k = %s, l = %s, %s records)',
                           eid, snapshot_id, a.party_name, a.code, k, l, report ->> 'records_released')))));
+    drop table md;
     return jsonb_build_object('extract_id', eid, 'agreement', a.code) || report;
 end
 $$;
@@ -1840,6 +1882,58 @@ begin
 end
 $$;
 
+-- functions/61_case_records.sql: record_gbv_incident
+create or replace function refuge.record_gbv_incident(case_id uuid, incident jsonb) returns void
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    c refuge.process_case;
+    vt text;
+    details jsonb;
+begin
+    c := refuge.case_for_update(record_gbv_incident.case_id, 'record_gbv_incident');
+    if c.module <> 'SGBV' then
+        perform refuge.raise_field('22023', 'case_id', format('case %s is a %s case, not SGBV', c.number, c.module));
+    end if;
+    perform refuge.arg_fields(incident, 'incident', array['violence_type', 'incident_date', 'consent_services',
+        'consent_sharing', 'narrative', 'location', 'perpetrator', 'reported_on']);
+    vt := refuge.arg_text(incident, 'violence_type', 'incident', true, 40);
+    if vt not in ('RAPE', 'SEXUAL_ASSAULT', 'PHYSICAL_ASSAULT', 'FORCED_MARRIAGE', 'DENIAL_OF_RESOURCES',
+                  'PSYCHOLOGICAL_ABUSE', 'NON_GBV') then
+        perform refuge.raise_field('22023', 'incident.violence_type', format('"%s" is not a GBVIMS type (RAPE, SEXUAL_ASSAULT, '
+            'PHYSICAL_ASSAULT, FORCED_MARRIAGE, DENIAL_OF_RESOURCES, PSYCHOLOGICAL_ABUSE, NON_GBV)', vt));
+    end if;
+    if refuge.arg_bool(incident, 'consent_services', 'incident') is null then
+        perform refuge.raise_field('22004', 'incident.consent_services', 'is required (true or false)');
+    end if;
+    if refuge.arg_bool(incident, 'consent_sharing', 'incident') is null then
+        perform refuge.raise_field('22004', 'incident.consent_sharing', 'is required (true or false)');
+    end if;
+    details := jsonb_strip_nulls(jsonb_build_object('narrative', refuge.arg_text(incident, 'narrative', 'incident', true),
+        'location', refuge.arg_text(incident, 'location', 'incident'),
+        'perpetrator', refuge.arg_text(incident, 'perpetrator', 'incident')));
+    insert into refuge.gbv_incident as g (case_id, violence_type, incident_date, reported_on, consent_services,
+                                          consent_sharing, sealed)
+    values (c.id, vt, refuge.arg_date(incident, 'incident_date', 'incident', false, false),
+            coalesce(refuge.arg_date(incident, 'reported_on', 'incident', false, false), current_date),
+            (incident ->> 'consent_services')::boolean, (incident ->> 'consent_sharing')::boolean,
+            refuge.vault_seal(convert_to(details::text, 'UTF8'), 'gbv_incident:' || c.id))
+    on conflict on constraint gbv_incident_pkey do update
+       set violence_type = excluded.violence_type, incident_date = excluded.incident_date,
+           reported_on = excluded.reported_on, consent_services = excluded.consent_services,
+           consent_sharing = excluded.consent_sharing, sealed = excluded.sealed,
+           -- a narrative recorded again is held again (and retention counts again)
+           narrative_erased_at = null;
+    perform refuge.note_case_event(c, 'INCIDENT_RECORDED', null,
+        jsonb_build_object('violence_type', vt, 'consent_services', incident -> 'consent_services',
+                           'consent_sharing', incident -> 'consent_sharing'));
+    if not (incident ->> 'consent_sharing')::boolean then
+        perform refuge.revoke_referrals_without_consent(c, 'no consent to sharing');
+    end if;
+end
+$$;
+
 -- functions/43_demographic.sql: default_match_weights
 create or replace function refuge.default_match_weights()
     returns table (feature text, level smallint, label text, m double precision, u double precision)
@@ -2018,13 +2112,14 @@ begin
         perform refuge.raise_field('55000', 'sample',
             format('%s people hold a match profile: at least 100 are needed to estimate a model', probes));
     end if;
-    create temp table if not exists match_estimate_level (kind text, levels integer[]) on commit drop;
-    truncate match_estimate_level;
+    -- (never "if not exists": a table the caller made beforehand, with
+    -- triggers of theirs, would run them with the owner's rights; dropped
+    -- at the end so that the estimate can run again in one transaction)
+    create temp table match_estimate_level (kind text, levels integer[]) on commit drop;
 
     -- m: labelled pairs of the same person, else the reviewers' decisions;
     -- known: every pair known to be one person (not counted as false below)
-    create temp table if not exists match_estimate_known (a uuid, b uuid) on commit drop;
-    truncate match_estimate_known;
+    create temp table match_estimate_known (a uuid, b uuid) on commit drop;
     if same_a is not null then
         if cardinality(same_a) is distinct from cardinality(same_b)
            or cardinality(known_a) is distinct from cardinality(known_b) then
@@ -2055,8 +2150,7 @@ begin
     -- a random sample: every blocked pair, each person's 50 strongest
     -- (the false candidates that matter are near the top), 500 people a
     -- statement
-    create temp table if not exists match_estimate_pair (levels integer[], known boolean) on commit drop;
-    truncate match_estimate_pair;
+    create temp table match_estimate_pair (levels integer[], known boolean) on commit drop;
     w := refuge.match_weight_vector();
     for chunk in select array_agg(x.id) from (select y.id, (row_number() over () - 1) / 500 as b
                                                   from (select p.individual_id as id from refuge.match_profile p
@@ -2071,9 +2165,8 @@ begin
     -- (blocking chose them for their names: what agrees by chance there,
     -- parents' names and households of common names above all, is worth
     -- less than between two people drawn at random); m: of the same person
-    create temp table if not exists match_estimate_weight (feature text, level smallint, label text,
+    create temp table match_estimate_weight (feature text, level smallint, label text,
         m double precision, u double precision) on commit drop;
-    truncate match_estimate_weight;
     insert into match_estimate_weight
     select x.feature, x.level, x.label,
            -- a level seen fewer than 20 times both among pairs of one person
@@ -2126,6 +2219,7 @@ begin
        set estimated_at = excluded.estimated_at, estimated_by = excluded.estimated_by, source = excluded.source,
            probes = excluded.probes, pairs = excluded.pairs, match_share = excluded.match_share,
            iterations = excluded.iterations, curve_scores = excluded.curve_scores, curve_rates = excluded.curve_rates;
+    drop table match_estimate_level, match_estimate_known, match_estimate_pair, match_estimate_weight;
     return jsonb_build_object('probes', probes, 'pairs', pairs, 'same_person_pairs', same_pairs, 'm_from', m_source,
         'match_share', round(lambda::numeric, 6),
         'thresholds', (select to_jsonb(t) from refuge.demographic_thresholds() t),

@@ -117,6 +117,9 @@ select pg_temp.err(format($q$select refuge.enrol_biometrics(%L, refuge.synthetic
 reset role;
 set role dp_admin;
 select refuge.set_legal_basis('BIOMETRICS', null, 'pilot over') as restored;
+-- what rests on consent as shipped stays so (withdrawn consents would count again)
+select pg_temp.err($$select refuge.set_legal_basis('SGBV', 'MANDATE', 'simpler')$$) as sgbv_off_consent,
+       pg_temp.err($$select refuge.set_legal_basis('REFERRAL', 'LEGITIMATE_INTEREST', 'simpler')$$) as referral_off_consent;
 reset role;
 
 -- 4. sharing agreements: only an administrator defines them, validated field by field
@@ -352,12 +355,12 @@ set role dp_dba;
 select min(n) >= 3 as k_anonymous, count(*) as classes
   from (select count(*) as n from refuge_warehouse.microdata_record
          where extract_id = (:'report'::jsonb ->> 'extract_id')::int
-         group by operation, sex, age_band, origin_country, family_size, arrival_year) c;
+         group by operation, sex, age_band, origin_country, family_size, arrival_year, population_type) c;
 -- l-diversity: in every class at least l distinct specific-need values, or none released
 select bool_and(d >= 2 or all_suppressed) as l_diverse
   from (select count(distinct specific_needs) as d, bool_and(specific_needs is null) as all_suppressed
           from refuge_warehouse.microdata_record where extract_id = (:'report'::jsonb ->> 'extract_id')::int
-         group by operation, sex, age_band, origin_country, family_size, arrival_year) c;
+         group by operation, sex, age_band, origin_country, family_size, arrival_year, population_type) c;
 -- the report tells what was released; nothing identifies anyone
 select (select count(*) from refuge_warehouse.microdata_record where extract_id = (:'report'::jsonb ->> 'extract_id')::int)
        = (:'report'::jsonb ->> 'records_released')::int as report_counts,
