@@ -117,8 +117,14 @@ if [ "$SCALE" -gt 0 ]; then
     log "candidate search at $SCALE people"
     start=$(date +%s)
     setup_db refuge_dedup_scale "$SCALE" 0.77
-    PGDATABASE=refuge_dedup_scale psql -qX -v ON_ERROR_STOP=1 -c "set client_min_messages = warning" \
-        -c "select bench.load(0, (select max(pid) from dgen.person))" -c "analyze" >/dev/null || die "scale load failed"
+    # in transactions of 100,000 generated people (one would hold a million
+    # rows' trigger state in memory)
+    maxpid=$(PGDATABASE=refuge_dedup_scale psql -XAtc "select max(pid) from dgen.person")
+    for ((lo = 0; lo <= maxpid; lo += 100000)); do
+        PGDATABASE=refuge_dedup_scale psql -qX -v ON_ERROR_STOP=1 -c "set client_min_messages = warning" \
+            -c "select bench.load($lo, $((lo + 99999)))" >/dev/null || die "scale load failed"
+    done
+    PGDATABASE=refuge_dedup_scale psql -qX -c "analyze" >/dev/null
     log "loaded $(PGDATABASE=refuge_dedup_scale psql -XAtc "select count(*) from refuge.individual") people in $(( $(date +%s) - start )) s"
     # the model of the 100,000-person run, thresholds recomputed on this population
     psql -XAtc "copy (select feature, level, label, m, u from refuge.match_weight) to stdout" \
