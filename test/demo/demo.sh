@@ -84,17 +84,19 @@ select refuge.assign_staff('rst_sup_ken', 'KEN', null, 'Resettlement supervisor,
 select refuge.assign_staff('prot_kakuma', 'KEN', 'KAKUMA', 'Protection officer, Kakuma');
 select refuge.create_partner('IRC', 'International Rescue Committee');
 select refuge.assign_partner_staff('partner_irc', 'IRC');
--- data leave only under sharing agreements (issue 18): IRC's referrals, Canada's resettlement submissions
+-- data leave only under sharing agreements (issue 18): IRC's referrals, submissions to four resettlement states
 select refuge.define_agreement('{"code": "IRC-KEN-2026", "title": "IRC protection referrals, Kenya", "party_kind": "PARTNER",
     "partner": "IRC", "party_name": "International Rescue Committee", "purposes": ["REFERRAL"],
     "fields": ["CASE", "INCIDENT", "MEMBERS"], "legal_basis": "CONSENT", "valid_from": "2026-01-01", "valid_until": "2028-12-31",
     "security_terms": "encrypted transfer, need-to-know access, deletion at case closure", "signed_by": "Representative, Kenya",
     "signed_on": "2026-01-01"}');
-select refuge.define_agreement('{"code": "CAN-RST-2026", "title": "Resettlement submissions to Canada", "party_kind": "RESETTLEMENT_STATE",
-    "country": "CAN", "party_name": "Immigration, Refugees and Citizenship Canada", "purposes": ["RESETTLEMENT_SUBMISSION"],
-    "fields": ["RRF"], "legal_basis": "CONSENT", "valid_from": "2026-01-01", "valid_until": "2028-12-31",
-    "security_terms": "submissions over the resettlement state's secure channel only", "signed_by": "Representative, Kenya",
-    "signed_on": "2026-01-01"}');
+select refuge.define_agreement(jsonb_build_object('code', 'RST-' || c, 'title', 'Resettlement submissions to ' || c,
+    'party_kind', 'RESETTLEMENT_STATE', 'country', c, 'party_name', 'Resettlement authority of ' || c,
+    'purposes', array['RESETTLEMENT_SUBMISSION'], 'fields', array['RRF'], 'legal_basis', 'CONSENT',
+    'valid_from', '2026-01-01', 'valid_until', '2028-12-31',
+    'security_terms', 'submissions over the resettlement state''s secure channel only', 'signed_by', 'Representative, Kenya',
+    'signed_on', '2026-01-01'))
+  from unnest(array['USA', 'CAN', 'AUS', 'NOR']) c;
 reset role;
 -- this demo's policy: block automatically only near-certain matches (a
 -- false block at most once in a billion enrolments); the rest is reviewed
@@ -147,8 +149,10 @@ RRF_CASE=$(psql -XAt -c "select id from refuge.process_case where module = 'RESE
 # the family's adults consented to the submission (recorded by the resettlement officer)
 PGUSER=rst_ken psql -qXAt -v ON_ERROR_STOP=1 -c "select count(refuge.record_consent(cm.individual_id, 'RESETTLEMENT_SUBMISSION', 'WRITTEN',
     notice_version => 'RST-NOTICE-2026')) from refuge.case_member cm where cm.case_id = '$RRF_CASE'" >/dev/null || die "consents failed"
-PGUSER=rst_ken psql -qXAt -c "select refuge.rrf_xml('$RRF_CASE', 'CAN-RST-2026')" > "$OUTDIR/rrf.xml" || die "eRRF export failed"
-PGUSER=rst_sup_ken psql -qXAt -c "select encode(refuge.rrf_pdf('$RRF_CASE', 'CAN-RST-2026'), 'base64')" | base64 -d > "$OUTDIR/rrf.pdf" \
+# under the agreement with the state the case was submitted to
+RRF_AGREEMENT=$(psql -XAt -c "select 'RST-' || (data ->> 'resettlement_country') from refuge.process_case where id = '$RRF_CASE'")
+PGUSER=rst_ken psql -qXAt -c "select refuge.rrf_xml('$RRF_CASE', '$RRF_AGREEMENT')" > "$OUTDIR/rrf.xml" || die "eRRF export failed"
+PGUSER=rst_sup_ken psql -qXAt -c "select encode(refuge.rrf_pdf('$RRF_CASE', '$RRF_AGREEMENT'), 'base64')" | base64 -d > "$OUTDIR/rrf.pdf" \
     || die "RRF PDF failed"
 XSD="${REFUGE_SHARED:-$REFUGE_ROOT/../shared}/data/errf/xsd/rrf-v4.xsd"
 
