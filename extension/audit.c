@@ -58,6 +58,7 @@
 
 #include "access_log.h"
 #include "audit.h"
+#include "person_key.h"
 
 PG_FUNCTION_INFO_V1(refuge_stamp_row);
 PG_FUNCTION_INFO_V1(refuge_audit_row);
@@ -363,8 +364,16 @@ PushRedacted(JsonbParseState **state, Datum value, bool isnull, Form_pg_attribut
 	pushJsonbValue(state, WJB_VALUE, &v);
 }
 
+/* which columns RowToJsonb takes: all, or (rows about a person) the ids or the rest */
+typedef enum RowPart
+{
+	ROW_ALL,
+	ROW_IDS,
+	ROW_PERSONAL
+} RowPart;
+
 static Jsonb *
-RowToJsonb(HeapTuple tuple, HeapTuple other, TupleDesc tupdesc, const Trigger *trigger, int *changed)
+RowToJsonb(HeapTuple tuple, HeapTuple other, TupleDesc tupdesc, const Trigger *trigger, RowPart part, int *changed)
 {
 	JsonbParseState *state = NULL;
 	JsonbValue *result;
@@ -378,6 +387,8 @@ RowToJsonb(HeapTuple tuple, HeapTuple other, TupleDesc tupdesc, const Trigger *t
 		bool		isnull;
 
 		if (att->attisdropped || SkippedColumn(NameStr(att->attname)))
+			continue;
+		if ((part == ROW_IDS && att->atttypid != UUIDOID) || (part == ROW_PERSONAL && att->atttypid == UUIDOID))
 			continue;
 		value = heap_getattr(tuple, i + 1, tupdesc, &isnull);
 		if (other != NULL)
@@ -448,8 +459,12 @@ typedef struct PendingAudit
 	bool		case_null;
 	pg_uuid_t	case_id;		/* module and operation of case records */
 	char		action;
-	Jsonb	   *old_data;
+	Jsonb	   *old_data;		/* all values, or (subject set) the ids */
 	Jsonb	   *new_data;
+	bool		subject_null;
+	pg_uuid_t	subject;		/* the person a row is about: their values are sealed */
+	Jsonb	   *old_personal;	/* the other values, to seal under the person's key */
+	Jsonb	   *new_personal;
 } PendingAudit;
 
 static List *pending = NIL;
@@ -576,7 +591,7 @@ CollectBulkRow(TriggerData *trigdata, const Trigger *trigger)
 		bulk_loads = lappend(bulk_loads, b);
 	}
 	MemoryContextSwitchTo(old);
-	row = RowToJsonb(trigdata->tg_trigtuple, NULL, RelationGetDescr(rel), trigger, &changed);
+	row = RowToJsonb(trigdata->tg_trigtuple, NULL, RelationGetDescr(rel), trigger, ROW_ALL, &changed);
 	text = JsonbToCString(NULL, &row->root, VARSIZE(row));
 	if (pg_cryptohash_update(b->hash, (uint8 *) text, strlen(text) + 1) < 0)
 		elog(ERROR, "refuge: could not hash a loaded row");
@@ -632,30 +647,49 @@ refuge_audit_row(PG_FUNCTION_ARGS)
 	old = MemoryContextSwitchTo(pending_context);
 	p = palloc0(sizeof(PendingAudit));
 	p->subxid = GetCurrentSubTransactionId();
-	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+	row = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ? trigdata->tg_newtuple : trigdata->tg_trigtuple;
+	/* a row about one person: their values are sealed under their key */
+	p->subject_null = true;
+	if (PersonKeysActive())
+		CopyUuid(&p->subject, &p->subject_null, row, tupdesc,
+				 strcmp(RelationGetRelationName(trigdata->tg_relation), "individual") == 0 ? "id" : "individual_id");
+	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) || TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
 	{
-		p->action = 'I';
-		row = trigdata->tg_trigtuple;
-		p->new_data = RowToJsonb(row, NULL, tupdesc, trigger, &changed);
-	}
-	else if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
-	{
-		p->action = 'D';
-		row = trigdata->tg_trigtuple;
-		p->old_data = RowToJsonb(row, NULL, tupdesc, trigger, &changed);
+		Jsonb	   *data;
+		Jsonb	   *personal = NULL;
+
+		p->action = TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) ? 'I' : 'D';
+		if (p->subject_null)
+			data = RowToJsonb(row, NULL, tupdesc, trigger, ROW_ALL, &changed);
+		else
+		{
+			data = RowToJsonb(row, NULL, tupdesc, trigger, ROW_IDS, &changed);
+			personal = RowToJsonb(row, NULL, tupdesc, trigger, ROW_PERSONAL, &changed);
+		}
+		if (p->action == 'I')
+			p->new_data = data, p->new_personal = personal;
+		else
+			p->old_data = data, p->old_personal = personal;
 	}
 	else
 	{
+		int			more = 0;
+
 		p->action = 'U';
-		row = trigdata->tg_newtuple;
-		p->new_data = RowToJsonb(row, trigdata->tg_trigtuple, tupdesc, trigger, &changed);
-		if (changed == 0)
+		p->new_data = RowToJsonb(row, trigdata->tg_trigtuple, tupdesc, trigger,
+								 p->subject_null ? ROW_ALL : ROW_IDS, &changed);
+		if (!p->subject_null)
+			p->new_personal = RowToJsonb(row, trigdata->tg_trigtuple, tupdesc, trigger, ROW_PERSONAL, &more);
+		if (changed + more == 0)
 		{
 			/* only who/when moved */
 			MemoryContextSwitchTo(old);
 			return PointerGetDatum(NULL);
 		}
-		p->old_data = RowToJsonb(trigdata->tg_trigtuple, row, tupdesc, trigger, &changed);
+		p->old_data = RowToJsonb(trigdata->tg_trigtuple, row, tupdesc, trigger,
+								 p->subject_null ? ROW_ALL : ROW_IDS, &changed);
+		if (!p->subject_null)
+			p->old_personal = RowToJsonb(trigdata->tg_trigtuple, row, tupdesc, trigger, ROW_PERSONAL, &more);
 	}
 	p->actor = RefugeCallerName();
 	p->table_name = pstrdup(RelationGetRelationName(trigdata->tg_relation));
@@ -742,6 +776,61 @@ refuge_audit_flush(PG_FUNCTION_ARGS)
 	return PointerGetDatum(NULL);
 }
 
+/*
+ * The ids of a row about a person, their id under "$subject" and the rest
+ * sealed under their key in "$sealed" ("$erased": true once the key is
+ * destroyed).  refuge.audit_values opens it for those who read the trail.
+ */
+static Jsonb *
+Sealed(Jsonb *ids, Jsonb *personal, const pg_uuid_t *subject, const char *table_name)
+{
+	JsonbParseState *state = NULL;
+	JsonbIterator *it;
+	JsonbIteratorToken r;
+	JsonbValue	v;
+	JsonbValue *result;
+	char	   *plain;
+	char	   *sealed;
+	int			len;
+
+	if (ids == NULL || personal == NULL || JB_ROOT_COUNT(personal) == 0)
+		return ids;
+	plain = JsonbToCString(NULL, &personal->root, VARSIZE(personal));
+	len = strlen(plain);
+	sealed = PersonKeySeal(subject, table_name, plain, len);
+	explicit_bzero(plain, len);
+	pfree(plain);
+
+	it = JsonbIteratorInit(&ids->root);
+	while ((r = JsonbIteratorNext(&it, &v, false)) != WJB_DONE)
+	{
+		if (r == WJB_END_OBJECT)
+			break;
+		pushJsonbValue(&state, r, r == WJB_KEY || r == WJB_VALUE || r == WJB_ELEM ? &v : NULL);
+	}
+	PushKey(&state, "$subject");
+	v.type = jbvString;
+	v.val.string.val = DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(subject)));
+	v.val.string.len = strlen(v.val.string.val);
+	pushJsonbValue(&state, WJB_VALUE, &v);
+	if (sealed != NULL)
+	{
+		PushKey(&state, "$sealed");
+		v.type = jbvString;
+		v.val.string.val = sealed;
+		v.val.string.len = strlen(sealed);
+	}
+	else
+	{
+		PushKey(&state, "$erased");
+		v.type = jbvBool;
+		v.val.boolean = true;
+	}
+	pushJsonbValue(&state, WJB_VALUE, &v);
+	result = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	return JsonbValueToJsonb(result);
+}
+
 static void
 FlushPending(void)
 {
@@ -782,6 +871,15 @@ FlushPending(void)
 	rows = pending;
 	pending = NIL;
 	n = list_length(rows);
+	foreach(lc, rows)
+	{
+		PendingAudit *p = lfirst(lc);
+
+		if (p->subject_null)
+			continue;
+		p->old_data = Sealed(p->old_data, p->old_personal, &p->subject, p->table_name);
+		p->new_data = Sealed(p->new_data, p->new_personal, &p->subject, p->table_name);
+	}
 	actor = palloc(n * sizeof(Datum));
 	op = palloc(n * sizeof(Datum));
 	ind = palloc(n * sizeof(Datum));

@@ -33,8 +33,6 @@ PG_FUNCTION_INFO_V1(refuge_vault_open);
 PG_FUNCTION_INFO_V1(refuge_vault_key_id);
 
 #define VAULT_MAGIC		"RFV1"
-#define VAULT_KEYLEN	32
-#define VAULT_IDLEN		8
 #define VAULT_NONCELEN	12
 #define VAULT_TAGLEN	16
 #define VAULT_HDRLEN	(4 + VAULT_IDLEN + VAULT_NONCELEN + VAULT_TAGLEN)
@@ -51,9 +49,16 @@ RefugeVaultInit(void)
 							   &vault_key_file, "", PGC_SUSET, GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
 }
 
+/* Is a vault key file named (not: is it readable)? */
+bool
+RefugeVaultKeyConfigured(void)
+{
+	return vault_key_file != NULL && vault_key_file[0] != '\0';
+}
+
 /* Read the key and its id; the caller wipes key after use. */
-static void
-load_key(uint8 key[VAULT_KEYLEN], uint8 id[VAULT_IDLEN])
+void
+RefugeVaultLoadKey(uint8 key[VAULT_KEYLEN], uint8 id[VAULT_IDLEN])
 {
 	struct stat st;
 	FILE	   *f;
@@ -119,8 +124,8 @@ load_key(uint8 key[VAULT_KEYLEN], uint8 id[VAULT_IDLEN])
 }
 
 /* A key id in hex (palloc'd). */
-static char *
-hex_id(const uint8 *id)
+char *
+RefugeVaultHexId(const uint8 *id)
 {
 	char	   *hex = palloc(2 * VAULT_IDLEN + 1);
 
@@ -154,7 +159,7 @@ refuge_vault_seal(PG_FUNCTION_ARGS)
 	EVP_CIPHER_CTX *ctx;
 	int			len;
 
-	load_key(key, id);
+	RefugeVaultLoadKey(key, id);
 	memcpy(p, VAULT_MAGIC, 4);
 	memcpy(p + 4, id, VAULT_IDLEN);
 	/* a random 96-bit nonce per value: collision odds stay negligible far beyond any vault's size */
@@ -201,14 +206,14 @@ refuge_vault_open(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("sealed: not a vault value (%d bytes, bad header)", slen)));
-	load_key(key, id);
+	RefugeVaultLoadKey(key, id);
 	if (memcmp(p + 4, id, VAULT_IDLEN) != 0)
 	{
 		explicit_bzero(key, VAULT_KEYLEN);
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("sealed: value was sealed under key %s, not the configured key %s",
-						hex_id(p + 4), hex_id(id))));
+						RefugeVaultHexId(p + 4), RefugeVaultHexId(id))));
 	}
 	clen = slen - VAULT_HDRLEN;
 	out = palloc(VARHDRSZ + Max(clen, 1));
@@ -244,7 +249,7 @@ refuge_vault_key_id(PG_FUNCTION_ARGS)
 	uint8		key[VAULT_KEYLEN];
 	uint8		id[VAULT_IDLEN];
 
-	load_key(key, id);
+	RefugeVaultLoadKey(key, id);
 	explicit_bzero(key, VAULT_KEYLEN);
-	PG_RETURN_TEXT_P(cstring_to_text(hex_id(id)));
+	PG_RETURN_TEXT_P(cstring_to_text(RefugeVaultHexId(id)));
 }

@@ -5,7 +5,19 @@
 #ifndef REFUGE_VAULT_H
 #define REFUGE_VAULT_H
 
+#define VAULT_KEYLEN	32
+#define VAULT_IDLEN		8
+
 /* the key file setting */
 extern void RefugeVaultInit(void);
+
+/* is refuge.vault_key_file set? */
+extern bool RefugeVaultKeyConfigured(void);
+
+/* the vault key and its id (start of its SHA-256); the caller wipes key */
+extern void RefugeVaultLoadKey(uint8 key[VAULT_KEYLEN], uint8 id[VAULT_IDLEN]);
+
+/* a key id in hex (palloc'd) */
+extern char *RefugeVaultHexId(const uint8 *id);
 
 #endif							/* REFUGE_VAULT_H */

@@ -96,6 +96,7 @@ begin
         ('education_degree', array['none'], false),
         ('education_level', array['none'], false),
         ('entitlement', array['self'], true),
+        ('erasure', array['self'], true),
         ('ethnicity', array['none'], false),
         ('flight_leg', array['individual'], true),
         ('flight_reason', array['none'], false),

@@ -1,0 +1,503 @@
+/*
+ * person_key.c
+ *		A key per person: the personal values of the audit trail sealed under
+ *		a key of their own, so that erasing a person destroys one key and,
+ *		with it, every value of theirs the trail ever recorded, while the
+ *		hash chain (over what is stored) still verifies.
+ *
+ * Envelope encryption: a person's key is 32 random bytes kept in
+ * refuge.person_key wrapped with AES-256-GCM under the vault key
+ * (refuge.vault_key_file, extension/vault.c), the person's id bound in.
+ * Keys are node-local: each node wraps its own keys for the audit rows it
+ * writes; an erasure arriving through replication destroys the local key
+ * too (refuge.erasure).  Unwrapped keys live in this backend for one
+ * transaction and are wiped at its end; they never pass through SQL text,
+ * plans or logs.
+ *
+ * A sealed audit value is "rfp1:" and the base64 of nonce (12) | tag (16) |
+ * ciphertext, the person and the table bound in as additional data.
+ */
+#include "postgres.h"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
+#include "common/base64.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/syscache.h"
+#include "utils/uuid.h"
+
+#include "person_key.h"
+#include "vault.h"
+
+PG_FUNCTION_INFO_V1(refuge_audit_unseal);
+PG_FUNCTION_INFO_V1(refuge_destroy_person_key);
+
+#define PK_NONCELEN		12
+#define PK_TAGLEN		16
+#define PK_WRAPMAGIC	"RFK1"
+#define PK_WRAPLEN		(4 + PK_NONCELEN + PK_TAGLEN + VAULT_KEYLEN)
+#define PK_SEALPREFIX	"rfp1:"
+
+typedef struct PersonKey
+{
+	pg_uuid_t	subject;		/* hash key */
+	bool		erased;			/* destroyed: nothing can be sealed or opened */
+	SubTransactionId subxid;	/* created or destroyed in this subtransaction */
+	uint8		key[VAULT_KEYLEN];
+} PersonKey;
+
+static HTAB *cache = NULL;
+static bool callbacks_registered = false;
+
+static void
+WipeCache(void)
+{
+	HASH_SEQ_STATUS seq;
+	PersonKey  *k;
+
+	if (cache == NULL)
+		return;
+	hash_seq_init(&seq, cache);
+	while ((k = hash_seq_search(&seq)) != NULL)
+		explicit_bzero(k->key, VAULT_KEYLEN);
+	hash_destroy(cache);
+	cache = NULL;
+}
+
+static void
+PersonKeyXactCallback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PREPARE ||
+		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT)
+		WipeCache();
+}
+
+/* A key created or destroyed in a rolled-back subtransaction is read again. */
+static void
+PersonKeySubXactCallback(SubXactEvent event, SubTransactionId mySubid, SubTransactionId parentSubid, void *arg)
+{
+	HASH_SEQ_STATUS seq;
+	PersonKey  *k;
+
+	if (event != SUBXACT_EVENT_ABORT_SUB || cache == NULL)
+		return;
+	hash_seq_init(&seq, cache);
+	while ((k = hash_seq_search(&seq)) != NULL)
+		if (k->subxid != InvalidSubTransactionId && k->subxid >= mySubid)
+		{
+			explicit_bzero(k->key, VAULT_KEYLEN);
+			hash_search(cache, &k->subject, HASH_REMOVE, NULL);
+		}
+}
+
+static HTAB *
+Cache(void)
+{
+	if (!callbacks_registered)
+	{
+		RegisterXactCallback(PersonKeyXactCallback, NULL);
+		RegisterSubXactCallback(PersonKeySubXactCallback, NULL);
+		callbacks_registered = true;
+	}
+	if (cache == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(pg_uuid_t);
+		ctl.entrysize = sizeof(PersonKey);
+		ctl.hcxt = TopMemoryContext;
+		cache = hash_create("refuge person keys", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	return cache;
+}
+
+/* refuge.person_key, or InvalidOid before ALTER EXTENSION refuge UPDATE */
+static Oid
+PersonKeyRelid(void)
+{
+	Oid			nsp = get_namespace_oid("refuge", true);
+
+	return OidIsValid(nsp) ? get_relname_relid("person_key", nsp) : InvalidOid;
+}
+
+bool
+PersonKeysActive(void)
+{
+	return RefugeVaultKeyConfigured() && !creating_extension && OidIsValid(PersonKeyRelid());
+}
+
+static void
+CryptoError(EVP_CIPHER_CTX *ctx, const char *what)
+{
+	EVP_CIPHER_CTX_free(ctx);
+	ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("person key: %s failed", what)));
+}
+
+/* AES-256-GCM: out = nonce | tag | ciphertext (plen bytes) */
+static void
+GcmSeal(const uint8 *key, const char *aad, const uint8 *plain, int plen, uint8 *out)
+{
+	EVP_CIPHER_CTX *ctx;
+	uint8	   *nonce = out;
+	uint8	   *tag = out + PK_NONCELEN;
+	uint8	   *ct = tag + PK_TAGLEN;
+	int			len;
+
+	/* a random 96-bit nonce per value, as the vault */
+	if (RAND_bytes(nonce, PK_NONCELEN) != 1)
+		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("person key: no random nonce available")));
+	ctx = EVP_CIPHER_CTX_new();
+	if (ctx == NULL)
+		CryptoError(ctx, "cipher context");
+	if (EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
+		EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, PK_NONCELEN, NULL) != 1 ||
+		EVP_EncryptInit_ex(ctx, NULL, NULL, key, nonce) != 1 ||
+		EVP_EncryptUpdate(ctx, NULL, &len, (const uint8 *) aad, strlen(aad)) != 1 ||
+		(plen > 0 && EVP_EncryptUpdate(ctx, ct, &len, plain, plen) != 1) ||
+		EVP_EncryptFinal_ex(ctx, ct + (plen > 0 ? len : 0), &len) != 1 ||
+		EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, PK_TAGLEN, tag) != 1)
+		CryptoError(ctx, "encryption");
+	EVP_CIPHER_CTX_free(ctx);
+}
+
+/* The inverse of GcmSeal: false when the value fails authentication. */
+static bool
+GcmOpen(const uint8 *key, const char *aad, const uint8 *in, int inlen, uint8 *plain)
+{
+	EVP_CIPHER_CTX *ctx;
+	uint8		tag[PK_TAGLEN];
+	int			clen = inlen - PK_NONCELEN - PK_TAGLEN;
+	int			len = 0;
+	bool		ok;
+
+	if (clen < 0)
+		return false;
+	memcpy(tag, in + PK_NONCELEN, PK_TAGLEN);
+	ctx = EVP_CIPHER_CTX_new();
+	if (ctx == NULL)
+		CryptoError(ctx, "cipher context");
+	if (EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
+		EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, PK_NONCELEN, NULL) != 1 ||
+		EVP_DecryptInit_ex(ctx, NULL, NULL, key, in) != 1 ||
+		EVP_DecryptUpdate(ctx, NULL, &len, (const uint8 *) aad, strlen(aad)) != 1 ||
+		(clen > 0 && EVP_DecryptUpdate(ctx, plain, &len, in + PK_NONCELEN + PK_TAGLEN, clen) != 1) ||
+		EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, PK_TAGLEN, tag) != 1)
+		CryptoError(ctx, "decryption");
+	ok = EVP_DecryptFinal_ex(ctx, plain + (clen > 0 ? len : 0), &len) == 1;
+	EVP_CIPHER_CTX_free(ctx);
+	return ok;
+}
+
+/*
+ * Run SPI as the owner of refuge.person_key, whoever the caller is (the
+ * audit trigger runs as the role that wrote the row; the table has no
+ * policies and no grants).  As PostgreSQL's RI checks do.
+ */
+typedef struct OwnerContext
+{
+	Oid			save_userid;
+	int			save_sec;
+} OwnerContext;
+
+static void
+BecomeOwner(OwnerContext *oc, Oid relid)
+{
+	HeapTuple	tp = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tp))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tp))->relowner;
+	ReleaseSysCache(tp);
+	GetUserIdAndSecContext(&oc->save_userid, &oc->save_sec);
+	SetUserIdAndSecContext(owner, oc->save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "person key: SPI_connect failed");
+}
+
+static void
+ResumeCaller(OwnerContext *oc)
+{
+	SPI_finish();
+	SetUserIdAndSecContext(oc->save_userid, oc->save_sec);
+}
+
+static void
+WrapAad(char *buf, size_t size, const pg_uuid_t *subject)
+{
+	char	   *s = DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(subject)));
+
+	snprintf(buf, size, "refuge person key|%s", s);
+	pfree(s);
+}
+
+/*
+ * The person's key: from this transaction's cache, refuge.person_key, or
+ * (create) a new one.  NULL when there is none and none may be made.
+ */
+static PersonKey *
+GetPersonKey(const pg_uuid_t *subject, bool create)
+{
+	static SPIPlanPtr select_plan = NULL;
+	static SPIPlanPtr insert_plan = NULL;
+	HTAB	   *h = Cache();
+	PersonKey  *k;
+	bool		found;
+	Oid			relid = PersonKeyRelid();
+	OwnerContext oc;
+	Datum		arg[3];
+	Oid			types[3] = {UUIDOID, TEXTOID, BYTEAOID};
+	char		aad[80];
+	uint8		master[VAULT_KEYLEN];
+	uint8		master_id[VAULT_IDLEN];
+	bool		have_row = false;
+	bool		row_erased = false;
+	bytea	   *wrapped = NULL;
+	char	   *key_id = NULL;
+	bool		made = false;
+
+	k = hash_search(h, subject, HASH_FIND, NULL);
+	if (k != NULL)
+		return k;
+	if (!OidIsValid(relid))
+		return NULL;
+
+	BecomeOwner(&oc, relid);
+	if (select_plan == NULL)
+	{
+		select_plan = SPI_prepare("select wrapped, key_id from refuge.person_key where individual_id = $1", 1, types);
+		if (select_plan == NULL)
+			elog(ERROR, "person key: SPI_prepare failed");
+		SPI_keepplan(select_plan);
+	}
+	arg[0] = UUIDPGetDatum(subject);
+	for (int attempt = 0; attempt < 2 && !have_row; attempt++)
+	{
+		if (SPI_execute_plan(select_plan, arg, NULL, false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "person key: lookup failed");
+		if (SPI_processed == 1)
+		{
+			bool		isnull;
+			Datum		w = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+			have_row = true;
+			row_erased = isnull;
+			if (!isnull)
+			{
+				wrapped = DatumGetByteaPCopy(w);
+				key_id = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+			}
+			break;
+		}
+		if (!create || attempt > 0)
+			break;
+
+		/* a new person: 32 random bytes, wrapped under the vault key */
+		{
+			uint8		fresh[VAULT_KEYLEN];
+			bytea	   *w = palloc(VARHDRSZ + PK_WRAPLEN);
+
+			if (RAND_bytes(fresh, VAULT_KEYLEN) != 1)
+				ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("person key: no random key available")));
+			RefugeVaultLoadKey(master, master_id);
+			WrapAad(aad, sizeof(aad), subject);
+			memcpy(VARDATA(w), PK_WRAPMAGIC, 4);
+			GcmSeal(master, aad, fresh, VAULT_KEYLEN, (uint8 *) VARDATA(w) + 4);
+			explicit_bzero(master, VAULT_KEYLEN);
+			explicit_bzero(fresh, VAULT_KEYLEN);
+			SET_VARSIZE(w, VARHDRSZ + PK_WRAPLEN);
+			if (insert_plan == NULL)
+			{
+				insert_plan = SPI_prepare("insert into refuge.person_key (individual_id, key_id, wrapped) "
+										  "values ($1, $2, $3) on conflict (individual_id) do nothing",
+										  3, types);
+				if (insert_plan == NULL)
+					elog(ERROR, "person key: SPI_prepare failed");
+				SPI_keepplan(insert_plan);
+			}
+			arg[1] = CStringGetTextDatum(RefugeVaultHexId(master_id));
+			arg[2] = PointerGetDatum(w);
+			if (SPI_execute_plan(insert_plan, arg, NULL, false, 0) != SPI_OK_INSERT)
+				elog(ERROR, "person key: could not store a key");
+			made = true;
+			/* read it back: the row is ours, or a concurrent writer's */
+		}
+	}
+	ResumeCaller(&oc);
+	if (!have_row)
+		return NULL;
+
+	k = hash_search(h, subject, HASH_ENTER, &found);
+	k->erased = row_erased;
+	k->subxid = made ? GetCurrentSubTransactionId() : InvalidSubTransactionId;
+	memset(k->key, 0, VAULT_KEYLEN);
+	if (!row_erased)
+	{
+		bool		wrap_id_ok;
+
+		RefugeVaultLoadKey(master, master_id);
+		wrap_id_ok = key_id != NULL && strcmp(key_id, RefugeVaultHexId(master_id)) == 0;
+		WrapAad(aad, sizeof(aad), subject);
+		if (!wrap_id_ok || VARSIZE_ANY_EXHDR(wrapped) != PK_WRAPLEN ||
+			memcmp(VARDATA_ANY(wrapped), PK_WRAPMAGIC, 4) != 0 ||
+			!GcmOpen(master, aad, (uint8 *) VARDATA_ANY(wrapped) + 4, PK_WRAPLEN - 4, k->key))
+		{
+			explicit_bzero(master, VAULT_KEYLEN);
+			explicit_bzero(k->key, VAULT_KEYLEN);
+			hash_search(h, subject, HASH_REMOVE, NULL);
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("person key: the key of a person cannot be unwrapped with the configured vault key"),
+					 errdetail("It was wrapped under vault key %s; the server holds %s.",
+							   key_id ? key_id : "(none)", RefugeVaultHexId(master_id))));
+		}
+		explicit_bzero(master, VAULT_KEYLEN);
+	}
+	return k;
+}
+
+static char *
+SealAad(const pg_uuid_t *subject, const char *table_name)
+{
+	char	   *s = DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(subject)));
+
+	return psprintf("refuge audit|%s|%s", s, table_name);
+}
+
+char *
+PersonKeySeal(const pg_uuid_t *subject, const char *table_name, const char *plain, int len)
+{
+	PersonKey  *k = GetPersonKey(subject, true);
+	char	   *aad;
+	int			rawlen = PK_NONCELEN + PK_TAGLEN + len;
+	uint8	   *raw;
+	char	   *out;
+	int			n;
+	int			prefix = strlen(PK_SEALPREFIX);
+
+	if (k == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("person key: no key could be made for a person")));
+	if (k->erased)
+		return NULL;
+	aad = SealAad(subject, table_name);
+	raw = palloc(rawlen);
+	GcmSeal(k->key, aad, (const uint8 *) plain, len, raw);
+	out = palloc(prefix + pg_b64_enc_len(rawlen) + 1);
+	memcpy(out, PK_SEALPREFIX, prefix);
+	n = pg_b64_encode((const char *) raw, rawlen, out + prefix, pg_b64_enc_len(rawlen));
+	if (n < 0)
+		elog(ERROR, "person key: base64 encoding failed");
+	out[prefix + n] = '\0';
+	pfree(raw);
+	pfree(aad);
+	return out;
+}
+
+/*
+ * refuge.audit_unseal(sealed text, subject uuid, table_name text) RETURNS
+ * jsonb: the personal values of an audit row, or NULL once the person's key
+ * was destroyed.  Granted only to the roles that read the audit trail.
+ */
+Datum
+refuge_audit_unseal(PG_FUNCTION_ARGS)
+{
+	text	   *sealed = PG_GETARG_TEXT_PP(0);
+	pg_uuid_t  *subject = PG_GETARG_UUID_P(1);
+	char	   *table_name = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	char	   *s = VARDATA_ANY(sealed);
+	int			slen = VARSIZE_ANY_EXHDR(sealed);
+	int			prefix = strlen(PK_SEALPREFIX);
+	uint8	   *raw;
+	int			rawlen;
+	char	   *plain;
+	PersonKey  *k;
+	char	   *aad;
+
+	if (slen <= prefix || memcmp(s, PK_SEALPREFIX, prefix) != 0 || slen > 64 * 1024 * 1024)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("sealed: not a sealed audit value")));
+	raw = palloc(pg_b64_dec_len(slen - prefix) + 1);
+	rawlen = pg_b64_decode(s + prefix, slen - prefix, (char *) raw, pg_b64_dec_len(slen - prefix));
+	if (rawlen < PK_NONCELEN + PK_TAGLEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("sealed: not a sealed audit value")));
+	k = GetPersonKey(subject, false);
+	if (k == NULL || k->erased)
+		PG_RETURN_NULL();
+	aad = SealAad(subject, table_name);
+	plain = palloc(rawlen - PK_NONCELEN - PK_TAGLEN + 1);
+	if (!GcmOpen(k->key, aad, raw, rawlen, (uint8 *) plain))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("sealed: authentication failed (value altered, or bound to another person or table)")));
+	plain[rawlen - PK_NONCELEN - PK_TAGLEN] = '\0';
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(plain)));
+}
+
+/*
+ * refuge.destroy_person_key(individual_id uuid) RETURNS boolean: forget the
+ * person's key for good (a row without a key stays, so that no new key is
+ * ever made for them).  True when a key was destroyed.
+ */
+Datum
+refuge_destroy_person_key(PG_FUNCTION_ARGS)
+{
+	pg_uuid_t  *subject = PG_GETARG_UUID_P(0);
+	static SPIPlanPtr plan = NULL;
+	Oid			relid = PersonKeyRelid();
+	OwnerContext oc;
+	Datum		arg[1];
+	Oid			types[1] = {UUIDOID};
+	PersonKey  *k;
+	bool		found;
+	bool		destroyed;
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("refuge.person_key does not exist"),
+				 errhint("Run ALTER EXTENSION refuge UPDATE.")));
+	BecomeOwner(&oc, relid);
+	if (plan == NULL)
+	{
+		plan = SPI_prepare("with old as (select wrapped is not null as had from refuge.person_key where individual_id = $1), "
+						   "upd as (insert into refuge.person_key (individual_id, key_id, wrapped, erased_at) "
+						   "        values ($1, null, null, now()) on conflict (individual_id) do update "
+						   "        set key_id = null, wrapped = null, erased_at = coalesce(refuge.person_key.erased_at, now())) "
+						   "select coalesce((select had from old), false)", 1, types);
+		if (plan == NULL)
+			elog(ERROR, "person key: SPI_prepare failed");
+		SPI_keepplan(plan);
+	}
+	arg[0] = UUIDPGetDatum(subject);
+	if (SPI_execute_plan(plan, arg, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "person key: could not destroy a key");
+	{
+		bool		isnull;
+
+		destroyed = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	ResumeCaller(&oc);
+	k = hash_search(Cache(), subject, HASH_ENTER, &found);
+	explicit_bzero(k->key, VAULT_KEYLEN);
+	k->erased = true;
+	k->subxid = GetCurrentSubTransactionId();
+	PG_RETURN_BOOL(destroyed);
+}

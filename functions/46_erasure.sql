@@ -1,0 +1,173 @@
+-- Erasure at the person's request (issue 18): refuge.erase_individual, and
+-- the reading of the audit trail's sealed values (sql/86_erasure.sql,
+-- extension/person_key.c).
+
+-- An audit row's values with the person's sealed values opened: "$sealed"
+-- and "$subject" give way to the columns they hold, or to "$erased": true
+-- once the person was erased.
+create function refuge.audit_open(data jsonb, table_name text) returns jsonb
+    language sql volatile
+    set search_path = pg_catalog, refuge, pg_temp
+return case when data ? '$sealed'
+            then (data - '$sealed' - '$subject')
+                 || coalesce(refuge.audit_unseal(data ->> '$sealed', (data ->> '$subject')::uuid, table_name),
+                             '{"$erased": true}'::jsonb)
+            else data end;
+comment on function refuge.audit_open(jsonb, text) is
+    'the values of an audit row (old_data or new_data) with the personal ones opened, or "$erased": true once the person was erased';
+
+create function refuge.audit_values(entry refuge.audit_log, out old_data jsonb, out new_data jsonb)
+    language sql volatile
+    set search_path = pg_catalog, refuge, pg_temp
+begin atomic
+    select refuge.audit_open(entry.old_data, entry.table_name), refuge.audit_open(entry.new_data, entry.table_name);
+end;
+comment on function refuge.audit_values(refuge.audit_log) is
+    'the old and new values of an audit row the caller may read, personal values opened with the person''s key (unless erased)';
+
+-- Tables whose rows are all about one person and go when they are erased
+-- (individual_id names the person).  The order respects foreign keys;
+-- the demographic keys go after the tombstone is written.
+create function refuge.erasable_tables() returns text[]
+    language sql immutable parallel safe
+    return array['individual_name', 'individual_contact', 'individual_address', 'individual_nationality',
+                 'individual_language', 'individual_education', 'individual_occupation', 'individual_relative',
+                 'document', 'flight_leg', 'specific_need', 'photo', 'biometric_vault', 'biometric_finger',
+                 'biometric_iris'];
+
+-- Erase a person at their request (refuge_admin, in the person's
+-- operation, where the record is owned).  What it does, in one transaction:
+--  * removes every row about the person alone (names and aliases, contacts,
+--    addresses, nationalities, languages, education, occupations, relatives
+--    they declared, identity documents, flight, specific needs, photos, the
+--    vault's images, fingerprint and iris templates, demographic keys);
+--  * revokes the documents issued to them and blanks what they print;
+--  * leaves the record as a tombstone: its id, number, operation, site, sex,
+--    population type and the dates of registration and erasure, status
+--    ERASED, names and birth date gone (family ties and case membership are
+--    kept as ids, since they are also the others' records);
+--  * records the erasure (refuge.erasure), which destroys the person's key
+--    here and, arriving by replication, at every other node: the audit
+--    trail's values of the person, sealed under that key, become unreadable
+--    while refuge.verify_audit() still verifies (the chain is over what is
+--    stored).
+-- The tombstone does not block a new biometric enrolment of the person:
+-- that would need their templates, which are what erasure removes.  A held
+-- record (an open fraud investigation) is refused.
+create function refuge.erase_individual(individual_id uuid, reason text) returns jsonb
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    p refuge.individual;
+    why text := btrim(reason);
+    removed jsonb := '{}';
+    t text;
+    n bigint;
+    in_clear boolean;
+    docs bigint;
+begin
+    perform refuge.authorize('refuge_admin', 'erase_individual');
+    if erase_individual.individual_id is null then
+        perform refuge.raise_field('22004', 'individual_id', 'is required');
+    end if;
+    if why is null or why = '' then
+        perform refuge.raise_field('22004', 'reason', 'is required');
+    end if;
+    if length(why) > 500 then
+        perform refuge.raise_field('22001', 'reason', format('is %s characters long; at most 500', length(why)));
+    end if;
+    select * into p from refuge.individual i where i.id = erase_individual.individual_id;
+    perform refuge.require_visible(p.id is not null and refuge.in_scope(p.operation_id, p.site_id), 'individual_id');
+    select * into p from refuge.individual i where i.id = p.id for update;
+    if p.status = 'ERASED' then
+        perform refuge.raise_field('55000', 'individual_id', format('the record %s was already erased', p.number));
+    end if;
+    if p.sync_owner <> refuge.local_node() then
+        perform refuge.raise_field('55000', 'individual_id',
+            format('the record %s is owned by node %s; erase it there (the erasure reaches every node)',
+                   p.number, p.sync_owner));
+    end if;
+    if exists (select 1 from refuge.fraud_case f
+                where (f.individual_id = p.id or f.other_id = p.id) and f.status = 'OPEN') then
+        perform refuge.raise_field('55000', 'individual_id',
+            format('the record %s is held by an open fraud investigation; close it first', p.number));
+    end if;
+    if not refuge.vault_key_loaded() then
+        perform refuge.raise_field('55000', 'individual_id',
+            'the vault key is not loaded here: the audit trail''s values of the person could not be made unreadable',
+            'A superuser sets refuge.vault_key_file (README, Data protection).');
+    end if;
+
+    -- the audit rows written before the person had a key hold their values in clear
+    in_clear := not exists (select 1 from refuge.person_key k
+                             where k.individual_id = p.id and k.created_at <= p.created_at);
+
+    foreach t in array refuge.erasable_tables() loop
+        execute format('delete from refuge.%I x where x.individual_id = $1', t) using p.id;
+        get diagnostics n = row_count;
+        if n > 0 then
+            removed := removed || jsonb_build_object(t, n);
+        end if;
+    end loop;
+    update refuge.issued_document d
+       set status = case when d.status = 'VALID' then 'REVOKED' else d.status end,
+           ended_at = coalesce(d.ended_at, now()), ended_by = coalesce(d.ended_by, refuge.caller()),
+           status_reason = case when d.status = 'VALID' then 'holder''s record erased' else d.status_reason end,
+           payload = '', photo_digest = null
+     where d.individual_id = p.id;
+    get diagnostics docs = row_count;
+    if docs > 0 then
+        removed := removed || jsonb_build_object('issued_document', docs);
+    end if;
+    -- changes to the person's rows still waiting for their owner
+    delete from refuge.sync_change c
+     where c.row_key ->> 'id' = p.id::text or c.row_key ->> 'individual_id' = p.id::text
+        or c.new_values ->> 'individual_id' = p.id::text or c.old_values ->> 'individual_id' = p.id::text;
+
+    update refuge.individual i
+       set given_name = null, middle_name = null, family_name = '[erased]', second_family_name = null,
+           maiden_name = null, mother_name = null, father_name = null, date_of_birth = null,
+           dob_precision = 'ESTIMATED', place_of_birth = null, birth_country = null, ethnicity = null,
+           religion = null, marital_status = null, education_level = null, arrival_date = null,
+           status = 'ERASED', status_date = current_date, status_reason = null
+     where i.id = p.id;
+
+    -- after the tombstone, whose names would otherwise make new demographic keys
+    delete from refuge.match_block b where b.individual_id = p.id;
+    delete from refuge.match_profile m where m.individual_id = p.id;
+
+    insert into refuge.erasure (individual_id, operation_id, reason, removed, audit_in_clear, erased_by)
+    values (p.id, p.operation_id, why, removed, in_clear, refuge.caller());
+
+    return jsonb_build_object('individual_id', p.id, 'number', p.number, 'erased_at', now(), 'removed', removed,
+                              'audit_in_clear', in_clear, 'tombstone', true, 'reenrolment_blocked', false);
+end
+$$;
+comment on function refuge.erase_individual(uuid, text) is
+    'admin: erase a person at their request: their data removed, the record left as a tombstone, their key destroyed so that the audit trail''s values of them become unreadable (verify_audit still verifies)';
+grant execute on function refuge.erase_individual(uuid, text) to refuge_admin;
+grant execute on function refuge.audit_values(refuge.audit_log) to refuge_supervisor, refuge_admin,
+    refuge_biometrics_admin, refuge_dba;
+grant execute on function refuge.audit_open(jsonb, text) to refuge_supervisor, refuge_admin,
+    refuge_biometrics_admin, refuge_dba;
+grant execute on function refuge.audit_unseal(text, uuid, text) to refuge_supervisor, refuge_admin,
+    refuge_biometrics_admin, refuge_dba;
+
+-- A tombstone stays one: nothing writes personal data back into it (an
+-- owner's changes arriving by replication still apply).
+create function refuge.tombstone_guard() returns trigger
+    language plpgsql
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+begin
+    if OLD.status = 'ERASED' and not refuge.sync_applying() then
+        raise exception using errcode = '55000', schema = 'refuge',
+            message = format('individual_id: the record %s was erased at the person''s request', OLD.number);
+    end if;
+    return NEW;
+end
+$$;
+create trigger tombstone before update on refuge.individual
+    for each row execute function refuge.tombstone_guard();
+alter table refuge.individual enable always trigger tombstone;

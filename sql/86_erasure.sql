@@ -1,0 +1,109 @@
+-- Erasure (issue 18): a key per person for the personal values of the audit
+-- trail, and the record of each erasure (functions/46_erasure.sql).
+
+-- Each person's key, wrapped under the vault key (extension/person_key.c).
+-- No role may read or write it: the C code works on it as its owner.  A row
+-- whose key is gone stays, so that no new key is ever made for the person.
+-- Keys are node-local (never replicated): each node seals the audit rows it
+-- writes under its own.
+create table refuge.person_key (
+    individual_id  uuid primary key,
+    key_id         text,
+    wrapped        bytea,
+    created_at     timestamptz not null default now(),
+    erased_at      timestamptz,
+    check ((wrapped is null) = (erased_at is not null)),
+    check ((wrapped is null) = (key_id is null))
+);
+comment on table refuge.person_key is
+    'per-person keys sealing the personal values of the audit trail, wrapped under the vault key; erasure destroys the key (no role reads this table)';
+comment on column refuge.person_key.key_id is 'the vault key that wraps it (start of its SHA-256, hex)';
+select pg_catalog.pg_extension_config_dump('refuge.person_key', '');
+
+-- A key is only ever made or destroyed, never changed back or removed.
+create function refuge.person_key_guard() returns trigger
+    language plpgsql
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+begin
+    if tg_op = 'DELETE' then
+        raise exception using errcode = '42501', message = 'person_key: keys are destroyed, never deleted';
+    end if;
+    if OLD.wrapped is null and (NEW.wrapped is not null or NEW.erased_at is distinct from OLD.erased_at) then
+        raise exception using errcode = '42501', message = 'person_key: a destroyed key stays destroyed';
+    end if;
+    if OLD.wrapped is not null and NEW.wrapped is not null then
+        raise exception using errcode = '42501', message = 'person_key: a key is never changed';
+    end if;
+    return NEW;
+end
+$$;
+create trigger guard before update or delete on refuge.person_key
+    for each row execute function refuge.person_key_guard();
+alter table refuge.person_key enable always trigger guard;
+
+-- The seal of the audit trail's personal values and its opening.
+create function refuge.destroy_person_key(individual_id uuid) returns boolean
+    language c volatile strict as 'MODULE_PATHNAME', 'refuge_destroy_person_key';
+comment on function refuge.destroy_person_key(uuid) is
+    'internal: destroy a person''s key (refuge.erase_individual, and an erasure arriving by replication)';
+
+create function refuge.audit_unseal(sealed text, subject uuid, table_name text) returns jsonb
+    language c volatile strict as 'MODULE_PATHNAME', 'refuge_audit_unseal';
+comment on function refuge.audit_unseal(text, uuid, text) is
+    'internal: the sealed personal values of an audit row, or null once the person was erased';
+
+-- Statuses: an erased record is a tombstone.
+insert into refuge.individual_status (code, label, shipped) values
+    ('ERASED', 'Erased at the person''s request (tombstone: number, operation, dates)', true);
+
+-- One row per person erased: who, when, why, what was removed.  Replicated
+-- both ways, so that every node destroys its own key of the person when it
+-- arrives.  The reason must not name the person (it is kept in clear).
+create table refuge.erasure (
+    id                   uuid primary key default gen_random_uuid(),
+    individual_id        uuid not null unique,
+    operation_id         uuid not null,
+    reason               text not null check (length(reason) between 1 and 500),
+    removed              jsonb not null,
+    audit_in_clear       boolean not null,
+    erased_at            timestamptz not null default now(),
+    erased_by            name not null,
+    created_at           timestamptz not null default now(),
+    created_by           name not null default current_user,
+    updated_at           timestamptz not null default now(),
+    updated_by           name not null default current_user,
+    sync_owner           text not null default refuge.local_node()
+);
+create index on refuge.erasure (operation_id, erased_at);
+comment on table refuge.erasure is
+    'erasures of individuals at their request: who, when, why, how many rows of each kind were removed (never the data)';
+comment on column refuge.erasure.audit_in_clear is
+    'some of the person''s audit rows were written before their key existed (no vault key then): those stay readable';
+alter table refuge.erasure replica identity full;
+create trigger append_only before delete or update on refuge.erasure
+    for each row execute function refuge.append_only();
+alter table refuge.erasure enable always trigger append_only;
+create policy staff_read on refuge.erasure for select to refuge_admin, refuge_supervisor
+    using (operation_id = any ((select refuge.scope_operations())::uuid[]));
+create policy dba_read on refuge.erasure for select to refuge_dba using (true);
+grant select on refuge.erasure to refuge_admin, refuge_supervisor, refuge_dba;
+select pg_catalog.pg_extension_config_dump('refuge.erasure', '');
+
+-- Wherever an erasure is written or arrives, the node's key of the person goes.
+create function refuge.erasure_arrived() returns trigger
+    language plpgsql
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+begin
+    perform refuge.destroy_person_key(NEW.individual_id);
+    return NEW;
+end
+$$;
+create trigger destroy_key after insert on refuge.erasure
+    for each row execute function refuge.erasure_arrived();
+alter table refuge.erasure enable always trigger destroy_key;
+
+insert into refuge.sync_table (table_name, kind, up, down, route, parent_table, parent_key, shared) values
+    ('erasure', 'personal', true, true, 'operation_id', null, null, false);
+insert into refuge.audit_scope (table_name, class) values ('erasure', 'registration');

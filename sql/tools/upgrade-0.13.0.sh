@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Writes sql/upgrade/refuge--0.12.0--0.13.0.sql from the sources (until 0.13.0
+# is released; then the script is history and this file goes with it).
+set -eu
+cd "$(dirname "$0")/../.."
+{
+cat <<'HEAD'
+-- refuge 0.12.0 -> 0.13.0: a key per person sealing their values in the
+-- audit trail, and erasure at the person's request (refuge.erase_individual)
+\echo Use "ALTER EXTENSION refuge UPDATE TO '0.13.0'" to load this file. \quit
+
+HEAD
+python3 sql/tools/gen_upgrade.py \
+  --part sql/86_erasure.sql --part functions/46_erasure.sql \
+  --tables person_key,erasure
+cat <<'TAIL'
+-- how sql/99_security.sql audits the new table
+create trigger stamp before insert or update on refuge.erasure for each row execute function refuge.stamp_row();
+alter table refuge.erasure enable always trigger stamp;
+create trigger audit after insert or update or delete on refuge.erasure for each row execute function refuge.audit_row('self');
+create trigger audit_flush after insert or update or delete on refuge.erasure for each statement execute function refuge.audit_flush();
+alter table refuge.erasure enable always trigger audit;
+alter table refuge.erasure enable always trigger audit_flush;
+-- erasures replicate both ways (functions/90_sync.sql's wiring); a field
+-- site's publications take the table when refuge.add_site runs again
+create trigger sync_local before insert or update or delete on refuge.erasure
+    for each row execute function refuge.sync_row_local('operation_id', '', '', 'false');
+create trigger a_sync_apply before insert or update or delete on refuge.erasure
+    for each row execute function refuge.sync_row_apply('checked', '');
+alter table refuge.erasure enable replica trigger a_sync_apply;
+
+-- every function owned by refuge_owner, none executable by PUBLIC (as sql/99_security.sql)
+do $$
+declare
+    r record;
+begin
+    for r in select p.oid::regprocedure as fn from pg_catalog.pg_proc p
+              where p.pronamespace in ('refuge'::regnamespace, 'refuge_warehouse'::regnamespace)
+                and pg_catalog.pg_get_userbyid(p.proowner) <> 'refuge_owner'
+    loop
+        execute format('alter function %s owner to refuge_owner', r.fn);
+    end loop;
+end
+$$;
+revoke all on all functions in schema refuge, refuge_warehouse from public;
+TAIL
+} > sql/upgrade/refuge--0.12.0--0.13.0.sql

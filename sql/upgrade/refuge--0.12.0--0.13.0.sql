@@ -1,0 +1,336 @@
+-- refuge 0.12.0 -> 0.13.0: a key per person sealing their values in the
+-- audit trail, and erasure at the person's request (refuge.erase_individual)
+\echo Use "ALTER EXTENSION refuge UPDATE TO '0.13.0'" to load this file. \quit
+
+-- sql/86_erasure.sql
+-- Erasure (issue 18): a key per person for the personal values of the audit
+-- trail, and the record of each erasure (functions/46_erasure.sql).
+
+-- Each person's key, wrapped under the vault key (extension/person_key.c).
+-- No role may read or write it: the C code works on it as its owner.  A row
+-- whose key is gone stays, so that no new key is ever made for the person.
+-- Keys are node-local (never replicated): each node seals the audit rows it
+-- writes under its own.
+create table refuge.person_key (
+    individual_id  uuid primary key,
+    key_id         text,
+    wrapped        bytea,
+    created_at     timestamptz not null default now(),
+    erased_at      timestamptz,
+    check ((wrapped is null) = (erased_at is not null)),
+    check ((wrapped is null) = (key_id is null))
+);
+comment on table refuge.person_key is
+    'per-person keys sealing the personal values of the audit trail, wrapped under the vault key; erasure destroys the key (no role reads this table)';
+comment on column refuge.person_key.key_id is 'the vault key that wraps it (start of its SHA-256, hex)';
+select pg_catalog.pg_extension_config_dump('refuge.person_key', '');
+
+-- A key is only ever made or destroyed, never changed back or removed.
+create function refuge.person_key_guard() returns trigger
+    language plpgsql
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+begin
+    if tg_op = 'DELETE' then
+        raise exception using errcode = '42501', message = 'person_key: keys are destroyed, never deleted';
+    end if;
+    if OLD.wrapped is null and (NEW.wrapped is not null or NEW.erased_at is distinct from OLD.erased_at) then
+        raise exception using errcode = '42501', message = 'person_key: a destroyed key stays destroyed';
+    end if;
+    if OLD.wrapped is not null and NEW.wrapped is not null then
+        raise exception using errcode = '42501', message = 'person_key: a key is never changed';
+    end if;
+    return NEW;
+end
+$$;
+create trigger guard before update or delete on refuge.person_key
+    for each row execute function refuge.person_key_guard();
+alter table refuge.person_key enable always trigger guard;
+
+-- The seal of the audit trail's personal values and its opening.
+create function refuge.destroy_person_key(individual_id uuid) returns boolean
+    language c volatile strict as 'MODULE_PATHNAME', 'refuge_destroy_person_key';
+comment on function refuge.destroy_person_key(uuid) is
+    'internal: destroy a person''s key (refuge.erase_individual, and an erasure arriving by replication)';
+
+create function refuge.audit_unseal(sealed text, subject uuid, table_name text) returns jsonb
+    language c volatile strict as 'MODULE_PATHNAME', 'refuge_audit_unseal';
+comment on function refuge.audit_unseal(text, uuid, text) is
+    'internal: the sealed personal values of an audit row, or null once the person was erased';
+
+-- Statuses: an erased record is a tombstone.
+insert into refuge.individual_status (code, label, shipped) values
+    ('ERASED', 'Erased at the person''s request (tombstone: number, operation, dates)', true);
+
+-- One row per person erased: who, when, why, what was removed.  Replicated
+-- both ways, so that every node destroys its own key of the person when it
+-- arrives.  The reason must not name the person (it is kept in clear).
+create table refuge.erasure (
+    id                   uuid primary key default gen_random_uuid(),
+    individual_id        uuid not null unique,
+    operation_id         uuid not null,
+    reason               text not null check (length(reason) between 1 and 500),
+    removed              jsonb not null,
+    audit_in_clear       boolean not null,
+    erased_at            timestamptz not null default now(),
+    erased_by            name not null,
+    created_at           timestamptz not null default now(),
+    created_by           name not null default current_user,
+    updated_at           timestamptz not null default now(),
+    updated_by           name not null default current_user,
+    sync_owner           text not null default refuge.local_node()
+);
+create index on refuge.erasure (operation_id, erased_at);
+comment on table refuge.erasure is
+    'erasures of individuals at their request: who, when, why, how many rows of each kind were removed (never the data)';
+comment on column refuge.erasure.audit_in_clear is
+    'some of the person''s audit rows were written before their key existed (no vault key then): those stay readable';
+alter table refuge.erasure replica identity full;
+create trigger append_only before delete or update on refuge.erasure
+    for each row execute function refuge.append_only();
+alter table refuge.erasure enable always trigger append_only;
+create policy staff_read on refuge.erasure for select to refuge_admin, refuge_supervisor
+    using (operation_id = any ((select refuge.scope_operations())::uuid[]));
+create policy dba_read on refuge.erasure for select to refuge_dba using (true);
+grant select on refuge.erasure to refuge_admin, refuge_supervisor, refuge_dba;
+select pg_catalog.pg_extension_config_dump('refuge.erasure', '');
+
+-- Wherever an erasure is written or arrives, the node's key of the person goes.
+create function refuge.erasure_arrived() returns trigger
+    language plpgsql
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+begin
+    perform refuge.destroy_person_key(NEW.individual_id);
+    return NEW;
+end
+$$;
+create trigger destroy_key after insert on refuge.erasure
+    for each row execute function refuge.erasure_arrived();
+alter table refuge.erasure enable always trigger destroy_key;
+
+insert into refuge.sync_table (table_name, kind, up, down, route, parent_table, parent_key, shared) values
+    ('erasure', 'personal', true, true, 'operation_id', null, null, false);
+insert into refuge.audit_scope (table_name, class) values ('erasure', 'registration');
+
+-- functions/46_erasure.sql
+-- Erasure at the person's request (issue 18): refuge.erase_individual, and
+-- the reading of the audit trail's sealed values (sql/86_erasure.sql,
+-- extension/person_key.c).
+
+-- An audit row's values with the person's sealed values opened: "$sealed"
+-- and "$subject" give way to the columns they hold, or to "$erased": true
+-- once the person was erased.
+create function refuge.audit_open(data jsonb, table_name text) returns jsonb
+    language sql volatile
+    set search_path = pg_catalog, refuge, pg_temp
+return case when data ? '$sealed'
+            then (data - '$sealed' - '$subject')
+                 || coalesce(refuge.audit_unseal(data ->> '$sealed', (data ->> '$subject')::uuid, table_name),
+                             '{"$erased": true}'::jsonb)
+            else data end;
+comment on function refuge.audit_open(jsonb, text) is
+    'the values of an audit row (old_data or new_data) with the personal ones opened, or "$erased": true once the person was erased';
+
+create function refuge.audit_values(entry refuge.audit_log, out old_data jsonb, out new_data jsonb)
+    language sql volatile
+    set search_path = pg_catalog, refuge, pg_temp
+begin atomic
+    select refuge.audit_open(entry.old_data, entry.table_name), refuge.audit_open(entry.new_data, entry.table_name);
+end;
+comment on function refuge.audit_values(refuge.audit_log) is
+    'the old and new values of an audit row the caller may read, personal values opened with the person''s key (unless erased)';
+
+-- Tables whose rows are all about one person and go when they are erased
+-- (individual_id names the person).  The order respects foreign keys;
+-- the demographic keys go after the tombstone is written.
+create function refuge.erasable_tables() returns text[]
+    language sql immutable parallel safe
+    return array['individual_name', 'individual_contact', 'individual_address', 'individual_nationality',
+                 'individual_language', 'individual_education', 'individual_occupation', 'individual_relative',
+                 'document', 'flight_leg', 'specific_need', 'photo', 'biometric_vault', 'biometric_finger',
+                 'biometric_iris'];
+
+-- Erase a person at their request (refuge_admin, in the person's
+-- operation, where the record is owned).  What it does, in one transaction:
+--  * removes every row about the person alone (names and aliases, contacts,
+--    addresses, nationalities, languages, education, occupations, relatives
+--    they declared, identity documents, flight, specific needs, photos, the
+--    vault's images, fingerprint and iris templates, demographic keys);
+--  * revokes the documents issued to them and blanks what they print;
+--  * leaves the record as a tombstone: its id, number, operation, site, sex,
+--    population type and the dates of registration and erasure, status
+--    ERASED, names and birth date gone (family ties and case membership are
+--    kept as ids, since they are also the others' records);
+--  * records the erasure (refuge.erasure), which destroys the person's key
+--    here and, arriving by replication, at every other node: the audit
+--    trail's values of the person, sealed under that key, become unreadable
+--    while refuge.verify_audit() still verifies (the chain is over what is
+--    stored).
+-- The tombstone does not block a new biometric enrolment of the person:
+-- that would need their templates, which are what erasure removes.  A held
+-- record (an open fraud investigation) is refused.
+create function refuge.erase_individual(individual_id uuid, reason text) returns jsonb
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    p refuge.individual;
+    why text := btrim(reason);
+    removed jsonb := '{}';
+    t text;
+    n bigint;
+    in_clear boolean;
+    docs bigint;
+begin
+    perform refuge.authorize('refuge_admin', 'erase_individual');
+    if erase_individual.individual_id is null then
+        perform refuge.raise_field('22004', 'individual_id', 'is required');
+    end if;
+    if why is null or why = '' then
+        perform refuge.raise_field('22004', 'reason', 'is required');
+    end if;
+    if length(why) > 500 then
+        perform refuge.raise_field('22001', 'reason', format('is %s characters long; at most 500', length(why)));
+    end if;
+    select * into p from refuge.individual i where i.id = erase_individual.individual_id;
+    perform refuge.require_visible(p.id is not null and refuge.in_scope(p.operation_id, p.site_id), 'individual_id');
+    select * into p from refuge.individual i where i.id = p.id for update;
+    if p.status = 'ERASED' then
+        perform refuge.raise_field('55000', 'individual_id', format('the record %s was already erased', p.number));
+    end if;
+    if p.sync_owner <> refuge.local_node() then
+        perform refuge.raise_field('55000', 'individual_id',
+            format('the record %s is owned by node %s; erase it there (the erasure reaches every node)',
+                   p.number, p.sync_owner));
+    end if;
+    if exists (select 1 from refuge.fraud_case f
+                where (f.individual_id = p.id or f.other_id = p.id) and f.status = 'OPEN') then
+        perform refuge.raise_field('55000', 'individual_id',
+            format('the record %s is held by an open fraud investigation; close it first', p.number));
+    end if;
+    if not refuge.vault_key_loaded() then
+        perform refuge.raise_field('55000', 'individual_id',
+            'the vault key is not loaded here: the audit trail''s values of the person could not be made unreadable',
+            'A superuser sets refuge.vault_key_file (README, Data protection).');
+    end if;
+
+    -- the audit rows written before the person had a key hold their values in clear
+    in_clear := not exists (select 1 from refuge.person_key k
+                             where k.individual_id = p.id and k.created_at <= p.created_at);
+
+    foreach t in array refuge.erasable_tables() loop
+        execute format('delete from refuge.%I x where x.individual_id = $1', t) using p.id;
+        get diagnostics n = row_count;
+        if n > 0 then
+            removed := removed || jsonb_build_object(t, n);
+        end if;
+    end loop;
+    update refuge.issued_document d
+       set status = case when d.status = 'VALID' then 'REVOKED' else d.status end,
+           ended_at = coalesce(d.ended_at, now()), ended_by = coalesce(d.ended_by, refuge.caller()),
+           status_reason = case when d.status = 'VALID' then 'holder''s record erased' else d.status_reason end,
+           payload = '', photo_digest = null
+     where d.individual_id = p.id;
+    get diagnostics docs = row_count;
+    if docs > 0 then
+        removed := removed || jsonb_build_object('issued_document', docs);
+    end if;
+    -- changes to the person's rows still waiting for their owner
+    delete from refuge.sync_change c
+     where c.row_key ->> 'id' = p.id::text or c.row_key ->> 'individual_id' = p.id::text
+        or c.new_values ->> 'individual_id' = p.id::text or c.old_values ->> 'individual_id' = p.id::text;
+
+    update refuge.individual i
+       set given_name = null, middle_name = null, family_name = '[erased]', second_family_name = null,
+           maiden_name = null, mother_name = null, father_name = null, date_of_birth = null,
+           dob_precision = 'ESTIMATED', place_of_birth = null, birth_country = null, ethnicity = null,
+           religion = null, marital_status = null, education_level = null, arrival_date = null,
+           status = 'ERASED', status_date = current_date, status_reason = null
+     where i.id = p.id;
+
+    -- after the tombstone, whose names would otherwise make new demographic keys
+    delete from refuge.match_block b where b.individual_id = p.id;
+    delete from refuge.match_profile m where m.individual_id = p.id;
+
+    insert into refuge.erasure (individual_id, operation_id, reason, removed, audit_in_clear, erased_by)
+    values (p.id, p.operation_id, why, removed, in_clear, refuge.caller());
+
+    return jsonb_build_object('individual_id', p.id, 'number', p.number, 'erased_at', now(), 'removed', removed,
+                              'audit_in_clear', in_clear, 'tombstone', true, 'reenrolment_blocked', false);
+end
+$$;
+comment on function refuge.erase_individual(uuid, text) is
+    'admin: erase a person at their request: their data removed, the record left as a tombstone, their key destroyed so that the audit trail''s values of them become unreadable (verify_audit still verifies)';
+grant execute on function refuge.erase_individual(uuid, text) to refuge_admin;
+grant execute on function refuge.audit_values(refuge.audit_log) to refuge_supervisor, refuge_admin,
+    refuge_biometrics_admin, refuge_dba;
+grant execute on function refuge.audit_open(jsonb, text) to refuge_supervisor, refuge_admin,
+    refuge_biometrics_admin, refuge_dba;
+grant execute on function refuge.audit_unseal(text, uuid, text) to refuge_supervisor, refuge_admin,
+    refuge_biometrics_admin, refuge_dba;
+
+-- A tombstone stays one: nothing writes personal data back into it (an
+-- owner's changes arriving by replication still apply).
+create function refuge.tombstone_guard() returns trigger
+    language plpgsql
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+begin
+    if OLD.status = 'ERASED' and not refuge.sync_applying() then
+        raise exception using errcode = '55000', schema = 'refuge',
+            message = format('individual_id: the record %s was erased at the person''s request', OLD.number);
+    end if;
+    return NEW;
+end
+$$;
+create trigger tombstone before update on refuge.individual
+    for each row execute function refuge.tombstone_guard();
+alter table refuge.individual enable always trigger tombstone;
+
+alter table refuge.person_key owner to refuge_owner;
+revoke all on table refuge.person_key from public;
+alter table refuge.person_key enable row level security;
+alter table refuge.person_key force row level security;
+create policy owner_all on refuge.person_key for all to refuge_owner using (true) with check (true);
+create trigger no_truncate before truncate on refuge.person_key
+    for each statement execute function refuge.refuse_truncate();
+alter table refuge.person_key enable always trigger no_truncate;
+alter table refuge.erasure owner to refuge_owner;
+revoke all on table refuge.erasure from public;
+alter table refuge.erasure enable row level security;
+alter table refuge.erasure force row level security;
+create policy owner_all on refuge.erasure for all to refuge_owner using (true) with check (true);
+create trigger no_truncate before truncate on refuge.erasure
+    for each statement execute function refuge.refuse_truncate();
+alter table refuge.erasure enable always trigger no_truncate;
+
+-- how sql/99_security.sql audits the new table
+create trigger stamp before insert or update on refuge.erasure for each row execute function refuge.stamp_row();
+alter table refuge.erasure enable always trigger stamp;
+create trigger audit after insert or update or delete on refuge.erasure for each row execute function refuge.audit_row('self');
+create trigger audit_flush after insert or update or delete on refuge.erasure for each statement execute function refuge.audit_flush();
+alter table refuge.erasure enable always trigger audit;
+alter table refuge.erasure enable always trigger audit_flush;
+-- erasures replicate both ways (functions/90_sync.sql's wiring); a field
+-- site's publications take the table when refuge.add_site runs again
+create trigger sync_local before insert or update or delete on refuge.erasure
+    for each row execute function refuge.sync_row_local('operation_id', '', '', 'false');
+create trigger a_sync_apply before insert or update or delete on refuge.erasure
+    for each row execute function refuge.sync_row_apply('checked', '');
+alter table refuge.erasure enable replica trigger a_sync_apply;
+
+-- every function owned by refuge_owner, none executable by PUBLIC (as sql/99_security.sql)
+do $$
+declare
+    r record;
+begin
+    for r in select p.oid::regprocedure as fn from pg_catalog.pg_proc p
+              where p.pronamespace in ('refuge'::regnamespace, 'refuge_warehouse'::regnamespace)
+                and pg_catalog.pg_get_userbyid(p.proowner) <> 'refuge_owner'
+    loop
+        execute format('alter function %s owner to refuge_owner', r.fn);
+    end loop;
+end
+$$;
+revoke all on all functions in schema refuge, refuge_warehouse from public;

@@ -1,0 +1,201 @@
+-- Erasure at the person's request (issue 18): personal values in the audit
+-- trail sealed under a key per person, refuge.erase_individual removing the
+-- person's data and destroying the key; afterwards a scan of every table of
+-- the database finds none of their names, birth date, document numbers or
+-- phone numbers in clear, and refuge.verify_audit() still verifies.
+\set VERBOSITY terse
+set client_min_messages = warning;
+set search_path = public, refuge;
+create function pg_temp.err(q text) returns text language plpgsql as $$
+begin
+    execute q;
+    return 'no error';
+exception when others then
+    return sqlstate || ' ' || regexp_replace(regexp_replace(sqlerrm,
+        '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}', '<id>', 'g'), '([A-Z]{3})-\d\d-(\d{6})', '\1-YY-\2', 'g');
+end $$;
+
+select refuge.create_operation('ETH', 'ETH', 'Ethiopia') is not null as eth, refuge.create_operation('SDN', 'SDN', 'Sudan') is not null as sdn;
+select refuge.create_site('ETH', 'GAMBELLA', 'Gambella', 'CAMP', 34.58, 8.25) is not null as gambella;
+drop role if exists er_reg, er_admin, er_admin_sdn, er_sup, er_dba, er_analyst;
+create role er_reg;       grant refuge_registration to er_reg;
+create role er_admin;     grant refuge_admin to er_admin;
+create role er_admin_sdn; grant refuge_admin to er_admin_sdn;
+create role er_sup;       grant refuge_supervisor to er_sup;
+create role er_dba;       grant refuge_dba to er_dba;
+create role er_analyst;   grant refuge_analyst to er_analyst;
+select count(*) as assigned from (select refuge.assign_staff('er_reg', 'ETH'), refuge.assign_staff('er_admin', 'ETH'),
+       refuge.assign_staff('er_admin_sdn', 'SDN'), refuge.assign_staff('er_sup', 'ETH')) x;
+
+-- the vault key: every personal value the audit trail records from now on
+-- is sealed under a key of the person's own
+select current_setting('data_directory') || '/refuge_erasure.key' as keypath \gset
+do $$
+begin
+    execute format('copy (select encode(%L::bytea, %L)) to %L',
+                   decode('a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf', 'hex'), 'hex',
+                   current_setting('data_directory') || '/refuge_erasure.key');
+end $$;
+\setenv REFUGE_TEST_KEY :keypath
+\! chmod 600 "$REFUGE_TEST_KEY"
+select set_config('refuge.vault_key_file', :'keypath', false) is not null as key_file_set;
+
+create table fam (k text primary key, principal uuid, child uuid);
+grant select, insert on fam to public;
+set role er_reg;
+insert into fam
+select k, (r -> 'members' -> 0 ->> 'individual_id')::uuid, (r -> 'members' -> 1 ->> 'individual_id')::uuid
+  from (values
+    ('erase', '{"operation": "ETH", "site": "GAMBELLA", "registration_level": "BASIC", "population_type": "REF",
+      "origin_country": "SSD", "members": [
+        {"relationship": "PA", "given_name": "Nyabuony", "family_name": "Kuothwich", "sex": "F", "date_of_birth": "1979-11-23",
+         "mother_name": "Nyachuol", "place_of_birth": "Akobowich",
+         "names": [{"kind": "ALIAS", "given_name": "Nyabuonyalias"}],
+         "contacts": [{"type": "PHONE", "value": "+251911739462"}],
+         "documents": [{"type": "NATIONAL_ID", "number": "SSX55839217", "issuing_country": "SSD"}],
+         "specific_needs": [{"code": "SP-GP", "comment": "Kuothwich needs a ramp"}]},
+        {"relationship": "SON", "given_name": "Gatkuoth", "family_name": "Kuothwich", "sex": "M", "date_of_birth": "2012-02-14"}]}'::jsonb),
+    ('keep', '{"operation": "ETH", "site": "GAMBELLA", "registration_level": "BASIC", "population_type": "REF",
+      "origin_country": "SSD", "members": [
+        {"relationship": "PA", "given_name": "Nyaduoth", "family_name": "Riekwal", "sex": "F", "date_of_birth": "1983-05-09",
+         "contacts": [{"type": "PHONE", "value": "+251922111333"}]}]}'::jsonb)) v(k, payload),
+  lateral (select refuge.register_group(v.payload) r) x;
+reset role;
+
+-- 1. the audit trail holds the person's values sealed: ids in clear, the
+-- rest under "$sealed"; no name is readable in it, and those who read the
+-- trail open it with refuge.audit_values
+select count(*) > 0 as sealed_rows,
+       count(*) filter (where a.new_data::text ~ 'Kuothwich|Nyabuony|1979-11-23|SSX55839217|911739462') as names_in_clear
+  from refuge.audit_log a where a.new_data ? '$sealed';
+select count(*) as clear_rows_naming
+  from refuge.audit_log a
+ where coalesce(a.new_data::text, '') || coalesce(a.old_data::text, '') ~ 'Kuothwich|Nyabuony|Riekwal|SSX55839217';
+select a.new_data ? 'id' as id_in_clear, a.new_data ? 'operation_id' as operation_in_clear,
+       a.new_data ? 'given_name' as name_in_clear, a.new_data ->> '$subject' = f.principal::text as subject
+  from refuge.audit_log a, fam f where f.k = 'erase' and a.table_name = 'individual' and a.row_id = f.principal and a.action = 'I';
+set role er_sup;
+select (refuge.audit_values(a)).new_data ->> 'given_name' as opened, (refuge.audit_values(a)).new_data ->> 'date_of_birth' as dob
+  from refuge.audit_log a, fam f where f.k = 'erase' and a.table_name = 'individual' and a.row_id = f.principal and a.action = 'I';
+-- a sealed value moved to another person or table does not open
+select pg_temp.err(format($q$select refuge.audit_unseal(%L, %L, 'individual')$q$, a.new_data ->> '$sealed', f.child)) as moved,
+       pg_temp.err(format($q$select refuge.audit_unseal(%L, %L, 'document')$q$, a.new_data ->> '$sealed', f.principal)) as other_table,
+       pg_temp.err($q$select refuge.audit_unseal('rfp1:AAAA', gen_random_uuid(), 'individual')$q$) as garbage
+  from refuge.audit_log a, fam f where f.k = 'erase' and a.table_name = 'individual' and a.row_id = f.principal and a.action = 'I';
+reset role;
+-- nobody reads the keys, wrapped or not
+set role er_admin;
+select pg_temp.err('select count(*) from refuge.person_key') as admin_reads_keys;
+reset role;
+set role er_dba;
+select pg_temp.err('select count(*) from refuge.person_key') as dba_reads_keys;
+reset role;
+set role er_analyst;
+select pg_temp.err('select refuge.audit_unseal(''rfp1:AAAA'', gen_random_uuid(), ''individual'')') as analyst_unseals;
+reset role;
+select count(*) as keys, count(*) filter (where wrapped is not null and length(wrapped) = 64) as wrapped_64 from refuge.person_key;
+
+-- 2. who may erase, and what is refused
+set role er_reg;
+select pg_temp.err(format($q$select refuge.erase_individual(%L, 'request of the person')$q$, principal)) as clerk
+  from fam where k = 'erase';
+reset role;
+set role er_admin_sdn;
+select pg_temp.err(format($q$select refuge.erase_individual(%L, 'request of the person')$q$, principal)) as other_operation
+  from fam where k = 'erase';
+reset role;
+set role er_admin;
+select pg_temp.err(format($q$select refuge.erase_individual(%L, '  ')$q$, principal)) as no_reason,
+       pg_temp.err(format($q$select refuge.erase_individual(%L, %L)$q$, principal, repeat('x', 501))) as long_reason,
+       pg_temp.err($q$select refuge.erase_individual(null, 'x')$q$) as no_id,
+       pg_temp.err($q$select refuge.erase_individual(gen_random_uuid(), 'x')$q$) as unknown
+  from fam where k = 'erase';
+reset role;
+
+-- 3. an erasure rolled back changes nothing: the key still opens
+begin;
+set local role er_admin;
+select refuge.erase_individual(principal, 'request of the person') ->> 'tombstone' as erased_in_transaction from fam where k = 'erase';
+rollback;
+set role er_sup;
+select (refuge.audit_values(a)).new_data ->> 'given_name' as still_opens
+  from refuge.audit_log a, fam f where f.k = 'erase' and a.table_name = 'individual' and a.row_id = f.principal and a.action = 'I';
+reset role;
+-- and one in a rolled-back subtransaction neither
+set role er_admin;
+do $$
+begin
+    begin
+        perform refuge.erase_individual((select principal from fam where k = 'erase'), 'request of the person');
+        raise exception 'undo';
+    exception when raise_exception then
+        null;
+    end;
+end $$;
+reset role;
+set role er_sup;
+select (refuge.audit_values(a)).new_data ->> 'given_name' as opens_after_subtransaction
+  from refuge.audit_log a, fam f where f.k = 'erase' and a.table_name = 'individual' and a.row_id = f.principal and a.action = 'I';
+reset role;
+
+-- 4. the erasure
+set role er_admin;
+select r - 'individual_id' - 'number' - 'erased_at' as erased
+  from (select refuge.erase_individual(principal, 'request of the person, form DP-7') r from fam where k = 'erase') x;
+select pg_temp.err(format($q$select refuge.erase_individual(%L, 'again')$q$, principal)) as twice from fam where k = 'erase';
+select e.reason, e.audit_in_clear, e.erased_by from refuge.erasure e join fam f on f.principal = e.individual_id;
+reset role;
+
+-- the tombstone: number, operation and dates stay, status ERASED, nothing
+-- else; it takes no personal data back
+select i.status, i.given_name, i.family_name, i.date_of_birth, i.mother_name, i.place_of_birth, i.number is not null as numbered
+  from refuge.individual i join fam f on f.principal = i.id;
+select pg_temp.err(format($q$update refuge.individual set given_name = 'Nyabuony' where id = %L$q$, principal)) as rewrite
+  from fam where k = 'erase';
+-- the son and the other family are untouched
+select i.given_name, i.status from refuge.individual i join fam f on i.id in (f.child, f.principal) where i.id <> (select principal from fam where k = 'erase') order by 1;
+
+-- 5. a scan of every table of the database: none of the person's names,
+-- birth date, document numbers or phone numbers in clear
+create function pg_temp.scan(patterns text) returns table (tab text, hits bigint) language plpgsql as $$
+declare
+    r record;
+    n bigint;
+begin
+    for r in select c.oid::regclass as rel from pg_class c join pg_namespace s on s.oid = c.relnamespace
+              where c.relkind in ('r', 'p', 'm') and s.nspname not in ('pg_catalog', 'information_schema', 'pg_toast')
+                and c.relname <> 'fam' loop
+        execute format('select count(*) from %s t where t::text ~ %L', r.rel, patterns) into n;
+        if n > 0 then
+            tab := r.rel::text; hits := n;
+            return next;
+        end if;
+    end loop;
+end $$;
+select count(*) as tables_scanned from pg_class c join pg_namespace s on s.oid = c.relnamespace
+ where c.relkind in ('r', 'p', 'm') and s.nspname not in ('pg_catalog', 'information_schema', 'pg_toast');
+-- (Kuothwich is also her son's family name, and he stays)
+select * from pg_temp.scan('Nyabuony|Nyachuol|Akobowich|1979-11-23|SSX55839217|251911739462|needs a ramp');
+-- (the same scan finds the other family: it is not blind)
+select * from pg_temp.scan('Riekwal|251922111333') order by 1;
+
+-- the person's audit rows are still there, sealed, now unreadable; the
+-- others' still open; the chain verifies
+set role er_sup;
+select count(*) > 0 as audit_rows_kept,
+       bool_and(((refuge.audit_values(a)).new_data ->> '$erased')::boolean) as all_erased
+  from refuge.audit_log a, fam f
+ where f.k = 'erase' and a.new_data ->> '$subject' = f.principal::text;
+select (refuge.audit_values(a)).new_data ->> 'given_name' as other_family_opens
+  from refuge.audit_log a, fam f where f.k = 'keep' and a.table_name = 'individual' and a.row_id = f.principal and a.action = 'I';
+reset role;
+select refuge.seal_audit() is not null as sealed, refuge.verify_audit() ->> 'intact' as audit_intact;
+select count(*) filter (where wrapped is null) as destroyed_keys from refuge.person_key;
+
+reset refuge.vault_key_file;
+reset role;
+
+-- leave the database as found for the next suite
+drop table fam;
+\i test/lib/reinstall.sql
+drop role er_reg, er_admin, er_admin_sdn, er_sup, er_dba, er_analyst;
