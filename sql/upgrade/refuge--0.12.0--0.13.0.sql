@@ -315,7 +315,7 @@ alter table refuge.erasure enable always trigger audit_flush;
 -- erasures replicate both ways (functions/90_sync.sql's wiring); a field
 -- site's publications take the table when refuge.add_site runs again
 create trigger sync_local before insert or update or delete on refuge.erasure
-    for each row execute function refuge.sync_row_local('operation_id', '', '', 'false');
+    for each row execute function refuge.sync_row_local('operation_id', '', '', 'f');
 create trigger a_sync_apply before insert or update or delete on refuge.erasure
     for each row execute function refuge.sync_row_apply('checked', '');
 alter table refuge.erasure enable replica trigger a_sync_apply;

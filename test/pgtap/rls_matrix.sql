@@ -118,6 +118,9 @@ select c.relname,
                             'case_referral', 'case_transfer', 'case_note', 'case_document', 'gbv_incident',
                             'partner_staff', 'sensitive_read') then 'case'
          when c.relname in ('audit_seal', 'warehouse_key', 'retention_run') then 'internal'
+         -- per-person keys: no role reads them, wrapped or not
+         when c.relname = 'person_key' then 'internal'
+         when c.relname = 'erasure' then 'erasure'
          -- the demographic search's derived index and model: read only through the API
          when c.relname in ('match_profile', 'match_block', 'match_weight', 'match_model') then 'internal'
          when c.relname = 'audit_scope' then 'shared'
@@ -368,6 +371,15 @@ begin
         return -1;
     elsif cls = 'bulk' then
         if r = 'tap_admin' then select count(*) into n from refuge.audit_bulk_load; return n; end if;
+        return -1;
+    elsif cls = 'erasure' then
+        -- admins and supervisors of the operation (no person is named: ids, counts, reason)
+        if r in ('tap_admin', 'tap_sup_ken') then
+            select count(*) into n from refuge.erasure x
+             where x.operation_id in (select a.operation_id from refuge.staff_assignment a where a.role_name = r
+                                         and current_date between a.valid_from and coalesce(a.valid_to, current_date));
+            return n;
+        end if;
         return -1;
     end if;
     return -1;   -- internal

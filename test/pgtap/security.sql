@@ -46,7 +46,8 @@ select is((select array_agg(c.relname order by c.relname) from pg_class c
             where c.relnamespace = 'refuge'::regnamespace and c.relkind = 'r'
               and exists (select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = 'individual_id')
               -- (match_profile and match_block are derived from audited tables: a second copy of every name in the audit trail would only widen what erasure must reach)
-              and c.relname not in ('api_request', 'match_profile', 'match_block')
+              -- (person_key holds keys: the trail must never carry them, even wrapped)
+              and c.relname not in ('api_request', 'match_profile', 'match_block', 'person_key')
               and not exists (select 1 from pg_trigger t where t.tgrelid = c.oid and t.tgname = 'audit')), null,
           'every table about individuals is audited');
 select is(refuge.lib_version(), (select extversion from pg_extension where extname = 'refuge'),

@@ -124,6 +124,10 @@ is "$(q refuge_dump_dst "select refuge.iris_index_verify('refuge.biometric_iris_
    "2 1" "the gallery indexes are rebuilt by the restore and verify"
 is "$(PGOPTIONS="-c refuge.vault_key_file=$KEY" q refuge_dump_dst "select translate(encode(refuge.vault_image(id, 'restore check'), 'base64'), E'\\n', '') from refuge.biometric_vault")" \
    "/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDABALDA4MChAODQ4SERATGCgaGBYWGDEjJR0oOjM9PDkzODdASFxOQERXRTc4UG1RV19iZ2hnPk1xeXBkeFxlZ2P/2wBDARESEhgVGC8aGi9jQjhCY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2P/wAARCAAQABADASIAAhEBAxEB/8QAHwAAAQUBAQEBAQEAAAAAAAAAAAECAwQFBgcICQoL/8QAtRAAAgEDAwIEAwUFBAQAAAF9AQIDAAQRBRIhMUEGE1FhByJxFDKBkaEII0KxwRVS0fAkM2JyggkKFhcYGRolJicoKSo0NTY3ODk6Q0RFRkdISUpTVFVWV1hZWmNkZWZnaGlqc3R1dnd4eXqDhIWGh4iJipKTlJWWl5iZmqKjpKWmp6ipqrKztLW2t7i5usLDxMXGx8jJytLT1NXW19jZ2uHi4+Tl5ufo6erx8vP09fb3+Pn6/8QAHwEAAwEBAQEBAQEBAQAAAAAAAAECAwQFBgcICQoL/8QAtREAAgECBAQDBAcFBAQAAQJ3AAECAxEEBSExBhJBUQdhcRMiMoEIFEKRobHBCSMzUvAVYnLRChYkNOEl8RcYGRomJygpKjU2Nzg5OkNERUZHSElKU1RVVldYWVpjZGVmZ2hpanN0dXZ3eHl6goOEhYaHiImKkpOUlZaXmJmaoqOkpaanqKmqsrO0tba3uLm6wsPExcbHyMnK0tPU1dbX2Nna4uPk5ebn6Onq8vP09fb3+Pn6/9oADAMBAAIRAxEAPwDn7ex6cVp29j04rSt7HpxWnb2PTiqq4sMvx22p/9k=" "a vault image sealed before the dump opens after the restore"
+# per-person keys (0.13.0): the wrapped keys come with the dump, the sealed audit values open again
+is "$(PGOPTIONS="-c refuge.vault_key_file=$KEY" q refuge_dump_dst "select (refuge.audit_values(a)).new_data ->> 'date_of_birth' from refuge.audit_log a
+       where a.table_name = 'individual' and a.action = 'I' and a.new_data ? '\$sealed'")" \
+   "1988-04-02" "an audit value sealed under a person's key before the dump opens after the restore"
 q refuge_dump_dst "select refuge.register_group('{\"operation\": \"KEN\", \"site\": \"KAKUMA\", \"registration_level\": \"BASIC\",
   \"population_type\": \"REF\", \"members\": [{\"relationship\": \"PA\", \"given_name\": \"Third\", \"sex\": \"F\"}]}')" >/dev/null
 is "$(q refuge_dump_dst "select refuge.enrol_biometrics(id, refuge.synthetic_templates(9, 1, 4)) ->> 'decision' from refuge.individual where given_name = 'Third'")" \
