@@ -40,6 +40,7 @@
 #include "utils/wait_event.h"
 
 #include "access_log.h"
+#include "vault.h"
 #include "audit.h"
 
 PG_FUNCTION_INFO_V1(refuge_log_durably);
@@ -61,6 +62,7 @@ typedef struct DurableLogShared
 	Oid			database;
 	int			status;
 	char		actor[NAMEDATALEN];
+	char		vault_key_file[MAXPGPATH];	/* the reader's: audit rows of people are sealed alike */
 	char		error[512];
 	Size		len;			/* of rows, a jsonb text with its '\0' */
 	char		rows[FLEXIBLE_ARRAY_MEMBER];
@@ -117,6 +119,7 @@ refuge_log_durably(PG_FUNCTION_ARGS)
 	shared->database = MyDatabaseId;
 	shared->status = LOG_STATUS_PENDING;
 	strlcpy(shared->actor, actor, NAMEDATALEN);
+	strlcpy(shared->vault_key_file, RefugeVaultKeyFile(), MAXPGPATH);
 	shared->error[0] = '\0';
 	shared->len = len;
 	memcpy(shared->rows, text, len);
@@ -236,6 +239,8 @@ refuge_log_worker_main(Datum arg)
 		SetConfigOption("lock_timeout", "10s", PGC_SUSET, PGC_S_SESSION);
 		SetConfigOption("statement_timeout", "60s", PGC_SUSET, PGC_S_SESSION);
 		SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_SESSION);
+		if (shared->vault_key_file[0] != '\0')
+			SetConfigOption("refuge.vault_key_file", shared->vault_key_file, PGC_SUSET, PGC_S_SESSION);
 		SPI_connect();
 		PushActiveSnapshot(GetTransactionSnapshot());
 		pgstat_report_activity(STATE_RUNNING, "refuge access log");

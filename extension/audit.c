@@ -792,12 +792,13 @@ Sealed(Jsonb *ids, Jsonb *personal, const pg_uuid_t *subject, const char *table_
 	char	   *plain;
 	char	   *sealed;
 	int			len;
+	PersonSealResult why;
 
 	if (ids == NULL || personal == NULL || JB_ROOT_COUNT(personal) == 0)
 		return ids;
 	plain = JsonbToCString(NULL, &personal->root, VARSIZE(personal));
 	len = strlen(plain);
-	sealed = PersonKeySeal(subject, table_name, plain, len);
+	sealed = PersonKeySeal(subject, table_name, plain, len, &why);
 	explicit_bzero(plain, len);
 	pfree(plain);
 
@@ -822,7 +823,7 @@ Sealed(Jsonb *ids, Jsonb *personal, const pg_uuid_t *subject, const char *table_
 	}
 	else
 	{
-		PushKey(&state, "$erased");
+		PushKey(&state, why == PERSON_WITHHELD ? "$withheld" : "$erased");
 		v.type = jbvBool;
 		v.val.boolean = true;
 	}

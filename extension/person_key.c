@@ -32,6 +32,7 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
@@ -39,6 +40,7 @@
 #include "utils/syscache.h"
 #include "utils/uuid.h"
 
+#include "access_log.h"
 #include "person_key.h"
 #include "vault.h"
 
@@ -210,6 +212,7 @@ typedef struct OwnerContext
 {
 	Oid			save_userid;
 	int			save_sec;
+	int			save_nestlevel;
 } OwnerContext;
 
 static void
@@ -224,6 +227,10 @@ BecomeOwner(OwnerContext *oc, Oid relid)
 	ReleaseSysCache(tp);
 	GetUserIdAndSecContext(&oc->save_userid, &oc->save_sec);
 	SetUserIdAndSecContext(owner, oc->save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
+	/* the caller's search_path must not choose the operators the owner runs */
+	oc->save_nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "person key: SPI_connect failed");
 }
@@ -232,6 +239,7 @@ static void
 ResumeCaller(OwnerContext *oc)
 {
 	SPI_finish();
+	AtEOXact_GUC(true, oc->save_nestlevel);
 	SetUserIdAndSecContext(oc->save_userid, oc->save_sec);
 }
 
@@ -247,12 +255,18 @@ WrapAad(char *buf, size_t size, const pg_uuid_t *subject)
 /*
  * The person's key: from this transaction's cache, refuge.person_key, or
  * (create) a new one.  NULL when there is none and none may be made.
+ * locked: read the row FOR SHARE, past the cache (opening a value must not
+ * outlive an erasure committed since the reader's snapshot).  quiet: a key
+ * that does not unwrap under the configured vault key gives NULL, not an
+ * error (a logging worker must log the read whatever the key).
  */
 static PersonKey *
-GetPersonKey(const pg_uuid_t *subject, bool create)
+GetPersonKey(const pg_uuid_t *subject, bool create, bool locked, bool quiet)
 {
 	static SPIPlanPtr select_plan = NULL;
+	static SPIPlanPtr locked_plan = NULL;
 	static SPIPlanPtr insert_plan = NULL;
+	SPIPlanPtr	plan;
 	HTAB	   *h = Cache();
 	PersonKey  *k;
 	bool		found;
@@ -270,7 +284,7 @@ GetPersonKey(const pg_uuid_t *subject, bool create)
 	bool		made = false;
 
 	k = hash_search(h, subject, HASH_FIND, NULL);
-	if (k != NULL)
+	if (k != NULL && (!locked || k->erased))
 		return k;
 	if (!OidIsValid(relid))
 		return NULL;
@@ -278,15 +292,22 @@ GetPersonKey(const pg_uuid_t *subject, bool create)
 	BecomeOwner(&oc, relid);
 	if (select_plan == NULL)
 	{
-		select_plan = SPI_prepare("select wrapped, key_id from refuge.person_key where individual_id = $1", 1, types);
+		select_plan = SPI_prepare("select wrapped, key_id from refuge.person_key "
+								  "where individual_id operator(pg_catalog.=) $1", 1, types);
 		if (select_plan == NULL)
 			elog(ERROR, "person key: SPI_prepare failed");
 		SPI_keepplan(select_plan);
+		locked_plan = SPI_prepare("select wrapped, key_id from refuge.person_key "
+								  "where individual_id operator(pg_catalog.=) $1 for share", 1, types);
+		if (locked_plan == NULL)
+			elog(ERROR, "person key: SPI_prepare failed");
+		SPI_keepplan(locked_plan);
 	}
+	plan = locked ? locked_plan : select_plan;
 	arg[0] = UUIDPGetDatum(subject);
 	for (int attempt = 0; attempt < 2 && !have_row; attempt++)
 	{
-		if (SPI_execute_plan(select_plan, arg, NULL, false, 1) != SPI_OK_SELECT)
+		if (SPI_execute_plan(plan, arg, NULL, false, 1) != SPI_OK_SELECT)
 			elog(ERROR, "person key: lookup failed");
 		if (SPI_processed == 1)
 		{
@@ -302,7 +323,8 @@ GetPersonKey(const pg_uuid_t *subject, bool create)
 			}
 			break;
 		}
-		if (!create || attempt > 0)
+		/* a logging worker never makes one: it would wait on its reader's uncommitted key */
+		if (!create || attempt > 0 || RefugeWorkerActor != NULL)
 			break;
 
 		/* a new person: 32 random bytes, wrapped under the vault key */
@@ -358,6 +380,8 @@ GetPersonKey(const pg_uuid_t *subject, bool create)
 			explicit_bzero(master, VAULT_KEYLEN);
 			explicit_bzero(k->key, VAULT_KEYLEN);
 			hash_search(h, subject, HASH_REMOVE, NULL);
+			if (quiet)
+				return NULL;
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
 					 errmsg("person key: the key of a person cannot be unwrapped with the configured vault key"),
@@ -378,9 +402,9 @@ SealAad(const pg_uuid_t *subject, const char *table_name)
 }
 
 char *
-PersonKeySeal(const pg_uuid_t *subject, const char *table_name, const char *plain, int len)
+PersonKeySeal(const pg_uuid_t *subject, const char *table_name, const char *plain, int len, PersonSealResult *result)
 {
-	PersonKey  *k = GetPersonKey(subject, true);
+	PersonKey  *k = GetPersonKey(subject, true, false, RefugeWorkerActor != NULL);
 	char	   *aad;
 	int			rawlen = PK_NONCELEN + PK_TAGLEN + len;
 	uint8	   *raw;
@@ -388,12 +412,21 @@ PersonKeySeal(const pg_uuid_t *subject, const char *table_name, const char *plai
 	int			n;
 	int			prefix = strlen(PK_SEALPREFIX);
 
+	if (k == NULL && RefugeWorkerActor != NULL)
+	{
+		*result = PERSON_WITHHELD;
+		return NULL;
+	}
 	if (k == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("person key: no key could be made for a person")));
 	if (k->erased)
+	{
+		*result = PERSON_ERASED;
 		return NULL;
+	}
+	*result = PERSON_SEALED;
 	aad = SealAad(subject, table_name);
 	raw = palloc(rawlen);
 	GcmSeal(k->key, aad, (const uint8 *) plain, len, raw);
@@ -409,36 +442,85 @@ PersonKeySeal(const pg_uuid_t *subject, const char *table_name, const char *plai
 }
 
 /*
- * refuge.audit_unseal(sealed text, subject uuid, table_name text) RETURNS
- * jsonb: the personal values of an audit row, or NULL once the person's key
- * was destroyed.  Granted only to the roles that read the audit trail.
+ * refuge.audit_unseal(audit_id bigint, side text) RETURNS jsonb: the sealed
+ * personal values of one side ('old' or 'new') of an audit row, or NULL when
+ * it has none, the caller cannot see the row (it is read under the caller's
+ * row-level security, so only rows the caller may read open), or the
+ * person's key was destroyed.
  */
 Datum
 refuge_audit_unseal(PG_FUNCTION_ARGS)
 {
-	text	   *sealed = PG_GETARG_TEXT_PP(0);
-	pg_uuid_t  *subject = PG_GETARG_UUID_P(1);
-	char	   *table_name = text_to_cstring(PG_GETARG_TEXT_PP(2));
-	char	   *s = VARDATA_ANY(sealed);
-	int			slen = VARSIZE_ANY_EXHDR(sealed);
+	int64		audit_id = PG_GETARG_INT64(0);
+	char	   *side = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	static SPIPlanPtr plan = NULL;
+	Oid			types[2] = {INT8OID, BOOLOID};
+	Datum		args[2];
+	int			nestlevel;
+	char	   *sealed = NULL;
+	char	   *subject_text = NULL;
+	char	   *table_name = NULL;
+	pg_uuid_t  *subject;
 	int			prefix = strlen(PK_SEALPREFIX);
+	int			slen;
 	uint8	   *raw;
 	int			rawlen;
 	char	   *plain;
 	PersonKey  *k;
 	char	   *aad;
+	MemoryContext caller_cxt = CurrentMemoryContext;
 
-	if (slen <= prefix || memcmp(s, PK_SEALPREFIX, prefix) != 0 || slen > 64 * 1024 * 1024)
+	if (strcmp(side, "old") != 0 && strcmp(side, "new") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("sealed: not a sealed audit value")));
+				 errmsg("side: %s is not old or new", side)));
+	/* the row as the caller sees it, with operators the caller cannot replace */
+	nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "audit_unseal: SPI_connect failed");
+	if (plan == NULL)
+	{
+		plan = SPI_prepare("select a.table_name, d operator(pg_catalog.->>) '$sealed', d operator(pg_catalog.->>) '$subject' "
+						   "from refuge.audit_log a, "
+						   "lateral (select case when $2 then a.old_data else a.new_data end) x(d) "
+						   "where a.id operator(pg_catalog.=) $1", 2, types);
+		if (plan == NULL)
+			elog(ERROR, "audit_unseal: SPI_prepare failed");
+		SPI_keepplan(plan);
+	}
+	args[0] = Int64GetDatum(audit_id);
+	args[1] = BoolGetDatum(strcmp(side, "old") == 0);
+	if (SPI_execute_plan(plan, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "audit_unseal: could not read the audit row");
+	if (SPI_processed == 1)
+	{
+		MemoryContext spi_cxt = MemoryContextSwitchTo(caller_cxt);
+
+		table_name = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		sealed = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+		subject_text = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+		MemoryContextSwitchTo(spi_cxt);
+	}
+	SPI_finish();
+	AtEOXact_GUC(true, nestlevel);
+	if (sealed == NULL || subject_text == NULL || table_name == NULL)
+		PG_RETURN_NULL();
+
+	slen = strlen(sealed);
+	if (slen <= prefix || memcmp(sealed, PK_SEALPREFIX, prefix) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("audit row %lld: not a sealed audit value", (long long) audit_id)));
+	subject = DatumGetUUIDP(DirectFunctionCall1(uuid_in, CStringGetDatum(subject_text)));
 	raw = palloc(pg_b64_dec_len(slen - prefix) + 1);
-	rawlen = pg_b64_decode(s + prefix, slen - prefix, (char *) raw, pg_b64_dec_len(slen - prefix));
+	rawlen = pg_b64_decode(sealed + prefix, slen - prefix, (char *) raw, pg_b64_dec_len(slen - prefix));
 	if (rawlen < PK_NONCELEN + PK_TAGLEN)
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("sealed: not a sealed audit value")));
-	k = GetPersonKey(subject, false);
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("audit row %lld: not a sealed audit value", (long long) audit_id)));
+	k = GetPersonKey(subject, false, true, false);
 	if (k == NULL || k->erased)
 		PG_RETURN_NULL();
 	aad = SealAad(subject, table_name);
@@ -446,7 +528,7 @@ refuge_audit_unseal(PG_FUNCTION_ARGS)
 	if (!GcmOpen(k->key, aad, raw, rawlen, (uint8 *) plain))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("sealed: authentication failed (value altered, or bound to another person or table)")));
+				 errmsg("audit row %lld: its sealed values fail authentication", (long long) audit_id)));
 	plain[rawlen - PK_NONCELEN - PK_TAGLEN] = '\0';
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(plain)));
 }
@@ -477,10 +559,10 @@ refuge_destroy_person_key(PG_FUNCTION_ARGS)
 	BecomeOwner(&oc, relid);
 	if (plan == NULL)
 	{
-		plan = SPI_prepare("with old as (select wrapped is not null as had from refuge.person_key where individual_id = $1), "
+		plan = SPI_prepare("with old as (select wrapped is not null as had from refuge.person_key where individual_id operator(pg_catalog.=) $1), "
 						   "upd as (insert into refuge.person_key (individual_id, key_id, wrapped, erased_at) "
-						   "        values ($1, null, null, now()) on conflict (individual_id) do update "
-						   "        set key_id = null, wrapped = null, erased_at = coalesce(refuge.person_key.erased_at, now())) "
+						   "        values ($1, null, null, pg_catalog.now()) on conflict (individual_id) do update "
+						   "        set key_id = null, wrapped = null, erased_at = coalesce(refuge.person_key.erased_at, pg_catalog.now())) "
 						   "select coalesce((select had from old), false)", 1, types);
 		if (plan == NULL)
 			elog(ERROR, "person key: SPI_prepare failed");

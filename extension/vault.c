@@ -49,6 +49,13 @@ RefugeVaultInit(void)
 							   &vault_key_file, "", PGC_SUSET, GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
 }
 
+/* The key file's name ("" when unset). */
+const char *
+RefugeVaultKeyFile(void)
+{
+	return vault_key_file != NULL ? vault_key_file : "";
+}
+
 /* Is a vault key file named (not: is it readable)? */
 bool
 RefugeVaultKeyConfigured(void)

@@ -11,6 +11,9 @@
 /* the key file setting */
 extern void RefugeVaultInit(void);
 
+/* the key file's name ("" when unset) */
+extern const char *RefugeVaultKeyFile(void);
+
 /* is refuge.vault_key_file set? */
 extern bool RefugeVaultKeyConfigured(void);
 

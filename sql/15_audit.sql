@@ -45,6 +45,14 @@ begin
                             = to_jsonb(OLD) - array['sync_operation', 'sync_shared', 'sync_owner', 'updated_at', 'updated_by'] then
         return NEW;
     end if;
+    -- the purpose a reader gave, replaced once the person read about was
+    -- erased (refuge.erasure_arrived): it can name them
+    if tg_op = 'UPDATE' and tg_table_name = 'sensitive_read' then
+        if NEW.purpose = '(erased with the record)' and to_jsonb(NEW) - 'purpose' = to_jsonb(OLD) - 'purpose'
+           and exists (select 1 from refuge.individual i where i.id = NEW.individual_id and i.status = 'ERASED') then
+            return NEW;
+        end if;
+    end if;
     raise exception using errcode = '42501',
         message = format('%s is append-only: rows are never %s', tg_table_name,
                          case tg_op when 'DELETE' then 'deleted' else 'changed' end);

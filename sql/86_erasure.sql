@@ -44,14 +44,20 @@ alter table refuge.person_key enable always trigger guard;
 
 -- The seal of the audit trail's personal values and its opening.
 create function refuge.destroy_person_key(individual_id uuid) returns boolean
-    language c volatile strict as 'MODULE_PATHNAME', 'refuge_destroy_person_key';
+    language c volatile strict
+    set search_path = pg_catalog, pg_temp
+    as 'MODULE_PATHNAME', 'refuge_destroy_person_key';
 comment on function refuge.destroy_person_key(uuid) is
     'internal: destroy a person''s key (refuge.erase_individual, and an erasure arriving by replication)';
 
-create function refuge.audit_unseal(sealed text, subject uuid, table_name text) returns jsonb
-    language c volatile strict as 'MODULE_PATHNAME', 'refuge_audit_unseal';
-comment on function refuge.audit_unseal(text, uuid, text) is
-    'internal: the sealed personal values of an audit row, or null once the person was erased';
+-- Reads the audit row under the caller's row-level security: only a row the
+-- caller may read opens (a sealed value copied elsewhere does not).
+create function refuge.audit_unseal(audit_id bigint, side text) returns jsonb
+    language c volatile strict
+    set search_path = pg_catalog, pg_temp
+    as 'MODULE_PATHNAME', 'refuge_audit_unseal';
+comment on function refuge.audit_unseal(bigint, text) is
+    'the sealed personal values of one side (old or new) of an audit row the caller may read; null once the person was erased';
 
 -- Statuses: an erased record is a tombstone.
 insert into refuge.individual_status (code, label, shipped) values
@@ -97,6 +103,12 @@ create function refuge.erasure_arrived() returns trigger
 as $$
 begin
     perform refuge.destroy_person_key(NEW.individual_id);
+    -- what readers of the person's records wrote as their purpose can name
+    -- them (a demographic search logs the names searched): this node's
+    -- rows keep who, when and what kind, not why
+    update refuge.sensitive_read r set purpose = '(erased with the record)'
+     where r.individual_id = NEW.individual_id and r.sync_owner = refuge.local_node()
+       and r.purpose <> '(erased with the record)';
     return NEW;
 end
 $$;

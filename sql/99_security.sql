@@ -139,8 +139,9 @@ begin
         ('sensitive_read', array['self'], false),
         ('sex', array['none'], false),
         ('sharing_agreement', array['none'], true),
-        ('sync_change', array['self'], false),
-        ('sync_conflict', array['self'], true),
+        -- (values requested or in conflict can be a person's: kept as digests)
+        ('sync_change', array['self', 'old_values', 'new_values'], false),
+        ('sync_conflict', array['self', 'kept_values', 'lost_values', 'base_values'], true),
         ('sync_local', array['none'], false),
         ('sync_nearby', array['none'], false),
         ('sync_node', array['none'], false),

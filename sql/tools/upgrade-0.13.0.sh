@@ -12,7 +12,8 @@ cat <<'HEAD'
 HEAD
 python3 sql/tools/gen_upgrade.py \
   --part sql/86_erasure.sql --part functions/46_erasure.sql \
-  --tables person_key,erasure
+  --tables person_key,erasure \
+  --replace sql/15_audit.sql:append_only
 cat <<'TAIL'
 -- how sql/99_security.sql audits the new table
 create trigger stamp before insert or update on refuge.erasure for each row execute function refuge.stamp_row();
@@ -21,6 +22,13 @@ create trigger audit after insert or update or delete on refuge.erasure for each
 create trigger audit_flush after insert or update or delete on refuge.erasure for each statement execute function refuge.audit_flush();
 alter table refuge.erasure enable always trigger audit;
 alter table refuge.erasure enable always trigger audit_flush;
+-- values requested of another node or in conflict are kept in the audit as digests
+drop trigger audit on refuge.sync_change;
+drop trigger audit on refuge.sync_conflict;
+create trigger audit after insert or update or delete on refuge.sync_change for each row execute function refuge.audit_row('self', 'old_values', 'new_values');
+create trigger audit after insert or update or delete on refuge.sync_conflict for each row execute function refuge.audit_row('self', 'kept_values', 'lost_values', 'base_values');
+alter table refuge.sync_change enable always trigger audit;
+alter table refuge.sync_conflict enable always trigger audit;
 -- erasures replicate both ways (functions/90_sync.sql's wiring); a field
 -- site's publications take the table when refuge.add_site runs again
 create trigger sync_local before insert or update or delete on refuge.erasure

@@ -49,14 +49,20 @@ alter table refuge.person_key enable always trigger guard;
 
 -- The seal of the audit trail's personal values and its opening.
 create function refuge.destroy_person_key(individual_id uuid) returns boolean
-    language c volatile strict as 'MODULE_PATHNAME', 'refuge_destroy_person_key';
+    language c volatile strict
+    set search_path = pg_catalog, pg_temp
+    as 'MODULE_PATHNAME', 'refuge_destroy_person_key';
 comment on function refuge.destroy_person_key(uuid) is
     'internal: destroy a person''s key (refuge.erase_individual, and an erasure arriving by replication)';
 
-create function refuge.audit_unseal(sealed text, subject uuid, table_name text) returns jsonb
-    language c volatile strict as 'MODULE_PATHNAME', 'refuge_audit_unseal';
-comment on function refuge.audit_unseal(text, uuid, text) is
-    'internal: the sealed personal values of an audit row, or null once the person was erased';
+-- Reads the audit row under the caller's row-level security: only a row the
+-- caller may read opens (a sealed value copied elsewhere does not).
+create function refuge.audit_unseal(audit_id bigint, side text) returns jsonb
+    language c volatile strict
+    set search_path = pg_catalog, pg_temp
+    as 'MODULE_PATHNAME', 'refuge_audit_unseal';
+comment on function refuge.audit_unseal(bigint, text) is
+    'the sealed personal values of one side (old or new) of an audit row the caller may read; null once the person was erased';
 
 -- Statuses: an erased record is a tombstone.
 insert into refuge.individual_status (code, label, shipped) values
@@ -102,6 +108,12 @@ create function refuge.erasure_arrived() returns trigger
 as $$
 begin
     perform refuge.destroy_person_key(NEW.individual_id);
+    -- what readers of the person's records wrote as their purpose can name
+    -- them (a demographic search logs the names searched): this node's
+    -- rows keep who, when and what kind, not why
+    update refuge.sensitive_read r set purpose = '(erased with the record)'
+     where r.individual_id = NEW.individual_id and r.sync_owner = refuge.local_node()
+       and r.purpose <> '(erased with the record)';
     return NEW;
 end
 $$;
@@ -121,22 +133,23 @@ insert into refuge.audit_scope (table_name, class) values ('erasure', 'registrat
 -- An audit row's values with the person's sealed values opened: "$sealed"
 -- and "$subject" give way to the columns they hold, or to "$erased": true
 -- once the person was erased.
-create function refuge.audit_open(data jsonb, table_name text) returns jsonb
-    language sql volatile
-    set search_path = pg_catalog, refuge, pg_temp
+create function refuge.audit_opened(data jsonb, opened jsonb) returns jsonb
+    language sql immutable parallel safe
 return case when data ? '$sealed'
-            then (data - '$sealed' - '$subject')
-                 || coalesce(refuge.audit_unseal(data ->> '$sealed', (data ->> '$subject')::uuid, table_name),
-                             '{"$erased": true}'::jsonb)
+            then (data - '$sealed' - '$subject') || coalesce(opened, '{"$erased": true}'::jsonb)
             else data end;
-comment on function refuge.audit_open(jsonb, text) is
-    'the values of an audit row (old_data or new_data) with the personal ones opened, or "$erased": true once the person was erased';
+comment on function refuge.audit_opened(jsonb, jsonb) is
+    'an audit row''s values with the opened personal values in place of the sealed ones';
 
+-- The row is read again by its id under the caller's row-level security
+-- (the values passed in are not trusted).
 create function refuge.audit_values(entry refuge.audit_log, out old_data jsonb, out new_data jsonb)
     language sql volatile
     set search_path = pg_catalog, refuge, pg_temp
 begin atomic
-    select refuge.audit_open(entry.old_data, entry.table_name), refuge.audit_open(entry.new_data, entry.table_name);
+    select refuge.audit_opened(a.old_data, refuge.audit_unseal(a.id, 'old')),
+           refuge.audit_opened(a.new_data, refuge.audit_unseal(a.id, 'new'))
+      from refuge.audit_log a where a.id = entry.id;
 end;
 comment on function refuge.audit_values(refuge.audit_log) is
     'the old and new values of an audit row the caller may read, personal values opened with the person''s key (unless erased)';
@@ -209,15 +222,38 @@ begin
         perform refuge.raise_field('55000', 'individual_id',
             format('the record %s is held by an open fraud investigation; close it first', p.number));
     end if;
+    if exists (select 1 from refuge.case_member cm join refuge.process_case c on c.id = cm.case_id
+                where cm.individual_id = p.id and not c.closed) then
+        perform refuge.raise_field('55000', 'individual_id',
+            format('the record %s is a member of an open case; close the case or remove the person from it first', p.number));
+    end if;
     if not refuge.vault_key_loaded() then
         perform refuge.raise_field('55000', 'individual_id',
             'the vault key is not loaded here: the audit trail''s values of the person could not be made unreadable',
             'A superuser sets refuge.vault_key_file (README, Data protection).');
     end if;
 
-    -- the audit rows written before the person had a key hold their values in clear
-    in_clear := not exists (select 1 from refuge.person_key k
-                             where k.individual_id = p.id and k.created_at <= p.created_at);
+    -- audit rows of the person's rows written without their key (before the
+    -- vault key was set) hold their values in clear
+    in_clear := exists (select 1 from refuge.audit_log a
+                         where a.table_name = 'individual' and a.row_id = p.id
+                           and not coalesce(a.new_data ? '$subject', a.old_data ? '$subject', false));
+    for t in select c.relname from pg_catalog.pg_class c
+              where c.relnamespace = 'refuge'::regnamespace and c.relkind = 'r'
+                and c.relname not in ('person_key', 'erasure', 'match_profile', 'match_block')
+                and exists (select 1 from pg_catalog.pg_attribute a where a.attrelid = c.oid
+                               and a.attname = 'individual_id' and not a.attisdropped)
+                and exists (select 1 from pg_catalog.pg_attribute a where a.attrelid = c.oid
+                               and a.attname = 'id' and a.atttypid = 'uuid'::regtype and not a.attisdropped)
+    loop
+        exit when in_clear;
+        execute format('select exists (select 1 from refuge.%I x join refuge.audit_log a
+                                        on a.table_name = %L and a.row_id = x.id
+                                       where x.individual_id = $1
+                                         and not coalesce(a.new_data ? ''$subject'', a.old_data ? ''$subject'', false))',
+                       t, t)
+           into in_clear using p.id;
+    end loop;
 
     foreach t in array refuge.erasable_tables() loop
         execute format('delete from refuge.%I x where x.individual_id = $1', t) using p.id;
@@ -236,10 +272,25 @@ begin
     if docs > 0 then
         removed := removed || jsonb_build_object('issued_document', docs);
     end if;
-    -- changes to the person's rows still waiting for their owner
+    -- the templates kept with each capture
+    update refuge.biometric_capture b set fingers = '{}', irises = '{}', iris_quality = null
+     where b.individual_id = p.id and (cardinality(b.fingers) > 0 or cardinality(b.irises) > 0);
+    get diagnostics n = row_count;
+    if n > 0 then
+        removed := removed || jsonb_build_object('biometric_capture_templates', n);
+    end if;
+    -- changes to the person's rows sent to other nodes keep their values:
+    -- earlier ones go; the removals just requested of rows another node
+    -- owns (applied by key, on arrival) keep no values
     delete from refuge.sync_change c
-     where c.row_key ->> 'id' = p.id::text or c.row_key ->> 'individual_id' = p.id::text
-        or c.new_values ->> 'individual_id' = p.id::text or c.old_values ->> 'individual_id' = p.id::text;
+     where c.requested_at < now()
+       and (c.row_key ->> 'id' = p.id::text or c.row_key ->> 'individual_id' = p.id::text
+            or c.new_values ->> 'individual_id' = p.id::text or c.old_values ->> 'individual_id' = p.id::text);
+    update refuge.sync_change c set old_values = null
+     where c.requested_at = now() and c.action = 'DELETE' and c.old_values ->> 'individual_id' = p.id::text;
+    delete from refuge.sync_conflict c
+     where c.row_key ->> 'id' = p.id::text or c.kept_values ->> 'individual_id' = p.id::text
+        or c.lost_values ->> 'individual_id' = p.id::text or c.base_values ->> 'individual_id' = p.id::text;
 
     update refuge.individual i
        set given_name = null, middle_name = null, family_name = '[erased]', second_family_name = null,
@@ -265,9 +316,9 @@ comment on function refuge.erase_individual(uuid, text) is
 grant execute on function refuge.erase_individual(uuid, text) to refuge_admin;
 grant execute on function refuge.audit_values(refuge.audit_log) to refuge_supervisor, refuge_admin,
     refuge_biometrics_admin, refuge_dba;
-grant execute on function refuge.audit_open(jsonb, text) to refuge_supervisor, refuge_admin,
+grant execute on function refuge.audit_opened(jsonb, jsonb) to refuge_supervisor, refuge_admin,
     refuge_biometrics_admin, refuge_dba;
-grant execute on function refuge.audit_unseal(text, uuid, text) to refuge_supervisor, refuge_admin,
+grant execute on function refuge.audit_unseal(bigint, text) to refuge_supervisor, refuge_admin,
     refuge_biometrics_admin, refuge_dba;
 
 -- A tombstone stays one: nothing writes personal data back into it (an
@@ -287,6 +338,79 @@ $$;
 create trigger tombstone before update on refuge.individual
     for each row execute function refuge.tombstone_guard();
 alter table refuge.individual enable always trigger tombstone;
+
+-- Nor do the tables about the person alone take rows for a tombstone
+-- (documents, names, templates, ...): a caller gets the same error.
+create function refuge.tombstone_child_guard() returns trigger
+    language plpgsql
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    n text;
+begin
+    if refuge.sync_applying() then
+        return NEW;
+    end if;
+    select i.number into n from refuge.individual i where i.id = NEW.individual_id and i.status = 'ERASED';
+    if found then
+        raise exception using errcode = '55000', schema = 'refuge',
+            message = format('individual_id: the record %s was erased at the person''s request', n);
+    end if;
+    return NEW;
+end
+$$;
+-- Every table with rows about a person takes no new row for a tombstone;
+-- those about the person alone take no change either.  Not the logs that
+-- record what happens to the record (status history, reads, the vault's
+-- accesses), nor the erasure's own tables.
+do $tombstone$
+declare
+    t text;
+begin
+    for t in select c.relname from pg_catalog.pg_class c
+              where c.relnamespace = 'refuge'::regnamespace and c.relkind = 'r'
+                and c.relname not in ('person_key', 'erasure', 'match_profile', 'match_block', 'status_history',
+                                      'sensitive_read', 'vault_access')
+                and exists (select 1 from pg_catalog.pg_attribute a where a.attrelid = c.oid
+                               and a.attname = 'individual_id' and not a.attisdropped)
+              order by c.relname
+    loop
+        execute format('create trigger tombstone before insert%s on refuge.%I
+                        for each row execute function refuge.tombstone_child_guard()',
+                       case when t = any (refuge.erasable_tables()) then ' or update' else '' end, t);
+        execute format('alter table refuge.%I enable always trigger tombstone', t);
+    end loop;
+end
+$tombstone$;
+
+-- sql/15_audit.sql: append_only
+create or replace function refuge.append_only() returns trigger
+    language plpgsql
+as $$
+begin
+    -- the owner's copy was guarded where it was written; a copy follows it
+    if refuge.sync_applying() or (tg_op = 'DELETE' and refuge.sync_purging()) then
+        return coalesce(NEW, OLD);
+    end if;
+    -- a case moving to another operation re-routes its events, HQ takes over
+    -- the rows of a field site that closed; their content stays
+    if tg_op = 'UPDATE' and to_jsonb(NEW) - array['sync_operation', 'sync_shared', 'sync_owner', 'updated_at', 'updated_by']
+                            = to_jsonb(OLD) - array['sync_operation', 'sync_shared', 'sync_owner', 'updated_at', 'updated_by'] then
+        return NEW;
+    end if;
+    -- the purpose a reader gave, replaced once the person read about was
+    -- erased (refuge.erasure_arrived): it can name them
+    if tg_op = 'UPDATE' and tg_table_name = 'sensitive_read' then
+        if NEW.purpose = '(erased with the record)' and to_jsonb(NEW) - 'purpose' = to_jsonb(OLD) - 'purpose'
+           and exists (select 1 from refuge.individual i where i.id = NEW.individual_id and i.status = 'ERASED') then
+            return NEW;
+        end if;
+    end if;
+    raise exception using errcode = '42501',
+        message = format('%s is append-only: rows are never %s', tg_table_name,
+                         case tg_op when 'DELETE' then 'deleted' else 'changed' end);
+end
+$$;
 
 alter table refuge.person_key owner to refuge_owner;
 revoke all on table refuge.person_key from public;
@@ -312,6 +436,13 @@ create trigger audit after insert or update or delete on refuge.erasure for each
 create trigger audit_flush after insert or update or delete on refuge.erasure for each statement execute function refuge.audit_flush();
 alter table refuge.erasure enable always trigger audit;
 alter table refuge.erasure enable always trigger audit_flush;
+-- values requested of another node or in conflict are kept in the audit as digests
+drop trigger audit on refuge.sync_change;
+drop trigger audit on refuge.sync_conflict;
+create trigger audit after insert or update or delete on refuge.sync_change for each row execute function refuge.audit_row('self', 'old_values', 'new_values');
+create trigger audit after insert or update or delete on refuge.sync_conflict for each row execute function refuge.audit_row('self', 'kept_values', 'lost_values', 'base_values');
+alter table refuge.sync_change enable always trigger audit;
+alter table refuge.sync_conflict enable always trigger audit;
 -- erasures replicate both ways (functions/90_sync.sql's wiring); a field
 -- site's publications take the table when refuge.add_site runs again
 create trigger sync_local before insert or update or delete on refuge.erasure

@@ -17,15 +17,17 @@ end $$;
 
 select refuge.create_operation('ETH', 'ETH', 'Ethiopia') is not null as eth, refuge.create_operation('SDN', 'SDN', 'Sudan') is not null as sdn;
 select refuge.create_site('ETH', 'GAMBELLA', 'Gambella', 'CAMP', 34.58, 8.25) is not null as gambella;
-drop role if exists er_reg, er_admin, er_admin_sdn, er_sup, er_dba, er_analyst;
+drop role if exists er_reg, er_admin, er_admin_sdn, er_sup, er_sup_sdn, er_dba, er_analyst;
 create role er_reg;       grant refuge_registration to er_reg;
 create role er_admin;     grant refuge_admin to er_admin;
 create role er_admin_sdn; grant refuge_admin to er_admin_sdn;
 create role er_sup;       grant refuge_supervisor to er_sup;
+create role er_sup_sdn;   grant refuge_supervisor to er_sup_sdn;
 create role er_dba;       grant refuge_dba to er_dba;
 create role er_analyst;   grant refuge_analyst to er_analyst;
 select count(*) as assigned from (select refuge.assign_staff('er_reg', 'ETH'), refuge.assign_staff('er_admin', 'ETH'),
-       refuge.assign_staff('er_admin_sdn', 'SDN'), refuge.assign_staff('er_sup', 'ETH')) x;
+       refuge.assign_staff('er_admin_sdn', 'SDN'), refuge.assign_staff('er_sup', 'ETH'),
+       refuge.assign_staff('er_sup_sdn', 'SDN')) x;
 
 -- the vault key: every personal value the audit trail records from now on
 -- is sealed under a key of the person's own
@@ -62,6 +64,15 @@ select k, (r -> 'members' -> 0 ->> 'individual_id')::uuid, (r -> 'members' -> 1 
   lateral (select refuge.register_group(v.payload) r) x;
 reset role;
 
+-- her fingerprints and irises enrolled; a clerk's demographic search of her
+-- logged (the log keeps the names searched)
+select refuge.enrol_biometrics(principal, refuge.synthetic_templates(43, 1)) ->> 'decision' as enrolled from fam where k = 'erase';
+set role er_reg;
+select count(*) as candidates from fam, refuge.possible_duplicates(fam.principal) where k = 'erase';
+reset role;
+select count(*) as read_logged from refuge.sensitive_read r join fam f on f.principal = r.individual_id
+ where f.k = 'erase' and r.purpose ~ 'nyabuony';
+
 -- 1. the audit trail holds the person's values sealed: ids in clear, the
 -- rest under "$sealed"; no name is readable in it, and those who read the
 -- trail open it with refuge.audit_values
@@ -77,11 +88,17 @@ select a.new_data ? 'id' as id_in_clear, a.new_data ? 'operation_id' as operatio
 set role er_sup;
 select (refuge.audit_values(a)).new_data ->> 'given_name' as opened, (refuge.audit_values(a)).new_data ->> 'date_of_birth' as dob
   from refuge.audit_log a, fam f where f.k = 'erase' and a.table_name = 'individual' and a.row_id = f.principal and a.action = 'I';
--- a sealed value moved to another person or table does not open
-select pg_temp.err(format($q$select refuge.audit_unseal(%L, %L, 'individual')$q$, a.new_data ->> '$sealed', f.child)) as moved,
-       pg_temp.err(format($q$select refuge.audit_unseal(%L, %L, 'document')$q$, a.new_data ->> '$sealed', f.principal)) as other_table,
-       pg_temp.err($q$select refuge.audit_unseal('rfp1:AAAA', gen_random_uuid(), 'individual')$q$) as garbage
-  from refuge.audit_log a, fam f where f.k = 'erase' and a.table_name = 'individual' and a.row_id = f.principal and a.action = 'I';
+select pg_temp.err($q$select refuge.audit_unseal(1, 'both')$q$) as bad_side;
+reset role;
+-- only rows the caller may read open: a supervisor of another operation
+-- gets nothing, whatever row value they pass in
+select a.id as audit_id from refuge.audit_log a, fam f
+ where f.k = 'erase' and a.table_name = 'individual' and a.row_id = f.principal and a.action = 'I' \gset
+set role er_sup_sdn;
+select refuge.audit_unseal(:audit_id, 'new') is null as other_operation_unseals,
+       (select count(*) from refuge.audit_values(row(:audit_id, now(), 1, 'x', null, 'individual', null, 'I', null,
+                                                    '{"$sealed": "rfp1:x"}', 'registration', null)::refuge.audit_log)
+         where new_data is not null) as forged_row_opens;
 reset role;
 -- nobody reads the keys, wrapped or not
 set role er_admin;
@@ -91,7 +108,7 @@ set role er_dba;
 select pg_temp.err('select count(*) from refuge.person_key') as dba_reads_keys;
 reset role;
 set role er_analyst;
-select pg_temp.err('select refuge.audit_unseal(''rfp1:AAAA'', gen_random_uuid(), ''individual'')') as analyst_unseals;
+select pg_temp.err('select refuge.audit_unseal(1, ''new'')') as analyst_unseals;
 reset role;
 select count(*) as keys, count(*) filter (where wrapped is not null and length(wrapped) = 64) as wrapped_64 from refuge.person_key;
 
@@ -152,6 +169,20 @@ select i.status, i.given_name, i.family_name, i.date_of_birth, i.mother_name, i.
   from refuge.individual i join fam f on f.principal = i.id;
 select pg_temp.err(format($q$update refuge.individual set given_name = 'Nyabuony' where id = %L$q$, principal)) as rewrite
   from fam where k = 'erase';
+-- nor through the tables about her alone
+set role er_reg;
+select pg_temp.err(format($q$select refuge.add_document(%L, '{"type": "NATIONAL_ID", "number": "SSX55839217", "issuing_country": "SSD"}')$q$, principal)) as add_document,
+       pg_temp.err(format($q$select refuge.update_individual(%L, '{"given_name": "Nyabuony"}')$q$, principal)) as update_individual,
+       pg_temp.err(format($q$select refuge.record_consent(%L, 'REFERRAL')$q$, principal)) as record_consent
+  from fam where k = 'erase';
+reset role;
+-- her templates are gone from the gallery and from the captures; the read
+-- log keeps who searched her, when and what kind of read, not the names
+select (select count(*) from refuge.biometric_finger b where b.individual_id = f.principal) as fingers,
+       (select count(*) from refuge.biometric_iris b where b.individual_id = f.principal) as irises,
+       (select sum(cardinality(c.fingers) + cardinality(c.irises)) from refuge.biometric_capture c where c.individual_id = f.principal) as captured,
+       (select string_agg(r.kind || ': ' || r.purpose, '; ') from refuge.sensitive_read r where r.individual_id = f.principal) as read_log
+  from fam f where f.k = 'erase';
 -- the son and the other family are untouched
 select i.given_name, i.status from refuge.individual i join fam f on i.id in (f.child, f.principal) where i.id <> (select principal from fam where k = 'erase') order by 1;
 
@@ -198,4 +229,4 @@ reset role;
 -- leave the database as found for the next suite
 drop table fam;
 \i test/lib/reinstall.sql
-drop role er_reg, er_admin, er_admin_sdn, er_sup, er_dba, er_analyst;
+drop role er_reg, er_admin, er_admin_sdn, er_sup, er_sup_sdn, er_dba, er_analyst;

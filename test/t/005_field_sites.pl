@@ -20,6 +20,14 @@ use IO::Socket::UNIX;
 my $conf = "shared_preload_libraries = 'refuge'\nmax_worker_processes = 24\n"
   . "max_logical_replication_workers = 8\nmax_sync_workers_per_subscription = 4\n"
   . "wal_retrieve_retry_interval = '500ms'\nwal_sender_timeout = '10s'\nwal_receiver_timeout = '10s'\n";
+# every node holds the vault key (as a site that captures images must):
+# audit values are sealed under per-person keys everywhere
+my $key = PostgreSQL::Test::Utils::tempdir() . '/vault.key';
+open(my $kf, '>', $key) or die;
+print $kf 'c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf';
+close $kf;
+chmod 0600, $key;
+$conf .= "refuge.vault_key_file = '$key'\n";
 my %node;
 for my $name ('hq', 'k1', 'k2')
 {
@@ -455,6 +463,35 @@ $k1->psql('refuge', "set role clerk_ken; select refuge.join_hq('K9', 'host=x')",
 like($err, qr/permission denied for function join_hq|only a superuser/, 'a clerk cannot re-join the cluster');
 $k1->psql('refuge', "set role clerk_ken; update refuge.operation set name = 'x'", stderr => \$err);
 like($err, qr/permission denied|reference data/, 'nor change reference data at a field site');
+
+# 7b. Erasure at the owner reaches HQ: the person's data goes there too,
+# and HQ's own key of the person (which sealed HQ's audit rows of them) is
+# destroyed when the erasure arrives.
+my $gone = family($k1, 'K1', 800, 2);
+synced();
+is($hq->safe_psql('refuge', "select count(*) from refuge.audit_log where new_data ->> '\$subject' = '$gone' and new_data ? '\$sealed'") > 0,
+	1, 'HQ seals its own audit rows of a person registered at K1');
+is($hq->safe_psql('refuge', "select (refuge.audit_values(a)).new_data ->> 'given_name' from refuge.audit_log a
+                              where a.table_name = 'individual' and a.row_id = '$gone' and a.action = 'I'"),
+	'P800-1', 'and opens them with its key');
+$hq->psql('refuge', "select refuge.erase_individual('$gone', 'request of the person')", stderr => \$err);
+like($err, qr/owned by node K1; erase it there/, 'HQ does not erase a record K1 owns');
+is($k1->safe_psql('refuge', "select refuge.erase_individual('$gone', 'request of the person') ->> 'tombstone'"), 'true',
+	'K1 erases the person');
+synced();
+is($hq->safe_psql('refuge', "select status || ' ' || coalesce(given_name, '-') || ' ' || coalesce(date_of_birth::text, '-')
+                              from refuge.individual where id = '$gone'"),
+	'ERASED - -', 'HQ holds the tombstone');
+is($hq->safe_psql('refuge', "select count(*) from refuge.person_key where individual_id = '$gone' and wrapped is null"), '1',
+	'the erasure destroyed HQ\'s key of the person');
+is($hq->safe_psql('refuge', "select string_agg(distinct coalesce((refuge.audit_values(a)).new_data ->> '\$erased', 'readable'), ',')
+                              from refuge.audit_log a where a.new_data ->> '\$subject' = '$gone'"),
+	'true', 'HQ\'s audit rows of the person are unreadable');
+is($hq->safe_psql('refuge', "select count(*) from refuge.audit_log a where a::text ~ 'P800-1'")
+   . $k1->safe_psql('refuge', "select count(*) from refuge.audit_log a where a::text ~ 'P800-1'"),
+	'00', 'no audit row at HQ or K1 names her in clear');
+is($hq->safe_psql('refuge', "select refuge.verify_audit() ->> 'intact'") . $k1->safe_psql('refuge', "select refuge.verify_audit() ->> 'intact'"),
+	'truetrue', 'both audit chains still verify');
 
 # leave_hq, and HQ's record of it
 is($k2->safe_psql('refuge', "select refuge.leave_hq() ->> 'left'"), 'true', 'leave_hq on K2');
