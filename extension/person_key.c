@@ -64,12 +64,34 @@ typedef struct PersonKey
 static HTAB *cache = NULL;
 static bool callbacks_registered = false;
 
+/* the vault key, read once per transaction (the file is read again in the next) */
+static bool master_loaded = false;
+static uint8 master_key[VAULT_KEYLEN];
+static uint8 master_key_id[VAULT_IDLEN];
+
+static void
+MasterKey(uint8 key[VAULT_KEYLEN], uint8 id[VAULT_IDLEN])
+{
+	if (!master_loaded)
+	{
+		RefugeVaultLoadKey(master_key, master_key_id);
+		master_loaded = true;
+	}
+	memcpy(key, master_key, VAULT_KEYLEN);
+	memcpy(id, master_key_id, VAULT_IDLEN);
+}
+
 static void
 WipeCache(void)
 {
 	HASH_SEQ_STATUS seq;
 	PersonKey  *k;
 
+	if (master_loaded)
+	{
+		explicit_bzero(master_key, VAULT_KEYLEN);
+		master_loaded = false;
+	}
 	if (cache == NULL)
 		return;
 	hash_seq_init(&seq, cache);
@@ -282,6 +304,7 @@ GetPersonKey(const pg_uuid_t *subject, bool create, bool locked, bool quiet)
 	bytea	   *wrapped = NULL;
 	char	   *key_id = NULL;
 	bool		made = false;
+	MemoryContext caller_cxt = CurrentMemoryContext;
 
 	k = hash_search(h, subject, HASH_FIND, NULL);
 	if (k != NULL && (!locked || k->erased))
@@ -318,8 +341,12 @@ GetPersonKey(const pg_uuid_t *subject, bool create, bool locked, bool quiet)
 			row_erased = isnull;
 			if (!isnull)
 			{
+				/* copies that outlive SPI_finish */
+				MemoryContext spi_cxt = MemoryContextSwitchTo(caller_cxt);
+
 				wrapped = DatumGetByteaPCopy(w);
 				key_id = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+				MemoryContextSwitchTo(spi_cxt);
 			}
 			break;
 		}
@@ -334,7 +361,7 @@ GetPersonKey(const pg_uuid_t *subject, bool create, bool locked, bool quiet)
 
 			if (RAND_bytes(fresh, VAULT_KEYLEN) != 1)
 				ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("person key: no random key available")));
-			RefugeVaultLoadKey(master, master_id);
+			MasterKey(master, master_id);
 			WrapAad(aad, sizeof(aad), subject);
 			memcpy(VARDATA(w), PK_WRAPMAGIC, 4);
 			GcmSeal(master, aad, fresh, VAULT_KEYLEN, (uint8 *) VARDATA(w) + 4);
@@ -370,7 +397,7 @@ GetPersonKey(const pg_uuid_t *subject, bool create, bool locked, bool quiet)
 	{
 		bool		wrap_id_ok;
 
-		RefugeVaultLoadKey(master, master_id);
+		MasterKey(master, master_id);
 		wrap_id_ok = key_id != NULL && strcmp(key_id, RefugeVaultHexId(master_id)) == 0;
 		WrapAad(aad, sizeof(aad), subject);
 		if (!wrap_id_ok || VARSIZE_ANY_EXHDR(wrapped) != PK_WRAPLEN ||

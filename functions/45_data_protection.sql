@@ -400,7 +400,8 @@ create function refuge.shareable_fields() returns text[]
     set search_path = pg_catalog, refuge, pg_temp
 begin atomic
     select array_agg(x.code order by x.code)
-      from (select f.code from refuge.referral_field f union select 'RRF' union select 'MICRODATA') x;
+      from (select f.code from refuge.referral_field f union select 'RRF' union select 'MICRODATA'
+            union select 'AGGREGATE_STATISTICS') x;
 end;
 
 -- Define a data-sharing agreement (refuge_admin): the JSON object's
@@ -446,8 +447,8 @@ begin
     end loop;
     a.title := agreement ->> 'title';
     a.party_kind := agreement ->> 'party_kind';
-    if a.party_kind not in ('PARTNER', 'GOVERNMENT', 'RESETTLEMENT_STATE', 'RESEARCHER') then
-        perform refuge.raise_field('22023', 'agreement.party_kind', format('"%s" is not PARTNER, GOVERNMENT, RESETTLEMENT_STATE or RESEARCHER',
+    if a.party_kind not in ('PARTNER', 'GOVERNMENT', 'RESETTLEMENT_STATE', 'RESEARCHER', 'PUBLIC') then
+        perform refuge.raise_field('22023', 'agreement.party_kind', format('"%s" is not PARTNER, GOVERNMENT, RESETTLEMENT_STATE, RESEARCHER or PUBLIC',
                                                                         refuge.excerpt(a.party_kind)));
     end if;
     if a.party_kind = 'PARTNER' then
@@ -620,6 +621,22 @@ begin
     return a;
 end
 $$;
+
+-- The agreement an aggregate-statistics export names (the HXL table): with
+-- the public (an open data platform such as HDX) for STATISTICS, covering
+-- AGGREGATE_STATISTICS, in force.  Returns its code.
+create function refuge.statistics_agreement(agreement text) returns text
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+begin
+    perform refuge.authorize_any(array['refuge_analyst', 'refuge_dba']::name[], 'statistics_agreement');
+    return (refuge.agreement_for(agreement, 'PUBLIC', null, 'STATISTICS', array['AGGREGATE_STATISTICS'], 'agreement')).code;
+end
+$$;
+comment on function refuge.statistics_agreement(text) is
+    'check the agreement an aggregate-statistics export names: with the public, for STATISTICS, covering AGGREGATE_STATISTICS, in force';
+grant execute on function refuge.statistics_agreement(text) to refuge_analyst, refuge_dba;
 
 -- The sharing agreements in force a caller may name, with their terms.
 create function refuge.agreements(include_ended boolean default false)

@@ -1,8 +1,9 @@
 -- HXL export and the SVG population pyramid.
 
--- The HXL export and the pyramid read only published figures.
-create function refuge.hxl_population_csv(snapshot_id integer, min_cell integer default 5) returns text
-    language plpgsql stable
+-- The HXL export and the pyramid read only published figures.  The
+-- export is for publication: it names the agreement that allows it.
+create function refuge.hxl_population_csv(snapshot_id integer, agreement text, min_cell integer default 5) returns text
+    language plpgsql volatile
     set search_path = pg_catalog, refuge, pg_temp
 as $$
 declare
@@ -12,6 +13,7 @@ declare
                          'male_total', 'total'];
     body text;
 begin
+    perform refuge.statistics_agreement(agreement);
     if not exists (select 1 from refuge_warehouse.snapshot s where s.id = hxl_population_csv.snapshot_id) then
         raise exception using errcode = 'P0002', message = format('snapshot_id: no snapshot %s', snapshot_id);
     end if;
@@ -35,9 +37,9 @@ begin
         || coalesce(body || E'\n', '');
 end
 $$;
-comment on function refuge.hxl_population_csv(integer, integer) is
-    'the UNHCR demographic table of a snapshot as HXL-tagged CSV; suppressed figures (and any under min_cell) are empty';
-grant execute on function refuge.hxl_population_csv(integer, integer) to refuge_analyst, refuge_dba;
+comment on function refuge.hxl_population_csv(integer, text, integer) is
+    'the UNHCR demographic table of a snapshot as HXL-tagged CSV for publication under an agreement (STATISTICS, AGGREGATE_STATISTICS); suppressed figures (and any under min_cell) are empty';
+grant execute on function refuge.hxl_population_csv(integer, text, integer) to refuge_analyst, refuge_dba;
 
 create function refuge.population_pyramid_svg(snapshot_id integer, operation text) returns text
     language plpgsql stable

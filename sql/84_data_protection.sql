@@ -54,7 +54,9 @@ insert into refuge.processing_purpose (code, label, legal_basis, sharing, descri
   ('GOVERNMENT_SHARING', 'Sharing with the host government', 'LEGAL_OBLIGATION', true,
    'registration data the host state''s law requires, under an agreement', true),
   ('RESEARCH', 'Research on anonymised microdata', 'PUBLIC_INTEREST', true,
-   'anonymised extracts only, under an agreement', true);
+   'anonymised extracts only, under an agreement', true),
+  ('STATISTICS', 'Publication of aggregate statistics', 'PUBLIC_INTEREST', true,
+   'aggregated figures with small cells suppressed (the HXL export), under an agreement', true);
 
 -- The legal basis an operation chose for a shipped purpose instead of the
 -- shipped one (e.g. assistance on consent for a cash pilot), and why.
@@ -145,7 +147,8 @@ create table refuge.sharing_agreement (
     id               uuid primary key default gen_random_uuid(),
     code             text not null unique check (code ~ '^[A-Z0-9][A-Z0-9_-]{1,39}$'),
     title            text not null check (length(title) between 1 and 200),
-    party_kind       text not null check (party_kind in ('PARTNER', 'GOVERNMENT', 'RESETTLEMENT_STATE', 'RESEARCHER')),
+    party_kind       text not null check (party_kind in ('PARTNER', 'GOVERNMENT', 'RESETTLEMENT_STATE', 'RESEARCHER',
+                                                      'PUBLIC')),
     partner_id       uuid references refuge.partner_organisation,
     country          text check (country ~ '^[A-Z]{3}$'),
     party_name       text not null check (length(party_name) between 1 and 200),

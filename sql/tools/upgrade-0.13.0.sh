@@ -9,11 +9,22 @@ cat <<'HEAD'
 -- audit trail, and erasure at the person's request (refuge.erase_individual)
 \echo Use "ALTER EXTENSION refuge UPDATE TO '0.13.0'" to load this file. \quit
 
+-- the HXL export is for publication: it names an agreement with the public
+drop function refuge.hxl_population_csv(integer, integer);
+alter table refuge.sharing_agreement drop constraint sharing_agreement_party_kind_check;
+alter table refuge.sharing_agreement add constraint sharing_agreement_party_kind_check
+    check (party_kind in ('PARTNER', 'GOVERNMENT', 'RESETTLEMENT_STATE', 'RESEARCHER', 'PUBLIC'));
+insert into refuge.processing_purpose (code, label, legal_basis, sharing, description, shipped) values
+  ('STATISTICS', 'Publication of aggregate statistics', 'PUBLIC_INTEREST', true,
+   'aggregated figures with small cells suppressed (the HXL export), under an agreement', true);
+
 HEAD
 python3 sql/tools/gen_upgrade.py \
   --part sql/86_erasure.sql --part functions/46_erasure.sql \
   --tables person_key,erasure \
-  --replace sql/15_audit.sql:append_only
+  --replace sql/15_audit.sql:append_only \
+  --replace functions/45_data_protection.sql:shareable_fields --replace functions/45_data_protection.sql:define_agreement \
+  --new functions/45_data_protection.sql:statistics_agreement --new reports/30_hxl_pyramid.sql:hxl_population_csv
 cat <<'TAIL'
 -- how sql/99_security.sql audits the new table
 create trigger stamp before insert or update on refuge.erasure for each row execute function refuge.stamp_row();

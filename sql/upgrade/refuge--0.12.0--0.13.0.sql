@@ -2,6 +2,15 @@
 -- audit trail, and erasure at the person's request (refuge.erase_individual)
 \echo Use "ALTER EXTENSION refuge UPDATE TO '0.13.0'" to load this file. \quit
 
+-- the HXL export is for publication: it names an agreement with the public
+drop function refuge.hxl_population_csv(integer, integer);
+alter table refuge.sharing_agreement drop constraint sharing_agreement_party_kind_check;
+alter table refuge.sharing_agreement add constraint sharing_agreement_party_kind_check
+    check (party_kind in ('PARTNER', 'GOVERNMENT', 'RESETTLEMENT_STATE', 'RESEARCHER', 'PUBLIC'));
+insert into refuge.processing_purpose (code, label, legal_basis, sharing, description, shipped) values
+  ('STATISTICS', 'Publication of aggregate statistics', 'PUBLIC_INTEREST', true,
+   'aggregated figures with small cells suppressed (the HXL export), under an agreement', true);
+
 -- sql/86_erasure.sql
 -- Erasure (issue 18): a key per person for the personal values of the audit
 -- trail, and the record of each erasure (functions/46_erasure.sql).
@@ -164,6 +173,38 @@ create function refuge.erasable_tables() returns text[]
                  'document', 'flight_leg', 'specific_need', 'photo', 'biometric_vault', 'biometric_finger',
                  'biometric_iris'];
 
+-- Has any audit row of the person's current rows kept its values in clear
+-- (written before the vault key was set)?  Generated from the catalogue:
+-- every table with an individual_id and a uuid id (a standard SQL body: its
+-- names are bound when it is made, and it is inlined where it is called).
+do $in_clear$
+declare
+    q text;
+begin
+    select string_agg(format('select 1 from refuge.%I x join refuge.audit_log a on a.table_name = %L and a.row_id = x.id
+                               where x.individual_id = p_individual
+                                 and not coalesce(a.new_data ? ''$subject'', a.old_data ? ''$subject'', false)',
+                             c.relname, c.relname), E'\n                union all ' order by c.relname)
+      into q
+      from pg_catalog.pg_class c
+     where c.relnamespace = 'refuge'::regnamespace and c.relkind = 'r'
+       and c.relname not in ('person_key', 'erasure', 'match_profile', 'match_block')
+       and exists (select 1 from pg_catalog.pg_attribute a where a.attrelid = c.oid
+                      and a.attname = 'individual_id' and not a.attisdropped)
+       and exists (select 1 from pg_catalog.pg_attribute a where a.attrelid = c.oid
+                      and a.attname = 'id' and a.atttypid = 'uuid'::regtype and not a.attisdropped);
+    execute format($f$
+create function refuge.audit_in_clear(p_individual uuid) returns boolean
+    language sql stable
+return exists (select 1 from refuge.audit_log a
+                where a.table_name = 'individual' and a.row_id = p_individual
+                  and not coalesce(a.new_data ? '$subject', a.old_data ? '$subject', false))
+    or exists (%s)$f$, q);
+end
+$in_clear$;
+comment on function refuge.audit_in_clear(uuid) is
+    'internal: has any audit row of the person''s rows kept its values in clear (written without the vault key)?';
+
 -- Erase a person at their request (refuge_admin, in the person's
 -- operation, where the record is owned).  What it does, in one transaction:
 --  * removes every row about the person alone (names and aliases, contacts,
@@ -191,7 +232,6 @@ declare
     p refuge.individual;
     why text := btrim(reason);
     removed jsonb := '{}';
-    t text;
     n bigint;
     in_clear boolean;
     docs bigint;
@@ -235,33 +275,54 @@ begin
 
     -- audit rows of the person's rows written without their key (before the
     -- vault key was set) hold their values in clear
-    in_clear := exists (select 1 from refuge.audit_log a
-                         where a.table_name = 'individual' and a.row_id = p.id
-                           and not coalesce(a.new_data ? '$subject', a.old_data ? '$subject', false));
-    for t in select c.relname from pg_catalog.pg_class c
-              where c.relnamespace = 'refuge'::regnamespace and c.relkind = 'r'
-                and c.relname not in ('person_key', 'erasure', 'match_profile', 'match_block')
-                and exists (select 1 from pg_catalog.pg_attribute a where a.attrelid = c.oid
-                               and a.attname = 'individual_id' and not a.attisdropped)
-                and exists (select 1 from pg_catalog.pg_attribute a where a.attrelid = c.oid
-                               and a.attname = 'id' and a.atttypid = 'uuid'::regtype and not a.attisdropped)
-    loop
-        exit when in_clear;
-        execute format('select exists (select 1 from refuge.%I x join refuge.audit_log a
-                                        on a.table_name = %L and a.row_id = x.id
-                                       where x.individual_id = $1
-                                         and not coalesce(a.new_data ? ''$subject'', a.old_data ? ''$subject'', false))',
-                       t, t)
-           into in_clear using p.id;
-    end loop;
+    in_clear := refuge.audit_in_clear(p.id);
 
-    foreach t in array refuge.erasable_tables() loop
-        execute format('delete from refuge.%I x where x.individual_id = $1', t) using p.id;
-        get diagnostics n = row_count;
-        if n > 0 then
-            removed := removed || jsonb_build_object(t, n);
-        end if;
-    end loop;
+    -- (one static statement per table: planned once per session)
+    delete from refuge.individual_name x where x.individual_id = p.id;
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('individual_name', n); end if;
+    delete from refuge.individual_contact x where x.individual_id = p.id;
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('individual_contact', n); end if;
+    delete from refuge.individual_address x where x.individual_id = p.id;
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('individual_address', n); end if;
+    delete from refuge.individual_nationality x where x.individual_id = p.id;
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('individual_nationality', n); end if;
+    delete from refuge.individual_language x where x.individual_id = p.id;
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('individual_language', n); end if;
+    delete from refuge.individual_education x where x.individual_id = p.id;
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('individual_education', n); end if;
+    delete from refuge.individual_occupation x where x.individual_id = p.id;
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('individual_occupation', n); end if;
+    delete from refuge.individual_relative x where x.individual_id = p.id;
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('individual_relative', n); end if;
+    delete from refuge.document x where x.individual_id = p.id;
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('document', n); end if;
+    delete from refuge.flight_leg x where x.individual_id = p.id;
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('flight_leg', n); end if;
+    delete from refuge.specific_need x where x.individual_id = p.id;
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('specific_need', n); end if;
+    delete from refuge.photo x where x.individual_id = p.id;
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('photo', n); end if;
+    delete from refuge.biometric_vault x where x.individual_id = p.id;
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('biometric_vault', n); end if;
+    delete from refuge.biometric_finger x where x.individual_id = p.id;
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('biometric_finger', n); end if;
+    delete from refuge.biometric_iris x where x.individual_id = p.id;
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('biometric_iris', n); end if;
     update refuge.issued_document d
        set status = case when d.status = 'VALID' then 'REVOKED' else d.status end,
            ended_at = coalesce(d.ended_at, now()), ended_by = coalesce(d.ended_by, refuge.caller()),
@@ -411,6 +472,178 @@ begin
                          case tg_op when 'DELETE' then 'deleted' else 'changed' end);
 end
 $$;
+
+-- functions/45_data_protection.sql: shareable_fields
+create or replace function refuge.shareable_fields() returns text[]
+    language sql stable
+    set search_path = pg_catalog, refuge, pg_temp
+begin atomic
+    select array_agg(x.code order by x.code)
+      from (select f.code from refuge.referral_field f union select 'RRF' union select 'MICRODATA'
+            union select 'AGGREGATE_STATISTICS') x;
+end;
+
+-- functions/45_data_protection.sql: define_agreement
+create or replace function refuge.define_agreement(agreement jsonb) returns uuid
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    a refuge.sharing_agreement;
+    k text;
+    x text;
+    new_id uuid;
+begin
+    perform refuge.authorize('refuge_admin', 'define_agreement');
+    if agreement is null or jsonb_typeof(agreement) <> 'object' then
+        perform refuge.raise_field('22023', 'agreement', 'must be a JSON object');
+    end if;
+    for k in select jsonb_object_keys(agreement) loop
+        if k not in ('code', 'title', 'party_kind', 'partner', 'country', 'party_name', 'purposes', 'fields', 'legal_basis',
+                     'valid_from', 'valid_until', 'security_terms', 'signed_by', 'signed_on') then
+            perform refuge.raise_field('22023', 'agreement.' || refuge.excerpt(k), 'is not a field of an agreement');
+        end if;
+    end loop;
+    foreach k in array array['code', 'title', 'party_kind', 'party_name', 'legal_basis', 'valid_from', 'valid_until',
+                             'security_terms', 'signed_by', 'signed_on'] loop
+        if jsonb_typeof(agreement -> k) is distinct from 'string' or btrim(agreement ->> k) = '' then
+            perform refuge.raise_field('22004', 'agreement.' || k, 'is required (a string)');
+        end if;
+    end loop;
+    a.code := agreement ->> 'code';
+    if a.code !~ '^[A-Z0-9][A-Z0-9_-]{1,39}$' then
+        perform refuge.raise_field('22023', 'agreement.code', format('"%s" is not 2 to 40 capital letters, digits, - or _', refuge.excerpt(a.code)));
+    end if;
+    if exists (select 1 from refuge.sharing_agreement s where s.code = a.code) then
+        perform refuge.raise_field('23505', 'agreement.code', format('%s exists already', a.code));
+    end if;
+    foreach k in array array['title', 'party_name', 'signed_by', 'security_terms'] loop
+        if length(agreement ->> k) > (case when k = 'security_terms' then 4000 else 200 end) then
+            perform refuge.raise_field('22001', 'agreement.' || k, format('is longer than %s characters',
+                                       (case when k = 'security_terms' then 4000 else 200 end)));
+        end if;
+    end loop;
+    a.title := agreement ->> 'title';
+    a.party_kind := agreement ->> 'party_kind';
+    if a.party_kind not in ('PARTNER', 'GOVERNMENT', 'RESETTLEMENT_STATE', 'RESEARCHER', 'PUBLIC') then
+        perform refuge.raise_field('22023', 'agreement.party_kind', format('"%s" is not PARTNER, GOVERNMENT, RESETTLEMENT_STATE, RESEARCHER or PUBLIC',
+                                                                        refuge.excerpt(a.party_kind)));
+    end if;
+    if a.party_kind = 'PARTNER' then
+        select p.id into a.partner_id from refuge.partner_organisation p where p.code = agreement ->> 'partner';
+        if a.partner_id is null then
+            perform refuge.raise_field('23503', 'agreement.partner', format('unknown partner "%s"', refuge.excerpt(agreement ->> 'partner')));
+        end if;
+    elsif agreement ? 'partner' then
+        perform refuge.raise_field('22023', 'agreement.partner', format('is for a PARTNER agreement, not %s', a.party_kind));
+    end if;
+    a.country := agreement ->> 'country';
+    if a.party_kind in ('GOVERNMENT', 'RESETTLEMENT_STATE') and a.country is null then
+        perform refuge.raise_field('22004', 'agreement.country', format('is required for a %s agreement (ISO 3166 alpha-3)', a.party_kind));
+    end if;
+    if a.party_kind in ('GOVERNMENT', 'RESETTLEMENT_STATE') and not refuge.code_exists('country', a.country) then
+        perform refuge.raise_field('22023', 'agreement.country', format('"%s" is not a country code (ISO 3166 alpha-3)', refuge.excerpt(a.country)));
+    end if;
+    a.party_name := agreement ->> 'party_name';
+    if jsonb_typeof(agreement -> 'purposes') is distinct from 'array' or jsonb_array_length(agreement -> 'purposes') = 0 then
+        perform refuge.raise_field('22004', 'agreement.purposes', 'is required (a non-empty list of purposes)');
+    end if;
+    for x in select jsonb_array_elements_text(agreement -> 'purposes') loop
+        if not exists (select 1 from refuge.processing_purpose p where p.code = x and p.sharing) then
+            perform refuge.raise_field('22023', 'agreement.purposes', format('"%s" is not a sharing purpose (%s)', refuge.excerpt(x),
+                (select string_agg(p.code, ', ' order by p.code) from refuge.processing_purpose p where p.sharing)));
+        end if;
+    end loop;
+    a.purposes := array(select distinct jsonb_array_elements_text(agreement -> 'purposes') order by 1);
+    if jsonb_typeof(agreement -> 'fields') is distinct from 'array' or jsonb_array_length(agreement -> 'fields') = 0 then
+        perform refuge.raise_field('22004', 'agreement.fields', 'is required (a non-empty list of fields)');
+    end if;
+    for x in select jsonb_array_elements_text(agreement -> 'fields') loop
+        if not x = any (refuge.shareable_fields()) then
+            perform refuge.raise_field('22023', 'agreement.fields', format('"%s" is not one of %s', refuge.excerpt(x),
+                                                                         array_to_string(refuge.shareable_fields(), ', ')));
+        end if;
+    end loop;
+    a.fields := array(select distinct jsonb_array_elements_text(agreement -> 'fields') order by 1);
+    a.legal_basis := agreement ->> 'legal_basis';
+    if a.legal_basis not in ('CONSENT', 'VITAL_INTEREST', 'MANDATE', 'LEGAL_OBLIGATION', 'PUBLIC_INTEREST', 'LEGITIMATE_INTEREST') then
+        perform refuge.raise_field('22023', 'agreement.legal_basis', format('"%s" is not one of CONSENT, VITAL_INTEREST, MANDATE, '
+            'LEGAL_OBLIGATION, PUBLIC_INTEREST, LEGITIMATE_INTEREST', refuge.excerpt(a.legal_basis)));
+    end if;
+    a.valid_from := refuge.arg_date(agreement, 'valid_from', 'agreement', true, false);
+    a.valid_until := refuge.arg_date(agreement, 'valid_until', 'agreement', true, false);
+    a.signed_on := refuge.arg_date(agreement, 'signed_on', 'agreement', true, true);
+    if a.valid_until < a.valid_from then
+        perform refuge.raise_field('22008', 'agreement.valid_until', format('%s is before valid_from', refuge.iso(a.valid_until)));
+    end if;
+    if a.valid_until < current_date then
+        perform refuge.raise_field('22008', 'agreement.valid_until', format('%s is in the past', refuge.iso(a.valid_until)));
+    end if;
+    a.security_terms := agreement ->> 'security_terms';
+    a.signed_by := agreement ->> 'signed_by';
+    insert into refuge.sharing_agreement (code, title, party_kind, partner_id, country, party_name, purposes, fields,
+                                          legal_basis, valid_from, valid_until, security_terms, signed_by, signed_on)
+    values (a.code, a.title, a.party_kind, a.partner_id, case when a.party_kind in ('GOVERNMENT', 'RESETTLEMENT_STATE') then a.country end,
+            a.party_name, a.purposes, a.fields, a.legal_basis, a.valid_from, a.valid_until, a.security_terms, a.signed_by,
+            a.signed_on)
+    returning id into new_id;
+    return new_id;
+end
+$$;
+
+-- functions/45_data_protection.sql: statistics_agreement (new)
+create function refuge.statistics_agreement(agreement text) returns text
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+begin
+    perform refuge.authorize_any(array['refuge_analyst', 'refuge_dba']::name[], 'statistics_agreement');
+    return (refuge.agreement_for(agreement, 'PUBLIC', null, 'STATISTICS', array['AGGREGATE_STATISTICS'], 'agreement')).code;
+end
+$$;
+comment on function refuge.statistics_agreement(text) is
+    'check the agreement an aggregate-statistics export names: with the public, for STATISTICS, covering AGGREGATE_STATISTICS, in force';
+grant execute on function refuge.statistics_agreement(text) to refuge_analyst, refuge_dba;
+
+-- reports/30_hxl_pyramid.sql: hxl_population_csv (new)
+create function refuge.hxl_population_csv(snapshot_id integer, agreement text, min_cell integer default 5) returns text
+    language plpgsql volatile
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    floor_cell integer := greatest(coalesce(min_cell, 1), 1);
+    cols text[] := array['female_0_4', 'female_5_11', 'female_12_17', 'female_18_59', 'female_60', 'female_unknown',
+                         'female_total', 'male_0_4', 'male_5_11', 'male_12_17', 'male_18_59', 'male_60', 'male_unknown',
+                         'male_total', 'total'];
+    body text;
+begin
+    perform refuge.statistics_agreement(agreement);
+    if not exists (select 1 from refuge_warehouse.snapshot s where s.id = hxl_population_csv.snapshot_id) then
+        raise exception using errcode = 'P0002', message = format('snapshot_id: no snapshot %s', snapshot_id);
+    end if;
+    -- suppressed figures (null) are empty; a figure under min_cell too
+    execute format($q$
+        select string_agg(concat_ws(',', p.year, p.origin_country, p.asylum_country, p.population_type, %s), E'\n'
+                          order by p.asylum_country, p.origin_country, p.population_type, p.operation)
+          from refuge_warehouse.population_statistics p where p.snapshot_id = $1$q$,
+        (select string_agg(format('case when p.%1$I = 0 or p.%1$I >= $2 then p.%1$I::text else %2$L end', c, ''), ', ')
+           from unnest(cols) c))
+        into body using snapshot_id, floor_cell;
+    return 'Year,Country of origin,Country of asylum,Population type,'
+        || 'Female 0-4,Female 5-11,Female 12-17,Female 18-59,Female 60+,Female unknown age,Female total,'
+        || 'Male 0-4,Male 5-11,Male 12-17,Male 18-59,Male 60+,Male unknown age,Male total,Total' || E'\n'
+        || '#date+year,#country+code+origin,#country+code+asylum,#indicator+population_type,'
+        || '#affected+f+infants+age_0_4,#affected+f+children+age_5_11,#affected+f+adolescents+age_12_17,'
+        || '#affected+f+adults+age_18_59,#affected+f+elderly+age_60,#affected+f+unknown_age,#affected+f+total,'
+        || '#affected+m+infants+age_0_4,#affected+m+children+age_5_11,#affected+m+adolescents+age_12_17,'
+        || '#affected+m+adults+age_18_59,#affected+m+elderly+age_60,#affected+m+unknown_age,#affected+m+total,'
+        || '#affected+all+total' || E'\n'
+        || coalesce(body || E'\n', '');
+end
+$$;
+comment on function refuge.hxl_population_csv(integer, text, integer) is
+    'the UNHCR demographic table of a snapshot as HXL-tagged CSV for publication under an agreement (STATISTICS, AGGREGATE_STATISTICS); suppressed figures (and any under min_cell) are empty';
+grant execute on function refuge.hxl_population_csv(integer, text, integer) to refuge_analyst, refuge_dba;
 
 alter table refuge.person_key owner to refuge_owner;
 revoke all on table refuge.person_key from public;

@@ -97,6 +97,12 @@ select refuge.define_agreement(jsonb_build_object('code', 'RST-' || c, 'title', 
     'security_terms', 'submissions over the resettlement state''s secure channel only', 'signed_by', 'Representative, Kenya',
     'signed_on', '2026-01-01'))
   from unnest(array['USA', 'CAN', 'AUS', 'NOR']) c;
+-- and the population statistics published on an open data platform
+select refuge.define_agreement('{"code": "HDX-2026", "title": "Population statistics on the Humanitarian Data Exchange",
+    "party_kind": "PUBLIC", "party_name": "Humanitarian Data Exchange (HDX)", "purposes": ["STATISTICS"],
+    "fields": ["AGGREGATE_STATISTICS"], "legal_basis": "PUBLIC_INTEREST", "valid_from": "2026-01-01", "valid_until": "2028-12-31",
+    "security_terms": "aggregated figures only, cells under 5 suppressed", "signed_by": "Representative, Kenya",
+    "signed_on": "2026-01-01"}');
 reset role;
 -- this demo's policy: block automatically only near-certain matches (a
 -- false block at most once in a billion enrolments); the rest is reviewed
@@ -143,7 +149,7 @@ log "warehouse and reports: a snapshot, the UNHCR statistics as HXL, a populatio
 PGUSER=dba psql -qXAt -v ON_ERROR_STOP=1 -c "set client_min_messages = warning" \
     -c "select refuge.snapshot(now(), 'demo')" >/dev/null || die "snapshot failed"
 OUTDIR="$REFUGE_ROOT/.demo"
-PGUSER=analyst psql -qXAt -c "select refuge.hxl_population_csv(1)" > "$OUTDIR/population_hxl.csv" || die "HXL export failed"
+PGUSER=analyst psql -qXAt -c "select refuge.hxl_population_csv(1, 'HDX-2026')" > "$OUTDIR/population_hxl.csv" || die "HXL export failed"
 PGUSER=analyst psql -qXAt -c "select refuge.population_pyramid_svg(1, 'KEN')" > "$OUTDIR/pyramid_KEN.svg" || die "pyramid failed"
 RRF_CASE=$(psql -XAt -c "select id from refuge.process_case where module = 'RESETTLEMENT' and state = 'DEPARTED' order by number limit 1")
 # the family's adults consented to the submission (recorded by the resettlement officer)

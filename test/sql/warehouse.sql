@@ -149,8 +149,24 @@ select module, from_state, to_state, steps from refuge_warehouse.case_processing
 select year = extract(year from now()) as this_year, asylum_country, origin_country, population_type,
        female_0_4, female_5_11, female_12_17, female_18_59, female_60, male_5_11, male_18_59, total
   from refuge_warehouse.population_statistics where snapshot_id = 2 order by 2, 3, 4;
-select regexp_replace(refuge.hxl_population_csv(2), '^\d{4},', 'YYYY,', 'gn') as hxl;
-select split_part(refuge.hxl_population_csv(2, 1), E'\n', 3) ~ ',,' as small_cells_hidden;
+-- (published under an agreement with the public: an open data platform)
+reset role;
+select refuge.define_agreement(jsonb_build_object('code', 'HDX-STATS', 'title', 'Population statistics on HDX',
+    'party_kind', 'PUBLIC', 'party_name', 'Humanitarian Data Exchange', 'purposes', array['STATISTICS'],
+    'fields', array['AGGREGATE_STATISTICS'], 'legal_basis', 'PUBLIC_INTEREST', 'valid_from', current_date - 1,
+    'valid_until', current_date + 365, 'security_terms', 'aggregates only, cells under 5 suppressed',
+    'signed_by', 'Head of statistics', 'signed_on', current_date - 1)) is not null as hdx_agreement;
+select refuge.define_agreement(jsonb_build_object('code', 'UNI-STUDY', 'title', 'A study',
+    'party_kind', 'RESEARCHER', 'party_name', 'A university', 'purposes', array['RESEARCH'],
+    'fields', array['MICRODATA'], 'legal_basis', 'PUBLIC_INTEREST', 'valid_from', current_date - 1,
+    'valid_until', current_date + 365, 'security_terms', 'no linkage',
+    'signed_by', 'Head of statistics', 'signed_on', current_date - 1)) is not null as research_agreement;
+set role wh_analyst;
+select pg_temp.err('select refuge.hxl_population_csv(2, null)') as no_agreement,
+       pg_temp.err('select refuge.hxl_population_csv(2, ''NOPE'')') as unknown_agreement,
+       pg_temp.err('select refuge.hxl_population_csv(2, ''UNI-STUDY'')') as research_agreement_used;
+select regexp_replace(refuge.hxl_population_csv(2, 'HDX-STATS'), '^\d{4},', 'YYYY,', 'gn') as hxl;
+select split_part(refuge.hxl_population_csv(2, 'HDX-STATS', 1), E'\n', 3) ~ ',,' as small_cells_hidden;
 -- the pyramid is a well-formed SVG document: 16 bands per sex nesting in
 -- UNHCR's brackets, withheld bands marked
 select xml_is_well_formed_document(svg) as well_formed,
