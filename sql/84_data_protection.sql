@@ -101,6 +101,8 @@ create table refuge.consent (
     created_by       name not null default current_user,
     updated_at       timestamptz not null default now(),
     updated_by       name not null default current_user,
+    sync_owner       text not null default refuge.local_node(),
+    sync_operation   uuid,
     check ((withdrawn_at is null) = (withdrawn_by is null)),
     check ((given_by = 'SELF') = (guardian_id is null) or given_by = 'CAREGIVER')
 );
@@ -128,7 +130,9 @@ create table refuge.information_notice (
     created_at       timestamptz not null default now(),
     created_by       name not null default current_user,
     updated_at       timestamptz not null default now(),
-    updated_by       name not null default current_user
+    updated_by       name not null default current_user,
+    sync_owner       text not null default refuge.local_node(),
+    sync_operation   uuid
 );
 create index on refuge.information_notice (individual_id);
 comment on table refuge.information_notice is 'information notices given to a person per purpose (the right to be informed)';
@@ -237,6 +241,15 @@ comment on table refuge_warehouse.microdata_record is
 create policy dba_read on refuge_warehouse.microdata_record for select to refuge_dba using (true);
 grant select on refuge_warehouse.microdata_record to refuge_dba;
 select pg_catalog.pg_extension_config_dump('refuge_warehouse.microdata_record', '');
+
+-- Consents and notices go where the person's record goes (a consent a
+-- field clerk records gates HQ's exports; a withdrawal at HQ reaches the
+-- field), like the other rows about a person.
+alter table refuge.consent replica identity full;
+alter table refuge.information_notice replica identity full;
+insert into refuge.sync_table (table_name, kind, up, down, route, parent_table, parent_key, shared) values
+    ('consent', 'personal', true, true, 'sync_operation', 'individual', 'individual_id', false),
+    ('information_notice', 'personal', true, true, 'sync_operation', 'individual', 'individual_id', false);
 
 -- Purposes and agreements are HQ's, sent whole to every field site (where
 -- they are read-only), so that referrals replicated there name an agreement

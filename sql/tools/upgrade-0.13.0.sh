@@ -18,6 +18,30 @@ insert into refuge.processing_purpose (code, label, legal_basis, sharing, descri
   ('STATISTICS', 'Publication of aggregate statistics', 'PUBLIC_INTEREST', true,
    'aggregated figures with small cells suppressed (the HXL export), under an agreement', true);
 
+-- consents and notices replicate with the person's record (a field site's
+-- publications take them when refuge.add_field_site runs again at HQ)
+alter table refuge.consent add column sync_owner text not null default refuge.local_node(),
+                           add column sync_operation uuid;
+alter table refuge.information_notice add column sync_owner text not null default refuge.local_node(),
+                                      add column sync_operation uuid;
+update refuge.consent c set sync_operation = i.operation_id from refuge.individual i where i.id = c.individual_id;
+update refuge.information_notice n set sync_operation = i.operation_id from refuge.individual i where i.id = n.individual_id;
+alter table refuge.consent replica identity full;
+alter table refuge.information_notice replica identity full;
+insert into refuge.sync_table (table_name, kind, up, down, route, parent_table, parent_key, shared) values
+    ('consent', 'personal', true, true, 'sync_operation', 'individual', 'individual_id', false),
+    ('information_notice', 'personal', true, true, 'sync_operation', 'individual', 'individual_id', false);
+create trigger sync_local before insert or update or delete on refuge.consent
+    for each row execute function refuge.sync_row_local('sync_operation', 'individual', 'individual_id', 'f');
+create trigger sync_local before insert or update or delete on refuge.information_notice
+    for each row execute function refuge.sync_row_local('sync_operation', 'individual', 'individual_id', 'f');
+create trigger a_sync_apply before insert or update or delete on refuge.consent
+    for each row execute function refuge.sync_row_apply('direct', '');
+create trigger a_sync_apply before insert or update or delete on refuge.information_notice
+    for each row execute function refuge.sync_row_apply('direct', '');
+alter table refuge.consent enable replica trigger a_sync_apply;
+alter table refuge.information_notice enable replica trigger a_sync_apply;
+
 HEAD
 python3 sql/tools/gen_upgrade.py \
   --part sql/86_erasure.sql --part functions/46_erasure.sql \

@@ -464,6 +464,20 @@ like($err, qr/permission denied for function join_hq|only a superuser/, 'a clerk
 $k1->psql('refuge', "set role clerk_ken; update refuge.operation set name = 'x'", stderr => \$err);
 like($err, qr/permission denied|reference data/, 'nor change reference data at a field site');
 
+# 7a. Consents follow the person's record: recorded at K1, they gate HQ's
+# work; withdrawn at HQ, the site knows at once it syncs.
+my $consenting = family($k1, 'K1', 790, 1);
+$k1->safe_psql('refuge', "select refuge.record_consent('$consenting', 'REFERRAL', 'WRITTEN')");
+synced();
+is($hq->safe_psql('refuge', "select count(*) from refuge.consent where individual_id = '$consenting' and withdrawn_at is null"), '1',
+	'a consent recorded at K1 is at HQ');
+$hq->safe_psql('refuge', "select refuge.withdraw_consent('$consenting', 'REFERRAL', 'changed her mind')");
+synced();
+$k1->poll_query_until('refuge', "select count(*) = 1 from refuge.consent where individual_id = '$consenting' and withdrawn_at is not null")
+  or diag('the withdrawal did not reach K1');
+is($k1->safe_psql('refuge', "select count(*) from refuge.consent where individual_id = '$consenting' and withdrawn_at is not null"), '1',
+	'withdrawn at HQ, it is withdrawn at K1');
+
 # 7b. Erasure at the owner reaches HQ: the person's data goes there too,
 # and HQ's own key of the person (which sealed HQ's audit rows of them) is
 # destroyed when the erasure arrives.
