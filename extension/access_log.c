@@ -48,7 +48,7 @@ PGDLLEXPORT void refuge_log_worker_main(Datum arg);
 
 /* The only tables the worker writes. */
 static const char *const durable_tables[] = {
-	"sensitive_read", "vault_access", "biometric_identification", "biometric_verification", NULL
+	"sensitive_read", "vault_access", "biometric_identification", "biometric_verification", "publication", NULL
 };
 
 #define LOG_STATUS_PENDING	0

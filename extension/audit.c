@@ -650,7 +650,8 @@ refuge_audit_row(PG_FUNCTION_ARGS)
 	row = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ? trigdata->tg_newtuple : trigdata->tg_trigtuple;
 	/* a row about one person: their values are sealed under their key */
 	p->subject_null = true;
-	if (PersonKeysActive())
+	/* (the record of an erasure names no one: kept readable) */
+	if (PersonKeysActive() && strcmp(RelationGetRelationName(trigdata->tg_relation), "erasure") != 0)
 		CopyUuid(&p->subject, &p->subject_null, row, tupdesc,
 				 strcmp(RelationGetRelationName(trigdata->tg_relation), "individual") == 0 ? "id" : "individual_id");
 	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) || TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))

@@ -500,7 +500,7 @@ refuge_audit_unseal(PG_FUNCTION_ARGS)
 	if (strcmp(side, "old") != 0 && strcmp(side, "new") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("side: %s is not old or new", side)));
+				 errmsg("side: expected old or new")));
 	/* the row as the caller sees it, with operators the caller cannot replace */
 	nestlevel = NewGUCNestLevel();
 	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,

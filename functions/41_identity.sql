@@ -419,6 +419,10 @@ begin
         if not exists (select 1 from refuge.dedup_candidate d where d.case_id = c.id and d.candidate_id = matched_id) then
             perform refuge.raise_field('22023', 'matched_id', format('%s is not a candidate of case %s', matched_id, c.id));
         end if;
+        -- nobody is merged into, or linked to, a record erased at the person's request
+        if exists (select 1 from refuge.individual i where i.id in (matched_id, c.individual_id) and i.status = 'ERASED') then
+            perform refuge.raise_field('55000', 'matched_id', 'one of the records was erased at the person''s request: decide different');
+        end if;
     elsif matched_id is not null then
         perform refuge.raise_field('22023', 'matched_id', 'must be empty when the people are different');
     end if;
@@ -516,6 +520,9 @@ begin
 
     select * into subject from refuge.individual i where i.id = c.individual_id for update;
     select * into target from refuge.individual i where i.id = c.matched_id for update;
+    if target.status = 'ERASED' or subject.status = 'ERASED' then
+        perform refuge.raise_field('55000', 'case_id', 'one of the records was erased at the person''s request: reject this merge');
+    end if;
     -- two merges must not retire both records of one person
     if target.status = 'DUPLICATE' or subject.status = 'DUPLICATE' then
         perform refuge.raise_field('55000', 'case_id',

@@ -24,6 +24,9 @@ begin
     perform refuge.require_visible(p.id is not null and (refuge.in_scope(p.operation_id, p.site_id)
         or exists (select 1 from refuge.case_member cm join refuge.process_case c on c.id = cm.case_id
                     where cm.individual_id = p.id and refuge.may_work_case(c.module, c.operation_id, c.site_id))), p_field);
+    if p.status = 'ERASED' then
+        perform refuge.raise_field('55000', p_field, format('the record %s was erased at the person''s request', p.number));
+    end if;
     return p;
 end
 $$;
@@ -451,6 +454,11 @@ begin
         perform refuge.raise_field('22023', 'agreement.party_kind', format('"%s" is not PARTNER, GOVERNMENT, RESETTLEMENT_STATE, RESEARCHER or PUBLIC',
                                                                         refuge.excerpt(a.party_kind)));
     end if;
+    if a.party_kind = 'PUBLIC' and (agreement -> 'purposes' <> '["STATISTICS"]'::jsonb
+                                    or agreement -> 'fields' <> '["AGGREGATE_STATISTICS"]'::jsonb) then
+        perform refuge.raise_field('22023', 'agreement.party_kind',
+            'an agreement with the public covers purpose STATISTICS and field AGGREGATE_STATISTICS only (published aggregates)');
+    end if;
     if a.party_kind = 'PARTNER' then
         select p.id into a.partner_id from refuge.partner_organisation p where p.code = agreement ->> 'partner';
         if a.partner_id is null then
@@ -625,18 +633,33 @@ $$;
 -- The agreement an aggregate-statistics export names (the HXL table): with
 -- the public (an open data platform such as HDX) for STATISTICS, covering
 -- AGGREGATE_STATISTICS, in force.  Returns its code.
-create function refuge.statistics_agreement(agreement text) returns text
-    language plpgsql volatile security definer
+-- (Analysts do not read agreements: any code that is not such an agreement
+-- in force gets the same answer, naming no other party.)
+create function refuge.statistics_agreement(agreement text) returns refuge.sharing_agreement
+    language plpgsql volatile
     set search_path = pg_catalog, refuge, pg_temp
 as $$
+declare
+    a refuge.sharing_agreement;
 begin
-    perform refuge.authorize_any(array['refuge_analyst', 'refuge_dba']::name[], 'statistics_agreement');
-    return (refuge.agreement_for(agreement, 'PUBLIC', null, 'STATISTICS', array['AGGREGATE_STATISTICS'], 'agreement')).code;
+    if agreement is null then
+        perform refuge.raise_field('22004', 'agreement', 'is required: name the agreement with the public that covers STATISTICS',
+                                   'refuge_admin defines agreements with refuge.define_agreement');
+    end if;
+    select * into a from refuge.sharing_agreement x
+     where x.code = agreement and x.party_kind = 'PUBLIC' and x.status = 'ACTIVE'
+       and current_date between x.valid_from and x.valid_until
+       and 'STATISTICS' = any (x.purposes) and 'AGGREGATE_STATISTICS' = any (x.fields)
+       for share;
+    if not found then
+        perform refuge.raise_field('55000', 'agreement',
+            format('"%s" is not an agreement with the public in force for STATISTICS (AGGREGATE_STATISTICS)', refuge.excerpt(agreement)));
+    end if;
+    return a;
 end
 $$;
 comment on function refuge.statistics_agreement(text) is
-    'check the agreement an aggregate-statistics export names: with the public, for STATISTICS, covering AGGREGATE_STATISTICS, in force';
-grant execute on function refuge.statistics_agreement(text) to refuge_analyst, refuge_dba;
+    'internal: the agreement an aggregate-statistics export names (with the public, for STATISTICS, covering AGGREGATE_STATISTICS, in force)';
 
 -- The sharing agreements in force a caller may name, with their terms.
 create function refuge.agreements(include_ended boolean default false)

@@ -68,6 +68,140 @@ $in_clear$;
 comment on function refuge.audit_in_clear(uuid) is
     'internal: has any audit row of the person''s rows kept its values in clear (written without the vault key)?';
 
+-- The person's rows go (refuge.erase_individual, where the record is owned;
+-- and refuge.erasure_arrived on every other node, for the rows that node
+-- owns, so that what was written about the person elsewhere goes too).
+-- Returns how many rows of each kind.
+create function refuge.erase_rows(p_individual uuid, p_local_only boolean) returns jsonb
+    language plpgsql volatile
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    removed jsonb := '{}';
+    n bigint;
+    docs bigint;
+begin
+    -- (one static statement per table: planned once per session)
+    delete from refuge.individual_name x where x.individual_id = p_individual
+       and (not p_local_only or x.sync_owner = refuge.local_node());
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('individual_name', n); end if;
+    delete from refuge.individual_contact x where x.individual_id = p_individual
+       and (not p_local_only or x.sync_owner = refuge.local_node());
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('individual_contact', n); end if;
+    delete from refuge.individual_address x where x.individual_id = p_individual
+       and (not p_local_only or x.sync_owner = refuge.local_node());
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('individual_address', n); end if;
+    delete from refuge.individual_nationality x where x.individual_id = p_individual
+       and (not p_local_only or x.sync_owner = refuge.local_node());
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('individual_nationality', n); end if;
+    delete from refuge.individual_language x where x.individual_id = p_individual
+       and (not p_local_only or x.sync_owner = refuge.local_node());
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('individual_language', n); end if;
+    delete from refuge.individual_education x where x.individual_id = p_individual
+       and (not p_local_only or x.sync_owner = refuge.local_node());
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('individual_education', n); end if;
+    delete from refuge.individual_occupation x where x.individual_id = p_individual
+       and (not p_local_only or x.sync_owner = refuge.local_node());
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('individual_occupation', n); end if;
+    delete from refuge.individual_relative x where x.individual_id = p_individual
+       and (not p_local_only or x.sync_owner = refuge.local_node());
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('individual_relative', n); end if;
+    delete from refuge.document x where x.individual_id = p_individual
+       and (not p_local_only or x.sync_owner = refuge.local_node());
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('document', n); end if;
+    delete from refuge.flight_leg x where x.individual_id = p_individual
+       and (not p_local_only or x.sync_owner = refuge.local_node());
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('flight_leg', n); end if;
+    delete from refuge.specific_need x where x.individual_id = p_individual
+       and (not p_local_only or x.sync_owner = refuge.local_node());
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('specific_need', n); end if;
+    delete from refuge.photo x where x.individual_id = p_individual
+       and (not p_local_only or x.sync_owner = refuge.local_node());
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('photo', n); end if;
+    delete from refuge.biometric_vault x where x.individual_id = p_individual
+       and (not p_local_only or x.sync_owner = refuge.local_node());
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('biometric_vault', n); end if;
+    delete from refuge.biometric_finger x where x.individual_id = p_individual
+       and (not p_local_only or x.sync_owner = refuge.local_node());
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('biometric_finger', n); end if;
+    delete from refuge.biometric_iris x where x.individual_id = p_individual
+       and (not p_local_only or x.sync_owner = refuge.local_node());
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('biometric_iris', n); end if;
+    update refuge.issued_document d
+       set status = case when d.status = 'VALID' then 'REVOKED' else d.status end,
+           ended_at = coalesce(d.ended_at, now()), ended_by = coalesce(d.ended_by, refuge.caller()),
+           status_reason = case when d.status = 'VALID' then 'holder''s record erased' else d.status_reason end,
+           payload = '', photo_digest = null
+     where d.individual_id = p_individual and (not p_local_only or d.sync_owner = refuge.local_node());
+    get diagnostics docs = row_count;
+    if docs > 0 then
+        removed := removed || jsonb_build_object('issued_document', docs);
+    end if;
+    -- the templates kept with each capture
+    update refuge.biometric_capture b set fingers = '{}', irises = '{}', iris_quality = null
+     where b.individual_id = p_individual and (cardinality(b.fingers) > 0 or cardinality(b.irises) > 0)
+       and (not p_local_only or b.sync_owner = refuge.local_node());
+    get diagnostics n = row_count;
+    if n > 0 then
+        removed := removed || jsonb_build_object('biometric_capture_templates', n);
+    end if;
+    -- changes to the person's rows sent to other nodes keep their values:
+    -- this node's earlier ones go (each node deletes its own when the
+    -- erasure arrives: deleting another's would send its values as a
+    -- request); the removals just requested of rows another node owns
+    -- (applied by key, on arrival) keep no values
+    delete from refuge.sync_change c
+     where c.requested_at < now() and c.sync_owner = refuge.local_node()
+       and (c.row_key ->> 'id' = p_individual::text or c.row_key ->> 'individual_id' = p_individual::text
+            or c.new_values ->> 'individual_id' = p_individual::text or c.old_values ->> 'individual_id' = p_individual::text);
+    update refuge.sync_change c set old_values = null
+     where c.sync_owner = refuge.local_node() and c.requested_at = now() and c.action = 'DELETE' and c.old_values ->> 'individual_id' = p_individual::text;
+    delete from refuge.sync_conflict c
+     where c.sync_owner = refuge.local_node()
+       and (c.row_key ->> 'id' = p_individual::text or c.kept_values ->> 'individual_id' = p_individual::text
+        or c.lost_values ->> 'individual_id' = p_individual::text or c.base_values ->> 'individual_id' = p_individual::text);
+
+    -- free text about the person: reasons given for status changes and
+    -- withdrawals; pending status requests are rejected
+    update refuge.status_change x
+       set status = case when x.status = 'REQUESTED' then 'REJECTED' else x.status end,
+           decided_by = coalesce(x.decided_by, refuge.caller()), decided_at = coalesce(x.decided_at, now()),
+           reason = '(erased with the record)',
+           decision_comment = case when x.decision_comment is not null or x.status = 'REQUESTED'
+                                   then '(erased with the record)' end
+     where x.individual_id = p_individual and (not p_local_only or x.sync_owner = refuge.local_node())
+       and (x.reason <> '(erased with the record)' or x.status = 'REQUESTED');
+    update refuge.status_history x set reason = '(erased with the record)'
+     where x.individual_id = p_individual and x.reason is not null and x.reason <> '(erased with the record)'
+       and (not p_local_only or x.sync_owner = refuge.local_node());
+    update refuge.consent x set withdrawal_reason = null
+     where x.individual_id = p_individual and x.withdrawal_reason is not null
+       and (not p_local_only or x.sync_owner = refuge.local_node());
+    -- the person leaves their household (family ties of the others stay as ids)
+    update refuge.group_membership x set valid_to = greatest(now(), x.valid_from), end_reason = 'CLOSURE'
+     where x.individual_id = p_individual and x.valid_to is null
+       and (not p_local_only or x.sync_owner = refuge.local_node());
+    return removed;
+end
+$$;
+comment on function refuge.erase_rows(uuid, boolean) is
+    'internal: remove the rows about one person alone (of this node only, when local_only), revoke their documents, clear their capture templates';
+
 -- Erase a person at their request (refuge_admin, in the person's
 -- operation, where the record is owned).  What it does, in one transaction:
 --  * removes every row about the person alone (names and aliases, contacts,
@@ -94,10 +228,8 @@ as $$
 declare
     p refuge.individual;
     why text := btrim(reason);
-    removed jsonb := '{}';
-    n bigint;
+    removed jsonb;
     in_clear boolean;
-    docs bigint;
 begin
     perform refuge.authorize('refuge_admin', 'erase_individual');
     if erase_individual.individual_id is null then
@@ -120,15 +252,22 @@ begin
             format('the record %s is owned by node %s; erase it there (the erasure reaches every node)',
                    p.number, p.sync_owner));
     end if;
+    -- (one answer for every hold: the caller may not see the case or the investigation)
     if exists (select 1 from refuge.fraud_case f
-                where (f.individual_id = p.id or f.other_id = p.id) and f.status = 'OPEN') then
+                where (f.individual_id = p.id or f.other_id = p.id) and f.status = 'OPEN')
+       or exists (select 1 from refuge.case_member cm join refuge.process_case c on c.id = cm.case_id
+                   where cm.individual_id = p.id and not c.closed) then
         perform refuge.raise_field('55000', 'individual_id',
-            format('the record %s is held by an open fraud investigation; close it first', p.number));
+            format('the record %s is held by open work on it (a case or an investigation): it is erased once that is closed',
+                   p.number));
     end if;
-    if exists (select 1 from refuge.case_member cm join refuge.process_case c on c.id = cm.case_id
-                where cm.individual_id = p.id and not c.closed) then
+    if exists (select 1 from refuge.group_membership m
+                where m.individual_id = p.id and m.valid_to is null and m.relationship = 'PA'
+                  and exists (select 1 from refuge.group_membership o
+                               where o.group_id = m.group_id and o.valid_to is null and o.individual_id <> p.id)) then
         perform refuge.raise_field('55000', 'individual_id',
-            format('the record %s is a member of an open case; close the case or remove the person from it first', p.number));
+            format('the record %s is the principal applicant of a household with other members: make another member principal first (refuge.set_principal)',
+                   p.number));
     end if;
     if not refuge.vault_key_loaded() then
         perform refuge.raise_field('55000', 'individual_id',
@@ -140,81 +279,7 @@ begin
     -- vault key was set) hold their values in clear
     in_clear := refuge.audit_in_clear(p.id);
 
-    -- (one static statement per table: planned once per session)
-    delete from refuge.individual_name x where x.individual_id = p.id;
-    get diagnostics n = row_count;
-    if n > 0 then removed := removed || jsonb_build_object('individual_name', n); end if;
-    delete from refuge.individual_contact x where x.individual_id = p.id;
-    get diagnostics n = row_count;
-    if n > 0 then removed := removed || jsonb_build_object('individual_contact', n); end if;
-    delete from refuge.individual_address x where x.individual_id = p.id;
-    get diagnostics n = row_count;
-    if n > 0 then removed := removed || jsonb_build_object('individual_address', n); end if;
-    delete from refuge.individual_nationality x where x.individual_id = p.id;
-    get diagnostics n = row_count;
-    if n > 0 then removed := removed || jsonb_build_object('individual_nationality', n); end if;
-    delete from refuge.individual_language x where x.individual_id = p.id;
-    get diagnostics n = row_count;
-    if n > 0 then removed := removed || jsonb_build_object('individual_language', n); end if;
-    delete from refuge.individual_education x where x.individual_id = p.id;
-    get diagnostics n = row_count;
-    if n > 0 then removed := removed || jsonb_build_object('individual_education', n); end if;
-    delete from refuge.individual_occupation x where x.individual_id = p.id;
-    get diagnostics n = row_count;
-    if n > 0 then removed := removed || jsonb_build_object('individual_occupation', n); end if;
-    delete from refuge.individual_relative x where x.individual_id = p.id;
-    get diagnostics n = row_count;
-    if n > 0 then removed := removed || jsonb_build_object('individual_relative', n); end if;
-    delete from refuge.document x where x.individual_id = p.id;
-    get diagnostics n = row_count;
-    if n > 0 then removed := removed || jsonb_build_object('document', n); end if;
-    delete from refuge.flight_leg x where x.individual_id = p.id;
-    get diagnostics n = row_count;
-    if n > 0 then removed := removed || jsonb_build_object('flight_leg', n); end if;
-    delete from refuge.specific_need x where x.individual_id = p.id;
-    get diagnostics n = row_count;
-    if n > 0 then removed := removed || jsonb_build_object('specific_need', n); end if;
-    delete from refuge.photo x where x.individual_id = p.id;
-    get diagnostics n = row_count;
-    if n > 0 then removed := removed || jsonb_build_object('photo', n); end if;
-    delete from refuge.biometric_vault x where x.individual_id = p.id;
-    get diagnostics n = row_count;
-    if n > 0 then removed := removed || jsonb_build_object('biometric_vault', n); end if;
-    delete from refuge.biometric_finger x where x.individual_id = p.id;
-    get diagnostics n = row_count;
-    if n > 0 then removed := removed || jsonb_build_object('biometric_finger', n); end if;
-    delete from refuge.biometric_iris x where x.individual_id = p.id;
-    get diagnostics n = row_count;
-    if n > 0 then removed := removed || jsonb_build_object('biometric_iris', n); end if;
-    update refuge.issued_document d
-       set status = case when d.status = 'VALID' then 'REVOKED' else d.status end,
-           ended_at = coalesce(d.ended_at, now()), ended_by = coalesce(d.ended_by, refuge.caller()),
-           status_reason = case when d.status = 'VALID' then 'holder''s record erased' else d.status_reason end,
-           payload = '', photo_digest = null
-     where d.individual_id = p.id;
-    get diagnostics docs = row_count;
-    if docs > 0 then
-        removed := removed || jsonb_build_object('issued_document', docs);
-    end if;
-    -- the templates kept with each capture
-    update refuge.biometric_capture b set fingers = '{}', irises = '{}', iris_quality = null
-     where b.individual_id = p.id and (cardinality(b.fingers) > 0 or cardinality(b.irises) > 0);
-    get diagnostics n = row_count;
-    if n > 0 then
-        removed := removed || jsonb_build_object('biometric_capture_templates', n);
-    end if;
-    -- changes to the person's rows sent to other nodes keep their values:
-    -- earlier ones go; the removals just requested of rows another node
-    -- owns (applied by key, on arrival) keep no values
-    delete from refuge.sync_change c
-     where c.requested_at < now()
-       and (c.row_key ->> 'id' = p.id::text or c.row_key ->> 'individual_id' = p.id::text
-            or c.new_values ->> 'individual_id' = p.id::text or c.old_values ->> 'individual_id' = p.id::text);
-    update refuge.sync_change c set old_values = null
-     where c.requested_at = now() and c.action = 'DELETE' and c.old_values ->> 'individual_id' = p.id::text;
-    delete from refuge.sync_conflict c
-     where c.row_key ->> 'id' = p.id::text or c.kept_values ->> 'individual_id' = p.id::text
-        or c.lost_values ->> 'individual_id' = p.id::text or c.base_values ->> 'individual_id' = p.id::text;
+    removed := refuge.erase_rows(p.id, false);
 
     update refuge.individual i
        set given_name = null, middle_name = null, family_name = '[erased]', second_family_name = null,
@@ -284,7 +349,9 @@ begin
 end
 $$;
 -- Every table with rows about a person takes no new row for a tombstone;
--- those about the person alone take no change either.  Not the logs that
+-- those about the person alone, consents and notices take no change
+-- either.  (Family, case, deduplication and status records stay workable:
+-- they are the others' too.)  Not the logs that
 -- record what happens to the record (status history, reads, the vault's
 -- accesses), nor the erasure's own tables.
 do $tombstone$
@@ -301,7 +368,8 @@ begin
     loop
         execute format('create trigger tombstone before insert%s on refuge.%I
                         for each row execute function refuge.tombstone_child_guard()',
-                       case when t = any (refuge.erasable_tables()) then ' or update' else '' end, t);
+                       case when t = any (refuge.erasable_tables() || array['consent', 'information_notice'])
+                            then ' or update' else '' end, t);
         execute format('alter table refuge.%I enable always trigger tombstone', t);
     end loop;
 end

@@ -217,8 +217,8 @@ begin
         for m in select i.* from refuge.case_member cm join refuge.individual i on i.id = cm.individual_id
                   where cm.case_id = c.id order by i.id for update of i
         loop
-            -- a record already closed (deceased, departed, a duplicate) keeps its ending
-            if m.status in ('CLOSED', 'DECEASED', 'DUPLICATE') then
+            -- a record already closed (deceased, departed, a duplicate, erased) keeps its ending
+            if m.status in ('CLOSED', 'DECEASED', 'DUPLICATE', 'ERASED') then
                 continue;
             end if;
             if rule.to_population_type is not null and rule.to_population_type <> m.population_type

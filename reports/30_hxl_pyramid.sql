@@ -1,9 +1,12 @@
 -- HXL export and the SVG population pyramid.
 
 -- The HXL export and the pyramid read only published figures.  The
--- export is for publication: it names the agreement that allows it.
+-- export is for publication: it names the agreement that allows it, and
+-- each export is recorded (refuge.publication).  (Analysts also read the
+-- published figures themselves: that is work inside the organisation,
+-- not a transfer.)
 create function refuge.hxl_population_csv(snapshot_id integer, agreement text, min_cell integer default 5) returns text
-    language plpgsql volatile
+    language plpgsql volatile security definer
     set search_path = pg_catalog, refuge, pg_temp
 as $$
 declare
@@ -12,11 +15,17 @@ declare
                          'female_total', 'male_0_4', 'male_5_11', 'male_12_17', 'male_18_59', 'male_60', 'male_unknown',
                          'male_total', 'total'];
     body text;
+    a refuge.sharing_agreement;
 begin
-    perform refuge.statistics_agreement(agreement);
+    perform refuge.authorize_any(array['refuge_analyst', 'refuge_dba']::name[], 'hxl_population_csv');
+    a := refuge.statistics_agreement(agreement);
     if not exists (select 1 from refuge_warehouse.snapshot s where s.id = hxl_population_csv.snapshot_id) then
         raise exception using errcode = 'P0002', message = format('snapshot_id: no snapshot %s', snapshot_id);
     end if;
+    -- what was handed out for publication, under which agreement, before it is
+    perform refuge.log_durably(jsonb_build_object('publication', jsonb_build_array(jsonb_build_object(
+        'actor', refuge.caller(), 'kind', 'HXL_POPULATION', 'snapshot_id', snapshot_id, 'agreement_id', a.id,
+        'min_cell', floor_cell))));
     -- suppressed figures (null) are empty; a figure under min_cell too
     execute format($q$
         select string_agg(concat_ws(',', p.year, p.origin_country, p.asylum_country, p.population_type, %s), E'\n'

@@ -47,7 +47,7 @@ begin
     end if;
     -- the purpose a reader gave, replaced once the person read about was
     -- erased (refuge.erasure_arrived): it can name them
-    if tg_op = 'UPDATE' and tg_table_name = 'sensitive_read' then
+    if tg_op = 'UPDATE' and tg_table_name in ('sensitive_read', 'vault_access') then
         if NEW.purpose = '(erased with the record)' and to_jsonb(NEW) - 'purpose' = to_jsonb(OLD) - 'purpose'
            and exists (select 1 from refuge.individual i where i.id = NEW.individual_id and i.status = 'ERASED') then
             return NEW;

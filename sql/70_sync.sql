@@ -290,11 +290,15 @@ create policy admin_read on refuge.sync_nearby for select to refuge_admin, refug
 grant select on refuge.sync_nearby to refuge_admin, refuge_supervisor, refuge_dba;
 create policy admin_read on refuge.sync_table for select to refuge_admin, refuge_dba using (true);
 grant select on refuge.sync_table to refuge_admin, refuge_dba;
+-- (not those of consents and notices: a consent to a sensitive module's
+-- purpose, or its withdrawal, is that module's staff's only)
 create policy scope_read on refuge.sync_change for select to refuge_supervisor, refuge_admin
-    using (operation_id = any ((select refuge.scope_operations())::uuid[]));
+    using (operation_id = any ((select refuge.scope_operations())::uuid[])
+           and table_name not in ('consent', 'information_notice'));
 grant select on refuge.sync_change to refuge_supervisor, refuge_admin;
 create policy scope_read on refuge.sync_conflict for select to refuge_supervisor, refuge_admin
-    using (operation_id = any ((select refuge.scope_operations())::uuid[]));
+    using (operation_id = any ((select refuge.scope_operations())::uuid[])
+           and table_name not in ('consent', 'information_notice'));
 grant select on refuge.sync_conflict to refuge_supervisor, refuge_admin;
 create policy hq_read on refuge.global_check for select to refuge_biometrics_admin using (true);
 create policy scope_read on refuge.global_check for select

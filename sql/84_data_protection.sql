@@ -242,6 +242,28 @@ create policy dba_read on refuge_warehouse.microdata_record for select to refuge
 grant select on refuge_warehouse.microdata_record to refuge_dba;
 select pg_catalog.pg_extension_config_dump('refuge_warehouse.microdata_record', '');
 
+-- Aggregate statistics handed out for publication (the HXL export): which
+-- snapshot, under which agreement, by whom, when.  Committed by the
+-- logging worker before the figures are returned (a rollback keeps it).
+create table refuge.publication (
+    id               bigint generated always as identity primary key,
+    at               timestamptz not null default now(),
+    actor            name not null,
+    kind             text not null check (kind in ('HXL_POPULATION')),
+    snapshot_id      integer not null,
+    agreement_id     uuid not null,
+    min_cell         integer not null
+);
+comment on table refuge.publication is
+    'aggregate statistics handed out for publication: what, which snapshot, under which agreement, by whom, when';
+create trigger append_only before delete or update on refuge.publication
+    for each row execute function refuge.append_only();
+alter table refuge.publication enable always trigger append_only;
+create policy staff_read on refuge.publication for select to refuge_admin, refuge_dba using (true);
+grant select on refuge.publication to refuge_admin, refuge_dba;
+select pg_catalog.pg_extension_config_dump('refuge.publication', '');
+select pg_catalog.pg_extension_config_dump('refuge.publication_id_seq', '');
+
 -- Consents and notices go where the person's record goes (a consent a
 -- field clerk records gates HQ's exports; a withdrawal at HQ reaches the
 -- field), like the other rows about a person.

@@ -103,10 +103,20 @@ create function refuge.erasure_arrived() returns trigger
 as $$
 begin
     perform refuge.destroy_person_key(NEW.individual_id);
+    -- arrived from the node that erased: the person's rows this node owns go
+    -- too, and its demographic keys of them
+    if NEW.sync_owner <> refuge.local_node() then
+        perform refuge.erase_rows(NEW.individual_id, true);
+        delete from refuge.match_block b where b.individual_id = NEW.individual_id;
+        delete from refuge.match_profile m where m.individual_id = NEW.individual_id;
+    end if;
     -- what readers of the person's records wrote as their purpose can name
     -- them (a demographic search logs the names searched): this node's
     -- rows keep who, when and what kind, not why
     update refuge.sensitive_read r set purpose = '(erased with the record)'
+     where r.individual_id = NEW.individual_id and r.sync_owner = refuge.local_node()
+       and r.purpose <> '(erased with the record)';
+    update refuge.vault_access r set purpose = '(erased with the record)'
      where r.individual_id = NEW.individual_id and r.sync_owner = refuge.local_node()
        and r.purpose <> '(erased with the record)';
     return NEW;
@@ -119,3 +129,24 @@ alter table refuge.erasure enable always trigger destroy_key;
 insert into refuge.sync_table (table_name, kind, up, down, route, parent_table, parent_key, shared) values
     ('erasure', 'personal', true, true, 'operation_id', null, null, false);
 insert into refuge.audit_scope (table_name, class) values ('erasure', 'registration');
+
+-- A read logged after the erasure (a reader whose snapshot predates it)
+-- keeps no purpose either.
+create function refuge.read_of_erased() returns trigger
+    language plpgsql
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+begin
+    if NEW.individual_id is not null
+       and exists (select 1 from refuge.individual i where i.id = NEW.individual_id and i.status = 'ERASED') then
+        NEW.purpose := '(erased with the record)';
+    end if;
+    return NEW;
+end
+$$;
+create trigger read_of_erased before insert on refuge.sensitive_read
+    for each row execute function refuge.read_of_erased();
+alter table refuge.sensitive_read enable always trigger read_of_erased;
+create trigger read_of_erased before insert on refuge.vault_access
+    for each row execute function refuge.read_of_erased();
+alter table refuge.vault_access enable always trigger read_of_erased;

@@ -136,7 +136,8 @@ begin
         ('relationship', array['none'], false),
         ('religion', array['none'], false),
         ('script', array['none'], false),
-        ('sensitive_read', array['self'], false),
+        -- (a reader's purpose can name the person: kept as a digest)
+        ('sensitive_read', array['self', 'purpose'], false),
         ('sex', array['none'], false),
         ('sharing_agreement', array['none'], true),
         -- (values requested or in conflict can be a person's: kept as digests)
@@ -167,7 +168,7 @@ begin
         ('document_key', array['none'], false),
         ('status_history', array['self'], false),
         ('status_rule', array['none'], false),
-        ('vault_access', array['individual'], false),
+        ('vault_access', array['individual', 'purpose'], false),
         ('vulnerability_factor', array['none'], false),
         ('workflow_state', array['none'], false),
         ('workflow_transition', array['none'], false)) v(tab, audit_args, stamped)

@@ -43,12 +43,20 @@ alter table refuge.consent enable replica trigger a_sync_apply;
 alter table refuge.information_notice enable replica trigger a_sync_apply;
 
 HEAD
+# the record of publications (sql/84_data_protection.sql)
+python3 - <<'PY'
+src = open('sql/84_data_protection.sql', encoding='utf-8').read()
+start = src.index('-- Aggregate statistics handed out for publication')
+print(src[start:src.index("-- Consents and notices go where", start)])
+PY
 python3 sql/tools/gen_upgrade.py \
   --part sql/86_erasure.sql --part functions/46_erasure.sql \
-  --tables person_key,erasure \
+  --tables person_key,erasure,publication \
   --replace sql/15_audit.sql:append_only \
   --replace functions/45_data_protection.sql:shareable_fields --replace functions/45_data_protection.sql:define_agreement \
-  --new functions/45_data_protection.sql:statistics_agreement --new reports/30_hxl_pyramid.sql:hxl_population_csv
+  --new functions/45_data_protection.sql:statistics_agreement --new reports/30_hxl_pyramid.sql:hxl_population_csv \
+  --replace functions/45_data_protection.sql:person_in_reach --replace functions/41_identity.sql:adjudicate \
+  --replace functions/41_identity.sql:approve_merge --replace functions/65_lifecycle.sql:apply_status_rules
 cat <<'TAIL'
 -- how sql/99_security.sql audits the new table
 create trigger stamp before insert or update on refuge.erasure for each row execute function refuge.stamp_row();
@@ -64,6 +72,22 @@ create trigger audit after insert or update or delete on refuge.sync_change for 
 create trigger audit after insert or update or delete on refuge.sync_conflict for each row execute function refuge.audit_row('self', 'kept_values', 'lost_values', 'base_values');
 alter table refuge.sync_change enable always trigger audit;
 alter table refuge.sync_conflict enable always trigger audit;
+-- a reader's purpose is kept in the audit as a digest (it can name the person)
+drop trigger audit on refuge.sensitive_read;
+drop trigger audit on refuge.vault_access;
+create trigger audit after insert or update or delete on refuge.sensitive_read for each row execute function refuge.audit_row('self', 'purpose');
+create trigger audit after insert or update or delete on refuge.vault_access for each row execute function refuge.audit_row('individual', 'purpose');
+alter table refuge.sensitive_read enable always trigger audit;
+alter table refuge.vault_access enable always trigger audit;
+-- replication requests and conflicts of consents and notices are not for supervisors
+drop policy scope_read on refuge.sync_change;
+drop policy scope_read on refuge.sync_conflict;
+create policy scope_read on refuge.sync_change for select to refuge_supervisor, refuge_admin
+    using (operation_id = any ((select refuge.scope_operations())::uuid[])
+           and table_name not in ('consent', 'information_notice'));
+create policy scope_read on refuge.sync_conflict for select to refuge_supervisor, refuge_admin
+    using (operation_id = any ((select refuge.scope_operations())::uuid[])
+           and table_name not in ('consent', 'information_notice'));
 -- erasures replicate both ways (functions/90_sync.sql's wiring); a field
 -- site's publications take the table when refuge.add_site runs again
 create trigger sync_local before insert or update or delete on refuge.erasure

@@ -35,6 +35,29 @@ create trigger a_sync_apply before insert or update or delete on refuge.informat
 alter table refuge.consent enable replica trigger a_sync_apply;
 alter table refuge.information_notice enable replica trigger a_sync_apply;
 
+-- Aggregate statistics handed out for publication (the HXL export): which
+-- snapshot, under which agreement, by whom, when.  Committed by the
+-- logging worker before the figures are returned (a rollback keeps it).
+create table refuge.publication (
+    id               bigint generated always as identity primary key,
+    at               timestamptz not null default now(),
+    actor            name not null,
+    kind             text not null check (kind in ('HXL_POPULATION')),
+    snapshot_id      integer not null,
+    agreement_id     uuid not null,
+    min_cell         integer not null
+);
+comment on table refuge.publication is
+    'aggregate statistics handed out for publication: what, which snapshot, under which agreement, by whom, when';
+create trigger append_only before delete or update on refuge.publication
+    for each row execute function refuge.append_only();
+alter table refuge.publication enable always trigger append_only;
+create policy staff_read on refuge.publication for select to refuge_admin, refuge_dba using (true);
+grant select on refuge.publication to refuge_admin, refuge_dba;
+select pg_catalog.pg_extension_config_dump('refuge.publication', '');
+select pg_catalog.pg_extension_config_dump('refuge.publication_id_seq', '');
+
+
 -- sql/86_erasure.sql
 -- Erasure (issue 18): a key per person for the personal values of the audit
 -- trail, and the record of each erasure (functions/46_erasure.sql).
@@ -141,10 +164,20 @@ create function refuge.erasure_arrived() returns trigger
 as $$
 begin
     perform refuge.destroy_person_key(NEW.individual_id);
+    -- arrived from the node that erased: the person's rows this node owns go
+    -- too, and its demographic keys of them
+    if NEW.sync_owner <> refuge.local_node() then
+        perform refuge.erase_rows(NEW.individual_id, true);
+        delete from refuge.match_block b where b.individual_id = NEW.individual_id;
+        delete from refuge.match_profile m where m.individual_id = NEW.individual_id;
+    end if;
     -- what readers of the person's records wrote as their purpose can name
     -- them (a demographic search logs the names searched): this node's
     -- rows keep who, when and what kind, not why
     update refuge.sensitive_read r set purpose = '(erased with the record)'
+     where r.individual_id = NEW.individual_id and r.sync_owner = refuge.local_node()
+       and r.purpose <> '(erased with the record)';
+    update refuge.vault_access r set purpose = '(erased with the record)'
      where r.individual_id = NEW.individual_id and r.sync_owner = refuge.local_node()
        and r.purpose <> '(erased with the record)';
     return NEW;
@@ -157,6 +190,27 @@ alter table refuge.erasure enable always trigger destroy_key;
 insert into refuge.sync_table (table_name, kind, up, down, route, parent_table, parent_key, shared) values
     ('erasure', 'personal', true, true, 'operation_id', null, null, false);
 insert into refuge.audit_scope (table_name, class) values ('erasure', 'registration');
+
+-- A read logged after the erasure (a reader whose snapshot predates it)
+-- keeps no purpose either.
+create function refuge.read_of_erased() returns trigger
+    language plpgsql
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+begin
+    if NEW.individual_id is not null
+       and exists (select 1 from refuge.individual i where i.id = NEW.individual_id and i.status = 'ERASED') then
+        NEW.purpose := '(erased with the record)';
+    end if;
+    return NEW;
+end
+$$;
+create trigger read_of_erased before insert on refuge.sensitive_read
+    for each row execute function refuge.read_of_erased();
+alter table refuge.sensitive_read enable always trigger read_of_erased;
+create trigger read_of_erased before insert on refuge.vault_access
+    for each row execute function refuge.read_of_erased();
+alter table refuge.vault_access enable always trigger read_of_erased;
 
 -- functions/46_erasure.sql
 -- Erasure at the person's request (issue 18): refuge.erase_individual, and
@@ -229,6 +283,140 @@ $in_clear$;
 comment on function refuge.audit_in_clear(uuid) is
     'internal: has any audit row of the person''s rows kept its values in clear (written without the vault key)?';
 
+-- The person's rows go (refuge.erase_individual, where the record is owned;
+-- and refuge.erasure_arrived on every other node, for the rows that node
+-- owns, so that what was written about the person elsewhere goes too).
+-- Returns how many rows of each kind.
+create function refuge.erase_rows(p_individual uuid, p_local_only boolean) returns jsonb
+    language plpgsql volatile
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    removed jsonb := '{}';
+    n bigint;
+    docs bigint;
+begin
+    -- (one static statement per table: planned once per session)
+    delete from refuge.individual_name x where x.individual_id = p_individual
+       and (not p_local_only or x.sync_owner = refuge.local_node());
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('individual_name', n); end if;
+    delete from refuge.individual_contact x where x.individual_id = p_individual
+       and (not p_local_only or x.sync_owner = refuge.local_node());
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('individual_contact', n); end if;
+    delete from refuge.individual_address x where x.individual_id = p_individual
+       and (not p_local_only or x.sync_owner = refuge.local_node());
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('individual_address', n); end if;
+    delete from refuge.individual_nationality x where x.individual_id = p_individual
+       and (not p_local_only or x.sync_owner = refuge.local_node());
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('individual_nationality', n); end if;
+    delete from refuge.individual_language x where x.individual_id = p_individual
+       and (not p_local_only or x.sync_owner = refuge.local_node());
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('individual_language', n); end if;
+    delete from refuge.individual_education x where x.individual_id = p_individual
+       and (not p_local_only or x.sync_owner = refuge.local_node());
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('individual_education', n); end if;
+    delete from refuge.individual_occupation x where x.individual_id = p_individual
+       and (not p_local_only or x.sync_owner = refuge.local_node());
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('individual_occupation', n); end if;
+    delete from refuge.individual_relative x where x.individual_id = p_individual
+       and (not p_local_only or x.sync_owner = refuge.local_node());
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('individual_relative', n); end if;
+    delete from refuge.document x where x.individual_id = p_individual
+       and (not p_local_only or x.sync_owner = refuge.local_node());
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('document', n); end if;
+    delete from refuge.flight_leg x where x.individual_id = p_individual
+       and (not p_local_only or x.sync_owner = refuge.local_node());
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('flight_leg', n); end if;
+    delete from refuge.specific_need x where x.individual_id = p_individual
+       and (not p_local_only or x.sync_owner = refuge.local_node());
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('specific_need', n); end if;
+    delete from refuge.photo x where x.individual_id = p_individual
+       and (not p_local_only or x.sync_owner = refuge.local_node());
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('photo', n); end if;
+    delete from refuge.biometric_vault x where x.individual_id = p_individual
+       and (not p_local_only or x.sync_owner = refuge.local_node());
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('biometric_vault', n); end if;
+    delete from refuge.biometric_finger x where x.individual_id = p_individual
+       and (not p_local_only or x.sync_owner = refuge.local_node());
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('biometric_finger', n); end if;
+    delete from refuge.biometric_iris x where x.individual_id = p_individual
+       and (not p_local_only or x.sync_owner = refuge.local_node());
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('biometric_iris', n); end if;
+    update refuge.issued_document d
+       set status = case when d.status = 'VALID' then 'REVOKED' else d.status end,
+           ended_at = coalesce(d.ended_at, now()), ended_by = coalesce(d.ended_by, refuge.caller()),
+           status_reason = case when d.status = 'VALID' then 'holder''s record erased' else d.status_reason end,
+           payload = '', photo_digest = null
+     where d.individual_id = p_individual and (not p_local_only or d.sync_owner = refuge.local_node());
+    get diagnostics docs = row_count;
+    if docs > 0 then
+        removed := removed || jsonb_build_object('issued_document', docs);
+    end if;
+    -- the templates kept with each capture
+    update refuge.biometric_capture b set fingers = '{}', irises = '{}', iris_quality = null
+     where b.individual_id = p_individual and (cardinality(b.fingers) > 0 or cardinality(b.irises) > 0)
+       and (not p_local_only or b.sync_owner = refuge.local_node());
+    get diagnostics n = row_count;
+    if n > 0 then
+        removed := removed || jsonb_build_object('biometric_capture_templates', n);
+    end if;
+    -- changes to the person's rows sent to other nodes keep their values:
+    -- this node's earlier ones go (each node deletes its own when the
+    -- erasure arrives: deleting another's would send its values as a
+    -- request); the removals just requested of rows another node owns
+    -- (applied by key, on arrival) keep no values
+    delete from refuge.sync_change c
+     where c.requested_at < now() and c.sync_owner = refuge.local_node()
+       and (c.row_key ->> 'id' = p_individual::text or c.row_key ->> 'individual_id' = p_individual::text
+            or c.new_values ->> 'individual_id' = p_individual::text or c.old_values ->> 'individual_id' = p_individual::text);
+    update refuge.sync_change c set old_values = null
+     where c.sync_owner = refuge.local_node() and c.requested_at = now() and c.action = 'DELETE' and c.old_values ->> 'individual_id' = p_individual::text;
+    delete from refuge.sync_conflict c
+     where c.sync_owner = refuge.local_node()
+       and (c.row_key ->> 'id' = p_individual::text or c.kept_values ->> 'individual_id' = p_individual::text
+        or c.lost_values ->> 'individual_id' = p_individual::text or c.base_values ->> 'individual_id' = p_individual::text);
+
+    -- free text about the person: reasons given for status changes and
+    -- withdrawals; pending status requests are rejected
+    update refuge.status_change x
+       set status = case when x.status = 'REQUESTED' then 'REJECTED' else x.status end,
+           decided_by = coalesce(x.decided_by, refuge.caller()), decided_at = coalesce(x.decided_at, now()),
+           reason = '(erased with the record)',
+           decision_comment = case when x.decision_comment is not null or x.status = 'REQUESTED'
+                                   then '(erased with the record)' end
+     where x.individual_id = p_individual and (not p_local_only or x.sync_owner = refuge.local_node())
+       and (x.reason <> '(erased with the record)' or x.status = 'REQUESTED');
+    update refuge.status_history x set reason = '(erased with the record)'
+     where x.individual_id = p_individual and x.reason is not null and x.reason <> '(erased with the record)'
+       and (not p_local_only or x.sync_owner = refuge.local_node());
+    update refuge.consent x set withdrawal_reason = null
+     where x.individual_id = p_individual and x.withdrawal_reason is not null
+       and (not p_local_only or x.sync_owner = refuge.local_node());
+    -- the person leaves their household (family ties of the others stay as ids)
+    update refuge.group_membership x set valid_to = greatest(now(), x.valid_from), end_reason = 'CLOSURE'
+     where x.individual_id = p_individual and x.valid_to is null
+       and (not p_local_only or x.sync_owner = refuge.local_node());
+    return removed;
+end
+$$;
+comment on function refuge.erase_rows(uuid, boolean) is
+    'internal: remove the rows about one person alone (of this node only, when local_only), revoke their documents, clear their capture templates';
+
 -- Erase a person at their request (refuge_admin, in the person's
 -- operation, where the record is owned).  What it does, in one transaction:
 --  * removes every row about the person alone (names and aliases, contacts,
@@ -255,10 +443,8 @@ as $$
 declare
     p refuge.individual;
     why text := btrim(reason);
-    removed jsonb := '{}';
-    n bigint;
+    removed jsonb;
     in_clear boolean;
-    docs bigint;
 begin
     perform refuge.authorize('refuge_admin', 'erase_individual');
     if erase_individual.individual_id is null then
@@ -281,15 +467,22 @@ begin
             format('the record %s is owned by node %s; erase it there (the erasure reaches every node)',
                    p.number, p.sync_owner));
     end if;
+    -- (one answer for every hold: the caller may not see the case or the investigation)
     if exists (select 1 from refuge.fraud_case f
-                where (f.individual_id = p.id or f.other_id = p.id) and f.status = 'OPEN') then
+                where (f.individual_id = p.id or f.other_id = p.id) and f.status = 'OPEN')
+       or exists (select 1 from refuge.case_member cm join refuge.process_case c on c.id = cm.case_id
+                   where cm.individual_id = p.id and not c.closed) then
         perform refuge.raise_field('55000', 'individual_id',
-            format('the record %s is held by an open fraud investigation; close it first', p.number));
+            format('the record %s is held by open work on it (a case or an investigation): it is erased once that is closed',
+                   p.number));
     end if;
-    if exists (select 1 from refuge.case_member cm join refuge.process_case c on c.id = cm.case_id
-                where cm.individual_id = p.id and not c.closed) then
+    if exists (select 1 from refuge.group_membership m
+                where m.individual_id = p.id and m.valid_to is null and m.relationship = 'PA'
+                  and exists (select 1 from refuge.group_membership o
+                               where o.group_id = m.group_id and o.valid_to is null and o.individual_id <> p.id)) then
         perform refuge.raise_field('55000', 'individual_id',
-            format('the record %s is a member of an open case; close the case or remove the person from it first', p.number));
+            format('the record %s is the principal applicant of a household with other members: make another member principal first (refuge.set_principal)',
+                   p.number));
     end if;
     if not refuge.vault_key_loaded() then
         perform refuge.raise_field('55000', 'individual_id',
@@ -301,81 +494,7 @@ begin
     -- vault key was set) hold their values in clear
     in_clear := refuge.audit_in_clear(p.id);
 
-    -- (one static statement per table: planned once per session)
-    delete from refuge.individual_name x where x.individual_id = p.id;
-    get diagnostics n = row_count;
-    if n > 0 then removed := removed || jsonb_build_object('individual_name', n); end if;
-    delete from refuge.individual_contact x where x.individual_id = p.id;
-    get diagnostics n = row_count;
-    if n > 0 then removed := removed || jsonb_build_object('individual_contact', n); end if;
-    delete from refuge.individual_address x where x.individual_id = p.id;
-    get diagnostics n = row_count;
-    if n > 0 then removed := removed || jsonb_build_object('individual_address', n); end if;
-    delete from refuge.individual_nationality x where x.individual_id = p.id;
-    get diagnostics n = row_count;
-    if n > 0 then removed := removed || jsonb_build_object('individual_nationality', n); end if;
-    delete from refuge.individual_language x where x.individual_id = p.id;
-    get diagnostics n = row_count;
-    if n > 0 then removed := removed || jsonb_build_object('individual_language', n); end if;
-    delete from refuge.individual_education x where x.individual_id = p.id;
-    get diagnostics n = row_count;
-    if n > 0 then removed := removed || jsonb_build_object('individual_education', n); end if;
-    delete from refuge.individual_occupation x where x.individual_id = p.id;
-    get diagnostics n = row_count;
-    if n > 0 then removed := removed || jsonb_build_object('individual_occupation', n); end if;
-    delete from refuge.individual_relative x where x.individual_id = p.id;
-    get diagnostics n = row_count;
-    if n > 0 then removed := removed || jsonb_build_object('individual_relative', n); end if;
-    delete from refuge.document x where x.individual_id = p.id;
-    get diagnostics n = row_count;
-    if n > 0 then removed := removed || jsonb_build_object('document', n); end if;
-    delete from refuge.flight_leg x where x.individual_id = p.id;
-    get diagnostics n = row_count;
-    if n > 0 then removed := removed || jsonb_build_object('flight_leg', n); end if;
-    delete from refuge.specific_need x where x.individual_id = p.id;
-    get diagnostics n = row_count;
-    if n > 0 then removed := removed || jsonb_build_object('specific_need', n); end if;
-    delete from refuge.photo x where x.individual_id = p.id;
-    get diagnostics n = row_count;
-    if n > 0 then removed := removed || jsonb_build_object('photo', n); end if;
-    delete from refuge.biometric_vault x where x.individual_id = p.id;
-    get diagnostics n = row_count;
-    if n > 0 then removed := removed || jsonb_build_object('biometric_vault', n); end if;
-    delete from refuge.biometric_finger x where x.individual_id = p.id;
-    get diagnostics n = row_count;
-    if n > 0 then removed := removed || jsonb_build_object('biometric_finger', n); end if;
-    delete from refuge.biometric_iris x where x.individual_id = p.id;
-    get diagnostics n = row_count;
-    if n > 0 then removed := removed || jsonb_build_object('biometric_iris', n); end if;
-    update refuge.issued_document d
-       set status = case when d.status = 'VALID' then 'REVOKED' else d.status end,
-           ended_at = coalesce(d.ended_at, now()), ended_by = coalesce(d.ended_by, refuge.caller()),
-           status_reason = case when d.status = 'VALID' then 'holder''s record erased' else d.status_reason end,
-           payload = '', photo_digest = null
-     where d.individual_id = p.id;
-    get diagnostics docs = row_count;
-    if docs > 0 then
-        removed := removed || jsonb_build_object('issued_document', docs);
-    end if;
-    -- the templates kept with each capture
-    update refuge.biometric_capture b set fingers = '{}', irises = '{}', iris_quality = null
-     where b.individual_id = p.id and (cardinality(b.fingers) > 0 or cardinality(b.irises) > 0);
-    get diagnostics n = row_count;
-    if n > 0 then
-        removed := removed || jsonb_build_object('biometric_capture_templates', n);
-    end if;
-    -- changes to the person's rows sent to other nodes keep their values:
-    -- earlier ones go; the removals just requested of rows another node
-    -- owns (applied by key, on arrival) keep no values
-    delete from refuge.sync_change c
-     where c.requested_at < now()
-       and (c.row_key ->> 'id' = p.id::text or c.row_key ->> 'individual_id' = p.id::text
-            or c.new_values ->> 'individual_id' = p.id::text or c.old_values ->> 'individual_id' = p.id::text);
-    update refuge.sync_change c set old_values = null
-     where c.requested_at = now() and c.action = 'DELETE' and c.old_values ->> 'individual_id' = p.id::text;
-    delete from refuge.sync_conflict c
-     where c.row_key ->> 'id' = p.id::text or c.kept_values ->> 'individual_id' = p.id::text
-        or c.lost_values ->> 'individual_id' = p.id::text or c.base_values ->> 'individual_id' = p.id::text;
+    removed := refuge.erase_rows(p.id, false);
 
     update refuge.individual i
        set given_name = null, middle_name = null, family_name = '[erased]', second_family_name = null,
@@ -445,7 +564,9 @@ begin
 end
 $$;
 -- Every table with rows about a person takes no new row for a tombstone;
--- those about the person alone take no change either.  Not the logs that
+-- those about the person alone, consents and notices take no change
+-- either.  (Family, case, deduplication and status records stay workable:
+-- they are the others' too.)  Not the logs that
 -- record what happens to the record (status history, reads, the vault's
 -- accesses), nor the erasure's own tables.
 do $tombstone$
@@ -462,7 +583,8 @@ begin
     loop
         execute format('create trigger tombstone before insert%s on refuge.%I
                         for each row execute function refuge.tombstone_child_guard()',
-                       case when t = any (refuge.erasable_tables()) then ' or update' else '' end, t);
+                       case when t = any (refuge.erasable_tables() || array['consent', 'information_notice'])
+                            then ' or update' else '' end, t);
         execute format('alter table refuge.%I enable always trigger tombstone', t);
     end loop;
 end
@@ -485,7 +607,7 @@ begin
     end if;
     -- the purpose a reader gave, replaced once the person read about was
     -- erased (refuge.erasure_arrived): it can name them
-    if tg_op = 'UPDATE' and tg_table_name = 'sensitive_read' then
+    if tg_op = 'UPDATE' and tg_table_name in ('sensitive_read', 'vault_access') then
         if NEW.purpose = '(erased with the record)' and to_jsonb(NEW) - 'purpose' = to_jsonb(OLD) - 'purpose'
            and exists (select 1 from refuge.individual i where i.id = NEW.individual_id and i.status = 'ERASED') then
             return NEW;
@@ -553,6 +675,11 @@ begin
         perform refuge.raise_field('22023', 'agreement.party_kind', format('"%s" is not PARTNER, GOVERNMENT, RESETTLEMENT_STATE, RESEARCHER or PUBLIC',
                                                                         refuge.excerpt(a.party_kind)));
     end if;
+    if a.party_kind = 'PUBLIC' and (agreement -> 'purposes' <> '["STATISTICS"]'::jsonb
+                                    or agreement -> 'fields' <> '["AGGREGATE_STATISTICS"]'::jsonb) then
+        perform refuge.raise_field('22023', 'agreement.party_kind',
+            'an agreement with the public covers purpose STATISTICS and field AGGREGATE_STATISTICS only (published aggregates)');
+    end if;
     if a.party_kind = 'PARTNER' then
         select p.id into a.partner_id from refuge.partner_organisation p where p.code = agreement ->> 'partner';
         if a.partner_id is null then
@@ -615,23 +742,308 @@ begin
 end
 $$;
 
--- functions/45_data_protection.sql: statistics_agreement (new)
-create function refuge.statistics_agreement(agreement text) returns text
-    language plpgsql volatile security definer
+-- functions/45_data_protection.sql: person_in_reach
+create or replace function refuge.person_in_reach(p_individual uuid, p_field text) returns refuge.individual
+    language plpgsql stable
     set search_path = pg_catalog, refuge, pg_temp
 as $$
+declare
+    p refuge.individual;
 begin
-    perform refuge.authorize_any(array['refuge_analyst', 'refuge_dba']::name[], 'statistics_agreement');
-    return (refuge.agreement_for(agreement, 'PUBLIC', null, 'STATISTICS', array['AGGREGATE_STATISTICS'], 'agreement')).code;
+    if p_individual is null then
+        perform refuge.raise_field('22004', p_field, 'is required');
+    end if;
+    select * into p from refuge.individual i where i.id = p_individual;
+    perform refuge.require_visible(p.id is not null and (refuge.in_scope(p.operation_id, p.site_id)
+        or exists (select 1 from refuge.case_member cm join refuge.process_case c on c.id = cm.case_id
+                    where cm.individual_id = p.id and refuge.may_work_case(c.module, c.operation_id, c.site_id))), p_field);
+    if p.status = 'ERASED' then
+        perform refuge.raise_field('55000', p_field, format('the record %s was erased at the person''s request', p.number));
+    end if;
+    return p;
+end
+$$;
+
+-- functions/41_identity.sql: adjudicate
+create or replace function refuge.adjudicate(case_id uuid, decision text, matched_id uuid default null, reason text default null)
+    returns jsonb
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+    set plan_cache_mode = force_generic_plan
+as $$
+declare
+    c refuge.dedup_case;
+    cap refuge.biometric_capture;
+    identity uuid;
+    fraud uuid;
+    res jsonb;
+    hw bigint;
+    gallery bigint;
+begin
+    perform refuge.authorize('refuge_biometrics_admin', 'adjudicate');
+    c := refuge.dedup_case_for_update(adjudicate.case_id);
+    if c.status <> 'OPEN' then
+        perform refuge.raise_field('55000', 'case_id', format('case %s is %s, not open', c.id, lower(c.status)));
+    end if;
+    if decision is null or decision not in ('link', 'merge', 'different', 'fraud') then
+        perform refuge.raise_field('22023', 'decision',
+            format('"%s" is not one of link, merge, different, fraud', coalesce(decision, 'null')));
+    end if;
+    if nullif(btrim(reason), '') is null then
+        perform refuge.raise_field('22004', 'reason', 'is required: say what the decision rests on');
+    end if;
+    if decision in ('link', 'merge', 'fraud') then
+        if matched_id is null and decision = 'fraud' then
+            select d.candidate_id into matched_id from refuge.dedup_candidate d where d.case_id = c.id and d.rank = 1;
+        end if;
+        if matched_id is null then
+            perform refuge.raise_field('22004', 'matched_id', format('is required for %s', decision));
+        end if;
+        if not exists (select 1 from refuge.dedup_candidate d where d.case_id = c.id and d.candidate_id = matched_id) then
+            perform refuge.raise_field('22023', 'matched_id', format('%s is not a candidate of case %s', matched_id, c.id));
+        end if;
+        -- nobody is merged into, or linked to, a record erased at the person's request
+        if exists (select 1 from refuge.individual i where i.id in (matched_id, c.individual_id) and i.status = 'ERASED') then
+            perform refuge.raise_field('55000', 'matched_id', 'one of the records was erased at the person''s request: decide different');
+        end if;
+    elsif matched_id is not null then
+        perform refuge.raise_field('22023', 'matched_id', 'must be empty when the people are different');
+    end if;
+    if c.kind = 'demographic' and decision = 'link' then
+        perform refuge.raise_field('22023', 'decision',
+            'link joins biometric enrolments: a demographic case is decided merge (same person), different or fraud');
+    end if;
+    select * into cap from refuge.biometric_capture b where b.id = c.capture_id;
+
+    if decision = 'link' then
+        perform refuge.enrolment_lock();
+        identity := refuge.identity_of(matched_id);
+        insert into refuge.biometric_enrolment (individual_id, identity_id, operation_id, site_id, capture_id, status)
+        values (c.individual_id, identity, cap.operation_id, cap.site_id, cap.id, 'LINKED');
+        res := jsonb_build_object('decision', 'link', 'identity_id', identity);
+        update refuge.dedup_case d set status = 'CLOSED' where d.id = c.id;
+    elsif decision = 'merge' then
+        res := jsonb_build_object('decision', 'merge', 'status', 'awaiting supervisor approval');
+        update refuge.dedup_case d set status = 'AWAITING_APPROVAL' where d.id = c.id;
+    elsif decision = 'fraud' then
+        insert into refuge.fraud_case (individual_id, other_id, operation_id, site_id, source, dedup_case_id, summary, opened_by)
+        values (c.individual_id, matched_id, c.operation_id, c.site_id, 'adjudication', c.id, btrim(reason), refuge.caller())
+        returning id into fraud;
+        res := jsonb_build_object('decision', 'fraud', 'fraud_case_id', fraud);
+        update refuge.dedup_case d set status = 'CLOSED' where d.id = c.id;
+    elsif c.kind = 'demographic' then
+        -- the decision itself clears the pairs for the demographic search
+        -- (refuge.demographic_cleared); a decision on names alone does not
+        -- stop a biometric match later
+        update refuge.dedup_case d set status = 'CLOSED' where d.id = c.id;
+        res := jsonb_build_object('decision', 'different');
+    else
+        insert into refuge.dedup_cleared_pair (individual_a, individual_b, case_id, cleared_by)
+        select least(c.individual_id, d.candidate_id), greatest(c.individual_id, d.candidate_id), c.id, refuge.caller()
+          from refuge.dedup_candidate d where d.case_id = c.id
+        on conflict do nothing;
+        update refuge.dedup_case d set status = 'CLOSED' where d.id = c.id;
+        -- the gallery has grown since the capture: search again, then decide
+        select coalesce(max(e.seq), 0) into hw from refuge.biometric_enrolment e;
+        gallery := refuge.gallery_size();
+        update refuge.biometric_capture b set gallery_seq = hw, gallery_size = gallery where b.id = cap.id;
+        res := jsonb_build_object('decision', 'different',
+            'enrolment', refuge.enrol_decide(cap.id, refuge.dedup_candidates(cap.fingers, cap.irises,
+                                                 (refuge.dedup_settings()).search_fingers, gallery)));
+    end if;
+    update refuge.dedup_case d
+       set decision = adjudicate.decision, matched_id = adjudicate.matched_id, reason = btrim(adjudicate.reason),
+           decided_by = refuge.caller(), decided_at = now(), outcome = res
+     where d.id = c.id;
+    return res || jsonb_build_object('case_id', c.id);
+end
+$$;
+
+-- functions/41_identity.sql: approve_merge
+create or replace function refuge.approve_merge(case_id uuid, approve boolean, reason text default null) returns jsonb
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+    set plan_cache_mode = force_generic_plan
+as $$
+declare
+    c refuge.dedup_case;
+    cap refuge.biometric_capture;
+    subject refuge.individual;
+    target refuge.individual;
+    membership refuge.group_membership;
+    identity uuid;
+begin
+    perform refuge.authorize('refuge_supervisor', 'approve_merge');
+    select * into c from refuge.dedup_case d where d.id = approve_merge.case_id;
+    perform refuge.require_visible(c.id is not null and refuge.in_scope(c.operation_id, c.site_id), 'case_id');
+    c := refuge.dedup_case_for_update(approve_merge.case_id);
+    if c.status <> 'AWAITING_APPROVAL' then
+        perform refuge.raise_field('55000', 'case_id', format('case %s is %s, not awaiting approval', c.id, lower(c.status)));
+    end if;
+    if approve is null then
+        perform refuge.raise_field('22004', 'approve', 'is required (true or false)');
+    end if;
+    if c.decided_by = refuge.caller() and not refuge.caller_is_superuser() then
+        perform refuge.raise_field('42501', 'case_id', 'the reviewer who proposed the merge cannot approve it');
+    end if;
+    if not approve then
+        if nullif(btrim(reason), '') is null then
+            perform refuge.raise_field('22004', 'reason', 'is required when a merge is rejected');
+        end if;
+        -- back to the reviewers, with the rejection on record
+        update refuge.dedup_case d
+           set status = 'OPEN', decision = null, decided_by = null, decided_at = null, matched_id = null,
+               approval = 'rejected', approved_by = refuge.caller(), approved_at = now(),
+               outcome = jsonb_build_object('rejected', btrim(reason))
+         where d.id = c.id;
+        return jsonb_build_object('case_id', c.id, 'approval', 'rejected', 'status', 'open');
+    end if;
+
+    select * into subject from refuge.individual i where i.id = c.individual_id for update;
+    select * into target from refuge.individual i where i.id = c.matched_id for update;
+    if target.status = 'ERASED' or subject.status = 'ERASED' then
+        perform refuge.raise_field('55000', 'case_id', 'one of the records was erased at the person''s request: reject this merge');
+    end if;
+    -- two merges must not retire both records of one person
+    if target.status = 'DUPLICATE' or subject.status = 'DUPLICATE' then
+        perform refuge.raise_field('55000', 'case_id',
+            format('%s is already closed as a duplicate: reject this merge and decide the case again',
+                   case when target.status = 'DUPLICATE' then target.number else subject.number end));
+    end if;
+    select * into membership from refuge.group_membership m where m.individual_id = subject.id and m.valid_to is null;
+    if membership.relationship = 'PA' and exists (select 1 from refuge.group_membership m
+            where m.group_id = membership.group_id and m.valid_to is null and m.individual_id <> subject.id) then
+        perform refuge.raise_field('55000', 'case_id',
+            format('%s is the principal of a family with other members; set another principal first', subject.number));
+    end if;
+    select * into cap from refuge.biometric_capture b where b.id = c.capture_id;
+    -- a biometric merge joins the subject's enrolment to the identity; a
+    -- demographic one has no capture, and the matched identity (if any) stays
+    if c.kind = 'biometric' then
+        perform refuge.enrolment_lock();
+        identity := refuge.identity_of(c.matched_id);
+        insert into refuge.biometric_enrolment (individual_id, identity_id, operation_id, site_id, capture_id, status)
+        values (subject.id, identity, cap.operation_id, cap.site_id, cap.id, 'MERGED');
+    end if;
+    -- the duplicate record stays, closed, with everything attached to it
+    perform refuge.set_individual_status(subject, 'DUPLICATE', null,
+        format('merged into %s (adjudication case %s)', target.number, c.id), 'ADJUDICATION', c.id, refuge.caller());
+    if membership.id is not null then
+        update refuge.group_membership m
+           set valid_to = now(), end_reason = 'MERGE', comment = format('duplicate of %s', target.number)
+         where m.id = membership.id;
+    end if;
+    update refuge.dedup_case d
+       set status = 'CLOSED', approval = 'approved', approved_by = refuge.caller(), approved_at = now(),
+           outcome = d.outcome || jsonb_build_object('identity_id', identity, 'merged_into', target.id)
+     where d.id = c.id;
+    -- the subject's other open cases (biometric or demographic) are moot now
+    update refuge.dedup_case d
+       set status = 'CLOSED', outcome = jsonb_build_object('superseded_by', c.id, 'merged_into', target.id)
+     where d.individual_id = subject.id and d.id <> c.id and d.status <> 'CLOSED';
+    return jsonb_build_object('case_id', c.id, 'approval', 'approved', 'merged_into', target.id, 'identity_id', identity);
+end
+$$;
+
+-- functions/65_lifecycle.sql: apply_status_rules
+create or replace function refuge.apply_status_rules(c refuge.process_case, p_action text, p_data jsonb, p_actor name,
+                                          p_approval uuid)
+    returns integer
+    language plpgsql volatile
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    rule refuge.status_rule;
+    m refuge.individual;
+    approver name;
+    basis text;
+    authority text;
+    eff date;
+    n integer := 0;
+begin
+    for rule in
+        select distinct on (r.when_data) r.* from refuge.status_rule r
+         where r.module = c.module and r.action = p_action
+           and (r.operation_id is null or r.operation_id = c.operation_id)
+           and not exists (select 1 from jsonb_each(r.when_data) w
+                            where jsonb_typeof(w.value) <> 'array' or not (w.value ? coalesce(p_data ->> w.key, '')))
+         order by r.when_data, r.operation_id nulls last
+    loop
+        -- the second person: who approved this step, or the decision it carries out
+        approver := null;
+        if p_approval is not null then
+            select a.decided_by into approver from refuge.case_approval a where a.id = p_approval;
+        elsif rule.approved_step is not null then
+            select a.decided_by into approver from refuge.case_approval a
+             where a.case_id = c.id and a.action = rule.approved_step and a.status = 'APPROVED' and a.decided_by <> p_actor
+             order by a.decided_at desc limit 1;
+        end if;
+        basis := case when rule.to_population_type = 'REF'
+                      then coalesce(p_data ->> rule.legal_basis_key, rule.default_legal_basis) end;
+        authority := case when rule.to_population_type = 'REF'
+                          then (select o.rsd_authority from refuge.operation o where o.id = c.operation_id) end;
+        eff := case when rule.effective_key is not null and p_data ->> rule.effective_key ~ '^\d{4}-\d{2}-\d{2}$'
+                    then (p_data ->> rule.effective_key)::date end;
+        for m in select i.* from refuge.case_member cm join refuge.individual i on i.id = cm.individual_id
+                  where cm.case_id = c.id order by i.id for update of i
+        loop
+            -- a record already closed (deceased, departed, a duplicate, erased) keeps its ending
+            if m.status in ('CLOSED', 'DECEASED', 'DUPLICATE', 'ERASED') then
+                continue;
+            end if;
+            if rule.to_population_type is not null and rule.to_population_type <> m.population_type
+               and approver is null then
+                if not exists (select 1 from refuge.status_change s where s.individual_id = m.id and s.status = 'REQUESTED') then
+                    insert into refuge.status_change (individual_id, operation_id, site_id, from_status, to_status,
+                                                      from_population_type, to_population_type, reason, requested_by,
+                                                      effective_date, legal_basis)
+                    values (m.id, m.operation_id, m.site_id, m.status, coalesce(rule.to_status, m.status), m.population_type,
+                            rule.to_population_type, format('%s (case %s, %s)', rule.reason, c.number, p_action),
+                            p_actor, eff, basis);
+                end if;
+                continue;
+            end if;
+            if refuge.set_individual_status(m, rule.to_status, rule.to_population_type,
+                                            format('%s (case %s)', rule.reason, c.number), 'CASE', c.id,
+                                            approver, eff, basis, authority, p_actor) then
+                n := n + 1;
+            end if;
+        end loop;
+    end loop;
+    return n;
+end
+$$;
+
+-- functions/45_data_protection.sql: statistics_agreement (new)
+create function refuge.statistics_agreement(agreement text) returns refuge.sharing_agreement
+    language plpgsql volatile
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    a refuge.sharing_agreement;
+begin
+    if agreement is null then
+        perform refuge.raise_field('22004', 'agreement', 'is required: name the agreement with the public that covers STATISTICS',
+                                   'refuge_admin defines agreements with refuge.define_agreement');
+    end if;
+    select * into a from refuge.sharing_agreement x
+     where x.code = agreement and x.party_kind = 'PUBLIC' and x.status = 'ACTIVE'
+       and current_date between x.valid_from and x.valid_until
+       and 'STATISTICS' = any (x.purposes) and 'AGGREGATE_STATISTICS' = any (x.fields)
+       for share;
+    if not found then
+        perform refuge.raise_field('55000', 'agreement',
+            format('"%s" is not an agreement with the public in force for STATISTICS (AGGREGATE_STATISTICS)', refuge.excerpt(agreement)));
+    end if;
+    return a;
 end
 $$;
 comment on function refuge.statistics_agreement(text) is
-    'check the agreement an aggregate-statistics export names: with the public, for STATISTICS, covering AGGREGATE_STATISTICS, in force';
-grant execute on function refuge.statistics_agreement(text) to refuge_analyst, refuge_dba;
+    'internal: the agreement an aggregate-statistics export names (with the public, for STATISTICS, covering AGGREGATE_STATISTICS, in force)';
 
 -- reports/30_hxl_pyramid.sql: hxl_population_csv (new)
 create function refuge.hxl_population_csv(snapshot_id integer, agreement text, min_cell integer default 5) returns text
-    language plpgsql volatile
+    language plpgsql volatile security definer
     set search_path = pg_catalog, refuge, pg_temp
 as $$
 declare
@@ -640,11 +1052,17 @@ declare
                          'female_total', 'male_0_4', 'male_5_11', 'male_12_17', 'male_18_59', 'male_60', 'male_unknown',
                          'male_total', 'total'];
     body text;
+    a refuge.sharing_agreement;
 begin
-    perform refuge.statistics_agreement(agreement);
+    perform refuge.authorize_any(array['refuge_analyst', 'refuge_dba']::name[], 'hxl_population_csv');
+    a := refuge.statistics_agreement(agreement);
     if not exists (select 1 from refuge_warehouse.snapshot s where s.id = hxl_population_csv.snapshot_id) then
         raise exception using errcode = 'P0002', message = format('snapshot_id: no snapshot %s', snapshot_id);
     end if;
+    -- what was handed out for publication, under which agreement, before it is
+    perform refuge.log_durably(jsonb_build_object('publication', jsonb_build_array(jsonb_build_object(
+        'actor', refuge.caller(), 'kind', 'HXL_POPULATION', 'snapshot_id', snapshot_id, 'agreement_id', a.id,
+        'min_cell', floor_cell))));
     -- suppressed figures (null) are empty; a figure under min_cell too
     execute format($q$
         select string_agg(concat_ws(',', p.year, p.origin_country, p.asylum_country, p.population_type, %s), E'\n'
@@ -685,6 +1103,14 @@ create policy owner_all on refuge.erasure for all to refuge_owner using (true) w
 create trigger no_truncate before truncate on refuge.erasure
     for each statement execute function refuge.refuse_truncate();
 alter table refuge.erasure enable always trigger no_truncate;
+alter table refuge.publication owner to refuge_owner;
+revoke all on table refuge.publication from public;
+alter table refuge.publication enable row level security;
+alter table refuge.publication force row level security;
+create policy owner_all on refuge.publication for all to refuge_owner using (true) with check (true);
+create trigger no_truncate before truncate on refuge.publication
+    for each statement execute function refuge.refuse_truncate();
+alter table refuge.publication enable always trigger no_truncate;
 
 -- how sql/99_security.sql audits the new table
 create trigger stamp before insert or update on refuge.erasure for each row execute function refuge.stamp_row();
@@ -700,6 +1126,22 @@ create trigger audit after insert or update or delete on refuge.sync_change for 
 create trigger audit after insert or update or delete on refuge.sync_conflict for each row execute function refuge.audit_row('self', 'kept_values', 'lost_values', 'base_values');
 alter table refuge.sync_change enable always trigger audit;
 alter table refuge.sync_conflict enable always trigger audit;
+-- a reader's purpose is kept in the audit as a digest (it can name the person)
+drop trigger audit on refuge.sensitive_read;
+drop trigger audit on refuge.vault_access;
+create trigger audit after insert or update or delete on refuge.sensitive_read for each row execute function refuge.audit_row('self', 'purpose');
+create trigger audit after insert or update or delete on refuge.vault_access for each row execute function refuge.audit_row('individual', 'purpose');
+alter table refuge.sensitive_read enable always trigger audit;
+alter table refuge.vault_access enable always trigger audit;
+-- replication requests and conflicts of consents and notices are not for supervisors
+drop policy scope_read on refuge.sync_change;
+drop policy scope_read on refuge.sync_conflict;
+create policy scope_read on refuge.sync_change for select to refuge_supervisor, refuge_admin
+    using (operation_id = any ((select refuge.scope_operations())::uuid[])
+           and table_name not in ('consent', 'information_notice'));
+create policy scope_read on refuge.sync_conflict for select to refuge_supervisor, refuge_admin
+    using (operation_id = any ((select refuge.scope_operations())::uuid[])
+           and table_name not in ('consent', 'information_notice'));
 -- erasures replicate both ways (functions/90_sync.sql's wiring); a field
 -- site's publications take the table when refuge.add_site runs again
 create trigger sync_local before insert or update or delete on refuge.erasure

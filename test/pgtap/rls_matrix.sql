@@ -121,6 +121,7 @@ select c.relname,
          -- per-person keys: no role reads them, wrapped or not
          when c.relname = 'person_key' then 'internal'
          when c.relname = 'erasure' then 'erasure'
+         when c.relname = 'publication' then 'publication'
          -- the demographic search's derived index and model: read only through the API
          when c.relname in ('match_profile', 'match_block', 'match_weight', 'match_model') then 'internal'
          when c.relname = 'audit_scope' then 'shared'
@@ -371,6 +372,9 @@ begin
         return -1;
     elsif cls = 'bulk' then
         if r = 'tap_admin' then select count(*) into n from refuge.audit_bulk_load; return n; end if;
+        return -1;
+    elsif cls = 'publication' then
+        if r = 'tap_admin' then select count(*) into n from refuge.publication; return n; end if;
         return -1;
     elsif cls = 'erasure' then
         -- admins and supervisors of the operation (no person is named: ids, counts, reason)

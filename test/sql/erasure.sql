@@ -129,6 +129,18 @@ select pg_temp.err(format($q$select refuge.erase_individual(%L, '  ')$q$, princi
   from fam where k = 'erase';
 reset role;
 
+-- the principal of a household with other members is not erased: another
+-- member becomes principal first (her son, here)
+set role er_admin;
+select pg_temp.err(format($q$select refuge.erase_individual(%L, 'request of the person')$q$, principal)) as principal_refused
+  from fam where k = 'erase';
+reset role;
+select m.group_id as grp from refuge.group_membership m join fam f on f.principal = m.individual_id
+ where f.k = 'erase' and m.valid_to is null \gset
+set role er_reg;
+select count(*) as son_principal from fam, lateral (select refuge.set_principal(:'grp', fam.child, 'PRF')) x where k = 'erase';
+reset role;
+
 -- 3. an erasure rolled back changes nothing: the key still opens
 begin;
 set local role er_admin;
@@ -183,6 +195,9 @@ select (select count(*) from refuge.biometric_finger b where b.individual_id = f
        (select sum(cardinality(c.fingers) + cardinality(c.irises)) from refuge.biometric_capture c where c.individual_id = f.principal) as captured,
        (select string_agg(r.kind || ': ' || r.purpose, '; ') from refuge.sensitive_read r where r.individual_id = f.principal) as read_log
   from fam f where f.k = 'erase';
+-- she left the household (her son's membership stays)
+select m.relationship, m.valid_to is not null as ended, m.end_reason from refuge.group_membership m join fam f
+    on m.individual_id in (f.principal, f.child) where f.k = 'erase' order by m.relationship;
 -- the son and the other family are untouched
 select i.given_name, i.status from refuge.individual i join fam f on i.id in (f.child, f.principal) where i.id <> (select principal from fam where k = 'erase') order by 1;
 

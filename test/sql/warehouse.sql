@@ -162,11 +162,21 @@ select refuge.define_agreement(jsonb_build_object('code', 'UNI-STUDY', 'title', 
     'valid_until', current_date + 365, 'security_terms', 'no linkage',
     'signed_by', 'Head of statistics', 'signed_on', current_date - 1)) is not null as research_agreement;
 set role wh_analyst;
-select pg_temp.err('select refuge.hxl_population_csv(2, null)') as no_agreement,
+select pg_temp.err('select refuge.statistics_agreement(''HDX-STATS'')') as analyst_probes_agreements,
+       pg_temp.err('select refuge.hxl_population_csv(2, null)') as no_agreement,
        pg_temp.err('select refuge.hxl_population_csv(2, ''NOPE'')') as unknown_agreement,
        pg_temp.err('select refuge.hxl_population_csv(2, ''UNI-STUDY'')') as research_agreement_used;
 select regexp_replace(refuge.hxl_population_csv(2, 'HDX-STATS'), '^\d{4},', 'YYYY,', 'gn') as hxl;
 select split_part(refuge.hxl_population_csv(2, 'HDX-STATS', 1), E'\n', 3) ~ ',,' as small_cells_hidden;
+reset role;
+-- each export is on record (committed before the figures were returned)
+select kind, snapshot_id, min_cell, actor from refuge.publication order by id;
+-- an agreement with the public covers published aggregates only
+select pg_temp.err($q$select refuge.define_agreement(jsonb_build_object('code', 'HDX-MORE', 'title', 'x',
+    'party_kind', 'PUBLIC', 'party_name', 'x', 'purposes', array['STATISTICS', 'REFERRAL'],
+    'fields', array['AGGREGATE_STATISTICS', 'CONTACTS'], 'legal_basis', 'PUBLIC_INTEREST', 'valid_from', current_date,
+    'valid_until', current_date + 1, 'security_terms', 'x', 'signed_by', 'x', 'signed_on', current_date))$q$) as public_referral;
+set role wh_analyst;
 -- the pyramid is a well-formed SVG document: 16 bands per sex nesting in
 -- UNHCR's brackets, withheld bands marked
 select xml_is_well_formed_document(svg) as well_formed,

@@ -481,8 +481,12 @@ is($k1->safe_psql('refuge', "select count(*) from refuge.consent where individua
 # 7b. Erasure at the owner reaches HQ: the person's data goes there too,
 # and HQ's own key of the person (which sealed HQ's audit rows of them) is
 # destroyed when the erasure arrives.
-my $gone = family($k1, 'K1', 800, 2);
+my $gone = family($k1, 'K1', 800, 1);
 synced();
+# (HQ records a document of hers: HQ owns that row)
+$hq->safe_psql('refuge', "select refuge.add_document('$gone', '{\"type\": \"NATIONAL_ID\", \"number\": \"HQDOC8001\", \"issuing_country\": \"SSD\"}')");
+synced();
+is($k1->safe_psql('refuge', "select count(*) from refuge.document where number = 'HQDOC8001'"), '1', 'HQ\'s document of her is at K1');
 is($hq->safe_psql('refuge', "select count(*) from refuge.audit_log where new_data ->> '\$subject' = '$gone' and new_data ? '\$sealed'") > 0,
 	1, 'HQ seals its own audit rows of a person registered at K1');
 is($hq->safe_psql('refuge', "select (refuge.audit_values(a)).new_data ->> 'given_name' from refuge.audit_log a
@@ -496,14 +500,20 @@ synced();
 is($hq->safe_psql('refuge', "select status || ' ' || coalesce(given_name, '-') || ' ' || coalesce(date_of_birth::text, '-')
                               from refuge.individual where id = '$gone'"),
 	'ERASED - -', 'HQ holds the tombstone');
+is($hq->safe_psql('refuge', "select count(*) from refuge.document where number = 'HQDOC8001'")
+   . $k1->safe_psql('refuge', "select count(*) from refuge.document where number = 'HQDOC8001'"),
+	'00', 'the document HQ recorded of her is gone at HQ and at K1');
 is($hq->safe_psql('refuge', "select count(*) from refuge.person_key where individual_id = '$gone' and wrapped is null"), '1',
 	'the erasure destroyed HQ\'s key of the person');
 is($hq->safe_psql('refuge', "select string_agg(distinct coalesce((refuge.audit_values(a)).new_data ->> '\$erased', 'readable'), ',')
                               from refuge.audit_log a where a.new_data ->> '\$subject' = '$gone'"),
 	'true', 'HQ\'s audit rows of the person are unreadable');
-is($hq->safe_psql('refuge', "select count(*) from refuge.audit_log a where a::text ~ 'P800-1'")
-   . $k1->safe_psql('refuge', "select count(*) from refuge.audit_log a where a::text ~ 'P800-1'"),
+is($hq->safe_psql('refuge', "select count(*) from refuge.audit_log a where a::text ~ 'P800-1|HQDOC8001'")
+   . $k1->safe_psql('refuge', "select count(*) from refuge.audit_log a where a::text ~ 'P800-1|HQDOC8001'"),
 	'00', 'no audit row at HQ or K1 names her in clear');
+is($hq->safe_psql('refuge', "select count(*) from refuge.sync_change c where c::text ~ 'HQDOC8001'")
+   . $k1->safe_psql('refuge', "select count(*) from refuge.sync_change c where c::text ~ 'HQDOC8001'"),
+	'00', 'nor any replication request');
 is($hq->safe_psql('refuge', "select refuge.verify_audit() ->> 'intact'") . $k1->safe_psql('refuge', "select refuge.verify_audit() ->> 'intact'"),
 	'truetrue', 'both audit chains still verify');
 
