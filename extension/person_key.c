@@ -46,6 +46,7 @@
 
 PG_FUNCTION_INFO_V1(refuge_audit_unseal);
 PG_FUNCTION_INFO_V1(refuge_destroy_person_key);
+PG_FUNCTION_INFO_V1(refuge_rewrap_person_keys);
 
 #define PK_NONCELEN		12
 #define PK_TAGLEN		16
@@ -399,6 +400,17 @@ GetPersonKey(const pg_uuid_t *subject, bool create, bool locked, bool quiet)
 
 		MasterKey(master, master_id);
 		wrap_id_ok = key_id != NULL && strcmp(key_id, RefugeVaultHexId(master_id)) == 0;
+		if (!wrap_id_ok && key_id != NULL)
+		{
+			/* wrapped under the key being rotated out (refuge.rotate_vault_key) */
+			uint8		prev_id[VAULT_IDLEN];
+
+			explicit_bzero(master, VAULT_KEYLEN);
+			if (RefugeVaultLoadPreviousKey(master, prev_id) && strcmp(key_id, RefugeVaultHexId(prev_id)) == 0)
+				wrap_id_ok = true;
+			else
+				MasterKey(master, master_id);
+		}
 		WrapAad(aad, sizeof(aad), subject);
 		if (!wrap_id_ok || VARSIZE_ANY_EXHDR(wrapped) != PK_WRAPLEN ||
 			memcmp(VARDATA_ANY(wrapped), PK_WRAPMAGIC, 4) != 0 ||
@@ -413,7 +425,8 @@ GetPersonKey(const pg_uuid_t *subject, bool create, bool locked, bool quiet)
 					(errcode(ERRCODE_DATA_CORRUPTED),
 					 errmsg("person key: the key of a person cannot be unwrapped with the configured vault key"),
 					 errdetail("It was wrapped under vault key %s; the server holds %s.",
-							   key_id ? key_id : "(none)", RefugeVaultHexId(master_id))));
+							   key_id ? key_id : "(none)", RefugeVaultHexId(master_id)),
+					 errhint("While a key is rotated out, name it in refuge.vault_previous_key_file.")));
 		}
 		explicit_bzero(master, VAULT_KEYLEN);
 	}
@@ -609,4 +622,100 @@ refuge_destroy_person_key(PG_FUNCTION_ARGS)
 	k->erased = true;
 	k->subxid = GetCurrentSubTransactionId();
 	PG_RETURN_BOOL(destroyed);
+}
+
+/*
+ * refuge.rewrap_person_keys(max_keys integer) RETURNS bigint: wrap again,
+ * under the configured vault key, up to max_keys person keys wrapped under
+ * the previous one (refuge.vault_previous_key_file).  Returns how many.
+ * The keys themselves do not change: nothing sealed under them moves.
+ */
+Datum
+refuge_rewrap_person_keys(PG_FUNCTION_ARGS)
+{
+	int32		max_keys = PG_GETARG_INT32(0);
+	Oid			relid = PersonKeyRelid();
+	OwnerContext oc;
+	uint8		cur[VAULT_KEYLEN];
+	uint8		cur_id[VAULT_IDLEN];
+	uint8		prev[VAULT_KEYLEN];
+	uint8		prev_id[VAULT_IDLEN];
+	uint8		dek[VAULT_KEYLEN];
+	char	   *prev_hex;
+	char	   *cur_hex;
+	Datum		args[3];
+	Oid			types[3] = {TEXTOID, INT4OID, BYTEAOID};
+	int64		done = 0;
+	uint64		n;
+	SPITupleTable *rows;
+
+	if (max_keys < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("max_keys: must be at least 1")));
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("refuge.person_key does not exist"),
+				 errhint("Run ALTER EXTENSION refuge UPDATE.")));
+	RefugeVaultLoadKey(cur, cur_id);
+	if (!RefugeVaultLoadPreviousKey(prev, prev_id))
+	{
+		explicit_bzero(cur, VAULT_KEYLEN);
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("refuge.vault_previous_key_file is not set"),
+				 errhint("Name the key being rotated out there, and the new one in refuge.vault_key_file.")));
+	}
+	prev_hex = RefugeVaultHexId(prev_id);
+	cur_hex = RefugeVaultHexId(cur_id);
+	BecomeOwner(&oc, relid);
+	args[0] = CStringGetTextDatum(prev_hex);
+	args[1] = Int32GetDatum(max_keys);
+	if (SPI_execute_with_args("select individual_id, wrapped from refuge.person_key "
+							  "where key_id operator(pg_catalog.=) $1 and wrapped is not null "
+							  "limit $2 for update", 2, types, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "person key: could not read the keys to rewrap");
+	rows = SPI_tuptable;
+	n = SPI_processed;
+	for (uint64 i = 0; i < n; i++)
+	{
+		bool		isnull;
+		pg_uuid_t  *subject = DatumGetUUIDP(SPI_getbinval(rows->vals[i], rows->tupdesc, 1, &isnull));
+		bytea	   *wrapped = DatumGetByteaPP(SPI_getbinval(rows->vals[i], rows->tupdesc, 2, &isnull));
+		bytea	   *w = palloc(VARHDRSZ + PK_WRAPLEN);
+		char		aad[80];
+		Datum		uargs[3];
+		Oid			utypes[3] = {UUIDOID, TEXTOID, BYTEAOID};
+
+		CHECK_FOR_INTERRUPTS();
+		WrapAad(aad, sizeof(aad), subject);
+		if (VARSIZE_ANY_EXHDR(wrapped) != PK_WRAPLEN || memcmp(VARDATA_ANY(wrapped), PK_WRAPMAGIC, 4) != 0 ||
+			!GcmOpen(prev, aad, (uint8 *) VARDATA_ANY(wrapped) + 4, PK_WRAPLEN - 4, dek))
+		{
+			explicit_bzero(cur, VAULT_KEYLEN);
+			explicit_bzero(prev, VAULT_KEYLEN);
+			explicit_bzero(dek, VAULT_KEYLEN);
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("person key: a key wrapped under %s does not unwrap with refuge.vault_previous_key_file", prev_hex)));
+		}
+		memcpy(VARDATA(w), PK_WRAPMAGIC, 4);
+		GcmSeal(cur, aad, dek, VAULT_KEYLEN, (uint8 *) VARDATA(w) + 4);
+		explicit_bzero(dek, VAULT_KEYLEN);
+		SET_VARSIZE(w, VARHDRSZ + PK_WRAPLEN);
+		uargs[0] = UUIDPGetDatum(subject);
+		uargs[1] = CStringGetTextDatum(cur_hex);
+		uargs[2] = PointerGetDatum(w);
+		if (SPI_execute_with_args("update refuge.person_key set key_id = $2, wrapped = $3 "
+								  "where individual_id operator(pg_catalog.=) $1", 3, utypes, uargs, NULL, false, 0)
+			!= SPI_OK_UPDATE)
+			elog(ERROR, "person key: could not store a rewrapped key");
+		done++;
+	}
+	ResumeCaller(&oc);
+	explicit_bzero(cur, VAULT_KEYLEN);
+	explicit_bzero(prev, VAULT_KEYLEN);
+	/* the cache holds unwrapped keys only: nothing in it changes */
+	PG_RETURN_INT64(done);
 }

@@ -38,6 +38,7 @@ PG_FUNCTION_INFO_V1(refuge_vault_key_id);
 #define VAULT_HDRLEN	(4 + VAULT_IDLEN + VAULT_NONCELEN + VAULT_TAGLEN)
 
 static char *vault_key_file = NULL;
+static char *vault_previous_key_file = NULL;
 
 void
 RefugeVaultInit(void)
@@ -47,6 +48,11 @@ RefugeVaultInit(void)
 							   "32 raw bytes or 64 hexadecimal digits; readable by the server only "
 							   "(no group or other permissions).  Superuser-only.",
 							   &vault_key_file, "", PGC_SUSET, GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
+	DefineCustomStringVariable("refuge.vault_previous_key_file",
+							   "File holding the vault key being rotated out (refuge.rotate_vault_key).",
+							   "Values sealed under it still open while it is set; refuge.rotate_vault_key "
+							   "seals them again under refuge.vault_key_file.  Superuser-only.",
+							   &vault_previous_key_file, "", PGC_SUSET, GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
 }
 
 /* The key file's name ("" when unset). */
@@ -63,9 +69,27 @@ RefugeVaultKeyConfigured(void)
 	return vault_key_file != NULL && vault_key_file[0] != '\0';
 }
 
+static void LoadKeyFrom(const char *setting, const char *path, uint8 key[VAULT_KEYLEN], uint8 id[VAULT_IDLEN]);
+
 /* Read the key and its id; the caller wipes key after use. */
 void
 RefugeVaultLoadKey(uint8 key[VAULT_KEYLEN], uint8 id[VAULT_IDLEN])
+{
+	LoadKeyFrom("refuge.vault_key_file", vault_key_file, key, id);
+}
+
+/* The previous key, when refuge.vault_previous_key_file is set (else false). */
+bool
+RefugeVaultLoadPreviousKey(uint8 key[VAULT_KEYLEN], uint8 id[VAULT_IDLEN])
+{
+	if (vault_previous_key_file == NULL || vault_previous_key_file[0] == '\0')
+		return false;
+	LoadKeyFrom("refuge.vault_previous_key_file", vault_previous_key_file, key, id);
+	return true;
+}
+
+static void
+LoadKeyFrom(const char *setting, const char *path, uint8 key[VAULT_KEYLEN], uint8 id[VAULT_IDLEN])
 {
 	struct stat st;
 	FILE	   *f;
@@ -75,27 +99,27 @@ RefugeVaultLoadKey(uint8 key[VAULT_KEYLEN], uint8 id[VAULT_IDLEN])
 	unsigned int dlen;
 
 	RefugeRequirePreload("the vault");
-	if (vault_key_file == NULL || vault_key_file[0] == '\0')
+	if (path == NULL || path[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("refuge.vault_key_file is not set"),
+				 errmsg("%s is not set", setting),
 				 errhint("A superuser names the vault key file in postgresql.conf or with ALTER SYSTEM.")));
-	if (stat(vault_key_file, &st) != 0)
+	if (stat(path, &st) != 0)
 		ereport(ERROR,
 				(errcode_for_file_access(),
-				 errmsg("refuge.vault_key_file: could not stat the key file: %m"),
-				 errdetail_log("The file is \"%s\".", vault_key_file)));
+				 errmsg("%s: could not stat the key file: %m", setting),
+				 errdetail_log("The file is \"%s\".", path)));
 	if (!S_ISREG(st.st_mode) || (st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_CONFIG_FILE_ERROR),
-				 errmsg("refuge.vault_key_file: the key file must be a regular file without group or other permissions"),
-				 errdetail_log("The file is \"%s\".", vault_key_file)));
-	f = AllocateFile(vault_key_file, "rb");
+				 errmsg("%s: the key file must be a regular file without group or other permissions", setting),
+				 errdetail_log("The file is \"%s\".", path)));
+	f = AllocateFile(path, "rb");
 	if (f == NULL)
 		ereport(ERROR,
 				(errcode_for_file_access(),
-				 errmsg("refuge.vault_key_file: could not open the key file: %m"),
-				 errdetail_log("The file is \"%s\".", vault_key_file)));
+				 errmsg("%s: could not open the key file: %m", setting),
+				 errdetail_log("The file is \"%s\".", path)));
 	n = fread(buf, 1, sizeof(buf), f);
 	FreeFile(f);
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
@@ -122,8 +146,8 @@ RefugeVaultLoadKey(uint8 key[VAULT_KEYLEN], uint8 id[VAULT_IDLEN])
 		explicit_bzero(key, VAULT_KEYLEN);
 		ereport(ERROR,
 				(errcode(ERRCODE_CONFIG_FILE_ERROR),
-				 errmsg("refuge.vault_key_file: the key file does not hold a 256-bit key (32 bytes or 64 hex digits)"),
-				 errdetail_log("The file is \"%s\".", vault_key_file)));
+				 errmsg("%s: the key file does not hold a 256-bit key (32 bytes or 64 hex digits)", setting),
+				 errdetail_log("The file is \"%s\".", path)));
 	}
 	if (!EVP_Digest(key, VAULT_KEYLEN, digest, &dlen, EVP_sha256(), NULL))
 		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("vault: SHA-256 failed")));
@@ -216,11 +240,20 @@ refuge_vault_open(PG_FUNCTION_ARGS)
 	RefugeVaultLoadKey(key, id);
 	if (memcmp(p + 4, id, VAULT_IDLEN) != 0)
 	{
+		uint8		prev_id[VAULT_IDLEN];
+		char	   *current = RefugeVaultHexId(id);
+
+		/* sealed under the key being rotated out? */
 		explicit_bzero(key, VAULT_KEYLEN);
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("sealed: value was sealed under key %s, not the configured key %s",
-						RefugeVaultHexId(p + 4), RefugeVaultHexId(id))));
+		if (!RefugeVaultLoadPreviousKey(key, prev_id) || memcmp(p + 4, prev_id, VAULT_IDLEN) != 0)
+		{
+			explicit_bzero(key, VAULT_KEYLEN);
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("sealed: value was sealed under key %s, not the configured key %s",
+							RefugeVaultHexId(p + 4), current),
+					 errhint("While a key is rotated out, name it in refuge.vault_previous_key_file.")));
+		}
 	}
 	clen = slen - VAULT_HDRLEN;
 	out = palloc(VARHDRSZ + Max(clen, 1));

@@ -20,6 +20,9 @@ extern bool RefugeVaultKeyConfigured(void);
 /* the vault key and its id (start of its SHA-256); the caller wipes key */
 extern void RefugeVaultLoadKey(uint8 key[VAULT_KEYLEN], uint8 id[VAULT_IDLEN]);
 
+/* the key being rotated out, when refuge.vault_previous_key_file is set */
+extern bool RefugeVaultLoadPreviousKey(uint8 key[VAULT_KEYLEN], uint8 id[VAULT_IDLEN]);
+
 /* a key id in hex (palloc'd) */
 extern char *RefugeVaultHexId(const uint8 *id);
 

@@ -81,3 +81,77 @@ exception when others then
     return false;
 end
 $$;
+
+-- Rotate the vault key (refuge_dba; the superuser first names the new key
+-- in refuge.vault_key_file and the old one in refuge.vault_previous_key_file,
+-- on every node that holds sealed values).  One batch: person keys wrapped
+-- again, images, confidential notes and documents and SGBV narratives this
+-- node owns sealed again under the new key; returns what was done and what
+-- remains.  Run it until nothing remains, then unset the previous key.
+-- Values owned by another node are rotated there and arrive sealed anew.
+create function refuge.rotate_vault_key(batch integer default 10000) returns jsonb
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    cur text;
+    cur_id bytea;
+    keys bigint;
+    images bigint;
+    notes bigint;
+    docs bigint;
+    incidents bigint;
+begin
+    perform refuge.authorize('refuge_dba', 'rotate_vault_key');
+    if batch is null or batch < 1 or batch > 1000000 then
+        perform refuge.raise_field('22023', 'batch', format('%s is not between 1 and 1000000', coalesce(batch::text, 'null')));
+    end if;
+    cur := refuge.vault_key_id();
+    cur_id := decode(cur, 'hex');
+    -- one rotation at a time
+    perform pg_advisory_xact_lock(hashtext('refuge.rotate_vault_key'));
+    keys := refuge.rewrap_person_keys(batch);
+    update refuge.biometric_vault v
+       set sealed = refuge.vault_seal(refuge.vault_open(v.sealed, format('%s|%s|%s', v.id, v.individual_id, v.part)),
+                                      format('%s|%s|%s', v.id, v.individual_id, v.part)),
+           key_id = cur
+     where v.id in (select x.id from refuge.biometric_vault x
+                     where substring(x.sealed from 5 for 8) <> cur_id and x.sync_owner = refuge.local_node()
+                     limit batch);
+    get diagnostics images = row_count;
+    update refuge.case_note n
+       set sealed = refuge.vault_seal(refuge.vault_open(n.sealed, 'case_note:' || n.id), 'case_note:' || n.id)
+     where n.id in (select x.id from refuge.case_note x
+                     where x.sealed is not null and substring(x.sealed from 5 for 8) <> cur_id
+                       and x.sync_owner = refuge.local_node() limit batch);
+    get diagnostics notes = row_count;
+    update refuge.case_document d
+       set sealed = refuge.vault_seal(refuge.vault_open(d.sealed, 'case_document:' || d.id), 'case_document:' || d.id)
+     where d.id in (select x.id from refuge.case_document x
+                     where x.sealed is not null and substring(x.sealed from 5 for 8) <> cur_id
+                       and x.sync_owner = refuge.local_node() limit batch);
+    get diagnostics docs = row_count;
+    update refuge.gbv_incident g
+       set sealed = refuge.vault_seal(refuge.vault_open(g.sealed, 'gbv_incident:' || g.case_id), 'gbv_incident:' || g.case_id)
+     where g.case_id in (select x.case_id from refuge.gbv_incident x
+                          where x.sealed is not null and substring(x.sealed from 5 for 8) <> cur_id
+                            and x.sync_owner = refuge.local_node() limit batch);
+    get diagnostics incidents = row_count;
+    return jsonb_build_object('key_id', cur,
+        'done', jsonb_build_object('person_keys', keys, 'images', images, 'notes', notes, 'documents', docs,
+                                   'incidents', incidents),
+        'remaining', jsonb_build_object(
+            'person_keys', (select count(*) from refuge.person_key k where k.wrapped is not null and k.key_id <> cur),
+            'images', (select count(*) from refuge.biometric_vault x
+                        where substring(x.sealed from 5 for 8) <> cur_id and x.sync_owner = refuge.local_node()),
+            'notes', (select count(*) from refuge.case_note x where x.sealed is not null
+                        and substring(x.sealed from 5 for 8) <> cur_id and x.sync_owner = refuge.local_node()),
+            'documents', (select count(*) from refuge.case_document x where x.sealed is not null
+                        and substring(x.sealed from 5 for 8) <> cur_id and x.sync_owner = refuge.local_node()),
+            'incidents', (select count(*) from refuge.gbv_incident x where x.sealed is not null
+                        and substring(x.sealed from 5 for 8) <> cur_id and x.sync_owner = refuge.local_node())));
+end
+$$;
+comment on function refuge.rotate_vault_key(integer) is
+    'dba: one batch of a vault key rotation (person keys wrapped again; images, confidential notes and documents, SGBV narratives sealed again under refuge.vault_key_file); returns what was done and what remains';
+grant execute on function refuge.rotate_vault_key(integer) to refuge_dba;

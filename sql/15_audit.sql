@@ -45,6 +45,16 @@ begin
                             = to_jsonb(OLD) - array['sync_operation', 'sync_shared', 'sync_owner', 'updated_at', 'updated_by'] then
         return NEW;
     end if;
+    -- a sealed note or document sealed again under a new vault key
+    -- (refuge.rotate_vault_key): the same content, verified
+    if tg_op = 'UPDATE' and tg_table_name in ('case_note', 'case_document') then
+        if to_jsonb(NEW) - array['sealed', 'updated_at', 'updated_by'] = to_jsonb(OLD) - array['sealed', 'updated_at', 'updated_by']
+           and NEW.sealed is not null and OLD.sealed is not null
+           and refuge.vault_open(NEW.sealed, tg_table_name || ':' || NEW.id)
+               = refuge.vault_open(OLD.sealed, tg_table_name || ':' || OLD.id) then
+            return NEW;
+        end if;
+    end if;
     -- the purpose a reader gave, replaced once the person read about was
     -- erased (refuge.erasure_arrived): it can name them
     if tg_op = 'UPDATE' and tg_table_name in ('sensitive_read', 'vault_access') then

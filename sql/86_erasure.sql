@@ -32,7 +32,8 @@ begin
     if OLD.wrapped is null and (NEW.wrapped is not null or NEW.erased_at is distinct from OLD.erased_at) then
         raise exception using errcode = '42501', message = 'person_key: a destroyed key stays destroyed';
     end if;
-    if OLD.wrapped is not null and NEW.wrapped is not null then
+    -- (wrapped again under a new vault key: refuge.rotate_vault_key)
+    if OLD.wrapped is not null and NEW.wrapped is not null and NEW.key_id is not distinct from OLD.key_id then
         raise exception using errcode = '42501', message = 'person_key: a key is never changed';
     end if;
     return NEW;
@@ -49,6 +50,13 @@ create function refuge.destroy_person_key(individual_id uuid) returns boolean
     as 'MODULE_PATHNAME', 'refuge_destroy_person_key';
 comment on function refuge.destroy_person_key(uuid) is
     'internal: destroy a person''s key (refuge.erase_individual, and an erasure arriving by replication)';
+
+create function refuge.rewrap_person_keys(max_keys integer) returns bigint
+    language c volatile strict
+    set search_path = pg_catalog, pg_temp
+    as 'MODULE_PATHNAME', 'refuge_rewrap_person_keys';
+comment on function refuge.rewrap_person_keys(integer) is
+    'internal: wrap again under refuge.vault_key_file up to max_keys person keys wrapped under refuge.vault_previous_key_file';
 
 -- Reads the audit row under the caller's row-level security: only a row the
 -- caller may read opens (a sealed value copied elsewhere does not).

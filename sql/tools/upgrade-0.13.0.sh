@@ -55,6 +55,7 @@ python3 sql/tools/gen_upgrade.py \
   --replace sql/15_audit.sql:append_only \
   --replace functions/45_data_protection.sql:shareable_fields --replace functions/45_data_protection.sql:define_agreement \
   --new functions/45_data_protection.sql:statistics_agreement --new reports/30_hxl_pyramid.sql:hxl_population_csv \
+  --new functions/42_vault.sql:rotate_vault_key \
   --replace functions/45_data_protection.sql:person_in_reach --replace functions/41_identity.sql:adjudicate \
   --replace functions/41_identity.sql:approve_merge --replace functions/65_lifecycle.sql:apply_status_rules
 cat <<'TAIL'

@@ -93,7 +93,8 @@ begin
     if OLD.wrapped is null and (NEW.wrapped is not null or NEW.erased_at is distinct from OLD.erased_at) then
         raise exception using errcode = '42501', message = 'person_key: a destroyed key stays destroyed';
     end if;
-    if OLD.wrapped is not null and NEW.wrapped is not null then
+    -- (wrapped again under a new vault key: refuge.rotate_vault_key)
+    if OLD.wrapped is not null and NEW.wrapped is not null and NEW.key_id is not distinct from OLD.key_id then
         raise exception using errcode = '42501', message = 'person_key: a key is never changed';
     end if;
     return NEW;
@@ -110,6 +111,13 @@ create function refuge.destroy_person_key(individual_id uuid) returns boolean
     as 'MODULE_PATHNAME', 'refuge_destroy_person_key';
 comment on function refuge.destroy_person_key(uuid) is
     'internal: destroy a person''s key (refuge.erase_individual, and an erasure arriving by replication)';
+
+create function refuge.rewrap_person_keys(max_keys integer) returns bigint
+    language c volatile strict
+    set search_path = pg_catalog, pg_temp
+    as 'MODULE_PATHNAME', 'refuge_rewrap_person_keys';
+comment on function refuge.rewrap_person_keys(integer) is
+    'internal: wrap again under refuge.vault_key_file up to max_keys person keys wrapped under refuge.vault_previous_key_file';
 
 -- Reads the audit row under the caller's row-level security: only a row the
 -- caller may read opens (a sealed value copied elsewhere does not).
@@ -605,6 +613,16 @@ begin
                             = to_jsonb(OLD) - array['sync_operation', 'sync_shared', 'sync_owner', 'updated_at', 'updated_by'] then
         return NEW;
     end if;
+    -- a sealed note or document sealed again under a new vault key
+    -- (refuge.rotate_vault_key): the same content, verified
+    if tg_op = 'UPDATE' and tg_table_name in ('case_note', 'case_document') then
+        if to_jsonb(NEW) - array['sealed', 'updated_at', 'updated_by'] = to_jsonb(OLD) - array['sealed', 'updated_at', 'updated_by']
+           and NEW.sealed is not null and OLD.sealed is not null
+           and refuge.vault_open(NEW.sealed, tg_table_name || ':' || NEW.id)
+               = refuge.vault_open(OLD.sealed, tg_table_name || ':' || OLD.id) then
+            return NEW;
+        end if;
+    end if;
     -- the purpose a reader gave, replaced once the person read about was
     -- erased (refuge.erasure_arrived): it can name them
     if tg_op = 'UPDATE' and tg_table_name in ('sensitive_read', 'vault_access') then
@@ -1086,6 +1104,74 @@ $$;
 comment on function refuge.hxl_population_csv(integer, text, integer) is
     'the UNHCR demographic table of a snapshot as HXL-tagged CSV for publication under an agreement (STATISTICS, AGGREGATE_STATISTICS); suppressed figures (and any under min_cell) are empty';
 grant execute on function refuge.hxl_population_csv(integer, text, integer) to refuge_analyst, refuge_dba;
+
+-- functions/42_vault.sql: rotate_vault_key (new)
+create function refuge.rotate_vault_key(batch integer default 10000) returns jsonb
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    cur text;
+    cur_id bytea;
+    keys bigint;
+    images bigint;
+    notes bigint;
+    docs bigint;
+    incidents bigint;
+begin
+    perform refuge.authorize('refuge_dba', 'rotate_vault_key');
+    if batch is null or batch < 1 or batch > 1000000 then
+        perform refuge.raise_field('22023', 'batch', format('%s is not between 1 and 1000000', coalesce(batch::text, 'null')));
+    end if;
+    cur := refuge.vault_key_id();
+    cur_id := decode(cur, 'hex');
+    -- one rotation at a time
+    perform pg_advisory_xact_lock(hashtext('refuge.rotate_vault_key'));
+    keys := refuge.rewrap_person_keys(batch);
+    update refuge.biometric_vault v
+       set sealed = refuge.vault_seal(refuge.vault_open(v.sealed, format('%s|%s|%s', v.id, v.individual_id, v.part)),
+                                      format('%s|%s|%s', v.id, v.individual_id, v.part)),
+           key_id = cur
+     where v.id in (select x.id from refuge.biometric_vault x
+                     where substring(x.sealed from 5 for 8) <> cur_id and x.sync_owner = refuge.local_node()
+                     limit batch);
+    get diagnostics images = row_count;
+    update refuge.case_note n
+       set sealed = refuge.vault_seal(refuge.vault_open(n.sealed, 'case_note:' || n.id), 'case_note:' || n.id)
+     where n.id in (select x.id from refuge.case_note x
+                     where x.sealed is not null and substring(x.sealed from 5 for 8) <> cur_id
+                       and x.sync_owner = refuge.local_node() limit batch);
+    get diagnostics notes = row_count;
+    update refuge.case_document d
+       set sealed = refuge.vault_seal(refuge.vault_open(d.sealed, 'case_document:' || d.id), 'case_document:' || d.id)
+     where d.id in (select x.id from refuge.case_document x
+                     where x.sealed is not null and substring(x.sealed from 5 for 8) <> cur_id
+                       and x.sync_owner = refuge.local_node() limit batch);
+    get diagnostics docs = row_count;
+    update refuge.gbv_incident g
+       set sealed = refuge.vault_seal(refuge.vault_open(g.sealed, 'gbv_incident:' || g.case_id), 'gbv_incident:' || g.case_id)
+     where g.case_id in (select x.case_id from refuge.gbv_incident x
+                          where x.sealed is not null and substring(x.sealed from 5 for 8) <> cur_id
+                            and x.sync_owner = refuge.local_node() limit batch);
+    get diagnostics incidents = row_count;
+    return jsonb_build_object('key_id', cur,
+        'done', jsonb_build_object('person_keys', keys, 'images', images, 'notes', notes, 'documents', docs,
+                                   'incidents', incidents),
+        'remaining', jsonb_build_object(
+            'person_keys', (select count(*) from refuge.person_key k where k.wrapped is not null and k.key_id <> cur),
+            'images', (select count(*) from refuge.biometric_vault x
+                        where substring(x.sealed from 5 for 8) <> cur_id and x.sync_owner = refuge.local_node()),
+            'notes', (select count(*) from refuge.case_note x where x.sealed is not null
+                        and substring(x.sealed from 5 for 8) <> cur_id and x.sync_owner = refuge.local_node()),
+            'documents', (select count(*) from refuge.case_document x where x.sealed is not null
+                        and substring(x.sealed from 5 for 8) <> cur_id and x.sync_owner = refuge.local_node()),
+            'incidents', (select count(*) from refuge.gbv_incident x where x.sealed is not null
+                        and substring(x.sealed from 5 for 8) <> cur_id and x.sync_owner = refuge.local_node())));
+end
+$$;
+comment on function refuge.rotate_vault_key(integer) is
+    'dba: one batch of a vault key rotation (person keys wrapped again; images, confidential notes and documents, SGBV narratives sealed again under refuge.vault_key_file); returns what was done and what remains';
+grant execute on function refuge.rotate_vault_key(integer) to refuge_dba;
 
 alter table refuge.person_key owner to refuge_owner;
 revoke all on table refuge.person_key from public;

@@ -142,6 +142,26 @@ is "$(q refuge_dump_dst "select refuge.transition_case(id, 'SCHEDULE_INTERVIEW',
    "INTERVIEW_SCHEDULED" "the restored case moves on"
 is "$(q refuge_dump_dst "select (v ->> 'intact') || ' ' || ((v ->> 'sealed_now')::bigint > 0) from refuge.verify_audit() v")" \
    "true true" "new audit rows are sealed onto the restored chain"
+# the vault key rotated on the restored database (0.13.0): the old key as
+# previous, batches until nothing remains, then only the new key opens all
+NEWKEY=$(mktemp /tmp/refuge-vault-key.XXXXXX)
+printf '%s' 202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f > "$NEWKEY"
+chmod 600 "$NEWKEY"
+if [ "$(id -u)" -eq 0 ]; then chown postgres: "$NEWKEY"; fi
+rot="-c refuge.vault_key_file=$NEWKEY -c refuge.vault_previous_key_file=$KEY"
+is "$(PGOPTIONS="$rot" q refuge_dump_dst "select (r -> 'done' ->> 'person_keys')::int + (r -> 'done' ->> 'images')::int
+       + (r -> 'done' ->> 'notes')::int from refuge.rotate_vault_key(1) r")" "3" "a batch of one rotates one value of each kind"
+is "$(PGOPTIONS="$rot" q refuge_dump_dst "select r -> 'remaining' from refuge.rotate_vault_key() r")" \
+   '{"notes": 0, "images": 0, "documents": 0, "incidents": 0, "person_keys": 0}' "a rotation of the vault key leaves nothing under the old key"
+is "$(PGOPTIONS="-c refuge.vault_key_file=$NEWKEY" q refuge_dump_dst "select refuge.read_case_note(id, 'rotation check') from refuge.case_note")" \
+   "Confidential: detained twice at the border" "the confidential note opens with the new key alone"
+is "$(PGOPTIONS="-c refuge.vault_key_file=$NEWKEY" q refuge_dump_dst "select length(refuge.vault_image(id, 'rotation check')) > 0 from refuge.biometric_vault")" \
+   "t" "so does the image"
+is "$(PGOPTIONS="-c refuge.vault_key_file=$NEWKEY" q refuge_dump_dst "select (refuge.audit_values(a)).new_data ->> 'date_of_birth' from refuge.audit_log a
+       where a.table_name = 'individual' and a.action = 'I' and a.new_data ? '\$sealed' order by a.id limit 1")" \
+   "1988-04-02" "and the audit trail's sealed values"
+is "$(q refuge_dump_dst "select refuge.verify_audit() ->> 'intact'")" "true" "the audit chain verifies after the rotation"
+rm -f "$NEWKEY"
 # the warehouse after the restore: the snapshot's facts, still frozen, pseudonyms unchanged
 sig="select count(*) || ' ' || md5(string_agg(person::text || sex || age_bracket, ',' order by person)) from refuge_warehouse.individual_fact"
 is "$(q refuge_dump_dst "$sig")" "$(q refuge_dump_src "$sig")" "a snapshot's facts survive the restore"

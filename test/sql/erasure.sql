@@ -112,6 +112,36 @@ select pg_temp.err('select refuge.audit_unseal(1, ''new'')') as analyst_unseals;
 reset role;
 select count(*) as keys, count(*) filter (where wrapped is not null and length(wrapped) = 64) as wrapped_64 from refuge.person_key;
 
+-- the vault key is rotated: the old one named as previous, a batch wraps
+-- every person key again (the keys themselves, and so the audit trail, do
+-- not change); then the old key goes and everything still opens
+select current_setting('data_directory') || '/refuge_erasure_new.key' as newkeypath \gset
+do $$
+begin
+    execute format('copy (select encode(%L::bytea, %L)) to %L',
+                   decode('c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf', 'hex'), 'hex',
+                   current_setting('data_directory') || '/refuge_erasure_new.key');
+end $$;
+\setenv REFUGE_TEST_NEW_KEY :newkeypath
+\! chmod 600 "$REFUGE_TEST_NEW_KEY"
+select set_config('refuge.vault_key_file', :'newkeypath', false) is not null as new_key,
+       set_config('refuge.vault_previous_key_file', :'keypath', false) is not null as previous_key;
+set role er_reg;
+select pg_temp.err('select refuge.rotate_vault_key()') as clerk_rotates;
+reset role;
+set role er_dba;
+select r -> 'done' -> 'person_keys' as rewrapped, r -> 'remaining' as remaining
+  from refuge.rotate_vault_key(2) r;
+select r -> 'done' -> 'person_keys' as rewrapped, r -> 'remaining' as remaining
+  from refuge.rotate_vault_key() r;
+reset role;
+select set_config('refuge.vault_previous_key_file', '', false) = '' as previous_gone;
+select count(distinct key_id) as key_ids from refuge.person_key where wrapped is not null;
+set role er_sup;
+select (refuge.audit_values(a)).new_data ->> 'given_name' as opens_after_rotation
+  from refuge.audit_log a, fam f where f.k = 'erase' and a.table_name = 'individual' and a.row_id = f.principal and a.action = 'I';
+reset role;
+
 -- 2. who may erase, and what is refused
 set role er_reg;
 select pg_temp.err(format($q$select refuge.erase_individual(%L, 'request of the person')$q$, principal)) as clerk
@@ -239,7 +269,9 @@ select refuge.seal_audit() is not null as sealed, refuge.verify_audit() ->> 'int
 select count(*) filter (where wrapped is null) as destroyed_keys from refuge.person_key;
 
 reset refuge.vault_key_file;
+reset refuge.vault_previous_key_file;
 reset role;
+\! rm -f "$REFUGE_TEST_NEW_KEY"
 
 -- leave the database as found for the next suite
 drop table fam;
