@@ -400,6 +400,7 @@ pdftotext -layout "$OUTDIR/rrf.pdf" - 2>/dev/null | grep -v '^\s*$' | head -24
 
 source test/demo/documents.sh
 source test/demo/field.sh
+source test/demo/erasure.sh
 
 cat <<EOF
 
