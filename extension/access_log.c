@@ -63,6 +63,7 @@ typedef struct DurableLogShared
 	int			status;
 	char		actor[NAMEDATALEN];
 	char		vault_key_file[MAXPGPATH];	/* the reader's: audit rows of people are sealed alike */
+	char		vault_previous_key_file[MAXPGPATH];	/* and during a rotation, the key rotated out */
 	char		error[512];
 	Size		len;			/* of rows, a jsonb text with its '\0' */
 	char		rows[FLEXIBLE_ARRAY_MEMBER];
@@ -120,6 +121,8 @@ refuge_log_durably(PG_FUNCTION_ARGS)
 	shared->status = LOG_STATUS_PENDING;
 	strlcpy(shared->actor, actor, NAMEDATALEN);
 	strlcpy(shared->vault_key_file, RefugeVaultKeyFile(), MAXPGPATH);
+	strlcpy(shared->vault_previous_key_file, GetConfigOption("refuge.vault_previous_key_file", true, false) ?
+			GetConfigOption("refuge.vault_previous_key_file", true, false) : "", MAXPGPATH);
 	shared->error[0] = '\0';
 	shared->len = len;
 	memcpy(shared->rows, text, len);
@@ -241,6 +244,8 @@ refuge_log_worker_main(Datum arg)
 		SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_SESSION);
 		if (shared->vault_key_file[0] != '\0')
 			SetConfigOption("refuge.vault_key_file", shared->vault_key_file, PGC_SUSET, PGC_S_SESSION);
+		if (shared->vault_previous_key_file[0] != '\0')
+			SetConfigOption("refuge.vault_previous_key_file", shared->vault_previous_key_file, PGC_SUSET, PGC_S_SESSION);
 		SPI_connect();
 		PushActiveSnapshot(GetTransactionSnapshot());
 		pgstat_report_activity(STATE_RUNNING, "refuge access log");

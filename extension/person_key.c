@@ -363,6 +363,10 @@ GetPersonKey(const pg_uuid_t *subject, bool create, bool locked, bool quiet)
 			if (RAND_bytes(fresh, VAULT_KEYLEN) != 1)
 				ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("person key: no random key available")));
 			MasterKey(master, master_id);
+			/* (the check is a query: this SPI level, the owner's rights) */
+			explicit_bzero(master, VAULT_KEYLEN);
+			RefugeVaultCheckNotRetired(master_id);
+			MasterKey(master, master_id);
 			WrapAad(aad, sizeof(aad), subject);
 			memcpy(VARDATA(w), PK_WRAPMAGIC, 4);
 			GcmSeal(master, aad, fresh, VAULT_KEYLEN, (uint8 *) VARDATA(w) + 4);

@@ -21,9 +21,13 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
 #include "storage/fd.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
 
 #include "refuge.h"
 #include "vault.h"
@@ -31,6 +35,7 @@
 PG_FUNCTION_INFO_V1(refuge_vault_seal);
 PG_FUNCTION_INFO_V1(refuge_vault_open);
 PG_FUNCTION_INFO_V1(refuge_vault_key_id);
+PG_FUNCTION_INFO_V1(refuge_vault_previous_key_id);
 
 #define VAULT_MAGIC		"RFV1"
 #define VAULT_NONCELEN	12
@@ -165,6 +170,39 @@ RefugeVaultHexId(const uint8 *id)
 	return hex;
 }
 
+/*
+ * Nothing new is sealed or wrapped under a key a rotation retired
+ * (refuge.vault_key_retired): a session that still reads the old key file
+ * must reconnect, or its values would be left under a key about to be
+ * destroyed.
+ */
+void
+RefugeVaultCheckNotRetired(const uint8 id[VAULT_IDLEN])
+{
+	Oid			nsp = get_namespace_oid("refuge", true);
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1];
+	bool		retired;
+	char	   *hex;
+
+	if (!OidIsValid(nsp) || !OidIsValid(get_relname_relid("vault_key_retired", nsp)))
+		return;
+	hex = RefugeVaultHexId(id);
+	args[0] = CStringGetTextDatum(hex);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "vault: SPI_connect failed");
+	if (SPI_execute_with_args("select 1 from refuge.vault_key_retired where key_id operator(pg_catalog.=) $1",
+							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "vault: could not read the retired keys");
+	retired = SPI_processed > 0;
+	SPI_finish();
+	if (retired)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the vault key %s was retired by a key rotation: nothing new is sealed under it", hex),
+				 errhint("Reconnect: the session must read the new refuge.vault_key_file.")));
+}
+
 static void
 crypto_fail(EVP_CIPHER_CTX *ctx, uint8 *key, const char *what)
 {
@@ -191,6 +229,16 @@ refuge_vault_seal(PG_FUNCTION_ARGS)
 	int			len;
 
 	RefugeVaultLoadKey(key, id);
+	PG_TRY();
+	{
+		RefugeVaultCheckNotRetired(id);
+	}
+	PG_CATCH();
+	{
+		explicit_bzero(key, VAULT_KEYLEN);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
 	memcpy(p, VAULT_MAGIC, 4);
 	memcpy(p + 4, id, VAULT_IDLEN);
 	/* a random 96-bit nonce per value: collision odds stay negligible far beyond any vault's size */
@@ -290,6 +338,19 @@ refuge_vault_key_id(PG_FUNCTION_ARGS)
 	uint8		id[VAULT_IDLEN];
 
 	RefugeVaultLoadKey(key, id);
+	explicit_bzero(key, VAULT_KEYLEN);
+	PG_RETURN_TEXT_P(cstring_to_text(RefugeVaultHexId(id)));
+}
+
+/* refuge.vault_previous_key_id(): hex id of the key being rotated out, or null. */
+Datum
+refuge_vault_previous_key_id(PG_FUNCTION_ARGS)
+{
+	uint8		key[VAULT_KEYLEN];
+	uint8		id[VAULT_IDLEN];
+
+	if (!RefugeVaultLoadPreviousKey(key, id))
+		PG_RETURN_NULL();
 	explicit_bzero(key, VAULT_KEYLEN);
 	PG_RETURN_TEXT_P(cstring_to_text(RefugeVaultHexId(id)));
 }

@@ -23,6 +23,9 @@ extern void RefugeVaultLoadKey(uint8 key[VAULT_KEYLEN], uint8 id[VAULT_IDLEN]);
 /* the key being rotated out, when refuge.vault_previous_key_file is set */
 extern bool RefugeVaultLoadPreviousKey(uint8 key[VAULT_KEYLEN], uint8 id[VAULT_IDLEN]);
 
+/* refuse to seal or wrap anything new under a key a rotation retired */
+extern void RefugeVaultCheckNotRetired(const uint8 id[VAULT_IDLEN]);
+
 /* a key id in hex (palloc'd) */
 extern char *RefugeVaultHexId(const uint8 *id);
 

@@ -84,17 +84,21 @@ $$;
 
 -- Rotate the vault key (refuge_dba; the superuser first names the new key
 -- in refuge.vault_key_file and the old one in refuge.vault_previous_key_file,
--- on every node that holds sealed values).  One batch: person keys wrapped
--- again, images, confidential notes and documents and SGBV narratives this
--- node owns sealed again under the new key; returns what was done and what
--- remains.  Run it until nothing remains, then unset the previous key.
--- Values owned by another node are rotated there and arrive sealed anew.
+-- on every node that holds sealed values).  The first batch retires the old
+-- key: nothing new is sealed under it from then on.  Each batch wraps
+-- person keys again and seals images, confidential notes and documents and
+-- SGBV narratives this node owns again under the new key; it returns what
+-- was done, what remains here, what awaits other nodes (they rotate their
+-- own, which then arrive sealed anew) and what opens under neither key.
+-- Run it until nothing remains, then unset the previous key.
 create function refuge.rotate_vault_key(batch integer default 10000) returns jsonb
     language plpgsql volatile security definer
     set search_path = pg_catalog, refuge, pg_temp
 as $$
 declare
     cur text;
+    prev text;
+    prev_id bytea;
     cur_id bytea;
     keys bigint;
     images bigint;
@@ -107,49 +111,80 @@ begin
         perform refuge.raise_field('22023', 'batch', format('%s is not between 1 and 1000000', coalesce(batch::text, 'null')));
     end if;
     cur := refuge.vault_key_id();
-    cur_id := decode(cur, 'hex');
+    prev := refuge.vault_previous_key_id();
+    if prev is null then
+        perform refuge.raise_field('55000', 'refuge.vault_previous_key_file', 'is not set: a superuser names the key being rotated out there');
+    end if;
+    if prev = cur then
+        perform refuge.raise_field('22023', 'refuge.vault_previous_key_file', 'names the current key: name the key being rotated out');
+    end if;
     -- one rotation at a time
     perform pg_advisory_xact_lock(hashtext('refuge.rotate_vault_key'));
+    if exists (select 1 from refuge.vault_key_retired r where r.key_id = cur) then
+        perform refuge.raise_field('55000', 'refuge.vault_key_file', format('key %s was retired by an earlier rotation: choose a new key', cur));
+    end if;
+    -- from now on nothing new is sealed under the old key (stale sessions fail and reconnect)
+    insert into refuge.vault_key_retired (key_id, retired_by) values (prev, refuge.caller()) on conflict do nothing;
+    cur_id := decode(cur, 'hex');
+    prev_id := decode(prev, 'hex');
     keys := refuge.rewrap_person_keys(batch);
     update refuge.biometric_vault v
        set sealed = refuge.vault_seal(refuge.vault_open(v.sealed, format('%s|%s|%s', v.id, v.individual_id, v.part)),
                                       format('%s|%s|%s', v.id, v.individual_id, v.part)),
            key_id = cur
      where v.id in (select x.id from refuge.biometric_vault x
-                     where substring(x.sealed from 5 for 8) <> cur_id and x.sync_owner = refuge.local_node()
+                     where substring(x.sealed from 5 for 8) = prev_id and x.sync_owner = refuge.local_node()
                      limit batch);
     get diagnostics images = row_count;
     update refuge.case_note n
        set sealed = refuge.vault_seal(refuge.vault_open(n.sealed, 'case_note:' || n.id), 'case_note:' || n.id)
      where n.id in (select x.id from refuge.case_note x
-                     where x.sealed is not null and substring(x.sealed from 5 for 8) <> cur_id
-                       and x.sync_owner = refuge.local_node() limit batch);
+                     where substring(x.sealed from 5 for 8) = prev_id and x.sync_owner = refuge.local_node()
+                     limit batch);
     get diagnostics notes = row_count;
     update refuge.case_document d
        set sealed = refuge.vault_seal(refuge.vault_open(d.sealed, 'case_document:' || d.id), 'case_document:' || d.id)
      where d.id in (select x.id from refuge.case_document x
-                     where x.sealed is not null and substring(x.sealed from 5 for 8) <> cur_id
-                       and x.sync_owner = refuge.local_node() limit batch);
+                     where substring(x.sealed from 5 for 8) = prev_id and x.sync_owner = refuge.local_node()
+                     limit batch);
     get diagnostics docs = row_count;
     update refuge.gbv_incident g
        set sealed = refuge.vault_seal(refuge.vault_open(g.sealed, 'gbv_incident:' || g.case_id), 'gbv_incident:' || g.case_id)
      where g.case_id in (select x.case_id from refuge.gbv_incident x
-                          where x.sealed is not null and substring(x.sealed from 5 for 8) <> cur_id
-                            and x.sync_owner = refuge.local_node() limit batch);
+                          where substring(x.sealed from 5 for 8) = prev_id and x.sync_owner = refuge.local_node()
+                          limit batch);
     get diagnostics incidents = row_count;
-    return jsonb_build_object('key_id', cur,
+    return jsonb_build_object('key_id', cur, 'previous_key_id', prev,
         'done', jsonb_build_object('person_keys', keys, 'images', images, 'notes', notes, 'documents', docs,
                                    'incidents', incidents),
+        -- under the previous key, owned here: the next batches
         'remaining', jsonb_build_object(
-            'person_keys', (select count(*) from refuge.person_key k where k.wrapped is not null and k.key_id <> cur),
+            'person_keys', (select count(*) from refuge.person_key k where k.wrapped is not null and k.key_id = prev),
             'images', (select count(*) from refuge.biometric_vault x
-                        where substring(x.sealed from 5 for 8) <> cur_id and x.sync_owner = refuge.local_node()),
-            'notes', (select count(*) from refuge.case_note x where x.sealed is not null
-                        and substring(x.sealed from 5 for 8) <> cur_id and x.sync_owner = refuge.local_node()),
-            'documents', (select count(*) from refuge.case_document x where x.sealed is not null
-                        and substring(x.sealed from 5 for 8) <> cur_id and x.sync_owner = refuge.local_node()),
-            'incidents', (select count(*) from refuge.gbv_incident x where x.sealed is not null
-                        and substring(x.sealed from 5 for 8) <> cur_id and x.sync_owner = refuge.local_node())));
+                        where substring(x.sealed from 5 for 8) = prev_id and x.sync_owner = refuge.local_node()),
+            'notes', (select count(*) from refuge.case_note x
+                        where substring(x.sealed from 5 for 8) = prev_id and x.sync_owner = refuge.local_node()),
+            'documents', (select count(*) from refuge.case_document x
+                        where substring(x.sealed from 5 for 8) = prev_id and x.sync_owner = refuge.local_node()),
+            'incidents', (select count(*) from refuge.gbv_incident x
+                        where substring(x.sealed from 5 for 8) = prev_id and x.sync_owner = refuge.local_node())),
+        -- under the previous key, owned by other nodes: rotated there, they arrive sealed anew
+        'awaiting_other_nodes',
+            (select count(*) from refuge.biometric_vault x
+              where substring(x.sealed from 5 for 8) = prev_id and x.sync_owner <> refuge.local_node())
+          + (select count(*) from refuge.case_note x
+              where substring(x.sealed from 5 for 8) = prev_id and x.sync_owner <> refuge.local_node())
+          + (select count(*) from refuge.case_document x
+              where substring(x.sealed from 5 for 8) = prev_id and x.sync_owner <> refuge.local_node())
+          + (select count(*) from refuge.gbv_incident x
+              where substring(x.sealed from 5 for 8) = prev_id and x.sync_owner <> refuge.local_node()),
+        -- under neither key: an older rotation left them, they do not open here
+        'unopenable',
+            (select count(*) from refuge.person_key k where k.wrapped is not null and k.key_id not in (cur, prev))
+          + (select count(*) from refuge.biometric_vault x where substring(x.sealed from 5 for 8) not in (cur_id, prev_id))
+          + (select count(*) from refuge.case_note x where substring(x.sealed from 5 for 8) not in (cur_id, prev_id))
+          + (select count(*) from refuge.case_document x where substring(x.sealed from 5 for 8) not in (cur_id, prev_id))
+          + (select count(*) from refuge.gbv_incident x where substring(x.sealed from 5 for 8) not in (cur_id, prev_id)));
 end
 $$;
 comment on function refuge.rotate_vault_key(integer) is

@@ -51,6 +51,24 @@ create function refuge.destroy_person_key(individual_id uuid) returns boolean
 comment on function refuge.destroy_person_key(uuid) is
     'internal: destroy a person''s key (refuge.erase_individual, and an erasure arriving by replication)';
 
+-- Vault keys a rotation retired (refuge.rotate_vault_key): nothing new is
+-- sealed or wrapped under them, so a session still reading the old key
+-- file fails (and reconnects) instead of leaving values under a key about
+-- to be destroyed.  Ids only (the start of the key's SHA-256).
+create table refuge.vault_key_retired (
+    key_id         text primary key check (key_id ~ '^[0-9a-f]{16}$'),
+    retired_at     timestamptz not null default now(),
+    retired_by     name not null
+);
+comment on table refuge.vault_key_retired is
+    'vault keys retired by a rotation (ids only): nothing new is sealed or wrapped under them';
+select pg_catalog.pg_extension_config_dump('refuge.vault_key_retired', '');
+
+create function refuge.vault_previous_key_id() returns text
+    language c volatile as 'MODULE_PATHNAME', 'refuge_vault_previous_key_id';
+comment on function refuge.vault_previous_key_id() is
+    'id (start of SHA-256) of the key in refuge.vault_previous_key_file, or null; never the key';
+
 create function refuge.rewrap_person_keys(max_keys integer) returns bigint
     language c volatile strict
     set search_path = pg_catalog, pg_temp

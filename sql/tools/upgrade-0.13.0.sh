@@ -51,7 +51,7 @@ print(src[start:src.index("-- Consents and notices go where", start)])
 PY
 python3 sql/tools/gen_upgrade.py \
   --part sql/86_erasure.sql --part functions/46_erasure.sql \
-  --tables person_key,erasure,publication \
+  --tables person_key,erasure,publication,vault_key_retired \
   --replace sql/15_audit.sql:append_only \
   --replace functions/45_data_protection.sql:shareable_fields --replace functions/45_data_protection.sql:define_agreement \
   --new functions/45_data_protection.sql:statistics_agreement --new reports/30_hxl_pyramid.sql:hxl_population_csv \

@@ -112,6 +112,24 @@ create function refuge.destroy_person_key(individual_id uuid) returns boolean
 comment on function refuge.destroy_person_key(uuid) is
     'internal: destroy a person''s key (refuge.erase_individual, and an erasure arriving by replication)';
 
+-- Vault keys a rotation retired (refuge.rotate_vault_key): nothing new is
+-- sealed or wrapped under them, so a session still reading the old key
+-- file fails (and reconnects) instead of leaving values under a key about
+-- to be destroyed.  Ids only (the start of the key's SHA-256).
+create table refuge.vault_key_retired (
+    key_id         text primary key check (key_id ~ '^[0-9a-f]{16}$'),
+    retired_at     timestamptz not null default now(),
+    retired_by     name not null
+);
+comment on table refuge.vault_key_retired is
+    'vault keys retired by a rotation (ids only): nothing new is sealed or wrapped under them';
+select pg_catalog.pg_extension_config_dump('refuge.vault_key_retired', '');
+
+create function refuge.vault_previous_key_id() returns text
+    language c volatile as 'MODULE_PATHNAME', 'refuge_vault_previous_key_id';
+comment on function refuge.vault_previous_key_id() is
+    'id (start of SHA-256) of the key in refuge.vault_previous_key_file, or null; never the key';
+
 create function refuge.rewrap_person_keys(max_keys integer) returns bigint
     language c volatile strict
     set search_path = pg_catalog, pg_temp
@@ -1112,6 +1130,8 @@ create function refuge.rotate_vault_key(batch integer default 10000) returns jso
 as $$
 declare
     cur text;
+    prev text;
+    prev_id bytea;
     cur_id bytea;
     keys bigint;
     images bigint;
@@ -1124,49 +1144,80 @@ begin
         perform refuge.raise_field('22023', 'batch', format('%s is not between 1 and 1000000', coalesce(batch::text, 'null')));
     end if;
     cur := refuge.vault_key_id();
-    cur_id := decode(cur, 'hex');
+    prev := refuge.vault_previous_key_id();
+    if prev is null then
+        perform refuge.raise_field('55000', 'refuge.vault_previous_key_file', 'is not set: a superuser names the key being rotated out there');
+    end if;
+    if prev = cur then
+        perform refuge.raise_field('22023', 'refuge.vault_previous_key_file', 'names the current key: name the key being rotated out');
+    end if;
     -- one rotation at a time
     perform pg_advisory_xact_lock(hashtext('refuge.rotate_vault_key'));
+    if exists (select 1 from refuge.vault_key_retired r where r.key_id = cur) then
+        perform refuge.raise_field('55000', 'refuge.vault_key_file', format('key %s was retired by an earlier rotation: choose a new key', cur));
+    end if;
+    -- from now on nothing new is sealed under the old key (stale sessions fail and reconnect)
+    insert into refuge.vault_key_retired (key_id, retired_by) values (prev, refuge.caller()) on conflict do nothing;
+    cur_id := decode(cur, 'hex');
+    prev_id := decode(prev, 'hex');
     keys := refuge.rewrap_person_keys(batch);
     update refuge.biometric_vault v
        set sealed = refuge.vault_seal(refuge.vault_open(v.sealed, format('%s|%s|%s', v.id, v.individual_id, v.part)),
                                       format('%s|%s|%s', v.id, v.individual_id, v.part)),
            key_id = cur
      where v.id in (select x.id from refuge.biometric_vault x
-                     where substring(x.sealed from 5 for 8) <> cur_id and x.sync_owner = refuge.local_node()
+                     where substring(x.sealed from 5 for 8) = prev_id and x.sync_owner = refuge.local_node()
                      limit batch);
     get diagnostics images = row_count;
     update refuge.case_note n
        set sealed = refuge.vault_seal(refuge.vault_open(n.sealed, 'case_note:' || n.id), 'case_note:' || n.id)
      where n.id in (select x.id from refuge.case_note x
-                     where x.sealed is not null and substring(x.sealed from 5 for 8) <> cur_id
-                       and x.sync_owner = refuge.local_node() limit batch);
+                     where substring(x.sealed from 5 for 8) = prev_id and x.sync_owner = refuge.local_node()
+                     limit batch);
     get diagnostics notes = row_count;
     update refuge.case_document d
        set sealed = refuge.vault_seal(refuge.vault_open(d.sealed, 'case_document:' || d.id), 'case_document:' || d.id)
      where d.id in (select x.id from refuge.case_document x
-                     where x.sealed is not null and substring(x.sealed from 5 for 8) <> cur_id
-                       and x.sync_owner = refuge.local_node() limit batch);
+                     where substring(x.sealed from 5 for 8) = prev_id and x.sync_owner = refuge.local_node()
+                     limit batch);
     get diagnostics docs = row_count;
     update refuge.gbv_incident g
        set sealed = refuge.vault_seal(refuge.vault_open(g.sealed, 'gbv_incident:' || g.case_id), 'gbv_incident:' || g.case_id)
      where g.case_id in (select x.case_id from refuge.gbv_incident x
-                          where x.sealed is not null and substring(x.sealed from 5 for 8) <> cur_id
-                            and x.sync_owner = refuge.local_node() limit batch);
+                          where substring(x.sealed from 5 for 8) = prev_id and x.sync_owner = refuge.local_node()
+                          limit batch);
     get diagnostics incidents = row_count;
-    return jsonb_build_object('key_id', cur,
+    return jsonb_build_object('key_id', cur, 'previous_key_id', prev,
         'done', jsonb_build_object('person_keys', keys, 'images', images, 'notes', notes, 'documents', docs,
                                    'incidents', incidents),
+        -- under the previous key, owned here: the next batches
         'remaining', jsonb_build_object(
-            'person_keys', (select count(*) from refuge.person_key k where k.wrapped is not null and k.key_id <> cur),
+            'person_keys', (select count(*) from refuge.person_key k where k.wrapped is not null and k.key_id = prev),
             'images', (select count(*) from refuge.biometric_vault x
-                        where substring(x.sealed from 5 for 8) <> cur_id and x.sync_owner = refuge.local_node()),
-            'notes', (select count(*) from refuge.case_note x where x.sealed is not null
-                        and substring(x.sealed from 5 for 8) <> cur_id and x.sync_owner = refuge.local_node()),
-            'documents', (select count(*) from refuge.case_document x where x.sealed is not null
-                        and substring(x.sealed from 5 for 8) <> cur_id and x.sync_owner = refuge.local_node()),
-            'incidents', (select count(*) from refuge.gbv_incident x where x.sealed is not null
-                        and substring(x.sealed from 5 for 8) <> cur_id and x.sync_owner = refuge.local_node())));
+                        where substring(x.sealed from 5 for 8) = prev_id and x.sync_owner = refuge.local_node()),
+            'notes', (select count(*) from refuge.case_note x
+                        where substring(x.sealed from 5 for 8) = prev_id and x.sync_owner = refuge.local_node()),
+            'documents', (select count(*) from refuge.case_document x
+                        where substring(x.sealed from 5 for 8) = prev_id and x.sync_owner = refuge.local_node()),
+            'incidents', (select count(*) from refuge.gbv_incident x
+                        where substring(x.sealed from 5 for 8) = prev_id and x.sync_owner = refuge.local_node())),
+        -- under the previous key, owned by other nodes: rotated there, they arrive sealed anew
+        'awaiting_other_nodes',
+            (select count(*) from refuge.biometric_vault x
+              where substring(x.sealed from 5 for 8) = prev_id and x.sync_owner <> refuge.local_node())
+          + (select count(*) from refuge.case_note x
+              where substring(x.sealed from 5 for 8) = prev_id and x.sync_owner <> refuge.local_node())
+          + (select count(*) from refuge.case_document x
+              where substring(x.sealed from 5 for 8) = prev_id and x.sync_owner <> refuge.local_node())
+          + (select count(*) from refuge.gbv_incident x
+              where substring(x.sealed from 5 for 8) = prev_id and x.sync_owner <> refuge.local_node()),
+        -- under neither key: an older rotation left them, they do not open here
+        'unopenable',
+            (select count(*) from refuge.person_key k where k.wrapped is not null and k.key_id not in (cur, prev))
+          + (select count(*) from refuge.biometric_vault x where substring(x.sealed from 5 for 8) not in (cur_id, prev_id))
+          + (select count(*) from refuge.case_note x where substring(x.sealed from 5 for 8) not in (cur_id, prev_id))
+          + (select count(*) from refuge.case_document x where substring(x.sealed from 5 for 8) not in (cur_id, prev_id))
+          + (select count(*) from refuge.gbv_incident x where substring(x.sealed from 5 for 8) not in (cur_id, prev_id)));
 end
 $$;
 comment on function refuge.rotate_vault_key(integer) is
@@ -1197,6 +1248,14 @@ create policy owner_all on refuge.publication for all to refuge_owner using (tru
 create trigger no_truncate before truncate on refuge.publication
     for each statement execute function refuge.refuse_truncate();
 alter table refuge.publication enable always trigger no_truncate;
+alter table refuge.vault_key_retired owner to refuge_owner;
+revoke all on table refuge.vault_key_retired from public;
+alter table refuge.vault_key_retired enable row level security;
+alter table refuge.vault_key_retired force row level security;
+create policy owner_all on refuge.vault_key_retired for all to refuge_owner using (true) with check (true);
+create trigger no_truncate before truncate on refuge.vault_key_retired
+    for each statement execute function refuge.refuse_truncate();
+alter table refuge.vault_key_retired enable always trigger no_truncate;
 
 -- how sql/99_security.sql audits the new table
 create trigger stamp before insert or update on refuge.erasure for each row execute function refuge.stamp_row();

@@ -119,7 +119,7 @@ select c.relname,
                             'partner_staff', 'sensitive_read') then 'case'
          when c.relname in ('audit_seal', 'warehouse_key', 'retention_run') then 'internal'
          -- per-person keys: no role reads them, wrapped or not
-         when c.relname = 'person_key' then 'internal'
+         when c.relname in ('person_key', 'vault_key_retired') then 'internal'
          when c.relname = 'erasure' then 'erasure'
          when c.relname = 'publication' then 'publication'
          -- the demographic search's derived index and model: read only through the API

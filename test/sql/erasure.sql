@@ -135,6 +135,19 @@ select r -> 'done' -> 'person_keys' as rewrapped, r -> 'remaining' as remaining
 select r -> 'done' -> 'person_keys' as rewrapped, r -> 'remaining' as remaining
   from refuge.rotate_vault_key() r;
 reset role;
+-- a session still reading the old key file makes nothing new under it
+select set_config('refuge.vault_key_file', :'keypath', false) is not null as stale_session;
+set role er_reg;
+select pg_temp.err($q$select refuge.register_group('{"operation": "ETH", "site": "GAMBELLA", "registration_level": "BASIC",
+    "population_type": "REF", "members": [{"relationship": "PA", "given_name": "Stale", "family_name": "Session", "sex": "F"}]}')$q$)
+    as stale_registration;
+reset role;
+select set_config('refuge.vault_key_file', :'newkeypath', false) is not null as reconnected;
+-- a rotation to the key it retired, or with the same key twice, is refused
+select set_config('refuge.vault_previous_key_file', :'newkeypath', false) is not null as same_key;
+set role er_dba;
+select pg_temp.err('select refuge.rotate_vault_key()') as previous_is_current;
+reset role;
 select set_config('refuge.vault_previous_key_file', '', false) = '' as previous_gone;
 select count(distinct key_id) as key_ids from refuge.person_key where wrapped is not null;
 set role er_sup;
