@@ -19,7 +19,6 @@
  */
 #include "postgres.h"
 
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include "access/xact.h"
@@ -48,8 +47,8 @@ PG_FUNCTION_INFO_V1(refuge_audit_unseal);
 PG_FUNCTION_INFO_V1(refuge_destroy_person_key);
 PG_FUNCTION_INFO_V1(refuge_rewrap_person_keys);
 
-#define PK_NONCELEN		12
-#define PK_TAGLEN		16
+#define PK_NONCELEN		VAULT_NONCELEN
+#define PK_TAGLEN		VAULT_TAGLEN
 #define PK_WRAPMAGIC	"RFK1"
 #define PK_WRAPLEN		(4 + PK_NONCELEN + PK_TAGLEN + VAULT_KEYLEN)
 #define PK_SEALPREFIX	"rfp1:"
@@ -162,68 +161,6 @@ bool
 PersonKeysActive(void)
 {
 	return RefugeVaultKeyConfigured() && !creating_extension && OidIsValid(PersonKeyRelid());
-}
-
-static void
-CryptoError(EVP_CIPHER_CTX *ctx, const char *what)
-{
-	EVP_CIPHER_CTX_free(ctx);
-	ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("person key: %s failed", what)));
-}
-
-/* AES-256-GCM: out = nonce | tag | ciphertext (plen bytes) */
-static void
-GcmSeal(const uint8 *key, const char *aad, const uint8 *plain, int plen, uint8 *out)
-{
-	EVP_CIPHER_CTX *ctx;
-	uint8	   *nonce = out;
-	uint8	   *tag = out + PK_NONCELEN;
-	uint8	   *ct = tag + PK_TAGLEN;
-	int			len;
-
-	/* a random 96-bit nonce per value, as the vault */
-	if (RAND_bytes(nonce, PK_NONCELEN) != 1)
-		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("person key: no random nonce available")));
-	ctx = EVP_CIPHER_CTX_new();
-	if (ctx == NULL)
-		CryptoError(ctx, "cipher context");
-	if (EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
-		EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, PK_NONCELEN, NULL) != 1 ||
-		EVP_EncryptInit_ex(ctx, NULL, NULL, key, nonce) != 1 ||
-		EVP_EncryptUpdate(ctx, NULL, &len, (const uint8 *) aad, strlen(aad)) != 1 ||
-		(plen > 0 && EVP_EncryptUpdate(ctx, ct, &len, plain, plen) != 1) ||
-		EVP_EncryptFinal_ex(ctx, ct + (plen > 0 ? len : 0), &len) != 1 ||
-		EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, PK_TAGLEN, tag) != 1)
-		CryptoError(ctx, "encryption");
-	EVP_CIPHER_CTX_free(ctx);
-}
-
-/* The inverse of GcmSeal: false when the value fails authentication. */
-static bool
-GcmOpen(const uint8 *key, const char *aad, const uint8 *in, int inlen, uint8 *plain)
-{
-	EVP_CIPHER_CTX *ctx;
-	uint8		tag[PK_TAGLEN];
-	int			clen = inlen - PK_NONCELEN - PK_TAGLEN;
-	int			len = 0;
-	bool		ok;
-
-	if (clen < 0)
-		return false;
-	memcpy(tag, in + PK_NONCELEN, PK_TAGLEN);
-	ctx = EVP_CIPHER_CTX_new();
-	if (ctx == NULL)
-		CryptoError(ctx, "cipher context");
-	if (EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
-		EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, PK_NONCELEN, NULL) != 1 ||
-		EVP_DecryptInit_ex(ctx, NULL, NULL, key, in) != 1 ||
-		EVP_DecryptUpdate(ctx, NULL, &len, (const uint8 *) aad, strlen(aad)) != 1 ||
-		(clen > 0 && EVP_DecryptUpdate(ctx, plain, &len, in + PK_NONCELEN + PK_TAGLEN, clen) != 1) ||
-		EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, PK_TAGLEN, tag) != 1)
-		CryptoError(ctx, "decryption");
-	ok = EVP_DecryptFinal_ex(ctx, plain + (clen > 0 ? len : 0), &len) == 1;
-	EVP_CIPHER_CTX_free(ctx);
-	return ok;
 }
 
 /*
@@ -363,13 +300,10 @@ GetPersonKey(const pg_uuid_t *subject, bool create, bool locked, bool quiet)
 			if (RAND_bytes(fresh, VAULT_KEYLEN) != 1)
 				ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("person key: no random key available")));
 			MasterKey(master, master_id);
-			/* (the check is a query: this SPI level, the owner's rights) */
-			explicit_bzero(master, VAULT_KEYLEN);
 			RefugeVaultCheckNotRetired(master_id);
-			MasterKey(master, master_id);
 			WrapAad(aad, sizeof(aad), subject);
 			memcpy(VARDATA(w), PK_WRAPMAGIC, 4);
-			GcmSeal(master, aad, fresh, VAULT_KEYLEN, (uint8 *) VARDATA(w) + 4);
+			RefugeGcmSeal(master, (const uint8 *) aad, strlen(aad), fresh, VAULT_KEYLEN, (uint8 *) VARDATA(w) + 4);
 			explicit_bzero(master, VAULT_KEYLEN);
 			explicit_bzero(fresh, VAULT_KEYLEN);
 			SET_VARSIZE(w, VARHDRSZ + PK_WRAPLEN);
@@ -418,7 +352,7 @@ GetPersonKey(const pg_uuid_t *subject, bool create, bool locked, bool quiet)
 		WrapAad(aad, sizeof(aad), subject);
 		if (!wrap_id_ok || VARSIZE_ANY_EXHDR(wrapped) != PK_WRAPLEN ||
 			memcmp(VARDATA_ANY(wrapped), PK_WRAPMAGIC, 4) != 0 ||
-			!GcmOpen(master, aad, (uint8 *) VARDATA_ANY(wrapped) + 4, PK_WRAPLEN - 4, k->key))
+			!RefugeGcmOpen(master, (const uint8 *) aad, strlen(aad), (uint8 *) VARDATA_ANY(wrapped) + 4, PK_WRAPLEN - 4, k->key))
 		{
 			explicit_bzero(master, VAULT_KEYLEN);
 			explicit_bzero(k->key, VAULT_KEYLEN);
@@ -473,7 +407,7 @@ PersonKeySeal(const pg_uuid_t *subject, const char *table_name, const char *plai
 	*result = PERSON_SEALED;
 	aad = SealAad(subject, table_name);
 	raw = palloc(rawlen);
-	GcmSeal(k->key, aad, (const uint8 *) plain, len, raw);
+	RefugeGcmSeal(k->key, (const uint8 *) aad, strlen(aad), (const uint8 *) plain, len, raw);
 	out = palloc(prefix + pg_b64_enc_len(rawlen) + 1);
 	memcpy(out, PK_SEALPREFIX, prefix);
 	n = pg_b64_encode((const char *) raw, rawlen, out + prefix, pg_b64_enc_len(rawlen));
@@ -569,7 +503,7 @@ refuge_audit_unseal(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	aad = SealAad(subject, table_name);
 	plain = palloc(rawlen - PK_NONCELEN - PK_TAGLEN + 1);
-	if (!GcmOpen(k->key, aad, raw, rawlen, (uint8 *) plain))
+	if (!RefugeGcmOpen(k->key, (const uint8 *) aad, strlen(aad), raw, rawlen, (uint8 *) plain))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("audit row %lld: its sealed values fail authentication", (long long) audit_id)));
@@ -695,7 +629,7 @@ refuge_rewrap_person_keys(PG_FUNCTION_ARGS)
 		CHECK_FOR_INTERRUPTS();
 		WrapAad(aad, sizeof(aad), subject);
 		if (VARSIZE_ANY_EXHDR(wrapped) != PK_WRAPLEN || memcmp(VARDATA_ANY(wrapped), PK_WRAPMAGIC, 4) != 0 ||
-			!GcmOpen(prev, aad, (uint8 *) VARDATA_ANY(wrapped) + 4, PK_WRAPLEN - 4, dek))
+			!RefugeGcmOpen(prev, (const uint8 *) aad, strlen(aad), (uint8 *) VARDATA_ANY(wrapped) + 4, PK_WRAPLEN - 4, dek))
 		{
 			explicit_bzero(cur, VAULT_KEYLEN);
 			explicit_bzero(prev, VAULT_KEYLEN);
@@ -705,7 +639,7 @@ refuge_rewrap_person_keys(PG_FUNCTION_ARGS)
 					 errmsg("person key: a key wrapped under %s does not unwrap with refuge.vault_previous_key_file", prev_hex)));
 		}
 		memcpy(VARDATA(w), PK_WRAPMAGIC, 4);
-		GcmSeal(cur, aad, dek, VAULT_KEYLEN, (uint8 *) VARDATA(w) + 4);
+		RefugeGcmSeal(cur, (const uint8 *) aad, strlen(aad), dek, VAULT_KEYLEN, (uint8 *) VARDATA(w) + 4);
 		explicit_bzero(dek, VAULT_KEYLEN);
 		SET_VARSIZE(w, VARHDRSZ + PK_WRAPLEN);
 		uargs[0] = UUIDPGetDatum(subject);

@@ -38,8 +38,6 @@ PG_FUNCTION_INFO_V1(refuge_vault_key_id);
 PG_FUNCTION_INFO_V1(refuge_vault_previous_key_id);
 
 #define VAULT_MAGIC		"RFV1"
-#define VAULT_NONCELEN	12
-#define VAULT_TAGLEN	16
 #define VAULT_HDRLEN	(4 + VAULT_IDLEN + VAULT_NONCELEN + VAULT_TAGLEN)
 
 static char *vault_key_file = NULL;
@@ -204,11 +202,69 @@ RefugeVaultCheckNotRetired(const uint8 id[VAULT_IDLEN])
 }
 
 static void
-crypto_fail(EVP_CIPHER_CTX *ctx, uint8 *key, const char *what)
+CryptoError(EVP_CIPHER_CTX *ctx, const char *what)
 {
 	EVP_CIPHER_CTX_free(ctx);
-	explicit_bzero(key, VAULT_KEYLEN);
 	ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("vault: %s failed", what)));
+}
+
+/*
+ * AES-256-GCM under key, aad bound in: out = nonce (12) | tag (16) |
+ * ciphertext (plen bytes), a random 96-bit nonce per value (collision odds
+ * stay negligible far beyond any vault's size).  The vault and the
+ * per-person keys (person_key.c) both seal this way.
+ */
+void
+RefugeGcmSeal(const uint8 *key, const uint8 *aad, int aadlen, const uint8 *plain, int plen, uint8 *out)
+{
+	EVP_CIPHER_CTX *ctx;
+	uint8	   *nonce = out;
+	uint8	   *tag = out + VAULT_NONCELEN;
+	uint8	   *ct = tag + VAULT_TAGLEN;
+	int			len = 0;
+
+	if (RAND_bytes(nonce, VAULT_NONCELEN) != 1)
+		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("vault: no random nonce available")));
+	ctx = EVP_CIPHER_CTX_new();
+	if (ctx == NULL)
+		CryptoError(ctx, "cipher context");
+	if (EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
+		EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, VAULT_NONCELEN, NULL) != 1 ||
+		EVP_EncryptInit_ex(ctx, NULL, NULL, key, nonce) != 1 ||
+		EVP_EncryptUpdate(ctx, NULL, &len, aad, aadlen) != 1 ||
+		(plen > 0 && EVP_EncryptUpdate(ctx, ct, &len, plain, plen) != 1) ||
+		EVP_EncryptFinal_ex(ctx, ct + (plen > 0 ? len : 0), &len) != 1 ||
+		EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, VAULT_TAGLEN, tag) != 1)
+		CryptoError(ctx, "encryption");
+	EVP_CIPHER_CTX_free(ctx);
+}
+
+/* The inverse of RefugeGcmSeal: false when the value fails authentication. */
+bool
+RefugeGcmOpen(const uint8 *key, const uint8 *aad, int aadlen, const uint8 *in, int inlen, uint8 *plain)
+{
+	EVP_CIPHER_CTX *ctx;
+	uint8		tag[VAULT_TAGLEN];
+	int			clen = inlen - VAULT_NONCELEN - VAULT_TAGLEN;
+	int			len = 0;
+	bool		ok;
+
+	if (clen < 0)
+		return false;
+	memcpy(tag, in + VAULT_NONCELEN, VAULT_TAGLEN);
+	ctx = EVP_CIPHER_CTX_new();
+	if (ctx == NULL)
+		CryptoError(ctx, "cipher context");
+	if (EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
+		EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, VAULT_NONCELEN, NULL) != 1 ||
+		EVP_DecryptInit_ex(ctx, NULL, NULL, key, in) != 1 ||
+		EVP_DecryptUpdate(ctx, NULL, &len, aad, aadlen) != 1 ||
+		(clen > 0 && EVP_DecryptUpdate(ctx, plain, &len, in + VAULT_NONCELEN + VAULT_TAGLEN, clen) != 1) ||
+		EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, VAULT_TAGLEN, tag) != 1)
+		CryptoError(ctx, "decryption");
+	ok = EVP_DecryptFinal_ex(ctx, plain + (clen > 0 ? len : 0), &len) == 1;
+	EVP_CIPHER_CTX_free(ctx);
+	return ok;
 }
 
 /* refuge.vault_seal(plain bytea, aad text) returns bytea */
@@ -222,45 +278,21 @@ refuge_vault_seal(PG_FUNCTION_ARGS)
 	uint8		id[VAULT_IDLEN];
 	bytea	   *out = palloc(VARHDRSZ + VAULT_HDRLEN + plen);
 	uint8	   *p = (uint8 *) VARDATA(out);
-	uint8	   *nonce = p + 4 + VAULT_IDLEN;
-	uint8	   *tag = nonce + VAULT_NONCELEN;
-	uint8	   *ct = tag + VAULT_TAGLEN;
-	EVP_CIPHER_CTX *ctx;
-	int			len;
 
 	RefugeVaultLoadKey(key, id);
 	PG_TRY();
 	{
 		RefugeVaultCheckNotRetired(id);
+		memcpy(p, VAULT_MAGIC, 4);
+		memcpy(p + 4, id, VAULT_IDLEN);
+		RefugeGcmSeal(key, (uint8 *) VARDATA_ANY(aad), VARSIZE_ANY_EXHDR(aad),
+					  (uint8 *) VARDATA_ANY(plain), plen, p + 4 + VAULT_IDLEN);
 	}
-	PG_CATCH();
+	PG_FINALLY();
 	{
 		explicit_bzero(key, VAULT_KEYLEN);
-		PG_RE_THROW();
 	}
 	PG_END_TRY();
-	memcpy(p, VAULT_MAGIC, 4);
-	memcpy(p + 4, id, VAULT_IDLEN);
-	/* a random 96-bit nonce per value: collision odds stay negligible far beyond any vault's size */
-	if (RAND_bytes(nonce, VAULT_NONCELEN) != 1)
-	{
-		explicit_bzero(key, VAULT_KEYLEN);
-		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("vault: no random nonce available")));
-	}
-	ctx = EVP_CIPHER_CTX_new();
-	if (ctx == NULL)
-		crypto_fail(ctx, key, "cipher context");
-	if (EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
-		EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, VAULT_NONCELEN, NULL) != 1 ||
-		EVP_EncryptInit_ex(ctx, NULL, NULL, key, nonce) != 1)
-		crypto_fail(ctx, key, "encryption set-up");
-	explicit_bzero(key, VAULT_KEYLEN);
-	if (EVP_EncryptUpdate(ctx, NULL, &len, (uint8 *) VARDATA_ANY(aad), VARSIZE_ANY_EXHDR(aad)) != 1 ||
-		EVP_EncryptUpdate(ctx, ct, &len, (uint8 *) VARDATA_ANY(plain), plen) != 1 ||
-		EVP_EncryptFinal_ex(ctx, ct + len, &len) != 1 ||
-		EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, VAULT_TAGLEN, tag) != 1)
-		crypto_fail(ctx, key, "encryption");
-	EVP_CIPHER_CTX_free(ctx);
 	SET_VARSIZE(out, VARHDRSZ + VAULT_HDRLEN + plen);
 	PG_RETURN_BYTEA_P(out);
 }
@@ -275,11 +307,9 @@ refuge_vault_open(PG_FUNCTION_ARGS)
 	const uint8 *p = (const uint8 *) VARDATA_ANY(sealed);
 	uint8		key[VAULT_KEYLEN];
 	uint8		id[VAULT_IDLEN];
-	uint8		tag[VAULT_TAGLEN];
 	bytea	   *out;
-	EVP_CIPHER_CTX *ctx;
-	int			len;
 	int			clen;
+	bool		ok;
 
 	if (slen < VAULT_HDRLEN || memcmp(p, VAULT_MAGIC, 4) != 0)
 		ereport(ERROR,
@@ -305,27 +335,20 @@ refuge_vault_open(PG_FUNCTION_ARGS)
 	}
 	clen = slen - VAULT_HDRLEN;
 	out = palloc(VARHDRSZ + Max(clen, 1));
-	memcpy(tag, p + 4 + VAULT_IDLEN + VAULT_NONCELEN, VAULT_TAGLEN);
-	ctx = EVP_CIPHER_CTX_new();
-	if (ctx == NULL)
-		crypto_fail(ctx, key, "cipher context");
-	if (EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
-		EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, VAULT_NONCELEN, NULL) != 1 ||
-		EVP_DecryptInit_ex(ctx, NULL, NULL, key, p + 4 + VAULT_IDLEN) != 1)
-		crypto_fail(ctx, key, "decryption set-up");
-	explicit_bzero(key, VAULT_KEYLEN);
-	if (EVP_DecryptUpdate(ctx, NULL, &len, (uint8 *) VARDATA_ANY(aad), VARSIZE_ANY_EXHDR(aad)) != 1 ||
-		EVP_DecryptUpdate(ctx, (uint8 *) VARDATA(out), &len, p + VAULT_HDRLEN, clen) != 1 ||
-		EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, VAULT_TAGLEN, tag) != 1)
-		crypto_fail(ctx, key, "decryption");
-	if (EVP_DecryptFinal_ex(ctx, (uint8 *) VARDATA(out) + len, &len) != 1)
+	PG_TRY();
 	{
-		EVP_CIPHER_CTX_free(ctx);
+		ok = RefugeGcmOpen(key, (uint8 *) VARDATA_ANY(aad), VARSIZE_ANY_EXHDR(aad),
+						   p + 4 + VAULT_IDLEN, slen - 4 - VAULT_IDLEN, (uint8 *) VARDATA(out));
+	}
+	PG_FINALLY();
+	{
+		explicit_bzero(key, VAULT_KEYLEN);
+	}
+	PG_END_TRY();
+	if (!ok)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("sealed: authentication failed (value altered, or bound to another row)")));
-	}
-	EVP_CIPHER_CTX_free(ctx);
 	SET_VARSIZE(out, VARHDRSZ + clen);
 	PG_RETURN_BYTEA_P(out);
 }

@@ -7,6 +7,8 @@
 
 #define VAULT_KEYLEN	32
 #define VAULT_IDLEN		8
+#define VAULT_NONCELEN	12
+#define VAULT_TAGLEN	16
 
 /* the key file setting */
 extern void RefugeVaultInit(void);
@@ -25,6 +27,12 @@ extern bool RefugeVaultLoadPreviousKey(uint8 key[VAULT_KEYLEN], uint8 id[VAULT_I
 
 /* refuse to seal or wrap anything new under a key a rotation retired */
 extern void RefugeVaultCheckNotRetired(const uint8 id[VAULT_IDLEN]);
+
+/* AES-256-GCM, aad bound in: out = nonce | tag | ciphertext (plen bytes) */
+extern void RefugeGcmSeal(const uint8 *key, const uint8 *aad, int aadlen, const uint8 *plain, int plen, uint8 *out);
+
+/* its inverse: false when the value fails authentication */
+extern bool RefugeGcmOpen(const uint8 *key, const uint8 *aad, int aadlen, const uint8 *in, int inlen, uint8 *plain);
 
 /* a key id in hex (palloc'd) */
 extern char *RefugeVaultHexId(const uint8 *id);

@@ -646,15 +646,13 @@ begin
         perform refuge.raise_field('22004', 'agreement', 'is required: name the agreement with the public that covers STATISTICS',
                                    'refuge_admin defines agreements with refuge.define_agreement');
     end if;
-    select * into a from refuge.sharing_agreement x
-     where x.code = agreement and x.party_kind = 'PUBLIC' and x.status = 'ACTIVE'
-       and current_date between x.valid_from and x.valid_until
-       and 'STATISTICS' = any (x.purposes) and 'AGGREGATE_STATISTICS' = any (x.fields)
-       for share;
-    if not found then
+    -- the checks every transfer makes (refuge.agreement_for), with one answer
+    begin
+        a := refuge.agreement_for(agreement, 'PUBLIC', null, 'STATISTICS', array['AGGREGATE_STATISTICS'], 'agreement');
+    exception when others then
         perform refuge.raise_field('55000', 'agreement',
             format('"%s" is not an agreement with the public in force for STATISTICS (AGGREGATE_STATISTICS)', refuge.excerpt(agreement)));
-    end if;
+    end;
     return a;
 end
 $$;
