@@ -48,7 +48,7 @@ PG_FUNCTION_INFO_V1(refuge_name_match_level);
 /* names are capped by the API at 200 characters; the functions at this */
 #define NAME_MAX_INPUT	2000
 /* name forms of one person compared at once, and keyed for blocking */
-#define NAME_MAX_FORMS	16
+#define NAME_MAX_FORMS	REFUGE_NAME_MAX_FORMS
 #define NAME_KEYED_FORMS 8
 
 static double candidate_rate = 0.01;
@@ -536,8 +536,8 @@ refuge_name_keys(PG_FUNCTION_ARGS)
 }
 
 /* The non-null elements of a text[] argument, capped at NAME_MAX_FORMS. */
-static int
-forms_of(ArrayType *a, char **forms, int *lens, const char *field)
+int
+RefugeNameForms(ArrayType *a, char **forms, int *lens, const char *field)
 {
 	Datum	   *d;
 	bool	   *nulls;
@@ -584,7 +584,7 @@ refuge_name_block_keys(PG_FUNCTION_ARGS)
 	ArrayType  *a = PG_GETARG_ARRAYTYPE_P(0);
 	char	   *forms[NAME_MAX_FORMS];
 	int			lens[NAME_MAX_FORMS];
-	int			nf = Min(forms_of(a, forms, lens, "forms"), NAME_KEYED_FORMS);
+	int			nf = Min(RefugeNameForms(a, forms, lens, "forms"), NAME_KEYED_FORMS);
 	char	  **keys = palloc(sizeof(char *) * NAME_MAX_FORMS * 80 * RF_NAME_MAX_KEYS * RF_NAME_MAX_KEYS);
 	int			nkeys = 0;
 	Datum	   *d;
@@ -650,20 +650,12 @@ refuge_jaro_winkler(PG_FUNCTION_ARGS)
 }
 
 /*
- * The best comparison level over two people's canonical name forms, and
- * the similarity at that level (a refuge.name_match record).
+ * The best comparison level over two people's canonical name forms
+ * (rf_name_compare over every pair of forms, 16 of each at most).
  */
-Datum
-refuge_name_match_level(PG_FUNCTION_ARGS)
+int
+RefugeFormsLevel(char **fa, const int *la, int na, char **fb, const int *lb, int nb)
 {
-	ArrayType  *a = PG_GETARG_ARRAYTYPE_P(0);
-	ArrayType  *b = PG_GETARG_ARRAYTYPE_P(1);
-	char	   *fa[NAME_MAX_FORMS];
-	char	   *fb[NAME_MAX_FORMS];
-	int			la[NAME_MAX_FORMS];
-	int			lb[NAME_MAX_FORMS];
-	int			na = forms_of(a, fa, la, "a");
-	int			nb = forms_of(b, fb, lb, "b");
 	int			best = 0;
 
 	for (int i = 0; i < na; i++)
@@ -675,5 +667,18 @@ refuge_name_match_level(PG_FUNCTION_ARGS)
 			if (r.level > best)
 				best = r.level;
 		}
-	PG_RETURN_INT32(best);
+	return best;
+}
+
+Datum
+refuge_name_match_level(PG_FUNCTION_ARGS)
+{
+	char	   *fa[NAME_MAX_FORMS];
+	char	   *fb[NAME_MAX_FORMS];
+	int			la[NAME_MAX_FORMS];
+	int			lb[NAME_MAX_FORMS];
+	int			na = RefugeNameForms(PG_GETARG_ARRAYTYPE_P(0), fa, la, "a");
+	int			nb = RefugeNameForms(PG_GETARG_ARRAYTYPE_P(1), fb, lb, "b");
+
+	PG_RETURN_INT32(RefugeFormsLevel(fa, la, na, fb, lb, nb));
 }

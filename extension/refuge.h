@@ -16,6 +16,16 @@ extern void RefugeDocumentKeyInit(void);
 /* the settings of demographic deduplication (names.c) */
 extern void RefugeNamesInit(void);
 
+/*
+ * A person's canonical name forms (the non-null elements of a text[], 16 at
+ * most, each cut to the matcher's longest name), and the best comparison
+ * level over two people's forms (names.c)
+ */
+#define REFUGE_NAME_MAX_FORMS 16
+struct ArrayType;
+extern int	RefugeNameForms(struct ArrayType *a, char **forms, int *lens, const char *field);
+extern int	RefugeFormsLevel(char **fa, const int *la, int na, char **fb, const int *lb, int nb);
+
 /* the settings of printed documents (pdf_text.c) */
 extern void RefugePdfInit(void);
 

@@ -386,19 +386,25 @@ create function refuge.phone_key(value text) returns text
     language sql immutable parallel safe
     return nullif(right(regexp_replace(value, '[^0-9]', '', 'g'), 9), '');
 
--- Was this pair decided to be two different people?  Biometrically (a
--- cleared pair), or by a reviewer of a demographic case either way round.
-create function refuge.demographic_cleared(a uuid, b uuid) returns boolean
-    language sql stable
+-- The people a person was decided not to be: biometrically (a cleared
+-- pair), or by a reviewer of a demographic case either way round.  The
+-- search leaves them out.
+create function refuge.demographic_cleared_of(p uuid) returns uuid[]
+    language plpgsql stable
     set search_path = pg_catalog, refuge, pg_temp
-begin atomic
-    select a is not null and b is not null and (
-           exists (select 1 from refuge.dedup_cleared_pair c
-                    where c.individual_a = least(a, b) and c.individual_b = greatest(a, b))
-        or exists (select 1 from refuge.dedup_case dc join refuge.dedup_candidate d on d.case_id = dc.id
-                    where dc.kind = 'demographic' and dc.decision = 'different'
-                      and ((dc.individual_id = a and d.candidate_id = b) or (dc.individual_id = b and d.candidate_id = a))));
-end;
+as $$
+begin
+    return array(select c.individual_b from refuge.dedup_cleared_pair c where c.individual_a = p
+                 union all
+                 select c.individual_a from refuge.dedup_cleared_pair c where c.individual_b = p
+                 union all
+                 select d.candidate_id from refuge.dedup_case dc join refuge.dedup_candidate d on d.case_id = dc.id
+                  where dc.kind = 'demographic' and dc.decision = 'different' and dc.individual_id = p
+                 union all
+                 select dc.individual_id from refuge.dedup_candidate d join refuge.dedup_case dc on dc.id = d.case_id
+                  where dc.kind = 'demographic' and dc.decision = 'different' and d.candidate_id = p);
+end
+$$;
 
 -- The blocked candidates of one person: people under one of their keys
 -- within the birth-year window (or with no birth year), a key's block
@@ -408,7 +414,17 @@ end;
 -- compared (this bounds the work of a search whatever the names); not the
 -- person, not a pair decided to be different people.  With each, how many
 -- people stand under the smallest block the pair shares (both of them
--- included): how common the name they agree on is.
+-- included): how common the name they agree on is.  The blocks are read in
+-- C (extension/demographic.c).
+create function refuge.demographic_block_scan(keys text[], birth_year integer, year_window integer, cap integer,
+                                              self uuid, max_candidates integer)
+    returns table (candidate_id uuid, shared integer, gap integer, namesakes integer)
+    rows 50
+    language c stable parallel safe
+    as 'MODULE_PATHNAME', 'refuge_demographic_block_scan';
+comment on function refuge.demographic_block_scan(text[], integer, integer, integer, uuid, integer) is
+    'internal: the blocking stage of the demographic search over refuge.match_block (its owner only)';
+
 create function refuge.demographic_blocked(p refuge.match_profile, p_window integer, p_cap integer)
     returns table (candidate_id uuid, namesakes integer)
     -- (a few dozen people: the planner must look them up by index, never scan everyone)
@@ -417,30 +433,44 @@ create function refuge.demographic_blocked(p refuge.match_profile, p_window inte
     set search_path = pg_catalog, refuge, pg_temp
     set plan_cache_mode = force_generic_plan
 as $$
+declare
+    cleared uuid[] := refuge.demographic_cleared_of(p.individual_id);
 begin
     return query
-    select y.id, y.namesakes
-      from (select x.id, x.namesakes
-              from (select s.id, count(*) as shared, min(s.gap) as gap, min(bn.n)::integer as namesakes
-                      from unnest(p.keys) k(key)
-                     cross join lateral (select case when strpos(k.key, '+') > 0 then 4 * p_cap else p_cap end as cap) c
-                     cross join lateral (select array_agg(b.individual_id) as ids,
-                                                array_agg(abs(b.birth_year - p.birth_year)) as gaps
-                                           from (select b.individual_id, b.birth_year from refuge.match_block b
-                                                  where b.key = k.key
-                                                    and (p.birth_year = 0 or b.birth_year = 0
-                                                         or b.birth_year between p.birth_year - p_window
-                                                                             and p.birth_year + p_window)
-                                                  limit c.cap + 1) b) blk
-                     cross join lateral unnest(blk.ids, blk.gaps) s(id, gap)
-                     cross join lateral (select cardinality(blk.ids) as n) bn
-                     where cardinality(blk.ids) <= c.cap
-                     group by s.id) x
-             where x.id is distinct from p.individual_id
-             -- the people sharing most keys, born nearest: the comparison's work is bounded
-             order by x.shared desc, x.gap, x.id
-             limit 80) y
-     where not refuge.demographic_cleared(p.individual_id, y.id);
+    select b.candidate_id, b.namesakes
+      from refuge.demographic_block_scan(p.keys, p.birth_year, p_window, p_cap, p.individual_id, 80) b
+     where b.candidate_id <> all (cleared)
+     order by b.shared desc, b.gap, b.candidate_id;
+end
+$$;
+
+-- The blocked candidates of one person (as refuge.demographic_blocked: the
+-- 80 sharing most keys, not the person, not a pair decided to be two
+-- people), those not marked DUPLICATE, each with the levels of
+-- refuge.early_levels: blocking and comparison in one pass in C.
+create function refuge.demographic_compare_blocked(p refuge.match_profile, pi refuge.individual, year_window integer,
+                                                   cap integer, max_candidates integer)
+    returns table (candidate_id uuid, namesakes integer, levels integer[])
+    rows 50
+    language c stable parallel safe
+    as 'MODULE_PATHNAME', 'refuge_demographic_compare_blocked';
+comment on function refuge.demographic_compare_blocked(refuge.match_profile, refuge.individual, integer, integer, integer) is
+    'internal: the blocking and first comparison of the demographic search (its owner only)';
+
+create function refuge.demographic_compared(p refuge.match_profile, pi refuge.individual, p_window integer, p_cap integer)
+    returns table (candidate_id uuid, levels integer[])
+    rows 50
+    language plpgsql stable
+    set search_path = pg_catalog, refuge, pg_temp
+    set plan_cache_mode = force_generic_plan
+as $$
+declare
+    cleared uuid[] := refuge.demographic_cleared_of(p.individual_id);
+begin
+    return query
+    select b.candidate_id, b.levels
+      from refuge.demographic_compare_blocked(p, pi, p_window, p_cap, 80) b
+     where b.candidate_id <> all (cleared);
 end
 $$;
 
@@ -479,10 +509,14 @@ grant execute on function refuge.name_level_by_frequency(integer, integer) to re
 
 -- The household a person belongs to now.
 create function refuge.current_group(p_individual uuid) returns uuid
-    language sql stable
+    language plpgsql stable
     set search_path = pg_catalog, refuge, pg_temp
+as $$
+begin
     return (select m.group_id from refuge.group_membership m
              where m.individual_id = p_individual and m.valid_to is null limit 1);
+end
+$$;
 
 -- Family context of a pair: 1 two or more other members of one household
 -- match members of the other (the same mother and children registered
@@ -491,61 +525,67 @@ create function refuge.current_group(p_individual uuid) returns uuid
 -- when every part of their names is similar and they were born within a
 -- year (or either birth date is unknown).
 create function refuge.family_level(a uuid, a_group uuid, b uuid, b_group uuid) returns integer
-    language sql stable
+    language plpgsql stable
     set search_path = pg_catalog, refuge, pg_temp
-begin atomic
-    select case
-        when a_group is null or b_group is null then 0
-        when a_group = b_group then 2
-        when not exists (select 1 from refuge.group_membership m
-                          where m.group_id = a_group and m.valid_to is null and m.individual_id <> a)
-          or not exists (select 1 from refuge.group_membership m
-                          where m.group_id = b_group and m.valid_to is null and m.individual_id <> b) then 0
-        else (select case when count(distinct x.ma) >= 2 then 1 when count(*) = 1 then 3 else 4 end
-                from (select ma.individual_id as ma
-                        from refuge.group_membership ma
-                        join refuge.match_profile pa on pa.individual_id = ma.individual_id
-                        join refuge.group_membership mb on mb.group_id = b_group and mb.valid_to is null
-                                                         and mb.individual_id <> b
-                        join refuge.match_profile pb on pb.individual_id = mb.individual_id
-                       where ma.group_id = a_group and ma.valid_to is null and ma.individual_id <> a
-                         and (pa.birth_year = 0 or pb.birth_year = 0 or abs(pa.birth_year - pb.birth_year) <= 1)
-                         and refuge.name_match_level(pa.names, pb.names) >= 4
-                       limit 2) x) end;
-end;
+as $$
+begin
+    return (select case
+            when a_group is null or b_group is null then 0
+            when a_group = b_group then 2
+            when not exists (select 1 from refuge.group_membership m
+                              where m.group_id = a_group and m.valid_to is null and m.individual_id <> a)
+              or not exists (select 1 from refuge.group_membership m
+                              where m.group_id = b_group and m.valid_to is null and m.individual_id <> b) then 0
+            else (select case when count(distinct x.ma) >= 2 then 1 when count(*) = 1 then 3 else 4 end
+                    from (select ma.individual_id as ma
+                            from refuge.group_membership ma
+                            join refuge.match_profile pa on pa.individual_id = ma.individual_id
+                            join refuge.group_membership mb on mb.group_id = b_group and mb.valid_to is null
+                                                             and mb.individual_id <> b
+                            join refuge.match_profile pb on pb.individual_id = mb.individual_id
+                           where ma.group_id = a_group and ma.valid_to is null and ma.individual_id <> a
+                             and (pa.birth_year = 0 or pb.birth_year = 0 or abs(pa.birth_year - pb.birth_year) <= 1)
+                             and refuge.name_match_level(pa.names, pb.names) >= 4
+                           limit 2) x) end);
+end
+$$;
 
 -- Documents and phones: 1 a number shared, 2 both have some and none is
 -- shared, 0 otherwise.
 create function refuge.document_level(a uuid, b uuid) returns integer
-    language sql stable
+    language plpgsql stable
     set search_path = pg_catalog, refuge, pg_temp
-begin atomic
-    select case
-        when exists (select 1 from refuge.document da join refuge.document db
-                        on refuge.identifier_key(db.number) = refuge.identifier_key(da.number)
-                     where da.individual_id = a and db.individual_id = b) then 1
-        when exists (select 1 from refuge.document da join refuge.document db
-                        on db.doc_type = da.doc_type and db.issuing_country is not distinct from da.issuing_country
-                     where da.individual_id = a and db.individual_id = b) then 2
-        else 0 end;
-end;
+as $$
+begin
+    return (select case
+            when exists (select 1 from refuge.document da join refuge.document db
+                            on refuge.identifier_key(db.number) = refuge.identifier_key(da.number)
+                         where da.individual_id = a and db.individual_id = b) then 1
+            when exists (select 1 from refuge.document da join refuge.document db
+                            on db.doc_type = da.doc_type and db.issuing_country is not distinct from da.issuing_country
+                         where da.individual_id = a and db.individual_id = b) then 2
+            else 0 end);
+end
+$$;
 
 create function refuge.phone_level(a uuid, b uuid) returns integer
-    language sql stable
+    language plpgsql stable
     set search_path = pg_catalog, refuge, pg_temp
-begin atomic
-    select case
-        when not exists (select 1 from refuge.individual_contact c where c.individual_id = a
-                            and c.contact_type in ('PHONE', 'MOBILE', 'MESSAGING'))
-          or not exists (select 1 from refuge.individual_contact c where c.individual_id = b
-                            and c.contact_type in ('PHONE', 'MOBILE', 'MESSAGING')) then 0
-        when exists (select 1 from refuge.individual_contact ca join refuge.individual_contact cb
-                        on refuge.phone_key(cb.value) = refuge.phone_key(ca.value)
-                     where ca.individual_id = a and cb.individual_id = b
-                       and ca.contact_type in ('PHONE', 'MOBILE', 'MESSAGING')
-                       and cb.contact_type in ('PHONE', 'MOBILE', 'MESSAGING')) then 1
-        else 2 end;
-end;
+as $$
+begin
+    return (select case
+            when not exists (select 1 from refuge.individual_contact c where c.individual_id = a
+                                and c.contact_type in ('PHONE', 'MOBILE', 'MESSAGING'))
+              or not exists (select 1 from refuge.individual_contact c where c.individual_id = b
+                                and c.contact_type in ('PHONE', 'MOBILE', 'MESSAGING')) then 0
+            when exists (select 1 from refuge.individual_contact ca join refuge.individual_contact cb
+                            on refuge.phone_key(cb.value) = refuge.phone_key(ca.value)
+                         where ca.individual_id = a and cb.individual_id = b
+                           and ca.contact_type in ('PHONE', 'MOBILE', 'MESSAGING')
+                           and cb.contact_type in ('PHONE', 'MOBILE', 'MESSAGING')) then 1
+            else 2 end);
+end
+$$;
 
 -- Why a pair scored: the labels of its levels that weigh for a match.
 create function refuge.match_reasons(levels integer[], w double precision[]) returns text[]
@@ -572,31 +612,15 @@ grant execute on function refuge.match_score(integer[], double precision[]) to r
 
 -- The levels of a pair on the features a search compares for every
 -- candidate (family, document and phone, 0 here, only for the strongest):
--- one definition for the search and the estimator.  Identical first name
--- forms, places and a parent's name short-cut the C comparison to the level
--- it would give.
+-- name (the same first form of two or more parts is level 5 without
+-- comparing further), birth date (refuge.birth_date_level), sex, place or
+-- country of birth, parents' names, registration site and date.  One
+-- definition in C (extension/demographic.c) for the search
+-- (refuge.demographic_compare_blocked) and the estimator.
 create function refuge.early_levels(p refuge.match_profile, pi refuge.individual, cp refuge.match_profile,
                                     c refuge.individual, namesakes integer) returns integer[]
-    language sql immutable parallel safe
-    return array[refuge.name_level_by_frequency(
-                     case when p.names[1] = cp.names[1] and strpos(cp.names[1], ' ') > 0 then 5
-                          else refuge.name_match_level(p.names, cp.names) end, namesakes),
-                 refuge.birth_date_level(pi.date_of_birth, pi.dob_precision, c.date_of_birth, c.dob_precision),
-                 case when pi.sex = 'U' or c.sex = 'U' then 0 when pi.sex = c.sex then 1 else 2 end,
-                 case when p.place is not null and cp.place is not null
-                           and (p.place = cp.place or refuge.name_match_level(array[p.place], array[cp.place]) >= 3) then 1
-                      when pi.birth_country is not null and c.birth_country is not null
-                           and pi.birth_country = c.birth_country then 2
-                      when (pi.birth_country is not null and c.birth_country is not null)
-                           or (p.place is not null and cp.place is not null) then 3
-                      else 0 end,
-                 case when cardinality(p.parents) = 0 or cardinality(cp.parents) = 0 then 0
-                      when p.parents && cp.parents or refuge.name_match_level(p.parents, cp.parents) >= 3 then 1
-                      else 2 end,
-                 0, 0, 0,
-                 case when c.site_id = pi.site_id and abs(c.registration_date - pi.registration_date) <= 90 then 1
-                      when c.site_id = pi.site_id then 2
-                      when c.operation_id = pi.operation_id then 3 else 4 end];
+    language c immutable parallel safe
+    as 'MODULE_PATHNAME', 'refuge_early_levels';
 
 -- The demographic search: blocked candidates of each person compared on
 -- every feature, scored as the sum of the model's weights (log10 of how
@@ -638,12 +662,10 @@ begin
          cross join wv
          where cardinality(pp.names) > 0),
     cand as materialized (
-        select pr.id as probe, c.id, refuge.early_levels(pr.profile, pr.ind, cp, c, b.namesakes) as lv
+        select pr.id as probe, b.candidate_id as id, b.levels as lv
           from probe pr
-         cross join lateral refuge.demographic_blocked(pr.profile, refuge.birth_year_window((pr.ind).dob_precision), 500) b
-          join refuge.individual c on c.id = b.candidate_id
-          join refuge.match_profile cp on cp.individual_id = b.candidate_id
-         where c.status <> 'DUPLICATE'),
+         cross join lateral refuge.demographic_compared(pr.profile, pr.ind,
+                                                        refuge.birth_year_window((pr.ind).dob_precision), 500) b),
     ranked as materialized (
         select c.probe, c.id, c.lv,
                row_number() over (partition by c.probe order by refuge.match_score(c.lv, wv.w) desc, c.id) as rn

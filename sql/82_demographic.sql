@@ -87,6 +87,8 @@ comment on column refuge.dedup_candidate.reasons is
     'demographic candidates: what weighed for the match (evidence is then the score, scores the levels of refuge.match_features())';
 -- (the demographic search looks a decided pair up from either side)
 create index on refuge.dedup_candidate (candidate_id);
+-- (and a cleared pair from its second member: refuge.demographic_cleared_of)
+create index on refuge.dedup_cleared_pair (individual_b);
 -- a supervisor sees a demographic case's candidates in scope only: levels
 -- and reasons would tell what a hidden record holds
 alter policy supervisor_read on refuge.dedup_candidate

@@ -24,7 +24,8 @@ def function_text(path, name, with_statements=False):
     if not m:
         sys.exit('%s: no function %s' % (path, name))
     start = m.start()
-    body = re.search(r'^as \$\$\n.*?^\$\$;\n|^    return .*?;\n(?=\S|$)|^begin atomic\n.*?^end;\n',
+    body = re.search(r'^as \$\$\n.*?^\$\$;\n|^    return .*?;\n(?=\S|$)|^begin atomic\n.*?^end;\n'
+                     r"|^    as 'MODULE_PATHNAME'.*?;\n",
                      src[start:], re.M | re.S)
     if not body:
         sys.exit('%s: cannot find the end of %s' % (path, name))

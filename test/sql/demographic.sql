@@ -155,7 +155,7 @@ select count(*) as raised_again, count(*) filter (where candidate_id is null) as
   from refuge.possible_duplicates((select (r -> 'members' -> 0 ->> 'individual_id')::uuid from reg where k = 'again_uga'));
 reset role;
 -- (cleared for the demographic search only: biometrics may still match them)
-select count(p.case_id) as biometric_cleared_pairs, bool_and(refuge.demographic_cleared(c.individual_id, d.candidate_id)) as demographic_cleared
+select count(p.case_id) as biometric_cleared_pairs, bool_and(d.candidate_id = any (refuge.demographic_cleared_of(c.individual_id))) as demographic_cleared
   from refuge.dedup_case c join refuge.dedup_candidate d on d.case_id = c.id
   left join refuge.dedup_cleared_pair p on p.case_id = c.id
  where c.id = :'uga_case';
@@ -269,6 +269,34 @@ select i.given_name, count(*) over () as from_that_household
   join refuge.individual i on i.id = s.candidate_id
   join refuge.group_membership m on m.individual_id = i.id and m.valid_to is null
  where m.group_id = (select (r ->> 'group_id')::uuid from reg where k = 'twins') and m.relationship = 'DAU';
+
+-- 11. the search's blocking and comparison in C (refuge.demographic_compare_blocked)
+-- give every person the candidates and levels that the blocks and the
+-- estimator's comparison (refuge.demographic_blocked, refuge.early_levels) give
+select count(*) as people_searched,
+       count(*) filter (where c.found is not distinct from e.found) as same_candidates_and_levels
+  from refuge.match_profile p join refuge.individual pi on pi.id = p.individual_id
+ cross join lateral (select array_agg(array[b.candidate_id::text, b.levels::text] order by b.candidate_id) as found
+                       from refuge.demographic_compared(p, pi, refuge.birth_year_window(pi.dob_precision), 500) b) c
+ cross join lateral (select array_agg(array[b.candidate_id::text, refuge.early_levels(p, pi, cp, ci, b.namesakes)::text]
+                                      order by b.candidate_id) as found
+                       from refuge.demographic_blocked(p, refuge.birth_year_window(pi.dob_precision), 500) b
+                       join refuge.individual ci on ci.id = b.candidate_id and ci.status <> 'DUPLICATE'
+                       join refuge.match_profile cp on cp.individual_id = b.candidate_id) e;
+-- a block larger than its cap is dropped whole: with a cap of 1 (4 for a
+-- pair's key) no candidate stands under a larger block, and fewer are found
+select max(b.namesakes) as largest_block_kept, count(*) < (select count(*) from refuge.match_profile q
+           cross join lateral refuge.demographic_block_scan(q.keys, q.birth_year, 3, 500, q.individual_id, 80) c)
+           as fewer_found
+  from refuge.match_profile p
+ cross join lateral refuge.demographic_block_scan(p.keys, p.birth_year, 3, 1, p.individual_id, 80) b;
+-- the C functions read tables whose only policy is their owner's: nobody
+-- else executes them
+set role dm_sup;
+select * from refuge.demographic_block_scan('{x}', 1990, 1, 500, null, 80);
+reset role;
+select * from refuge.demographic_block_scan('{x}', 1990, 1, 0, null, 80);
+select * from refuge.demographic_block_scan('{x}', 1990, -1, 500, null, 80);
 
 -- leave the database as found for the next suite
 drop table reg;

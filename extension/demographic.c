@@ -1,0 +1,809 @@
+/*
+ * demographic.c
+ *		The blocking stage of the demographic search, over refuge.match_block.
+ *
+ * A person is looked for under each of their name keys within a window of
+ * birth years (and among people of unknown birth year).  A key's block is
+ * taken whole or not at all: a block larger than its cap says nothing about
+ * who this is (every Mohamed born that year) and is dropped, which is known
+ * only after reading cap + 1 of its entries.  The people of the kept blocks
+ * are ranked by how many keys they share with the probe, then by how near
+ * their birth year is, and the first few are returned with the size of the
+ * smallest block they share (how common the name they agree on is).
+ *
+ * In SQL this cost most of a registration's duplicate check (an index scan,
+ * an array and a sort per key, several hundred rows a person); here it is
+ * one index scan per key and a sort of the entries read.  The semantics are
+ * those of refuge.demographic_blocked, which calls this and then drops the
+ * pairs already decided to be different people.
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/relscan.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/visibilitymap.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/tuptable.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/datetime.h"
+#include "utils/memutils.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "storage/bufmgr.h"
+#include "utils/snapmgr.h"
+#include "utils/uuid.h"
+
+#include "names.h"
+#include "refuge.h"
+
+PG_FUNCTION_INFO_V1(refuge_demographic_block_scan);
+PG_FUNCTION_INFO_V1(refuge_demographic_compare_blocked);
+PG_FUNCTION_INFO_V1(refuge_early_levels);
+
+/* more keys than any name yields (name_block_keys caps the forms) */
+#define MAX_BLOCK_KEYS 512
+
+/* one entry of a kept block */
+typedef struct BlockEntry
+{
+	pg_uuid_t	id;
+	int32		gap;			/* |birth year - probe's| */
+	int32		n;				/* size of the block it came from */
+} BlockEntry;
+
+/* a person of the kept blocks, aggregated */
+typedef struct BlockCandidate
+{
+	pg_uuid_t	id;
+	int32		shared;			/* keys shared with the probe */
+	int32		gap;			/* nearest birth year */
+	int32		namesakes;		/* smallest block shared */
+} BlockCandidate;
+
+static int
+entry_cmp(const void *a, const void *b)
+{
+	return memcmp(&((const BlockEntry *) a)->id, &((const BlockEntry *) b)->id, UUID_LEN);
+}
+
+/* most keys shared, then born nearest, then by id (the SQL order) */
+static int
+candidate_cmp(const void *a, const void *b)
+{
+	const BlockCandidate *x = a;
+	const BlockCandidate *y = b;
+
+	if (x->shared != y->shared)
+		return x->shared > y->shared ? -1 : 1;
+	if (x->gap != y->gap)
+		return x->gap < y->gap ? -1 : 1;
+	return memcmp(&x->id, &y->id, UUID_LEN);
+}
+
+/*
+ * Read one key's block into entries[*nentries...]: the people under key
+ * with a birth year in [lo, hi] (every year when lo > hi), then those of
+ * unknown year (0) when the range leaves it out.  Returns the number read,
+ * cap + 1 at most (the block is then over its cap and not kept).
+ */
+static int
+scan_block(Relation heap, Relation index, TupleTableSlot *slot, Buffer *vmbuffer, Snapshot snapshot,
+		   text *key, int16 lo, int16 hi, bool all_years, int16 probe_year, int cap,
+		   BlockEntry *entries)
+{
+	int			n = 0;
+	int			pass;
+
+	for (pass = 0; pass < 2 && n <= cap; pass++)
+	{
+		ScanKeyData sk[3];
+		int			nkeys = 1;
+		IndexScanDesc scan;
+		ItemPointer tid;
+		bool		serializable = IsolationIsSerializable();
+
+		if (pass == 1 && (all_years || lo <= 0))
+			break;				/* the first pass took year 0 already */
+		ScanKeyEntryInitialize(&sk[0], 0, 1, BTEqualStrategyNumber, InvalidOid,
+							   index->rd_indcollation[0], F_TEXTEQ, PointerGetDatum(key));
+		if (!all_years && pass == 0)
+		{
+			ScanKeyEntryInitialize(&sk[1], 0, 2, BTGreaterEqualStrategyNumber, InvalidOid,
+								   InvalidOid, F_INT2GE, Int16GetDatum(lo));
+			ScanKeyEntryInitialize(&sk[2], 0, 2, BTLessEqualStrategyNumber, InvalidOid,
+								   InvalidOid, F_INT2LE, Int16GetDatum(hi));
+			nkeys = 3;
+		}
+		else if (pass == 1)
+		{
+			ScanKeyEntryInitialize(&sk[1], 0, 2, BTEqualStrategyNumber, InvalidOid,
+								   InvalidOid, F_INT2EQ, Int16GetDatum(0));
+			nkeys = 2;
+		}
+		scan = index_beginscan(heap, index, snapshot, nkeys, 0);
+		/* index-only where the page is all-visible (as nodeIndexonlyscan) */
+		scan->xs_want_itup = true;
+		index_rescan(scan, sk, nkeys, NULL, 0);
+		while (n <= cap && (tid = index_getnext_tid(scan, ForwardScanDirection)) != NULL)
+		{
+			bool		isnull;
+			Datum		year;
+			Datum		id;
+
+			CHECK_FOR_INTERRUPTS();
+			if (serializable || !VM_ALL_VISIBLE(heap, ItemPointerGetBlockNumber(tid), vmbuffer))
+			{
+				if (!index_fetch_heap(scan, slot))
+					continue;	/* no version visible to us */
+			}
+			year = index_getattr(scan->xs_itup, 2, scan->xs_itupdesc, &isnull);
+			id = index_getattr(scan->xs_itup, 3, scan->xs_itupdesc, &isnull);
+			memcpy(&entries[n].id, DatumGetUUIDP(id), UUID_LEN);
+			entries[n].gap = abs((int) DatumGetInt16(year) - (int) probe_year);
+			n++;
+		}
+		index_endscan(scan);
+	}
+	return n;
+}
+
+/* The tables the search reads, opened for one call. */
+typedef struct SearchRels
+{
+	Relation	block;
+	Relation	block_pkey;
+	Relation	individual;
+	Relation	individual_pkey;
+	Relation	profile;
+	Relation	profile_pkey;
+} SearchRels;
+
+static Oid
+refuge_relid(Oid nsp, const char *name)
+{
+	Oid			relid = get_relname_relid(name, nsp);
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("relation refuge.%s is missing", name)));
+	return relid;
+}
+
+/*
+ * Open what the search reads.  The tables' only policies for the rows read
+ * here are their owner's: the caller must be the owner (the functions are
+ * internal, executed by the extension's SECURITY DEFINER functions).
+ */
+static void
+open_search_rels(SearchRels *r, bool compare)
+{
+	Oid			nsp = get_namespace_oid("refuge", false);
+	Oid			block = refuge_relid(nsp, "match_block");
+
+	if (!pg_class_ownercheck(block, GetUserId()))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for table match_block"),
+				 errdetail("The demographic search runs as the extension's owner.")));
+	r->block = table_open(block, AccessShareLock);
+	r->block_pkey = index_open(refuge_relid(nsp, "match_block_pkey"), AccessShareLock);
+	r->individual = r->individual_pkey = r->profile = r->profile_pkey = NULL;
+	if (compare)
+	{
+		r->individual = table_open(refuge_relid(nsp, "individual"), AccessShareLock);
+		r->individual_pkey = index_open(refuge_relid(nsp, "individual_pkey"), AccessShareLock);
+		r->profile = table_open(refuge_relid(nsp, "match_profile"), AccessShareLock);
+		r->profile_pkey = index_open(refuge_relid(nsp, "match_profile_pkey"), AccessShareLock);
+	}
+}
+
+static void
+close_search_rels(SearchRels *r)
+{
+	if (r->individual)
+	{
+		index_close(r->profile_pkey, AccessShareLock);
+		table_close(r->profile, AccessShareLock);
+		index_close(r->individual_pkey, AccessShareLock);
+		table_close(r->individual, AccessShareLock);
+	}
+	index_close(r->block_pkey, AccessShareLock);
+	table_close(r->block, AccessShareLock);
+}
+
+/*
+ * The blocked candidates of a probe, ranked: *ncands of them (all the
+ * people of the kept blocks but the probe).
+ */
+static BlockCandidate *
+blocked_candidates(SearchRels *r, ArrayType *keys, int32 birth_year, int32 year_window, int32 cap,
+				   const pg_uuid_t *self, int *ncands_out)
+{
+	Datum	   *key_datums;
+	bool	   *key_nulls;
+	int			nkeys;
+	TupleTableSlot *slot;
+	Snapshot	snapshot = GetActiveSnapshot();
+	Buffer		vmbuffer = InvalidBuffer;
+	BlockEntry *all = NULL;
+	int			nall = 0;
+	int			allcap = 0;
+	BlockEntry *buf;
+	BlockCandidate *cands;
+	int			ncands = 0;
+	int16		lo;
+	int16		hi;
+	bool		all_years;
+
+	if (cap < 1 || cap > 100000)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cap: %d is not between 1 and 100000", cap)));
+	if (year_window < 0 || year_window > 200)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("year_window: %d is not between 0 and 200", year_window)));
+	if (ARR_NDIM(keys) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("keys: expected a one-dimensional array")));
+	deconstruct_array(keys, TEXTOID, -1, false, TYPALIGN_INT, &key_datums, &key_nulls, &nkeys);
+	if (nkeys > MAX_BLOCK_KEYS)
+		nkeys = MAX_BLOCK_KEYS;
+
+	all_years = (birth_year == 0);
+	lo = (int16) Max(birth_year - year_window, PG_INT16_MIN);
+	hi = (int16) Min(birth_year + year_window, PG_INT16_MAX);
+	slot = table_slot_create(r->block, NULL);
+	buf = palloc(sizeof(BlockEntry) * (4 * cap + 1));
+
+	for (int i = 0; i < nkeys; i++)
+	{
+		text	   *key;
+		int			kcap;
+		int			n;
+
+		if (key_nulls[i])
+			continue;
+		key = DatumGetTextPP(key_datums[i]);
+		/* a pair of parts is rarer than a part: four times the room */
+		kcap = memchr(VARDATA_ANY(key), '+', VARSIZE_ANY_EXHDR(key)) ? 4 * cap : cap;
+		n = scan_block(r->block, r->block_pkey, slot, &vmbuffer, snapshot, key, lo, hi, all_years,
+					   (int16) birth_year, kcap, buf);
+		if (n > kcap || n == 0)
+			continue;
+		if (nall + n > allcap)
+		{
+			allcap = Max(allcap * 2, nall + n + 256);
+			all = all ? repalloc(all, sizeof(BlockEntry) * allcap) : palloc(sizeof(BlockEntry) * allcap);
+		}
+		for (int j = 0; j < n; j++)
+		{
+			buf[j].n = n;
+			all[nall++] = buf[j];
+		}
+	}
+	if (BufferIsValid(vmbuffer))
+		ReleaseBuffer(vmbuffer);
+	ExecDropSingleTupleTableSlot(slot);
+	pfree(buf);
+
+	*ncands_out = 0;
+	if (nall == 0)
+		return NULL;
+
+	/* one candidate per person: keys shared, nearest year, smallest block */
+	qsort(all, nall, sizeof(BlockEntry), entry_cmp);
+	cands = palloc(sizeof(BlockCandidate) * nall);
+	for (int i = 0; i < nall; i++)
+	{
+		if (ncands > 0 && memcmp(&cands[ncands - 1].id, &all[i].id, UUID_LEN) == 0)
+		{
+			BlockCandidate *c = &cands[ncands - 1];
+
+			c->shared++;
+			c->gap = Min(c->gap, all[i].gap);
+			c->namesakes = Min(c->namesakes, all[i].n);
+			continue;
+		}
+		if (self && memcmp(&all[i].id, self, UUID_LEN) == 0)
+			continue;
+		cands[ncands].id = all[i].id;
+		cands[ncands].shared = 1;
+		cands[ncands].gap = all[i].gap;
+		cands[ncands].namesakes = all[i].n;
+		ncands++;
+	}
+	pfree(all);
+	qsort(cands, ncands, sizeof(BlockCandidate), candidate_cmp);
+	*ncands_out = ncands;
+	return cands;
+}
+
+/*
+ * refuge.demographic_block_scan(keys text[], birth_year integer, year_window
+ * integer, cap integer, self uuid, max_candidates integer)
+ *   returns table (candidate_id uuid, shared integer, gap integer, namesakes integer)
+ */
+Datum
+refuge_demographic_block_scan(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	SearchRels	r;
+	BlockCandidate *cands;
+	int			ncands;
+	int32		max_candidates;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3) || PG_ARGISNULL(5))
+		return (Datum) 0;
+	max_candidates = PG_GETARG_INT32(5);
+	open_search_rels(&r, false);
+	cands = blocked_candidates(&r, PG_GETARG_ARRAYTYPE_P(0), PG_GETARG_INT32(1), PG_GETARG_INT32(2),
+							   PG_GETARG_INT32(3), PG_ARGISNULL(4) ? NULL : PG_GETARG_UUID_P(4), &ncands);
+	close_search_rels(&r);
+
+	for (int i = 0; i < ncands && i < max_candidates; i++)
+	{
+		Datum		values[4];
+		bool		nulls[4] = {false, false, false, false};
+
+		values[0] = UUIDPGetDatum(&cands[i].id);
+		values[1] = Int32GetDatum(cands[i].shared);
+		values[2] = Int32GetDatum(cands[i].gap);
+		values[3] = Int32GetDatum(cands[i].namesakes);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/*
+ * The comparison (refuge.early_levels): what it reads of a person, from
+ * their individual row and match profile.
+ */
+typedef enum
+{
+	PREC_EXACT,
+	PREC_MONTH,
+	PREC_OTHER
+} DobPrecision;
+
+typedef struct PersonFacts
+{
+	char	   *names[REFUGE_NAME_MAX_FORMS];	/* canonical forms, as registered first */
+	int			name_lens[REFUGE_NAME_MAX_FORMS];
+	int			nnames;
+	char	   *parents[REFUGE_NAME_MAX_FORMS];
+	int			parent_lens[REFUGE_NAME_MAX_FORMS];
+	int			nparents;
+	char	   *place;			/* canonical place of birth, or NULL */
+	int			place_len;
+	bool		has_dob;
+	DateADT		dob;
+	DobPrecision precision;
+	text	   *sex;
+	text	   *birth_country;	/* or NULL */
+	pg_uuid_t	site;
+	pg_uuid_t	operation;
+	DateADT		registered;
+	bool		registered_known;
+	bool		duplicate;		/* status DUPLICATE: never a candidate */
+} PersonFacts;
+
+/* attribute numbers of the columns read, per relation */
+typedef struct FactColumns
+{
+	AttrNumber	names,
+				parents,
+				place;			/* match_profile */
+	AttrNumber	dob,
+				precision,
+				sex,
+				birth_country,
+				site,
+				operation,
+				registered,
+				status;			/* individual */
+} FactColumns;
+
+static AttrNumber
+column_of(Relation rel, const char *name)
+{
+	AttrNumber	a = get_attnum(RelationGetRelid(rel), name);
+
+	if (a == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column %s of %s is missing", name, RelationGetRelationName(rel))));
+	return a;
+}
+
+static void
+fact_columns(SearchRels *r, FactColumns *c)
+{
+	c->names = column_of(r->profile, "names");
+	c->parents = column_of(r->profile, "parents");
+	c->place = column_of(r->profile, "place");
+	c->dob = column_of(r->individual, "date_of_birth");
+	c->precision = column_of(r->individual, "dob_precision");
+	c->sex = column_of(r->individual, "sex");
+	c->birth_country = column_of(r->individual, "birth_country");
+	c->site = column_of(r->individual, "site_id");
+	c->operation = column_of(r->individual, "operation_id");
+	c->registered = column_of(r->individual, "registration_date");
+	c->status = column_of(r->individual, "status");
+}
+
+static bool
+text_is(text *t, const char *s)
+{
+	size_t		n = strlen(s);
+
+	return t && VARSIZE_ANY_EXHDR(t) == n && memcmp(VARDATA_ANY(t), s, n) == 0;
+}
+
+static bool
+text_eq(text *a, text *b)
+{
+	return a && b && VARSIZE_ANY_EXHDR(a) == VARSIZE_ANY_EXHDR(b)
+		&& memcmp(VARDATA_ANY(a), VARDATA_ANY(b), VARSIZE_ANY_EXHDR(a)) == 0;
+}
+
+/* the profile's part of the facts (names, parents, place) */
+static void
+profile_facts(PersonFacts *f, Datum names, bool names_null, Datum parents, bool parents_null,
+			  Datum place, bool place_null)
+{
+	f->nnames = names_null ? 0 : RefugeNameForms(DatumGetArrayTypeP(names), f->names, f->name_lens, "names");
+	f->nparents = parents_null ? 0 :
+		RefugeNameForms(DatumGetArrayTypeP(parents), f->parents, f->parent_lens, "parents");
+	f->place = NULL;
+	if (!place_null)
+	{
+		text	   *t = DatumGetTextPP(place);
+
+		f->place = VARDATA_ANY(t);
+		f->place_len = Min(VARSIZE_ANY_EXHDR(t), RF_NAME_MAX_LEN);
+	}
+}
+
+/* the individual row's part */
+static void
+individual_facts(PersonFacts *f, Datum dob, bool dob_null, Datum precision, bool precision_null,
+				 Datum sex, bool sex_null, Datum country, bool country_null, Datum site, bool site_null,
+				 Datum operation, bool operation_null, Datum registered, bool registered_null,
+				 Datum status, bool status_null)
+{
+	text	   *prec = precision_null ? NULL : DatumGetTextPP(precision);
+
+	f->has_dob = !dob_null && !DATE_NOT_FINITE(DatumGetDateADT(dob));
+	f->dob = dob_null ? 0 : DatumGetDateADT(dob);
+	f->precision = text_is(prec, "EXACT") ? PREC_EXACT : text_is(prec, "MONTH") ? PREC_MONTH : PREC_OTHER;
+	f->sex = sex_null ? NULL : DatumGetTextPP(sex);
+	f->birth_country = country_null ? NULL : DatumGetTextPP(country);
+	memset(&f->site, 0, sizeof(pg_uuid_t));
+	memset(&f->operation, 0, sizeof(pg_uuid_t));
+	if (!site_null)
+		memcpy(&f->site, DatumGetUUIDP(site), UUID_LEN);
+	if (!operation_null)
+		memcpy(&f->operation, DatumGetUUIDP(operation), UUID_LEN);
+	f->registered_known = !registered_null;
+	f->registered = registered_null ? 0 : DatumGetDateADT(registered);
+	f->duplicate = !status_null && text_is(DatumGetTextPP(status), "DUPLICATE");
+}
+
+/* refuge.birth_date_level */
+static int
+birth_date_level(const PersonFacts *a, const PersonFacts *b)
+{
+	int			ya,
+				ma,
+				da,
+				yb,
+				mb,
+				db;
+	bool		both_exact;
+	int			diff;
+	bool		swapped;
+
+	if (!a->has_dob || !b->has_dob)
+		return 0;
+	j2date(a->dob + POSTGRES_EPOCH_JDATE, &ya, &ma, &da);
+	j2date(b->dob + POSTGRES_EPOCH_JDATE, &yb, &mb, &db);
+	both_exact = a->precision == PREC_EXACT && b->precision == PREC_EXACT;
+	diff = abs(a->dob - b->dob);
+	swapped = (da == mb && ma == db);
+	if (a->dob == b->dob && both_exact)
+		return 1;
+	/* both exact and nearly the same: a day typed wrong, day and month swapped */
+	if (both_exact && ya == yb && (diff <= 31 || swapped))
+		return 7;
+	if (ya == yb && (a->precision == PREC_OTHER || b->precision == PREC_OTHER || diff <= 31 || swapped))
+		return 2;
+	/* a year typed wrong: the same day and month */
+	if (both_exact && ma == mb && da == db && abs(ya - yb) <= 2)
+		return 6;
+	if (abs(ya - yb) <= 1)
+		return 3;
+	if (abs(ya - yb) <= 3)
+		return 4;
+	return 5;
+}
+
+/* refuge.name_level_by_frequency */
+static int
+name_level_by_frequency(int level, int namesakes)
+{
+	if ((level == 4 || level == 5) && namesakes <= 3)
+		return level + 4;
+	if ((level == 4 || level == 5) && namesakes <= 15)
+		return level + 2;
+	return level;
+}
+
+static bool
+forms_overlap(const PersonFacts *a, const PersonFacts *b)
+{
+	for (int i = 0; i < a->nparents; i++)
+		for (int j = 0; j < b->nparents; j++)
+			if (a->parent_lens[i] == b->parent_lens[j]
+				&& memcmp(a->parents[i], b->parents[j], a->parent_lens[i]) == 0)
+				return true;
+	return false;
+}
+
+/*
+ * The levels of a pair on the features compared for every candidate (name,
+ * birth date, sex, place of birth, parents, registration; family, document
+ * and phone are 0 here): refuge.early_levels, its one definition.
+ */
+static void
+early_levels(const PersonFacts *p, const PersonFacts *c, int namesakes, int32 *lv)
+{
+	int			name;
+
+	/* the same name as registered, of two or more parts, is level 5 */
+	if (p->nnames > 0 && c->nnames > 0 && p->name_lens[0] == c->name_lens[0]
+		&& memcmp(p->names[0], c->names[0], p->name_lens[0]) == 0
+		&& memchr(c->names[0], ' ', c->name_lens[0]) != NULL)
+		name = 5;
+	else
+		name = RefugeFormsLevel((char **) p->names, p->name_lens, p->nnames,
+								(char **) c->names, c->name_lens, c->nnames);
+	lv[0] = name_level_by_frequency(name, namesakes);
+	lv[1] = birth_date_level(p, c);
+	if (p->sex == NULL || c->sex == NULL || text_is(p->sex, "U") || text_is(c->sex, "U"))
+		lv[2] = 0;
+	else
+		lv[2] = text_eq(p->sex, c->sex) ? 1 : 2;
+	if (p->place && c->place
+		&& ((p->place_len == c->place_len && memcmp(p->place, c->place, p->place_len) == 0)
+			|| RefugeFormsLevel((char **) &p->place, &p->place_len, 1,
+								(char **) &c->place, &c->place_len, 1) >= 3))
+		lv[3] = 1;
+	else if (text_eq(p->birth_country, c->birth_country))
+		lv[3] = 2;
+	else if ((p->birth_country && c->birth_country) || (p->place && c->place))
+		lv[3] = 3;
+	else
+		lv[3] = 0;
+	if (p->nparents == 0 || c->nparents == 0)
+		lv[4] = 0;
+	else if (forms_overlap(p, c)
+			 || RefugeFormsLevel((char **) p->parents, p->parent_lens, p->nparents,
+								 (char **) c->parents, c->parent_lens, c->nparents) >= 3)
+		lv[4] = 1;
+	else
+		lv[4] = 2;
+	lv[5] = lv[6] = lv[7] = 0;
+	if (memcmp(&c->site, &p->site, UUID_LEN) == 0 && p->registered_known && c->registered_known
+		&& abs(c->registered - p->registered) <= 90)
+		lv[8] = 1;
+	else if (memcmp(&c->site, &p->site, UUID_LEN) == 0)
+		lv[8] = 2;
+	else if (memcmp(&c->operation, &p->operation, UUID_LEN) == 0)
+		lv[8] = 3;
+	else
+		lv[8] = 4;
+}
+
+static ArrayType *
+levels_array(const int32 *lv)
+{
+	Datum		d[9];
+
+	for (int i = 0; i < 9; i++)
+		d[i] = Int32GetDatum(lv[i]);
+	return construct_array(d, 9, INT4OID, sizeof(int32), true, TYPALIGN_INT);
+}
+
+/* facts from the composite values of refuge.early_levels' arguments */
+static void
+facts_of_records(PersonFacts *f, HeapTupleHeader profile, HeapTupleHeader ind)
+{
+	bool		n1,
+				n2,
+				n3,
+				n4,
+				n5,
+				n6,
+				n7,
+				n8,
+				n9,
+				n10,
+				n11;
+	Datum		names = GetAttributeByName(profile, "names", &n1);
+	Datum		parents = GetAttributeByName(profile, "parents", &n2);
+	Datum		place = GetAttributeByName(profile, "place", &n3);
+	Datum		dob = GetAttributeByName(ind, "date_of_birth", &n4);
+	Datum		prec = GetAttributeByName(ind, "dob_precision", &n5);
+	Datum		sex = GetAttributeByName(ind, "sex", &n6);
+	Datum		country = GetAttributeByName(ind, "birth_country", &n7);
+	Datum		site = GetAttributeByName(ind, "site_id", &n8);
+	Datum		operation = GetAttributeByName(ind, "operation_id", &n9);
+	Datum		registered = GetAttributeByName(ind, "registration_date", &n10);
+	Datum		status = GetAttributeByName(ind, "status", &n11);
+
+	profile_facts(f, names, n1, parents, n2, place, n3);
+	individual_facts(f, dob, n4, prec, n5, sex, n6, country, n7, site, n8, operation, n9, registered, n10,
+					 status, n11);
+}
+
+/*
+ * refuge.early_levels(p match_profile, pi individual, cp match_profile,
+ * c individual, namesakes integer) returns integer[]
+ */
+Datum
+refuge_early_levels(PG_FUNCTION_ARGS)
+{
+	PersonFacts p;
+	PersonFacts c;
+	int32		lv[9];
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
+		PG_RETURN_NULL();
+	facts_of_records(&p, PG_GETARG_HEAPTUPLEHEADER(0), PG_GETARG_HEAPTUPLEHEADER(1));
+	facts_of_records(&c, PG_GETARG_HEAPTUPLEHEADER(2), PG_GETARG_HEAPTUPLEHEADER(3));
+	/* (a pair with no shared block: its namesakes are unknown, as in SQL) */
+	early_levels(&p, &c, PG_ARGISNULL(4) ? PG_INT32_MAX : PG_GETARG_INT32(4), lv);
+	PG_RETURN_ARRAYTYPE_P(levels_array(lv));
+}
+
+/* the row of a relation with this uuid primary key, into slot */
+static bool
+fetch_by_id(Relation heap, Relation index, Snapshot snapshot, TupleTableSlot *slot, const pg_uuid_t *id)
+{
+	ScanKeyData sk;
+	IndexScanDesc scan;
+	bool		found;
+
+	ScanKeyEntryInitialize(&sk, 0, 1, BTEqualStrategyNumber, InvalidOid, InvalidOid, F_UUID_EQ,
+						   UUIDPGetDatum(id));
+	scan = index_beginscan(heap, index, snapshot, 1, 0);
+	index_rescan(scan, &sk, 1, NULL, 0);
+	found = index_getnext_slot(scan, ForwardScanDirection, slot);
+	index_endscan(scan);
+	return found;
+}
+
+/*
+ * refuge.demographic_compare_blocked(p match_profile, pi individual,
+ * year_window integer, cap integer, max_candidates integer)
+ *   returns table (candidate_id uuid, namesakes integer, levels integer[])
+ *
+ * The blocked candidates of a person (as demographic_block_scan, the first
+ * max_candidates), those whose status is not DUPLICATE, each with the
+ * levels of refuge.early_levels.  Pairs decided to be different people are
+ * left to the caller (refuge.demographic_compared).
+ */
+Datum
+refuge_demographic_compare_blocked(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	HeapTupleHeader profile;
+	HeapTupleHeader ind;
+	PersonFacts p;
+	SearchRels	r;
+	FactColumns col;
+	BlockCandidate *cands;
+	int			ncands;
+	int32		max_candidates;
+	bool		isnull;
+	Datum		keys;
+	Datum		birth_year;
+	Datum		self;
+	TupleTableSlot *islot;
+	TupleTableSlot *pslot;
+	Snapshot	snapshot;
+	MemoryContext work;
+	MemoryContext old;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3) || PG_ARGISNULL(4))
+		return (Datum) 0;
+	profile = PG_GETARG_HEAPTUPLEHEADER(0);
+	ind = PG_GETARG_HEAPTUPLEHEADER(1);
+	max_candidates = PG_GETARG_INT32(4);
+	if (max_candidates < 1 || max_candidates > 10000)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("max_candidates: %d is not between 1 and 10000", max_candidates)));
+	keys = GetAttributeByName(profile, "keys", &isnull);
+	if (isnull)
+		return (Datum) 0;
+	birth_year = GetAttributeByName(profile, "birth_year", &isnull);
+	if (isnull)
+		return (Datum) 0;
+	self = GetAttributeByName(profile, "individual_id", &isnull);
+	facts_of_records(&p, profile, ind);
+
+	open_search_rels(&r, true);
+	fact_columns(&r, &col);
+	cands = blocked_candidates(&r, DatumGetArrayTypeP(keys), DatumGetInt16(birth_year), PG_GETARG_INT32(2),
+							   PG_GETARG_INT32(3), isnull ? NULL : DatumGetUUIDP(self), &ncands);
+	islot = table_slot_create(r.individual, NULL);
+	pslot = table_slot_create(r.profile, NULL);
+	snapshot = GetActiveSnapshot();
+	work = AllocSetContextCreate(CurrentMemoryContext, "demographic comparison", ALLOCSET_DEFAULT_SIZES);
+
+	for (int i = 0; i < ncands && i < max_candidates; i++)
+	{
+		PersonFacts c;
+		int32		lv[9];
+		bool		nl[11];
+		Datum		v[11];
+
+		CHECK_FOR_INTERRUPTS();
+		old = MemoryContextSwitchTo(work);
+		if (fetch_by_id(r.individual, r.individual_pkey, snapshot, islot, &cands[i].id)
+			&& fetch_by_id(r.profile, r.profile_pkey, snapshot, pslot, &cands[i].id))
+		{
+			v[0] = slot_getattr(pslot, col.names, &nl[0]);
+			v[1] = slot_getattr(pslot, col.parents, &nl[1]);
+			v[2] = slot_getattr(pslot, col.place, &nl[2]);
+			v[3] = slot_getattr(islot, col.dob, &nl[3]);
+			v[4] = slot_getattr(islot, col.precision, &nl[4]);
+			v[5] = slot_getattr(islot, col.sex, &nl[5]);
+			v[6] = slot_getattr(islot, col.birth_country, &nl[6]);
+			v[7] = slot_getattr(islot, col.site, &nl[7]);
+			v[8] = slot_getattr(islot, col.operation, &nl[8]);
+			v[9] = slot_getattr(islot, col.registered, &nl[9]);
+			v[10] = slot_getattr(islot, col.status, &nl[10]);
+			profile_facts(&c, v[0], nl[0], v[1], nl[1], v[2], nl[2]);
+			individual_facts(&c, v[3], nl[3], v[4], nl[4], v[5], nl[5], v[6], nl[6], v[7], nl[7], v[8], nl[8],
+							 v[9], nl[9], v[10], nl[10]);
+			if (!c.duplicate)
+			{
+				Datum		values[3];
+				bool		nulls[3] = {false, false, false};
+
+				early_levels(&p, &c, cands[i].namesakes, lv);
+				values[0] = UUIDPGetDatum(&cands[i].id);
+				values[1] = Int32GetDatum(cands[i].namesakes);
+				values[2] = PointerGetDatum(levels_array(lv));
+				tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+			}
+		}
+		MemoryContextSwitchTo(old);
+		ExecClearTuple(islot);
+		ExecClearTuple(pslot);
+		MemoryContextReset(work);
+	}
+	ExecDropSingleTupleTableSlot(islot);
+	ExecDropSingleTupleTableSlot(pslot);
+	close_search_rels(&r);
+	MemoryContextDelete(work);
+	return (Datum) 0;
+}
