@@ -92,68 +92,80 @@ candidate_cmp(const void *a, const void *b)
 }
 
 /*
- * Read one key's block into entries[*nentries...]: the people under key
- * with a birth year in [lo, hi] (every year when lo > hi), then those of
- * unknown year (0) when the range leaves it out.  Returns the number read,
- * cap + 1 at most (the block is then over its cap and not kept).
+ * The scans of the blocking index one search makes: one for the window of
+ * years (or every year), one for the people of unknown year; each key
+ * rescans them (no scan set up per key).
+ */
+typedef struct BlockScans
+{
+	IndexScanDesc window;
+	IndexScanDesc unknown;		/* NULL: the window takes year 0 already */
+	Relation	heap;
+	Relation	index;
+	TupleTableSlot *slot;
+	Buffer		vmbuffer;
+	bool		serializable;
+	bool		all_years;
+	int16		lo;
+	int16		hi;
+	int16		probe_year;
+} BlockScans;
+
+/* entries of one pass over a key, up to cap + 1 in all */
+static int
+read_pass(BlockScans *bs, IndexScanDesc scan, ScanKey sk, int nkeys, int cap, BlockEntry *entries, int n)
+{
+	ItemPointer tid;
+
+	index_rescan(scan, sk, nkeys, NULL, 0);
+	while (n <= cap && (tid = index_getnext_tid(scan, ForwardScanDirection)) != NULL)
+	{
+		bool		isnull;
+		Datum		year;
+		Datum		id;
+
+		CHECK_FOR_INTERRUPTS();
+		/* index-only where the page is all-visible (as nodeIndexonlyscan) */
+		if (bs->serializable || !VM_ALL_VISIBLE(bs->heap, ItemPointerGetBlockNumber(tid), &bs->vmbuffer))
+		{
+			if (!index_fetch_heap(scan, bs->slot))
+				continue;		/* no version visible to us */
+		}
+		year = index_getattr(scan->xs_itup, 2, scan->xs_itupdesc, &isnull);
+		id = index_getattr(scan->xs_itup, 3, scan->xs_itupdesc, &isnull);
+		memcpy(&entries[n].id, DatumGetUUIDP(id), UUID_LEN);
+		entries[n].gap = abs((int) DatumGetInt16(year) - (int) bs->probe_year);
+		n++;
+	}
+	return n;
+}
+
+/*
+ * Read one key's block into entries: the people under key with a birth
+ * year in the window (every year for a probe of unknown year), then those
+ * of unknown year (0).  Returns the number read, cap + 1 at most (the block
+ * is then over its cap and not kept).
  */
 static int
-scan_block(Relation heap, Relation index, TupleTableSlot *slot, Buffer *vmbuffer, Snapshot snapshot,
-		   text *key, int16 lo, int16 hi, bool all_years, int16 probe_year, int cap,
-		   BlockEntry *entries)
+scan_block(BlockScans *bs, text *key, int cap, BlockEntry *entries)
 {
-	int			n = 0;
-	int			pass;
+	ScanKeyData sk[3];
+	int			n;
 
-	for (pass = 0; pass < 2 && n <= cap; pass++)
+	ScanKeyEntryInitialize(&sk[0], 0, 1, BTEqualStrategyNumber, InvalidOid,
+						   bs->index->rd_indcollation[0], F_TEXTEQ, PointerGetDatum(key));
+	if (bs->all_years)
+		return read_pass(bs, bs->window, sk, 1, cap, entries, 0);
+	ScanKeyEntryInitialize(&sk[1], 0, 2, BTGreaterEqualStrategyNumber, InvalidOid,
+						   InvalidOid, F_INT2GE, Int16GetDatum(bs->lo));
+	ScanKeyEntryInitialize(&sk[2], 0, 2, BTLessEqualStrategyNumber, InvalidOid,
+						   InvalidOid, F_INT2LE, Int16GetDatum(bs->hi));
+	n = read_pass(bs, bs->window, sk, 3, cap, entries, 0);
+	if (bs->unknown && n <= cap)
 	{
-		ScanKeyData sk[3];
-		int			nkeys = 1;
-		IndexScanDesc scan;
-		ItemPointer tid;
-		bool		serializable = IsolationIsSerializable();
-
-		if (pass == 1 && (all_years || lo <= 0))
-			break;				/* the first pass took year 0 already */
-		ScanKeyEntryInitialize(&sk[0], 0, 1, BTEqualStrategyNumber, InvalidOid,
-							   index->rd_indcollation[0], F_TEXTEQ, PointerGetDatum(key));
-		if (!all_years && pass == 0)
-		{
-			ScanKeyEntryInitialize(&sk[1], 0, 2, BTGreaterEqualStrategyNumber, InvalidOid,
-								   InvalidOid, F_INT2GE, Int16GetDatum(lo));
-			ScanKeyEntryInitialize(&sk[2], 0, 2, BTLessEqualStrategyNumber, InvalidOid,
-								   InvalidOid, F_INT2LE, Int16GetDatum(hi));
-			nkeys = 3;
-		}
-		else if (pass == 1)
-		{
-			ScanKeyEntryInitialize(&sk[1], 0, 2, BTEqualStrategyNumber, InvalidOid,
-								   InvalidOid, F_INT2EQ, Int16GetDatum(0));
-			nkeys = 2;
-		}
-		scan = index_beginscan(heap, index, snapshot, nkeys, 0);
-		/* index-only where the page is all-visible (as nodeIndexonlyscan) */
-		scan->xs_want_itup = true;
-		index_rescan(scan, sk, nkeys, NULL, 0);
-		while (n <= cap && (tid = index_getnext_tid(scan, ForwardScanDirection)) != NULL)
-		{
-			bool		isnull;
-			Datum		year;
-			Datum		id;
-
-			CHECK_FOR_INTERRUPTS();
-			if (serializable || !VM_ALL_VISIBLE(heap, ItemPointerGetBlockNumber(tid), vmbuffer))
-			{
-				if (!index_fetch_heap(scan, slot))
-					continue;	/* no version visible to us */
-			}
-			year = index_getattr(scan->xs_itup, 2, scan->xs_itupdesc, &isnull);
-			id = index_getattr(scan->xs_itup, 3, scan->xs_itupdesc, &isnull);
-			memcpy(&entries[n].id, DatumGetUUIDP(id), UUID_LEN);
-			entries[n].gap = abs((int) DatumGetInt16(year) - (int) probe_year);
-			n++;
-		}
-		index_endscan(scan);
+		ScanKeyEntryInitialize(&sk[1], 0, 2, BTEqualStrategyNumber, InvalidOid,
+							   InvalidOid, F_INT2EQ, Int16GetDatum(0));
+		n = read_pass(bs, bs->unknown, sk, 2, cap, entries, n);
 	}
 	return n;
 }
@@ -234,18 +246,14 @@ blocked_candidates(SearchRels *r, ArrayType *keys, int32 birth_year, int32 year_
 	Datum	   *key_datums;
 	bool	   *key_nulls;
 	int			nkeys;
-	TupleTableSlot *slot;
+	BlockScans	bs;
 	Snapshot	snapshot = GetActiveSnapshot();
-	Buffer		vmbuffer = InvalidBuffer;
 	BlockEntry *all = NULL;
 	int			nall = 0;
 	int			allcap = 0;
 	BlockEntry *buf;
 	BlockCandidate *cands;
 	int			ncands = 0;
-	int16		lo;
-	int16		hi;
-	bool		all_years;
 
 	if (cap < 1 || cap > 100000)
 		ereport(ERROR,
@@ -263,10 +271,23 @@ blocked_candidates(SearchRels *r, ArrayType *keys, int32 birth_year, int32 year_
 	if (nkeys > MAX_BLOCK_KEYS)
 		nkeys = MAX_BLOCK_KEYS;
 
-	all_years = (birth_year == 0);
-	lo = (int16) Max(birth_year - year_window, PG_INT16_MIN);
-	hi = (int16) Min(birth_year + year_window, PG_INT16_MAX);
-	slot = table_slot_create(r->block, NULL);
+	bs.heap = r->block;
+	bs.index = r->block_pkey;
+	bs.slot = table_slot_create(r->block, NULL);
+	bs.vmbuffer = InvalidBuffer;
+	bs.serializable = IsolationIsSerializable();
+	bs.all_years = (birth_year == 0);
+	bs.lo = (int16) Max(birth_year - year_window, PG_INT16_MIN);
+	bs.hi = (int16) Min(birth_year + year_window, PG_INT16_MAX);
+	bs.probe_year = (int16) birth_year;
+	bs.window = index_beginscan(r->block, r->block_pkey, snapshot, bs.all_years ? 1 : 3, 0);
+	bs.window->xs_want_itup = true;
+	bs.unknown = NULL;
+	if (!bs.all_years && bs.lo > 0)
+	{
+		bs.unknown = index_beginscan(r->block, r->block_pkey, snapshot, 2, 0);
+		bs.unknown->xs_want_itup = true;
+	}
 	buf = palloc(sizeof(BlockEntry) * (4 * cap + 1));
 
 	for (int i = 0; i < nkeys; i++)
@@ -280,8 +301,7 @@ blocked_candidates(SearchRels *r, ArrayType *keys, int32 birth_year, int32 year_
 		key = DatumGetTextPP(key_datums[i]);
 		/* a pair of parts is rarer than a part: four times the room */
 		kcap = memchr(VARDATA_ANY(key), '+', VARSIZE_ANY_EXHDR(key)) ? 4 * cap : cap;
-		n = scan_block(r->block, r->block_pkey, slot, &vmbuffer, snapshot, key, lo, hi, all_years,
-					   (int16) birth_year, kcap, buf);
+		n = scan_block(&bs, key, kcap, buf);
 		if (n > kcap || n == 0)
 			continue;
 		if (nall + n > allcap)
@@ -295,9 +315,12 @@ blocked_candidates(SearchRels *r, ArrayType *keys, int32 birth_year, int32 year_
 			all[nall++] = buf[j];
 		}
 	}
-	if (BufferIsValid(vmbuffer))
-		ReleaseBuffer(vmbuffer);
-	ExecDropSingleTupleTableSlot(slot);
+	if (BufferIsValid(bs.vmbuffer))
+		ReleaseBuffer(bs.vmbuffer);
+	index_endscan(bs.window);
+	if (bs.unknown)
+		index_endscan(bs.unknown);
+	ExecDropSingleTupleTableSlot(bs.slot);
 	pfree(buf);
 
 	*ncands_out = 0;
@@ -681,21 +704,19 @@ refuge_early_levels(PG_FUNCTION_ARGS)
 	PG_RETURN_ARRAYTYPE_P(levels_array(lv));
 }
 
-/* the row of a relation with this uuid primary key, into slot */
+/*
+ * The row of a relation with this uuid primary key, into slot.  One scan
+ * per relation serves every candidate (rescanned with the next key).
+ */
 static bool
-fetch_by_id(Relation heap, Relation index, Snapshot snapshot, TupleTableSlot *slot, const pg_uuid_t *id)
+fetch_by_id(IndexScanDesc scan, TupleTableSlot *slot, const pg_uuid_t *id)
 {
 	ScanKeyData sk;
-	IndexScanDesc scan;
-	bool		found;
 
 	ScanKeyEntryInitialize(&sk, 0, 1, BTEqualStrategyNumber, InvalidOid, InvalidOid, F_UUID_EQ,
 						   UUIDPGetDatum(id));
-	scan = index_beginscan(heap, index, snapshot, 1, 0);
 	index_rescan(scan, &sk, 1, NULL, 0);
-	found = index_getnext_slot(scan, ForwardScanDirection, slot);
-	index_endscan(scan);
-	return found;
+	return index_getnext_slot(scan, ForwardScanDirection, slot);
 }
 
 /*
@@ -727,6 +748,8 @@ refuge_demographic_compare_blocked(PG_FUNCTION_ARGS)
 	TupleTableSlot *islot;
 	TupleTableSlot *pslot;
 	Snapshot	snapshot;
+	IndexScanDesc iscan;
+	IndexScanDesc pscan;
 	MemoryContext work;
 	MemoryContext old;
 
@@ -756,6 +779,8 @@ refuge_demographic_compare_blocked(PG_FUNCTION_ARGS)
 	islot = table_slot_create(r.individual, NULL);
 	pslot = table_slot_create(r.profile, NULL);
 	snapshot = GetActiveSnapshot();
+	iscan = index_beginscan(r.individual, r.individual_pkey, snapshot, 1, 0);
+	pscan = index_beginscan(r.profile, r.profile_pkey, snapshot, 1, 0);
 	work = AllocSetContextCreate(CurrentMemoryContext, "demographic comparison", ALLOCSET_DEFAULT_SIZES);
 
 	for (int i = 0; i < ncands && i < max_candidates; i++)
@@ -767,8 +792,7 @@ refuge_demographic_compare_blocked(PG_FUNCTION_ARGS)
 
 		CHECK_FOR_INTERRUPTS();
 		old = MemoryContextSwitchTo(work);
-		if (fetch_by_id(r.individual, r.individual_pkey, snapshot, islot, &cands[i].id)
-			&& fetch_by_id(r.profile, r.profile_pkey, snapshot, pslot, &cands[i].id))
+		if (fetch_by_id(iscan, islot, &cands[i].id) && fetch_by_id(pscan, pslot, &cands[i].id))
 		{
 			v[0] = slot_getattr(pslot, col.names, &nl[0]);
 			v[1] = slot_getattr(pslot, col.parents, &nl[1]);
@@ -801,6 +825,8 @@ refuge_demographic_compare_blocked(PG_FUNCTION_ARGS)
 		ExecClearTuple(pslot);
 		MemoryContextReset(work);
 	}
+	index_endscan(iscan);
+	index_endscan(pscan);
 	ExecDropSingleTupleTableSlot(islot);
 	ExecDropSingleTupleTableSlot(pslot);
 	close_search_rels(&r);

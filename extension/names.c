@@ -666,6 +666,8 @@ RefugeFormsLevel(char **fa, const int *la, int na, char **fb, const int *lb, int
 			rf_name_compare(fa[i], la[i], fb[j], lb[j], &r);
 			if (r.level > best)
 				best = r.level;
+			if (best >= 5)
+				return best;	/* no level is higher */
 		}
 	return best;
 }
