@@ -286,6 +286,22 @@ comment on function refuge.open_case(text, uuid, uuid[], jsonb, text) is
 grant execute on function refuge.open_case(text, uuid, uuid[], jsonb, text) to refuge_supervisor,
     refuge_assistance, refuge_rsd, refuge_resettlement, refuge_protection, refuge_child_protection;
 
+-- A closed case whose principal's record was erased at the person's
+-- request stays closed: reopening it would process the erased record again.
+create function refuge.refuse_reopening_erased(c refuge.process_case, p_to_state text) returns void
+    language plpgsql stable
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+begin
+    if c.closed
+       and not (select s.closed from refuge.workflow_state s where s.module = c.module and s.code = p_to_state)
+       and exists (select 1 from refuge.individual i where i.id = c.principal_id and i.status = 'ERASED') then
+        perform refuge.raise_field('55000', 'case_id',
+            format('case %s cannot be reopened: its principal''s record was erased at the person''s request', c.number));
+    end if;
+end
+$$;
+
 create function refuge.apply_transition(c refuge.process_case, t refuge.workflow_transition, d jsonb, p_reason text,
                                         p_actor name, p_approval uuid)
     returns jsonb
@@ -305,6 +321,7 @@ begin
         computed := refuge.vulnerability_score(c.id, d -> 'answers');
     end if;
     newdata := c.data || t.sets || d || computed;
+    perform refuge.refuse_reopening_erased(c, t.to_state);
     select * into target from refuge.workflow_state s where s.module = c.module and s.code = t.to_state;
     update refuge.process_case p
        set state = t.to_state, closed = target.closed, state_since = now(), data = newdata,
@@ -358,6 +375,7 @@ begin
         perform refuge.raise_field('22023', 'action', format('"%s" is not an action of %s cases (allowed now: %s)',
             coalesce(transition_case.action, 'null'), c.module, coalesce(allowed, 'none, the case is closed')));
     end if;
+    perform refuge.refuse_reopening_erased(c, t.to_state);
     for k in select jsonb_object_keys(t.requires_data) loop
         if not coalesce(t.requires_data -> k ? (c.data ->> k), false) then
             perform refuge.raise_field('55000', 'action', format('%s requires %s to be %s (it is %s)', t.action, k,

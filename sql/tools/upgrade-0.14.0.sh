@@ -6,7 +6,8 @@ cd "$(dirname "$0")/../.."
 {
 cat <<'HEAD'
 -- refuge 0.13.0 -> 0.14.0: the demographic search's blocking and first
--- comparison in C (extension/demographic.c)
+-- comparison in C (extension/demographic.c); a closed case of an erased
+-- principal is not reopened
 \echo Use "ALTER EXTENSION refuge UPDATE TO '0.14.0'" to load this file. \quit
 
 -- pairs decided to be two people are looked up once per search
@@ -23,7 +24,9 @@ python3 sql/tools/gen_upgrade.py \
   --replace functions/43_demographic.sql:current_group --replace functions/43_demographic.sql:family_level \
   --replace functions/43_demographic.sql:document_level --replace functions/43_demographic.sql:phone_level \
   --replace functions/43_demographic.sql:early_levels \
-  --replace functions/43_demographic.sql:demographic_search_many
+  --replace functions/43_demographic.sql:demographic_search_many \
+  --new functions/60_cases.sql:refuse_reopening_erased \
+  --replace functions/60_cases.sql:apply_transition --replace functions/60_cases.sql:transition_case
 cat <<'TAIL'
 -- every function owned by refuge_owner, none executable by PUBLIC (as sql/99_security.sql)
 do $$

@@ -1,5 +1,6 @@
 -- refuge 0.13.0 -> 0.14.0: the demographic search's blocking and first
--- comparison in C (extension/demographic.c)
+-- comparison in C (extension/demographic.c); a closed case of an erased
+-- principal is not reopened
 \echo Use "ALTER EXTENSION refuge UPDATE TO '0.14.0'" to load this file. \quit
 
 -- pairs decided to be two people are looked up once per search
@@ -171,6 +172,112 @@ begin
 end
 $$;
 
+-- functions/60_cases.sql: apply_transition
+create or replace function refuge.apply_transition(c refuge.process_case, t refuge.workflow_transition, d jsonb, p_reason text,
+                                        p_actor name, p_approval uuid)
+    returns jsonb
+    language plpgsql volatile
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    computed jsonb := '{}';
+    newdata jsonb;
+    target refuge.workflow_state;
+    r refuge.process_case;
+    changed integer;
+begin
+    if c.module = 'VULNERABILITY' and d ? 'answers' then
+        -- the score reads the members' specific needs: logged first, rollback or not
+        perform refuge.log_sensitive_read('vulnerability_assessment', c.id, c, 'vulnerability assessment ' || c.number);
+        computed := refuge.vulnerability_score(c.id, d -> 'answers');
+    end if;
+    newdata := c.data || t.sets || d || computed;
+    perform refuge.refuse_reopening_erased(c, t.to_state);
+    select * into target from refuge.workflow_state s where s.module = c.module and s.code = t.to_state;
+    update refuge.process_case p
+       set state = t.to_state, closed = target.closed, state_since = now(), data = newdata,
+           due_at = refuge.case_due(c.module, t.to_state, d)
+     where p.id = c.id
+    returning * into r;
+    insert into refuge.case_event (case_id, actor, action, from_state, to_state, reason, data, approval_id)
+    values (c.id, p_actor, t.action, c.state, t.to_state, p_reason, t.sets || d || computed, p_approval);
+    -- a missed deadline of the state left behind is no longer pending
+    update refuge.case_alert a set acknowledged_by = refuge.caller(), acknowledged_at = now()
+     where a.case_id = c.id and a.kind = 'OVERDUE' and a.acknowledged_at is null;
+    -- the decision's effect on the members' status and legal standing
+    changed := refuge.apply_status_rules(r, t.action, newdata, p_actor, p_approval);
+    return jsonb_build_object('case_id', r.id, 'number', r.number, 'status', 'done', 'action', t.action,
+                              'from_state', c.state, 'state', r.state, 'closed', r.closed, 'due_at', r.due_at)
+           || case when changed > 0 then jsonb_build_object('records_changed', changed) else '{}' end;
+end
+$$;
+
+-- functions/60_cases.sql: transition_case
+create or replace function refuge.transition_case(case_id uuid, action text, data jsonb default '{}', reason text default null)
+    returns jsonb
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+    set plan_cache_mode = force_generic_plan
+as $$
+declare
+    c refuge.process_case;
+    t refuge.workflow_transition;
+    d jsonb;
+    k text;
+    allowed text;
+    approval_id uuid;
+begin
+    c := refuge.case_for_update(transition_case.case_id, 'transition_case');
+    if exists (select 1 from refuge.case_approval a where a.case_id = c.id and a.status = 'REQUESTED') then
+        perform refuge.raise_field('55000', 'case_id', format('case %s has a step awaiting approval (%s)', c.number,
+            (select a.action from refuge.case_approval a where a.case_id = c.id and a.status = 'REQUESTED')));
+    end if;
+    select * into t from refuge.workflow_transition w
+     where w.module = c.module and w.action = transition_case.action and w.from_state = c.state;
+    if not found then
+        allowed := (select string_agg(distinct w.action, ', ') from refuge.workflow_transition w
+                     where w.module = c.module and w.from_state = c.state);
+        if exists (select 1 from refuge.workflow_transition w where w.module = c.module and w.action = transition_case.action) then
+            perform refuge.raise_field('55000', 'action', format('%s is not allowed in state %s of case %s (allowed: %s)',
+                transition_case.action, c.state, c.number, coalesce(allowed, 'none, the case is closed')));
+        end if;
+        perform refuge.raise_field('22023', 'action', format('"%s" is not an action of %s cases (allowed now: %s)',
+            coalesce(transition_case.action, 'null'), c.module, coalesce(allowed, 'none, the case is closed')));
+    end if;
+    perform refuge.refuse_reopening_erased(c, t.to_state);
+    for k in select jsonb_object_keys(t.requires_data) loop
+        if not coalesce(t.requires_data -> k ? (c.data ->> k), false) then
+            perform refuge.raise_field('55000', 'action', format('%s requires %s to be %s (it is %s)', t.action, k,
+                (select string_agg(x, ' or ') from jsonb_array_elements_text(t.requires_data -> k) x),
+                coalesce(c.data ->> k, 'not set')));
+        end if;
+    end loop;
+    d := refuge.case_data(t.fields, transition_case.data, 'data');
+    if t.other_officer_than is not null and (
+        exists (select 1 from refuge.case_event e where e.case_id = c.id and e.action = t.other_officer_than
+                                                    and e.actor = refuge.caller())
+        or exists (select 1 from refuge.case_approval a where a.case_id = c.id and a.action = t.other_officer_than
+                                                       and a.status = 'APPROVED' and a.decided_by = refuge.caller())) then
+        raise exception using errcode = '42501',
+            message = format('%s: must be taken by an officer other than the one who took %s on case %s',
+                             t.action, t.other_officer_than, c.number);
+    end if;
+    if t.approval then
+        insert into refuge.case_approval (case_id, action, from_state, data, reason, requested_by)
+        values (c.id, t.action, c.state, d, reason, refuge.caller())
+        returning id into approval_id;
+        insert into refuge.case_event (case_id, actor, action, from_state, to_state, reason, data, approval_id)
+        values (c.id, refuge.caller(), 'APPROVAL_REQUESTED', c.state, c.state, reason,
+                jsonb_build_object('requested_action', t.action) || d, approval_id);
+        perform refuge.raise_case_alert(c, 'APPROVAL', format('%s on case %s awaits approval', t.action, c.number),
+                                        'refuge_supervisor');
+        return jsonb_build_object('case_id', c.id, 'number', c.number, 'status', 'approval_requested',
+                                  'approval_id', approval_id, 'action', t.action, 'state', c.state);
+    end if;
+    return refuge.apply_transition(c, t, d, reason, refuge.caller(), null);
+end
+$$;
+
 -- functions/43_demographic.sql: demographic_cleared_of (new)
 create function refuge.demographic_cleared_of(p uuid) returns uuid[]
     language plpgsql stable
@@ -224,6 +331,21 @@ begin
     select b.candidate_id, b.levels
       from refuge.demographic_compare_blocked(p, pi, p_window, p_cap, 80) b
      where b.candidate_id <> all (cleared);
+end
+$$;
+
+-- functions/60_cases.sql: refuse_reopening_erased (new)
+create function refuge.refuse_reopening_erased(c refuge.process_case, p_to_state text) returns void
+    language plpgsql stable
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+begin
+    if c.closed
+       and not (select s.closed from refuge.workflow_state s where s.module = c.module and s.code = p_to_state)
+       and exists (select 1 from refuge.individual i where i.id = c.principal_id and i.status = 'ERASED') then
+        perform refuge.raise_field('55000', 'case_id',
+            format('case %s cannot be reopened: its principal''s record was erased at the person''s request', c.number));
+    end if;
 end
 $$;
 

@@ -17,8 +17,9 @@ end $$;
 
 select refuge.create_operation('ETH', 'ETH', 'Ethiopia') is not null as eth, refuge.create_operation('SDN', 'SDN', 'Sudan') is not null as sdn;
 select refuge.create_site('ETH', 'GAMBELLA', 'Gambella', 'CAMP', 34.58, 8.25) is not null as gambella;
-drop role if exists er_reg, er_admin, er_admin_sdn, er_sup, er_sup_sdn, er_dba, er_analyst;
+drop role if exists er_reg, er_admin, er_admin_sdn, er_sup, er_sup_sdn, er_dba, er_analyst, er_rsd;
 create role er_reg;       grant refuge_registration to er_reg;
+create role er_rsd;       grant refuge_rsd to er_rsd;
 create role er_admin;     grant refuge_admin to er_admin;
 create role er_admin_sdn; grant refuge_admin to er_admin_sdn;
 create role er_sup;       grant refuge_supervisor to er_sup;
@@ -27,7 +28,7 @@ create role er_dba;       grant refuge_dba to er_dba;
 create role er_analyst;   grant refuge_analyst to er_analyst;
 select count(*) as assigned from (select refuge.assign_staff('er_reg', 'ETH'), refuge.assign_staff('er_admin', 'ETH'),
        refuge.assign_staff('er_admin_sdn', 'SDN'), refuge.assign_staff('er_sup', 'ETH'),
-       refuge.assign_staff('er_sup_sdn', 'SDN')) x;
+       refuge.assign_staff('er_sup_sdn', 'SDN'), refuge.assign_staff('er_rsd', 'ETH')) x;
 
 -- the vault key: every personal value the audit trail records from now on
 -- is sealed under a key of the person's own
@@ -210,6 +211,14 @@ select (refuge.audit_values(a)).new_data ->> 'given_name' as opens_after_subtran
   from refuge.audit_log a, fam f where f.k = 'erase' and a.table_name = 'individual' and a.row_id = f.principal and a.action = 'I';
 reset role;
 
+-- her refugee status determination file, closed as abandoned before she
+-- asks for erasure (an open one would hold the record)
+set role er_rsd;
+select refuge.open_case('RSD', principal) ->> 'case_id' as rsd_case from fam where k = 'erase' \gset
+select refuge.transition_case(:'rsd_case', 'ASSIGN_MODALITY', '{"modality": "REGULAR"}') ->> 'state' as assigned,
+       refuge.transition_case(:'rsd_case', 'ABANDON') ->> 'state' as closed;
+reset role;
+
 -- 4. the erasure
 set role er_admin;
 select r - 'individual_id' - 'number' - 'erased_at' as erased
@@ -238,6 +247,10 @@ select (select count(*) from refuge.biometric_finger b where b.individual_id = f
        (select sum(cardinality(c.fingers) + cardinality(c.irises)) from refuge.biometric_capture c where c.individual_id = f.principal) as captured,
        (select string_agg(r.kind || ': ' || r.purpose, '; ') from refuge.sensitive_read r where r.individual_id = f.principal) as read_log
   from fam f where f.k = 'erase';
+-- her closed file is not reopened: that would process the erased record again
+set role er_rsd;
+select pg_temp.err(format($q$select refuge.transition_case(%L, 'REOPEN', '{"reopen_ground": "NEW_EVIDENCE"}')$q$, :'rsd_case')) as reopen;
+reset role;
 -- she left the household (her son's membership stays)
 select m.relationship, m.valid_to is not null as ended, m.end_reason from refuge.group_membership m join fam f
     on m.individual_id in (f.principal, f.child) where f.k = 'erase' order by m.relationship;
@@ -289,4 +302,4 @@ reset role;
 -- leave the database as found for the next suite
 drop table fam;
 \i test/lib/reinstall.sql
-drop role er_reg, er_admin, er_admin_sdn, er_sup, er_sup_sdn, er_dba, er_analyst;
+drop role er_reg, er_admin, er_admin_sdn, er_sup, er_sup_sdn, er_dba, er_analyst, er_rsd;
