@@ -795,12 +795,19 @@ refuge_demographic_compare_blocked(PG_FUNCTION_ARGS)
 	{
 		PersonFacts c;
 		int32		lv[9];
+		bool		found;
 		bool		nl[11];
 		Datum		v[11];
 
 		CHECK_FOR_INTERRUPTS();
+		/*
+		 * The index scans run in the call's context: they keep state across
+		 * rescans (btree's list of dead items among it) that the per
+		 * candidate context, reset below, must not hold.
+		 */
+		found = fetch_by_id(iscan, islot, &cands[i].id) && fetch_by_id(pscan, pslot, &cands[i].id);
 		old = MemoryContextSwitchTo(work);
-		if (fetch_by_id(iscan, islot, &cands[i].id) && fetch_by_id(pscan, pslot, &cands[i].id))
+		if (found)
 		{
 			v[0] = slot_getattr(pslot, col.names, &nl[0]);
 			v[1] = slot_getattr(pslot, col.parents, &nl[1]);
