@@ -52,8 +52,11 @@ PG_FUNCTION_INFO_V1(refuge_demographic_block_scan);
 PG_FUNCTION_INFO_V1(refuge_demographic_compare_blocked);
 PG_FUNCTION_INFO_V1(refuge_early_levels);
 
-/* more keys than any name yields (name_block_keys caps the forms) */
-#define MAX_BLOCK_KEYS 512
+/*
+ * More keys than any profile holds (name_block_keys: 8 forms of 78 keys at
+ * most); a longer array is refused, never cut.
+ */
+#define MAX_BLOCK_KEYS 1024
 
 /* one entry of a kept block */
 typedef struct BlockEntry
@@ -187,6 +190,21 @@ refuge_relid(Oid nsp, const char *name)
 	return relid;
 }
 
+/* an index of the table on the columns the search expects */
+static Relation
+open_index_of(Oid nsp, const char *name, Relation heap, int natts)
+{
+	Relation	index = index_open(refuge_relid(nsp, name), AccessShareLock);
+
+	if (index->rd_index->indrelid != RelationGetRelid(heap)
+		|| IndexRelationGetNumberOfAttributes(index) != natts)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("index refuge.%s is not the one the demographic search reads", name)));
+	return index;
+}
+
+
 /*
  * Open what the search reads.  The tables' only policies for the rows read
  * here are their owner's: the caller must be the owner (the functions are
@@ -204,14 +222,14 @@ open_search_rels(SearchRels *r, bool compare)
 				 errmsg("permission denied for table match_block"),
 				 errdetail("The demographic search runs as the extension's owner.")));
 	r->block = table_open(block, AccessShareLock);
-	r->block_pkey = index_open(refuge_relid(nsp, "match_block_pkey"), AccessShareLock);
+	r->block_pkey = open_index_of(nsp, "match_block_pkey", r->block, 3);
 	r->individual = r->individual_pkey = r->profile = r->profile_pkey = NULL;
 	if (compare)
 	{
 		r->individual = table_open(refuge_relid(nsp, "individual"), AccessShareLock);
-		r->individual_pkey = index_open(refuge_relid(nsp, "individual_pkey"), AccessShareLock);
+		r->individual_pkey = open_index_of(nsp, "individual_pkey", r->individual, 1);
 		r->profile = table_open(refuge_relid(nsp, "match_profile"), AccessShareLock);
-		r->profile_pkey = index_open(refuge_relid(nsp, "match_profile_pkey"), AccessShareLock);
+		r->profile_pkey = open_index_of(nsp, "match_profile_pkey", r->profile, 1);
 	}
 }
 
@@ -263,9 +281,15 @@ blocked_candidates(SearchRels *r, ArrayType *keys, int32 birth_year, int32 year_
 		ereport(ERROR,
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
 				 errmsg("keys: expected a one-dimensional array")));
+	if (birth_year < 0 || birth_year > PG_INT16_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("birth_year: %d is not between 0 and %d", birth_year, PG_INT16_MAX)));
 	deconstruct_array(keys, TEXTOID, -1, false, TYPALIGN_INT, &key_datums, &key_nulls, &nkeys);
 	if (nkeys > MAX_BLOCK_KEYS)
-		nkeys = MAX_BLOCK_KEYS;
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("keys: %d keys, more than %d", nkeys, MAX_BLOCK_KEYS)));
 
 	bs.heap = r->block;
 	bs.index = r->block_pkey;
@@ -450,31 +474,32 @@ typedef struct FactColumns
 } FactColumns;
 
 static AttrNumber
-column_of(Relation rel, const char *name)
+column_of(Relation rel, const char *name, Oid type)
 {
 	AttrNumber	a = get_attnum(RelationGetRelid(rel), name);
 
-	if (a == InvalidAttrNumber)
+	if (a == InvalidAttrNumber || TupleDescAttr(RelationGetDescr(rel), a - 1)->atttypid != type)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
-				 errmsg("column %s of %s is missing", name, RelationGetRelationName(rel))));
+				 errmsg("column %s of %s is missing or not of the type the demographic search reads",
+						name, RelationGetRelationName(rel))));
 	return a;
 }
 
 static void
 fact_columns(SearchRels *r, FactColumns *c)
 {
-	c->names = column_of(r->profile, "names");
-	c->parents = column_of(r->profile, "parents");
-	c->place = column_of(r->profile, "place");
-	c->dob = column_of(r->individual, "date_of_birth");
-	c->precision = column_of(r->individual, "dob_precision");
-	c->sex = column_of(r->individual, "sex");
-	c->birth_country = column_of(r->individual, "birth_country");
-	c->site = column_of(r->individual, "site_id");
-	c->operation = column_of(r->individual, "operation_id");
-	c->registered = column_of(r->individual, "registration_date");
-	c->status = column_of(r->individual, "status");
+	c->names = column_of(r->profile, "names", TEXTARRAYOID);
+	c->parents = column_of(r->profile, "parents", TEXTARRAYOID);
+	c->place = column_of(r->profile, "place", TEXTOID);
+	c->dob = column_of(r->individual, "date_of_birth", DATEOID);
+	c->precision = column_of(r->individual, "dob_precision", TEXTOID);
+	c->sex = column_of(r->individual, "sex", TEXTOID);
+	c->birth_country = column_of(r->individual, "birth_country", TEXTOID);
+	c->site = column_of(r->individual, "site_id", UUIDOID);
+	c->operation = column_of(r->individual, "operation_id", UUIDOID);
+	c->registered = column_of(r->individual, "registration_date", DATEOID);
+	c->status = column_of(r->individual, "status", TEXTOID);
 }
 
 static bool
@@ -530,7 +555,7 @@ individual_facts(PersonFacts *f, Datum dob, bool dob_null, Datum precision, bool
 		memcpy(&f->site, DatumGetUUIDP(site), UUID_LEN);
 	if (!operation_null)
 		memcpy(&f->operation, DatumGetUUIDP(operation), UUID_LEN);
-	f->registered_known = !registered_null;
+	f->registered_known = !registered_null && !DATE_NOT_FINITE(DatumGetDateADT(registered));
 	f->registered = registered_null ? 0 : DatumGetDateADT(registered);
 	f->duplicate = !status_null && text_is(DatumGetTextPP(status), "DUPLICATE");
 }
@@ -640,7 +665,7 @@ early_levels(const PersonFacts *p, const PersonFacts *c, int namesakes, int32 *l
 		lv[4] = 2;
 	lv[5] = lv[6] = lv[7] = 0;
 	if (memcmp(&c->site, &p->site, UUID_LEN) == 0 && p->registered_known && c->registered_known
-		&& abs(c->registered - p->registered) <= 90)
+		&& Abs((int64) c->registered - (int64) p->registered) <= 90)
 		lv[8] = 1;
 	else if (memcmp(&c->site, &p->site, UUID_LEN) == 0)
 		lv[8] = 2;

@@ -303,6 +303,8 @@ select * from refuge.demographic_block_scan('{x}', 1990, 1, 500, null, 80);
 reset role;
 select * from refuge.demographic_block_scan('{x}', 1990, 1, 0, null, 80);
 select * from refuge.demographic_block_scan('{x}', 1990, -1, 500, null, 80);
+select * from refuge.demographic_block_scan('{x}', 40000, 1, 500, null, 80);
+select * from refuge.demographic_block_scan(array(select 'k' || g from generate_series(1, 1025) g), 1990, 1, 500, null, 80);
 
 -- leave the database as found for the next suite
 drop table reg;
