@@ -59,6 +59,7 @@
 #include "access_log.h"
 #include "audit.h"
 #include "person_key.h"
+#include "refuge.h"
 
 PG_FUNCTION_INFO_V1(refuge_stamp_row);
 PG_FUNCTION_INFO_V1(refuge_audit_row);
@@ -750,8 +751,7 @@ FlushBulkLoads(void)
 static bool
 AuditHasClass(void)
 {
-	Oid			nsp = get_namespace_oid("refuge", true);
-	Oid			rel = OidIsValid(nsp) ? get_relname_relid("audit_log", nsp) : InvalidOid;
+	Oid			rel = RefugeRelid("audit_log");
 
 	return OidIsValid(rel) && get_attnum(rel, "class") != InvalidAttrNumber;
 }

@@ -1,6 +1,7 @@
 /*
  * demographic.c
- *		The blocking stage of the demographic search, over refuge.match_block.
+ *		The demographic search's blocking and first comparison, over
+ *		refuge.match_block, refuge.match_profile and refuge.individual.
  *
  * A person is looked for under each of their name keys within a window of
  * birth years (and among people of unknown birth year).  A key's block is
@@ -8,14 +9,16 @@
  * who this is (every Mohamed born that year) and is dropped, which is known
  * only after reading cap + 1 of its entries.  The people of the kept blocks
  * are ranked by how many keys they share with the probe, then by how near
- * their birth year is, and the first few are returned with the size of the
- * smallest block they share (how common the name they agree on is).
+ * their birth year is, with the size of the smallest block they share (how
+ * common the name they agree on is): refuge.demographic_block_scan.
  *
- * In SQL this cost most of a registration's duplicate check (an index scan,
- * an array and a sort per key, several hundred rows a person); here it is
- * one index scan per key and a sort of the entries read.  The semantics are
- * those of refuge.demographic_blocked, which calls this and then drops the
- * pairs already decided to be different people.
+ * refuge.demographic_compare_blocked then reads the first 80 by primary key
+ * and compares them on the features every candidate is compared on
+ * (refuge.early_levels, the same C code).  In SQL this cost most of a
+ * registration's duplicate check; here it is one index scan per key, an
+ * aggregation of the entries read, and one lookup per candidate in each
+ * table.  Pairs already decided to be different people are dropped by the
+ * SQL callers (refuge.demographic_blocked, refuge.demographic_compared).
  */
 #include "postgres.h"
 
@@ -32,16 +35,16 @@
 #include "executor/tuptable.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "storage/bufmgr.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/datetime.h"
-#include "utils/memutils.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
-#include "storage/bufmgr.h"
 #include "utils/snapmgr.h"
 #include "utils/uuid.h"
 
@@ -179,9 +182,9 @@ typedef struct SearchRels
 } SearchRels;
 
 static Oid
-refuge_relid(Oid nsp, const char *name)
+refuge_relid(const char *name)
 {
-	Oid			relid = get_relname_relid(name, nsp);
+	Oid			relid = RefugeRelid(name);
 
 	if (!OidIsValid(relid))
 		ereport(ERROR,
@@ -192,9 +195,9 @@ refuge_relid(Oid nsp, const char *name)
 
 /* an index of the table on the columns the search expects */
 static Relation
-open_index_of(Oid nsp, const char *name, Relation heap, int natts)
+open_index_of(const char *name, Relation heap, int natts)
 {
-	Relation	index = index_open(refuge_relid(nsp, name), AccessShareLock);
+	Relation	index = index_open(refuge_relid(name), AccessShareLock);
 
 	if (index->rd_index->indrelid != RelationGetRelid(heap)
 		|| IndexRelationGetNumberOfAttributes(index) != natts)
@@ -213,8 +216,7 @@ open_index_of(Oid nsp, const char *name, Relation heap, int natts)
 static void
 open_search_rels(SearchRels *r, bool compare)
 {
-	Oid			nsp = get_namespace_oid("refuge", false);
-	Oid			block = refuge_relid(nsp, "match_block");
+	Oid			block = refuge_relid("match_block");
 
 	if (!pg_class_ownercheck(block, GetUserId()))
 		ereport(ERROR,
@@ -222,14 +224,14 @@ open_search_rels(SearchRels *r, bool compare)
 				 errmsg("permission denied for table match_block"),
 				 errdetail("The demographic search runs as the extension's owner.")));
 	r->block = table_open(block, AccessShareLock);
-	r->block_pkey = open_index_of(nsp, "match_block_pkey", r->block, 3);
+	r->block_pkey = open_index_of("match_block_pkey", r->block, 3);
 	r->individual = r->individual_pkey = r->profile = r->profile_pkey = NULL;
 	if (compare)
 	{
-		r->individual = table_open(refuge_relid(nsp, "individual"), AccessShareLock);
-		r->individual_pkey = open_index_of(nsp, "individual_pkey", r->individual, 1);
-		r->profile = table_open(refuge_relid(nsp, "match_profile"), AccessShareLock);
-		r->profile_pkey = open_index_of(nsp, "match_profile_pkey", r->profile, 1);
+		r->individual = table_open(refuge_relid("individual"), AccessShareLock);
+		r->individual_pkey = open_index_of("individual_pkey", r->individual, 1);
+		r->profile = table_open(refuge_relid("match_profile"), AccessShareLock);
+		r->profile_pkey = open_index_of("match_profile_pkey", r->profile, 1);
 	}
 }
 
@@ -457,49 +459,61 @@ typedef struct PersonFacts
 	bool		duplicate;		/* status DUPLICATE: never a candidate */
 } PersonFacts;
 
-/* attribute numbers of the columns read, per relation */
-typedef struct FactColumns
+/*
+ * The columns the comparison reads, in the order facts_of takes them: of
+ * match_profile, then of individual.
+ */
+typedef enum
 {
-	AttrNumber	names,
-				parents,
-				place;			/* match_profile */
-	AttrNumber	dob,
-				precision,
-				sex,
-				birth_country,
-				site,
-				operation,
-				registered,
-				status;			/* individual */
-} FactColumns;
+	FACT_NAMES,
+	FACT_PARENTS,
+	FACT_PLACE,
+	FACT_DOB,
+	FACT_PRECISION,
+	FACT_SEX,
+	FACT_BIRTH_COUNTRY,
+	FACT_SITE,
+	FACT_OPERATION,
+	FACT_REGISTERED,
+	FACT_STATUS,
+	NFACTS
+} FactColumn;
 
-static AttrNumber
-column_of(Relation rel, const char *name, Oid type)
+static const struct
 {
-	AttrNumber	a = get_attnum(RelationGetRelid(rel), name);
+	const char *name;
+	Oid			type;
+	bool		of_profile;
+}			fact_columns[NFACTS] = {
+	{"names", TEXTARRAYOID, true},
+	{"parents", TEXTARRAYOID, true},
+	{"place", TEXTOID, true},
+	{"date_of_birth", DATEOID, false},
+	{"dob_precision", TEXTOID, false},
+	{"sex", TEXTOID, false},
+	{"birth_country", TEXTOID, false},
+	{"site_id", UUIDOID, false},
+	{"operation_id", UUIDOID, false},
+	{"registration_date", DATEOID, false},
+	{"status", TEXTOID, false},
+};
 
-	if (a == InvalidAttrNumber || TupleDescAttr(RelationGetDescr(rel), a - 1)->atttypid != type)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_COLUMN),
-				 errmsg("column %s of %s is missing or not of the type the demographic search reads",
-						name, RelationGetRelationName(rel))));
-	return a;
-}
-
+/* attribute numbers of fact_columns in the tables read, their types checked */
 static void
-fact_columns(SearchRels *r, FactColumns *c)
+fact_attnums(SearchRels *r, AttrNumber *attnums)
 {
-	c->names = column_of(r->profile, "names", TEXTARRAYOID);
-	c->parents = column_of(r->profile, "parents", TEXTARRAYOID);
-	c->place = column_of(r->profile, "place", TEXTOID);
-	c->dob = column_of(r->individual, "date_of_birth", DATEOID);
-	c->precision = column_of(r->individual, "dob_precision", TEXTOID);
-	c->sex = column_of(r->individual, "sex", TEXTOID);
-	c->birth_country = column_of(r->individual, "birth_country", TEXTOID);
-	c->site = column_of(r->individual, "site_id", UUIDOID);
-	c->operation = column_of(r->individual, "operation_id", UUIDOID);
-	c->registered = column_of(r->individual, "registration_date", DATEOID);
-	c->status = column_of(r->individual, "status", TEXTOID);
+	for (int i = 0; i < NFACTS; i++)
+	{
+		Relation	rel = fact_columns[i].of_profile ? r->profile : r->individual;
+		AttrNumber	a = get_attnum(RelationGetRelid(rel), fact_columns[i].name);
+
+		if (a == InvalidAttrNumber || TupleDescAttr(RelationGetDescr(rel), a - 1)->atttypid != fact_columns[i].type)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("column %s of %s is missing or not of the type the demographic search reads",
+							fact_columns[i].name, RelationGetRelationName(rel))));
+		attnums[i] = a;
+	}
 }
 
 static bool
@@ -517,47 +531,38 @@ text_eq(text *a, text *b)
 		&& memcmp(VARDATA_ANY(a), VARDATA_ANY(b), VARSIZE_ANY_EXHDR(a)) == 0;
 }
 
-/* the profile's part of the facts (names, parents, place) */
+/* a person's facts from the values of fact_columns (v, null) */
 static void
-profile_facts(PersonFacts *f, Datum names, bool names_null, Datum parents, bool parents_null,
-			  Datum place, bool place_null)
+facts_of(PersonFacts *f, const Datum *v, const bool *null)
 {
-	f->nnames = names_null ? 0 : RefugeNameForms(DatumGetArrayTypeP(names), f->names, f->name_lens, "names");
-	f->nparents = parents_null ? 0 :
-		RefugeNameForms(DatumGetArrayTypeP(parents), f->parents, f->parent_lens, "parents");
+	text	   *prec = null[FACT_PRECISION] ? NULL : DatumGetTextPP(v[FACT_PRECISION]);
+
+	f->nnames = null[FACT_NAMES] ? 0 :
+		RefugeNameForms(DatumGetArrayTypeP(v[FACT_NAMES]), f->names, f->name_lens, "names");
+	f->nparents = null[FACT_PARENTS] ? 0 :
+		RefugeNameForms(DatumGetArrayTypeP(v[FACT_PARENTS]), f->parents, f->parent_lens, "parents");
 	f->place = NULL;
-	if (!place_null)
+	if (!null[FACT_PLACE])
 	{
-		text	   *t = DatumGetTextPP(place);
+		text	   *t = DatumGetTextPP(v[FACT_PLACE]);
 
 		f->place = VARDATA_ANY(t);
 		f->place_len = Min(VARSIZE_ANY_EXHDR(t), RF_NAME_MAX_LEN);
 	}
-}
-
-/* the individual row's part */
-static void
-individual_facts(PersonFacts *f, Datum dob, bool dob_null, Datum precision, bool precision_null,
-				 Datum sex, bool sex_null, Datum country, bool country_null, Datum site, bool site_null,
-				 Datum operation, bool operation_null, Datum registered, bool registered_null,
-				 Datum status, bool status_null)
-{
-	text	   *prec = precision_null ? NULL : DatumGetTextPP(precision);
-
-	f->has_dob = !dob_null && !DATE_NOT_FINITE(DatumGetDateADT(dob));
-	f->dob = dob_null ? 0 : DatumGetDateADT(dob);
+	f->has_dob = !null[FACT_DOB] && !DATE_NOT_FINITE(DatumGetDateADT(v[FACT_DOB]));
+	f->dob = null[FACT_DOB] ? 0 : DatumGetDateADT(v[FACT_DOB]);
 	f->precision = text_is(prec, "EXACT") ? PREC_EXACT : text_is(prec, "MONTH") ? PREC_MONTH : PREC_OTHER;
-	f->sex = sex_null ? NULL : DatumGetTextPP(sex);
-	f->birth_country = country_null ? NULL : DatumGetTextPP(country);
+	f->sex = null[FACT_SEX] ? NULL : DatumGetTextPP(v[FACT_SEX]);
+	f->birth_country = null[FACT_BIRTH_COUNTRY] ? NULL : DatumGetTextPP(v[FACT_BIRTH_COUNTRY]);
 	memset(&f->site, 0, sizeof(pg_uuid_t));
 	memset(&f->operation, 0, sizeof(pg_uuid_t));
-	if (!site_null)
-		memcpy(&f->site, DatumGetUUIDP(site), UUID_LEN);
-	if (!operation_null)
-		memcpy(&f->operation, DatumGetUUIDP(operation), UUID_LEN);
-	f->registered_known = !registered_null && !DATE_NOT_FINITE(DatumGetDateADT(registered));
-	f->registered = registered_null ? 0 : DatumGetDateADT(registered);
-	f->duplicate = !status_null && text_is(DatumGetTextPP(status), "DUPLICATE");
+	if (!null[FACT_SITE])
+		memcpy(&f->site, DatumGetUUIDP(v[FACT_SITE]), UUID_LEN);
+	if (!null[FACT_OPERATION])
+		memcpy(&f->operation, DatumGetUUIDP(v[FACT_OPERATION]), UUID_LEN);
+	f->registered_known = !null[FACT_REGISTERED] && !DATE_NOT_FINITE(DatumGetDateADT(v[FACT_REGISTERED]));
+	f->registered = null[FACT_REGISTERED] ? 0 : DatumGetDateADT(v[FACT_REGISTERED]);
+	f->duplicate = !null[FACT_STATUS] && text_is(DatumGetTextPP(v[FACT_STATUS]), "DUPLICATE");
 }
 
 /* refuge.birth_date_level */
@@ -610,7 +615,7 @@ name_level_by_frequency(int level, int namesakes)
 }
 
 static bool
-forms_overlap(const PersonFacts *a, const PersonFacts *b)
+parents_overlap(const PersonFacts *a, const PersonFacts *b)
 {
 	for (int i = 0; i < a->nparents; i++)
 		for (int j = 0; j < b->nparents; j++)
@@ -657,7 +662,7 @@ early_levels(const PersonFacts *p, const PersonFacts *c, int namesakes, int32 *l
 		lv[3] = 0;
 	if (p->nparents == 0 || c->nparents == 0)
 		lv[4] = 0;
-	else if (forms_overlap(p, c)
+	else if (parents_overlap(p, c)
 			 || RefugeFormsLevel((char **) p->parents, p->parent_lens, p->nparents,
 								 (char **) c->parents, c->parent_lens, c->nparents) >= 3)
 		lv[4] = 1;
@@ -689,32 +694,12 @@ levels_array(const int32 *lv)
 static void
 facts_of_records(PersonFacts *f, HeapTupleHeader profile, HeapTupleHeader ind)
 {
-	bool		n1,
-				n2,
-				n3,
-				n4,
-				n5,
-				n6,
-				n7,
-				n8,
-				n9,
-				n10,
-				n11;
-	Datum		names = GetAttributeByName(profile, "names", &n1);
-	Datum		parents = GetAttributeByName(profile, "parents", &n2);
-	Datum		place = GetAttributeByName(profile, "place", &n3);
-	Datum		dob = GetAttributeByName(ind, "date_of_birth", &n4);
-	Datum		prec = GetAttributeByName(ind, "dob_precision", &n5);
-	Datum		sex = GetAttributeByName(ind, "sex", &n6);
-	Datum		country = GetAttributeByName(ind, "birth_country", &n7);
-	Datum		site = GetAttributeByName(ind, "site_id", &n8);
-	Datum		operation = GetAttributeByName(ind, "operation_id", &n9);
-	Datum		registered = GetAttributeByName(ind, "registration_date", &n10);
-	Datum		status = GetAttributeByName(ind, "status", &n11);
+	Datum		v[NFACTS];
+	bool		null[NFACTS];
 
-	profile_facts(f, names, n1, parents, n2, place, n3);
-	individual_facts(f, dob, n4, prec, n5, sex, n6, country, n7, site, n8, operation, n9, registered, n10,
-					 status, n11);
+	for (int i = 0; i < NFACTS; i++)
+		v[i] = GetAttributeByName(fact_columns[i].of_profile ? profile : ind, fact_columns[i].name, &null[i]);
+	facts_of(f, v, null);
 }
 
 /*
@@ -770,7 +755,7 @@ refuge_demographic_compare_blocked(PG_FUNCTION_ARGS)
 	HeapTupleHeader ind;
 	PersonFacts p;
 	SearchRels	r;
-	FactColumns col;
+	AttrNumber	attnums[NFACTS];
 	BlockCandidate *cands;
 	int			ncands;
 	int32		max_candidates;
@@ -806,7 +791,7 @@ refuge_demographic_compare_blocked(PG_FUNCTION_ARGS)
 	facts_of_records(&p, profile, ind);
 
 	open_search_rels(&r, true);
-	fact_columns(&r, &col);
+	fact_attnums(&r, attnums);
 	cands = blocked_candidates(&r, DatumGetArrayTypeP(keys), DatumGetInt16(birth_year), PG_GETARG_INT32(2),
 							   PG_GETARG_INT32(3), isnull ? NULL : DatumGetUUIDP(self), &ncands);
 	islot = table_slot_create(r.individual, NULL);
@@ -821,8 +806,8 @@ refuge_demographic_compare_blocked(PG_FUNCTION_ARGS)
 		PersonFacts c;
 		int32		lv[9];
 		bool		found;
-		bool		nl[11];
-		Datum		v[11];
+		bool		null[NFACTS];
+		Datum		v[NFACTS];
 
 		CHECK_FOR_INTERRUPTS();
 		/*
@@ -834,20 +819,9 @@ refuge_demographic_compare_blocked(PG_FUNCTION_ARGS)
 		old = MemoryContextSwitchTo(work);
 		if (found)
 		{
-			v[0] = slot_getattr(pslot, col.names, &nl[0]);
-			v[1] = slot_getattr(pslot, col.parents, &nl[1]);
-			v[2] = slot_getattr(pslot, col.place, &nl[2]);
-			v[3] = slot_getattr(islot, col.dob, &nl[3]);
-			v[4] = slot_getattr(islot, col.precision, &nl[4]);
-			v[5] = slot_getattr(islot, col.sex, &nl[5]);
-			v[6] = slot_getattr(islot, col.birth_country, &nl[6]);
-			v[7] = slot_getattr(islot, col.site, &nl[7]);
-			v[8] = slot_getattr(islot, col.operation, &nl[8]);
-			v[9] = slot_getattr(islot, col.registered, &nl[9]);
-			v[10] = slot_getattr(islot, col.status, &nl[10]);
-			profile_facts(&c, v[0], nl[0], v[1], nl[1], v[2], nl[2]);
-			individual_facts(&c, v[3], nl[3], v[4], nl[4], v[5], nl[5], v[6], nl[6], v[7], nl[7], v[8], nl[8],
-							 v[9], nl[9], v[10], nl[10]);
+			for (int k = 0; k < NFACTS; k++)
+				v[k] = slot_getattr(fact_columns[k].of_profile ? pslot : islot, attnums[k], &null[k]);
+			facts_of(&c, v, null);
 			if (!c.duplicate)
 			{
 				Datum		values[3];

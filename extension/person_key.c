@@ -41,6 +41,7 @@
 
 #include "access_log.h"
 #include "person_key.h"
+#include "refuge.h"
 #include "vault.h"
 
 PG_FUNCTION_INFO_V1(refuge_audit_unseal);
@@ -152,9 +153,7 @@ Cache(void)
 static Oid
 PersonKeyRelid(void)
 {
-	Oid			nsp = get_namespace_oid("refuge", true);
-
-	return OidIsValid(nsp) ? get_relname_relid("person_key", nsp) : InvalidOid;
+	return RefugeRelid("person_key");
 }
 
 bool

@@ -7,10 +7,12 @@
  */
 #include "postgres.h"
 
+#include "catalog/namespace.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
 
 #include "refuge.h"
 #include "disclosure.h"
@@ -96,6 +98,18 @@ Datum
 refuge_lib_version(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_TEXT_P(cstring_to_text(REFUGE_VERSION));
+}
+
+/*
+ * A relation of schema refuge by name, or InvalidOid: before the extension
+ * exists, or before the update that makes the relation.
+ */
+Oid
+RefugeRelid(const char *name)
+{
+	Oid			nsp = get_namespace_oid("refuge", true);
+
+	return OidIsValid(nsp) ? get_relname_relid(name, nsp) : InvalidOid;
 }
 
 /*

@@ -5,6 +5,9 @@
 #ifndef REFUGE_H
 #define REFUGE_H
 
+/* a relation of schema refuge by name, or InvalidOid */
+extern Oid	RefugeRelid(const char *name);
+
 /* one hexadecimal digit's value, or -1 */
 extern int	RefugeHexValue(char c);
 

@@ -177,13 +177,12 @@ RefugeVaultHexId(const uint8 *id)
 void
 RefugeVaultCheckNotRetired(const uint8 id[VAULT_IDLEN])
 {
-	Oid			nsp = get_namespace_oid("refuge", true);
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		args[1];
 	bool		retired;
 	char	   *hex;
 
-	if (!OidIsValid(nsp) || !OidIsValid(get_relname_relid("vault_key_retired", nsp)))
+	if (!OidIsValid(RefugeRelid("vault_key_retired")))
 		return;
 	hex = RefugeVaultHexId(id);
 	args[0] = CStringGetTextDatum(hex);
