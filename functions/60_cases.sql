@@ -288,6 +288,8 @@ grant execute on function refuge.open_case(text, uuid, uuid[], jsonb, text) to r
 
 -- A closed case whose principal's record was erased at the person's
 -- request stays closed: reopening it would process the erased record again.
+-- Checked where a step is asked for (refuge.transition_case) and where an
+-- approved one is taken (refuge.decide_approval).
 create function refuge.refuse_reopening_erased(c refuge.process_case, p_to_state text) returns void
     language plpgsql stable
     set search_path = pg_catalog, refuge, pg_temp
@@ -321,7 +323,6 @@ begin
         computed := refuge.vulnerability_score(c.id, d -> 'answers');
     end if;
     newdata := c.data || t.sets || d || computed;
-    perform refuge.refuse_reopening_erased(c, t.to_state);
     select * into target from refuge.workflow_state s where s.module = c.module and s.code = t.to_state;
     update refuge.process_case p
        set state = t.to_state, closed = target.closed, state_since = now(), data = newdata,
@@ -463,6 +464,7 @@ begin
         perform refuge.raise_field('55000', 'approval_id',
             format('%s is no longer allowed from state %s of case %s', a.action, c.state, c.number));
     end if;
+    perform refuge.refuse_reopening_erased(c, t.to_state);
     res := refuge.apply_transition(c, t, a.data, a.reason, a.requested_by, a.id);
     return res || jsonb_build_object('approved_by', refuge.caller());
 end

@@ -26,7 +26,7 @@ python3 sql/tools/gen_upgrade.py \
   --replace functions/43_demographic.sql:early_levels \
   --replace functions/43_demographic.sql:demographic_search_many \
   --new functions/60_cases.sql:refuse_reopening_erased \
-  --replace functions/60_cases.sql:apply_transition --replace functions/60_cases.sql:transition_case
+  --replace functions/60_cases.sql:transition_case --replace functions/60_cases.sql:decide_approval
 cat <<'TAIL'
 -- every function owned by refuge_owner, none executable by PUBLIC (as sql/99_security.sql)
 do $$

@@ -172,46 +172,6 @@ begin
 end
 $$;
 
--- functions/60_cases.sql: apply_transition
-create or replace function refuge.apply_transition(c refuge.process_case, t refuge.workflow_transition, d jsonb, p_reason text,
-                                        p_actor name, p_approval uuid)
-    returns jsonb
-    language plpgsql volatile
-    set search_path = pg_catalog, refuge, pg_temp
-as $$
-declare
-    computed jsonb := '{}';
-    newdata jsonb;
-    target refuge.workflow_state;
-    r refuge.process_case;
-    changed integer;
-begin
-    if c.module = 'VULNERABILITY' and d ? 'answers' then
-        -- the score reads the members' specific needs: logged first, rollback or not
-        perform refuge.log_sensitive_read('vulnerability_assessment', c.id, c, 'vulnerability assessment ' || c.number);
-        computed := refuge.vulnerability_score(c.id, d -> 'answers');
-    end if;
-    newdata := c.data || t.sets || d || computed;
-    perform refuge.refuse_reopening_erased(c, t.to_state);
-    select * into target from refuge.workflow_state s where s.module = c.module and s.code = t.to_state;
-    update refuge.process_case p
-       set state = t.to_state, closed = target.closed, state_since = now(), data = newdata,
-           due_at = refuge.case_due(c.module, t.to_state, d)
-     where p.id = c.id
-    returning * into r;
-    insert into refuge.case_event (case_id, actor, action, from_state, to_state, reason, data, approval_id)
-    values (c.id, p_actor, t.action, c.state, t.to_state, p_reason, t.sets || d || computed, p_approval);
-    -- a missed deadline of the state left behind is no longer pending
-    update refuge.case_alert a set acknowledged_by = refuge.caller(), acknowledged_at = now()
-     where a.case_id = c.id and a.kind = 'OVERDUE' and a.acknowledged_at is null;
-    -- the decision's effect on the members' status and legal standing
-    changed := refuge.apply_status_rules(r, t.action, newdata, p_actor, p_approval);
-    return jsonb_build_object('case_id', r.id, 'number', r.number, 'status', 'done', 'action', t.action,
-                              'from_state', c.state, 'state', r.state, 'closed', r.closed, 'due_at', r.due_at)
-           || case when changed > 0 then jsonb_build_object('records_changed', changed) else '{}' end;
-end
-$$;
-
 -- functions/60_cases.sql: transition_case
 create or replace function refuge.transition_case(case_id uuid, action text, data jsonb default '{}', reason text default null)
     returns jsonb
@@ -275,6 +235,63 @@ begin
                                   'approval_id', approval_id, 'action', t.action, 'state', c.state);
     end if;
     return refuge.apply_transition(c, t, d, reason, refuge.caller(), null);
+end
+$$;
+
+-- functions/60_cases.sql: decide_approval
+create or replace function refuge.decide_approval(approval_id uuid, approve boolean, comment text default null)
+    returns jsonb
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+    set plan_cache_mode = force_generic_plan
+as $$
+declare
+    a refuge.case_approval;
+    c refuge.process_case;
+    t refuge.workflow_transition;
+    res jsonb;
+begin
+    perform refuge.authorize('refuge_supervisor', 'decide_approval');
+    if approval_id is null then
+        perform refuge.raise_field('22004', 'approval_id', 'is required');
+    end if;
+    if approve is null then
+        perform refuge.raise_field('22004', 'approve', 'is required (true to approve, false to reject)');
+    end if;
+    select * into a from refuge.case_approval x where x.id = decide_approval.approval_id;
+    perform refuge.require_visible(a.id is not null
+        and exists (select 1 from refuge.process_case p where p.id = a.case_id
+                       and refuge.may_work_case(p.module, p.operation_id, p.site_id)), 'approval_id');
+    c := refuge.case_for_update(a.case_id, 'decide_approval');
+    select * into a from refuge.case_approval x where x.id = decide_approval.approval_id for update;
+    if a.status <> 'REQUESTED' then
+        perform refuge.raise_field('55000', 'approval_id', format('approval %s is already %s', a.id, lower(a.status)));
+    end if;
+    if a.requested_by = refuge.caller() and not refuge.caller_is_superuser() then
+        raise exception using errcode = '42501',
+            message = format('decide_approval: %s requested this step and may not approve it', refuge.caller());
+    end if;
+    update refuge.case_approval x
+       set status = case when approve then 'APPROVED' else 'REJECTED' end,
+           decided_by = refuge.caller(), decided_at = now(), decision_comment = comment
+     where x.id = a.id;
+    update refuge.case_alert x set acknowledged_by = refuge.caller(), acknowledged_at = now()
+     where x.case_id = c.id and x.kind = 'APPROVAL' and x.acknowledged_at is null;
+    if not approve then
+        insert into refuge.case_event (case_id, actor, action, from_state, to_state, reason, data, approval_id)
+        values (c.id, refuge.caller(), 'APPROVAL_REJECTED', c.state, c.state, comment,
+                jsonb_build_object('requested_action', a.action, 'requested_by', a.requested_by), a.id);
+        return jsonb_build_object('case_id', c.id, 'number', c.number, 'status', 'rejected', 'state', c.state);
+    end if;
+    select * into t from refuge.workflow_transition w
+     where w.module = c.module and w.action = a.action and w.from_state = a.from_state;
+    if not found or c.state <> a.from_state then
+        perform refuge.raise_field('55000', 'approval_id',
+            format('%s is no longer allowed from state %s of case %s', a.action, c.state, c.number));
+    end if;
+    perform refuge.refuse_reopening_erased(c, t.to_state);
+    res := refuge.apply_transition(c, t, a.data, a.reason, a.requested_by, a.id);
+    return res || jsonb_build_object('approved_by', refuge.caller());
 end
 $$;
 

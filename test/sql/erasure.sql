@@ -17,9 +17,10 @@ end $$;
 
 select refuge.create_operation('ETH', 'ETH', 'Ethiopia') is not null as eth, refuge.create_operation('SDN', 'SDN', 'Sudan') is not null as sdn;
 select refuge.create_site('ETH', 'GAMBELLA', 'Gambella', 'CAMP', 34.58, 8.25) is not null as gambella;
-drop role if exists er_reg, er_admin, er_admin_sdn, er_sup, er_sup_sdn, er_dba, er_analyst, er_rsd;
+drop role if exists er_reg, er_admin, er_admin_sdn, er_sup, er_sup_sdn, er_dba, er_analyst, er_rsd, er_rsd_sup;
 create role er_reg;       grant refuge_registration to er_reg;
 create role er_rsd;       grant refuge_rsd to er_rsd;
+create role er_rsd_sup;   grant refuge_rsd, refuge_supervisor to er_rsd_sup;
 create role er_admin;     grant refuge_admin to er_admin;
 create role er_admin_sdn; grant refuge_admin to er_admin_sdn;
 create role er_sup;       grant refuge_supervisor to er_sup;
@@ -28,7 +29,7 @@ create role er_dba;       grant refuge_dba to er_dba;
 create role er_analyst;   grant refuge_analyst to er_analyst;
 select count(*) as assigned from (select refuge.assign_staff('er_reg', 'ETH'), refuge.assign_staff('er_admin', 'ETH'),
        refuge.assign_staff('er_admin_sdn', 'SDN'), refuge.assign_staff('er_sup', 'ETH'),
-       refuge.assign_staff('er_sup_sdn', 'SDN'), refuge.assign_staff('er_rsd', 'ETH')) x;
+       refuge.assign_staff('er_sup_sdn', 'SDN'), refuge.assign_staff('er_rsd', 'ETH'), refuge.assign_staff('er_rsd_sup', 'ETH')) x;
 
 -- the vault key: every personal value the audit trail records from now on
 -- is sealed under a key of the person's own
@@ -218,6 +219,11 @@ select refuge.open_case('RSD', principal) ->> 'case_id' as rsd_case from fam whe
 select refuge.transition_case(:'rsd_case', 'ASSIGN_MODALITY', '{"modality": "REGULAR"}') ->> 'state' as assigned,
        refuge.transition_case(:'rsd_case', 'ABANDON') ->> 'state' as closed;
 reset role;
+-- (and a step to reopen it asked for, awaiting a supervisor's approval)
+set role er_rsd;
+select refuge.transition_case(:'rsd_case', 'REOPEN', '{"reopen_ground": "NEW_EVIDENCE"}') ->> 'status' as reopen_asked;
+select a.id as reopen_approval from refuge.case_approval a where a.case_id = :'rsd_case' and a.status = 'REQUESTED' \gset
+reset role;
 
 -- 4. the erasure
 set role er_admin;
@@ -247,7 +253,12 @@ select (select count(*) from refuge.biometric_finger b where b.individual_id = f
        (select sum(cardinality(c.fingers) + cardinality(c.irises)) from refuge.biometric_capture c where c.individual_id = f.principal) as captured,
        (select string_agg(r.kind || ': ' || r.purpose, '; ') from refuge.sensitive_read r where r.individual_id = f.principal) as read_log
   from fam f where f.k = 'erase';
--- her closed file is not reopened: that would process the erased record again
+-- her closed file is not reopened: that would process the erased record
+-- again (neither by approving the step asked for before, nor by a new one)
+set role er_rsd_sup;
+select pg_temp.err(format($q$select refuge.decide_approval(%L, true)$q$, :'reopen_approval')) as approve_reopen;
+select refuge.decide_approval(:'reopen_approval', false, 'record erased') ->> 'status' as rejected;
+reset role;
 set role er_rsd;
 select pg_temp.err(format($q$select refuge.transition_case(%L, 'REOPEN', '{"reopen_ground": "NEW_EVIDENCE"}')$q$, :'rsd_case')) as reopen;
 reset role;
@@ -302,4 +313,4 @@ reset role;
 -- leave the database as found for the next suite
 drop table fam;
 \i test/lib/reinstall.sql
-drop role er_reg, er_admin, er_admin_sdn, er_sup, er_sup_sdn, er_dba, er_analyst, er_rsd;
+drop role er_reg, er_admin, er_admin_sdn, er_sup, er_sup_sdn, er_dba, er_analyst, er_rsd, er_rsd_sup;
