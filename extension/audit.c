@@ -330,6 +330,19 @@ RedactedColumn(const Trigger *trigger, const char *name)
 	return false;
 }
 
+/* Is this table a case file's ("@case" among the trigger's arguments)? */
+static bool
+CaseFileTable(const Trigger *trigger)
+{
+	return RedactedColumn(trigger, "@case");
+}
+
+static bool
+HasColumn(TupleDesc tupdesc, const char *name)
+{
+	return SPI_fnumber(tupdesc, name) > 0;
+}
+
 /*
  * A redacted value (biometric templates, sealed images): its size and the
  * start of its SHA-256, enough to see that it changed and to compare two
@@ -653,8 +666,18 @@ refuge_audit_row(PG_FUNCTION_ARGS)
 	p->subject_null = true;
 	/* (the record of an erasure names no one: kept readable) */
 	if (PersonKeysActive() && strcmp(RelationGetRelationName(trigdata->tg_relation), "erasure") != 0)
+	{
 		CopyUuid(&p->subject, &p->subject_null, row, tupdesc,
 				 strcmp(RelationGetRelationName(trigdata->tg_relation), "individual") == 0 ? "id" : "individual_id");
+		/*
+		 * A case file's rows ("@case"): what staff wrote can name its
+		 * members, so it is sealed under the case's own key, destroyed when
+		 * no member of the case is left unerased (refuge.erase_case_files).
+		 */
+		if (p->subject_null && CaseFileTable(trigger))
+			CopyUuid(&p->subject, &p->subject_null, row, tupdesc,
+					 HasColumn(tupdesc, "case_id") ? "case_id" : "id");
+	}
 	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) || TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
 	{
 		Jsonb	   *data;

@@ -202,6 +202,137 @@ $$;
 comment on function refuge.erase_rows(uuid, boolean) is
     'internal: remove the rows about one person alone (of this node only, when local_only), revoke their documents, clear their capture templates';
 
+-- Is this a case file of erased people alone: closed, its principal erased
+-- and no member left who is not?  Such a file was about them only.
+create function refuge.case_file_erased(p_case uuid) returns boolean
+    language sql stable
+    set search_path = pg_catalog, refuge, pg_temp
+    return exists (select 1 from refuge.process_case c join refuge.individual i on i.id = c.principal_id
+                    where c.id = p_case and c.closed and i.status = 'ERASED')
+       and not exists (select 1 from refuge.case_member m join refuge.individual i on i.id = m.individual_id
+                        where m.case_id = p_case and i.status <> 'ERASED');
+comment on function refuge.case_file_erased(uuid) is
+    'internal: is the case closed, its principal and every member erased (its text and key go)?';
+
+-- What a case recorded as codes, dates and ids stays; free text goes: of
+-- a case's data (its fields, an event's or an approval's), the keys its
+-- module declares (case_module.open_fields, workflow_transition.fields and
+-- sets) as a choice among codes (and the value is one), a date, an integer,
+-- a country, a person or a uuid.  "text" and "object" fields go, as does
+-- any key the module does not declare.
+create function refuge.case_codes_only(p_module text, data jsonb) returns jsonb
+    language sql stable
+    set search_path = pg_catalog, refuge, pg_temp
+    return case when data is null then null when jsonb_typeof(data) <> 'object' then '{}'::jsonb else
+        coalesce((select jsonb_object_agg(e.key, e.value) from jsonb_each(data) e
+                   where exists (select 1
+                                   from (select t.fields from refuge.workflow_transition t where t.module = p_module
+                                         union all
+                                         select m.open_fields from refuge.case_module m where m.code = p_module) f(spec),
+                                        jsonb_each(f.spec) s
+                                  where rtrim(s.key, '?') = e.key
+                                    and ((jsonb_typeof(s.value) = 'array' and s.value @> jsonb_build_array(e.value))
+                                         or s.value #>> '{}' in ('date', 'integer', 'country', 'individual', 'uuid')))
+                      or exists (select 1 from refuge.workflow_transition t
+                                  where t.module = p_module and t.sets ? e.key)),
+                 '{}'::jsonb) end;
+comment on function refuge.case_codes_only(text, jsonb) is
+    'internal: a case''s data without its free text (the module''s code, date, integer, country and id fields stay)';
+
+-- The case files of erased people alone (refuge.case_file_erased) that the
+-- person was a member of: what staff wrote in them (notes, documents, the
+-- reasons and comments of events, approvals, alerts, links, referrals and
+-- transfers, the SGBV narrative, the free text of the case's fields) is
+-- replaced in this node's rows, and this node's key of the case is
+-- destroyed, so that the audit trail's values of the case, sealed under it,
+-- become unreadable.  Codes, states, dates and who acted stay: the case
+-- remains a fact for statistics.  Run where the erasure is written and
+-- where it arrives (refuge.erasure_arrived); a second run changes nothing.
+-- A case shared with members who are not erased is their record too: it
+-- keeps its text (README, Erasure).
+create function refuge.erase_case_files(p_individual uuid) returns jsonb
+    language plpgsql volatile
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    cases uuid[];
+    c uuid;
+    removed jsonb := '{}';
+    n bigint;
+    total bigint := 0;
+    marker constant text := '(erased with the record)';
+begin
+    select coalesce(array_agg(x.id), '{}') into cases
+      from (select distinct m.case_id as id from refuge.case_member m where m.individual_id = p_individual
+            union
+            select pc.id from refuge.process_case pc where pc.principal_id = p_individual) x
+     where refuge.case_file_erased(x.id);
+    if cardinality(cases) = 0 then
+        return removed;
+    end if;
+
+    update refuge.process_case x set data = refuge.case_codes_only(x.module, x.data)
+     where x.id = any (cases) and x.sync_owner = refuge.local_node()
+       and x.data <> refuge.case_codes_only(x.module, x.data);
+    get diagnostics n = row_count; total := total + n;
+    update refuge.case_note x set body = marker, sealed = null, confidential = false
+     where x.case_id = any (cases) and x.sync_owner = refuge.local_node() and x.body is distinct from marker;
+    get diagnostics n = row_count; total := total + n;
+    update refuge.case_document x
+       set title = marker, content = ''::bytea, sealed = null, confidential = false, size_bytes = 0,
+           sha256 = sha256(''::bytea)
+     where x.case_id = any (cases) and x.sync_owner = refuge.local_node() and x.title is distinct from marker;
+    get diagnostics n = row_count; total := total + n;
+    update refuge.case_event x
+       set reason = case when x.reason is not null then marker end,
+           data = refuge.case_codes_only((select c.module from refuge.process_case c where c.id = x.case_id), x.data)
+     where x.case_id = any (cases) and x.sync_owner = refuge.local_node()
+       and (x.reason <> marker
+            or x.data <> refuge.case_codes_only((select c.module from refuge.process_case c where c.id = x.case_id), x.data));
+    get diagnostics n = row_count; total := total + n;
+    update refuge.case_approval x
+       set reason = case when x.reason is not null then marker end,
+           decision_comment = case when x.decision_comment is not null then marker end,
+           data = refuge.case_codes_only((select c.module from refuge.process_case c where c.id = x.case_id), x.data)
+     where x.case_id = any (cases) and x.sync_owner = refuge.local_node()
+       and (x.reason <> marker or x.decision_comment <> marker
+            or x.data <> refuge.case_codes_only((select c.module from refuge.process_case c where c.id = x.case_id), x.data));
+    get diagnostics n = row_count; total := total + n;
+    update refuge.case_alert x set message = marker
+     where x.case_id = any (cases) and x.sync_owner = refuge.local_node() and x.message <> marker;
+    get diagnostics n = row_count; total := total + n;
+    update refuge.case_link x set note = null
+     where x.case_id = any (cases) and x.sync_owner = refuge.local_node() and x.note is not null;
+    get diagnostics n = row_count; total := total + n;
+    update refuge.case_referral x
+       set purpose = marker, end_reason = case when x.end_reason is not null then marker end
+     where x.case_id = any (cases) and x.sync_owner = refuge.local_node()
+       and (x.purpose <> marker or x.end_reason <> marker);
+    get diagnostics n = row_count; total := total + n;
+    update refuge.case_transfer x
+       set reason = marker, decision_reason = case when x.decision_reason is not null then marker end
+     where x.case_id = any (cases) and x.sync_owner = refuge.local_node()
+       and (x.reason <> marker or x.decision_reason <> marker);
+    get diagnostics n = row_count; total := total + n;
+    update refuge.gbv_incident g
+       set sealed = refuge.vault_seal(convert_to(jsonb_build_object('narrative_erased_at', now())::text, 'UTF8'),
+                                      'gbv_incident:' || g.case_id),
+           narrative_erased_at = now()
+     where g.case_id = any (cases) and g.sync_owner = refuge.local_node() and g.narrative_erased_at is null;
+    get diagnostics n = row_count; total := total + n;
+    -- what readers gave as the purpose of reading the case
+    update refuge.sensitive_read r set purpose = marker
+     where r.case_id = any (cases) and r.sync_owner = refuge.local_node() and r.purpose <> marker;
+
+    foreach c in array cases loop
+        perform refuge.destroy_person_key(c);
+    end loop;
+    return jsonb_build_object('case_files', cardinality(cases), 'case_file_rows', total);
+end
+$$;
+comment on function refuge.erase_case_files(uuid) is
+    'internal: the text of the case files of erased people alone that the person was a member of goes from this node''s rows, and the cases'' keys with it';
+
 -- Erase a person at their request (refuge_admin, in the person's
 -- operation, where the record is owned).  What it does, in one transaction:
 --  * removes every row about the person alone (names and aliases, contacts,
@@ -292,6 +423,8 @@ begin
     -- after the tombstone, whose names would otherwise make new demographic keys
     delete from refuge.match_block b where b.individual_id = p.id;
     delete from refuge.match_profile m where m.individual_id = p.id;
+    -- after the tombstone: the case files of erased people alone
+    removed := removed || refuge.erase_case_files(p.id);
 
     insert into refuge.erasure (individual_id, operation_id, reason, removed, audit_in_clear, erased_by)
     values (p.id, p.operation_id, why, removed, in_clear, refuge.caller());

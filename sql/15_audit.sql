@@ -59,7 +59,31 @@ begin
     -- erased (refuge.erasure_arrived): it can name them
     if tg_op = 'UPDATE' and tg_table_name in ('sensitive_read', 'vault_access') then
         if NEW.purpose = '(erased with the record)' and to_jsonb(NEW) - 'purpose' = to_jsonb(OLD) - 'purpose'
-           and exists (select 1 from refuge.individual i where i.id = NEW.individual_id and i.status = 'ERASED') then
+           and (exists (select 1 from refuge.individual i where i.id = NEW.individual_id and i.status = 'ERASED')
+                or (tg_table_name = 'sensitive_read' and refuge.case_file_erased((to_jsonb(NEW) ->> 'case_id')::uuid))) then
+            return NEW;
+        end if;
+    end if;
+    -- what staff wrote in the case file of erased people alone, replaced
+    -- (refuge.erase_case_files): only by the markers, nothing else changed
+    if tg_op = 'UPDATE' and tg_table_name in ('case_note', 'case_document', 'case_event')
+       and refuge.case_file_erased((to_jsonb(NEW) ->> 'case_id')::uuid) then
+        if (tg_table_name = 'case_note'
+            and to_jsonb(NEW) - array['body', 'sealed', 'confidential'] = to_jsonb(OLD) - array['body', 'sealed', 'confidential']
+            and to_jsonb(NEW) @> '{"body": "(erased with the record)", "sealed": null, "confidential": false}')
+           or (tg_table_name = 'case_document'
+               and to_jsonb(NEW) - array['title', 'content', 'sealed', 'confidential', 'size_bytes', 'sha256']
+                   = to_jsonb(OLD) - array['title', 'content', 'sealed', 'confidential', 'size_bytes', 'sha256']
+               and to_jsonb(NEW) @> jsonb_build_object('title', '(erased with the record)', 'content', '\x', 'sealed', null,
+                                                       'confidential', false, 'size_bytes', 0,
+                                                       'sha256', sha256(''::bytea)::text))
+           or (tg_table_name = 'case_event'
+               and to_jsonb(NEW) - array['reason', 'data'] = to_jsonb(OLD) - array['reason', 'data']
+               and coalesce(to_jsonb(NEW) ->> 'reason', '(erased with the record)') = '(erased with the record)'
+               and to_jsonb(NEW) -> 'data' is not distinct from
+                   refuge.case_codes_only((select c.module from refuge.process_case c
+                                            where c.id = (to_jsonb(NEW) ->> 'case_id')::uuid),
+                                          to_jsonb(OLD) -> 'data')) then
             return NEW;
         end if;
     end if;

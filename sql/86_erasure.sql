@@ -145,6 +145,9 @@ begin
     update refuge.vault_access r set purpose = '(erased with the record)'
      where r.individual_id = NEW.individual_id and r.sync_owner = refuge.local_node()
        and r.purpose <> '(erased with the record)';
+    -- the case files of erased people alone: their text and this node's
+    -- keys of them
+    perform refuge.erase_case_files(NEW.individual_id);
     return NEW;
 end
 $$;

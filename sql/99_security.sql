@@ -51,7 +51,8 @@ revoke all on all functions in schema refuge, refuge_warehouse from public;
 
 -- How each table is audited: refuge.audit_row(scope, redacted columns...)
 -- writes every change (scope: the row is the individual's, its own, or
--- neither; redacted columns are kept as size and digest), refuge.stamp_row
+-- neither; redacted columns are kept as size and digest; '@case': a case
+-- file's row, its values sealed under the case's key), refuge.stamp_row
 -- keeps who changed a row last; both fire in every replication role.
 do $audit$
 declare
@@ -71,16 +72,16 @@ begin
         ('biometric_iris', array['individual', 'template'], true),
         ('biometric_vault', array['individual', 'sealed'], true),
         ('biometric_verification', array['self'], true),
-        ('case_alert', array['self'], true),
-        ('case_approval', array['none'], true),
-        ('case_document', array['none', 'content', 'sealed'], false),
-        ('case_event', array['none'], false),
-        ('case_link', array['none'], false),
+        ('case_alert', array['self', '@case'], true),
+        ('case_approval', array['none', '@case'], true),
+        ('case_document', array['none', 'content', 'sealed', '@case'], false),
+        ('case_event', array['none', '@case'], false),
+        ('case_link', array['none', '@case'], false),
         ('case_member', array['individual'], false),
         ('case_module', array['none'], false),
-        ('case_note', array['none', 'sealed', 'body'], false),
-        ('case_referral', array['none'], true),
-        ('case_transfer', array['none'], true),
+        ('case_note', array['none', 'sealed', 'body', '@case'], false),
+        ('case_referral', array['none', '@case'], true),
+        ('case_transfer', array['none', '@case'], true),
         ('collection', array['self'], true),
         ('collector', array['self'], true),
         ('consent', array['individual'], true),
@@ -102,7 +103,7 @@ begin
         ('flight_reason', array['none'], false),
         ('fraud_alert', array['self'], true),
         ('fraud_case', array['self'], true),
-        ('gbv_incident', array['none', 'sealed'], true),
+        ('gbv_incident', array['none', 'sealed', '@case'], true),
         ('group_membership', array['individual'], true),
         ('group_status', array['none'], false),
         ('individual', array['self'], true),
@@ -126,7 +127,7 @@ begin
         ('population_type', array['none'], false),
         ('processing_purpose', array['none'], false),
         ('purpose_legal_basis', array['none'], true),
-        ('process_case', array['self'], true),
+        ('process_case', array['self', '@case'], true),
         ('progres_code', array['none'], false),
         ('referral_field', array['none'], false),
         ('retention_rule', array['none'], false),

@@ -214,10 +214,22 @@ reset role;
 
 -- her refugee status determination file, closed as abandoned before she
 -- asks for erasure (an open one would hold the record)
+-- (what staff wrote in it names her: notes, a sealed transcript, a
+-- statement, the reasons given for steps, a free-text field)
 set role er_rsd;
-select refuge.open_case('RSD', principal) ->> 'case_id' as rsd_case from fam where k = 'erase' \gset
-select refuge.transition_case(:'rsd_case', 'ASSIGN_MODALITY', '{"modality": "REGULAR"}') ->> 'state' as assigned,
+select refuge.open_case('RSD', principal, '{}', '{"application_type": "NEW"}', 'Nyabuony came with a cousin') ->> 'case_id' as rsd_case
+  from fam where k = 'erase' \gset
+-- (and her son's file, of which she is a member: it is his too)
+select refuge.open_case('RSD', child, array[principal]) ->> 'case_id' as son_case from fam where k = 'erase' \gset
+select refuge.add_case_note(:'rsd_case', 'Nyabuony described the journey from Akobowich') is not null as noted,
+       refuge.add_case_note(:'rsd_case', 'Transcript: Nyabuony, daughter of Nyachuol', true, 'INTERVIEW_TRANSCRIPT') is not null as transcript,
+       refuge.add_case_document(:'rsd_case', 'statement of Nyabuony', 'text/plain', convert_to('I, Nyabuony, state', 'UTF8'), false) is not null as statement;
+select refuge.transition_case(:'rsd_case', 'ASSIGN_MODALITY', '{"modality": "REGULAR"}', 'Nyabuony asked for a woman interviewer') ->> 'state' as assigned,
+       refuge.transition_case(:'rsd_case', 'SCHEDULE_INTERVIEW', '{"interview_date": "2026-12-01", "interpreter_language": "Nuer for Nyabuony"}') ->> 'state' as scheduled,
        refuge.transition_case(:'rsd_case', 'ABANDON') ->> 'state' as closed;
+select refuge.add_case_note(:'son_case', 'school enrolment discussed') is not null as son_noted,
+       refuge.transition_case(:'son_case', 'ASSIGN_MODALITY', '{"modality": "REGULAR"}') ->> 'state' as son_assigned,
+       refuge.transition_case(:'son_case', 'ABANDON') ->> 'state' as son_closed;
 reset role;
 -- (and a step to reopen it asked for, awaiting a supervisor's approval)
 set role er_rsd;
@@ -253,6 +265,29 @@ select (select count(*) from refuge.biometric_finger b where b.individual_id = f
        (select sum(cardinality(c.fingers) + cardinality(c.irises)) from refuge.biometric_capture c where c.individual_id = f.principal) as captured,
        (select string_agg(r.kind || ': ' || r.purpose, '; ') from refuge.sensitive_read r where r.individual_id = f.principal) as read_log
   from fam f where f.k = 'erase';
+-- her own case file keeps its codes, states and dates; what staff wrote
+-- is gone (the free-text field too), as is the case's key: its audit rows
+-- no longer open.  Her son's file keeps its text and its key.
+select c.state, c.closed, c.data from refuge.process_case c where c.id = :'rsd_case';
+select n.kind, n.confidential, n.body, n.sealed is null as unsealed from refuge.case_note n
+ where n.case_id = :'rsd_case' order by n.created_at;
+select d.title, d.size_bytes, length(d.content) as bytes from refuge.case_document d where d.case_id = :'rsd_case';
+select e.action, e.reason, e.data from refuge.case_event e where e.case_id = :'rsd_case' order by e.id;
+select n.body from refuge.case_note n where n.case_id = :'son_case';
+set role er_rsd_sup;
+select case when a.new_data ->> 'case_id' = :'son_case' or a.row_id = :'son_case' then 'son' else 'hers' end as file,
+       count(*) as audit_rows,
+       bool_and(coalesce(a.new_data, a.old_data) ? '$sealed') as sealed,
+       count(*) filter (where ((refuge.audit_values(a)).new_data ->> '$erased')::boolean) as unreadable
+  from refuge.audit_log a
+ where a.table_name in ('process_case', 'case_note', 'case_event', 'case_document', 'case_approval')
+   and (a.row_id in (:'rsd_case', :'son_case') or a.new_data ->> 'case_id' in (:'rsd_case', :'son_case'))
+ group by 1 order by 1;
+reset role;
+-- the rewriting is only ever to the markers: nothing else gets through
+select pg_temp.err(format($q$update refuge.case_note set body = 'Nyabuony again' where case_id = %L$q$, :'rsd_case')) as note_rewrite,
+       pg_temp.err(format($q$update refuge.case_event set reason = 'Nyabuony again' where case_id = %L$q$, :'rsd_case')) as event_rewrite,
+       pg_temp.err(format($q$update refuge.case_note set body = '(erased with the record)' where case_id = %L$q$, :'son_case')) as shared_rewrite;
 -- her closed file is not reopened: that would process the erased record
 -- again (neither by approving the step asked for before, nor by a new one)
 set role er_rsd_sup;
@@ -265,7 +300,8 @@ reset role;
 -- she left the household (her son's membership stays)
 select m.relationship, m.valid_to is not null as ended, m.end_reason from refuge.group_membership m join fam f
     on m.individual_id in (f.principal, f.child) where f.k = 'erase' order by m.relationship;
--- the son and the other family are untouched
+-- the son and the other family keep their names (his record was closed by
+-- his own file's abandonment, not by the erasure)
 select i.given_name, i.status from refuge.individual i join fam f on i.id in (f.child, f.principal) where i.id <> (select principal from fam where k = 'erase') order by 1;
 
 -- 5. a scan of every table of the database: none of the person's names,

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Writes sql/upgrade/refuge--0.14.0--0.15.0.sql from the sources (until 0.15.0
+# is released; then the script is history and this file goes with it).
+set -eu
+cd "$(dirname "$0")/../.."
+{
+cat <<'HEAD'
+-- refuge 0.14.0 -> 0.15.0: a case file's audit values sealed under the
+-- case's own key; the text of the case files of erased people alone goes
+-- with them
+\echo Use "ALTER EXTENSION refuge UPDATE TO '0.15.0'" to load this file. \quit
+
+-- the case file's tables: their audit values sealed under the case's key
+-- ('@case', extension/audit.c), as sql/99_security.sql
+do $$
+declare
+    t record;
+begin
+    for t in select * from (values
+        ('case_alert', array['self', '@case']),
+        ('case_approval', array['none', '@case']),
+        ('case_document', array['none', 'content', 'sealed', '@case']),
+        ('case_event', array['none', '@case']),
+        ('case_link', array['none', '@case']),
+        ('case_note', array['none', 'sealed', 'body', '@case']),
+        ('case_referral', array['none', '@case']),
+        ('case_transfer', array['none', '@case']),
+        ('gbv_incident', array['none', 'sealed', '@case']),
+        ('process_case', array['self', '@case'])) v(tab, audit_args)
+    loop
+        execute format('drop trigger audit on refuge.%I', t.tab);
+        execute format('create trigger audit after insert or update or delete on refuge.%I
+                        for each row execute function refuge.audit_row(%s)', t.tab,
+                       (select string_agg(quote_literal(a), ', ') from unnest(t.audit_args) a));
+        execute format('alter table refuge.%I enable always trigger audit', t.tab);
+    end loop;
+end
+$$;
+
+HEAD
+python3 sql/tools/gen_upgrade.py \
+  --replace sql/15_audit.sql:append_only \
+  --new functions/46_erasure.sql:case_file_erased \
+  --new functions/46_erasure.sql:case_codes_only \
+  --new functions/46_erasure.sql:erase_case_files \
+  --replace functions/46_erasure.sql:erase_individual \
+  --replace sql/86_erasure.sql:erasure_arrived
+cat <<'TAIL'
+-- every function owned by refuge_owner, none executable by PUBLIC (as sql/99_security.sql)
+do $$
+declare
+    r record;
+begin
+    for r in select p.oid::regprocedure as fn from pg_catalog.pg_proc p
+              where p.pronamespace in ('refuge'::regnamespace, 'refuge_warehouse'::regnamespace)
+                and pg_catalog.pg_get_userbyid(p.proowner) <> 'refuge_owner'
+    loop
+        execute format('alter function %s owner to refuge_owner', r.fn);
+    end loop;
+end
+$$;
+revoke all on all functions in schema refuge, refuge_warehouse from public;
+TAIL
+} > sql/upgrade/refuge--0.14.0--0.15.0.sql
