@@ -675,8 +675,17 @@ refuge_audit_row(PG_FUNCTION_ARGS)
 		 * no member of the case is left unerased (refuge.erase_case_files).
 		 */
 		if (p->subject_null && CaseFileTable(trigger))
-			CopyUuid(&p->subject, &p->subject_null, row, tupdesc,
-					 HasColumn(tupdesc, "case_id") ? "case_id" : "id");
+		{
+			const char *col = HasColumn(tupdesc, "case_id") ? "case_id" : "id";
+
+			CopyUuid(&p->subject, &p->subject_null, row, tupdesc, col);
+			/* never in clear by mistake: a case file's row names its case */
+			if (p->subject_null)
+				ereport(ERROR,
+						(errcode(ERRCODE_NOT_NULL_VIOLATION),
+						 errmsg("audit: a row of case file table %s has no case (uuid column %s)",
+								RelationGetRelationName(trigdata->tg_relation), col)));
+		}
 	}
 	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) || TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
 	{

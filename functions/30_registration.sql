@@ -1126,6 +1126,9 @@ begin
     if new_status = cur.status and new_type = cur.population_type then
         perform refuge.raise_field('22023', 'status', format('%s is already %s, %s', cur.number, cur.status, cur.population_type));
     end if;
+    if new_status = 'ERASED' and cur.status <> 'ERASED' then
+        perform refuge.raise_field('42501', 'status', 'ERASED is set by refuge.erase_individual only (the person''s request, with their key destroyed)');
+    end if;
     if cur.status = 'DUPLICATE' or new_status = 'DUPLICATE' then
         perform refuge.raise_field('42501', 'status',
             format('%s: a record closed as a duplicate changes only through adjudication (refuge.adjudicate)', cur.number));

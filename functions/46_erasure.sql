@@ -202,15 +202,19 @@ $$;
 comment on function refuge.erase_rows(uuid, boolean) is
     'internal: remove the rows about one person alone (of this node only, when local_only), revoke their documents, clear their capture templates';
 
--- Is this a case file of erased people alone: closed, its principal erased
--- and no member left who is not?  Such a file was about them only.
+-- Is this a case file of erased people alone: closed, its principal and
+-- every member erased (recorded in refuge.erasure, not merely the status;
+-- a member whose record this node lacks counts as not erased)?  Such a
+-- file was about them only.
 create function refuge.case_file_erased(p_case uuid) returns boolean
     language sql stable
     set search_path = pg_catalog, refuge, pg_temp
-    return exists (select 1 from refuge.process_case c join refuge.individual i on i.id = c.principal_id
-                    where c.id = p_case and c.closed and i.status = 'ERASED')
-       and not exists (select 1 from refuge.case_member m join refuge.individual i on i.id = m.individual_id
-                        where m.case_id = p_case and i.status <> 'ERASED');
+    return exists (select 1 from refuge.process_case c
+                    where c.id = p_case and c.closed
+                      and exists (select 1 from refuge.erasure e where e.individual_id = c.principal_id))
+       and not exists (select 1 from refuge.case_member m
+                        where m.case_id = p_case
+                          and not exists (select 1 from refuge.erasure e where e.individual_id = m.individual_id));
 comment on function refuge.case_file_erased(uuid) is
     'internal: is the case closed, its principal and every member erased (its text and key go)?';
 
@@ -218,14 +222,15 @@ comment on function refuge.case_file_erased(uuid) is
 -- a case's data (its fields, an event's or an approval's), the keys its
 -- module declares (case_module.open_fields, workflow_transition.fields and
 -- sets) as a choice among codes (and the value is one), a date, an integer,
--- a country, a person or a uuid.  "text" and "object" fields go, as does
--- any key the module does not declare.
+-- a country, a person or a uuid, and numbers and booleans (scores).
+-- "text" and "object" fields go, as does any other string.
 create function refuge.case_codes_only(p_module text, data jsonb) returns jsonb
     language sql stable
     set search_path = pg_catalog, refuge, pg_temp
     return case when data is null then null when jsonb_typeof(data) <> 'object' then '{}'::jsonb else
         coalesce((select jsonb_object_agg(e.key, e.value) from jsonb_each(data) e
-                   where exists (select 1
+                   where jsonb_typeof(e.value) in ('number', 'boolean')
+                      or exists (select 1
                                    from (select t.fields from refuge.workflow_transition t where t.module = p_module
                                          union all
                                          select m.open_fields from refuge.case_module m where m.code = p_module) f(spec),
@@ -262,14 +267,25 @@ declare
     total bigint := 0;
     marker constant text := '(erased with the record)';
 begin
+    -- the person's cases, locked in one order: two members erased at once
+    -- each see the other's erasure once the first commits
+    perform 1 from refuge.process_case pc
+     where pc.id in (select m.case_id from refuge.case_member m where m.individual_id = p_individual
+                     union select x.id from refuge.process_case x where x.principal_id = p_individual)
+     order by pc.id for update;
     select coalesce(array_agg(x.id), '{}') into cases
-      from (select distinct m.case_id as id from refuge.case_member m where m.individual_id = p_individual
+      from (select m.case_id as id from refuge.case_member m where m.individual_id = p_individual
             union
             select pc.id from refuge.process_case pc where pc.principal_id = p_individual) x
      where refuge.case_file_erased(x.id);
     if cardinality(cases) = 0 then
         return removed;
     end if;
+
+    -- a step awaiting approval is rejected (the file takes no new entry)
+    update refuge.case_approval x
+       set status = 'REJECTED', decided_by = refuge.caller(), decided_at = now()
+     where x.case_id = any (cases) and x.sync_owner = refuge.local_node() and x.status = 'REQUESTED';
 
     update refuge.process_case x set data = refuge.case_codes_only(x.module, x.data)
      where x.id = any (cases) and x.sync_owner = refuge.local_node()
@@ -314,15 +330,31 @@ begin
      where x.case_id = any (cases) and x.sync_owner = refuge.local_node()
        and (x.reason <> marker or x.decision_reason <> marker);
     get diagnostics n = row_count; total := total + n;
-    update refuge.gbv_incident g
-       set sealed = refuge.vault_seal(convert_to(jsonb_build_object('narrative_erased_at', now())::text, 'UTF8'),
-                                      'gbv_incident:' || g.case_id),
-           narrative_erased_at = now()
-     where g.case_id = any (cases) and g.sync_owner = refuge.local_node() and g.narrative_erased_at is null;
-    get diagnostics n = row_count; total := total + n;
+    -- (the narrative is sealed again, which needs the vault key: a node
+    -- without it, against the README's advice, must still apply the erasure)
+    if refuge.vault_key_loaded() then
+        update refuge.gbv_incident g
+           set sealed = refuge.vault_seal(convert_to(jsonb_build_object('narrative_erased_at', now())::text, 'UTF8'),
+                                          'gbv_incident:' || g.case_id),
+               narrative_erased_at = now()
+         where g.case_id = any (cases) and g.sync_owner = refuge.local_node() and g.narrative_erased_at is null;
+        get diagnostics n = row_count; total := total + n;
+    end if;
     -- what readers gave as the purpose of reading the case
     update refuge.sensitive_read r set purpose = marker
      where r.case_id = any (cases) and r.sync_owner = refuge.local_node() and r.purpose <> marker;
+    get diagnostics n = row_count; total := total + n;
+    -- changes to the file's rows sent to or in conflict with other nodes
+    -- keep their values: this node's go (as refuge.erase_rows does)
+    delete from refuge.sync_change x
+     where x.sync_owner = refuge.local_node()
+       and (x.row_key ->> 'id' = any (cases::text[]) or x.row_key ->> 'case_id' = any (cases::text[])
+            or x.new_values ->> 'case_id' = any (cases::text[]) or x.old_values ->> 'case_id' = any (cases::text[]));
+    delete from refuge.sync_conflict x
+     where x.sync_owner = refuge.local_node()
+       and (x.row_key ->> 'id' = any (cases::text[]) or x.row_key ->> 'case_id' = any (cases::text[])
+            or x.kept_values ->> 'case_id' = any (cases::text[]) or x.lost_values ->> 'case_id' = any (cases::text[])
+            or x.base_values ->> 'case_id' = any (cases::text[]));
 
     foreach c in array cases loop
         perform refuge.destroy_person_key(c);
@@ -361,6 +393,7 @@ declare
     why text := btrim(reason);
     removed jsonb;
     in_clear boolean;
+    n_files bigint;
 begin
     perform refuge.authorize('refuge_admin', 'erase_individual');
     if erase_individual.individual_id is null then
@@ -423,8 +456,20 @@ begin
     -- after the tombstone, whose names would otherwise make new demographic keys
     delete from refuge.match_block b where b.individual_id = p.id;
     delete from refuge.match_profile m where m.individual_id = p.id;
-    -- after the tombstone: the case files of erased people alone
-    removed := removed || refuge.erase_case_files(p.id);
+    -- the case files of erased people alone that this erasure completes
+    -- (rewritten by refuge.erasure_arrived, once the erasure is recorded)
+    select count(*) into n_files
+      from (select m.case_id as id from refuge.case_member m where m.individual_id = p.id
+            union select pc.id from refuge.process_case pc where pc.principal_id = p.id) x
+      join refuge.process_case c on c.id = x.id
+     where c.closed
+       and (c.principal_id = p.id or exists (select 1 from refuge.erasure e where e.individual_id = c.principal_id))
+       and not exists (select 1 from refuge.case_member m
+                        where m.case_id = c.id and m.individual_id <> p.id
+                          and not exists (select 1 from refuge.erasure e where e.individual_id = m.individual_id));
+    if n_files > 0 then
+        removed := removed || jsonb_build_object('case_files', n_files);
+    end if;
 
     insert into refuge.erasure (individual_id, operation_id, reason, removed, audit_in_clear, erased_by)
     values (p.id, p.operation_id, why, removed, in_clear, refuge.caller());

@@ -38,6 +38,11 @@ begin
     if p_lock then
         select * into c from refuge.process_case p where p.id = p_case for update;
     end if;
+    -- the file of erased people alone takes nothing new (its text was erased)
+    if p_lock and c.closed and refuge.case_file_erased(c.id) then
+        perform refuge.raise_field('55000', 'case_id',
+            format('case %s is the file of erased records: it takes no new entry', c.number));
+    end if;
     return c;
 end
 $$;

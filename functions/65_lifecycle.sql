@@ -148,6 +148,10 @@ begin
     if p_ind.status = 'DUPLICATE' and p_source <> 'ADJUDICATION' then
         return false;
     end if;
+    -- (erasure writes the tombstone itself: no other path makes one)
+    if new_status = 'ERASED' and p_ind.status <> 'ERASED' then
+        perform refuge.raise_field('42501', 'status', 'ERASED is set by refuge.erase_individual only');
+    end if;
     if p_ind.status in ('CLOSED', 'DECEASED') and p_source not in ('STATUS_CHANGE', 'ADJUDICATION') then
         return false;
     end if;
@@ -354,7 +358,7 @@ begin
     if to_status is null and to_population_type is null then
         perform refuge.raise_field('22004', 'to_status', 'a rule changes the status, the population type or both');
     end if;
-    if to_status in ('ACTIVE', 'DUPLICATE') then
+    if to_status in ('ACTIVE', 'DUPLICATE', 'ERASED') then
         perform refuge.raise_field('22023', 'to_status', format('%s is not set by a case decision', to_status));
     end if;
     insert into refuge.status_rule (operation_id, module, action, when_data, to_status, to_population_type, reason)

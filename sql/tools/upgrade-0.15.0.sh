@@ -44,7 +44,11 @@ python3 sql/tools/gen_upgrade.py \
   --new functions/46_erasure.sql:case_codes_only \
   --new functions/46_erasure.sql:erase_case_files \
   --replace functions/46_erasure.sql:erase_individual \
-  --replace sql/86_erasure.sql:erasure_arrived
+  --replace sql/86_erasure.sql:erasure_arrived \
+  --replace functions/60_cases.sql:case_for_update \
+  --replace functions/30_registration.sql:request_status_change \
+  --replace functions/65_lifecycle.sql:set_individual_status \
+  --replace functions/65_lifecycle.sql:set_status_rule
 cat <<'TAIL'
 -- every function owned by refuge_owner, none executable by PUBLIC (as sql/99_security.sql)
 do $$

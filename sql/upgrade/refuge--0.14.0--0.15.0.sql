@@ -103,6 +103,7 @@ declare
     why text := btrim(reason);
     removed jsonb;
     in_clear boolean;
+    n_files bigint;
 begin
     perform refuge.authorize('refuge_admin', 'erase_individual');
     if erase_individual.individual_id is null then
@@ -165,8 +166,20 @@ begin
     -- after the tombstone, whose names would otherwise make new demographic keys
     delete from refuge.match_block b where b.individual_id = p.id;
     delete from refuge.match_profile m where m.individual_id = p.id;
-    -- after the tombstone: the case files of erased people alone
-    removed := removed || refuge.erase_case_files(p.id);
+    -- the case files of erased people alone that this erasure completes
+    -- (rewritten by refuge.erasure_arrived, once the erasure is recorded)
+    select count(*) into n_files
+      from (select m.case_id as id from refuge.case_member m where m.individual_id = p.id
+            union select pc.id from refuge.process_case pc where pc.principal_id = p.id) x
+      join refuge.process_case c on c.id = x.id
+     where c.closed
+       and (c.principal_id = p.id or exists (select 1 from refuge.erasure e where e.individual_id = c.principal_id))
+       and not exists (select 1 from refuge.case_member m
+                        where m.case_id = c.id and m.individual_id <> p.id
+                          and not exists (select 1 from refuge.erasure e where e.individual_id = m.individual_id));
+    if n_files > 0 then
+        removed := removed || jsonb_build_object('case_files', n_files);
+    end if;
 
     insert into refuge.erasure (individual_id, operation_id, reason, removed, audit_in_clear, erased_by)
     values (p.id, p.operation_id, why, removed, in_clear, refuge.caller());
@@ -206,14 +219,174 @@ begin
 end
 $$;
 
+-- functions/60_cases.sql: case_for_update
+create or replace function refuge.case_for_update(p_case uuid, p_action text, p_lock boolean default true)
+    returns refuge.process_case
+    language plpgsql volatile
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    c refuge.process_case;
+begin
+    if p_case is null then
+        perform refuge.raise_field('22004', 'case_id', 'is required');
+    end if;
+    select * into c from refuge.process_case p where p.id = p_case;
+    if not found or not refuge.may_work_case(c.module, c.operation_id, c.site_id) then
+        perform refuge.raise_field('P0002', 'case_id', 'not found in your operations');
+    end if;
+    if p_lock then
+        select * into c from refuge.process_case p where p.id = p_case for update;
+    end if;
+    -- the file of erased people alone takes nothing new (its text was erased)
+    if p_lock and c.closed and refuge.case_file_erased(c.id) then
+        perform refuge.raise_field('55000', 'case_id',
+            format('case %s is the file of erased records: it takes no new entry', c.number));
+    end if;
+    return c;
+end
+$$;
+
+-- functions/30_registration.sql: request_status_change
+create or replace function refuge.request_status_change(individual_id uuid, status text default null,
+                                             population_type text default null, reason text default null)
+    returns jsonb
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    cur refuge.individual;
+    new_status text;
+    new_type text;
+    new_id uuid;
+begin
+    cur := refuge.individual_for_update(request_status_change.individual_id, 'refuge_registration', 'request_status_change');
+    new_status := coalesce(status, cur.status);
+    new_type := coalesce(population_type, cur.population_type);
+    if not refuge.code_exists('individual_status', new_status) then
+        perform refuge.raise_field('23503', 'status', format('unknown code "%s"', left(new_status, 40)));
+    end if;
+    if not refuge.code_exists('population_type', new_type) then
+        perform refuge.raise_field('23503', 'population_type', format('unknown code "%s"', left(new_type, 40)));
+    end if;
+    if new_status = cur.status and new_type = cur.population_type then
+        perform refuge.raise_field('22023', 'status', format('%s is already %s, %s', cur.number, cur.status, cur.population_type));
+    end if;
+    if new_status = 'ERASED' and cur.status <> 'ERASED' then
+        perform refuge.raise_field('42501', 'status', 'ERASED is set by refuge.erase_individual only (the person''s request, with their key destroyed)');
+    end if;
+    if cur.status = 'DUPLICATE' or new_status = 'DUPLICATE' then
+        perform refuge.raise_field('42501', 'status',
+            format('%s: a record closed as a duplicate changes only through adjudication (refuge.adjudicate)', cur.number));
+    end if;
+    perform refuge.require_text(reason, 'reason');
+    insert into refuge.status_change (individual_id, operation_id, site_id, from_status, to_status, from_population_type,
+                                      to_population_type, reason, requested_by)
+    values (cur.id, cur.operation_id, cur.site_id, cur.status, new_status, cur.population_type, new_type,
+            left(btrim(reason), 2000), refuge.caller())
+    returning id into new_id;
+    return jsonb_build_object('change_id', new_id, 'number', cur.number, 'status', 'requested',
+                              'from', jsonb_build_object('status', cur.status, 'population_type', cur.population_type),
+                              'to', jsonb_build_object('status', new_status, 'population_type', new_type));
+exception when unique_violation then
+    perform refuge.raise_field('23505', 'individual_id', format('%s already has a status change awaiting a decision', cur.number));
+end
+$$;
+
+-- functions/65_lifecycle.sql: set_individual_status
+create or replace function refuge.set_individual_status(p_ind refuge.individual, p_status text, p_type text, p_reason text,
+                                             p_source text, p_source_id uuid, p_approved_by name,
+                                             p_effective date default null, p_legal_basis text default null,
+                                             p_recognised_by text default null, p_actor name default null)
+    returns boolean
+    language plpgsql volatile
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    new_status text := coalesce(p_status, p_ind.status);
+    new_type text := coalesce(p_type, p_ind.population_type);
+    eff date := least(coalesce(p_effective, current_date), current_date);
+begin
+    if p_ind.status = 'DUPLICATE' and p_source <> 'ADJUDICATION' then
+        return false;
+    end if;
+    -- (erasure writes the tombstone itself: no other path makes one)
+    if new_status = 'ERASED' and p_ind.status <> 'ERASED' then
+        perform refuge.raise_field('42501', 'status', 'ERASED is set by refuge.erase_individual only');
+    end if;
+    if p_ind.status in ('CLOSED', 'DECEASED') and p_source not in ('STATUS_CHANGE', 'ADJUDICATION') then
+        return false;
+    end if;
+    if new_status = p_ind.status and new_type = p_ind.population_type and p_legal_basis is null then
+        return false;
+    end if;
+    perform refuge.set_status_context(jsonb_strip_nulls(jsonb_build_object(
+        'source', p_source, 'source_id', p_source_id, 'reason', p_reason, 'approved_by', p_approved_by,
+        'effective', eff, 'legal_basis', p_legal_basis, 'recognised_by', p_recognised_by, 'actor', p_actor))::text);
+    update refuge.individual i
+       set status = new_status,
+           status_date = case when new_status <> p_ind.status then eff else i.status_date end,
+           status_reason = case when new_status <> p_ind.status then left(p_reason, 500) else i.status_reason end,
+           population_type = new_type,
+           population_type_date = case when new_type <> p_ind.population_type then eff else i.population_type_date end
+     where i.id = p_ind.id;
+    perform refuge.set_status_context(null);
+    return true;
+end
+$$;
+
+-- functions/65_lifecycle.sql: set_status_rule
+create or replace function refuge.set_status_rule(operation text, module text, action text, when_data jsonb,
+                                       to_status text, to_population_type text, reason text)
+    returns integer
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+#variable_conflict use_column
+declare
+    op uuid;
+    new_id integer;
+begin
+    perform refuge.authorize('refuge_admin', 'set_status_rule');
+    select o.id into op from refuge.operation o where o.code = set_status_rule.operation;
+    perform refuge.require_visible(op is not null and refuge.in_scope(op), 'operation');
+    if not exists (select 1 from refuge.workflow_transition w where w.module = set_status_rule.module
+                                                                and w.action = set_status_rule.action) then
+        perform refuge.raise_field('22023', 'action', format('"%s" is not a step of %s cases',
+                                   coalesce(left(set_status_rule.action, 40), 'null'), coalesce(left(set_status_rule.module, 40), 'null')));
+    end if;
+    if when_data is null or jsonb_typeof(when_data) <> 'object'
+       or exists (select 1 from jsonb_each(when_data) w where jsonb_typeof(w.value) <> 'array') then
+        perform refuge.raise_field('22023', 'when_data', 'expected an object of key -> array of accepted values');
+    end if;
+    perform refuge.require_text(reason, 'reason');
+    if to_status is null and to_population_type is null then
+        perform refuge.raise_field('22004', 'to_status', 'a rule changes the status, the population type or both');
+    end if;
+    if to_status in ('ACTIVE', 'DUPLICATE', 'ERASED') then
+        perform refuge.raise_field('22023', 'to_status', format('%s is not set by a case decision', to_status));
+    end if;
+    insert into refuge.status_rule (operation_id, module, action, when_data, to_status, to_population_type, reason)
+    values (op, set_status_rule.module, set_status_rule.action, when_data, to_status, to_population_type,
+            left(btrim(reason), 200))
+    on conflict (coalesce(operation_id, '00000000-0000-0000-0000-000000000000'::uuid), module, action, when_data)
+    do update set to_status = excluded.to_status, to_population_type = excluded.to_population_type,
+                  reason = excluded.reason
+    returning id into new_id;
+    return new_id;
+end
+$$;
+
 -- functions/46_erasure.sql: case_file_erased (new)
 create function refuge.case_file_erased(p_case uuid) returns boolean
     language sql stable
     set search_path = pg_catalog, refuge, pg_temp
-    return exists (select 1 from refuge.process_case c join refuge.individual i on i.id = c.principal_id
-                    where c.id = p_case and c.closed and i.status = 'ERASED')
-       and not exists (select 1 from refuge.case_member m join refuge.individual i on i.id = m.individual_id
-                        where m.case_id = p_case and i.status <> 'ERASED');
+    return exists (select 1 from refuge.process_case c
+                    where c.id = p_case and c.closed
+                      and exists (select 1 from refuge.erasure e where e.individual_id = c.principal_id))
+       and not exists (select 1 from refuge.case_member m
+                        where m.case_id = p_case
+                          and not exists (select 1 from refuge.erasure e where e.individual_id = m.individual_id));
 comment on function refuge.case_file_erased(uuid) is
     'internal: is the case closed, its principal and every member erased (its text and key go)?';
 
@@ -223,7 +396,8 @@ create function refuge.case_codes_only(p_module text, data jsonb) returns jsonb
     set search_path = pg_catalog, refuge, pg_temp
     return case when data is null then null when jsonb_typeof(data) <> 'object' then '{}'::jsonb else
         coalesce((select jsonb_object_agg(e.key, e.value) from jsonb_each(data) e
-                   where exists (select 1
+                   where jsonb_typeof(e.value) in ('number', 'boolean')
+                      or exists (select 1
                                    from (select t.fields from refuge.workflow_transition t where t.module = p_module
                                          union all
                                          select m.open_fields from refuge.case_module m where m.code = p_module) f(spec),
@@ -250,14 +424,25 @@ declare
     total bigint := 0;
     marker constant text := '(erased with the record)';
 begin
+    -- the person's cases, locked in one order: two members erased at once
+    -- each see the other's erasure once the first commits
+    perform 1 from refuge.process_case pc
+     where pc.id in (select m.case_id from refuge.case_member m where m.individual_id = p_individual
+                     union select x.id from refuge.process_case x where x.principal_id = p_individual)
+     order by pc.id for update;
     select coalesce(array_agg(x.id), '{}') into cases
-      from (select distinct m.case_id as id from refuge.case_member m where m.individual_id = p_individual
+      from (select m.case_id as id from refuge.case_member m where m.individual_id = p_individual
             union
             select pc.id from refuge.process_case pc where pc.principal_id = p_individual) x
      where refuge.case_file_erased(x.id);
     if cardinality(cases) = 0 then
         return removed;
     end if;
+
+    -- a step awaiting approval is rejected (the file takes no new entry)
+    update refuge.case_approval x
+       set status = 'REJECTED', decided_by = refuge.caller(), decided_at = now()
+     where x.case_id = any (cases) and x.sync_owner = refuge.local_node() and x.status = 'REQUESTED';
 
     update refuge.process_case x set data = refuge.case_codes_only(x.module, x.data)
      where x.id = any (cases) and x.sync_owner = refuge.local_node()
@@ -302,15 +487,31 @@ begin
      where x.case_id = any (cases) and x.sync_owner = refuge.local_node()
        and (x.reason <> marker or x.decision_reason <> marker);
     get diagnostics n = row_count; total := total + n;
-    update refuge.gbv_incident g
-       set sealed = refuge.vault_seal(convert_to(jsonb_build_object('narrative_erased_at', now())::text, 'UTF8'),
-                                      'gbv_incident:' || g.case_id),
-           narrative_erased_at = now()
-     where g.case_id = any (cases) and g.sync_owner = refuge.local_node() and g.narrative_erased_at is null;
-    get diagnostics n = row_count; total := total + n;
+    -- (the narrative is sealed again, which needs the vault key: a node
+    -- without it, against the README's advice, must still apply the erasure)
+    if refuge.vault_key_loaded() then
+        update refuge.gbv_incident g
+           set sealed = refuge.vault_seal(convert_to(jsonb_build_object('narrative_erased_at', now())::text, 'UTF8'),
+                                          'gbv_incident:' || g.case_id),
+               narrative_erased_at = now()
+         where g.case_id = any (cases) and g.sync_owner = refuge.local_node() and g.narrative_erased_at is null;
+        get diagnostics n = row_count; total := total + n;
+    end if;
     -- what readers gave as the purpose of reading the case
     update refuge.sensitive_read r set purpose = marker
      where r.case_id = any (cases) and r.sync_owner = refuge.local_node() and r.purpose <> marker;
+    get diagnostics n = row_count; total := total + n;
+    -- changes to the file's rows sent to or in conflict with other nodes
+    -- keep their values: this node's go (as refuge.erase_rows does)
+    delete from refuge.sync_change x
+     where x.sync_owner = refuge.local_node()
+       and (x.row_key ->> 'id' = any (cases::text[]) or x.row_key ->> 'case_id' = any (cases::text[])
+            or x.new_values ->> 'case_id' = any (cases::text[]) or x.old_values ->> 'case_id' = any (cases::text[]));
+    delete from refuge.sync_conflict x
+     where x.sync_owner = refuge.local_node()
+       and (x.row_key ->> 'id' = any (cases::text[]) or x.row_key ->> 'case_id' = any (cases::text[])
+            or x.kept_values ->> 'case_id' = any (cases::text[]) or x.lost_values ->> 'case_id' = any (cases::text[])
+            or x.base_values ->> 'case_id' = any (cases::text[]));
 
     foreach c in array cases loop
         perform refuge.destroy_person_key(c);

@@ -234,7 +234,7 @@ reset role;
 -- (and a step to reopen it asked for, awaiting a supervisor's approval)
 set role er_rsd;
 select refuge.transition_case(:'rsd_case', 'REOPEN', '{"reopen_ground": "NEW_EVIDENCE"}') ->> 'status' as reopen_asked;
-select a.id as reopen_approval from refuge.case_approval a where a.case_id = :'rsd_case' and a.status = 'REQUESTED' \gset
+select a.id as own_approval from refuge.case_approval a where a.case_id = :'rsd_case' and a.status = 'REQUESTED' \gset
 reset role;
 
 -- 4. the erasure
@@ -288,15 +288,30 @@ reset role;
 select pg_temp.err(format($q$update refuge.case_note set body = 'Nyabuony again' where case_id = %L$q$, :'rsd_case')) as note_rewrite,
        pg_temp.err(format($q$update refuge.case_event set reason = 'Nyabuony again' where case_id = %L$q$, :'rsd_case')) as event_rewrite,
        pg_temp.err(format($q$update refuge.case_note set body = '(erased with the record)' where case_id = %L$q$, :'son_case')) as shared_rewrite;
--- her closed file is not reopened: that would process the erased record
--- again (neither by approving the step asked for before, nor by a new one)
+-- no other path writes a tombstone: a status change or a case rule naming
+-- ERASED is refused
+set role er_reg;
+select pg_temp.err(format($q$select refuge.request_status_change(%L, 'ERASED', null, 'as if erased')$q$, i.id)) as status_erased
+  from refuge.individual i join fam f on f.k = 'keep' and i.id = f.principal;
+reset role;
+set role er_admin;
+select pg_temp.err($q$select refuge.set_status_rule('ETH', 'RSD', 'DECIDE', '{"decision": ["REJECTED"]}', 'ERASED', null, 'erase the rejected')$q$) as rule_erased;
+reset role;
+-- her own file takes no new entry: the step asked for was rejected with the
+-- erasure, and nothing is added
+select a.status, a.decided_by is not null as decided from refuge.case_approval a where a.id = :'own_approval';
 set role er_rsd_sup;
-select pg_temp.err(format($q$select refuge.decide_approval(%L, true)$q$, :'reopen_approval')) as approve_reopen;
-select refuge.decide_approval(:'reopen_approval', false, 'record erased') ->> 'status' as rejected;
+select pg_temp.err(format($q$select refuge.decide_approval(%L, true)$q$, :'own_approval')) as approve_own,
+       pg_temp.err(format($q$select refuge.add_case_note(%L, 'Nyabuony phoned')$q$, :'rsd_case')) as new_note,
+       pg_temp.err(format($q$select refuge.transition_case(%L, 'REOPEN', '{"reopen_ground": "NEW_EVIDENCE"}')$q$, :'rsd_case')) as reopen_own;
 reset role;
-set role er_rsd;
-select pg_temp.err(format($q$select refuge.transition_case(%L, 'REOPEN', '{"reopen_ground": "NEW_EVIDENCE"}')$q$, :'rsd_case')) as reopen;
-reset role;
+-- a file she shares with a member who stays (her son's, were she its
+-- principal) is not reopened either: the check the steps run, on that file
+select pg_temp.err(format($q$select refuge.refuse_reopening_erased(jsonb_populate_record(c, jsonb_build_object('principal_id', %L)), 'MODALITY_ASSIGNED') from refuge.process_case c where c.id = %L$q$,
+                          f.principal, :'son_case')) as shared_reopen,
+       pg_temp.err(format($q$select refuge.refuse_reopening_erased(c, 'MODALITY_ASSIGNED') from refuge.process_case c where c.id = %L$q$,
+                          :'son_case')) as son_reopen
+  from fam f where f.k = 'erase';
 -- she left the household (her son's membership stays)
 select m.relationship, m.valid_to is not null as ended, m.end_reason from refuge.group_membership m join fam f
     on m.individual_id in (f.principal, f.child) where f.k = 'erase' order by m.relationship;
