@@ -194,6 +194,7 @@ create function refuge.record_consent(individual_id uuid, purpose text, method t
 as $$
 declare
     p refuge.individual;
+    g refuge.individual;
     pur refuge.processing_purpose;
     a refuge.sharing_agreement;
     new_id uuid;
@@ -218,10 +219,36 @@ begin
         perform refuge.raise_field('22023', 'guardian_id', 'must be empty when the person consents themselves');
     end if;
     if guardian_id is not null then
-        perform refuge.person_in_reach(guardian_id, 'guardian_id');
-        if guardian_id = p.id then
+        g := refuge.person_in_reach(guardian_id, 'guardian_id');
+        if g.id = p.id then
             perform refuge.raise_field('22023', 'guardian_id', 'is the person themselves');
         end if;
+        -- plausible: a current record, older than the person (a parent by
+        -- 12 years at least), 15 or older (the head of a child-headed
+        -- household consents for younger siblings)
+        if g.status in ('CLOSED', 'DECEASED', 'DUPLICATE', 'ERASED') then
+            perform refuge.raise_field('55000', 'guardian_id',
+                format('%s is %s: they cannot consent for another person', g.number, lower(g.status)));
+        end if;
+        if g.date_of_birth is not null and g.date_of_birth > current_date - interval '15 years' then
+            perform refuge.raise_field('22023', 'guardian_id',
+                format('%s is under 15: too young to consent for another person', g.number));
+        end if;
+        if g.date_of_birth is not null and p.date_of_birth is not null then
+            if g.date_of_birth >= p.date_of_birth then
+                perform refuge.raise_field('22023', 'guardian_id', format('%s is not older than %s', g.number, p.number));
+            end if;
+            if given_by = 'PARENT' and g.date_of_birth > p.date_of_birth - interval '12 years' then
+                perform refuge.raise_field('22023', 'guardian_id',
+                    format('%s is less than 12 years older than %s: not plausibly a parent', g.number, p.number));
+            end if;
+        end if;
+    end if;
+    -- an adult consents themselves (or a guardian appointed for them, or a
+    -- caregiver for one who cannot): not their parent
+    if given_by = 'PARENT' and p.date_of_birth is not null and p.date_of_birth <= current_date - interval '18 years' then
+        perform refuge.raise_field('22023', 'given_by',
+            format('%s is an adult: a parent does not consent for them (GUARDIAN for an adult under guardianship, CAREGIVER for one who cannot consent)', p.number));
     end if;
     if valid_until is not null and valid_until < current_date then
         perform refuge.raise_field('22008', 'valid_until', format('%s is in the past', refuge.iso(valid_until)));
@@ -811,6 +838,8 @@ create function refuge.subject_access_pdf(individual_id uuid) returns bytea
 as $$
 declare
     j jsonb := refuge.subject_access(subject_access_pdf.individual_id);
+    -- entries printed per section (each takes a line or a few)
+    max_entries constant integer := 250;
     lines text[];
     k text;
     v jsonb;
@@ -831,6 +860,19 @@ begin
         elsif jsonb_typeof(v) = 'array' and jsonb_array_length(v) = 0 then
             lines := lines || ('TEXT' || chr(9) || 'none');
         elsif jsonb_typeof(v) = 'array' then
+            -- a long history (a person read in thousands of searches) would
+            -- outgrow the document: the most recent entries, the counts by
+            -- kind, and every entry in the electronic copy
+            if jsonb_array_length(v) > max_entries then
+                lines := lines || ('TEXT' || chr(9) || format(
+                    '%s entries; the %s most recent are printed here, and the electronic copy of this report (refuge.subject_access) lists every one.',
+                    jsonb_array_length(v), max_entries));
+                lines := lines || array(select 'TEXT' || chr(9) || format('%s: %s', coalesce(x ->> 'kind', 'entries'), count(*))
+                                          from jsonb_array_elements(v) x
+                                         group by x ->> 'kind' order by count(*) desc, x ->> 'kind' limit 50);
+                v := (select jsonb_agg(x.e order by x.i) from jsonb_array_elements(v) with ordinality x(e, i)
+                       where x.i > jsonb_array_length(v) - max_entries);
+            end if;
             for e in select jsonb_array_elements(v) loop
                 lines := lines || ('TEXT' || chr(9) || left(regexp_replace(
                     (select string_agg(replace(f.key, '_', ' ') || ': ' || case when jsonb_typeof(f.value) = 'string'

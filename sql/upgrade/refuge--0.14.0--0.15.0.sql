@@ -1,6 +1,7 @@
 -- refuge 0.14.0 -> 0.15.0: a case file's audit values sealed under the
 -- case's own key; the text of the case files of erased people alone goes
--- with them
+-- with them; ERASED set by erasure only; long subject access reports print;
+-- who consents for another must be plausible
 \echo Use "ALTER EXTENSION refuge UPDATE TO '0.15.0'" to load this file. \quit
 
 -- the case file's tables: their audit values sealed under the case's key
@@ -373,6 +374,157 @@ begin
     do update set to_status = excluded.to_status, to_population_type = excluded.to_population_type,
                   reason = excluded.reason
     returning id into new_id;
+    return new_id;
+end
+$$;
+
+-- functions/45_data_protection.sql: subject_access_pdf
+create or replace function refuge.subject_access_pdf(individual_id uuid) returns bytea
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    j jsonb := refuge.subject_access(subject_access_pdf.individual_id);
+    -- entries printed per section (each takes a line or a few)
+    max_entries constant integer := 250;
+    lines text[];
+    k text;
+    v jsonb;
+    e jsonb;
+begin
+    lines := array['TITLE' || chr(9) || 'Personal data held by UNHCR in Refuge',
+                   'SUB' || chr(9) || format('%s - requested %s by %s', j -> 'request' ->> 'number',
+                                             to_char((j -> 'request' ->> 'requested_at')::timestamptz, 'YYYY-MM-DD'),
+                                             j -> 'request' ->> 'requested_by')];
+    for k, v in select x.key, x.value from jsonb_each(j) with ordinality x(key, value, ord)
+                 where x.key <> 'request' order by x.ord loop
+        lines := lines || ('SECTION' || chr(9) || initcap(replace(k, '_', ' ')));
+        if jsonb_typeof(v) = 'object' then
+            lines := lines || array(select 'FIELD' || chr(9) || replace(f.key, '_', ' ') || chr(9)
+                                           || left(regexp_replace(case when jsonb_typeof(f.value) = 'string' then f.value #>> '{}'
+                                                                       else f.value::text end, '[\t\r\n]', ' ', 'g'), 900)
+                                      from jsonb_each(v) f);
+        elsif jsonb_typeof(v) = 'array' and jsonb_array_length(v) = 0 then
+            lines := lines || ('TEXT' || chr(9) || 'none');
+        elsif jsonb_typeof(v) = 'array' then
+            -- a long history (a person read in thousands of searches) would
+            -- outgrow the document: the most recent entries, the counts by
+            -- kind, and every entry in the electronic copy
+            if jsonb_array_length(v) > max_entries then
+                lines := lines || ('TEXT' || chr(9) || format(
+                    '%s entries; the %s most recent are printed here, and the electronic copy of this report (refuge.subject_access) lists every one.',
+                    jsonb_array_length(v), max_entries));
+                lines := lines || array(select 'TEXT' || chr(9) || format('%s: %s', coalesce(x ->> 'kind', 'entries'), count(*))
+                                          from jsonb_array_elements(v) x
+                                         group by x ->> 'kind' order by count(*) desc, x ->> 'kind' limit 50);
+                v := (select jsonb_agg(x.e order by x.i) from jsonb_array_elements(v) with ordinality x(e, i)
+                       where x.i > jsonb_array_length(v) - max_entries);
+            end if;
+            for e in select jsonb_array_elements(v) loop
+                lines := lines || ('TEXT' || chr(9) || left(regexp_replace(
+                    (select string_agg(replace(f.key, '_', ' ') || ': ' || case when jsonb_typeof(f.value) = 'string'
+                                                                            then f.value #>> '{}' else f.value::text end, '; ')
+                       from jsonb_each(case when jsonb_typeof(e) = 'object' then e else jsonb_build_object('value', e) end) f),
+                    '[\t\r\n]', ' ', 'g'), 900));
+            end loop;
+        else
+            lines := lines || ('TEXT' || chr(9) || 'none');
+        end if;
+    end loop;
+    return refuge.render_pdf('Personal data held by UNHCR', lines, '{}');
+end
+$$;
+
+-- functions/45_data_protection.sql: record_consent
+create or replace function refuge.record_consent(individual_id uuid, purpose text, method text default 'ORAL',
+                                      given_by text default 'SELF', guardian_id uuid default null,
+                                      notice_version text default null, valid_until date default null,
+                                      agreement text default null)
+    returns uuid
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    p refuge.individual;
+    g refuge.individual;
+    pur refuge.processing_purpose;
+    a refuge.sharing_agreement;
+    new_id uuid;
+begin
+    perform refuge.authorize_any(refuge.consent_roles(), 'record_consent');
+    p := refuge.person_in_reach(record_consent.individual_id, 'individual_id');
+    pur := refuge.purpose_row(record_consent.purpose, 'purpose');
+    if not refuge.purpose_in_reach(pur.code, p) then
+        raise exception using errcode = '42501',
+            message = format('record_consent: consents to %s are recorded by the staff of that module', pur.code);
+    end if;
+    if method is null or method not in ('ORAL', 'WRITTEN', 'THUMBPRINT', 'ELECTRONIC') then
+        perform refuge.raise_field('22023', 'method', format('"%s" is not ORAL, WRITTEN, THUMBPRINT or ELECTRONIC', refuge.excerpt(method)));
+    end if;
+    if given_by is null or given_by not in ('SELF', 'PARENT', 'GUARDIAN', 'CAREGIVER') then
+        perform refuge.raise_field('22023', 'given_by', format('"%s" is not SELF, PARENT, GUARDIAN or CAREGIVER', refuge.excerpt(given_by)));
+    end if;
+    if given_by in ('PARENT', 'GUARDIAN') and guardian_id is null then
+        perform refuge.raise_field('22004', 'guardian_id', format('is required when consent is given by a %s', lower(given_by)));
+    end if;
+    if given_by = 'SELF' and guardian_id is not null then
+        perform refuge.raise_field('22023', 'guardian_id', 'must be empty when the person consents themselves');
+    end if;
+    if guardian_id is not null then
+        g := refuge.person_in_reach(guardian_id, 'guardian_id');
+        if g.id = p.id then
+            perform refuge.raise_field('22023', 'guardian_id', 'is the person themselves');
+        end if;
+        -- plausible: a current record, older than the person (a parent by
+        -- 12 years at least), 15 or older (the head of a child-headed
+        -- household consents for younger siblings)
+        if g.status in ('CLOSED', 'DECEASED', 'DUPLICATE', 'ERASED') then
+            perform refuge.raise_field('55000', 'guardian_id',
+                format('%s is %s: they cannot consent for another person', g.number, lower(g.status)));
+        end if;
+        if g.date_of_birth is not null and g.date_of_birth > current_date - interval '15 years' then
+            perform refuge.raise_field('22023', 'guardian_id',
+                format('%s is under 15: too young to consent for another person', g.number));
+        end if;
+        if g.date_of_birth is not null and p.date_of_birth is not null then
+            if g.date_of_birth >= p.date_of_birth then
+                perform refuge.raise_field('22023', 'guardian_id', format('%s is not older than %s', g.number, p.number));
+            end if;
+            if given_by = 'PARENT' and g.date_of_birth > p.date_of_birth - interval '12 years' then
+                perform refuge.raise_field('22023', 'guardian_id',
+                    format('%s is less than 12 years older than %s: not plausibly a parent', g.number, p.number));
+            end if;
+        end if;
+    end if;
+    -- an adult consents themselves (or a guardian appointed for them, or a
+    -- caregiver for one who cannot): not their parent
+    if given_by = 'PARENT' and p.date_of_birth is not null and p.date_of_birth <= current_date - interval '18 years' then
+        perform refuge.raise_field('22023', 'given_by',
+            format('%s is an adult: a parent does not consent for them (GUARDIAN for an adult under guardianship, CAREGIVER for one who cannot consent)', p.number));
+    end if;
+    if valid_until is not null and valid_until < current_date then
+        perform refuge.raise_field('22008', 'valid_until', format('%s is in the past', refuge.iso(valid_until)));
+    end if;
+    if notice_version is not null and (btrim(notice_version) = '' or length(notice_version) > 100) then
+        perform refuge.raise_field('22023', 'notice_version', 'must be 1 to 100 characters');
+    end if;
+    if agreement is not null then
+        select * into a from refuge.sharing_agreement x where x.code = agreement;
+        if not found then
+            perform refuge.raise_field('23503', 'agreement', format('unknown agreement "%s"', refuge.excerpt(agreement)));
+        end if;
+        if not pur.code = any (a.purposes) then
+            perform refuge.raise_field('22023', 'agreement', format('%s does not cover purpose %s', a.code, pur.code));
+        end if;
+    end if;
+    insert into refuge.consent (individual_id, purpose, agreement_id, given_by, guardian_id, method, notice_version,
+                                valid_until, recorded_by)
+    values (p.id, pur.code, a.id, given_by, guardian_id, method, btrim(notice_version), valid_until, refuge.caller())
+    returning id into new_id;
+    if notice_version is not null then
+        insert into refuge.information_notice (individual_id, purpose, notice_version, given_by)
+        values (p.id, pur.code, btrim(notice_version), refuge.caller());
+    end if;
     return new_id;
 end
 $$;

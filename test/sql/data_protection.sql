@@ -72,6 +72,22 @@ select pg_temp.err(format($q$select refuge.record_consent(%L, 'NOPE')$q$, mother
        pg_temp.err(format($q$select refuge.record_consent(%L, 'REFERRAL')$q$, gen_random_uuid())) as unknown_person
   from fam;
 reset role;
+-- who consents for another must be plausible: an adult is not consented
+-- for by a parent; a guardian is 15 or older and older than the person; a
+-- parent by 12 years at least; a closed record consents for no one
+set role dp_reg;
+select pg_temp.err(format($q$select refuge.record_consent(%L, 'REFERRAL', 'ORAL', 'PARENT', %L)$q$, daughter, mother)) as parent_of_adult,
+       pg_temp.err(format($q$select refuge.record_consent(%L, 'REFERRAL', 'ORAL', 'GUARDIAN', %L)$q$, mother, son)) as child_guardian,
+       pg_temp.err(format($q$select refuge.record_consent(%L, 'REFERRAL', 'ORAL', 'PARENT', %L)$q$, son, daughter)) as sister_as_parent,
+       pg_temp.err(format($q$select refuge.record_consent(%L, 'REFERRAL', 'ORAL', 'GUARDIAN', %L)$q$, son, son)) as own_guardian
+  from fam;
+reset role;
+begin;
+update refuge.individual set status = 'DECEASED' where id = (select mother from fam);
+set local role dp_reg;
+select pg_temp.err(format($q$select refuge.record_consent(%L, 'REFERRAL', 'ORAL', 'PARENT', %L)$q$, son, mother)) as deceased_parent
+  from fam;
+rollback;
 -- a clerk of another operation cannot record consents of people they do not serve
 set role dp_reg_uga;
 select pg_temp.err(format($q$select refuge.record_consent(%L, 'REFERRAL')$q$, mother)) as out_of_scope from fam;
@@ -311,6 +327,15 @@ select j -> 'person' ->> 'given_name' as given_name, j -> 'request' ->> 'number'
 -- the son's own access shows his BID case; his mother's does not (she is a member, not its subject)
 select (select array_agg(c ->> 'module') from jsonb_array_elements(refuge.subject_access(son) -> 'cases') c) as son_cases from fam;
 select substr(encode(refuge.subject_access_pdf(daughter), 'escape'), 1, 5) as pdf from fam;
+-- a long history still prints (20,000 reads of her record: the most recent,
+-- the counts by kind; all of them in the electronic copy)
+reset role;
+insert into refuge.sensitive_read (actor, kind, object_id, individual_id, operation_id, purpose)
+select 'dp_sup', case when g % 4 = 0 then 'case_detail' else 'possible_duplicates' end, f.daughter, f.daughter, i.operation_id, 'search'
+  from fam f join refuge.individual i on i.id = f.daughter, generate_series(1, 20000) g;
+set local role dp_sup;
+select jsonb_array_length(refuge.subject_access(daughter) -> 'reads_of_sensitive_records') >= 20000 as all_in_json,
+       substr(encode(refuge.subject_access_pdf(daughter), 'escape'), 1, 5) as long_pdf from fam;
 rollback;
 select kind, count(*) as logged_after_rollback from refuge.sensitive_read where kind = 'subject_access' group by kind;
 
