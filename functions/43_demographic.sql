@@ -645,19 +645,20 @@ begin
     with wv as materialized (
         select coalesce(p_weights, refuge.match_weight_vector()) as w),
     probe as materialized (
-        select pi.id, pi as ind, pp as profile, g.grp, g.has_co,
+        select pi.id, pi as ind, pp as profile, g.grp, g.has_co, g.has_doc, g.has_phone,
                (case when g.has_co then (select max(wv.w[50 + l]) from generate_series(1, 10) l) else 0 end
-                + case when exists (select 1 from refuge.document d where d.individual_id = pi.id)
-                       then (select max(wv.w[60 + l]) from generate_series(1, 10) l) else 0 end
-                + case when exists (select 1 from refuge.individual_contact c where c.individual_id = pi.id)
-                       then (select max(wv.w[70 + l]) from generate_series(1, 10) l) else 0 end) as late_max
+                + case when g.has_doc then (select max(wv.w[60 + l]) from generate_series(1, 10) l) else 0 end
+                + case when g.has_phone then (select max(wv.w[70 + l]) from generate_series(1, 10) l) else 0 end) as late_max
           from unnest(p_ids) x(id)
           join refuge.individual pi on pi.id = x.id
           join refuge.match_profile pp on pp.individual_id = x.id
          cross join lateral (select y.grp,
                                     exists (select 1 from refuge.group_membership m
                                              where m.group_id = y.grp and m.valid_to is null and m.individual_id <> pi.id)
-                                        as has_co
+                                        as has_co,
+                                    exists (select 1 from refuge.document d where d.individual_id = pi.id) as has_doc,
+                                    exists (select 1 from refuge.individual_contact c where c.individual_id = pi.id)
+                                        as has_phone
                                from (select refuge.current_group(pi.id) as grp) y) g
          cross join wv
          where cardinality(pp.names) > 0),
@@ -671,13 +672,15 @@ begin
                row_number() over (partition by c.probe order by refuge.match_score(c.lv, wv.w) desc, c.id) as rn
           from cand c join probe pr on pr.id = c.probe cross join wv
          where refuge.match_score(c.lv, wv.w) + pr.late_max >= p_min_score),
+    -- (the household, document and phone comparisons only where the probe
+    -- has co-members, documents, contacts: otherwise they are 0 anyway)
     late as materialized (
-        select r.probe, r.id, refuge.current_group(r.id) as grp,
-               r.lv[1:5] || array[case when pr.has_co then refuge.family_level(r.probe, pr.grp, r.id, refuge.current_group(r.id))
-                                       else 0 end,
-                                  refuge.document_level(r.probe, r.id),
-                                  refuge.phone_level(r.probe, r.id)] || r.lv[9:9] as lv
+        select r.probe, r.id, cg.grp,
+               r.lv[1:5] || array[case when pr.has_co then refuge.family_level(r.probe, pr.grp, r.id, cg.grp) else 0 end,
+                                  case when pr.has_doc then refuge.document_level(r.probe, r.id) else 0 end,
+                                  case when pr.has_phone then refuge.phone_level(r.probe, r.id) else 0 end] || r.lv[9:9] as lv
           from ranked r join probe pr on pr.id = r.probe
+         cross join lateral (select refuge.current_group(r.id) as grp offset 0) cg
          where r.rn <= greatest(p_limit, 1) + 10),
     scored as (
         select l.probe, l.id, refuge.match_score(l.lv, wv.w) as s, l.lv,

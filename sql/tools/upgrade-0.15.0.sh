@@ -8,7 +8,7 @@ cat <<'HEAD'
 -- refuge 0.14.0 -> 0.15.0: a case file's audit values sealed under the
 -- case's own key; the text of the case files of erased people alone goes
 -- with them; ERASED set by erasure only; long subject access reports print;
--- who consents for another must be plausible
+-- who consents for another must be plausible; the demographic search cheaper
 \echo Use "ALTER EXTENSION refuge UPDATE TO '0.15.0'" to load this file. \quit
 
 -- the case file's tables: their audit values sealed under the case's key
@@ -51,7 +51,8 @@ python3 sql/tools/gen_upgrade.py \
   --replace functions/65_lifecycle.sql:set_individual_status \
   --replace functions/65_lifecycle.sql:set_status_rule \
   --replace functions/45_data_protection.sql:subject_access_pdf \
-  --replace functions/45_data_protection.sql:record_consent
+  --replace functions/45_data_protection.sql:record_consent \
+  --replace functions/43_demographic.sql:demographic_search_many
 cat <<'TAIL'
 -- every function owned by refuge_owner, none executable by PUBLIC (as sql/99_security.sql)
 do $$

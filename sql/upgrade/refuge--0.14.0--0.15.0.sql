@@ -1,7 +1,7 @@
 -- refuge 0.14.0 -> 0.15.0: a case file's audit values sealed under the
 -- case's own key; the text of the case files of erased people alone goes
 -- with them; ERASED set by erasure only; long subject access reports print;
--- who consents for another must be plausible
+-- who consents for another must be plausible; the demographic search cheaper
 \echo Use "ALTER EXTENSION refuge UPDATE TO '0.15.0'" to load this file. \quit
 
 -- the case file's tables: their audit values sealed under the case's key
@@ -526,6 +526,73 @@ begin
         values (p.id, pur.code, btrim(notice_version), refuge.caller());
     end if;
     return new_id;
+end
+$$;
+
+-- functions/43_demographic.sql: demographic_search_many
+create or replace function refuge.demographic_search_many(p_ids uuid[], p_min_score double precision, p_limit integer,
+                                               p_weights double precision[] default null)
+    returns table (individual_id uuid, candidate_id uuid, score double precision, levels integer[])
+    language plpgsql stable
+    set search_path = pg_catalog, refuge, pg_temp
+    -- (PL/pgSQL keeps the plan of this long statement: an SQL function would plan it on every call)
+    set plan_cache_mode = force_generic_plan
+as $$
+begin
+    return query
+    with wv as materialized (
+        select coalesce(p_weights, refuge.match_weight_vector()) as w),
+    probe as materialized (
+        select pi.id, pi as ind, pp as profile, g.grp, g.has_co, g.has_doc, g.has_phone,
+               (case when g.has_co then (select max(wv.w[50 + l]) from generate_series(1, 10) l) else 0 end
+                + case when g.has_doc then (select max(wv.w[60 + l]) from generate_series(1, 10) l) else 0 end
+                + case when g.has_phone then (select max(wv.w[70 + l]) from generate_series(1, 10) l) else 0 end) as late_max
+          from unnest(p_ids) x(id)
+          join refuge.individual pi on pi.id = x.id
+          join refuge.match_profile pp on pp.individual_id = x.id
+         cross join lateral (select y.grp,
+                                    exists (select 1 from refuge.group_membership m
+                                             where m.group_id = y.grp and m.valid_to is null and m.individual_id <> pi.id)
+                                        as has_co,
+                                    exists (select 1 from refuge.document d where d.individual_id = pi.id) as has_doc,
+                                    exists (select 1 from refuge.individual_contact c where c.individual_id = pi.id)
+                                        as has_phone
+                               from (select refuge.current_group(pi.id) as grp) y) g
+         cross join wv
+         where cardinality(pp.names) > 0),
+    cand as materialized (
+        select pr.id as probe, b.candidate_id as id, b.levels as lv
+          from probe pr
+         cross join lateral refuge.demographic_compared(pr.profile, pr.ind,
+                                                        refuge.birth_year_window((pr.ind).dob_precision), 500) b),
+    ranked as materialized (
+        select c.probe, c.id, c.lv,
+               row_number() over (partition by c.probe order by refuge.match_score(c.lv, wv.w) desc, c.id) as rn
+          from cand c join probe pr on pr.id = c.probe cross join wv
+         where refuge.match_score(c.lv, wv.w) + pr.late_max >= p_min_score),
+    -- (the household, document and phone comparisons only where the probe
+    -- has co-members, documents, contacts: otherwise they are 0 anyway)
+    late as materialized (
+        select r.probe, r.id, cg.grp,
+               r.lv[1:5] || array[case when pr.has_co then refuge.family_level(r.probe, pr.grp, r.id, cg.grp) else 0 end,
+                                  case when pr.has_doc then refuge.document_level(r.probe, r.id) else 0 end,
+                                  case when pr.has_phone then refuge.phone_level(r.probe, r.id) else 0 end] || r.lv[9:9] as lv
+          from ranked r join probe pr on pr.id = r.probe
+         cross join lateral (select refuge.current_group(r.id) as grp offset 0) cg
+         where r.rn <= greatest(p_limit, 1) + 10),
+    scored as (
+        select l.probe, l.id, refuge.match_score(l.lv, wv.w) as s, l.lv,
+               -- one person is at most one member of a household: the best
+               -- of a household's members explains the others (siblings of
+               -- a household registered twice)
+               row_number() over (partition by l.probe, coalesce(l.grp, l.id)
+                                  order by refuge.match_score(l.lv, wv.w) desc, l.id) as in_household
+          from late l cross join wv
+         where refuge.match_score(l.lv, wv.w) >= p_min_score),
+    kept as (
+        select sc.probe, sc.id, sc.s, sc.lv, row_number() over (partition by sc.probe order by sc.s desc, sc.id) as rn
+          from scored sc where sc.in_household = 1)
+    select k.probe, k.id, k.s, k.lv from kept k where k.rn <= p_limit order by k.probe, k.s desc, k.id;
 end
 $$;
 
