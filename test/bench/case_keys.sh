@@ -58,6 +58,9 @@ analyze;
 SQL
 done
 
+# the key server-wide for the keyed database, as deployed (a superuser-only setting)
+psql -qXd postgres -c "alter database cases_keyed set refuge.vault_key_file = '$key'"
+
 cat > "$OUT/case_keys_assign.sql" <<'EOF'
 select refuge.transition_case((select id from public.bench_case where n = (select nextval('public.step_seq'))),
                               'ASSIGN_MODALITY', '{"modality": "REGULAR"}', 'assigned after the screening interview');
@@ -67,24 +70,23 @@ select refuge.transition_case((select id from public.bench_case where n = (selec
                               'SCHEDULE_INTERVIEW', '{"interview_date": "2027-01-15", "interpreter_language": "Nuer"}');
 EOF
 
-run() {  # run DB KEYED SCRIPT -> transitions/s
-    local opts="-c client_min_messages=warning"
-    [ "$2" = 1 ] && opts="$opts -c refuge.vault_key_file=$key"
+run() {  # run DB SCRIPT -> transitions/s
     psql -qXd "$1" -c "select setval('public.step_seq', 1, false)" >/dev/null
-    PGUSER=bench_rsd PGOPTIONS="$opts" pgbench -n -c 2 -j 2 -t $((N / 2)) -f "$OUT/case_keys_$3.sql" "$1" \
-        > "$OUT/case_keys_$1_$3.txt" 2>&1 || { cat "$OUT/case_keys_$1_$3.txt"; die "pgbench on $1 failed"; }
-    sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$OUT/case_keys_$1_$3.txt"
+    PGUSER=bench_rsd PGOPTIONS="-c client_min_messages=warning" pgbench -n -c 2 -j 2 -t $((N / 2)) \
+        -f "$OUT/case_keys_$2.sql" "$1" > "$OUT/case_keys_$1_$2.txt" 2>&1 \
+        || { cat "$OUT/case_keys_$1_$2.txt" >&2; return 1; }
+    sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$OUT/case_keys_$1_$2.txt" | awk '{printf "%.1f", $1}'
 }
 log "$N transitions ASSIGN_MODALITY per database (the case's key made), clear then keyed"
-a_clear=$(run cases_clear 0 assign)
-a_keyed=$(run cases_keyed 1 assign)
+a_clear=$(run cases_clear assign) || die "pgbench failed"
+a_keyed=$(run cases_keyed assign) || die "pgbench failed"
 log "$N transitions SCHEDULE_INTERVIEW per database (the key exists), clear then keyed"
-s_clear=$(run cases_clear 0 schedule)
-s_keyed=$(run cases_keyed 1 schedule)
+s_clear=$(run cases_clear schedule) || die "pgbench failed"
+s_keyed=$(run cases_keyed schedule) || die "pgbench failed"
 keys=$(psql -XAtd cases_keyed -c "select count(*) from refuge.person_key")
 
 log "closing $ERASE cases and erasing their principals (one transaction)"
-erase=$(PGOPTIONS="-c client_min_messages=warning -c refuge.vault_key_file=$key" psql -XAt -d cases_keyed -v ON_ERROR_STOP=1 <<SQL
+erase=$(PGOPTIONS="-c client_min_messages=warning" psql -XAt -d cases_keyed -v ON_ERROR_STOP=1 <<SQL
 \set QUIET on
 select count(refuge.transition_case(c.id, 'ABANDON')) from public.bench_case c where c.n <= $ERASE \g /dev/null
 select clock_timestamp() as t0 \gset
@@ -99,7 +101,7 @@ select round(extract(epoch from clock_timestamp() - :'t0'::timestamptz) * 1000) 
 SQL
 ) || die "erasure failed"
 read -r erase_ms destroyed notes_left reasons_left text_left <<< "$erase"
-verify=$(PGOPTIONS="-c refuge.vault_key_file=$key" psql -XAtd cases_keyed -c "select refuge.seal_audit() is not null" \
+verify=$(psql -XAtd cases_keyed -c "select refuge.seal_audit() is not null" \
          -c "select refuge.verify_audit() ->> 'intact'" | tail -1)
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", b / a}'; }
