@@ -104,7 +104,7 @@ declare
     why text := btrim(reason);
     removed jsonb;
     in_clear boolean;
-    n_files bigint;
+    files uuid[];
 begin
     perform refuge.authorize('refuge_admin', 'erase_individual');
     if erase_individual.individual_id is null then
@@ -169,7 +169,7 @@ begin
     delete from refuge.match_profile m where m.individual_id = p.id;
     -- the case files of erased people alone that this erasure completes
     -- (rewritten by refuge.erasure_arrived, once the erasure is recorded)
-    select count(*) into n_files
+    select coalesce(array_agg(c.id), '{}') into files
       from (select m.case_id as id from refuge.case_member m where m.individual_id = p.id
             union select pc.id from refuge.process_case pc where pc.principal_id = p.id) x
       join refuge.process_case c on c.id = x.id
@@ -178,8 +178,15 @@ begin
        and not exists (select 1 from refuge.case_member m
                         where m.case_id = c.id and m.individual_id <> p.id
                           and not exists (select 1 from refuge.erasure e where e.individual_id = m.individual_id));
-    if n_files > 0 then
-        removed := removed || jsonb_build_object('case_files', n_files);
+    if cardinality(files) > 0 then
+        removed := removed || jsonb_build_object('case_files', cardinality(files));
+        -- a file audited before its values were sealed (before 0.15.0, or
+        -- without the vault key) keeps that history in clear: said, as for
+        -- the person's own rows (the case's own audit rows tell)
+        in_clear := in_clear
+            or exists (select 1 from refuge.audit_log a
+                        where a.table_name = 'process_case' and a.row_id = any (files)
+                          and not coalesce(a.new_data ? '$subject', a.old_data ? '$subject', false));
     end if;
 
     insert into refuge.erasure (individual_id, operation_id, reason, removed, audit_in_clear, erased_by)

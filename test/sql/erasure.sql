@@ -356,6 +356,33 @@ reset role;
 select refuge.seal_audit() is not null as sealed, refuge.verify_audit() ->> 'intact' as audit_intact;
 select count(*) filter (where wrapped is null) as destroyed_keys from refuge.person_key;
 
+-- a file audited before its values were sealed (here: with no vault key
+-- set) keeps that history in clear, and the erasure says so
+set role er_reg;
+insert into fam
+select 'late', (r -> 'members' -> 0 ->> 'individual_id')::uuid, null
+  from (select refuge.register_group('{"operation": "ETH", "site": "GAMBELLA", "registration_level": "BASIC",
+          "population_type": "REF", "origin_country": "SSD", "members": [{"relationship": "PA", "given_name": "Nyalam",
+          "family_name": "Tutwich", "sex": "F", "date_of_birth": "1990-01-05"}]}') r) x;
+reset role;
+select current_setting('refuge.vault_key_file') as current_key \gset
+select set_config('refuge.vault_key_file', '', false) = '' as key_unset;
+set role er_rsd;
+select refuge.open_case('RSD', principal) ->> 'case_id' as late_case from fam where k = 'late' \gset
+select refuge.transition_case(:'late_case', 'ASSIGN_MODALITY', '{"modality": "REGULAR"}', 'Nyalam asked for it') ->> 'state' as late_assigned;
+reset role;
+select set_config('refuge.vault_key_file', :'current_key', false) is not null as key_set_again;
+set role er_rsd;
+select refuge.transition_case(:'late_case', 'ABANDON') ->> 'state' as late_closed;
+reset role;
+-- (her own rows were all audited under her key: the file alone is in clear)
+select refuge.audit_in_clear(principal) as own_rows_in_clear from fam where k = 'late';
+set role er_admin;
+select r -> 'removed' ->> 'case_files' as case_files, r ->> 'audit_in_clear' as audit_in_clear
+  from (select refuge.erase_individual(principal, 'request of the person') r from fam where k = 'late') x;
+reset role;
+select e.reason from refuge.case_event e where e.case_id = :'late_case' and e.action = 'ASSIGN_MODALITY';
+
 reset refuge.vault_key_file;
 reset refuge.vault_previous_key_file;
 reset role;
