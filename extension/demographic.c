@@ -1,7 +1,7 @@
 /*
  * demographic.c
  *		The demographic search's blocking and first comparison, over
- *		refuge.match_block, refuge.match_profile and refuge.individual.
+ *		refuge.match_block and refuge.match_profile.
  *
  * A person is looked for under each of their name keys within a window of
  * birth years (and among people of unknown birth year).  A key's block is
@@ -16,8 +16,8 @@
  * and compares them on the features every candidate is compared on
  * (refuge.early_levels, the same C code).  In SQL this cost most of a
  * registration's duplicate check; here it is one index scan per key, an
- * aggregation of the entries read, and one lookup per candidate in each
- * table.  Pairs already decided to be different people are dropped by the
+ * aggregation of the entries read, and one lookup per candidate (its
+ * profile holds a copy of the facts of its individual row).  Pairs already decided to be different people are dropped by the
  * SQL callers (refuge.demographic_blocked, refuge.demographic_compared).
  */
 #include "postgres.h"
@@ -182,10 +182,12 @@ typedef struct SearchRels
 {
 	Relation	block;
 	Relation	block_pkey;
-	Relation	individual;
-	Relation	individual_pkey;
 	Relation	profile;
 	Relation	profile_pkey;
+	/* before ALTER EXTENSION UPDATE to 0.15.0 the profile has no facts */
+	bool		folded;
+	Relation	individual;
+	Relation	individual_pkey;
 } SearchRels;
 
 static Oid
@@ -232,13 +234,18 @@ open_search_rels(SearchRels *r, bool compare)
 				 errdetail("The demographic search runs as the extension's owner.")));
 	r->block = table_open(block, AccessShareLock);
 	r->block_pkey = open_index_of("match_block_pkey", r->block, 3);
-	r->individual = r->individual_pkey = r->profile = r->profile_pkey = NULL;
+	r->profile = r->profile_pkey = r->individual = r->individual_pkey = NULL;
+	r->folded = true;
 	if (compare)
 	{
-		r->individual = table_open(refuge_relid("individual"), AccessShareLock);
-		r->individual_pkey = open_index_of("individual_pkey", r->individual, 1);
 		r->profile = table_open(refuge_relid("match_profile"), AccessShareLock);
 		r->profile_pkey = open_index_of("match_profile_pkey", r->profile, 1);
+		r->folded = get_attnum(RelationGetRelid(r->profile), "record_status") != InvalidAttrNumber;
+		if (!r->folded)
+		{
+			r->individual = table_open(refuge_relid("individual"), AccessShareLock);
+			r->individual_pkey = open_index_of("individual_pkey", r->individual, 1);
+		}
 	}
 }
 
@@ -247,10 +254,13 @@ close_search_rels(SearchRels *r)
 {
 	if (r->individual)
 	{
-		index_close(r->profile_pkey, AccessShareLock);
-		table_close(r->profile, AccessShareLock);
 		index_close(r->individual_pkey, AccessShareLock);
 		table_close(r->individual, AccessShareLock);
+	}
+	if (r->profile)
+	{
+		index_close(r->profile_pkey, AccessShareLock);
+		table_close(r->profile, AccessShareLock);
 	}
 	index_close(r->block_pkey, AccessShareLock);
 	table_close(r->block, AccessShareLock);
@@ -464,8 +474,8 @@ typedef struct PersonFacts
 } PersonFacts;
 
 /*
- * The columns the comparison reads, in the order facts_of takes them: of
- * match_profile, then of individual.
+ * The facts the comparison reads, in the order facts_of takes them: the
+ * profile's own, then those it copies from individual.
  */
 typedef enum
 {
@@ -483,24 +493,38 @@ typedef enum
 	NFACTS
 } FactColumn;
 
+/*
+ * Where each fact is read: name, in the records refuge.early_levels is given
+ * (the profile's or the individual's); profile_name, in match_profile, which
+ * holds a copy of the individual's facts so that a candidate is one lookup
+ * (refuge.demographic_compare_blocked).
+ */
 static const struct
 {
 	const char *name;
+	const char *profile_name;
 	Oid			type;
 	bool		of_profile;
 }			fact_columns[NFACTS] = {
-	{"names", TEXTARRAYOID, true},
-	{"parents", TEXTARRAYOID, true},
-	{"place", TEXTOID, true},
-	{"date_of_birth", DATEOID, false},
-	{"dob_precision", TEXTOID, false},
-	{"sex", TEXTOID, false},
-	{"birth_country", TEXTOID, false},
-	{"site_id", UUIDOID, false},
-	{"operation_id", UUIDOID, false},
-	{"registration_date", DATEOID, false},
-	{"status", TEXTOID, false},
+	{"names", "names", TEXTARRAYOID, true},
+	{"parents", "parents", TEXTARRAYOID, true},
+	{"place", "place", TEXTOID, true},
+	{"date_of_birth", "dob", DATEOID, false},
+	{"dob_precision", "dob_precision", TEXTOID, false},
+	{"sex", "sex", TEXTOID, false},
+	{"birth_country", "birth_country", TEXTOID, false},
+	{"site_id", "site", UUIDOID, false},
+	{"operation_id", "operation", UUIDOID, false},
+	{"registration_date", "registered_on", DATEOID, false},
+	{"status", "record_status", TEXTOID, false},
 };
+
+/* the relation a fact is read from in a candidate lookup */
+static Relation
+fact_rel(SearchRels *r, int i)
+{
+	return (r->folded || fact_columns[i].of_profile) ? r->profile : r->individual;
+}
 
 /* attribute numbers of fact_columns in the tables read, their types checked */
 static void
@@ -508,14 +532,15 @@ fact_attnums(SearchRels *r, AttrNumber *attnums)
 {
 	for (int i = 0; i < NFACTS; i++)
 	{
-		Relation	rel = fact_columns[i].of_profile ? r->profile : r->individual;
-		AttrNumber	a = get_attnum(RelationGetRelid(rel), fact_columns[i].name);
+		Relation	rel = fact_rel(r, i);
+		const char *name = r->folded ? fact_columns[i].profile_name : fact_columns[i].name;
+		AttrNumber	a = get_attnum(RelationGetRelid(rel), name);
 
 		if (a == InvalidAttrNumber || TupleDescAttr(RelationGetDescr(rel), a - 1)->atttypid != fact_columns[i].type)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_COLUMN),
 					 errmsg("column %s of %s is missing or not of the type the demographic search reads",
-							fact_columns[i].name, RelationGetRelationName(rel))));
+							name, RelationGetRelationName(rel))));
 		attnums[i] = a;
 	}
 }
@@ -767,11 +792,11 @@ refuge_demographic_compare_blocked(PG_FUNCTION_ARGS)
 	Datum		keys;
 	Datum		birth_year;
 	Datum		self;
-	TupleTableSlot *islot;
 	TupleTableSlot *pslot;
+	TupleTableSlot *islot;
 	Snapshot	snapshot;
-	IndexScanDesc iscan;
 	IndexScanDesc pscan;
+	IndexScanDesc iscan;
 	MemoryContext work;
 	MemoryContext old;
 
@@ -798,11 +823,11 @@ refuge_demographic_compare_blocked(PG_FUNCTION_ARGS)
 	fact_attnums(&r, attnums);
 	cands = blocked_candidates(&r, DatumGetArrayTypeP(keys), DatumGetInt16(birth_year), PG_GETARG_INT32(2),
 							   PG_GETARG_INT32(3), isnull ? NULL : DatumGetUUIDP(self), &ncands);
-	islot = table_slot_create(r.individual, NULL);
 	pslot = table_slot_create(r.profile, NULL);
 	snapshot = GetActiveSnapshot();
-	iscan = index_beginscan(r.individual, r.individual_pkey, snapshot, 1, 0);
 	pscan = index_beginscan(r.profile, r.profile_pkey, snapshot, 1, 0);
+	islot = r.folded ? NULL : table_slot_create(r.individual, NULL);
+	iscan = r.folded ? NULL : index_beginscan(r.individual, r.individual_pkey, snapshot, 1, 0);
 	work = AllocSetContextCreate(CurrentMemoryContext, "demographic comparison", ALLOCSET_DEFAULT_SIZES);
 
 	for (int i = 0; i < ncands && i < max_candidates; i++)
@@ -819,12 +844,12 @@ refuge_demographic_compare_blocked(PG_FUNCTION_ARGS)
 		 * rescans (btree's list of dead items among it) that the per
 		 * candidate context, reset below, must not hold.
 		 */
-		found = fetch_by_id(iscan, islot, &cands[i].id) && fetch_by_id(pscan, pslot, &cands[i].id);
+		found = fetch_by_id(pscan, pslot, &cands[i].id) && (r.folded || fetch_by_id(iscan, islot, &cands[i].id));
 		old = MemoryContextSwitchTo(work);
 		if (found)
 		{
 			for (int k = 0; k < NFACTS; k++)
-				v[k] = slot_getattr(fact_columns[k].of_profile ? pslot : islot, attnums[k], &null[k]);
+				v[k] = slot_getattr(fact_rel(&r, k) == r.profile ? pslot : islot, attnums[k], &null[k]);
 			facts_of(&c, v, null);
 			if (!c.duplicate)
 			{
@@ -839,14 +864,18 @@ refuge_demographic_compare_blocked(PG_FUNCTION_ARGS)
 			}
 		}
 		MemoryContextSwitchTo(old);
-		ExecClearTuple(islot);
 		ExecClearTuple(pslot);
+		if (islot)
+			ExecClearTuple(islot);
 		MemoryContextReset(work);
 	}
-	index_endscan(iscan);
 	index_endscan(pscan);
-	ExecDropSingleTupleTableSlot(islot);
 	ExecDropSingleTupleTableSlot(pslot);
+	if (iscan)
+	{
+		index_endscan(iscan);
+		ExecDropSingleTupleTableSlot(islot);
+	}
 	close_search_rels(&r);
 	MemoryContextDelete(work);
 	return (Datum) 0;

@@ -199,7 +199,9 @@ begin atomic
     select i.id, f.names, refuge.name_block_keys(f.names),
            coalesce(extract(year from i.date_of_birth)::smallint, 0::smallint),
            array_remove(array[refuge.name_canonical(i.mother_name), refuge.name_canonical(i.father_name)], null),
-           refuge.name_canonical(i.place_of_birth), now()
+           refuge.name_canonical(i.place_of_birth), now(),
+           i.date_of_birth, i.dob_precision, i.sex, i.birth_country, i.site_id, i.operation_id, i.registration_date,
+           i.status
       from refuge.individual i
      cross join lateral (
         -- the registered name first, then its other forms, 16 at most
@@ -242,7 +244,10 @@ begin
     select * from refuge.match_profile_rows(ids)
     on conflict (individual_id) do update
        set names = excluded.names, keys = excluded.keys, birth_year = excluded.birth_year,
-           parents = excluded.parents, place = excluded.place, updated_at = excluded.updated_at;
+           parents = excluded.parents, place = excluded.place, updated_at = excluded.updated_at,
+           dob = excluded.dob, dob_precision = excluded.dob_precision, sex = excluded.sex,
+           birth_country = excluded.birth_country, site = excluded.site, operation = excluded.operation,
+           registered_on = excluded.registered_on, record_status = excluded.record_status;
     insert into refuge.match_block (key, birth_year, individual_id)
     select distinct k.key, p.birth_year, p.individual_id
       from refuge.match_profile p cross join unnest(p.keys) k(key)
@@ -250,6 +255,28 @@ begin
     on conflict do nothing;
 end
 $$;
+
+-- The profiles' copy of the facts the search compares, alone (a status or
+-- a transfer changed, not a name or a birth date).
+create function refuge.refresh_match_facts(ids uuid[]) returns void
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+    -- the owner's policies apply even where a superuser turned row security off
+    set row_security = on
+as $$
+begin
+    if cardinality(ids) = 0 then
+        return;
+    end if;
+    update refuge.match_profile p
+       set dob = i.date_of_birth, dob_precision = i.dob_precision, sex = i.sex, birth_country = i.birth_country,
+           site = i.site_id, operation = i.operation_id, registered_on = i.registration_date, record_status = i.status
+      from refuge.individual i
+     where i.id = p.individual_id and p.individual_id = any (ids);
+end
+$$;
+comment on function refuge.refresh_match_facts(uuid[]) is
+    'internal: copy the facts the demographic search compares from these people''s records into their profiles';
 
 -- Every profile again (after a bulk load with row security off, which the
 -- triggers leave to the dump it restores, or a change of the name rules).
@@ -306,6 +333,14 @@ begin
                             is distinct from
                             (o.given_name, o.middle_name, o.family_name, o.second_family_name, o.maiden_name,
                              o.mother_name, o.father_name, o.date_of_birth, o.place_of_birth));
+        -- the other compared facts changed alone (a status, a transfer): the
+        -- profile's copy of them, without touching the blocking keys
+        perform refuge.refresh_match_facts(array(
+            select n.id from new_rows n join old_rows o on o.id = n.id
+             where n.id <> all (ids)
+               and (n.dob_precision, n.sex, n.birth_country, n.site_id, n.operation_id, n.registration_date, n.status)
+                   is distinct from
+                   (o.dob_precision, o.sex, o.birth_country, o.site_id, o.operation_id, o.registration_date, o.status)));
     elsif tg_op = 'INSERT' then
         ids := array(select distinct n.individual_id from new_rows n);
     elsif tg_op = 'UPDATE' then

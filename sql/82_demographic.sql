@@ -16,11 +16,22 @@ create table refuge.match_profile (
     birth_year      smallint not null,
     parents         text[] not null default '{}',
     place           text,
-    updated_at      timestamptz not null default now()
+    updated_at      timestamptz not null default now(),
+    -- the other facts the search compares, copied from individual so that a
+    -- candidate is one lookup, not two (since 0.15.0)
+    dob             date,
+    dob_precision   text,
+    sex             text,
+    birth_country   text,
+    site            uuid,
+    operation       uuid,
+    registered_on   date,
+    record_status   text
 );
 comment on table refuge.match_profile is
-    'internal: each person''s names in canonical form and blocking keys (refuge.name_canonical, refuge.name_block_keys), kept by triggers';
+    'internal: each person''s names in canonical form and blocking keys (refuge.name_canonical, refuge.name_block_keys), and the facts the search compares, kept by triggers';
 comment on column refuge.match_profile.birth_year is 'year of birth, 0 when unknown';
+comment on column refuge.match_profile.dob is 'individual.date_of_birth (as are dob_precision, sex, birth_country, site = site_id, operation = operation_id, registered_on = registration_date, record_status = status)';
 select pg_catalog.pg_extension_config_dump('refuge.match_profile', '');
 
 -- The blocking index: a person under each key of their names and their

@@ -8,7 +8,8 @@ cat <<'HEAD'
 -- refuge 0.14.0 -> 0.15.0: a case file's audit values sealed under the
 -- case's own key; the text of the case files of erased people alone goes
 -- with them; ERASED set by erasure only; long subject access reports print;
--- who consents for another must be plausible; the demographic search cheaper
+-- who consents for another must be plausible; the demographic search cheaper (its
+-- profiles hold the facts it compares)
 \echo Use "ALTER EXTENSION refuge UPDATE TO '0.15.0'" to load this file. \quit
 
 -- the case file's tables: their audit values sealed under the case's key
@@ -38,8 +39,26 @@ begin
 end
 $$;
 
+-- the facts the demographic search compares, copied into each profile so
+-- that a candidate is one lookup (extension/demographic.c)
+alter table refuge.match_profile
+    add column dob date, add column dob_precision text, add column sex text, add column birth_country text,
+    add column site uuid, add column operation uuid, add column registered_on date, add column record_status text;
+comment on table refuge.match_profile is
+    'internal: each person''s names in canonical form and blocking keys (refuge.name_canonical, refuge.name_block_keys), and the facts the search compares, kept by triggers';
+comment on column refuge.match_profile.dob is 'individual.date_of_birth (as are dob_precision, sex, birth_country, site = site_id, operation = operation_id, registered_on = registration_date, record_status = status)';
+update refuge.match_profile p
+   set dob = i.date_of_birth, dob_precision = i.dob_precision, sex = i.sex, birth_country = i.birth_country,
+       site = i.site_id, operation = i.operation_id, registered_on = i.registration_date, record_status = i.status
+  from refuge.individual i
+ where i.id = p.individual_id;
+
 HEAD
 python3 sql/tools/gen_upgrade.py \
+  --replace functions/43_demographic.sql:match_profile_rows \
+  --replace functions/43_demographic.sql:refresh_match_profiles \
+  --new functions/43_demographic.sql:refresh_match_facts \
+  --replace functions/43_demographic.sql:match_profile_sync \
   --replace sql/15_audit.sql:append_only \
   --new functions/46_erasure.sql:case_file_erased \
   --new functions/46_erasure.sql:case_codes_only \

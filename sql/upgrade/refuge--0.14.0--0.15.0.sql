@@ -1,7 +1,8 @@
 -- refuge 0.14.0 -> 0.15.0: a case file's audit values sealed under the
 -- case's own key; the text of the case files of erased people alone goes
 -- with them; ERASED set by erasure only; long subject access reports print;
--- who consents for another must be plausible; the demographic search cheaper
+-- who consents for another must be plausible; the demographic search cheaper (its
+-- profiles hold the facts it compares)
 \echo Use "ALTER EXTENSION refuge UPDATE TO '0.15.0'" to load this file. \quit
 
 -- the case file's tables: their audit values sealed under the case's key
@@ -28,6 +29,134 @@ begin
                        (select string_agg(quote_literal(a), ', ') from unnest(t.audit_args) a));
         execute format('alter table refuge.%I enable always trigger audit', t.tab);
     end loop;
+end
+$$;
+
+-- the facts the demographic search compares, copied into each profile so
+-- that a candidate is one lookup (extension/demographic.c)
+alter table refuge.match_profile
+    add column dob date, add column dob_precision text, add column sex text, add column birth_country text,
+    add column site uuid, add column operation uuid, add column registered_on date, add column record_status text;
+comment on table refuge.match_profile is
+    'internal: each person''s names in canonical form and blocking keys (refuge.name_canonical, refuge.name_block_keys), and the facts the search compares, kept by triggers';
+comment on column refuge.match_profile.dob is 'individual.date_of_birth (as are dob_precision, sex, birth_country, site = site_id, operation = operation_id, registered_on = registration_date, record_status = status)';
+update refuge.match_profile p
+   set dob = i.date_of_birth, dob_precision = i.dob_precision, sex = i.sex, birth_country = i.birth_country,
+       site = i.site_id, operation = i.operation_id, registered_on = i.registration_date, record_status = i.status
+  from refuge.individual i
+ where i.id = p.individual_id;
+
+-- functions/43_demographic.sql: match_profile_rows
+create or replace function refuge.match_profile_rows(ids uuid[]) returns setof refuge.match_profile
+    language sql stable
+    set search_path = pg_catalog, refuge, pg_temp
+begin atomic
+    select i.id, f.names, refuge.name_block_keys(f.names),
+           coalesce(extract(year from i.date_of_birth)::smallint, 0::smallint),
+           array_remove(array[refuge.name_canonical(i.mother_name), refuge.name_canonical(i.father_name)], null),
+           refuge.name_canonical(i.place_of_birth), now(),
+           i.date_of_birth, i.dob_precision, i.sex, i.birth_country, i.site_id, i.operation_id, i.registration_date,
+           i.status
+      from refuge.individual i
+     cross join lateral (
+        -- the registered name first, then its other forms, 16 at most
+        select coalesce(array_agg(y.c order by y.ord), '{}') as names
+          from (select x.c, min(x.ord) as ord
+                  from (select 1::bigint as ord,
+                               refuge.name_canonical(concat_ws(' ', i.given_name, i.middle_name, i.family_name,
+                                                               i.second_family_name)) as c
+                        union all
+                        select 2, refuge.name_canonical(concat_ws(' ', i.given_name, i.middle_name, i.maiden_name))
+                         where i.maiden_name is not null
+                        union all
+                        select 2 + 2 * row_number() over (order by n.created_at, n.id),
+                               refuge.name_canonical(concat_ws(' ', n.given_name, n.middle_name, n.family_name,
+                                                               n.second_family_name))
+                          from refuge.individual_name n where n.individual_id = i.id
+                        union all
+                        select 3 + 2 * row_number() over (order by n.created_at, n.id),
+                               refuge.name_canonical(concat_ws(' ', n.given_name, n.middle_name, n.maiden_name))
+                          from refuge.individual_name n where n.individual_id = i.id and n.maiden_name is not null) x
+                 where x.c is not null
+                 group by x.c order by 2 limit 16) y) f
+     where i.id in (select unnest(ids));
+end;
+
+-- functions/43_demographic.sql: refresh_match_profiles
+create or replace function refuge.refresh_match_profiles(ids uuid[]) returns void
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+    -- the owner's policies apply even where a superuser turned row security off
+    set row_security = on
+as $$
+begin
+    delete from refuge.match_block b
+     using (select p.individual_id, p.birth_year, k.key
+              from refuge.match_profile p cross join unnest(p.keys) k(key)
+             where p.individual_id in (select unnest(ids))) o
+     where b.key = o.key and b.birth_year = o.birth_year and b.individual_id = o.individual_id;
+    insert into refuge.match_profile as p
+    select * from refuge.match_profile_rows(ids)
+    on conflict (individual_id) do update
+       set names = excluded.names, keys = excluded.keys, birth_year = excluded.birth_year,
+           parents = excluded.parents, place = excluded.place, updated_at = excluded.updated_at,
+           dob = excluded.dob, dob_precision = excluded.dob_precision, sex = excluded.sex,
+           birth_country = excluded.birth_country, site = excluded.site, operation = excluded.operation,
+           registered_on = excluded.registered_on, record_status = excluded.record_status;
+    insert into refuge.match_block (key, birth_year, individual_id)
+    select distinct k.key, p.birth_year, p.individual_id
+      from refuge.match_profile p cross join unnest(p.keys) k(key)
+     where p.individual_id in (select unnest(ids))
+    on conflict do nothing;
+end
+$$;
+
+-- functions/43_demographic.sql: match_profile_sync
+create or replace function refuge.match_profile_sync() returns trigger
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    ids uuid[];
+begin
+    -- a restore (row security off) brings the profiles with the dump
+    if current_setting('row_security') = 'off' and tg_op = 'INSERT' then
+        return null;
+    end if;
+    if tg_level = 'ROW' and tg_table_name = 'individual' then
+        ids := array[new.id];
+    elsif tg_level = 'ROW' and tg_op = 'DELETE' then
+        ids := array[old.individual_id];
+    elsif tg_level = 'ROW' then
+        ids := array[new.individual_id];
+    elsif tg_table_name = 'individual' and tg_op = 'INSERT' then
+        ids := array(select n.id from new_rows n);
+    elsif tg_table_name = 'individual' then
+        ids := array(select n.id from new_rows n join old_rows o on o.id = n.id
+                      where (n.given_name, n.middle_name, n.family_name, n.second_family_name, n.maiden_name,
+                             n.mother_name, n.father_name, n.date_of_birth, n.place_of_birth)
+                            is distinct from
+                            (o.given_name, o.middle_name, o.family_name, o.second_family_name, o.maiden_name,
+                             o.mother_name, o.father_name, o.date_of_birth, o.place_of_birth));
+        -- the other compared facts changed alone (a status, a transfer): the
+        -- profile's copy of them, without touching the blocking keys
+        perform refuge.refresh_match_facts(array(
+            select n.id from new_rows n join old_rows o on o.id = n.id
+             where n.id <> all (ids)
+               and (n.dob_precision, n.sex, n.birth_country, n.site_id, n.operation_id, n.registration_date, n.status)
+                   is distinct from
+                   (o.dob_precision, o.sex, o.birth_country, o.site_id, o.operation_id, o.registration_date, o.status)));
+    elsif tg_op = 'INSERT' then
+        ids := array(select distinct n.individual_id from new_rows n);
+    elsif tg_op = 'UPDATE' then
+        ids := array(select n.individual_id from new_rows n union select o.individual_id from old_rows o);
+    else
+        ids := array(select distinct o.individual_id from old_rows o);
+    end if;
+    if cardinality(ids) > 0 then
+        perform refuge.refresh_match_profiles(ids);
+    end if;
+    return null;
 end
 $$;
 
@@ -602,6 +731,27 @@ begin
     select k.probe, k.id, k.s, k.lv from kept k where k.rn <= p_limit order by k.probe, k.s desc, k.id;
 end
 $$;
+
+-- functions/43_demographic.sql: refresh_match_facts (new)
+create function refuge.refresh_match_facts(ids uuid[]) returns void
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+    -- the owner's policies apply even where a superuser turned row security off
+    set row_security = on
+as $$
+begin
+    if cardinality(ids) = 0 then
+        return;
+    end if;
+    update refuge.match_profile p
+       set dob = i.date_of_birth, dob_precision = i.dob_precision, sex = i.sex, birth_country = i.birth_country,
+           site = i.site_id, operation = i.operation_id, registered_on = i.registration_date, record_status = i.status
+      from refuge.individual i
+     where i.id = p.individual_id and p.individual_id = any (ids);
+end
+$$;
+comment on function refuge.refresh_match_facts(uuid[]) is
+    'internal: copy the facts the demographic search compares from these people''s records into their profiles';
 
 -- functions/46_erasure.sql: case_file_erased (new)
 create function refuge.case_file_erased(p_case uuid) returns boolean

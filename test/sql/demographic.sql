@@ -276,6 +276,19 @@ update refuge.individual set family_name = family_name || 'x' where family_name 
 update refuge.individual set family_name = left(family_name, -1) where family_name is not null;
 select count(*) > 0 as searched from refuge.match_profile p join refuge.individual pi on pi.id = p.individual_id
  cross join lateral refuge.demographic_compared(p, pi, 3, 500) b;
+-- each profile's copy of the facts compared follows the record (since
+-- 0.15.0): a country of birth, a sex, a birth date corrected
+update refuge.individual set birth_country = 'ETH' where id in (select id from refuge.individual order by id limit 3);
+update refuge.individual set sex = case sex when 'F' then 'M' else 'F' end
+ where id in (select id from refuge.individual order by id desc limit 2);
+update refuge.individual set date_of_birth = date_of_birth + 1
+ where id in (select id from refuge.individual where date_of_birth is not null order by id limit 2);
+select count(*) as profiles,
+       count(*) filter (where (p.dob, p.dob_precision, p.sex, p.birth_country, p.site, p.operation, p.registered_on, p.record_status)
+                              is not distinct from
+                              (i.date_of_birth, i.dob_precision, i.sex, i.birth_country, i.site_id, i.operation_id,
+                               i.registration_date, i.status)) as in_step
+  from refuge.match_profile p join refuge.individual i on i.id = p.individual_id;
 -- the search's blocking and comparison in C (refuge.demographic_compare_blocked)
 -- give every person the candidates and levels that the blocks and the
 -- estimator's comparison (refuge.demographic_blocked, refuge.early_levels) give
