@@ -60,6 +60,7 @@ python3 sql/tools/gen_upgrade.py \
   --new functions/43_demographic.sql:refresh_match_facts \
   --replace functions/43_demographic.sql:match_profile_sync \
   --replace sql/15_audit.sql:append_only \
+  --new functions/46_erasure.sql:member_cases \
   --new functions/46_erasure.sql:case_file_erased \
   --new functions/46_erasure.sql:case_codes_only \
   --new functions/46_erasure.sql:erase_case_files \

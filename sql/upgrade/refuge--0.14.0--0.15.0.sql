@@ -298,15 +298,7 @@ begin
     delete from refuge.match_profile m where m.individual_id = p.id;
     -- the case files of erased people alone that this erasure completes
     -- (rewritten by refuge.erasure_arrived, once the erasure is recorded)
-    select coalesce(array_agg(c.id), '{}') into files
-      from (select m.case_id as id from refuge.case_member m where m.individual_id = p.id
-            union select pc.id from refuge.process_case pc where pc.principal_id = p.id) x
-      join refuge.process_case c on c.id = x.id
-     where c.closed
-       and (c.principal_id = p.id or exists (select 1 from refuge.erasure e where e.individual_id = c.principal_id))
-       and not exists (select 1 from refuge.case_member m
-                        where m.case_id = c.id and m.individual_id <> p.id
-                          and not exists (select 1 from refuge.erasure e where e.individual_id = m.individual_id));
+    files := array(select x from unnest(refuge.member_cases(p.id)) x where refuge.case_file_erased(x, p.id));
     if cardinality(files) > 0 then
         removed := removed || jsonb_build_object('case_files', cardinality(files));
         -- a file audited before its values were sealed (before 0.15.0, or
@@ -753,17 +745,28 @@ $$;
 comment on function refuge.refresh_match_facts(uuid[]) is
     'internal: copy the facts the demographic search compares from these people''s records into their profiles';
 
+-- functions/46_erasure.sql: member_cases (new)
+create function refuge.member_cases(p_individual uuid) returns uuid[]
+    language sql stable
+    set search_path = pg_catalog, refuge, pg_temp
+    return array(select m.case_id from refuge.case_member m where m.individual_id = p_individual
+                 union
+                 select c.id from refuge.process_case c where c.principal_id = p_individual);
+comment on function refuge.member_cases(uuid) is
+    'internal: the cases a person is a member or the principal of';
+
 -- functions/46_erasure.sql: case_file_erased (new)
-create function refuge.case_file_erased(p_case uuid) returns boolean
+create function refuge.case_file_erased(p_case uuid, p_erasing uuid default null) returns boolean
     language sql stable
     set search_path = pg_catalog, refuge, pg_temp
     return exists (select 1 from refuge.process_case c
                     where c.id = p_case and c.closed
-                      and exists (select 1 from refuge.erasure e where e.individual_id = c.principal_id))
+                      and (c.principal_id = p_erasing
+                           or exists (select 1 from refuge.erasure e where e.individual_id = c.principal_id)))
        and not exists (select 1 from refuge.case_member m
-                        where m.case_id = p_case
+                        where m.case_id = p_case and m.individual_id is distinct from p_erasing
                           and not exists (select 1 from refuge.erasure e where e.individual_id = m.individual_id));
-comment on function refuge.case_file_erased(uuid) is
+comment on function refuge.case_file_erased(uuid, uuid) is
     'internal: is the case closed, its principal and every member erased (its text and key go)?';
 
 -- functions/46_erasure.sql: case_codes_only (new)
@@ -802,15 +805,9 @@ declare
 begin
     -- the person's cases, locked in one order: two members erased at once
     -- each see the other's erasure once the first commits
-    perform 1 from refuge.process_case pc
-     where pc.id in (select m.case_id from refuge.case_member m where m.individual_id = p_individual
-                     union select x.id from refuge.process_case x where x.principal_id = p_individual)
-     order by pc.id for update;
-    select coalesce(array_agg(x.id), '{}') into cases
-      from (select m.case_id as id from refuge.case_member m where m.individual_id = p_individual
-            union
-            select pc.id from refuge.process_case pc where pc.principal_id = p_individual) x
-     where refuge.case_file_erased(x.id);
+    cases := refuge.member_cases(p_individual);
+    perform 1 from refuge.process_case pc where pc.id = any (cases) order by pc.id for update;
+    cases := array(select x from unnest(cases) x where refuge.case_file_erased(x));
     if cardinality(cases) = 0 then
         return removed;
     end if;
@@ -833,19 +830,18 @@ begin
      where x.case_id = any (cases) and x.sync_owner = refuge.local_node() and x.title is distinct from marker;
     get diagnostics n = row_count; total := total + n;
     update refuge.case_event x
-       set reason = case when x.reason is not null then marker end,
-           data = refuge.case_codes_only((select c.module from refuge.process_case c where c.id = x.case_id), x.data)
-     where x.case_id = any (cases) and x.sync_owner = refuge.local_node()
-       and (x.reason <> marker
-            or x.data <> refuge.case_codes_only((select c.module from refuge.process_case c where c.id = x.case_id), x.data));
+       set reason = case when x.reason is not null then marker end, data = refuge.case_codes_only(pc.module, x.data)
+      from refuge.process_case pc
+     where pc.id = x.case_id and x.case_id = any (cases) and x.sync_owner = refuge.local_node()
+       and (x.reason <> marker or x.data <> refuge.case_codes_only(pc.module, x.data));
     get diagnostics n = row_count; total := total + n;
     update refuge.case_approval x
        set reason = case when x.reason is not null then marker end,
            decision_comment = case when x.decision_comment is not null then marker end,
-           data = refuge.case_codes_only((select c.module from refuge.process_case c where c.id = x.case_id), x.data)
-     where x.case_id = any (cases) and x.sync_owner = refuge.local_node()
-       and (x.reason <> marker or x.decision_comment <> marker
-            or x.data <> refuge.case_codes_only((select c.module from refuge.process_case c where c.id = x.case_id), x.data));
+           data = refuge.case_codes_only(pc.module, x.data)
+      from refuge.process_case pc
+     where pc.id = x.case_id and x.case_id = any (cases) and x.sync_owner = refuge.local_node()
+       and (x.reason <> marker or x.decision_comment <> marker or x.data <> refuge.case_codes_only(pc.module, x.data));
     get diagnostics n = row_count; total := total + n;
     update refuge.case_alert x set message = marker
      where x.case_id = any (cases) and x.sync_owner = refuge.local_node() and x.message <> marker;
