@@ -9,8 +9,10 @@
  * who this is (every Mohamed born that year) and is dropped, which is known
  * only after reading cap + 1 of its entries.  The people of the kept blocks
  * are ranked by how many keys they share with the probe, then by how near
- * their birth year is, with the size of the smallest block they share (how
- * common the name they agree on is): refuge.demographic_block_scan.
+ * their birth year is, with the size of the smallest name block they share
+ * (how common the name they agree on is): refuge.demographic_block_scan.
+ * A household's keys (refuge.household_keys_of) are blocks like the others
+ * but never count as namesakes.
  *
  * refuge.demographic_compare_blocked then reads the first 80 by primary key
  * and compares them on the features every candidate is compared on
@@ -333,6 +335,7 @@ blocked_candidates(SearchRels *r, ArrayType *keys, int32 birth_year, int32 year_
 		text	   *key;
 		int			kcap;
 		int			n;
+		int			n_namesakes;
 
 		if (key_nulls[i])
 			continue;
@@ -342,6 +345,11 @@ blocked_candidates(SearchRels *r, ArrayType *keys, int32 birth_year, int32 year_
 		n = scan_block(&bs, key, kcap, buf);
 		if (n > kcap || n == 0)
 			continue;
+		/* a household's key ("hMHMD|FTMA") finds people; it says nothing of how common a name is */
+		if (VARSIZE_ANY_EXHDR(key) > 0 && *VARDATA_ANY(key) == 'h')
+			n_namesakes = PG_INT32_MAX;
+		else
+			n_namesakes = n;
 		if (nall + n > allcap)
 		{
 			allcap = Max(allcap * 2, nall + n + 256);
@@ -349,7 +357,7 @@ blocked_candidates(SearchRels *r, ArrayType *keys, int32 birth_year, int32 year_
 		}
 		for (int j = 0; j < n; j++)
 		{
-			buf[j].n = n;
+			buf[j].n = n_namesakes;
 			all[nall++] = buf[j];
 		}
 	}

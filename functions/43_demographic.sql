@@ -201,7 +201,7 @@ begin atomic
            array_remove(array[refuge.name_canonical(i.mother_name), refuge.name_canonical(i.father_name)], null),
            refuge.name_canonical(i.place_of_birth), now(),
            i.date_of_birth, i.dob_precision, i.sex, i.birth_country, i.site_id, i.operation_id, i.registration_date,
-           i.status
+           i.status, '{}'::text[]
       from refuge.individual i
      cross join lateral (
         -- the registered name first, then its other forms, 16 at most
@@ -227,7 +227,101 @@ begin atomic
      where i.id in (select unnest(ids));
 end;
 
--- Recompute the match profiles and blocking keys of these people.
+-- Household blocking keys, 24 at most: 'h', the key of the person's given
+-- name (the first part of their first form), '|', the key of another
+-- current member's; and 'h', the keys of two other members' given names,
+-- neighbours in the order of the keys (a chain, so that one member more or
+-- less breaks one link), so that a misspelt given name of the person still
+-- meets its household.  A family registered again shares them with its
+-- first registration however common its names: every Mohamed Ahmed born
+-- that year is not a block worth reading, the Mohamed Ahmed with a Hinda
+-- at home is.  Not name keys: they never count as namesakes.
+create function refuge.household_keys_of(ids uuid[]) returns table (individual_id uuid, keys text[])
+    language plpgsql stable
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+begin
+    return query
+    with person as (
+        select x.id, m.group_id
+          from unnest(ids) x(id)
+          left join refuge.group_membership m on m.individual_id = x.id and m.valid_to is null
+         where exists (select 1 from refuge.match_profile p where p.individual_id = x.id)),
+    -- each member's given-name key, once per household
+    member as materialized (
+        select o.group_id, o.individual_id,
+               (refuge.name_block_keys(array[split_part(q.names[1], ' ', 1)]))[1] as k
+          from refuge.group_membership o
+          join refuge.match_profile q on q.individual_id = o.individual_id
+         where o.group_id in (select person.group_id from person) and o.valid_to is null),
+    household as (
+        select p.id, max(m.k) filter (where m.individual_id = p.id) as own,
+               coalesce(array_agg(distinct m.k order by m.k) filter (where m.individual_id <> p.id and m.k is not null),
+                        '{}') as ks
+          from person p left join member m on m.group_id = p.group_id
+         group by p.id)
+    select h.id,
+           array(select distinct hk.key
+                   from (select 'h' || h.own || '|' || c.k as key
+                           from unnest(h.ks) c(k)
+                         union all
+                         select 'h' || h.ks[i] || '|' || h.ks[i + 1]
+                           from generate_series(1, cardinality(h.ks) - 1) i) hk
+                  where hk.key is not null
+                  order by 1 limit 24)
+      from household h;
+end
+$$;
+comment on function refuge.household_keys_of(uuid[]) is
+    'internal: the household blocking keys of these people (the given name''s key with each other current member''s)';
+
+-- Recompute the household keys of these people and of everyone who lives
+-- with them now (a member came, left, or was renamed), and their blocks.
+create function refuge.refresh_household_keys(ids uuid[]) returns void
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+    -- the owner's policies apply even where a superuser turned row security off
+    set row_security = on
+as $$
+declare
+    fresh jsonb;
+begin
+    if cardinality(ids) = 0 then
+        return;
+    end if;
+    -- the keys of these people and of those who live with them, where they changed
+    select jsonb_object_agg(h.individual_id, to_jsonb(h.keys)) into fresh
+      from refuge.household_keys_of(array(
+               select unnest(ids)
+               union
+               select o.individual_id from refuge.group_membership m
+                 join refuge.group_membership o on o.group_id = m.group_id and o.valid_to is null
+                where m.individual_id = any (ids) and m.valid_to is null)) h
+      join refuge.match_profile p on p.individual_id = h.individual_id
+     where p.household_keys is distinct from h.keys;
+    if fresh is null then
+        return;
+    end if;
+    delete from refuge.match_block b
+     using (select p.individual_id, p.birth_year, k.key
+              from refuge.match_profile p cross join unnest(p.household_keys) k(key)
+             where p.individual_id in (select f.key::uuid from jsonb_each(fresh) f)) o
+     where b.key = o.key and b.birth_year = o.birth_year and b.individual_id = o.individual_id;
+    update refuge.match_profile p set household_keys = array(select jsonb_array_elements_text(f.value))
+      from jsonb_each(fresh) f
+     where p.individual_id = f.key::uuid;
+    insert into refuge.match_block (key, birth_year, individual_id)
+    select distinct k.key, p.birth_year, p.individual_id
+      from refuge.match_profile p cross join unnest(p.household_keys) k(key)
+     where p.individual_id in (select f.key::uuid from jsonb_each(fresh) f)
+    on conflict do nothing;
+end
+$$;
+comment on function refuge.refresh_household_keys(uuid[]) is
+    'internal: recompute the household blocking keys of these people and of those who live with them';
+
+-- Recompute the match profiles and blocking keys of these people (and the
+-- household keys of those who live with them, which hold their given name).
 create function refuge.refresh_match_profiles(ids uuid[]) returns void
     language plpgsql volatile security definer
     set search_path = pg_catalog, refuge, pg_temp
@@ -237,7 +331,7 @@ as $$
 begin
     delete from refuge.match_block b
      using (select p.individual_id, p.birth_year, k.key
-              from refuge.match_profile p cross join unnest(p.keys) k(key)
+              from refuge.match_profile p cross join unnest(p.keys || p.household_keys) k(key)
              where p.individual_id in (select unnest(ids))) o
      where b.key = o.key and b.birth_year = o.birth_year and b.individual_id = o.individual_id;
     insert into refuge.match_profile as p
@@ -247,12 +341,18 @@ begin
            parents = excluded.parents, place = excluded.place, updated_at = excluded.updated_at,
            dob = excluded.dob, dob_precision = excluded.dob_precision, sex = excluded.sex,
            birth_country = excluded.birth_country, site = excluded.site, operation = excluded.operation,
-           registered_on = excluded.registered_on, record_status = excluded.record_status;
+           registered_on = excluded.registered_on, record_status = excluded.record_status,
+           household_keys = '{}';
     insert into refuge.match_block (key, birth_year, individual_id)
     select distinct k.key, p.birth_year, p.individual_id
       from refuge.match_profile p cross join unnest(p.keys) k(key)
      where p.individual_id in (select unnest(ids))
     on conflict do nothing;
+    -- (a person registered is in no household yet: group_membership's
+    -- trigger makes the keys when they join one)
+    perform refuge.refresh_household_keys(array(
+        select m.individual_id from refuge.group_membership m
+         where m.individual_id = any (ids) and m.valid_to is null));
 end
 $$;
 
@@ -303,7 +403,8 @@ comment on function refuge.rebuild_match_profiles() is
     'recompute every person''s canonical names and blocking keys (after a bulk load with row security off, or an ICU upgrade); returns how many';
 grant execute on function refuge.rebuild_match_profiles() to refuge_dba;
 
--- Triggers: profiles follow individual and individual_name.  Statement
+-- Triggers: profiles follow individual and individual_name, household
+-- keys group_membership.  Statement
 -- triggers for the API's set-wise writes; a row trigger for rows a logical
 -- replication worker applies (it fires no statement triggers).  Rows loaded
 -- with row security off (pg_restore) bring their profiles with the dump.
@@ -316,6 +417,49 @@ declare
 begin
     -- a restore (row security off) brings the profiles with the dump
     if current_setting('row_security') = 'off' and tg_op = 'INSERT' then
+        return null;
+    end if;
+    -- a member came or left: the household keys of the people of the
+    -- households concerned (those who left among them)
+    if tg_table_name = 'group_membership' then
+        if tg_level = 'ROW' then
+            ids := '{}';
+            if tg_op <> 'DELETE' then
+                ids := ids || array(select m.individual_id from refuge.group_membership m
+                                     where m.group_id = new.group_id and m.valid_to is null) || new.individual_id;
+            end if;
+            if tg_op <> 'INSERT' then
+                ids := ids || array(select m.individual_id from refuge.group_membership m
+                                     where m.group_id = old.group_id and m.valid_to is null) || old.individual_id;
+            end if;
+        elsif tg_op = 'INSERT' then
+            ids := array(select n.individual_id from new_rows n
+                         union
+                         select m.individual_id from refuge.group_membership m
+                          where m.group_id in (select n.group_id from new_rows n) and m.valid_to is null);
+        elsif tg_op = 'UPDATE' then
+            ids := array(select n.individual_id from new_rows n join old_rows o on o.id = n.id
+                          where (n.group_id, n.individual_id, n.valid_to) is distinct from (o.group_id, o.individual_id, o.valid_to)
+                         union
+                         select o.individual_id from new_rows n join old_rows o on o.id = n.id
+                          where (n.group_id, n.individual_id, n.valid_to) is distinct from (o.group_id, o.individual_id, o.valid_to)
+                         union
+                         select m.individual_id from refuge.group_membership m
+                          where m.valid_to is null
+                            and m.group_id in (select n.group_id from new_rows n join old_rows o on o.id = n.id
+                                                where (n.group_id, n.individual_id, n.valid_to)
+                                                      is distinct from (o.group_id, o.individual_id, o.valid_to)
+                                               union all
+                                               select o.group_id from new_rows n join old_rows o on o.id = n.id
+                                                where (n.group_id, n.individual_id, n.valid_to)
+                                                      is distinct from (o.group_id, o.individual_id, o.valid_to)));
+        else
+            ids := array(select o.individual_id from old_rows o
+                         union
+                         select m.individual_id from refuge.group_membership m
+                          where m.group_id in (select o.group_id from old_rows o) and m.valid_to is null);
+        end if;
+        perform refuge.refresh_household_keys(ids);
         return null;
     end if;
     if tg_level = 'ROW' and tg_table_name = 'individual' then
@@ -378,6 +522,19 @@ alter table refuge.individual_name enable always trigger match_profile_insert;
 alter table refuge.individual_name enable always trigger match_profile_update;
 alter table refuge.individual_name enable always trigger match_profile_delete;
 alter table refuge.individual_name enable always trigger match_profile_applied;
+create trigger match_profile_insert after insert on refuge.group_membership
+    referencing new table as new_rows for each statement execute function refuge.match_profile_sync();
+create trigger match_profile_update after update on refuge.group_membership
+    referencing old table as old_rows new table as new_rows for each statement execute function refuge.match_profile_sync();
+create trigger match_profile_delete after delete on refuge.group_membership
+    referencing old table as old_rows for each statement execute function refuge.match_profile_sync();
+create trigger match_profile_applied after insert or update or delete on refuge.group_membership
+    for each row when (pg_catalog.current_setting('session_replication_role') = 'replica')
+    execute function refuge.match_profile_sync();
+alter table refuge.group_membership enable always trigger match_profile_insert;
+alter table refuge.group_membership enable always trigger match_profile_update;
+alter table refuge.group_membership enable always trigger match_profile_delete;
+alter table refuge.group_membership enable always trigger match_profile_applied;
 
 -- Half-width of the birth-year window a person is searched in, from the
 -- precision of their date of birth.
@@ -442,13 +599,14 @@ end
 $$;
 
 -- The blocked candidates of one person: people under one of their keys
+-- (of their names, and of their household: refuge.household_keys_of)
 -- within the birth-year window (or with no birth year), a key's block
 -- taken whole or not at all: p_cap people for a part's key, four times as
 -- many for a pair's (a part as common as Mohamed is found through its
 -- pairs); of those, the 80 sharing most keys, born nearest, are
 -- compared (this bounds the work of a search whatever the names); not the
 -- person, not a pair decided to be different people.  With each, how many
--- people stand under the smallest block the pair shares (both of them
+-- people stand under the smallest name block the pair shares (both of them
 -- included): how common the name they agree on is.  The blocks are read in
 -- C (extension/demographic.c).
 create function refuge.demographic_block_scan(keys text[], birth_year integer, year_window integer, cap integer,
@@ -473,7 +631,7 @@ declare
 begin
     return query
     select b.candidate_id, b.namesakes
-      from refuge.demographic_block_scan(p.keys, p.birth_year, p_window, p_cap, p.individual_id, 80) b
+      from refuge.demographic_block_scan(p.keys || p.household_keys, p.birth_year, p_window, p_cap, p.individual_id, 80) b
      where b.candidate_id <> all (cleared)
      order by b.shared desc, b.gap, b.candidate_id;
 end
@@ -502,6 +660,9 @@ as $$
 declare
     cleared uuid[] := refuge.demographic_cleared_of(p.individual_id);
 begin
+    -- the blocks of the household too (they never count as namesakes)
+    p.keys := p.keys || p.household_keys;
+    -- (in the order of the blocking: the callers rank ties by it)
     return query
     select b.candidate_id, b.levels
       from refuge.demographic_compare_blocked(p, pi, p_window, p_cap, 80) b
@@ -698,13 +859,16 @@ begin
          cross join wv
          where cardinality(pp.names) > 0),
     cand as materialized (
-        select pr.id as probe, b.candidate_id as id, b.levels as lv
+        select pr.id as probe, b.candidate_id as id, b.levels as lv, b.ord
           from probe pr
          cross join lateral refuge.demographic_compared(pr.profile, pr.ind,
-                                                        refuge.birth_year_window((pr.ind).dob_precision), 500) b),
+                                                        refuge.birth_year_window((pr.ind).dob_precision), 500)
+                            with ordinality b(candidate_id, levels, ord)),
+    -- (ties, many namesakes alike, in the order of the blocking: those
+    -- sharing most keys, a household's among them, are compared further)
     ranked as materialized (
         select c.probe, c.id, c.lv,
-               row_number() over (partition by c.probe order by refuge.match_score(c.lv, wv.w) desc, c.id) as rn
+               row_number() over (partition by c.probe order by refuge.match_score(c.lv, wv.w) desc, c.ord) as rn
           from cand c join probe pr on pr.id = c.probe cross join wv
          where refuge.match_score(c.lv, wv.w) + pr.late_max >= p_min_score),
     -- (the household, document and phone comparisons only where the probe

@@ -26,12 +26,16 @@ create table refuge.match_profile (
     site            uuid,
     operation       uuid,
     registered_on   date,
-    record_status   text
+    record_status   text,
+    -- keys of the household: the person's given name with each other
+    -- member's (since 0.15.0), refuge.household_keys_of
+    household_keys  text[] not null default '{}'
 );
 comment on table refuge.match_profile is
     'internal: each person''s names in canonical form and blocking keys (refuge.name_canonical, refuge.name_block_keys), and the facts the search compares, kept by triggers';
 comment on column refuge.match_profile.birth_year is 'year of birth, 0 when unknown';
 comment on column refuge.match_profile.dob is 'individual.date_of_birth (as are dob_precision, sex, birth_country, site = site_id, operation = operation_id, registered_on = registration_date, record_status = status)';
+comment on column refuge.match_profile.household_keys is 'blocking keys of the household (refuge.household_keys_of): the person''s given name with each other member''s, so that a family registered again is found however common its names';
 select pg_catalog.pg_extension_config_dump('refuge.match_profile', '');
 
 -- The blocking index: a person under each key of their names and their
@@ -43,7 +47,7 @@ create table refuge.match_block (
     primary key (key, birth_year, individual_id)
 );
 comment on table refuge.match_block is
-    'internal: blocking keys of the demographic search (name keys and pairs of them, by birth year)';
+    'internal: blocking keys of the demographic search (name keys and pairs of them, household keys, by birth year)';
 select pg_catalog.pg_extension_config_dump('refuge.match_block', '');
 
 -- The comparison model: for each compared feature and level, the

@@ -52,6 +52,16 @@ update refuge.match_profile p
        site = i.site_id, operation = i.operation_id, registered_on = i.registration_date, record_status = i.status
   from refuge.individual i
  where i.id = p.individual_id;
+-- and the household blocking keys (filled below, once their functions exist)
+-- (no default while it is added: a default would need no function to use
+-- the table's row type, and refuge.shared_namesakes does)
+alter table refuge.match_profile add column household_keys text[];
+update refuge.match_profile set household_keys = '{}';
+alter table refuge.match_profile alter column household_keys set default '{}',
+    alter column household_keys set not null;
+comment on column refuge.match_profile.household_keys is 'blocking keys of the household (refuge.household_keys_of): the person''s given name with each other member''s, so that a family registered again is found however common its names';
+comment on table refuge.match_block is
+    'internal: blocking keys of the demographic search (name keys and pairs of them, household keys, by birth year)';
 
 HEAD
 python3 sql/tools/gen_upgrade.py \
@@ -72,8 +82,40 @@ python3 sql/tools/gen_upgrade.py \
   --replace functions/65_lifecycle.sql:set_status_rule \
   --replace functions/45_data_protection.sql:subject_access_pdf \
   --replace functions/45_data_protection.sql:record_consent \
-  --replace functions/43_demographic.sql:demographic_search_many
+  --replace functions/43_demographic.sql:demographic_search_many \
+  --new functions/43_demographic.sql:household_keys_of \
+  --new functions/43_demographic.sql:refresh_household_keys \
+  --replace functions/43_demographic.sql:demographic_blocked \
+  --replace functions/43_demographic.sql:demographic_compared
 cat <<'TAIL'
+-- household keys follow group_membership (as functions/43_demographic.sql)
+create trigger match_profile_insert after insert on refuge.group_membership
+    referencing new table as new_rows for each statement execute function refuge.match_profile_sync();
+create trigger match_profile_update after update on refuge.group_membership
+    referencing old table as old_rows new table as new_rows for each statement execute function refuge.match_profile_sync();
+create trigger match_profile_delete after delete on refuge.group_membership
+    referencing old table as old_rows for each statement execute function refuge.match_profile_sync();
+create trigger match_profile_applied after insert or update or delete on refuge.group_membership
+    for each row when (pg_catalog.current_setting('session_replication_role') = 'replica')
+    execute function refuge.match_profile_sync();
+alter table refuge.group_membership enable always trigger match_profile_insert;
+alter table refuge.group_membership enable always trigger match_profile_update;
+alter table refuge.group_membership enable always trigger match_profile_delete;
+alter table refuge.group_membership enable always trigger match_profile_applied;
+-- every household's keys, in batches
+do $$
+declare
+    batch uuid[];
+begin
+    for batch in select array_agg(x.individual_id)
+                   from (select p.individual_id, (row_number() over (order by p.individual_id) - 1) / 5000 as b
+                           from refuge.match_profile p) x group by x.b loop
+        perform refuge.refresh_household_keys(batch);
+    end loop;
+end
+$$;
+
+
 -- every function owned by refuge_owner, none executable by PUBLIC (as sql/99_security.sql)
 do $$
 declare

@@ -45,6 +45,16 @@ update refuge.match_profile p
        site = i.site_id, operation = i.operation_id, registered_on = i.registration_date, record_status = i.status
   from refuge.individual i
  where i.id = p.individual_id;
+-- and the household blocking keys (filled below, once their functions exist)
+-- (no default while it is added: a default would need no function to use
+-- the table's row type, and refuge.shared_namesakes does)
+alter table refuge.match_profile add column household_keys text[];
+update refuge.match_profile set household_keys = '{}';
+alter table refuge.match_profile alter column household_keys set default '{}',
+    alter column household_keys set not null;
+comment on column refuge.match_profile.household_keys is 'blocking keys of the household (refuge.household_keys_of): the person''s given name with each other member''s, so that a family registered again is found however common its names';
+comment on table refuge.match_block is
+    'internal: blocking keys of the demographic search (name keys and pairs of them, household keys, by birth year)';
 
 -- functions/43_demographic.sql: match_profile_rows
 create or replace function refuge.match_profile_rows(ids uuid[]) returns setof refuge.match_profile
@@ -56,7 +66,7 @@ begin atomic
            array_remove(array[refuge.name_canonical(i.mother_name), refuge.name_canonical(i.father_name)], null),
            refuge.name_canonical(i.place_of_birth), now(),
            i.date_of_birth, i.dob_precision, i.sex, i.birth_country, i.site_id, i.operation_id, i.registration_date,
-           i.status
+           i.status, '{}'::text[]
       from refuge.individual i
      cross join lateral (
         -- the registered name first, then its other forms, 16 at most
@@ -92,7 +102,7 @@ as $$
 begin
     delete from refuge.match_block b
      using (select p.individual_id, p.birth_year, k.key
-              from refuge.match_profile p cross join unnest(p.keys) k(key)
+              from refuge.match_profile p cross join unnest(p.keys || p.household_keys) k(key)
              where p.individual_id in (select unnest(ids))) o
      where b.key = o.key and b.birth_year = o.birth_year and b.individual_id = o.individual_id;
     insert into refuge.match_profile as p
@@ -102,12 +112,18 @@ begin
            parents = excluded.parents, place = excluded.place, updated_at = excluded.updated_at,
            dob = excluded.dob, dob_precision = excluded.dob_precision, sex = excluded.sex,
            birth_country = excluded.birth_country, site = excluded.site, operation = excluded.operation,
-           registered_on = excluded.registered_on, record_status = excluded.record_status;
+           registered_on = excluded.registered_on, record_status = excluded.record_status,
+           household_keys = '{}';
     insert into refuge.match_block (key, birth_year, individual_id)
     select distinct k.key, p.birth_year, p.individual_id
       from refuge.match_profile p cross join unnest(p.keys) k(key)
      where p.individual_id in (select unnest(ids))
     on conflict do nothing;
+    -- (a person registered is in no household yet: group_membership's
+    -- trigger makes the keys when they join one)
+    perform refuge.refresh_household_keys(array(
+        select m.individual_id from refuge.group_membership m
+         where m.individual_id = any (ids) and m.valid_to is null));
 end
 $$;
 
@@ -121,6 +137,49 @@ declare
 begin
     -- a restore (row security off) brings the profiles with the dump
     if current_setting('row_security') = 'off' and tg_op = 'INSERT' then
+        return null;
+    end if;
+    -- a member came or left: the household keys of the people of the
+    -- households concerned (those who left among them)
+    if tg_table_name = 'group_membership' then
+        if tg_level = 'ROW' then
+            ids := '{}';
+            if tg_op <> 'DELETE' then
+                ids := ids || array(select m.individual_id from refuge.group_membership m
+                                     where m.group_id = new.group_id and m.valid_to is null) || new.individual_id;
+            end if;
+            if tg_op <> 'INSERT' then
+                ids := ids || array(select m.individual_id from refuge.group_membership m
+                                     where m.group_id = old.group_id and m.valid_to is null) || old.individual_id;
+            end if;
+        elsif tg_op = 'INSERT' then
+            ids := array(select n.individual_id from new_rows n
+                         union
+                         select m.individual_id from refuge.group_membership m
+                          where m.group_id in (select n.group_id from new_rows n) and m.valid_to is null);
+        elsif tg_op = 'UPDATE' then
+            ids := array(select n.individual_id from new_rows n join old_rows o on o.id = n.id
+                          where (n.group_id, n.individual_id, n.valid_to) is distinct from (o.group_id, o.individual_id, o.valid_to)
+                         union
+                         select o.individual_id from new_rows n join old_rows o on o.id = n.id
+                          where (n.group_id, n.individual_id, n.valid_to) is distinct from (o.group_id, o.individual_id, o.valid_to)
+                         union
+                         select m.individual_id from refuge.group_membership m
+                          where m.valid_to is null
+                            and m.group_id in (select n.group_id from new_rows n join old_rows o on o.id = n.id
+                                                where (n.group_id, n.individual_id, n.valid_to)
+                                                      is distinct from (o.group_id, o.individual_id, o.valid_to)
+                                               union all
+                                               select o.group_id from new_rows n join old_rows o on o.id = n.id
+                                                where (n.group_id, n.individual_id, n.valid_to)
+                                                      is distinct from (o.group_id, o.individual_id, o.valid_to)));
+        else
+            ids := array(select o.individual_id from old_rows o
+                         union
+                         select m.individual_id from refuge.group_membership m
+                          where m.group_id in (select o.group_id from old_rows o) and m.valid_to is null);
+        end if;
+        perform refuge.refresh_household_keys(ids);
         return null;
     end if;
     if tg_level = 'ROW' and tg_table_name = 'individual' then
@@ -689,13 +748,16 @@ begin
          cross join wv
          where cardinality(pp.names) > 0),
     cand as materialized (
-        select pr.id as probe, b.candidate_id as id, b.levels as lv
+        select pr.id as probe, b.candidate_id as id, b.levels as lv, b.ord
           from probe pr
          cross join lateral refuge.demographic_compared(pr.profile, pr.ind,
-                                                        refuge.birth_year_window((pr.ind).dob_precision), 500) b),
+                                                        refuge.birth_year_window((pr.ind).dob_precision), 500)
+                            with ordinality b(candidate_id, levels, ord)),
+    -- (ties, many namesakes alike, in the order of the blocking: those
+    -- sharing most keys, a household's among them, are compared further)
     ranked as materialized (
         select c.probe, c.id, c.lv,
-               row_number() over (partition by c.probe order by refuge.match_score(c.lv, wv.w) desc, c.id) as rn
+               row_number() over (partition by c.probe order by refuge.match_score(c.lv, wv.w) desc, c.ord) as rn
           from cand c join probe pr on pr.id = c.probe cross join wv
          where refuge.match_score(c.lv, wv.w) + pr.late_max >= p_min_score),
     -- (the household, document and phone comparisons only where the probe
@@ -721,6 +783,47 @@ begin
         select sc.probe, sc.id, sc.s, sc.lv, row_number() over (partition by sc.probe order by sc.s desc, sc.id) as rn
           from scored sc where sc.in_household = 1)
     select k.probe, k.id, k.s, k.lv from kept k where k.rn <= p_limit order by k.probe, k.s desc, k.id;
+end
+$$;
+
+-- functions/43_demographic.sql: demographic_blocked
+create or replace function refuge.demographic_blocked(p refuge.match_profile, p_window integer, p_cap integer)
+    returns table (candidate_id uuid, namesakes integer)
+    -- (a few dozen people: the planner must look them up by index, never scan everyone)
+    rows 50
+    language plpgsql stable
+    set search_path = pg_catalog, refuge, pg_temp
+    set plan_cache_mode = force_generic_plan
+as $$
+declare
+    cleared uuid[] := refuge.demographic_cleared_of(p.individual_id);
+begin
+    return query
+    select b.candidate_id, b.namesakes
+      from refuge.demographic_block_scan(p.keys || p.household_keys, p.birth_year, p_window, p_cap, p.individual_id, 80) b
+     where b.candidate_id <> all (cleared)
+     order by b.shared desc, b.gap, b.candidate_id;
+end
+$$;
+
+-- functions/43_demographic.sql: demographic_compared
+create or replace function refuge.demographic_compared(p refuge.match_profile, pi refuge.individual, p_window integer, p_cap integer)
+    returns table (candidate_id uuid, levels integer[])
+    rows 50
+    language plpgsql stable
+    set search_path = pg_catalog, refuge, pg_temp
+    set plan_cache_mode = force_generic_plan
+as $$
+declare
+    cleared uuid[] := refuge.demographic_cleared_of(p.individual_id);
+begin
+    -- the blocks of the household too (they never count as namesakes)
+    p.keys := p.keys || p.household_keys;
+    -- (in the order of the blocking: the callers rank ties by it)
+    return query
+    select b.candidate_id, b.levels
+      from refuge.demographic_compare_blocked(p, pi, p_window, p_cap, 80) b
+     where b.candidate_id <> all (cleared);
 end
 $$;
 
@@ -893,6 +996,118 @@ end
 $$;
 comment on function refuge.erase_case_files(uuid) is
     'internal: the text of the case files of erased people alone that the person was a member of goes from this node''s rows, and the cases'' keys with it';
+
+-- functions/43_demographic.sql: household_keys_of (new)
+create function refuge.household_keys_of(ids uuid[]) returns table (individual_id uuid, keys text[])
+    language plpgsql stable
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+begin
+    return query
+    with person as (
+        select x.id, m.group_id
+          from unnest(ids) x(id)
+          left join refuge.group_membership m on m.individual_id = x.id and m.valid_to is null
+         where exists (select 1 from refuge.match_profile p where p.individual_id = x.id)),
+    -- each member's given-name key, once per household
+    member as materialized (
+        select o.group_id, o.individual_id,
+               (refuge.name_block_keys(array[split_part(q.names[1], ' ', 1)]))[1] as k
+          from refuge.group_membership o
+          join refuge.match_profile q on q.individual_id = o.individual_id
+         where o.group_id in (select person.group_id from person) and o.valid_to is null),
+    household as (
+        select p.id, max(m.k) filter (where m.individual_id = p.id) as own,
+               coalesce(array_agg(distinct m.k order by m.k) filter (where m.individual_id <> p.id and m.k is not null),
+                        '{}') as ks
+          from person p left join member m on m.group_id = p.group_id
+         group by p.id)
+    select h.id,
+           array(select distinct hk.key
+                   from (select 'h' || h.own || '|' || c.k as key
+                           from unnest(h.ks) c(k)
+                         union all
+                         select 'h' || h.ks[i] || '|' || h.ks[i + 1]
+                           from generate_series(1, cardinality(h.ks) - 1) i) hk
+                  where hk.key is not null
+                  order by 1 limit 24)
+      from household h;
+end
+$$;
+comment on function refuge.household_keys_of(uuid[]) is
+    'internal: the household blocking keys of these people (the given name''s key with each other current member''s)';
+
+-- functions/43_demographic.sql: refresh_household_keys (new)
+create function refuge.refresh_household_keys(ids uuid[]) returns void
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, refuge, pg_temp
+    -- the owner's policies apply even where a superuser turned row security off
+    set row_security = on
+as $$
+declare
+    fresh jsonb;
+begin
+    if cardinality(ids) = 0 then
+        return;
+    end if;
+    -- the keys of these people and of those who live with them, where they changed
+    select jsonb_object_agg(h.individual_id, to_jsonb(h.keys)) into fresh
+      from refuge.household_keys_of(array(
+               select unnest(ids)
+               union
+               select o.individual_id from refuge.group_membership m
+                 join refuge.group_membership o on o.group_id = m.group_id and o.valid_to is null
+                where m.individual_id = any (ids) and m.valid_to is null)) h
+      join refuge.match_profile p on p.individual_id = h.individual_id
+     where p.household_keys is distinct from h.keys;
+    if fresh is null then
+        return;
+    end if;
+    delete from refuge.match_block b
+     using (select p.individual_id, p.birth_year, k.key
+              from refuge.match_profile p cross join unnest(p.household_keys) k(key)
+             where p.individual_id in (select f.key::uuid from jsonb_each(fresh) f)) o
+     where b.key = o.key and b.birth_year = o.birth_year and b.individual_id = o.individual_id;
+    update refuge.match_profile p set household_keys = array(select jsonb_array_elements_text(f.value))
+      from jsonb_each(fresh) f
+     where p.individual_id = f.key::uuid;
+    insert into refuge.match_block (key, birth_year, individual_id)
+    select distinct k.key, p.birth_year, p.individual_id
+      from refuge.match_profile p cross join unnest(p.household_keys) k(key)
+     where p.individual_id in (select f.key::uuid from jsonb_each(fresh) f)
+    on conflict do nothing;
+end
+$$;
+comment on function refuge.refresh_household_keys(uuid[]) is
+    'internal: recompute the household blocking keys of these people and of those who live with them';
+
+-- household keys follow group_membership (as functions/43_demographic.sql)
+create trigger match_profile_insert after insert on refuge.group_membership
+    referencing new table as new_rows for each statement execute function refuge.match_profile_sync();
+create trigger match_profile_update after update on refuge.group_membership
+    referencing old table as old_rows new table as new_rows for each statement execute function refuge.match_profile_sync();
+create trigger match_profile_delete after delete on refuge.group_membership
+    referencing old table as old_rows for each statement execute function refuge.match_profile_sync();
+create trigger match_profile_applied after insert or update or delete on refuge.group_membership
+    for each row when (pg_catalog.current_setting('session_replication_role') = 'replica')
+    execute function refuge.match_profile_sync();
+alter table refuge.group_membership enable always trigger match_profile_insert;
+alter table refuge.group_membership enable always trigger match_profile_update;
+alter table refuge.group_membership enable always trigger match_profile_delete;
+alter table refuge.group_membership enable always trigger match_profile_applied;
+-- every household's keys, in batches
+do $$
+declare
+    batch uuid[];
+begin
+    for batch in select array_agg(x.individual_id)
+                   from (select p.individual_id, (row_number() over (order by p.individual_id) - 1) / 5000 as b
+                           from refuge.match_profile p) x group by x.b loop
+        perform refuge.refresh_household_keys(batch);
+    end loop;
+end
+$$;
+
 
 -- every function owned by refuge_owner, none executable by PUBLIC (as sql/99_security.sql)
 do $$

@@ -162,6 +162,14 @@ for R in $FIRST $releases; do
     if ge "$R" 0.7.0; then
         is "$(q $DB "select count(*) from refuge.status_change where status = 'REQUESTED'")" "1" "$R: the pending status change is kept"
     fi
+    if ge "$R" 0.11.0; then
+        # (0.15.0 made household blocking keys: filled for the households held)
+        is "$(q $DB "select count(*) filter (where cardinality(p.household_keys) = 1) || ' ' ||
+                            count(*) filter (where b.individual_id is not null)
+                       from refuge.match_profile p
+                       left join refuge.match_block b on b.individual_id = p.individual_id and b.key = p.household_keys[1]")" "40 40" \
+           "$R: every member of a household has the household's blocking key"
+    fi
     q postgres "drop database $DB" >/dev/null
 done
 

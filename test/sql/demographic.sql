@@ -319,6 +319,47 @@ select * from refuge.demographic_block_scan('{x}', 1990, -1, 500, null, 80);
 select * from refuge.demographic_block_scan('{x}', 40000, 1, 500, null, 80);
 select * from refuge.demographic_block_scan(array(select 'k' || g from generate_series(1, 1025) g), 1990, 1, 500, null, 80);
 
+-- 12. household keys (since 0.15.0): a member's given name with each other
+-- member's, and the others' given names two by two, neighbours in order;
+-- they follow members who come and go, and stand in the blocks
+create function pg_temp.household_of(key text) returns setof uuid language sql as $$
+    select m.individual_id from reg join refuge.group_membership m on m.group_id = (r ->> 'group_id')::uuid
+     where k = key and m.valid_to is null $$;
+select i.given_name, p.household_keys
+  from refuge.match_profile p join refuge.individual i on i.id = p.individual_id
+ where p.individual_id in (select pg_temp.household_of('twins')) order by 1;
+create function pg_temp.blocks_in_step() returns boolean language sql as $$
+    with b as (select b.key, b.birth_year, b.individual_id from refuge.match_block b where b.key like 'h%'),
+         p as (select k.key, p.birth_year, p.individual_id
+                 from refuge.match_profile p cross join unnest(p.household_keys) k(key))
+    select (select count(*) from b) > 0 and not exists (select * from b except select * from p)
+       and not exists (select * from p except select * from b) $$;
+select pg_temp.blocks_in_step() as blocks_in_step;
+-- Akech leaves the household: her keys go, and her name from the others'
+update refuge.group_membership set valid_to = now(), end_reason = 'MOVE'
+ where individual_id = (select i.id from refuge.individual i where i.given_name = 'Akech')
+   and valid_to is null;
+select i.given_name, p.household_keys
+  from refuge.match_profile p join refuge.individual i on i.id = p.individual_id
+ where p.individual_id in (select pg_temp.household_of('twins')) or i.given_name = 'Akech' order by 1;
+select pg_temp.blocks_in_step() as blocks_in_step;
+-- the household registered again is found by its keys alone, which say
+-- nothing of how common a name is (never namesakes)
+select i.given_name, b.shared, b.namesakes
+  from refuge.match_profile p
+ cross join lateral refuge.demographic_block_scan(p.household_keys, p.birth_year, 1, 500, p.individual_id, 80) b
+  join refuge.individual i on i.id = b.candidate_id
+ where p.individual_id = (select x from pg_temp.household_of('twin_again') x
+                            join refuge.individual i on i.id = x where i.given_name = 'Nyandeng')
+ order by 1;
+-- a name corrected changes the others' keys too
+update refuge.individual set given_name = 'Ajok' where given_name = 'Achol'
+   and id in (select pg_temp.household_of('twins'));
+select i.given_name, p.household_keys
+  from refuge.match_profile p join refuge.individual i on i.id = p.individual_id
+ where p.individual_id in (select pg_temp.household_of('twins')) order by 1;
+select pg_temp.blocks_in_step() as blocks_in_step;
+
 -- leave the database as found for the next suite
 drop table reg;
 \i test/lib/reinstall.sql
