@@ -227,7 +227,8 @@ begin atomic
      where i.id in (select unnest(ids));
 end;
 
--- Household blocking keys, 24 at most: 'h', the key of the person's given
+-- Household blocking keys, 24 at most (none in a group of more than 30):
+-- 'h', the key of the person's given
 -- name (the first part of their first form), '|', the key of another
 -- current member's; and 'h', the keys of two other members' given names,
 -- neighbours in the order of the keys (a chain, so that one member more or
@@ -247,13 +248,21 @@ begin
           from unnest(ids) x(id)
           left join refuge.group_membership m on m.individual_id = x.id and m.valid_to is null
          where exists (select 1 from refuge.match_profile p where p.individual_id = x.id)),
+    -- households of 30 members at most (a larger group, a collective
+    -- site or an institution, has no household keys: they would say
+    -- little, and cost in the square of its size each time it changes)
+    household_group as materialized (
+        select g.group_id
+          from (select distinct person.group_id from person where person.group_id is not null) g
+         where (select count(*) from (select 1 from refuge.group_membership c
+                                       where c.group_id = g.group_id and c.valid_to is null limit 31) z) <= 30),
     -- each member's given-name key, once per household
     member as materialized (
         select o.group_id, o.individual_id,
                (refuge.name_block_keys(array[split_part(q.names[1], ' ', 1)]))[1] as k
           from refuge.group_membership o
           join refuge.match_profile q on q.individual_id = o.individual_id
-         where o.group_id in (select person.group_id from person) and o.valid_to is null),
+         where o.group_id in (select household_group.group_id from household_group) and o.valid_to is null),
     household as (
         select p.id, max(m.k) filter (where m.individual_id = p.id) as own,
                coalesce(array_agg(distinct m.k order by m.k) filter (where m.individual_id <> p.id and m.k is not null),

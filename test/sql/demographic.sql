@@ -359,6 +359,18 @@ select i.given_name, p.household_keys
   from refuge.match_profile p join refuge.individual i on i.id = p.individual_id
  where p.individual_id in (select pg_temp.household_of('twins')) order by 1;
 select pg_temp.blocks_in_step() as blocks_in_step;
+-- a group of more than 30 (a collective site) has none: they would cost in
+-- the square of its size
+set role dm_reg;
+insert into reg values ('collective', refuge.register_group(jsonb_build_object('operation', 'KEN', 'site', 'KAKUMA',
+    'registration_level', 'BASIC', 'population_type', 'REF', 'origin_country', 'SSD', 'members',
+    (select jsonb_agg(jsonb_build_object('relationship', case when g = 1 then 'PA' else 'NRM' end,
+                                         'given_name', 'Member' || g, 'family_name', 'Lual', 'sex', 'M',
+                                         'date_of_birth', '1990-01-01'))
+       from generate_series(1, 31) g))));
+reset role;
+select count(*) as members, count(*) filter (where cardinality(p.household_keys) > 0) as with_household_keys
+  from refuge.match_profile p where p.individual_id in (select pg_temp.household_of('collective'));
 
 -- leave the database as found for the next suite
 drop table reg;
