@@ -94,6 +94,7 @@ begin
         ('distribution_event', array['self'], true),
         ('document', array['individual'], true),
         ('document_type', array['none'], false),
+        ('gallery_shard', array['none'], false),
         ('education_degree', array['none'], false),
         ('education_level', array['none'], false),
         ('entitlement', array['self'], true),

@@ -86,8 +86,18 @@ python3 sql/tools/gen_upgrade.py \
   --new functions/43_demographic.sql:household_keys_of \
   --new functions/43_demographic.sql:refresh_household_keys \
   --replace functions/43_demographic.sql:demographic_blocked \
-  --replace functions/43_demographic.sql:demographic_compared
+  --replace functions/43_demographic.sql:demographic_compared \
+  --part sql/33_gallery_shards.sql \
+  --part functions/44_gallery_shards.sql \
+  --tables gallery_shard
 cat <<'TAIL'
+-- the shards' registry is audited (as sql/99_security.sql)
+create trigger audit after insert or update or delete on refuge.gallery_shard
+    for each row execute function refuge.audit_row('none');
+create trigger audit_flush after insert or update or delete on refuge.gallery_shard
+    for each statement execute function refuge.audit_flush();
+alter table refuge.gallery_shard enable always trigger audit;
+alter table refuge.gallery_shard enable always trigger audit_flush;
 -- household keys follow group_membership (as functions/43_demographic.sql)
 create trigger match_profile_insert after insert on refuge.group_membership
     referencing new table as new_rows for each statement execute function refuge.match_profile_sync();

@@ -126,6 +126,8 @@ select c.relname,
          when c.relname in ('match_profile', 'match_block', 'match_weight', 'match_model') then 'internal'
          when c.relname = 'audit_scope' then 'shared'
          when c.relname = 'audit_bulk_load' then 'bulk'
+         -- gallery shards: the DBA and HQ's biometrics administrators
+         when c.relname = 'gallery_shard' then 'gallery'
          when c.relname in ('status_change', 'appointment', 'appointment_slot', 'pre_registration') then 'person'
          when c.relname = 'verification_exercise' then 'exercise'
          when exists (select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = 'individual_id' and not a.attisdropped)
@@ -375,6 +377,9 @@ begin
         return -1;
     elsif cls = 'publication' then
         if r = 'tap_admin' then select count(*) into n from refuge.publication; return n; end if;
+        return -1;
+    elsif cls = 'gallery' then
+        if r = 'tap_bioadmin' then select count(*) into n from refuge.gallery_shard; return n; end if;
         return -1;
     elsif cls = 'erasure' then
         -- admins and supervisors of the operation (no person is named: ids, counts, reason)
