@@ -270,14 +270,15 @@ begin
           from person p left join member m on m.group_id = p.group_id
          group by p.id)
     select h.id,
-           array(select distinct hk.key
-                   from (select 'h' || h.own || '|' || c.k as key
+           -- (the person's own name with the others' first, then the chain)
+           array(select hk.key
+                   from (select 'h' || h.own || '|' || c.k as key, 1 as kind
                            from unnest(h.ks) c(k)
                          union all
-                         select 'h' || h.ks[i] || '|' || h.ks[i + 1]
+                         select 'h' || h.ks[i] || '|' || h.ks[i + 1], 2
                            from generate_series(1, cardinality(h.ks) - 1) i) hk
                   where hk.key is not null
-                  order by 1 limit 24)
+                  group by hk.key order by min(hk.kind), hk.key limit 24)
       from household h;
 end
 $$;
@@ -285,48 +286,73 @@ comment on function refuge.household_keys_of(uuid[]) is
     'internal: the household blocking keys of these people (the given name''s key with each other current member''s)';
 
 -- Recompute the household keys of these people and of everyone who lives
--- with them now (a member came, left, or was renamed), and their blocks.
-create function refuge.refresh_household_keys(ids uuid[]) returns void
+-- with them now, and of the households given (those some of them left): a
+-- member came or left, or was renamed.  Of a household of more than 30
+-- (which has none), only these people and those still holding keys.
+create function refuge.refresh_household_keys(ids uuid[], groups uuid[] default '{}') returns void
     language plpgsql volatile security definer
     set search_path = pg_catalog, refuge, pg_temp
     -- the owner's policies apply even where a superuser turned row security off
     set row_security = on
 as $$
 declare
+    affected uuid[];
+    small uuid[];
+    people uuid[];
     fresh jsonb;
 begin
-    if cardinality(ids) = 0 then
+    if coalesce(cardinality(ids), 0) = 0 and coalesce(cardinality(groups), 0) = 0 then
         return;
     end if;
-    -- the keys of these people and of those who live with them, where they changed
+    affected := array(select x from unnest(groups) x where x is not null
+                      union
+                      select m.group_id from refuge.group_membership m
+                       where m.individual_id = any (ids) and m.valid_to is null);
+    -- one change to a household's keys at a time: of two sessions changing
+    -- one household (a member added while another is erased or renamed),
+    -- the second computes the keys once the first has committed (the
+    -- statements below take their snapshots after the lock)
+    perform 1 from refuge.registration_group g where g.id = any (affected) order by g.id for no key update;
+    small := array(select x from unnest(affected) x
+                    where (select count(*) from (select 1 from refuge.group_membership c
+                                                  where c.group_id = x and c.valid_to is null limit 31) z) <= 30);
+    people := array(select x from unnest(ids) x where x is not null
+                    union
+                    select m.individual_id from refuge.group_membership m
+                     where m.group_id = any (small) and m.valid_to is null
+                    union
+                    select m.individual_id from refuge.group_membership m
+                      join refuge.match_profile p on p.individual_id = m.individual_id
+                     where m.group_id = any (affected) and m.valid_to is null and cardinality(p.household_keys) > 0);
+    -- the keys where they changed
     select jsonb_object_agg(h.individual_id, to_jsonb(h.keys)) into fresh
-      from refuge.household_keys_of(array(
-               select unnest(ids)
-               union
-               select o.individual_id from refuge.group_membership m
-                 join refuge.group_membership o on o.group_id = m.group_id and o.valid_to is null
-                where m.individual_id = any (ids) and m.valid_to is null)) h
+      from refuge.household_keys_of(people) h
       join refuge.match_profile p on p.individual_id = h.individual_id
      where p.household_keys is distinct from h.keys;
     if fresh is null then
         return;
     end if;
+    -- the blocks of the keys gone, then those of the keys new
     delete from refuge.match_block b
      using (select p.individual_id, p.birth_year, k.key
-              from refuge.match_profile p cross join unnest(p.household_keys) k(key)
-             where p.individual_id in (select f.key::uuid from jsonb_each(fresh) f)) o
+              from jsonb_each(fresh) f
+              join refuge.match_profile p on p.individual_id = f.key::uuid
+             cross join unnest(p.household_keys) k(key)
+             where not f.value ? k.key) o
      where b.key = o.key and b.birth_year = o.birth_year and b.individual_id = o.individual_id;
+    insert into refuge.match_block (key, birth_year, individual_id)
+    select k.key, p.birth_year, p.individual_id
+      from jsonb_each(fresh) f
+      join refuge.match_profile p on p.individual_id = f.key::uuid
+     cross join jsonb_array_elements_text(f.value) k(key)
+     where k.key <> all (p.household_keys)
+    on conflict do nothing;
     update refuge.match_profile p set household_keys = array(select jsonb_array_elements_text(f.value))
       from jsonb_each(fresh) f
      where p.individual_id = f.key::uuid;
-    insert into refuge.match_block (key, birth_year, individual_id)
-    select distinct k.key, p.birth_year, p.individual_id
-      from refuge.match_profile p cross join unnest(p.household_keys) k(key)
-     where p.individual_id in (select f.key::uuid from jsonb_each(fresh) f)
-    on conflict do nothing;
 end
 $$;
-comment on function refuge.refresh_household_keys(uuid[]) is
+comment on function refuge.refresh_household_keys(uuid[], uuid[]) is
     'internal: recompute the household blocking keys of these people and of those who live with them';
 
 -- Recompute the match profiles and blocking keys of these people (and the
@@ -423,6 +449,7 @@ create function refuge.match_profile_sync() returns trigger
 as $$
 declare
     ids uuid[];
+    grps uuid[];
 begin
     -- a restore (row security off) brings the profiles with the dump
     if current_setting('row_security') = 'off' and tg_op = 'INSERT' then
@@ -433,42 +460,31 @@ begin
     if tg_table_name = 'group_membership' then
         if tg_level = 'ROW' then
             ids := '{}';
+            grps := '{}';
             if tg_op <> 'DELETE' then
-                ids := ids || array(select m.individual_id from refuge.group_membership m
-                                     where m.group_id = new.group_id and m.valid_to is null) || new.individual_id;
+                ids := ids || new.individual_id;
+                grps := grps || new.group_id;
             end if;
             if tg_op <> 'INSERT' then
-                ids := ids || array(select m.individual_id from refuge.group_membership m
-                                     where m.group_id = old.group_id and m.valid_to is null) || old.individual_id;
+                ids := ids || old.individual_id;
+                grps := grps || old.group_id;
             end if;
         elsif tg_op = 'INSERT' then
-            ids := array(select n.individual_id from new_rows n
-                         union
-                         select m.individual_id from refuge.group_membership m
-                          where m.group_id in (select n.group_id from new_rows n) and m.valid_to is null);
+            ids := array(select n.individual_id from new_rows n);
+            grps := array(select distinct n.group_id from new_rows n);
         elsif tg_op = 'UPDATE' then
-            ids := array(select n.individual_id from new_rows n join old_rows o on o.id = n.id
-                          where (n.group_id, n.individual_id, n.valid_to) is distinct from (o.group_id, o.individual_id, o.valid_to)
-                         union
-                         select o.individual_id from new_rows n join old_rows o on o.id = n.id
-                          where (n.group_id, n.individual_id, n.valid_to) is distinct from (o.group_id, o.individual_id, o.valid_to)
-                         union
-                         select m.individual_id from refuge.group_membership m
-                          where m.valid_to is null
-                            and m.group_id in (select n.group_id from new_rows n join old_rows o on o.id = n.id
-                                                where (n.group_id, n.individual_id, n.valid_to)
-                                                      is distinct from (o.group_id, o.individual_id, o.valid_to)
-                                               union all
-                                               select o.group_id from new_rows n join old_rows o on o.id = n.id
-                                                where (n.group_id, n.individual_id, n.valid_to)
-                                                      is distinct from (o.group_id, o.individual_id, o.valid_to)));
+            -- (only rows whose household, person or end changed)
+            ids := array(select x from new_rows n join old_rows o on o.id = n.id,
+                                       unnest(array[n.individual_id, o.individual_id]) x
+                          where (n.group_id, n.individual_id, n.valid_to) is distinct from (o.group_id, o.individual_id, o.valid_to));
+            grps := array(select x from new_rows n join old_rows o on o.id = n.id,
+                                        unnest(array[n.group_id, o.group_id]) x
+                           where (n.group_id, n.individual_id, n.valid_to) is distinct from (o.group_id, o.individual_id, o.valid_to));
         else
-            ids := array(select o.individual_id from old_rows o
-                         union
-                         select m.individual_id from refuge.group_membership m
-                          where m.group_id in (select o.group_id from old_rows o) and m.valid_to is null);
+            ids := array(select o.individual_id from old_rows o);
+            grps := array(select distinct o.group_id from old_rows o);
         end if;
-        perform refuge.refresh_household_keys(ids);
+        perform refuge.refresh_household_keys(ids, grps);
         return null;
     end if;
     if tg_level = 'ROW' and tg_table_name = 'individual' then
@@ -537,13 +553,20 @@ create trigger match_profile_update after update on refuge.group_membership
     referencing old table as old_rows new table as new_rows for each statement execute function refuge.match_profile_sync();
 create trigger match_profile_delete after delete on refuge.group_membership
     referencing old table as old_rows for each statement execute function refuge.match_profile_sync();
-create trigger match_profile_applied after insert or update or delete on refuge.group_membership
+create trigger match_profile_applied after insert or delete on refuge.group_membership
     for each row when (pg_catalog.current_setting('session_replication_role') = 'replica')
+    execute function refuge.match_profile_sync();
+-- (an update that changes neither the household, the person nor the end changes no key)
+create trigger match_profile_applied_update after update on refuge.group_membership
+    for each row when (pg_catalog.current_setting('session_replication_role') = 'replica'
+                       and (old.group_id, old.individual_id, old.valid_to) is distinct from
+                           (new.group_id, new.individual_id, new.valid_to))
     execute function refuge.match_profile_sync();
 alter table refuge.group_membership enable always trigger match_profile_insert;
 alter table refuge.group_membership enable always trigger match_profile_update;
 alter table refuge.group_membership enable always trigger match_profile_delete;
 alter table refuge.group_membership enable always trigger match_profile_applied;
+alter table refuge.group_membership enable always trigger match_profile_applied_update;
 
 -- Half-width of the birth-year window a person is searched in, from the
 -- precision of their date of birth.

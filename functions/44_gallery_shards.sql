@@ -34,7 +34,8 @@ begin
         perform refuge.raise_field('22023', 'server',
             format('%s does not list refuge in its option extensions: the distances would be computed here, over every row of the shard''s gallery', server),
             'ALTER SERVER ... OPTIONS (ADD extensions ''refuge'')');
-    elsif not exists (select 1 from unnest(srv.options) o where o = 'async_capable=true') then
+    elsif not exists (select 1 from unnest(srv.options) o
+                       where o like 'async_capable=%' and lower(substr(o, 15)) in ('true', 'on', 'yes', '1')) then
         perform refuge.raise_field('22023', 'server',
             format('%s is not async_capable: the shards would be searched one after another', server),
             'ALTER SERVER ... OPTIONS (ADD async_capable ''true'')');
@@ -48,14 +49,24 @@ begin
         end if;
         if coalesce((select substr(o, 12) from pg_catalog.pg_foreign_table f, unnest(f.ftoptions) o
                       where f.ftrelid = t.rel and o like 'table_name=%'), (select c.relname::text from pg_catalog.pg_class c where c.oid = t.rel))
-           <> t.remote then
+           <> t.remote
+           or coalesce((select substr(o, 13) from pg_catalog.pg_foreign_table f, unnest(f.ftoptions) o
+                         where f.ftrelid = t.rel and o like 'schema_name=%'),
+                       (select n.nspname::text from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+                         where c.oid = t.rel)) <> 'refuge' then
             perform refuge.raise_field('22023', t.field, format('%s must be the shard''s refuge.%s', t.rel, t.remote));
+        end if;
+        if exists (select 1 from pg_catalog.pg_foreign_table f, unnest(f.ftoptions) o
+                    where f.ftrelid = t.rel and o like 'async_capable=%' and lower(substr(o, 15)) not in ('true', 'on', 'yes', '1')) then
+            perform refuge.raise_field('22023', t.field, format('%s is not async_capable: the shards would be searched one after another', t.rel));
         end if;
         if exists (select 1 from unnest(t.cols) c(x)
                     where not exists (select 1 from pg_catalog.pg_attribute a
                                        where a.attrelid = t.rel and a.attnum > 0 and not a.attisdropped
                                          and a.attname = split_part(c.x, ':', 1)
-                                         and a.atttypid = split_part(c.x, ':', 2)::regtype)) then
+                                         and a.atttypid = split_part(c.x, ':', 2)::regtype
+                                         and coalesce((select substr(o, 13) from unnest(a.attfdwoptions) o
+                                                        where o like 'column_name=%'), a.attname::text) = a.attname::text)) then
             perform refuge.raise_field('22023', t.field, format('%s must have the columns %s', t.rel, array_to_string(t.cols, ', ')));
         end if;
         if not pg_catalog.has_table_privilege('refuge_owner', t.rel, 'select') then
@@ -63,8 +74,8 @@ begin
                                        format('GRANT SELECT ON %s TO refuge_owner, and a user mapping for refuge_owner', t.rel));
         end if;
     end loop;
-    insert into refuge.gallery_shard (name, server, iris_table, finger_table)
-    values (shard, server, iris_table, finger_table);
+    insert into refuge.gallery_shard (name, server, iris_table, finger_table, added_by)
+    values (shard, server, iris_table, finger_table, refuge.caller());
 end
 $$;
 comment on function refuge.add_gallery_shard(text, name, regclass, regclass) is
@@ -109,6 +120,26 @@ begin
     end if;
     if modality = 'finger' and (part is null or part not between 1 and 10) then
         perform refuge.raise_field('22023', 'part', 'a finger position between 1 and 10');
+    end if;
+    -- what was registered must still stand: a foreign table of the shard's
+    -- server (dropped or re-imported, it would be another relation or none)
+    if exists (select 1 from refuge.gallery_shard s
+                where not exists (select 1 from pg_catalog.pg_foreign_table f
+                                   join pg_catalog.pg_foreign_server v on v.oid = f.ftserver
+                                  where f.ftrelid = s.iris_table and v.srvname = s.server)
+                   or not exists (select 1 from pg_catalog.pg_foreign_table f
+                                   join pg_catalog.pg_foreign_server v on v.oid = f.ftserver
+                                  where f.ftrelid = s.finger_table and v.srvname = s.server)) then
+        perform refuge.raise_field('55000', 'gallery_shard',
+            format('the foreign tables of shard %s are gone or belong to another server: the search is refused',
+                   (select string_agg(s.name, ', ') from refuge.gallery_shard s
+                     where not exists (select 1 from pg_catalog.pg_foreign_table f
+                                        join pg_catalog.pg_foreign_server v on v.oid = f.ftserver
+                                       where f.ftrelid = s.iris_table and v.srvname = s.server)
+                        or not exists (select 1 from pg_catalog.pg_foreign_table f
+                                        join pg_catalog.pg_foreign_server v on v.oid = f.ftserver
+                                       where f.ftrelid = s.finger_table and v.srvname = s.server))),
+            'Register the shard again (refuge.remove_gallery_shard, refuge.add_gallery_shard).');
     end if;
     parts := array(
         select format('(select %L::text as shard, g.individual_id, (g.template operator(refuge.<->) $1)::float8 as distance
@@ -167,13 +198,24 @@ begin
             return query execute format('select s.shard, s.individual_id, ''finger''::text, %s, (row_number() over (order by s.distance, s.shard, s.individual_id))::integer, s.distance from (%s) s',
                                         refuge.fingerprint_position(probe), q) using probe;
         end loop;
-    exception when sqlstate '08000' or sqlstate '08001' or sqlstate '08003' or sqlstate '08004'
-                   or sqlstate '08006' or sqlstate '08007' or sqlstate '57P01' or sqlstate '57P03' then
-        get stacked diagnostics msg = message_text, detail = pg_exception_detail;
-        raise exception using errcode = '08001', schema = 'refuge',
-            message = 'a gallery shard cannot be reached: the search is refused (part of the gallery would not be searched)',
-            detail = concat_ws(' ', msg, detail),
-            hint = 'Bring the shard back, or remove it with refuge.remove_gallery_shard once its people are held elsewhere.';
+    exception
+        when sqlstate '08000' or sqlstate '08001' or sqlstate '08003' or sqlstate '08004'
+             or sqlstate '08006' or sqlstate '08007' or sqlstate '57P01' or sqlstate '57P03' then
+            get stacked diagnostics msg = message_text;
+            raise exception using errcode = '08001', schema = 'refuge',
+                message = 'a gallery shard cannot be reached: the search is refused (part of the gallery would not be searched)',
+                -- (the first line names the server; not the address or the user)
+                detail = split_part(msg, E'\n', 1),
+                hint = 'Bring the shard back, or remove it with refuge.remove_gallery_shard once its people are held elsewhere.';
+        when others then
+            -- (re-raised without the remote statement in its context: it
+            -- holds the probe's template as a literal)
+            get stacked diagnostics msg = message_text, detail = returned_sqlstate;
+            if detail = '55000' and msg like 'gallery_shard:%' then
+                raise;
+            end if;
+            raise exception using errcode = detail, schema = 'refuge',
+                message = 'the search of the gallery shards failed: ' || split_part(msg, E'\n', 1);
     end;
 end
 $$;

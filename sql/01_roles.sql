@@ -9,7 +9,7 @@ begin
     foreach r in array array['refuge_owner', 'refuge_registration', 'refuge_supervisor', 'refuge_analyst', 'refuge_admin',
                              'refuge_biometrics', 'refuge_biometrics_admin', 'refuge_assistance', 'refuge_rsd',
                              'refuge_resettlement', 'refuge_protection', 'refuge_child_protection', 'refuge_partner',
-                             'refuge_dba']
+                             'refuge_dba', 'refuge_gallery_reader']
     loop
         if not exists (select 1 from pg_catalog.pg_roles where rolname = r) then
             execute pg_catalog.format('create role %I nologin', r);
@@ -34,6 +34,7 @@ comment on role refuge_resettlement is 'refuge: resettlement officers (resettlem
 comment on role refuge_protection is 'refuge: protection officers (SGBV, statelessness, tracing, vulnerability, voluntary repatriation, local integration cases)';
 comment on role refuge_child_protection is 'refuge: child protection officers (BIA/BID and tracing cases)';
 comment on role refuge_partner is 'refuge: partner organisation staff (only the fields of the cases referred to their organisation)';
+comment on role refuge_gallery_reader is 'refuge: on a gallery shard, what HQ''s coordinator reads through postgres_fdw (the gallery''s ids and templates, and the distances); for the login of its user mapping';
 comment on role refuge_dba is 'refuge: database administrators of the warehouse (take, list and drop snapshots; schedule them)';
 
 -- A supervisor may do everything registration staff may.
@@ -41,4 +42,4 @@ grant refuge_registration to refuge_supervisor;
 
 grant usage on schema refuge to refuge_owner, refuge_registration, refuge_supervisor, refuge_analyst, refuge_admin, refuge_biometrics,
     refuge_biometrics_admin, refuge_assistance, refuge_rsd, refuge_resettlement, refuge_protection,
-    refuge_child_protection, refuge_partner, refuge_dba;
+    refuge_child_protection, refuge_partner, refuge_dba, refuge_gallery_reader;

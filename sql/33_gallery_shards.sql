@@ -23,3 +23,13 @@ comment on column refuge.gallery_shard.finger_table is 'foreign table of the sha
 create policy staff_read on refuge.gallery_shard for select to refuge_dba, refuge_biometrics_admin using (true);
 grant select on refuge.gallery_shard to refuge_dba, refuge_biometrics_admin;
 select pg_catalog.pg_extension_config_dump('refuge.gallery_shard', '');
+
+-- On a shard: what HQ's coordinator reads through its user mapping (a login
+-- that is a member of refuge_gallery_reader), and no more: the gallery's
+-- ids, eyes, positions and templates, and the distance functions.
+create policy gallery_read on refuge.biometric_iris for select to refuge_gallery_reader using (true);
+create policy gallery_read on refuge.biometric_finger for select to refuge_gallery_reader using (true);
+grant select (individual_id, eye, template) on refuge.biometric_iris to refuge_gallery_reader;
+grant select (individual_id, position, template) on refuge.biometric_finger to refuge_gallery_reader;
+grant execute on function refuge.iris_distance(refuge.iris, refuge.iris),
+    refuge.fingerprint_distance(refuge.fingerprint, refuge.fingerprint) to refuge_gallery_reader;

@@ -12,6 +12,17 @@ cat <<'HEAD'
 -- profiles hold the facts it compares)
 \echo Use "ALTER EXTENSION refuge UPDATE TO '0.15.0'" to load this file. \quit
 
+-- a shard's reader of the gallery for HQ's coordinator (as sql/01_roles.sql)
+do $$
+begin
+    if not exists (select 1 from pg_catalog.pg_roles where rolname = 'refuge_gallery_reader') then
+        create role refuge_gallery_reader nologin;
+    end if;
+end
+$$;
+comment on role refuge_gallery_reader is 'refuge: on a gallery shard, what HQ''s coordinator reads through postgres_fdw (the gallery''s ids and templates, and the distances); for the login of its user mapping';
+grant usage on schema refuge to refuge_gallery_reader;
+
 -- the case file's tables: their audit values sealed under the case's key
 -- ('@case', extension/audit.c), as sql/99_security.sql
 do $$
@@ -105,13 +116,19 @@ create trigger match_profile_update after update on refuge.group_membership
     referencing old table as old_rows new table as new_rows for each statement execute function refuge.match_profile_sync();
 create trigger match_profile_delete after delete on refuge.group_membership
     referencing old table as old_rows for each statement execute function refuge.match_profile_sync();
-create trigger match_profile_applied after insert or update or delete on refuge.group_membership
+create trigger match_profile_applied after insert or delete on refuge.group_membership
     for each row when (pg_catalog.current_setting('session_replication_role') = 'replica')
+    execute function refuge.match_profile_sync();
+create trigger match_profile_applied_update after update on refuge.group_membership
+    for each row when (pg_catalog.current_setting('session_replication_role') = 'replica'
+                       and (old.group_id, old.individual_id, old.valid_to) is distinct from
+                           (new.group_id, new.individual_id, new.valid_to))
     execute function refuge.match_profile_sync();
 alter table refuge.group_membership enable always trigger match_profile_insert;
 alter table refuge.group_membership enable always trigger match_profile_update;
 alter table refuge.group_membership enable always trigger match_profile_delete;
 alter table refuge.group_membership enable always trigger match_profile_applied;
+alter table refuge.group_membership enable always trigger match_profile_applied_update;
 -- every household's keys, in batches
 do $$
 declare

@@ -5,6 +5,17 @@
 -- profiles hold the facts it compares)
 \echo Use "ALTER EXTENSION refuge UPDATE TO '0.15.0'" to load this file. \quit
 
+-- a shard's reader of the gallery for HQ's coordinator (as sql/01_roles.sql)
+do $$
+begin
+    if not exists (select 1 from pg_catalog.pg_roles where rolname = 'refuge_gallery_reader') then
+        create role refuge_gallery_reader nologin;
+    end if;
+end
+$$;
+comment on role refuge_gallery_reader is 'refuge: on a gallery shard, what HQ''s coordinator reads through postgres_fdw (the gallery''s ids and templates, and the distances); for the login of its user mapping';
+grant usage on schema refuge to refuge_gallery_reader;
+
 -- the case file's tables: their audit values sealed under the case's key
 -- ('@case', extension/audit.c), as sql/99_security.sql
 do $$
@@ -83,6 +94,16 @@ create policy staff_read on refuge.gallery_shard for select to refuge_dba, refug
 grant select on refuge.gallery_shard to refuge_dba, refuge_biometrics_admin;
 select pg_catalog.pg_extension_config_dump('refuge.gallery_shard', '');
 
+-- On a shard: what HQ's coordinator reads through its user mapping (a login
+-- that is a member of refuge_gallery_reader), and no more: the gallery's
+-- ids, eyes, positions and templates, and the distance functions.
+create policy gallery_read on refuge.biometric_iris for select to refuge_gallery_reader using (true);
+create policy gallery_read on refuge.biometric_finger for select to refuge_gallery_reader using (true);
+grant select (individual_id, eye, template) on refuge.biometric_iris to refuge_gallery_reader;
+grant select (individual_id, position, template) on refuge.biometric_finger to refuge_gallery_reader;
+grant execute on function refuge.iris_distance(refuge.iris, refuge.iris),
+    refuge.fingerprint_distance(refuge.fingerprint, refuge.fingerprint) to refuge_gallery_reader;
+
 -- functions/44_gallery_shards.sql
 -- Gallery shards (sql/33_gallery_shards.sql): registering a shard, and the
 -- coordinator's 1:N search over every shard at once.
@@ -120,7 +141,8 @@ begin
         perform refuge.raise_field('22023', 'server',
             format('%s does not list refuge in its option extensions: the distances would be computed here, over every row of the shard''s gallery', server),
             'ALTER SERVER ... OPTIONS (ADD extensions ''refuge'')');
-    elsif not exists (select 1 from unnest(srv.options) o where o = 'async_capable=true') then
+    elsif not exists (select 1 from unnest(srv.options) o
+                       where o like 'async_capable=%' and lower(substr(o, 15)) in ('true', 'on', 'yes', '1')) then
         perform refuge.raise_field('22023', 'server',
             format('%s is not async_capable: the shards would be searched one after another', server),
             'ALTER SERVER ... OPTIONS (ADD async_capable ''true'')');
@@ -134,14 +156,24 @@ begin
         end if;
         if coalesce((select substr(o, 12) from pg_catalog.pg_foreign_table f, unnest(f.ftoptions) o
                       where f.ftrelid = t.rel and o like 'table_name=%'), (select c.relname::text from pg_catalog.pg_class c where c.oid = t.rel))
-           <> t.remote then
+           <> t.remote
+           or coalesce((select substr(o, 13) from pg_catalog.pg_foreign_table f, unnest(f.ftoptions) o
+                         where f.ftrelid = t.rel and o like 'schema_name=%'),
+                       (select n.nspname::text from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+                         where c.oid = t.rel)) <> 'refuge' then
             perform refuge.raise_field('22023', t.field, format('%s must be the shard''s refuge.%s', t.rel, t.remote));
+        end if;
+        if exists (select 1 from pg_catalog.pg_foreign_table f, unnest(f.ftoptions) o
+                    where f.ftrelid = t.rel and o like 'async_capable=%' and lower(substr(o, 15)) not in ('true', 'on', 'yes', '1')) then
+            perform refuge.raise_field('22023', t.field, format('%s is not async_capable: the shards would be searched one after another', t.rel));
         end if;
         if exists (select 1 from unnest(t.cols) c(x)
                     where not exists (select 1 from pg_catalog.pg_attribute a
                                        where a.attrelid = t.rel and a.attnum > 0 and not a.attisdropped
                                          and a.attname = split_part(c.x, ':', 1)
-                                         and a.atttypid = split_part(c.x, ':', 2)::regtype)) then
+                                         and a.atttypid = split_part(c.x, ':', 2)::regtype
+                                         and coalesce((select substr(o, 13) from unnest(a.attfdwoptions) o
+                                                        where o like 'column_name=%'), a.attname::text) = a.attname::text)) then
             perform refuge.raise_field('22023', t.field, format('%s must have the columns %s', t.rel, array_to_string(t.cols, ', ')));
         end if;
         if not pg_catalog.has_table_privilege('refuge_owner', t.rel, 'select') then
@@ -149,8 +181,8 @@ begin
                                        format('GRANT SELECT ON %s TO refuge_owner, and a user mapping for refuge_owner', t.rel));
         end if;
     end loop;
-    insert into refuge.gallery_shard (name, server, iris_table, finger_table)
-    values (shard, server, iris_table, finger_table);
+    insert into refuge.gallery_shard (name, server, iris_table, finger_table, added_by)
+    values (shard, server, iris_table, finger_table, refuge.caller());
 end
 $$;
 comment on function refuge.add_gallery_shard(text, name, regclass, regclass) is
@@ -195,6 +227,26 @@ begin
     end if;
     if modality = 'finger' and (part is null or part not between 1 and 10) then
         perform refuge.raise_field('22023', 'part', 'a finger position between 1 and 10');
+    end if;
+    -- what was registered must still stand: a foreign table of the shard's
+    -- server (dropped or re-imported, it would be another relation or none)
+    if exists (select 1 from refuge.gallery_shard s
+                where not exists (select 1 from pg_catalog.pg_foreign_table f
+                                   join pg_catalog.pg_foreign_server v on v.oid = f.ftserver
+                                  where f.ftrelid = s.iris_table and v.srvname = s.server)
+                   or not exists (select 1 from pg_catalog.pg_foreign_table f
+                                   join pg_catalog.pg_foreign_server v on v.oid = f.ftserver
+                                  where f.ftrelid = s.finger_table and v.srvname = s.server)) then
+        perform refuge.raise_field('55000', 'gallery_shard',
+            format('the foreign tables of shard %s are gone or belong to another server: the search is refused',
+                   (select string_agg(s.name, ', ') from refuge.gallery_shard s
+                     where not exists (select 1 from pg_catalog.pg_foreign_table f
+                                        join pg_catalog.pg_foreign_server v on v.oid = f.ftserver
+                                       where f.ftrelid = s.iris_table and v.srvname = s.server)
+                        or not exists (select 1 from pg_catalog.pg_foreign_table f
+                                        join pg_catalog.pg_foreign_server v on v.oid = f.ftserver
+                                       where f.ftrelid = s.finger_table and v.srvname = s.server))),
+            'Register the shard again (refuge.remove_gallery_shard, refuge.add_gallery_shard).');
     end if;
     parts := array(
         select format('(select %L::text as shard, g.individual_id, (g.template operator(refuge.<->) $1)::float8 as distance
@@ -253,13 +305,24 @@ begin
             return query execute format('select s.shard, s.individual_id, ''finger''::text, %s, (row_number() over (order by s.distance, s.shard, s.individual_id))::integer, s.distance from (%s) s',
                                         refuge.fingerprint_position(probe), q) using probe;
         end loop;
-    exception when sqlstate '08000' or sqlstate '08001' or sqlstate '08003' or sqlstate '08004'
-                   or sqlstate '08006' or sqlstate '08007' or sqlstate '57P01' or sqlstate '57P03' then
-        get stacked diagnostics msg = message_text, detail = pg_exception_detail;
-        raise exception using errcode = '08001', schema = 'refuge',
-            message = 'a gallery shard cannot be reached: the search is refused (part of the gallery would not be searched)',
-            detail = concat_ws(' ', msg, detail),
-            hint = 'Bring the shard back, or remove it with refuge.remove_gallery_shard once its people are held elsewhere.';
+    exception
+        when sqlstate '08000' or sqlstate '08001' or sqlstate '08003' or sqlstate '08004'
+             or sqlstate '08006' or sqlstate '08007' or sqlstate '57P01' or sqlstate '57P03' then
+            get stacked diagnostics msg = message_text;
+            raise exception using errcode = '08001', schema = 'refuge',
+                message = 'a gallery shard cannot be reached: the search is refused (part of the gallery would not be searched)',
+                -- (the first line names the server; not the address or the user)
+                detail = split_part(msg, E'\n', 1),
+                hint = 'Bring the shard back, or remove it with refuge.remove_gallery_shard once its people are held elsewhere.';
+        when others then
+            -- (re-raised without the remote statement in its context: it
+            -- holds the probe's template as a literal)
+            get stacked diagnostics msg = message_text, detail = returned_sqlstate;
+            if detail = '55000' and msg like 'gallery_shard:%' then
+                raise;
+            end if;
+            raise exception using errcode = detail, schema = 'refuge',
+                message = 'the search of the gallery shards failed: ' || split_part(msg, E'\n', 1);
     end;
 end
 $$;
@@ -344,6 +407,7 @@ create or replace function refuge.match_profile_sync() returns trigger
 as $$
 declare
     ids uuid[];
+    grps uuid[];
 begin
     -- a restore (row security off) brings the profiles with the dump
     if current_setting('row_security') = 'off' and tg_op = 'INSERT' then
@@ -354,42 +418,31 @@ begin
     if tg_table_name = 'group_membership' then
         if tg_level = 'ROW' then
             ids := '{}';
+            grps := '{}';
             if tg_op <> 'DELETE' then
-                ids := ids || array(select m.individual_id from refuge.group_membership m
-                                     where m.group_id = new.group_id and m.valid_to is null) || new.individual_id;
+                ids := ids || new.individual_id;
+                grps := grps || new.group_id;
             end if;
             if tg_op <> 'INSERT' then
-                ids := ids || array(select m.individual_id from refuge.group_membership m
-                                     where m.group_id = old.group_id and m.valid_to is null) || old.individual_id;
+                ids := ids || old.individual_id;
+                grps := grps || old.group_id;
             end if;
         elsif tg_op = 'INSERT' then
-            ids := array(select n.individual_id from new_rows n
-                         union
-                         select m.individual_id from refuge.group_membership m
-                          where m.group_id in (select n.group_id from new_rows n) and m.valid_to is null);
+            ids := array(select n.individual_id from new_rows n);
+            grps := array(select distinct n.group_id from new_rows n);
         elsif tg_op = 'UPDATE' then
-            ids := array(select n.individual_id from new_rows n join old_rows o on o.id = n.id
-                          where (n.group_id, n.individual_id, n.valid_to) is distinct from (o.group_id, o.individual_id, o.valid_to)
-                         union
-                         select o.individual_id from new_rows n join old_rows o on o.id = n.id
-                          where (n.group_id, n.individual_id, n.valid_to) is distinct from (o.group_id, o.individual_id, o.valid_to)
-                         union
-                         select m.individual_id from refuge.group_membership m
-                          where m.valid_to is null
-                            and m.group_id in (select n.group_id from new_rows n join old_rows o on o.id = n.id
-                                                where (n.group_id, n.individual_id, n.valid_to)
-                                                      is distinct from (o.group_id, o.individual_id, o.valid_to)
-                                               union all
-                                               select o.group_id from new_rows n join old_rows o on o.id = n.id
-                                                where (n.group_id, n.individual_id, n.valid_to)
-                                                      is distinct from (o.group_id, o.individual_id, o.valid_to)));
+            -- (only rows whose household, person or end changed)
+            ids := array(select x from new_rows n join old_rows o on o.id = n.id,
+                                       unnest(array[n.individual_id, o.individual_id]) x
+                          where (n.group_id, n.individual_id, n.valid_to) is distinct from (o.group_id, o.individual_id, o.valid_to));
+            grps := array(select x from new_rows n join old_rows o on o.id = n.id,
+                                        unnest(array[n.group_id, o.group_id]) x
+                           where (n.group_id, n.individual_id, n.valid_to) is distinct from (o.group_id, o.individual_id, o.valid_to));
         else
-            ids := array(select o.individual_id from old_rows o
-                         union
-                         select m.individual_id from refuge.group_membership m
-                          where m.group_id in (select o.group_id from old_rows o) and m.valid_to is null);
+            ids := array(select o.individual_id from old_rows o);
+            grps := array(select distinct o.group_id from old_rows o);
         end if;
-        perform refuge.refresh_household_keys(ids);
+        perform refuge.refresh_household_keys(ids, grps);
         return null;
     end if;
     if tg_level = 'ROW' and tg_table_name = 'individual' then
@@ -1241,14 +1294,15 @@ begin
           from person p left join member m on m.group_id = p.group_id
          group by p.id)
     select h.id,
-           array(select distinct hk.key
-                   from (select 'h' || h.own || '|' || c.k as key
+           -- (the person's own name with the others' first, then the chain)
+           array(select hk.key
+                   from (select 'h' || h.own || '|' || c.k as key, 1 as kind
                            from unnest(h.ks) c(k)
                          union all
-                         select 'h' || h.ks[i] || '|' || h.ks[i + 1]
+                         select 'h' || h.ks[i] || '|' || h.ks[i + 1], 2
                            from generate_series(1, cardinality(h.ks) - 1) i) hk
                   where hk.key is not null
-                  order by 1 limit 24)
+                  group by hk.key order by min(hk.kind), hk.key limit 24)
       from household h;
 end
 $$;
@@ -1256,47 +1310,70 @@ comment on function refuge.household_keys_of(uuid[]) is
     'internal: the household blocking keys of these people (the given name''s key with each other current member''s)';
 
 -- functions/43_demographic.sql: refresh_household_keys (new)
-create function refuge.refresh_household_keys(ids uuid[]) returns void
+create function refuge.refresh_household_keys(ids uuid[], groups uuid[] default '{}') returns void
     language plpgsql volatile security definer
     set search_path = pg_catalog, refuge, pg_temp
     -- the owner's policies apply even where a superuser turned row security off
     set row_security = on
 as $$
 declare
+    affected uuid[];
+    small uuid[];
+    people uuid[];
     fresh jsonb;
 begin
-    if cardinality(ids) = 0 then
+    if coalesce(cardinality(ids), 0) = 0 and coalesce(cardinality(groups), 0) = 0 then
         return;
     end if;
-    -- the keys of these people and of those who live with them, where they changed
+    affected := array(select x from unnest(groups) x where x is not null
+                      union
+                      select m.group_id from refuge.group_membership m
+                       where m.individual_id = any (ids) and m.valid_to is null);
+    -- one change to a household's keys at a time: of two sessions changing
+    -- one household (a member added while another is erased or renamed),
+    -- the second computes the keys once the first has committed (the
+    -- statements below take their snapshots after the lock)
+    perform 1 from refuge.registration_group g where g.id = any (affected) order by g.id for no key update;
+    small := array(select x from unnest(affected) x
+                    where (select count(*) from (select 1 from refuge.group_membership c
+                                                  where c.group_id = x and c.valid_to is null limit 31) z) <= 30);
+    people := array(select x from unnest(ids) x where x is not null
+                    union
+                    select m.individual_id from refuge.group_membership m
+                     where m.group_id = any (small) and m.valid_to is null
+                    union
+                    select m.individual_id from refuge.group_membership m
+                      join refuge.match_profile p on p.individual_id = m.individual_id
+                     where m.group_id = any (affected) and m.valid_to is null and cardinality(p.household_keys) > 0);
+    -- the keys where they changed
     select jsonb_object_agg(h.individual_id, to_jsonb(h.keys)) into fresh
-      from refuge.household_keys_of(array(
-               select unnest(ids)
-               union
-               select o.individual_id from refuge.group_membership m
-                 join refuge.group_membership o on o.group_id = m.group_id and o.valid_to is null
-                where m.individual_id = any (ids) and m.valid_to is null)) h
+      from refuge.household_keys_of(people) h
       join refuge.match_profile p on p.individual_id = h.individual_id
      where p.household_keys is distinct from h.keys;
     if fresh is null then
         return;
     end if;
+    -- the blocks of the keys gone, then those of the keys new
     delete from refuge.match_block b
      using (select p.individual_id, p.birth_year, k.key
-              from refuge.match_profile p cross join unnest(p.household_keys) k(key)
-             where p.individual_id in (select f.key::uuid from jsonb_each(fresh) f)) o
+              from jsonb_each(fresh) f
+              join refuge.match_profile p on p.individual_id = f.key::uuid
+             cross join unnest(p.household_keys) k(key)
+             where not f.value ? k.key) o
      where b.key = o.key and b.birth_year = o.birth_year and b.individual_id = o.individual_id;
+    insert into refuge.match_block (key, birth_year, individual_id)
+    select k.key, p.birth_year, p.individual_id
+      from jsonb_each(fresh) f
+      join refuge.match_profile p on p.individual_id = f.key::uuid
+     cross join jsonb_array_elements_text(f.value) k(key)
+     where k.key <> all (p.household_keys)
+    on conflict do nothing;
     update refuge.match_profile p set household_keys = array(select jsonb_array_elements_text(f.value))
       from jsonb_each(fresh) f
      where p.individual_id = f.key::uuid;
-    insert into refuge.match_block (key, birth_year, individual_id)
-    select distinct k.key, p.birth_year, p.individual_id
-      from refuge.match_profile p cross join unnest(p.household_keys) k(key)
-     where p.individual_id in (select f.key::uuid from jsonb_each(fresh) f)
-    on conflict do nothing;
 end
 $$;
-comment on function refuge.refresh_household_keys(uuid[]) is
+comment on function refuge.refresh_household_keys(uuid[], uuid[]) is
     'internal: recompute the household blocking keys of these people and of those who live with them';
 
 alter table refuge.gallery_shard owner to refuge_owner;
@@ -1322,13 +1399,19 @@ create trigger match_profile_update after update on refuge.group_membership
     referencing old table as old_rows new table as new_rows for each statement execute function refuge.match_profile_sync();
 create trigger match_profile_delete after delete on refuge.group_membership
     referencing old table as old_rows for each statement execute function refuge.match_profile_sync();
-create trigger match_profile_applied after insert or update or delete on refuge.group_membership
+create trigger match_profile_applied after insert or delete on refuge.group_membership
     for each row when (pg_catalog.current_setting('session_replication_role') = 'replica')
+    execute function refuge.match_profile_sync();
+create trigger match_profile_applied_update after update on refuge.group_membership
+    for each row when (pg_catalog.current_setting('session_replication_role') = 'replica'
+                       and (old.group_id, old.individual_id, old.valid_to) is distinct from
+                           (new.group_id, new.individual_id, new.valid_to))
     execute function refuge.match_profile_sync();
 alter table refuge.group_membership enable always trigger match_profile_insert;
 alter table refuge.group_membership enable always trigger match_profile_update;
 alter table refuge.group_membership enable always trigger match_profile_delete;
 alter table refuge.group_membership enable always trigger match_profile_applied;
+alter table refuge.group_membership enable always trigger match_profile_applied_update;
 -- every household's keys, in batches
 do $$
 declare

@@ -40,17 +40,17 @@ fresh() {  # fresh NODE DB
     on "$1" postgres -c "set client_min_messages = warning" -c "drop database if exists $2 with (force)" -c "create database $2" >/dev/null
     on "$1" "$2" -c "set client_min_messages = warning" -c "create extension refuge cascade" >/dev/null || die "set-up of $1 failed"
 }
-# a gallery of the shard's columns; eye i of the population is on shard i % 3
+# the shard's own gallery table (refuge.biometric_iris), bulk-loaded without
+# its enrolments (replication role: no foreign-key triggers); eye i of the
+# population is on shard i % 3, its id ends with i
 gallery() {  # gallery NODE DB FILTER
     on "$1" "$2" >/dev/null <<SQL || die "load of $1 failed"
 set client_min_messages = warning;
-create schema bench;
-create table bench.biometric_iris (individual_id uuid not null, eye text not null, template refuge.iris not null, n int);
-create table bench.biometric_finger (individual_id uuid not null, position smallint not null, template refuge.fingerprint not null);
-insert into bench.biometric_iris
-select gen_random_uuid(), 'right', refuge.synthetic_iris(11, i), i from generate_series(1, 3 * $N) i where $3;
-create index on bench.biometric_iris using refuge_iris (template);
-vacuum analyze bench.biometric_iris;
+set session_replication_role = replica;
+insert into refuge.biometric_iris (individual_id, eye, template, capture_id)
+select ('00000000-0000-4000-8000-' || lpad(i::text, 12, '0'))::uuid, 'right', refuge.synthetic_iris(11, i), gen_random_uuid()
+  from generate_series(1, 3 * $N) i where $3;
+vacuum analyze refuge.biometric_iris;
 SQL
 }
 log "loading $N irises on each of three shards and $((3 * N)) on one server"
@@ -72,7 +72,7 @@ create server s$i foreign data wrapper postgres_fdw
 create user mapping for refuge_owner server s$i options (user 'postgres', password_required 'false');
 create user mapping for current_user server s$i options (user 'postgres');
 create schema shard_s$i;
-import foreign schema bench limit to (biometric_iris, biometric_finger) from server s$i into shard_s$i;
+import foreign schema refuge limit to (biometric_iris, biometric_finger) from server s$i into shard_s$i;
 grant usage on schema shard_s$i to refuge_owner;
 grant select on all tables in schema shard_s$i to refuge_owner;
 select refuge.add_gallery_shard('s$i', 's$i', 'shard_s$i.biometric_iris', 'shard_s$i.biometric_finger');
@@ -108,7 +108,7 @@ select round(percentile_cont(0.5) within group (order by ms)::numeric, 1) || ' '
   from r;
 SQL
 }
-local_q='select n from (select g.n from bench.biometric_iris g order by g.template operator(refuge.<->) $1 limit 5) x where $2 is not null limit 1'
+local_q='select n from (select right(g.individual_id::text, 12)::int as n from refuge.biometric_iris g order by g.template operator(refuge.<->) $1 limit 5) x where $2 is not null limit 1'
 # (one shard alone: only the probes whose mate it holds find it first)
 read -r one_p50 one_p95 one_ok < <(timed s1 refuge "$local_q")
 read -r whole_p50 whole_p95 whole_ok < <(timed coord whole "$local_q")
@@ -117,13 +117,10 @@ read -r coord_p50 coord_p95 coord_ok < <(timed coord refuge "select 0 from refug
 # the coordinator's answers against the one server's: the same eyes first (by number)
 same=$(on coord refuge -At <<SQL | tail -1
 create temp table probe as $probes;
-select count(*) filter (where c.n = w.n) || '/' || count(*)
+select count(*) filter (where c.n = p.mate) || '/' || count(*)
   from probe p
- cross join lateral (select coalesce((select g.n from shard_s1.biometric_iris g where g.individual_id = x.individual_id),
-                                     (select g.n from shard_s2.biometric_iris g where g.individual_id = x.individual_id),
-                                     (select g.n from shard_s3.biometric_iris g where g.individual_id = x.individual_id)) as n
-                       from refuge.shard_candidates(null, array[p.code], 5) x order by x.rank limit 1) c
- cross join lateral (select p.mate as n) w;
+ cross join lateral (select right(x.individual_id::text, 12)::int as n
+                       from refuge.shard_candidates(null, array[p.code], 5) x order by x.rank limit 1) c;
 SQL
 )
 # the coordinator's own cost, without three shards sharing two cores: one shard registered

@@ -42,6 +42,10 @@ sub load
 		                           'date_of_birth', '1980-01-01'))))) from g;
 		select count(refuge.enrol_biometrics(i.id, refuge.synthetic_templates(11, substr(i.given_name, 2)::int)))
 		  from refuge.individual i;
+		-- the login HQ's user mapping uses: reads the gallery, nothing else
+		do \$\$ begin if not exists (select from pg_roles where rolname = 'gallery_reader') then
+		    create role gallery_reader login; end if; end \$\$;
+		grant refuge_gallery_reader to gallery_reader;
 	});
 }
 load($node{"s$_"}, 'refuge', "g % 3 = " . ($_ - 1)) for 1 .. 3;
@@ -62,8 +66,8 @@ for my $i (1 .. 3)
 	$hq->safe_psql('refuge', qq{
 		create server s$i foreign data wrapper postgres_fdw
 		    options (host '$host', port '$port', dbname 'refuge', extensions 'refuge', async_capable 'true');
-		create user mapping for refuge_owner server s$i options (user 'postgres', password_required 'false');
-		create user mapping for current_user server s$i options (user 'postgres');
+		create user mapping for refuge_owner server s$i options (user 'gallery_reader', password_required 'false');
+		create user mapping for current_user server s$i options (user 'gallery_reader');
 		create schema shard_s$i;
 		import foreign schema refuge limit to (biometric_iris, biometric_finger) from server s$i into shard_s$i;
 	});
@@ -149,6 +153,28 @@ my $plan = $hq->safe_psql('refuge', 'prepare q(refuge.iris) as ' . $hq->safe_psq
 is(scalar(() = $plan =~ /Async Foreign Scan/g), 3, 'the three shards are scanned asynchronously');
 is(scalar(() = $plan =~ /Remote SQL: .*ORDER BY .*LIMIT 3/g), 3, 'each shard sorts and limits on its side');
 unlike($plan, qr/Merge Append/, 'no merge append (it would be synchronous)');
+
+# the gallery reader reads the gallery and nothing else on the shard
+($rc, $out, $err) = $node{s1}->psql('refuge', 'select count(*) from refuge.individual', extra_params => [ '-U', 'gallery_reader' ]);
+like($err, qr/permission denied for table individual/, "the shard's gallery reader reads no records");
+($rc, $out, $err) = $node{s1}->psql('refuge', 'select count(quality) from refuge.biometric_iris', extra_params => [ '-U', 'gallery_reader' ]);
+like($err, qr/permission denied for table biometric_iris/, 'nor other columns of the gallery');
+
+# a registered foreign table dropped: the search is refused, naming the shard
+$hq->safe_psql('refuge', 'alter foreign table shard_s3.biometric_iris rename to biometric_iris_old;
+	create foreign table shard_s3.biometric_iris (individual_id uuid, eye text, template refuge.iris) server s2
+	    options (schema_name \'refuge\', table_name \'biometric_iris\')');
+$hq->safe_psql('refuge', 'drop foreign table shard_s3.biometric_iris_old');
+($rc, $out, $err) = $hq->psql('refuge', "select count(*) from refuge.shard_candidates('{}', array[refuge.synthetic_iris(11, 2, 1)], 3)");
+like($err, qr/gallery_shard: the foreign tables of shard s3 are gone or belong to another server/, 'a shard whose table was dropped refuses the search');
+$hq->safe_psql('refuge', qq{
+	drop foreign table shard_s3.biometric_iris;
+	import foreign schema refuge limit to (biometric_iris) from server s3 into shard_s3;
+	grant select on all tables in schema shard_s3 to refuge_owner;
+	select refuge.remove_gallery_shard('s3');
+	select refuge.add_gallery_shard('s3', 's3', 'shard_s3.biometric_iris', 'shard_s3.biometric_finger');});
+is($hq->safe_psql('refuge', "select count(*) from refuge.shard_candidates('{}', array[refuge.synthetic_iris(11, 2, 1)], 3)"),
+	'3', 'registered again, it is searched');
 
 # a shard down: the search is refused, never answered from the other two
 $node{s2}->stop;
