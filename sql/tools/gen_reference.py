@@ -33,7 +33,9 @@ ROLE_SHORT = {'refuge_registration': 'registration', 'refuge_supervisor': 'super
               'refuge_admin': 'admin', 'refuge_biometrics': 'biometrics', 'refuge_biometrics_admin': 'biometrics_admin',
               'refuge_assistance': 'assistance', 'refuge_rsd': 'rsd', 'refuge_resettlement': 'resettlement',
               'refuge_protection': 'protection', 'refuge_child_protection': 'child_protection',
-              'refuge_partner': 'partner', 'refuge_dba': 'dba'}
+              'refuge_partner': 'partner', 'refuge_dba': 'dba', 'refuge_gallery_reader': 'gallery_reader'}
+# the staff roles ("every role"); a shard's gallery reader is not staff
+STAFF = set(ROLE_SHORT) - {'refuge_gallery_reader'}
 
 
 def psql(db, sql):
@@ -132,9 +134,9 @@ def main():
         shown = qualified if not qualified.startswith('refuge.') else qualified[len('refuge.'):]
         args = sig[len(name):]
         rs = set(roles.split())
-        if rs == set(ROLE_SHORT):
+        if rs == STAFF:
             who = 'every role'
-        elif rs == set(ROLE_SHORT) - {'refuge_dba'}:
+        elif rs == STAFF - {'refuge_dba'}:
             who = 'every role but dba'
         else:
             who = ', '.join(ROLE_SHORT.get(r, r) for r in sorted(rs))

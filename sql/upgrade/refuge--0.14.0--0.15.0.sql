@@ -362,7 +362,9 @@ begin atomic
                           from refuge.individual_name n where n.individual_id = i.id and n.maiden_name is not null) x
                  where x.c is not null
                  group by x.c order by 2 limit 16) y) f
-     where i.id in (select unnest(ids));
+     where i.id in (select unnest(ids))
+       -- (a tombstone is nobody's duplicate: erase_individual removed its profile)
+       and i.status <> 'ERASED';
 end;
 
 -- functions/43_demographic.sql: refresh_match_profiles

@@ -344,8 +344,9 @@ select i.given_name, p.household_keys
  where p.individual_id in (select pg_temp.household_of('twins')) or i.given_name = 'Akech' order by 1;
 select pg_temp.blocks_in_step() as blocks_in_step;
 -- the household registered again is found by its keys alone, which say
--- nothing of how common a name is (never namesakes)
-select i.given_name, b.shared, b.namesakes
+-- nothing of how common a name is (never namesakes); (not how many: an
+-- entry that VACUUM has not removed yet may add a vote)
+select i.given_name, b.namesakes
   from refuge.match_profile p
  cross join lateral refuge.demographic_block_scan(p.household_keys, p.birth_year, 1, 500, p.individual_id, 80) b
   join refuge.individual i on i.id = b.candidate_id

@@ -258,6 +258,11 @@ select pg_temp.err(format($q$select refuge.add_document(%L, '{"type": "NATIONAL_
        pg_temp.err(format($q$select refuge.record_consent(%L, 'REFERRAL')$q$, principal)) as record_consent
   from fam where k = 'erase';
 reset role;
+-- no demographic profile, not even after every profile is rebuilt (a
+-- tombstone is nobody's duplicate)
+select refuge.rebuild_match_profiles() > 0 as rebuilt;
+select count(*) as profiles, (select count(*) from refuge.match_block b join fam f on f.principal = b.individual_id and f.k = 'erase') as blocks
+  from refuge.match_profile p join fam f on f.principal = p.individual_id and f.k = 'erase';
 -- her templates are gone from the gallery and from the captures; the read
 -- log keeps who searched her, when and what kind of read, not the names
 select (select count(*) from refuge.biometric_finger b where b.individual_id = f.principal) as fingers,
