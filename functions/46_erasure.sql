@@ -192,6 +192,11 @@ begin
     update refuge.consent x set withdrawal_reason = null
      where x.individual_id = p_individual and x.withdrawal_reason is not null
        and (not p_local_only or x.sync_owner = refuge.local_node());
+    -- (since 0.15.0) why the person's appointments were cancelled or missed
+    update refuge.appointment x set status_reason = '(erased with the record)'
+     where x.individual_id = p_individual and x.status_reason is not null
+       and x.status_reason <> '(erased with the record)'
+       and (not p_local_only or x.sync_owner = refuge.local_node());
     -- the person leaves their household (family ties of the others stay as ids)
     update refuge.group_membership x set valid_to = greatest(now(), x.valid_from), end_reason = 'CLOSURE'
      where x.individual_id = p_individual and x.valid_to is null

@@ -85,6 +85,7 @@ python3 sql/tools/gen_upgrade.py \
   --new functions/46_erasure.sql:case_file_erased \
   --new functions/46_erasure.sql:case_codes_only \
   --new functions/46_erasure.sql:erase_case_files \
+  --replace functions/46_erasure.sql:erase_rows \
   --replace functions/46_erasure.sql:erase_individual \
   --replace sql/86_erasure.sql:erasure_arrived \
   --replace functions/60_cases.sql:case_for_update \

@@ -547,6 +547,140 @@ begin
 end
 $$;
 
+-- functions/46_erasure.sql: erase_rows
+create or replace function refuge.erase_rows(p_individual uuid, p_local_only boolean) returns jsonb
+    language plpgsql volatile
+    set search_path = pg_catalog, refuge, pg_temp
+as $$
+declare
+    removed jsonb := '{}';
+    n bigint;
+    docs bigint;
+begin
+    -- (one static statement per table: planned once per session)
+    delete from refuge.individual_name x where x.individual_id = p_individual
+       and (not p_local_only or x.sync_owner = refuge.local_node());
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('individual_name', n); end if;
+    delete from refuge.individual_contact x where x.individual_id = p_individual
+       and (not p_local_only or x.sync_owner = refuge.local_node());
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('individual_contact', n); end if;
+    delete from refuge.individual_address x where x.individual_id = p_individual
+       and (not p_local_only or x.sync_owner = refuge.local_node());
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('individual_address', n); end if;
+    delete from refuge.individual_nationality x where x.individual_id = p_individual
+       and (not p_local_only or x.sync_owner = refuge.local_node());
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('individual_nationality', n); end if;
+    delete from refuge.individual_language x where x.individual_id = p_individual
+       and (not p_local_only or x.sync_owner = refuge.local_node());
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('individual_language', n); end if;
+    delete from refuge.individual_education x where x.individual_id = p_individual
+       and (not p_local_only or x.sync_owner = refuge.local_node());
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('individual_education', n); end if;
+    delete from refuge.individual_occupation x where x.individual_id = p_individual
+       and (not p_local_only or x.sync_owner = refuge.local_node());
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('individual_occupation', n); end if;
+    delete from refuge.individual_relative x where x.individual_id = p_individual
+       and (not p_local_only or x.sync_owner = refuge.local_node());
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('individual_relative', n); end if;
+    delete from refuge.document x where x.individual_id = p_individual
+       and (not p_local_only or x.sync_owner = refuge.local_node());
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('document', n); end if;
+    delete from refuge.flight_leg x where x.individual_id = p_individual
+       and (not p_local_only or x.sync_owner = refuge.local_node());
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('flight_leg', n); end if;
+    delete from refuge.specific_need x where x.individual_id = p_individual
+       and (not p_local_only or x.sync_owner = refuge.local_node());
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('specific_need', n); end if;
+    delete from refuge.photo x where x.individual_id = p_individual
+       and (not p_local_only or x.sync_owner = refuge.local_node());
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('photo', n); end if;
+    delete from refuge.biometric_vault x where x.individual_id = p_individual
+       and (not p_local_only or x.sync_owner = refuge.local_node());
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('biometric_vault', n); end if;
+    delete from refuge.biometric_finger x where x.individual_id = p_individual
+       and (not p_local_only or x.sync_owner = refuge.local_node());
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('biometric_finger', n); end if;
+    delete from refuge.biometric_iris x where x.individual_id = p_individual
+       and (not p_local_only or x.sync_owner = refuge.local_node());
+    get diagnostics n = row_count;
+    if n > 0 then removed := removed || jsonb_build_object('biometric_iris', n); end if;
+    update refuge.issued_document d
+       set status = case when d.status = 'VALID' then 'REVOKED' else d.status end,
+           ended_at = coalesce(d.ended_at, now()), ended_by = coalesce(d.ended_by, refuge.caller()),
+           status_reason = case when d.status = 'VALID' then 'holder''s record erased' else d.status_reason end,
+           payload = '', photo_digest = null
+     where d.individual_id = p_individual and (not p_local_only or d.sync_owner = refuge.local_node());
+    get diagnostics docs = row_count;
+    if docs > 0 then
+        removed := removed || jsonb_build_object('issued_document', docs);
+    end if;
+    -- the templates kept with each capture
+    update refuge.biometric_capture b set fingers = '{}', irises = '{}', iris_quality = null
+     where b.individual_id = p_individual and (cardinality(b.fingers) > 0 or cardinality(b.irises) > 0)
+       and (not p_local_only or b.sync_owner = refuge.local_node());
+    get diagnostics n = row_count;
+    if n > 0 then
+        removed := removed || jsonb_build_object('biometric_capture_templates', n);
+    end if;
+    -- changes to the person's rows sent to other nodes keep their values:
+    -- this node's earlier ones go (each node deletes its own when the
+    -- erasure arrives: deleting another's would send its values as a
+    -- request); the removals just requested of rows another node owns
+    -- (applied by key, on arrival) keep no values
+    delete from refuge.sync_change c
+     where c.requested_at < now() and c.sync_owner = refuge.local_node()
+       and (c.row_key ->> 'id' = p_individual::text or c.row_key ->> 'individual_id' = p_individual::text
+            or c.new_values ->> 'individual_id' = p_individual::text or c.old_values ->> 'individual_id' = p_individual::text);
+    update refuge.sync_change c set old_values = null
+     where c.sync_owner = refuge.local_node() and c.requested_at = now() and c.action = 'DELETE' and c.old_values ->> 'individual_id' = p_individual::text;
+    delete from refuge.sync_conflict c
+     where c.sync_owner = refuge.local_node()
+       and (c.row_key ->> 'id' = p_individual::text or c.kept_values ->> 'individual_id' = p_individual::text
+        or c.lost_values ->> 'individual_id' = p_individual::text or c.base_values ->> 'individual_id' = p_individual::text);
+
+    -- free text about the person: reasons given for status changes and
+    -- withdrawals; pending status requests are rejected
+    update refuge.status_change x
+       set status = case when x.status = 'REQUESTED' then 'REJECTED' else x.status end,
+           decided_by = coalesce(x.decided_by, refuge.caller()), decided_at = coalesce(x.decided_at, now()),
+           reason = '(erased with the record)',
+           decision_comment = case when x.decision_comment is not null or x.status = 'REQUESTED'
+                                   then '(erased with the record)' end
+     where x.individual_id = p_individual and (not p_local_only or x.sync_owner = refuge.local_node())
+       and (x.reason <> '(erased with the record)' or x.status = 'REQUESTED');
+    update refuge.status_history x set reason = '(erased with the record)'
+     where x.individual_id = p_individual and x.reason is not null and x.reason <> '(erased with the record)'
+       and (not p_local_only or x.sync_owner = refuge.local_node());
+    update refuge.consent x set withdrawal_reason = null
+     where x.individual_id = p_individual and x.withdrawal_reason is not null
+       and (not p_local_only or x.sync_owner = refuge.local_node());
+    -- (since 0.15.0) why the person's appointments were cancelled or missed
+    update refuge.appointment x set status_reason = '(erased with the record)'
+     where x.individual_id = p_individual and x.status_reason is not null
+       and x.status_reason <> '(erased with the record)'
+       and (not p_local_only or x.sync_owner = refuge.local_node());
+    -- the person leaves their household (family ties of the others stay as ids)
+    update refuge.group_membership x set valid_to = greatest(now(), x.valid_from), end_reason = 'CLOSURE'
+     where x.individual_id = p_individual and x.valid_to is null
+       and (not p_local_only or x.sync_owner = refuge.local_node());
+    return removed;
+end
+$$;
+
 -- functions/46_erasure.sql: erase_individual
 create or replace function refuge.erase_individual(individual_id uuid, reason text) returns jsonb
     language plpgsql volatile security definer

@@ -66,6 +66,15 @@ select k, (r -> 'members' -> 0 ->> 'individual_id')::uuid, (r -> 'members' -> 1 
   lateral (select refuge.register_group(v.payload) r) x;
 reset role;
 
+-- an appointment of hers cancelled, the reason naming her (erased with
+-- her since 0.15.0)
+select refuge.create_appointment_slots('ETH', 'GAMBELLA', 'RSD_INTERVIEW', current_date + 1, '08:00', '09:00', 30, 5) as slots;
+select refuge.cancel_appointment((refuge.book_appointment(
+           (select s.id from refuge.appointment_slot s order by s.starts_at limit 1),
+           (select m.group_id from refuge.group_membership m where m.individual_id = f.principal and m.valid_to is null),
+           f.principal) ->> 'appointment_id')::uuid, 'Nyabuony went back to Akobowich') is not null as cancelled
+  from fam f where f.k = 'erase';
+
 -- her fingerprints and irises enrolled; a clerk's demographic search of her
 -- logged (the log keeps the names searched)
 select refuge.enrol_biometrics(principal, refuge.synthetic_templates(43, 1)) ->> 'decision' as enrolled from fam where k = 'erase';
