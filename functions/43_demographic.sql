@@ -229,6 +229,16 @@ begin atomic
        and i.status <> 'ERASED';
 end;
 
+-- Whether a household has household keys: 30 current members at most (a
+-- larger group, a collective site or an institution, has none: they would
+-- say little, and cost in the square of its size each time it changes).
+create function refuge.household_keyed(group_id uuid) returns boolean
+    language sql stable
+    return (select count(*) from (select 1 from refuge.group_membership c
+                                   where c.group_id = household_keyed.group_id and c.valid_to is null limit 31) z) <= 30;
+comment on function refuge.household_keyed(uuid) is
+    'internal: whether a household has household blocking keys (30 current members at most)';
+
 -- Household blocking keys, 24 at most (none in a group of more than 30):
 -- 'h', the key of the person's given
 -- name (the first part of their first form), '|', the key of another
@@ -250,14 +260,10 @@ begin
           from unnest(ids) x(id)
           left join refuge.group_membership m on m.individual_id = x.id and m.valid_to is null
          where exists (select 1 from refuge.match_profile p where p.individual_id = x.id)),
-    -- households of 30 members at most (a larger group, a collective
-    -- site or an institution, has no household keys: they would say
-    -- little, and cost in the square of its size each time it changes)
     household_group as materialized (
         select g.group_id
           from (select distinct person.group_id from person where person.group_id is not null) g
-         where (select count(*) from (select 1 from refuge.group_membership c
-                                       where c.group_id = g.group_id and c.valid_to is null limit 31) z) <= 30),
+         where refuge.household_keyed(g.group_id)),
     -- each member's given-name key, once per household
     member as materialized (
         select o.group_id, o.individual_id,
@@ -315,9 +321,7 @@ begin
     -- the second computes the keys once the first has committed (the
     -- statements below take their snapshots after the lock)
     perform 1 from refuge.registration_group g where g.id = any (affected) order by g.id for no key update;
-    small := array(select x from unnest(affected) x
-                    where (select count(*) from (select 1 from refuge.group_membership c
-                                                  where c.group_id = x and c.valid_to is null limit 31) z) <= 30);
+    small := array(select x from unnest(affected) x where refuge.household_keyed(x));
     people := array(select x from unnest(ids) x where x is not null
                     union
                     select m.individual_id from refuge.group_membership m
@@ -472,19 +476,15 @@ begin
                 grps := grps || old.group_id;
             end if;
         elsif tg_op = 'INSERT' then
-            ids := array(select n.individual_id from new_rows n);
-            grps := array(select distinct n.group_id from new_rows n);
+            select array_agg(n.individual_id), array_agg(distinct n.group_id) into ids, grps from new_rows n;
         elsif tg_op = 'UPDATE' then
             -- (only rows whose household, person or end changed)
-            ids := array(select x from new_rows n join old_rows o on o.id = n.id,
-                                       unnest(array[n.individual_id, o.individual_id]) x
-                          where (n.group_id, n.individual_id, n.valid_to) is distinct from (o.group_id, o.individual_id, o.valid_to));
-            grps := array(select x from new_rows n join old_rows o on o.id = n.id,
-                                        unnest(array[n.group_id, o.group_id]) x
-                           where (n.group_id, n.individual_id, n.valid_to) is distinct from (o.group_id, o.individual_id, o.valid_to));
+            select array_agg(x.individual_id), array_agg(distinct x.group_id) into ids, grps
+              from new_rows n join old_rows o on o.id = n.id,
+                   unnest(array[n.individual_id, o.individual_id], array[n.group_id, o.group_id]) x(individual_id, group_id)
+             where (n.group_id, n.individual_id, n.valid_to) is distinct from (o.group_id, o.individual_id, o.valid_to);
         else
-            ids := array(select o.individual_id from old_rows o);
-            grps := array(select distinct o.group_id from old_rows o);
+            select array_agg(o.individual_id), array_agg(distinct o.group_id) into ids, grps from old_rows o;
         end if;
         perform refuge.refresh_household_keys(ids, grps);
         return null;

@@ -1,6 +1,15 @@
 -- Gallery shards (sql/33_gallery_shards.sql): registering a shard, and the
 -- coordinator's 1:N search over every shard at once.
 
+-- Whether a relation is a foreign table of a server.
+create function refuge.foreign_table_of(rel regclass, server name) returns boolean
+    language sql stable
+    return exists (select 1 from pg_catalog.pg_foreign_table f
+                     join pg_catalog.pg_foreign_server v on v.oid = f.ftserver
+                    where f.ftrelid = rel and v.srvname = server);
+comment on function refuge.foreign_table_of(regclass, name) is
+    'internal: whether a relation is a foreign table of the named foreign server';
+
 -- Register a shard after checking what the search relies on: a postgres_fdw
 -- server that ships refuge's operators (else every row of the gallery
 -- would cross the network) and runs asynchronously (else the shards would
@@ -35,7 +44,7 @@ begin
             format('%s does not list refuge in its option extensions: the distances would be computed here, over every row of the shard''s gallery', server),
             'ALTER SERVER ... OPTIONS (ADD extensions ''refuge'')');
     elsif not exists (select 1 from unnest(srv.options) o
-                       where o like 'async_capable=%' and lower(substr(o, 15)) in ('true', 'on', 'yes', '1')) then
+                       where o like 'async_capable=%' and substr(o, 15)::boolean) then
         perform refuge.raise_field('22023', 'server',
             format('%s is not async_capable: the shards would be searched one after another', server),
             'ALTER SERVER ... OPTIONS (ADD async_capable ''true'')');
@@ -44,7 +53,7 @@ begin
                                    ('finger_table', finger_table, 'biometric_finger',
                                     array['individual_id:uuid', 'position:smallint', 'template:refuge.fingerprint'])) v(field, rel, remote, cols)
     loop
-        if not exists (select 1 from pg_catalog.pg_foreign_table f where f.ftrelid = t.rel and f.ftserver = srv.oid) then
+        if not refuge.foreign_table_of(t.rel, server) then
             perform refuge.raise_field('22023', t.field, format('%s is not a foreign table of server %s', t.rel, server));
         end if;
         if coalesce((select substr(o, 12) from pg_catalog.pg_foreign_table f, unnest(f.ftoptions) o
@@ -57,7 +66,7 @@ begin
             perform refuge.raise_field('22023', t.field, format('%s must be the shard''s refuge.%s', t.rel, t.remote));
         end if;
         if exists (select 1 from pg_catalog.pg_foreign_table f, unnest(f.ftoptions) o
-                    where f.ftrelid = t.rel and o like 'async_capable=%' and lower(substr(o, 15)) not in ('true', 'on', 'yes', '1')) then
+                    where f.ftrelid = t.rel and o like 'async_capable=%' and not substr(o, 15)::boolean) then
             perform refuge.raise_field('22023', t.field, format('%s is not async_capable: the shards would be searched one after another', t.rel));
         end if;
         if exists (select 1 from unnest(t.cols) c(x)
@@ -121,26 +130,6 @@ begin
     if modality = 'finger' and (part is null or part not between 1 and 10) then
         perform refuge.raise_field('22023', 'part', 'a finger position between 1 and 10');
     end if;
-    -- what was registered must still stand: a foreign table of the shard's
-    -- server (dropped or re-imported, it would be another relation or none)
-    if exists (select 1 from refuge.gallery_shard s
-                where not exists (select 1 from pg_catalog.pg_foreign_table f
-                                   join pg_catalog.pg_foreign_server v on v.oid = f.ftserver
-                                  where f.ftrelid = s.iris_table and v.srvname = s.server)
-                   or not exists (select 1 from pg_catalog.pg_foreign_table f
-                                   join pg_catalog.pg_foreign_server v on v.oid = f.ftserver
-                                  where f.ftrelid = s.finger_table and v.srvname = s.server)) then
-        perform refuge.raise_field('55000', 'gallery_shard',
-            format('the foreign tables of shard %s are gone or belong to another server: the search is refused',
-                   (select string_agg(s.name, ', ') from refuge.gallery_shard s
-                     where not exists (select 1 from pg_catalog.pg_foreign_table f
-                                        join pg_catalog.pg_foreign_server v on v.oid = f.ftserver
-                                       where f.ftrelid = s.iris_table and v.srvname = s.server)
-                        or not exists (select 1 from pg_catalog.pg_foreign_table f
-                                        join pg_catalog.pg_foreign_server v on v.oid = f.ftserver
-                                       where f.ftrelid = s.finger_table and v.srvname = s.server))),
-            'Register the shard again (refuge.remove_gallery_shard, refuge.add_gallery_shard).');
-    end if;
     parts := array(
         select format('(select %L::text as shard, g.individual_id, (g.template operator(refuge.<->) $1)::float8 as distance
                           from %s g%s order by g.template operator(refuge.<->) $1 limit %s)',
@@ -171,6 +160,7 @@ create function refuge.shard_candidates(fingers refuge.fingerprint[], irises ref
 as $$
 declare
     probe refuge.fingerprint;
+    stale text;
     q text;
     msg text;
     detail text;
@@ -183,6 +173,16 @@ begin
     end if;
     if not exists (select 1 from refuge.gallery_shard) then
         perform refuge.raise_field('55000', 'gallery_shard', 'no gallery shard is registered (refuge.add_gallery_shard)');
+    end if;
+    -- what was registered must still stand: foreign tables of the shard's
+    -- server (dropped or re-imported, they would be other relations or none)
+    stale := (select string_agg(s.name, ', ' order by s.name) from refuge.gallery_shard s
+               where not refuge.foreign_table_of(s.iris_table, s.server)
+                  or not refuge.foreign_table_of(s.finger_table, s.server));
+    if stale is not null then
+        perform refuge.raise_field('55000', 'gallery_shard',
+            format('the foreign tables of shard %s are gone or belong to another server: the search is refused', stale),
+            'Register the shard again (refuge.remove_gallery_shard, refuge.add_gallery_shard).');
     end if;
     begin
         for e in 1 .. coalesce(cardinality(irises), 0) loop
@@ -211,9 +211,6 @@ begin
             -- (re-raised without the remote statement in its context: it
             -- holds the probe's template as a literal)
             get stacked diagnostics msg = message_text, detail = returned_sqlstate;
-            if detail = '55000' and msg like 'gallery_shard:%' then
-                raise;
-            end if;
             raise exception using errcode = detail, schema = 'refuge',
                 message = 'the search of the gallery shards failed: ' || split_part(msg, E'\n', 1);
     end;

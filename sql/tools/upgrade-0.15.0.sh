@@ -95,6 +95,7 @@ python3 sql/tools/gen_upgrade.py \
   --replace functions/45_data_protection.sql:subject_access_pdf \
   --replace functions/45_data_protection.sql:record_consent \
   --replace functions/43_demographic.sql:demographic_search_many \
+  --new functions/43_demographic.sql:household_keyed \
   --new functions/43_demographic.sql:household_keys_of \
   --new functions/43_demographic.sql:refresh_household_keys \
   --replace functions/43_demographic.sql:demographic_blocked \

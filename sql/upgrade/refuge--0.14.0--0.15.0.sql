@@ -108,6 +108,15 @@ grant execute on function refuge.iris_distance(refuge.iris, refuge.iris),
 -- Gallery shards (sql/33_gallery_shards.sql): registering a shard, and the
 -- coordinator's 1:N search over every shard at once.
 
+-- Whether a relation is a foreign table of a server.
+create function refuge.foreign_table_of(rel regclass, server name) returns boolean
+    language sql stable
+    return exists (select 1 from pg_catalog.pg_foreign_table f
+                     join pg_catalog.pg_foreign_server v on v.oid = f.ftserver
+                    where f.ftrelid = rel and v.srvname = server);
+comment on function refuge.foreign_table_of(regclass, name) is
+    'internal: whether a relation is a foreign table of the named foreign server';
+
 -- Register a shard after checking what the search relies on: a postgres_fdw
 -- server that ships refuge's operators (else every row of the gallery
 -- would cross the network) and runs asynchronously (else the shards would
@@ -142,7 +151,7 @@ begin
             format('%s does not list refuge in its option extensions: the distances would be computed here, over every row of the shard''s gallery', server),
             'ALTER SERVER ... OPTIONS (ADD extensions ''refuge'')');
     elsif not exists (select 1 from unnest(srv.options) o
-                       where o like 'async_capable=%' and lower(substr(o, 15)) in ('true', 'on', 'yes', '1')) then
+                       where o like 'async_capable=%' and substr(o, 15)::boolean) then
         perform refuge.raise_field('22023', 'server',
             format('%s is not async_capable: the shards would be searched one after another', server),
             'ALTER SERVER ... OPTIONS (ADD async_capable ''true'')');
@@ -151,7 +160,7 @@ begin
                                    ('finger_table', finger_table, 'biometric_finger',
                                     array['individual_id:uuid', 'position:smallint', 'template:refuge.fingerprint'])) v(field, rel, remote, cols)
     loop
-        if not exists (select 1 from pg_catalog.pg_foreign_table f where f.ftrelid = t.rel and f.ftserver = srv.oid) then
+        if not refuge.foreign_table_of(t.rel, server) then
             perform refuge.raise_field('22023', t.field, format('%s is not a foreign table of server %s', t.rel, server));
         end if;
         if coalesce((select substr(o, 12) from pg_catalog.pg_foreign_table f, unnest(f.ftoptions) o
@@ -164,7 +173,7 @@ begin
             perform refuge.raise_field('22023', t.field, format('%s must be the shard''s refuge.%s', t.rel, t.remote));
         end if;
         if exists (select 1 from pg_catalog.pg_foreign_table f, unnest(f.ftoptions) o
-                    where f.ftrelid = t.rel and o like 'async_capable=%' and lower(substr(o, 15)) not in ('true', 'on', 'yes', '1')) then
+                    where f.ftrelid = t.rel and o like 'async_capable=%' and not substr(o, 15)::boolean) then
             perform refuge.raise_field('22023', t.field, format('%s is not async_capable: the shards would be searched one after another', t.rel));
         end if;
         if exists (select 1 from unnest(t.cols) c(x)
@@ -228,26 +237,6 @@ begin
     if modality = 'finger' and (part is null or part not between 1 and 10) then
         perform refuge.raise_field('22023', 'part', 'a finger position between 1 and 10');
     end if;
-    -- what was registered must still stand: a foreign table of the shard's
-    -- server (dropped or re-imported, it would be another relation or none)
-    if exists (select 1 from refuge.gallery_shard s
-                where not exists (select 1 from pg_catalog.pg_foreign_table f
-                                   join pg_catalog.pg_foreign_server v on v.oid = f.ftserver
-                                  where f.ftrelid = s.iris_table and v.srvname = s.server)
-                   or not exists (select 1 from pg_catalog.pg_foreign_table f
-                                   join pg_catalog.pg_foreign_server v on v.oid = f.ftserver
-                                  where f.ftrelid = s.finger_table and v.srvname = s.server)) then
-        perform refuge.raise_field('55000', 'gallery_shard',
-            format('the foreign tables of shard %s are gone or belong to another server: the search is refused',
-                   (select string_agg(s.name, ', ') from refuge.gallery_shard s
-                     where not exists (select 1 from pg_catalog.pg_foreign_table f
-                                        join pg_catalog.pg_foreign_server v on v.oid = f.ftserver
-                                       where f.ftrelid = s.iris_table and v.srvname = s.server)
-                        or not exists (select 1 from pg_catalog.pg_foreign_table f
-                                        join pg_catalog.pg_foreign_server v on v.oid = f.ftserver
-                                       where f.ftrelid = s.finger_table and v.srvname = s.server))),
-            'Register the shard again (refuge.remove_gallery_shard, refuge.add_gallery_shard).');
-    end if;
     parts := array(
         select format('(select %L::text as shard, g.individual_id, (g.template operator(refuge.<->) $1)::float8 as distance
                           from %s g%s order by g.template operator(refuge.<->) $1 limit %s)',
@@ -278,6 +267,7 @@ create function refuge.shard_candidates(fingers refuge.fingerprint[], irises ref
 as $$
 declare
     probe refuge.fingerprint;
+    stale text;
     q text;
     msg text;
     detail text;
@@ -290,6 +280,16 @@ begin
     end if;
     if not exists (select 1 from refuge.gallery_shard) then
         perform refuge.raise_field('55000', 'gallery_shard', 'no gallery shard is registered (refuge.add_gallery_shard)');
+    end if;
+    -- what was registered must still stand: foreign tables of the shard's
+    -- server (dropped or re-imported, they would be other relations or none)
+    stale := (select string_agg(s.name, ', ' order by s.name) from refuge.gallery_shard s
+               where not refuge.foreign_table_of(s.iris_table, s.server)
+                  or not refuge.foreign_table_of(s.finger_table, s.server));
+    if stale is not null then
+        perform refuge.raise_field('55000', 'gallery_shard',
+            format('the foreign tables of shard %s are gone or belong to another server: the search is refused', stale),
+            'Register the shard again (refuge.remove_gallery_shard, refuge.add_gallery_shard).');
     end if;
     begin
         for e in 1 .. coalesce(cardinality(irises), 0) loop
@@ -318,9 +318,6 @@ begin
             -- (re-raised without the remote statement in its context: it
             -- holds the probe's template as a literal)
             get stacked diagnostics msg = message_text, detail = returned_sqlstate;
-            if detail = '55000' and msg like 'gallery_shard:%' then
-                raise;
-            end if;
             raise exception using errcode = detail, schema = 'refuge',
                 message = 'the search of the gallery shards failed: ' || split_part(msg, E'\n', 1);
     end;
@@ -430,19 +427,15 @@ begin
                 grps := grps || old.group_id;
             end if;
         elsif tg_op = 'INSERT' then
-            ids := array(select n.individual_id from new_rows n);
-            grps := array(select distinct n.group_id from new_rows n);
+            select array_agg(n.individual_id), array_agg(distinct n.group_id) into ids, grps from new_rows n;
         elsif tg_op = 'UPDATE' then
             -- (only rows whose household, person or end changed)
-            ids := array(select x from new_rows n join old_rows o on o.id = n.id,
-                                       unnest(array[n.individual_id, o.individual_id]) x
-                          where (n.group_id, n.individual_id, n.valid_to) is distinct from (o.group_id, o.individual_id, o.valid_to));
-            grps := array(select x from new_rows n join old_rows o on o.id = n.id,
-                                        unnest(array[n.group_id, o.group_id]) x
-                           where (n.group_id, n.individual_id, n.valid_to) is distinct from (o.group_id, o.individual_id, o.valid_to));
+            select array_agg(x.individual_id), array_agg(distinct x.group_id) into ids, grps
+              from new_rows n join old_rows o on o.id = n.id,
+                   unnest(array[n.individual_id, o.individual_id], array[n.group_id, o.group_id]) x(individual_id, group_id)
+             where (n.group_id, n.individual_id, n.valid_to) is distinct from (o.group_id, o.individual_id, o.valid_to);
         else
-            ids := array(select o.individual_id from old_rows o);
-            grps := array(select distinct o.group_id from old_rows o);
+            select array_agg(o.individual_id), array_agg(distinct o.group_id) into ids, grps from old_rows o;
         end if;
         perform refuge.refresh_household_keys(ids, grps);
         return null;
@@ -1396,6 +1389,14 @@ $$;
 comment on function refuge.erase_case_files(uuid) is
     'internal: the text of the case files of erased people alone that the person was a member of goes from this node''s rows, and the cases'' keys with it';
 
+-- functions/43_demographic.sql: household_keyed (new)
+create function refuge.household_keyed(group_id uuid) returns boolean
+    language sql stable
+    return (select count(*) from (select 1 from refuge.group_membership c
+                                   where c.group_id = household_keyed.group_id and c.valid_to is null limit 31) z) <= 30;
+comment on function refuge.household_keyed(uuid) is
+    'internal: whether a household has household blocking keys (30 current members at most)';
+
 -- functions/43_demographic.sql: household_keys_of (new)
 create function refuge.household_keys_of(ids uuid[]) returns table (individual_id uuid, keys text[])
     language plpgsql stable
@@ -1408,14 +1409,10 @@ begin
           from unnest(ids) x(id)
           left join refuge.group_membership m on m.individual_id = x.id and m.valid_to is null
          where exists (select 1 from refuge.match_profile p where p.individual_id = x.id)),
-    -- households of 30 members at most (a larger group, a collective
-    -- site or an institution, has no household keys: they would say
-    -- little, and cost in the square of its size each time it changes)
     household_group as materialized (
         select g.group_id
           from (select distinct person.group_id from person where person.group_id is not null) g
-         where (select count(*) from (select 1 from refuge.group_membership c
-                                       where c.group_id = g.group_id and c.valid_to is null limit 31) z) <= 30),
+         where refuge.household_keyed(g.group_id)),
     -- each member's given-name key, once per household
     member as materialized (
         select o.group_id, o.individual_id,
@@ -1470,9 +1467,7 @@ begin
     -- the second computes the keys once the first has committed (the
     -- statements below take their snapshots after the lock)
     perform 1 from refuge.registration_group g where g.id = any (affected) order by g.id for no key update;
-    small := array(select x from unnest(affected) x
-                    where (select count(*) from (select 1 from refuge.group_membership c
-                                                  where c.group_id = x and c.valid_to is null limit 31) z) <= 30);
+    small := array(select x from unnest(affected) x where refuge.household_keyed(x));
     people := array(select x from unnest(ids) x where x is not null
                     union
                     select m.individual_id from refuge.group_membership m
